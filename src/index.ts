@@ -1,0 +1,15 @@
+/**
+ * mtgraph: graph-based multi-task learning. Declare tasks and affinities as a graphology
+ * graph, compile it into a Plan (the parameter-sharing network), and train it jointly.
+ */
+export * from './errors.js';
+export {
+  TaskAttributesSchema, AffinityAttributesSchema, GraphAttributesSchema, SerializedGraphSchema, LayerStackSchema,
+  TASK_KINDS, ACTIVATIONS, SHARING_MODES, readGraph,
+  type TaskAttributes, type TaskKindName, type TaskKind, type RegressionTask, type BinaryTask, type MulticlassTask, type MultilabelTask,
+  type AffinityAttributes, type SharingMode, type GraphAttributes, type InputSpec, type SerializedTaskGraph,
+  type GraphSpec, type TaskSpec, type AffinitySpec, type Activation,
+} from './spec/index.js';
+export * from './graph/index.js';
+export * from './plan/index.js';
+export { loadGraph, saveGraph, type SaveGraphOptions, MAX_JSON_BYTES } from './io/index.js';

@@ -1,0 +1,28 @@
+import { TaskGraph } from '../graph/task-graph.js';
+import { readGraph } from '../spec/validate.js';
+import { MtgraphError } from '../errors.js';
+import { readJsonFile, writeFileAtomic } from './files.js';
+
+/** Loads a task graph from graphology's serialized JSON, validated (a FileError or a spec error names the problem). */
+export async function loadGraph(file: string): Promise<TaskGraph> {
+  const data = await readJsonFile(file, 'graph file');
+  try {
+    return TaskGraph.from(data);
+  } catch (error) {
+    if (error instanceof MtgraphError) error.message = `${error.message}\n  (in ${file})`;
+    throw error;
+  }
+}
+
+export interface SaveGraphOptions {
+  /** Written as `$schema` so editors validate the file (e.g. "../graph.schema.json"). */
+  schema?: string;
+}
+
+/** Saves any valid task graph as graphology's serialized JSON (validated first; written atomically). */
+export async function saveGraph(graph: TaskGraph | Parameters<typeof readGraph>[0], file: string, options: SaveGraphOptions = {}): Promise<void> {
+  readGraph(graph);
+  const data = (graph as TaskGraph).export();
+  const out = options.schema ? { $schema: options.schema, ...data } : data;
+  await writeFileAtomic(file, `${JSON.stringify(out, null, 2)}\n`);
+}

@@ -1,0 +1,93 @@
+import { OptionsError, PlanError } from '../errors.js';
+import { readGraph, type GraphSpec } from '../spec/validate.js';
+import { TASK_KINDS } from '../spec/kinds/index.js';
+import { getStrategy, type StrategyContext, type StrategyResult } from './registry.js';
+import { runStrategy } from './run.js';
+import { resolvePlanOptions, resolveStack, type PlanOptions, type ResolvedPlanOptions } from './options.js';
+import { layersOf } from './layers.js';
+import { countParams } from './params.js';
+import { PLAN_VERSION, type HeadPlan, type LayerPlan, type Plan, type PlanTask } from './types.js';
+import './strategies/index.js';
+
+
+function headOf(task: GraphSpec['tasks'][number]): HeadPlan {
+  return { units: task.outputs, activation: TASK_KINDS[task.kind].headActivation, loss: task.loss };
+}
+
+function context(spec: GraphSpec, options: ResolvedPlanOptions, inputWidth: number): StrategyContext {
+  const towerByTask = new Map<string, LayerPlan[]>();
+  for (const t of spec.tasks) {
+    towerByTask.set(t.id, layersOf(t.head ? resolveStack(t.head, options.tower) : options.tower));
+  }
+  const heads = Object.fromEntries(spec.tasks.map((t) => [t.id, headOf(t)]));
+  const ctx: StrategyContext = {
+    spec,
+    options,
+    trunkLayers: layersOf(options.trunk),
+    towerLayers: (task) => towerByTask.get(task)!.map((l) => ({ ...l })),
+    strategy: (name) => {
+      const s = getStrategy(name);
+      if (!s) throw new PlanError(`mtgraph/plan: unknown strategy "${name}".`, { path: 'options.strategy', got: name });
+      return s;
+    },
+    countParams: (r) => countParams({ blocks: r.blocks, towers: r.towers, heads, gates: r.gates ?? [], couplings: r.couplings ?? [] }, inputWidth).total,
+  };
+  return ctx;
+}
+
+
+function checkTopology(spec: GraphSpec, r: StrategyResult, strategy: string): void {
+  const ids = new Set<string>();
+  for (const x of [...r.blocks, ...(r.gates ?? [])]) {
+    if (ids.has(x.id)) throw new PlanError(`mtgraph/plan: strategy "${strategy}" produced the id "${x.id}" twice; block and gate ids must be unique.`, { path: `blocks.${x.id}` });
+    ids.add(x.id);
+  }
+  for (const t of spec.tasks) {
+    const tower = r.towers[t.id];
+    if (!tower) throw new PlanError(`mtgraph/plan: strategy "${strategy}" gave task "${t.id}" no tower.`, { path: `towers.${t.id}` });
+    if (tower.parent !== null && !ids.has(tower.parent)) throw new PlanError(`mtgraph/plan: the tower of "${t.id}" reads the unknown "${tower.parent}".`, { path: `towers.${t.id}.parent` });
+  }
+}
+
+/**
+ * Compiles a task graph into a Plan: the plain-JSON description of a multi-task network.
+ * Pure and deterministic: the same graph, options and seed give byte-identical JSON.
+ */
+export function plan(graph: unknown, options: PlanOptions = {}): Plan {
+  const spec = readGraph(graph);
+  const resolved = resolvePlanOptions(options);
+  const input = resolved.input ?? spec.input;
+  if (!input) {
+    throw new OptionsError('mtgraph/plan: the number of input features is unknown → at graph.input. Set the graph attribute input (e.g. new TaskGraph({ input: { features: 10 } })) or pass options.input.', { path: 'graph.input' });
+  }
+  const ctx = context(spec, resolved, input.features);
+  const result = runStrategy(ctx, getStrategy(resolved.strategy)!);
+  const used = result.strategy ?? resolved.strategy;
+  checkTopology(spec, result, used);
+  const tasks: PlanTask[] = spec.tasks.map((t) => ({
+    id: t.id, kind: t.kind, outputs: t.outputs, outputNames: t.outputNames, loss: t.loss, weight: t.weight, target: t.target, metrics: t.metrics,
+  }));
+  const towers = Object.fromEntries(spec.tasks.map((t) => [t.id, result.towers[t.id]!]));
+  const heads = Object.fromEntries(spec.tasks.map((t) => [t.id, headOf(t)]));
+  const gates = result.gates ?? [];
+  const couplings = result.couplings ?? [];
+  const params = countParams({ blocks: result.blocks, towers, heads, gates, couplings }, input.features);
+  const out: Plan = {
+    version: PLAN_VERSION,
+    strategy: used,
+    requested: resolved.strategy,
+    seed: resolved.seed,
+    ...(spec.name !== undefined ? { name: spec.name } : {}),
+    input,
+    tasks,
+    blocks: result.blocks,
+    towers,
+    heads,
+    couplings,
+    gates,
+    ...(result.groups ? { groups: result.groups } : {}),
+    params,
+    notes: result.notes,
+  };
+  return out;
+}

@@ -1,0 +1,7 @@
+import type { LayerStack } from './options.js';
+import type { LayerPlan } from './types.js';
+
+/** The layers of a resolved stack. */
+export function layersOf(stack: LayerStack): LayerPlan[] {
+  return stack.units.map((units) => ({ units, activation: stack.activation, dropout: stack.dropout, batchNorm: stack.batchNorm }));
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { OptionsError } from '../errors.js';
+import { LayerStackSchema, findUnsafeKey, isPlainObject, says, type Activation } from '../spec/common.js';
+import { normaliseInput, zodError } from '../spec/validate.js';
+import { InputSchema, type InputSpec } from '../spec/graph-attributes.js';
+import { allStrategies, getStrategy, strategyNames } from './registry.js';
+
+/** A stack of layers with every default filled in. */
+export interface LayerStack {
+  units: number[];
+  activation: Activation;
+  dropout: number;
+  batchNorm: boolean;
+}
+
+/** The defaults of `plan()`'s common options, visible to callers. */
+export const PLAN_DEFAULTS = Object.freeze({
+  strategy: 'auto',
+  seed: 0,
+  trunk: Object.freeze({ units: Object.freeze([64, 32]), activation: 'relu', dropout: 0, batchNorm: false }),
+  tower: Object.freeze({ units: Object.freeze([] as number[]), activation: 'relu', dropout: 0, batchNorm: false }),
+} as const);
+
+/** Options of `plan(graph, options)` and `compile(graph, options)`. */
+export interface PlanOptions {
+  /** A registered strategy name (default 'auto'). */
+  strategy?: string;
+  /** Seed of every random step of planning (Louvain); default 0. */
+  seed?: number;
+  /** Overrides the graph's `input`. */
+  input?: z.input<typeof InputSchema>;
+  /** The shared layers (default units [64, 32], relu). Per-task towers of `single`, `soft` and `cross-stitch` copy it. */
+  trunk?: z.input<typeof LayerStackSchema>;
+  /** Private layers between a task's shared part and its head (default none). */
+  tower?: z.input<typeof LayerStackSchema>;
+  /** Each strategy's own section, e.g. `clustered: { method: 'threshold', threshold: 0.5 }`. */
+  [strategySection: string]: unknown;
+}
+
+export interface ResolvedPlanOptions {
+  strategy: string;
+  seed: number;
+  input?: InputSpec;
+  trunk: LayerStack;
+  tower: LayerStack;
+  /** Each strategy's own section, parsed (undefined when not given). */
+  sections: Record<string, unknown>;
+}
+
+const SCOPE = 'mtgraph/plan';
+
+const commonShape = {
+  strategy: z.string().optional(),
+  seed: z.int({ error: says('seed must be a whole number', 'Use e.g. seed: 42.') }).optional(),
+  input: InputSchema.optional(),
+  trunk: LayerStackSchema.optional(),
+  tower: LayerStackSchema.optional(),
+};
+
+export function resolveStack(given: z.infer<typeof LayerStackSchema> | undefined, defaults: { units: readonly number[]; activation: string; dropout: number; batchNorm: boolean }): LayerStack {
+  return {
+    units: [...(given?.units ?? defaults.units)],
+    activation: (given?.activation ?? defaults.activation) as Activation,
+    dropout: given?.dropout ?? defaults.dropout,
+    batchNorm: given?.batchNorm ?? defaults.batchNorm,
+  };
+}
+
+/** Validates plan options against the common schema and every registered strategy's section. */
+export function resolvePlanOptions(options: unknown): ResolvedPlanOptions {
+  const given = options ?? {};
+  if (!isPlainObject(given)) {
+    throw new OptionsError(`${SCOPE}: options must be an object (got ${typeof given}) → at options. Write e.g. { strategy: 'hard' }.`, { path: 'options', got: given });
+  }
+  const unsafe = findUnsafeKey(given, 'options');
+  if (unsafe) {
+    throw new OptionsError(`${SCOPE}: the key ${JSON.stringify(unsafe.key)} is not allowed → at ${unsafe.path}. Remove it.`, { path: unsafe.path, got: unsafe.key });
+  }
+  const strategy = given.strategy ?? PLAN_DEFAULTS.strategy;
+  if (typeof strategy !== 'string' || !getStrategy(strategy)) {
+    throw new OptionsError(`${SCOPE}: unknown strategy (got ${JSON.stringify(strategy)}; expected one of ${strategyNames().join(', ')}) → at options.strategy. Pick one of them.`, { path: 'options.strategy', got: strategy });
+  }
+  const sectionKeys = new Map(allStrategies().map((s) => [s.optionsKey, s]));
+  const known = [...Object.keys(commonShape), ...sectionKeys.keys()];
+  for (const key of Object.keys(given)) {
+    if (!known.includes(key)) {
+      throw new OptionsError(`${SCOPE}: unknown option ${JSON.stringify(key)} (expected any of: ${known.join(', ')}) → at options.${key}. Check the spelling or remove it.`, { path: `options.${key}`, got: key });
+    }
+  }
+  const commonGiven = Object.fromEntries(Object.entries(given).filter(([k]) => k in commonShape));
+  const common = z.strictObject(commonShape).safeParse(commonGiven);
+  if (!common.success) throw zodError(common.error, 'options', OptionsError, SCOPE);
+  const sections: Record<string, unknown> = {};
+  for (const [key, s] of sectionKeys) {
+    if (given[key] === undefined) continue;
+    const parsed = s.options.safeParse(given[key]);
+    if (!parsed.success) throw zodError(parsed.error, `options.${key}`, OptionsError, SCOPE);
+    sections[key] = parsed.data;
+  }
+  const resolved: ResolvedPlanOptions = {
+    strategy,
+    seed: common.data.seed ?? PLAN_DEFAULTS.seed,
+    trunk: resolveStack(common.data.trunk, PLAN_DEFAULTS.trunk),
+    tower: resolveStack(common.data.tower, PLAN_DEFAULTS.tower),
+    sections,
+  };
+  if (common.data.input !== undefined) {
+    const input = normaliseInput(common.data.input);
+    if (input) resolved.input = input;
+  }
+  return resolved;
+}

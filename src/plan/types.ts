@@ -1,0 +1,115 @@
+import type { Activation } from '../spec/common.js';
+import type { TaskKindName } from '../spec/kinds/index.js';
+import type { InputSpec } from '../spec/graph-attributes.js';
+
+/** The Plan format version this code writes and reads. */
+export const PLAN_VERSION = 1 as const;
+
+/** One dense layer. */
+export interface LayerPlan {
+  units: number;
+  activation: Activation;
+  /** Dropout rate after the layer (0 = none). */
+  dropout: number;
+  batchNorm: boolean;
+}
+
+/** A task as the Plan sees it. */
+export interface PlanTask {
+  id: string;
+  kind: TaskKindName;
+  /** Head width (1 for binary, classes for multiclass, labels for multilabel, outputs for regression). */
+  outputs: number;
+  outputNames: string[];
+  loss: string;
+  weight: number;
+  target: string[];
+  metrics: string[];
+}
+
+/**
+ * A shared stack of layers. `parent` is the id of the block or gate whose output it reads
+ * (null = the network input). Without gates the blocks form a tree; `tasks` are the tasks
+ * whose path goes through the block.
+ */
+export interface BlockPlan {
+  id: string;
+  parent: string | null;
+  tasks: string[];
+  layers: LayerPlan[];
+  /** 'shared' for trunk and group blocks, 'expert' for mixture-of-experts experts. */
+  role: 'shared' | 'expert';
+}
+
+/** A task's private stack: reads `parent` (a block id, a gate id, or null = the input). */
+export interface TowerPlan {
+  parent: string | null;
+  layers: LayerPlan[];
+}
+
+/** A task's output layer and loss. */
+export interface HeadPlan {
+  units: number;
+  activation: 'linear' | 'sigmoid' | 'softmax';
+  loss: string;
+}
+
+/**
+ * A softmax gate mixing expert outputs: `weights = softmax(dense(parent))`,
+ * `output = sum_e weights[e] * expert_e`. `task` is null for PLE's shared gates.
+ */
+export interface GatePlan {
+  id: string;
+  task: string | null;
+  parent: string | null;
+  experts: string[];
+}
+
+/** A graph-Laplacian penalty `strength * sum_(a,b,w) w * ||W_a - W_b||^2` on one tower layer (or the heads). */
+export interface LaplacianCoupling {
+  kind: 'laplacian';
+  /** Tower layer index (0 = the first tower layer), or 'head' for the output layers. */
+  layer: number | 'head';
+  strength: number;
+  pairs: Array<[string, string, number]>;
+}
+
+/** A cross-stitch unit after tower layer `after`: `out_i = sum_j alpha[i][j] * tower_j`. */
+export interface CrossStitchCoupling {
+  kind: 'cross-stitch';
+  after: number;
+  tasks: string[];
+  alpha: number[][];
+}
+
+export type CouplingPlan = LaplacianCoupling | CrossStitchCoupling;
+
+export interface ParamCount {
+  total: number;
+  blocks: Record<string, number>;
+  towers: Record<string, number>;
+  heads: Record<string, number>;
+  gates: Record<string, number>;
+  couplings: number;
+}
+
+/** The plain-JSON description of a multi-task network. Deterministic for a graph, options and seed. */
+export interface Plan {
+  version: typeof PLAN_VERSION;
+  strategy: string;
+  /** The strategy asked for (differs from `strategy` for 'auto'). */
+  requested: string;
+  seed: number;
+  name?: string;
+  input: InputSpec;
+  tasks: PlanTask[];
+  blocks: BlockPlan[];
+  towers: Record<string, TowerPlan>;
+  heads: Record<string, HeadPlan>;
+  couplings: CouplingPlan[];
+  gates: GatePlan[];
+  /** Task groups, for strategies that group tasks (clustered, tree's first split). */
+  groups?: string[][];
+  params: ParamCount;
+  notes: string[];
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { show } from '../errors.js';
+
+/** Builds a zod error function: `<what> (got X). <fix>`. */
+export function says(what: string, fix: string) {
+  return (issue: { input?: unknown }) => `${what} (got ${show(issue.input)}). ${fix}`;
+}
+
+/** Keys that could reach an object's prototype: refused as ids and attribute names everywhere. */
+export const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Activations a layer may use (the names of tfjs-layers' activations). */
+export const ACTIVATIONS = [
+  'relu', 'relu6', 'elu', 'selu', 'tanh', 'sigmoid', 'linear', 'softplus', 'softsign', 'swish', 'mish',
+] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+export const ActivationSchema = z.enum(ACTIVATIONS, {
+  error: says('unknown activation', `Use one of: ${ACTIVATIONS.join(', ')}.`),
+});
+
+export const UnitsSchema = z.array(
+  z.int({ error: says('layer units must be a whole number', 'Use a positive integer such as 32.') })
+    .min(1, { error: says('layer units must be positive', 'Use a positive integer such as 32.') }),
+  { error: says('units must be a list of layer sizes', 'Write e.g. units: [64, 32] (an empty list means no layer).') },
+);
+
+/** A stack of dense layers: `units` per layer, one activation, optional dropout and batch norm. */
+export const LayerStackSchema = z.strictObject({
+  units: UnitsSchema.optional().meta({ description: 'Width of each dense layer, bottom to top.' }),
+  activation: ActivationSchema.optional().meta({ description: 'Activation of every layer (default relu).' }),
+  dropout: z.number({ error: says('dropout must be a number', 'Use a rate in [0, 1), e.g. 0.1.') })
+    .min(0, { error: says('dropout must be in [0, 1)', 'Use a rate in [0, 1), e.g. 0.1.') })
+    .lt(1, { error: says('dropout must be in [0, 1)', 'Use a rate in [0, 1), e.g. 0.1.') })
+    .optional().meta({ description: 'Dropout rate after each layer (default 0).' }),
+  batchNorm: z.boolean().optional().meta({ description: 'Batch normalisation after each layer (default false).' }),
+});
+export type LayerStackInput = z.infer<typeof LayerStackSchema>;
+
+/** Display attributes that graph tools (sigma.js, Gephi, mtgraph's own renderers) read and write. */
+export const displayShape = {
+  label: z.string().optional().meta({ description: 'Display name.' }),
+  description: z.string().optional(),
+  color: z.string().optional(),
+  size: z.number().optional(),
+  x: z.number().optional(),
+  y: z.number().optional(),
+};
+
+/** True for `{}` literals and `Object.create(null)`: the only attribute containers accepted. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Finds the first own key anywhere inside `value` that could pollute a prototype; returns its path. */
+export function findUnsafeKey(value: unknown, path: string, depth = 0): { path: string; key: string } | undefined {
+  if (depth > 32 || value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUnsafeKey(value[i], `${path}[${i}]`, depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (UNSAFE_KEYS.has(key)) return { path: path ? `${path}.${key}` : key, key };
+    const found = findUnsafeKey((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Joins a base path and a zod issue path into `tasks.a.head.units[0]`. */
+export function joinPath(base: string, path: readonly PropertyKey[]): string {
+  let out = base;
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
