@@ -48,8 +48,14 @@ export interface GraphSpec {
 /** Converts a failed zod parse into a GraphSpecError naming the first problem and listing the rest. */
 export function zodError(error: z.ZodError, base: string, ErrorClass: new (m: string, d: { path: string; got?: unknown; cause?: unknown }) => MtgraphError = GraphSpecError, scope = SCOPE): MtgraphError {
   const first = error.issues[0]!;
-  const path = joinPath(base, first.path);
-  let message = `${scope}: ${first.message} → at ${path || '(root)'}`;
+  // An unknown key is reported at the key itself (`tasks.x.clases`), with a readable message.
+  const keys = first.code === 'unrecognized_keys' ? first.keys : [];
+  const unknownKey = keys[0];
+  const path = joinPath(base, unknownKey === undefined ? first.path : [...first.path, unknownKey]);
+  const text = unknownKey !== undefined && first.message.startsWith('Unrecognized key')
+    ? `unknown key ${keys.map((k) => JSON.stringify(k)).join(', ')}. Check the spelling or remove it.`
+    : first.message;
+  let message = `${scope}: ${text} → at ${path || '(root)'}`;
   if (error.issues.length > 1) {
     const rest = error.issues.slice(1).map((issue) => `✖ ${issue.message} → at ${joinPath(base, issue.path) || '(root)'}`);
     message += `\n${rest.join('\n')}`;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { says } from '../../spec/common.js';
 import { PlanError } from '../../errors.js';
 import { cutDendrogram, dendrogram, type Dendrogram } from '../../graph/dendrogram.js';
-import { canonicalGroups } from '../../graph/groups.js';
+import { enforceConstraints } from '../../graph/groups.js';
 import { registerStrategy, type StrategyContext, type StrategyResult } from '../registry.js';
 import type { BlockPlan } from '../types.js';
 import { listNames, towersFor, trunkCopy } from './shared.js';
@@ -25,6 +25,20 @@ type TreeOptions = z.infer<typeof options>;
 
 /** Sharing scales tried, in order, when a budget is set: thresholds are multiplied by each. */
 const BUDGET_SCALES = [1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0] as const;
+// Scale 0 shares every layer among tasks whose linkage affinity is >= 0; conflicting tasks never share.
+
+/** Splits a group by the group each task had one level down. */
+function refine(group: string[], outer: Map<string, number> | undefined): string[][] {
+  if (!outer) return [group];
+  const parts = new Map<number, string[]>();
+  for (const t of group) {
+    const key = outer.get(t)!;
+    let part = parts.get(key);
+    if (!part) parts.set(key, (part = []));
+    part.push(t);
+  }
+  return [...parts.values()];
+}
 
 function branched(ctx: StrategyContext, tree: Dendrogram, thresholds: number[]): StrategyResult {
   const depth = ctx.trunkLayers.length;
@@ -33,8 +47,12 @@ function branched(ctx: StrategyContext, tree: Dendrogram, thresholds: number[]):
   const privateFrom = new Map<string, number>();
   let previous = new Map<string, string>(); // task -> block at the previous depth
   let level: string[][] = [];
+  let outer: Map<string, number> | undefined;
   for (let k = 0; k < depth; k++) {
-    const groups = canonicalGroups(ctx.spec, cutDendrogram(tree, 1 - thresholds[k]!));
+    // Refine by the level below (so branches nest), then keep conflicting tasks apart.
+    const cut = cutDendrogram(tree, 1 - thresholds[k]!).flatMap((g) => refine(g, outer));
+    const groups = enforceConstraints(ctx.spec, cut).groups;
+    outer = new Map(groups.flatMap((g, gi) => g.map((t) => [t, gi] as const)));
     const current = new Map<string, string>();
     for (const group of groups) {
       if (group.length < 2) {
@@ -98,7 +116,7 @@ export const tree = registerStrategy({
         }
       }
       if (!fitted) {
-        const least = ctx.countParams(branched(ctx, dendro, base.map(() => -1)));
+        const least = ctx.countParams(branched(ctx, dendro, base.map(() => 0)));
         throw new PlanError(`mtgraph/plan: tree cannot fit the budget (got budget ${own.budget}; the most shared tree needs ${least} parameters) → at options.tree.budget. Raise the budget or narrow the trunk.`, { path: 'options.tree.budget', got: own.budget });
       }
     }
