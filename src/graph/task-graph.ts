@@ -1,6 +1,6 @@
 import Graph from 'graphology';
 import {
-  DuplicateTaskError, GraphSpecError, GraphStructureError, UnknownTaskError, UnsafeKeyError, show,
+  DuplicateTaskError, MtgraphError, GraphSpecError, GraphStructureError, UnknownTaskError, UnsafeKeyError, show,
 } from '../errors.js';
 import {
   checkTaskId, parseAffinityAttributes, parseGraphAttributes, parseTaskAttributes, normaliseInput, zodError,
@@ -12,6 +12,16 @@ import type { AffinityAttributes } from '../spec/affinity.js';
 import type { GraphAttributes } from '../spec/graph-attributes.js';
 
 const SCOPE = 'mtgraph/TaskGraph';
+
+/** Runs fn; an MtgraphError it raises also names the entry of the serialized file (`nodes[2]`). */
+function inFile<T>(entry: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof MtgraphError && !error.message.includes(`(${entry} in the file)`)) error.message += ` (${entry} in the file)`;
+    throw error;
+  }
+}
 
 /**
  * A task graph: graphology's `UndirectedGraph` whose nodes are tasks and whose edges are
@@ -56,7 +66,12 @@ export class TaskGraph extends Graph.UndirectedGraph<TaskAttributes, AffinityAtt
       throw new GraphStructureError(`${SCOPE}: parallel affinity between "${a}" and "${b}" → at ${path}. Keep one edge per pair: change its weight with graph.setEdgeAttribute(a, b, 'weight', w).`, { path, got: [a, b] });
     }
     const attrs = parseAffinityAttributes(path, attributes);
-    if (key === undefined) return this.addEdge(a, b, attrs);
+    if (key === undefined) {
+      // A key from the ends (not graphology's per-process counter), so saved files are reproducible.
+      let generated = `${a}--${b}`;
+      for (let n = 2; this.hasEdge(generated); n++) generated = `${a}--${b}#${n}`;
+      return this.addEdgeWithKey(generated, a, b, attrs);
+    }
     if (this.hasEdge(key)) {
       throw new GraphStructureError(`${SCOPE}: edge key "${key}" is used twice → at ${path}.key. Give each edge its own key or leave keys out.`, { path: `${path}.key`, got: key });
     }
@@ -101,7 +116,7 @@ export class TaskGraph extends Graph.UndirectedGraph<TaskAttributes, AffinityAtt
         throw new GraphSpecError(`${SCOPE}: a node must be { key, attributes } (got ${show(node)}) → at nodes[${i}].`, { path: `nodes[${i}]`, got: node });
       }
       checkTaskId(node.key, `nodes[${i}].key`);
-      graph.addTask(String(node.key), node.attributes as TaskAttributes);
+      inFile(`nodes[${i}]`, () => graph.addTask(String(node.key), node.attributes as TaskAttributes));
     });
     (edges ?? []).forEach((edge: unknown, i: number) => {
       const path = `edges[${i}]`;
@@ -114,7 +129,8 @@ export class TaskGraph extends Graph.UndirectedGraph<TaskAttributes, AffinityAtt
       if (edge.key !== undefined && typeof edge.key !== 'string') {
         throw new GraphSpecError(`${SCOPE}: an edge key must be a string (got ${show(edge.key)}) → at ${path}.key.`, { path: `${path}.key`, got: edge.key });
       }
-      graph.addAffinity(edge.source, edge.target, (edge.attributes ?? {}) as AffinityAttributes, edge.key);
+      const { source, target, attributes, key } = edge as { source: string; target: string; attributes?: AffinityAttributes; key?: string };
+      inFile(path, () => graph.addAffinity(source, target, attributes ?? {}, key));
     });
     return graph;
   }

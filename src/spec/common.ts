@@ -81,3 +81,17 @@ export function joinPath(base: string, path: readonly PropertyKey[]): string {
   }
   return out;
 }
+
+/** A refinement for name lists: every name once. The error names the first repeated one. */
+export function uniqueNames(what: string) {
+  return [
+    (names: string[]) => new Set(names).size === names.length,
+    {
+      error: (issue: { input?: unknown }) => {
+        const names = Array.isArray(issue.input) ? (issue.input as string[]) : [];
+        const repeated = names.find((n, i) => names.indexOf(n) !== i);
+        return `${what} must be unique (got ${JSON.stringify(repeated)} twice). Remove the repeated name.`;
+      },
+    },
+  ] as const;
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { says } from './common.js';
+import { says, uniqueNames } from './common.js';
 import { unknownKeyError } from './kinds/define.js';
 
 const inputFix = 'Write input: 10, input: { features: 10 } or input: { columns: ["age", "income"] }.';
@@ -7,7 +7,7 @@ const featureCount = z.int({ error: says('input features must be a whole number'
   .min(1, { error: says('input features must be at least 1', inputFix) });
 const columns = z.array(z.string().min(1, { error: says('a column name must not be empty', inputFix) }), { error: says('input columns must be a list of names', inputFix) })
   .min(1, { error: says('input columns must name at least one column', inputFix) })
-  .refine((names) => new Set(names).size === names.length, { error: says('input column names must be unique', 'Remove the repeated column.') });
+  .refine(...uniqueNames('input column names')).meta({ uniqueItems: true });
 
 const inputObjectShape = {
   features: featureCount.optional().meta({ description: 'Number of input features.' }),

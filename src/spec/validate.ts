@@ -134,7 +134,7 @@ export function normaliseInput(input: GraphAttributes['input']): InputSpec | und
   if (typeof input === 'number') return { features: input };
   const { features, columns, categorical } = input;
   if (features !== undefined && columns !== undefined && features !== columns.length) {
-    throw new GraphSpecError(`${SCOPE}: input.features and input.columns disagree (got ${features} features and ${columns.length} columns) → at graph.input. Give one of them, or make them match.`, { path: 'graph.input', got: input });
+    throw new GraphSpecError(`${SCOPE}: input.features and input.columns disagree (got features: ${features} but ${columns.length} column name(s)) → at graph.input. Give one of them, or make them match.`, { path: 'graph.input', got: input });
   }
   if (features === undefined && columns === undefined) {
     throw new GraphSpecError(`${SCOPE}: input needs features or columns (got neither) → at graph.input. Write input: { features: 10 } or input: { columns: [...] }.`, { path: 'graph.input' });

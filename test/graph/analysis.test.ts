@@ -67,7 +67,7 @@ describe('dendrogram', () => {
     for (let i = 0; i < n0; i++) for (let j = i + 1; j < n0; j++) g.addAffinity(`t${i}`, `t${j}`, { weight: rand() * 2 - 1 });
     const spec = readGraph(g);
     const n = spec.tasks.length;
-    const d = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 0 : 1)));
+    const d: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 0 : 1)));
     for (const a of spec.affinities) {
       const i = spec.index.get(a.source)!;
       const j = spec.index.get(a.target)!;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { says } from '../common.js';
+import { says, uniqueNames } from '../common.js';
 import { taskShape, unknownKeyError, namesOf, type TaskKind } from './define.js';
 
 const losses = ['crossentropy'] as const;
@@ -11,7 +11,7 @@ const shape = {
     z.int({ error: says('multiclass classes must be a whole number or a list of names', fix) })
       .min(2, { error: says('a multiclass task needs at least 2 classes', fix) }),
     z.array(z.string().min(1)).min(2, { error: says('a multiclass task needs at least 2 class names', fix) })
-      .refine((names) => new Set(names).size === names.length, { error: says('class names must be unique', 'Remove the repeated name.') }),
+      .refine(...uniqueNames('class names')).meta({ uniqueItems: true }),
   ], { error: says('a multiclass task needs classes', fix) })
     .meta({ description: 'Number of classes (>= 2) or their names; labels are integers 0..classes-1.' }),
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { says } from '../common.js';
+import { says, uniqueNames } from '../common.js';
 import { taskShape, unknownKeyError, namesOf, type TaskKind } from './define.js';
 
 const losses = ['binary-crossentropy'] as const;
@@ -11,7 +11,7 @@ const shape = {
     z.int({ error: says('multilabel labels must be a whole number or a list of names', fix) })
       .min(1, { error: says('a multilabel task needs at least 1 label', fix) }),
     z.array(z.string().min(1)).min(1, { error: says('a multilabel task needs at least 1 label name', fix) })
-      .refine((names) => new Set(names).size === names.length, { error: says('label names must be unique', 'Remove the repeated name.') }),
+      .refine(...uniqueNames('label names')).meta({ uniqueItems: true }),
   ], { error: says('a multilabel task needs labels', fix) })
     .meta({ description: 'Number of labels or their names; each label is an independent 0/1 output.' }),
 };
