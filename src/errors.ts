@@ -98,6 +98,14 @@ export class DataError extends MtgraphError {
   }
 }
 
+/** Training cannot go on: a loss or the weights became non-finite. The model keeps its last good weights. */
+export class TrainingError extends MtgraphError {
+  constructor(message: string, details?: MtgraphErrorDetails) {
+    super(message, details);
+    this.name = 'TrainingError';
+  }
+}
+
 /** Formats a value for an error message: short, never throws. */
 export function show(value: unknown): string {
   try {
@@ -111,5 +119,13 @@ export function show(value: unknown): string {
     return typeof value;
   } catch {
     return typeof value;
+  }
+}
+
+/** A TensorFlow.js backend cannot be loaded, or cannot run what is asked of it (e.g. train a layer). */
+export class BackendError extends MtgraphError {
+  constructor(message: string, details?: MtgraphErrorDetails) {
+    super(message, details);
+    this.name = 'BackendError';
   }
 }

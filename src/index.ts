@@ -13,3 +13,13 @@ export {
 export * from './graph/index.js';
 export * from './plan/index.js';
 export { loadGraph, saveGraph, type SaveGraphOptions, MAX_JSON_BYTES } from './io/index.js';
+export {
+  initBackend, untrainableLayers, assertTrainable, BACKEND_NAMES,
+  type BackendName, type BackendReport, type BackendAttempt, type InitBackendOptions, type UntrainableLayer,
+} from './backend/index.js';
+export {
+  build, compile, checkPlan, CrossStitch, LaplacianPenalty, registerHead, registerCouplingBuilder,
+  type BuildOptions, type MtgraphModel, type Penalty, type LayerNames, type HeadBuilder, type CouplingBuilder,
+} from './build/index.js';
+export { saveModel, loadModel } from './io/index.js';
+export { generateTaskFamily, type TaskFamily, type TaskFamilyOptions, type TaskFamilyData } from './synthetic/task-family.js';

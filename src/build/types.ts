@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Plan } from '../plan/types.js';
 import type { SerializedTaskGraph } from '../spec/serialized.js';
+import type { LayerNames } from './names.js';
 
 /**
  * A cross-task regulariser attached to a built model (from a Plan coupling). `value()` computes
@@ -18,7 +19,11 @@ export interface Penalty {
  * Contract shared by build, train and io.
  */
 export interface MtgraphModel {
-  /** One model, one named output per task, in `plan.tasks` order; `model.outputNames[i]` is task `plan.tasks[i].id`. */
+  /**
+   * One model, one named output per task, in `plan.tasks` order. Output `i` is task
+   * `plan.tasks[i].id`; its layer is named by the task id, sanitised when the id holds characters
+   * tfjs layer names cannot (see `layerNames.heads`), so look tasks up with `outputIndex`.
+   */
   readonly model: tf.LayersModel;
   readonly plan: Plan;
   /** The task graph the plan came from, when known (graphology serialized JSON). */
@@ -31,6 +36,8 @@ export interface MtgraphModel {
   readonly trainableVariables: tf.Variable[];
   /** Index of each task id among the model outputs. */
   readonly outputIndex: ReadonlyMap<string, number>;
+  /** The tfjs layer name of every part of the plan (blocks, gates, towers, heads, couplings): `model.getLayer(name)`. */
+  readonly layerNames: LayerNames;
   /** Training metadata carried through save/load (epochs trained, seed, balance, preprocessing...). */
   metadata: Record<string, unknown>;
   /** Frees every tensor of the model. */

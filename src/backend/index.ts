@@ -1,0 +1,5 @@
+export {
+  initBackend, wasmFolder, loadFailureReason, BACKEND_NAMES,
+  type BackendName, type BackendAttempt, type BackendReport, type InitBackendOptions,
+} from './init.js';
+export { untrainableLayers, assertTrainable, LAYER_TRAINING_KERNELS, type UntrainableLayer, type TrainableTarget } from './trainable.js';

@@ -1,0 +1,139 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { BackendError } from '../errors.js';
+
+/** The backends mtgraph knows, fastest first. */
+export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** One attempt at loading a backend. */
+export interface BackendAttempt {
+  name: BackendName;
+  ok: boolean;
+  /** Why it loaded or why it was skipped, e.g. "not installed (ERR_MODULE_NOT_FOUND)". */
+  reason: string;
+}
+
+/** What `initBackend` chose and why. */
+export interface BackendReport {
+  backend: BackendName;
+  /** Every backend tried, in order; the last one with `ok: true` is `backend`. */
+  tried: BackendAttempt[];
+  /** Who forced the backend, if anyone: the `backend` option or the MTGRAPH_BACKEND variable. */
+  forcedBy?: 'option' | 'env';
+}
+
+export interface InitBackendOptions {
+  /** Forces a backend (overrides MTGRAPH_BACKEND); an error is raised if it cannot load. Default: the first that loads. */
+  backend?: BackendName;
+}
+
+const SCOPE = 'mtgraph/backend';
+/** The module of each backend that registers it with tfjs. */
+const MODULES: Record<Exclude<BackendName, 'cpu'>, string> = {
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+};
+
+let current: { key: string; report: Promise<BackendReport> } | undefined;
+
+/** Why a backend module failed to load, in one line: "not installed (...)" or the error's first line. */
+export function loadFailureReason(error: unknown, module?: string): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+  if (missing && module !== undefined && (message.includes(`'${module}'`) || message.includes(`"${module}"`))) return `not installed (${code})`;
+  const line = (message.split('\n')[0] ?? '').slice(0, 200) || 'failed to load';
+  return missing ? `installed but incomplete: ${line}` : line;
+}
+
+async function loadTensorflow(): Promise<string> {
+  // A variable specifier: the package is optional, so TypeScript must not resolve it.
+  const specifier = MODULES.tensorflow;
+  await import(specifier);
+  if (!tf.findBackend('tensorflow')) {
+    throw new Error('@tensorflow/tfjs-node loaded but registered no "tensorflow" backend with this copy of @tensorflow/tfjs (pin every @tensorflow/* package to one version)');
+  }
+  if (!(await tf.setBackend('tensorflow'))) throw new Error('the "tensorflow" backend failed to initialise');
+  return 'loaded (native libtensorflow)';
+}
+
+/** Folder holding the backend's .wasm binaries, as a path ending in a separator. */
+export function wasmFolder(): string {
+  const main = createRequire(import.meta.url).resolve(MODULES.wasm);
+  return path.dirname(main) + path.sep;
+}
+
+async function loadWasm(): Promise<string> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  wasm.setWasmPaths(wasmFolder());
+  if (!(await tf.setBackend('wasm'))) throw new Error(`the wasm binary did not initialise (looked in ${wasmFolder()})`);
+  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+  const binary = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
+  return `loaded ${binary} (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'one thread'})`;
+}
+
+async function loadCpu(): Promise<string> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('the "cpu" backend failed to initialise');
+  return 'loaded (plain JavaScript)';
+}
+
+const LOADERS: Record<BackendName, () => Promise<string>> = { tensorflow: loadTensorflow, wasm: loadWasm, cpu: loadCpu };
+
+function forced(options: InitBackendOptions): { name?: BackendName; by?: 'option' | 'env' } {
+  const fromOption = options.backend;
+  const fromEnv = process.env.MTGRAPH_BACKEND?.trim();
+  const [value, by, where] = fromOption !== undefined ? [fromOption, 'option' as const, 'options.backend'] : fromEnv ? [fromEnv, 'env' as const, 'MTGRAPH_BACKEND'] : [undefined, undefined, ''];
+  if (value === undefined) return {};
+  if (!(BACKEND_NAMES as readonly string[]).includes(value)) {
+    throw new BackendError(`${SCOPE}: unknown backend (got ${JSON.stringify(value)}; expected one of ${BACKEND_NAMES.join(', ')}) → at ${where}. Use one of them or leave it unset to pick the fastest that loads.`, { path: where, got: value });
+  }
+  return { name: value as BackendName, by };
+}
+
+async function select(name: BackendName | undefined, by: 'option' | 'env' | undefined): Promise<BackendReport> {
+  const tried: BackendAttempt[] = [];
+  for (const candidate of name ? [name] : BACKEND_NAMES) {
+    try {
+      const reason = await LOADERS[candidate]();
+      tried.push({ name: candidate, ok: true, reason });
+      return { backend: candidate, tried, ...(by ? { forcedBy: by } : {}) };
+    } catch (error) {
+      tried.push({ name: candidate, ok: false, reason: loadFailureReason(error, candidate === 'cpu' ? undefined : MODULES[candidate]) });
+      if (name) {
+        const fix = candidate === 'tensorflow' ? 'Install @tensorflow/tfjs-node (it needs internet access to download libtensorflow), or choose wasm or cpu.' : 'Choose another backend, or leave it unset to fall back automatically.';
+        throw new BackendError(`${SCOPE}: the forced backend "${candidate}" cannot load (${tried.at(-1)!.reason}) → at ${by === 'env' ? 'MTGRAPH_BACKEND' : 'options.backend'}. ${fix}`, { path: by === 'env' ? 'MTGRAPH_BACKEND' : 'options.backend', got: candidate, cause: error });
+      }
+    }
+  }
+  throw new BackendError(`${SCOPE}: no backend could load (${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}). Reinstall @tensorflow/tfjs.`, { got: tried });
+}
+
+/**
+ * Picks and activates the TensorFlow.js backend: `@tensorflow/tfjs-node` ('tensorflow') when it
+ * loads, else `@tensorflow/tfjs-backend-wasm` ('wasm', SIMD), else 'cpu'. MTGRAPH_BACKEND or
+ * `options.backend` forces one. Idempotent: later calls asking for the same thing return the
+ * same report without loading anything again.
+ */
+export function initBackend(options: InitBackendOptions = {}): Promise<BackendReport> {
+  let name: BackendName | undefined;
+  let by: 'option' | 'env' | undefined;
+  try {
+    ({ name, by } = forced(options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const key = name ?? 'auto';
+  if (current && (current.key === key || (name === undefined && by === undefined))) return current.report;
+  const previous = current;
+  const report = select(name, by);
+  const entry = { key, report };
+  current = entry;
+  // A failed attempt leaves the previous choice (and its report) in place.
+  report.catch(() => {
+    if (current === entry) current = previous;
+  });
+  return report;
+}

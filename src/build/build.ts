@@ -1,0 +1,92 @@
+import * as tf from '@tensorflow/tfjs';
+import { OptionsError, show } from '../errors.js';
+import type { Plan } from '../plan/types.js';
+import type { SerializedTaskGraph } from '../spec/serialized.js';
+import { checkPlan } from './check.js';
+import type { BuildContext } from './context.js';
+import { getCouplingBuilder } from './couplings/registry.js';
+import { gateMix } from './gate.js';
+import { getHeadBuilder } from './heads/registry.js';
+import { assemble } from './model.js';
+import { nameLayers } from './names.js';
+import { deriveSeed } from './seed.js';
+import { denseStack, denseStep } from './stack.js';
+import type { MtgraphModel } from './types.js';
+import './couplings/index.js';
+import './heads/index.js';
+
+export interface BuildOptions {
+  /** The task graph the plan came from (a graphology graph or its serialized JSON); kept with the model and saved. */
+  graph?: SerializedTaskGraph | { export(): unknown };
+  /** Seed of every kernel initialiser (default: the plan's seed); the same seed gives the same initial weights. */
+  seed?: number;
+  /** Initial training metadata. */
+  metadata?: Record<string, unknown>;
+}
+
+function serialized(graph: BuildOptions['graph']): SerializedTaskGraph | undefined {
+  if (graph === undefined) return undefined;
+  if (typeof (graph as { export?: unknown }).export === 'function') return (graph as { export(): unknown }).export() as SerializedTaskGraph;
+  return graph as SerializedTaskGraph;
+}
+
+/**
+ * Builds the tfjs model of a Plan: input -> blocks -> gates -> towers (with their couplings) ->
+ * one head per task, as ONE functional `tf.LayersModel` with one named output per task, plus
+ * the plan's penalties. The plan is validated first (a PlanError names what is wrong).
+ */
+export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
+  const checked = checkPlan(plan);
+  const seed = options.seed ?? checked.seed;
+  if (!Number.isInteger(seed)) throw new OptionsError(`mtgraph/build: seed must be a whole number (got ${show(seed)}) → at options.seed. Use e.g. seed: 42.`, { path: 'options.seed', got: seed });
+  const names = nameLayers(checked);
+  const created: tf.layers.Layer[] = [];
+  const ctx: BuildContext = {
+    plan: checked,
+    names,
+    kernelInitializer: (layer) => tf.initializers.glorotUniform({ seed: deriveSeed(seed, layer) }),
+    track: (layer) => {
+      created.push(layer);
+      return layer;
+    },
+  };
+  try {
+    const input = tf.input({ shape: [checked.input.features], name: names.input });
+    const blocks = new Map(checked.blocks.map((b) => [b.id, b]));
+    const gates = new Map(checked.gates.map((g) => [g.id, g]));
+    const made = new Map<string | null, tf.SymbolicTensor>([[null, input]]);
+    // Only what some task reads is built; checkPlan has ruled out unknown parents and cycles.
+    const resolve = (id: string | null): tf.SymbolicTensor => {
+      const known = made.get(id);
+      if (known) return known;
+      const block = blocks.get(id!);
+      const gate = gates.get(id!);
+      const out = block
+        ? denseStack(resolve(block.parent), block.layers, names.blocks.get(block.id)!, ctx)
+        : gateMix(resolve(gate!.parent), gate!.experts.map(resolve), names.gates.get(gate!.id)!, ctx);
+      made.set(id, out);
+      return out;
+    };
+    const towers = new Map(checked.tasks.map((t) => [t.id, resolve(checked.towers[t.id]!.parent)]));
+    const depth = Math.max(0, ...checked.tasks.map((t) => checked.towers[t.id]!.layers.length));
+    for (let i = 0; i < depth; i++) {
+      for (const t of checked.tasks) {
+        const layer = checked.towers[t.id]!.layers[i];
+        if (layer) towers.set(t.id, denseStep(towers.get(t.id)!, layer, names.towers.get(t.id)![i]!, ctx));
+      }
+      checked.couplings.forEach((c, index) => getCouplingBuilder(c.kind)!.afterTowerLayer?.(c, index, i, towers, ctx));
+    }
+    const outputs = checked.tasks.map((t) => getHeadBuilder(t.kind)!.build(towers.get(t.id)!, checked.heads[t.id]!, t, ctx));
+    const model = tf.model({ inputs: input, outputs, name: names.model });
+    return assemble(model, checked, names, { graph: serialized(options.graph), metadata: { ...options.metadata } });
+  } catch (error) {
+    for (const layer of created) {
+      try {
+        layer.dispose();
+      } catch {
+        // never built: nothing to free
+      }
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,33 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { HeadPlan, PlanTask } from '../../plan/types.js';
+import type { BuildContext } from '../context.js';
+
+/**
+ * How a task's head (its output layer) is built, per task kind: one file under `heads/`,
+ * registered for the kinds it serves. The layer producing the output must be named
+ * `ctx.names.heads.get(task.id)`; its weights are the head's weights (for head penalties).
+ */
+export interface HeadBuilder {
+  /** The task kinds this head serves. */
+  readonly kinds: readonly string[];
+  /** The tfjs layer classes it adds (for backend checks). */
+  readonly layerClasses: readonly string[];
+  build(input: tf.SymbolicTensor, head: HeadPlan, task: PlanTask, ctx: BuildContext): tf.SymbolicTensor;
+}
+
+const builders = new Map<string, HeadBuilder>();
+
+/** Registers a head builder for each of its kinds (a later registration replaces an earlier one). */
+export function registerHead(builder: HeadBuilder): HeadBuilder {
+  for (const kind of builder.kinds) builders.set(kind, builder);
+  return builder;
+}
+
+export function getHeadBuilder(kind: string): HeadBuilder | undefined {
+  return builders.get(kind);
+}
+
+/** The task kinds that have a head builder. */
+export function headKinds(): string[] {
+  return [...builders.keys()];
+}

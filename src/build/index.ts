@@ -1,0 +1,12 @@
+export { build, type BuildOptions } from './build.js';
+export { compile } from './compile.js';
+export { checkPlan } from './check.js';
+export { assemble, type AssembleOptions } from './model.js';
+export { nameLayers, sanitizeName, type LayerNames, type StepNames, type GateNames } from './names.js';
+export { planLayerClasses } from './layer-classes.js';
+export { deriveSeed } from './seed.js';
+export { CrossStitch, crossStitch, type CrossStitchArgs } from './layers/cross-stitch.js';
+export { LaplacianPenalty, registerCouplingBuilder, getCouplingBuilder, couplingKinds, type CouplingBuilder } from './couplings/index.js';
+export { registerHead, getHeadBuilder, headKinds, type HeadBuilder } from './heads/index.js';
+export type { BuildContext, ModelParts, Initializer } from './context.js';
+export type { MtgraphModel, Penalty } from './types.js';

@@ -1,0 +1,23 @@
+import type { Plan } from '../plan/types.js';
+import { getCouplingBuilder } from './couplings/registry.js';
+import { getHeadBuilder } from './heads/registry.js';
+import './couplings/index.js';
+import './heads/index.js';
+
+/** The tfjs layer classes `build(plan)` would put in the model (for backend checks), without building it. */
+export function planLayerClasses(plan: Plan): string[] {
+  const classes = new Set<string>(['InputLayer']);
+  const stacks = [...plan.blocks.map((b) => b.layers), ...Object.values(plan.towers).map((t) => t.layers)];
+  for (const layer of stacks.flat()) {
+    classes.add('Dense');
+    if (layer.batchNorm) classes.add('BatchNormalization').add('Activation');
+    if (layer.dropout > 0) classes.add('Dropout');
+  }
+  for (const g of plan.gates) {
+    classes.add('Dense').add('Reshape').add('Dot');
+    if (g.experts.length > 1) classes.add('Concatenate');
+  }
+  for (const t of plan.tasks) for (const c of getHeadBuilder(t.kind)?.layerClasses ?? []) classes.add(c);
+  for (const coupling of plan.couplings) for (const c of getCouplingBuilder(coupling.kind)?.layerClasses ?? []) classes.add(c);
+  return [...classes];
+}

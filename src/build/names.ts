@@ -1,0 +1,97 @@
+import type { LayerPlan, Plan } from '../plan/types.js';
+import { getCouplingBuilder } from './couplings/registry.js';
+
+/** The tfjs layers of one planned dense layer: the Dense and what follows it. */
+export interface StepNames {
+  dense: string;
+  batchNorm?: string;
+  activation?: string;
+  dropout?: string;
+}
+
+/** The tfjs layers of a gate: `weights` (Dense, softmax), one Reshape per expert, a Concatenate, and the Dot that mixes. */
+export interface GateNames {
+  weights: string;
+  experts: string[];
+  concat?: string;
+  mix: string;
+}
+
+/** Every tfjs layer name of a plan's model. Derived from the plan alone, so a loaded model maps back onto it. */
+export interface LayerNames {
+  model: string;
+  input: string;
+  blocks: Map<string, StepNames[]>;
+  gates: Map<string, GateNames>;
+  towers: Map<string, StepNames[]>;
+  /** The output layer of each task (the task id, sanitised). */
+  heads: Map<string, string>;
+  /** The layer each coupling adds (cross-stitch), by coupling index. */
+  couplings: Map<number, string>;
+}
+
+const INVALID = /[^A-Za-z0-9._-]/g;
+
+/** A valid tfjs layer name from any string: characters outside `[A-Za-z0-9._-]` become '_', and it starts with a letter or digit. */
+export function sanitizeName(name: string): string {
+  const clean = name.replace(INVALID, '_');
+  return /^[A-Za-z0-9]/.test(clean) ? clean : `x${clean}`;
+}
+
+/** Hands out unique layer names: the sanitised wish, or the wish with `_2`, `_3`... */
+class NameAllocator {
+  private readonly used = new Set<string>();
+
+  take(wish: string): string {
+    const base = sanitizeName(wish);
+    let name = base;
+    for (let k = 2; this.used.has(name); k++) name = `${base}_${k}`;
+    this.used.add(name);
+    return name;
+  }
+}
+
+function stepNames(names: NameAllocator, prefix: string, layers: readonly LayerPlan[]): StepNames[] {
+  return layers.map((l, i) => {
+    const step: StepNames = { dense: names.take(`${prefix}.dense${i}`) };
+    if (l.batchNorm) {
+      step.batchNorm = names.take(`${prefix}.bn${i}`);
+      step.activation = names.take(`${prefix}.act${i}`);
+    }
+    if (l.dropout > 0) step.dropout = names.take(`${prefix}.dropout${i}`);
+    return step;
+  });
+}
+
+/**
+ * Names every layer of the model of `plan`, deterministically. Output layers are named first so
+ * that a task's output carries its id whenever tfjs allows it.
+ */
+export function nameLayers(plan: Plan): LayerNames {
+  const names = new NameAllocator();
+  const heads = new Map(plan.tasks.map((t) => [t.id, names.take(t.id)]));
+  const out: LayerNames = {
+    model: sanitizeName(plan.name ?? `mtgraph-${plan.strategy}`),
+    input: names.take('input'),
+    blocks: new Map(),
+    gates: new Map(),
+    towers: new Map(),
+    heads,
+    couplings: new Map(),
+  };
+  for (const b of plan.blocks) out.blocks.set(b.id, stepNames(names, b.id, b.layers));
+  for (const g of plan.gates) {
+    out.gates.set(g.id, {
+      weights: names.take(`${g.id}.weights`),
+      experts: g.experts.map((_, e) => names.take(`${g.id}.expert${e}`)),
+      ...(g.experts.length > 1 ? { concat: names.take(`${g.id}.stack`) } : {}),
+      mix: names.take(`${g.id}.mix`),
+    });
+  }
+  for (const t of plan.tasks) out.towers.set(t.id, stepNames(names, `tower.${t.id}`, plan.towers[t.id]?.layers ?? []));
+  plan.couplings.forEach((c, i) => {
+    const wish = getCouplingBuilder(c.kind)?.layerName?.(c, i);
+    if (wish !== undefined) out.couplings.set(i, names.take(wish));
+  });
+  return out;
+}

@@ -1,0 +1,30 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LayerPlan } from '../plan/types.js';
+import type { BuildContext } from './context.js';
+import type { StepNames } from './names.js';
+
+/**
+ * One planned dense layer: Dense(units, activation), then Dropout when `dropout > 0`. With
+ * `batchNorm`, Dense(linear) -> BatchNormalization -> Activation -> Dropout.
+ */
+export function denseStep(input: tf.SymbolicTensor, layer: LayerPlan, names: StepNames, ctx: BuildContext): tf.SymbolicTensor {
+  const apply = (l: tf.layers.Layer, x: tf.SymbolicTensor) => ctx.track(l).apply(x) as tf.SymbolicTensor;
+  let x = apply(tf.layers.dense({
+    units: layer.units,
+    activation: layer.batchNorm ? 'linear' : layer.activation,
+    kernelInitializer: ctx.kernelInitializer(names.dense),
+    name: names.dense,
+  }), input);
+  if (layer.batchNorm) {
+    x = apply(tf.layers.batchNormalization({ name: names.batchNorm! }), x);
+    x = apply(tf.layers.activation({ activation: layer.activation, name: names.activation! }), x);
+  }
+  // Dropout is not seeded: tfjs would then draw the same mask at every step.
+  if (layer.dropout > 0) x = apply(tf.layers.dropout({ rate: layer.dropout, name: names.dropout! }), x);
+  return x;
+}
+
+/** A stack of planned dense layers on `input`. */
+export function denseStack(input: tf.SymbolicTensor, layers: readonly LayerPlan[], names: readonly StepNames[], ctx: BuildContext): tf.SymbolicTensor {
+  return layers.reduce((x, layer, i) => denseStep(x, layer, names[i]!, ctx), input);
+}
