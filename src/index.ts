@@ -23,3 +23,15 @@ export {
 } from './build/index.js';
 export { saveModel, loadModel } from './io/index.js';
 export { generateTaskFamily, type TaskFamily, type TaskFamilyOptions, type TaskFamilyData } from './synthetic/task-family.js';
+export {
+  fit, evaluate, predict, FIT_DEFAULTS,
+  registerLoss, getLoss, lossNames, registerBalance, getBalance, balanceNames,
+  registerMetric, getMetric, metricNames, registerOptimizer, optimizerNames,
+  type FitOptions, type History, type EpochLogs, type Evaluation, type EvaluateOptions, type PredictOptions,
+  type LossFunction, type BalanceMethod, type Balancer, type BalanceContext, type Combined,
+  type Metric, type MetricInput, type OptimizerFactory,
+} from './train/index.js';
+export {
+  prepareData, TARGETS,
+  type TaskData, type FeatureInput, type LabelInput, type MaskInput, type FlatMatrix, type PreparedData,
+} from './data/index.js';

@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import type { MtgraphModel } from '../build/types.js';
+import type { TaskData } from '../data/types.js';
+import { prepareData } from '../data/prepare.js';
+import { disposeData, toTensors, type DataTensors } from '../data/tensors.js';
+import { PlanError } from '../errors.js';
+import { Objective } from './objective.js';
+import { forward, INFERENCE_CHUNK } from './forward.js';
+import { getMetric, metricNames } from './metrics/index.js';
+import { checkModel } from './model-check.js';
+
+const SCOPE = 'mtgraph/evaluate';
+
+/** Per task: `loss` (the task's training loss) and each metric of the task, on labelled rows only. */
+export type Evaluation = Record<string, Record<string, number>>;
+
+export interface EvaluateOptions {
+  /** Rows per forward pass (default 8192). */
+  batchSize?: number;
+}
+
+/**
+ * Scores a model on data: for each task with labels, its loss and metrics (the task's
+ * `metrics`, by default every metric of its kind), computed on labelled rows only. Tasks left
+ * out on purpose (all-zero mask) are not reported. Data is validated first, as in `fit`.
+ */
+export async function evaluate(model: MtgraphModel, data: TaskData, options: EvaluateOptions = {}): Promise<Evaluation> {
+  checkModel(model, SCOPE);
+  const prepared = prepareData(model.plan, data, { scope: SCOPE });
+  const metricsOf = model.plan.tasks.map((task, i) => task.metrics.map((name, k) => {
+    const metric = getMetric(name);
+    if (!metric) {
+      throw new PlanError(`${SCOPE}: unknown metric for task "${task.id}" (got ${JSON.stringify(name)}; expected any of ${metricNames().join(', ')}) → at tasks[${i}].metrics[${k}]. Use a metric of the task's kind.`, { path: `tasks[${i}].metrics[${k}]`, got: name });
+    }
+    return metric;
+  }));
+  const chunk = options.batchSize ?? INFERENCE_CHUNK;
+  const objective = new Objective(model.plan, model.outputIndex);
+  let tensors: DataTensors | undefined;
+  try {
+    tensors = toTensors(prepared, objective.order);
+    const { sums, predictions } = await run(model, objective, tensors, chunk);
+    const T = objective.order.length;
+    const result: Evaluation = {};
+    model.plan.tasks.forEach((task, i) => {
+      const data = prepared.tasks[i]!;
+      if (data.excluded) return;
+      const t = objective.order.indexOf(task.id);
+      const den = sums[T + t]!;
+      const scores: Record<string, number> = { loss: den > 0 ? sums[t]! / den : NaN };
+      const input = { rows: prepared.rows, width: data.width, outputs: task.outputs, truth: data.labels, pred: predictions[i]!, mask: data.mask };
+      for (const metric of metricsOf[i]!) scores[metric.name] = metric.compute(input);
+      result[task.id] = scores;
+    });
+    return result;
+  } finally {
+    objective.dispose();
+    disposeData(tensors);
+  }
+}
+
+/** Forward passes in chunks: per-task loss sums (training order) and host predictions (plan order). */
+async function run(model: MtgraphModel, objective: Objective, data: DataTensors, chunk: number): Promise<{ sums: Float32Array; predictions: Float32Array[] }> {
+  const tasks = model.plan.tasks;
+  const predictions = tasks.map((t) => new Float32Array(data.rows * t.outputs));
+  let acc: tf.Tensor1D = tf.zeros([2 * objective.order.length]);
+  try {
+    for (let start = 0; start < data.rows; start += chunk) {
+      const size = Math.min(chunk, data.rows - start);
+      const whole = size === data.rows;
+      const [next, packed] = tf.tidy(() => {
+        const x = whole ? data.x : tf.slice(data.x, [start, 0], [size, -1]);
+        const y = whole ? data.y : tf.slice(data.y, [start, 0], [size, -1]);
+        const mask = whole ? data.mask : tf.slice(data.mask, [start, 0], [size, -1]);
+        const outputs = forward(model, x, false);
+        const { num, den } = objective.sums(outputs, y, mask);
+        const ordered = tasks.map((t) => outputs[model.outputIndex.get(t.id)!]!);
+        return [tf.add(acc, tf.concat([num, den])) as tf.Tensor1D, tf.concat(ordered, 1)];
+      });
+      acc.dispose();
+      acc = next;
+      const values = (await packed.data()) as Float32Array;
+      packed.dispose();
+      const width = tasks.reduce((s, t) => s + t.outputs, 0);
+      let offset = 0;
+      tasks.forEach((t, i) => {
+        const w = t.outputs;
+        const out = predictions[i]!;
+        for (let r = 0; r < size; r++) out.set(values.subarray(r * width + offset, r * width + offset + w), (start + r) * w);
+        offset += w;
+      });
+    }
+    return { sums: (await acc.data()) as Float32Array, predictions };
+  } finally {
+    acc.dispose();
+  }
+}

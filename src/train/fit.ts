@@ -1,0 +1,348 @@
+import * as tf from '@tensorflow/tfjs';
+import type { MtgraphModel } from '../build/types.js';
+import type { PreparedData, TaskData } from '../data/types.js';
+import { prepareData, selectRows } from '../data/prepare.js';
+import { disposeData, toTensors, type DataTensors } from '../data/tensors.js';
+import { dataError } from '../data/helpers.js';
+import { seededRandom } from '../graph/random.js';
+import { TrainingError } from '../errors.js';
+import { getBalance, type Balancer } from './balance/index.js';
+import { getOptimizer } from './optimizers.js';
+import { Objective } from './objective.js';
+import { resolveFitOptions, type FitOptions, type ResolvedFitOptions } from './options.js';
+import { forward, INFERENCE_CHUNK } from './forward.js';
+import { finiteProbe, modelVariables, restore, snapshot } from './weights.js';
+import { checkModel } from './model-check.js';
+import { assertTrainable } from '../backend/trainable.js';
+import type { EpochLogs, History } from './history.js';
+
+const SCOPE = 'mtgraph/fit';
+
+/**
+ * Trains every task of a model jointly in one loop. Each step minimises
+ * `sum_t weight_t * loss_t + model.penalty()` over the model's trainable variables, where
+ * `loss_t = sum(mask * loss) / max(1, sum(mask))` so missing labels add no loss and no gradient,
+ * and the weights come from the balancing method (`static`: the plan's task weights).
+ *
+ * The data is validated before any tensor is created (DataError), and turned into tensors once.
+ * A non-finite loss or weight stops training with a TrainingError naming the task and epoch;
+ * the model keeps the weights of the last good epoch.
+ */
+export async function fit(model: MtgraphModel, data: TaskData, options: FitOptions = {}): Promise<History> {
+  const started = performance.now();
+  checkModel(model, SCOPE);
+  assertTrainable(model);
+  const opts = resolveFitOptions(options, model.plan.seed ?? 0);
+  let train = prepareData(model.plan, data, { scope: SCOPE });
+  let val: PreparedData | undefined;
+  if (opts.validationData !== undefined) {
+    val = prepareData(model.plan, opts.validationData, { scope: SCOPE, prefix: 'options.validationData' });
+  } else if (opts.validationSplit) {
+    ({ train, val } = splitValidation(train, opts.validationSplit, opts.seed));
+  }
+  const objective = new Objective(model.plan, model.outputIndex);
+  let trainData: DataTensors | undefined;
+  let valData: DataTensors | undefined;
+  let balancer: Balancer | undefined;
+  let optimizer: tf.Optimizer | undefined;
+  try {
+    trainData = toTensors(train, objective.order);
+    if (val) valData = toTensors(val, objective.order);
+    balancer = getBalance(opts.balance)!.create({ tasks: objective.tasks, epochs: opts.epochs, seed: opts.seed });
+    optimizer = getOptimizer(opts.optimizer.name)!.create(opts.optimizer.learningRate);
+    const prepareMs = performance.now() - started;
+    const run = new TrainingRun(model, objective, balancer, optimizer, opts, trainData, valData);
+    const history = await run.loop();
+    history.timing.prepareMs = prepareMs;
+    history.timing.totalMs = performance.now() - started;
+    model.metadata = {
+      ...model.metadata,
+      epochsTrained: (typeof model.metadata?.epochsTrained === 'number' ? model.metadata.epochsTrained : 0) + history.epochs,
+      fit: { seed: opts.seed, balance: opts.balance, optimizer: opts.optimizer, batchSize: opts.batchSize },
+    };
+    return history;
+  } finally {
+    optimizer?.dispose();
+    balancer?.dispose();
+    objective.dispose();
+    disposeData(trainData);
+    disposeData(valData);
+  }
+}
+
+/** Splits off validation rows: the last fraction, or a seeded random fraction. */
+function splitValidation(data: PreparedData, split: { fraction: number; shuffle: boolean }, seed: number): { train: PreparedData; val: PreparedData } {
+  const where = { scope: SCOPE, prefix: '' };
+  const n = data.rows;
+  const cut = Math.floor(n * (1 - split.fraction));
+  if (cut < 1 || cut >= n) {
+    throw dataError(where, 'options.validationSplit', `validationSplit ${split.fraction} of ${n} rows leaves ${cut} row(s) for training and ${n - cut} for validation`, 'Use more rows or another fraction, so that both parts have at least one row.', split.fraction);
+  }
+  const order = Array.from({ length: n }, (_, i) => i);
+  if (split.shuffle) shuffle(order, seededRandom(seed ^ 0x5eed5));
+  const trainRows = order.slice(0, cut).sort((a, b) => a - b);
+  const valRows = order.slice(cut).sort((a, b) => a - b);
+  const train = selectRows(data, trainRows);
+  for (const t of train.tasks) {
+    if (t.labelled === 0 && !t.excluded) {
+      throw dataError(where, `y.${t.id}`, `task "${t.id}" has no labelled row left for training after validationSplit held out ${n - cut} of ${n} rows`,
+        'Use a smaller validationSplit, { fraction, shuffle: true }, or more labelled rows.');
+    }
+  }
+  return { train, val: selectRows(data, valRows) };
+}
+
+/** Fisher-Yates shuffle in place with a seeded source. */
+function shuffle(values: { [i: number]: number; length: number }, random: () => number): void {
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const tmp = values[i]!;
+    values[i] = values[j]!;
+    values[j] = tmp;
+  }
+}
+
+/** One training run: owns nothing it did not create, and frees what it creates. */
+class TrainingRun {
+  private readonly tasks: number;
+  private readonly variables: tf.Variable[];
+  private readonly allVariables: tf.Variable[];
+  private readonly hasPenalty: boolean;
+
+  constructor(
+    private readonly model: MtgraphModel,
+    private readonly objective: Objective,
+    private readonly balancer: Balancer,
+    private readonly optimizer: tf.Optimizer,
+    private readonly opts: ResolvedFitOptions,
+    private readonly train: DataTensors,
+    private readonly val: DataTensors | undefined,
+  ) {
+    this.tasks = objective.order.length;
+    this.variables = [...model.trainableVariables, ...(balancer.variables ?? [])];
+    this.allVariables = modelVariables(model);
+    this.hasPenalty = model.penalties.length > 0 || tf.tidy(() => model.model.calculateLosses().length > 0);
+  }
+
+  /** The penalty terms: coupling penalties and layer regularisers (call inside a tidy). */
+  private penalty(): tf.Scalar {
+    let total = this.model.penalties.length > 0 ? this.model.penalty() : tf.scalar(0);
+    for (const r of this.model.model.calculateLosses()) total = tf.add(total, r);
+    return total;
+  }
+
+  async loop(): Promise<History> {
+    const { opts, objective } = this;
+    const T = this.tasks;
+    const n = this.train.rows;
+    const history: History = {
+      epochs: 0, loss: [], taskLoss: {}, weights: {}, penalty: [], stoppedEarly: false, seed: opts.seed,
+      trainRows: n, valRows: this.val?.rows ?? 0,
+      timing: { prepareMs: 0, epochMs: [], totalMs: 0, samplesPerSecond: 0 },
+    };
+    // Per-task records follow plan.tasks order; `at[i]` is task i's slot in the training order.
+    const ids = this.model.plan.tasks.map((t) => t.id);
+    const at = ids.map((id) => objective.order.indexOf(id));
+    const byTask = (values: readonly number[]) => Object.fromEntries(ids.map((id, i) => [id, values[at[i]!]!]));
+    for (const id of ids) {
+      history.taskLoss[id] = [];
+      history.weights[id] = [];
+    }
+    if (this.val) {
+      history.valLoss = [];
+      history.valTaskLoss = Object.fromEntries(ids.map((id) => [id, []]));
+    }
+    const random = seededRandom(opts.seed);
+    const perm = new Int32Array(n);
+    let good = snapshot(this.allVariables);
+    let best: tf.Tensor[] | undefined;
+    let bestValue = Infinity;
+    let bestEpoch = -1;
+    let wait = 0;
+    try {
+      for (let epoch = 0; epoch < opts.epochs; epoch++) {
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) perm[i] = i;
+        shuffle(perm, random);
+        const { values, steps } = await this.epoch(perm);
+        // values: [num(T), den(T), weightSum(T), finiteSteps(T), totalSum, penaltySum, probe, valNum(T), valDen(T), valPenalty]
+        const num = values.subarray(0, T);
+        const den = values.subarray(T, 2 * T);
+        const taskLoss = Array.from(num, (s, t) => (den[t]! > 0 ? s / den[t]! : NaN));
+        const weights = Array.from(values.subarray(2 * T, 3 * T), (w) => w / steps);
+        const loss = values[4 * T]! / n;
+        const penalty = values[4 * T + 1]! / n;
+        this.checkFinite(epoch, steps, num, values.subarray(3 * T, 4 * T), loss, penalty, values[4 * T + 2]!, good);
+        tf.dispose(good);
+        good = snapshot(this.allVariables);
+        this.balancer.onEpochEnd?.(epoch, taskLoss);
+        const logs: EpochLogs = {
+          epoch, loss, penalty, timeMs: 0,
+          taskLoss: byTask(taskLoss),
+          weights: byTask(weights),
+        };
+        history.loss.push(loss);
+        history.penalty.push(penalty);
+        ids.forEach((id, i) => {
+          history.taskLoss[id]!.push(taskLoss[at[i]!]!);
+          history.weights[id]!.push(weights[at[i]!]!);
+        });
+        if (this.val) {
+          const base = 4 * T + 3;
+          const vNum = values.subarray(base, base + T);
+          const vDen = values.subarray(base + T, base + 2 * T);
+          const valTask = Array.from(vNum, (s, t) => (vDen[t]! > 0 ? s / vDen[t]! : NaN));
+          let valLoss = values[base + 2 * T]!;
+          valTask.forEach((l, t) => { if (!Number.isNaN(l)) valLoss += weights[t]! * l; });
+          logs.valLoss = valLoss;
+          logs.valTaskLoss = byTask(valTask);
+          history.valLoss!.push(valLoss);
+          ids.forEach((id, i) => history.valTaskLoss![id]!.push(valTask[at[i]!]!));
+        }
+        history.epochs = epoch + 1;
+        let stop = false;
+        const es = opts.earlyStopping;
+        if (es) {
+          const value = es.monitor === 'val_loss' ? logs.valLoss! : loss;
+          if (value < bestValue - es.minDelta) {
+            bestValue = value;
+            bestEpoch = epoch;
+            wait = 0;
+            if (es.restoreBestWeights) {
+              if (best) tf.dispose(best);
+              best = snapshot(this.allVariables);
+            }
+          } else {
+            wait++;
+            stop = wait >= Math.max(1, es.patience);
+          }
+        }
+        logs.timeMs = performance.now() - t0;
+        history.timing.epochMs.push(logs.timeMs);
+        if (opts.onEpochEnd) await opts.onEpochEnd(epoch, logs);
+        if (stop) {
+          history.stoppedEarly = true;
+          break;
+        }
+      }
+      if (opts.earlyStopping && bestEpoch >= 0) {
+        history.bestEpoch = bestEpoch;
+        if (best && bestEpoch !== history.epochs - 1) restore(this.allVariables, best);
+      }
+    } finally {
+      tf.dispose(good);
+      if (best) tf.dispose(best);
+    }
+    const trainMs = history.timing.epochMs.reduce((a, b) => a + b, 0);
+    history.timing.samplesPerSecond = trainMs > 0 ? (n * history.epochs) / (trainMs / 1000) : 0;
+    return history;
+  }
+
+  /** Runs one epoch over `perm` and validation; returns every number the epoch needs, read back at once. */
+  private async epoch(perm: Int32Array): Promise<{ values: Float32Array; steps: number }> {
+    const { model, objective, balancer, optimizer, train } = this;
+    const batch = this.opts.batchSize;
+    const n = train.rows;
+    const T = this.tasks;
+    const permT = tf.tensor1d(perm, 'int32');
+    let acc: tf.Tensor1D = tf.zeros([4 * T + 2]);
+    let steps = 0;
+    try {
+      for (let start = 0; start < n; start += batch, steps++) {
+        const size = Math.min(batch, n - start);
+        const next = tf.tidy(() => {
+          const idx = n <= batch ? permT : tf.slice(permT, start, size);
+          const x = tf.gather(train.x, idx);
+          const y = tf.gather(train.y, idx);
+          const mask = tf.gather(train.mask, idx);
+          let captured: tf.Tensor1D | undefined;
+          const { grads } = tf.variableGrads(() => {
+            const outputs = forward(model, x, true);
+            const { num, den } = objective.sums(outputs, y, mask);
+            const taskLoss = tf.div(num, tf.maximum(den, 1)) as tf.Tensor1D;
+            const { total: combined, weights } = balancer.combine(taskLoss);
+            const penalty = this.hasPenalty ? this.penalty() : undefined;
+            const total: tf.Scalar = penalty ? tf.add(combined, penalty) : combined;
+            // Summed over the epoch: per-task loss sums, label counts, weights, finite steps; objective and penalty.
+            captured = tf.keep(tf.concat([
+              num, den, weights, tf.cast(tf.isFinite(num), 'float32'),
+              tf.reshape(tf.mul(total, size), [1]), penalty ? tf.reshape(tf.mul(penalty, size), [1]) : tf.zeros([1]),
+            ]) as tf.Tensor1D);
+            return total;
+          }, this.variables);
+          optimizer.applyGradients(grads);
+          const sum = tf.add(acc, captured!) as tf.Tensor1D;
+          captured!.dispose();
+          return sum;
+        });
+        acc.dispose();
+        acc = next;
+      }
+      const packed = tf.tidy(() => {
+        const parts: tf.Tensor[] = [acc, tf.reshape(finiteProbe(this.allVariables), [1])];
+        if (this.val) parts.push(this.validate(this.val));
+        return tf.concat(parts);
+      });
+      try {
+        return { values: (await packed.data()) as Float32Array, steps };
+      } finally {
+        packed.dispose();
+      }
+    } finally {
+      permT.dispose();
+      acc.dispose();
+    }
+  }
+
+  /** Validation sums in inference mode: `[num(T), den(T), penalty]`. */
+  private validate(val: DataTensors): tf.Tensor1D {
+    const T = this.tasks;
+    let acc: tf.Tensor1D = tf.zeros([2 * T]);
+    for (let start = 0; start < val.rows; start += INFERENCE_CHUNK) {
+      const size = Math.min(INFERENCE_CHUNK, val.rows - start);
+      const next = tf.tidy(() => {
+        const whole = size === val.rows;
+        const x = whole ? val.x : tf.slice(val.x, [start, 0], [size, -1]);
+        const y = whole ? val.y : tf.slice(val.y, [start, 0], [size, -1]);
+        const mask = whole ? val.mask : tf.slice(val.mask, [start, 0], [size, -1]);
+        const { num, den } = this.objective.sums(forward(this.model, x, false), y, mask);
+        return tf.add(acc, tf.concat([num, den])) as tf.Tensor1D;
+      });
+      acc.dispose();
+      acc = next;
+    }
+    try {
+      return tf.tidy(() => tf.concat([acc, tf.reshape(this.hasPenalty ? this.penalty() : tf.scalar(0), [1])]));
+    } finally {
+      acc.dispose();
+    }
+  }
+
+  /**
+   * Stops training on a non-finite loss or weight, restoring the last good weights first. The
+   * task named is the one whose loss went non-finite first (fewest finite steps): once one loss
+   * is NaN the shared weights soon make every loss NaN.
+   */
+  private checkFinite(epoch: number, steps: number, num: Float32Array, finiteSteps: Float32Array, loss: number, penalty: number, probe: number, good: tf.Tensor[]): void {
+    let first = -1;
+    for (let t = 0; t < this.tasks; t++) {
+      if (Number.isFinite(num[t]!) && finiteSteps[t] === steps) continue;
+      if (first < 0 || finiteSteps[t]! < finiteSteps[first]!) first = t;
+    }
+    const task = first >= 0 ? this.objective.order[first] : undefined;
+    const what = task !== undefined ? `the loss of task "${task}"`
+      : !Number.isFinite(penalty) ? 'the coupling penalty'
+        : !Number.isFinite(loss) ? 'the combined loss (balancing weights)'
+          : !Number.isFinite(probe) ? 'the weights (the last update overflowed)' : undefined;
+    if (what === undefined) return;
+    restore(this.allVariables, good);
+    const value = task !== undefined ? (Number.isFinite(num[first]!) ? NaN : num[first]) : !Number.isFinite(penalty) ? penalty : !Number.isFinite(loss) ? loss : probe;
+    const kept = epoch === 0 ? 'its initial weights' : `the weights from the end of epoch ${epoch}`;
+    const path = task !== undefined ? `tasks.${task}` : 'options.optimizer.learningRate';
+    throw new TrainingError(
+      `${SCOPE}: ${what} became non-finite (got ${value}) in epoch ${epoch + 1} of ${this.opts.epochs} → at ${path}. Training stopped and the model keeps ${kept}. ` +
+      'Lower the learning rate (options.optimizer.learningRate), scale the features and regression targets, or check the labels of that task.',
+      { path, got: { task, epoch, value } },
+    );
+  }
+}

@@ -1,0 +1,46 @@
+/** What `onEpochEnd` receives after each epoch. Per-task values are keyed by task id. */
+export interface EpochLogs {
+  /** 0-based epoch index. */
+  epoch: number;
+  /** Mean over the epoch's batches of the step objective: sum_t weight_t * loss_t + penalty. */
+  loss: number;
+  /** Each task's masked mean loss over the epoch's labelled rows (NaN when it had none). */
+  taskLoss: Record<string, number>;
+  /** The balancing weights, averaged over the epoch's steps. */
+  weights: Record<string, number>;
+  /** The coupling penalties and layer regularisers, averaged over the epoch's steps. */
+  penalty: number;
+  /** Validation objective with the epoch's mean weights, and per-task validation losses (when there is validation data). */
+  valLoss?: number;
+  valTaskLoss?: Record<string, number>;
+  /** Wall time of the epoch in milliseconds (training, validation and the read-back). */
+  timeMs: number;
+}
+
+/** What `fit` returns: per-epoch losses, balancing weights and timing. Arrays have one entry per epoch run. */
+export interface History {
+  epochs: number;
+  loss: number[];
+  taskLoss: Record<string, number[]>;
+  weights: Record<string, number[]>;
+  penalty: number[];
+  valLoss?: number[];
+  valTaskLoss?: Record<string, number[]>;
+  /** With early stopping: the best epoch by the monitored value (the model holds its weights when restoreBestWeights, the default). */
+  bestEpoch?: number;
+  /** True when early stopping ended training before `epochs`. */
+  stoppedEarly: boolean;
+  /** The seed of shuffling (and of a shuffled validation split). */
+  seed: number;
+  /** Rows used for training and for validation. */
+  trainRows: number;
+  valRows: number;
+  timing: {
+    /** Validating the data and creating the tensors. */
+    prepareMs: number;
+    epochMs: number[];
+    totalMs: number;
+    /** Training rows per second over all epochs (training steps, validation and read-backs included). */
+    samplesPerSecond: number;
+  };
+}

@@ -1,0 +1,10 @@
+export { fit } from './fit.js';
+export { evaluate, type Evaluation, type EvaluateOptions } from './evaluate.js';
+export { predict, type PredictOptions } from './predict.js';
+export { FIT_DEFAULTS, resolveFitOptions, type FitOptions, type ResolvedFitOptions } from './options.js';
+export type { History, EpochLogs } from './history.js';
+export { registerLoss, getLoss, lossNames, EPSILON, HUBER_DELTA, type LossFunction } from './losses.js';
+export { registerBalance, getBalance, balanceNames, type BalanceMethod, type Balancer, type BalanceContext, type Combined } from './balance/index.js';
+export { registerOptimizer, getOptimizer, optimizerNames, type OptimizerFactory } from './optimizers.js';
+export { registerMetric, getMetric, metricNames, type Metric, type MetricInput } from './metrics/index.js';
+export { Objective } from './objective.js';

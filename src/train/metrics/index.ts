@@ -1,0 +1,161 @@
+import {
+  accuracy, argmaxRows, binaryLogLoss, categoricalLogLoss, macroF1, meanAbsoluteError,
+  meanSquaredError, microF1, r2Score, rocAuc,
+} from './functions.js';
+
+export * from './functions.js';
+
+/**
+ * One task's labels and predictions on the host. `truth` and `mask` have `width` columns
+ * (class indexes for multiclass: width 1), `pred` has `outputs` columns; row-major.
+ */
+export interface MetricInput {
+  rows: number;
+  width: number;
+  outputs: number;
+  truth: Float32Array;
+  pred: Float32Array;
+  mask: Float32Array;
+}
+
+/** A metric: a name, whether larger is better, and a pure function of labelled rows only. */
+export interface Metric {
+  readonly name: string;
+  readonly summary: string;
+  readonly higherIsBetter: boolean;
+  compute(input: MetricInput): number;
+}
+
+const metrics = new Map<string, Metric>();
+
+/** Registers a metric under its name (a later registration replaces an earlier one). */
+export function registerMetric(metric: Metric): Metric {
+  metrics.set(metric.name, metric);
+  return metric;
+}
+
+export function getMetric(name: string): Metric | undefined {
+  return metrics.get(name);
+}
+
+export function metricNames(): string[] {
+  return [...metrics.keys()];
+}
+
+/** True when the task predicts a distribution over classes from one class-index column (multiclass). */
+function categorical(input: MetricInput): boolean {
+  return input.width === 1 && input.outputs > 1;
+}
+
+/** Labelled entries of one column (labels as wide as outputs), or of every column when `column` is undefined. */
+export function labelledValues(input: MetricInput, column?: number): { truth: Float32Array; pred: Float32Array } {
+  const { rows, width, mask } = input;
+  let count = 0;
+  for (let i = 0; i < rows; i++) {
+    for (let j = column ?? 0; j < (column === undefined ? width : column + 1); j++) if (mask[i * width + j] === 1) count++;
+  }
+  const truth = new Float32Array(count);
+  const pred = new Float32Array(count);
+  let k = 0;
+  for (let i = 0; i < rows; i++) {
+    for (let j = column ?? 0; j < (column === undefined ? width : column + 1); j++) {
+      const at = i * width + j;
+      if (mask[at] !== 1) continue;
+      truth[k] = input.truth[at]!;
+      pred[k++] = input.pred[i * input.outputs + j]!;
+    }
+  }
+  return { truth, pred };
+}
+
+/** Labelled rows of a multiclass task: class indexes and the rows × classes probabilities. */
+export function labelledClasses(input: MetricInput): { truth: Int32Array; probabilities: Float32Array } {
+  const { rows, outputs, mask } = input;
+  let count = 0;
+  for (let i = 0; i < rows; i++) if (mask[i] === 1) count++;
+  const truth = new Int32Array(count);
+  const probabilities = new Float32Array(count * outputs);
+  let k = 0;
+  for (let i = 0; i < rows; i++) {
+    if (mask[i] !== 1) continue;
+    truth[k] = input.truth[i]!;
+    probabilities.set(input.pred.subarray(i * outputs, (i + 1) * outputs), k * outputs);
+    k++;
+  }
+  return { truth, probabilities };
+}
+
+/** Predicted classes (argmax) for multiclass, else 0/1 per entry (probability >= 0.5). */
+function decided(input: MetricInput): { truth: ArrayLike<number>; pred: ArrayLike<number> } {
+  if (categorical(input)) {
+    const { truth, probabilities } = labelledClasses(input);
+    return { truth, pred: argmaxRows(probabilities, input.outputs) };
+  }
+  const { truth, pred } = labelledValues(input);
+  return { truth, pred: pred.map((p) => (p >= 0.5 ? 1 : 0)) };
+}
+
+/** The mean of a per-column metric over the columns where it is defined. */
+function columnMean(input: MetricInput, f: (truth: Float32Array, pred: Float32Array) => number): number {
+  let sum = 0;
+  let count = 0;
+  for (let j = 0; j < input.width; j++) {
+    const { truth, pred } = labelledValues(input, j);
+    const v = f(truth, pred);
+    if (Number.isNaN(v)) continue;
+    sum += v;
+    count++;
+  }
+  return count === 0 ? NaN : sum / count;
+}
+
+registerMetric({
+  name: 'mse', summary: 'mean squared error over labelled values', higherIsBetter: false,
+  compute: (input) => { const v = labelledValues(input); return meanSquaredError(v.truth, v.pred); },
+});
+registerMetric({
+  name: 'rmse', summary: 'root mean squared error over labelled values', higherIsBetter: false,
+  compute: (input) => { const v = labelledValues(input); return Math.sqrt(meanSquaredError(v.truth, v.pred)); },
+});
+registerMetric({
+  name: 'mae', summary: 'mean absolute error over labelled values', higherIsBetter: false,
+  compute: (input) => { const v = labelledValues(input); return meanAbsoluteError(v.truth, v.pred); },
+});
+registerMetric({
+  name: 'r2', summary: 'coefficient of determination, averaged over outputs', higherIsBetter: true,
+  compute: (input) => columnMean(input, r2Score),
+});
+registerMetric({
+  name: 'auc', summary: 'area under the ROC curve (ties count one half)', higherIsBetter: true,
+  compute: (input) => columnMean(input, rocAuc),
+});
+registerMetric({
+  name: 'mean-auc', summary: 'ROC AUC averaged over the labels that have both classes', higherIsBetter: true,
+  compute: (input) => columnMean(input, rocAuc),
+});
+registerMetric({
+  name: 'accuracy', summary: 'share of correct predictions (argmax for multiclass, probability >= 0.5 otherwise)', higherIsBetter: true,
+  compute: (input) => { const d = decided(input); return accuracy(d.truth, d.pred); },
+});
+registerMetric({
+  name: 'logloss', summary: 'cross-entropy of the predicted probabilities', higherIsBetter: false,
+  compute: (input) => {
+    if (categorical(input)) {
+      const { truth, probabilities } = labelledClasses(input);
+      return categoricalLogLoss(truth, probabilities, input.outputs);
+    }
+    const v = labelledValues(input);
+    return binaryLogLoss(v.truth, v.pred);
+  },
+});
+registerMetric({
+  name: 'macro-f1', summary: 'F1 averaged over the classes present in truth or predictions', higherIsBetter: true,
+  compute: (input) => { const d = decided(input); return macroF1(d.truth, d.pred); },
+});
+registerMetric({
+  name: 'micro-f1', summary: 'F1 of the positive labels pooled over every label (multilabel)', higherIsBetter: true,
+  compute: (input) => {
+    const d = decided(input);
+    return categorical(input) ? accuracy(d.truth, d.pred) : microF1(d.truth, d.pred);
+  },
+});

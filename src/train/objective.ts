@@ -1,0 +1,92 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Plan, PlanTask } from '../plan/types.js';
+import { PlanError } from '../errors.js';
+import { targetOf } from '../data/targets.js';
+import { getLoss, lossNames, type LossFunction } from './losses.js';
+
+const SCOPE = 'mtgraph/train';
+
+/** Tasks computed in one pass: the tasks of one elementwise loss and one label width, or one task of another loss. */
+interface LossGroup {
+  loss: LossFunction;
+  tasks: PlanTask[];
+  /** Model output index of each task. */
+  outputs: number[];
+  /** Label columns per task (the same for every task of the group). */
+  taskWidth: number;
+  /** First label column of the group in the packed labels, and its width. */
+  offset: number;
+  width: number;
+}
+
+/**
+ * The joint objective of a plan: how the packed label columns line up with the model outputs,
+ * and the masked per-task loss sums of a batch. Tasks sharing an elementwise loss and a label
+ * width (e.g. every one-output mse regression head) are computed together on concatenated
+ * outputs, so the cost of a step grows with the number of losses rather than of tasks. Columns
+ * of different tasks are never mixed, so a NaN in one task cannot reach another's sums.
+ */
+export class Objective {
+  /** Task ids in training order: the order of the packed label columns and of every per-task vector. */
+  readonly order: string[];
+  readonly tasks: PlanTask[];
+  /** Label columns of each task (training order). */
+  readonly widths: number[];
+  private readonly groups: LossGroup[];
+
+  constructor(plan: Plan, outputIndex: ReadonlyMap<string, number>) {
+    const groups = new Map<string, LossGroup>();
+    plan.tasks.forEach((task, i) => {
+      const loss = getLoss(task.loss);
+      if (!loss) {
+        throw new PlanError(`${SCOPE}: unknown loss for task "${task.id}" (got ${JSON.stringify(task.loss)}; expected one of ${lossNames().join(', ')}) → at tasks[${i}].loss. Use a loss of the task's kind.`, { path: `tasks[${i}].loss`, got: task.loss });
+      }
+      const width = targetOf(task).width(task);
+      if (loss.elementwise && width !== task.outputs) {
+        throw new PlanError(`${SCOPE}: loss "${loss.name}" does not fit ${task.kind} task "${task.id}" (${width} label column(s) against ${task.outputs} outputs) → at tasks[${i}].loss. Use the default loss of the kind.`, { path: `tasks[${i}].loss`, got: task.loss });
+      }
+      const output = outputIndex.get(task.id);
+      if (output === undefined) throw new PlanError(`${SCOPE}: the model has no output for task "${task.id}" → at tasks[${i}]. Build the model from this plan.`, { path: `tasks[${i}]` });
+      const key = loss.elementwise ? `loss:${loss.name}:${width}` : `task:${task.id}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { loss, tasks: [], outputs: [], taskWidth: width, offset: 0, width: 0 }));
+      group.tasks.push(task);
+      group.outputs.push(output);
+      group.width += width;
+    });
+    this.groups = [...groups.values()];
+    let offset = 0;
+    for (const g of this.groups) {
+      g.offset = offset;
+      offset += g.width;
+    }
+    this.tasks = this.groups.flatMap((g) => g.tasks);
+    this.order = this.tasks.map((t) => t.id);
+    this.widths = this.tasks.map((t) => targetOf(t).width(t));
+  }
+
+  /**
+   * Masked loss sums of a batch, per task in training order: `num[t] = sum(mask * loss)` and
+   * `den[t] = sum(mask)`. The task loss is `num / max(1, den)`.
+   */
+  sums(outputs: readonly tf.Tensor[], y: tf.Tensor2D, mask: tf.Tensor2D): { num: tf.Tensor1D; den: tf.Tensor1D } {
+    const single = this.groups.length === 1;
+    const perTask = (m: tf.Tensor2D, g: LossGroup): tf.Tensor1D => (g.taskWidth === 1
+      ? tf.sum(m, 0)
+      : tf.sum(tf.reshape(m, [-1, g.tasks.length, g.taskWidth]), [0, 2])) as tf.Tensor1D;
+    const nums: tf.Tensor1D[] = [];
+    const dens: tf.Tensor1D[] = [];
+    for (const g of this.groups) {
+      const preds = g.outputs.map((i) => outputs[i] as tf.Tensor2D);
+      const yPred = preds.length === 1 ? preds[0]! : tf.concat(preds, 1);
+      const yTrue = single ? y : tf.slice(y, [0, g.offset], [-1, g.width]);
+      const m = single ? mask : tf.slice(mask, [0, g.offset], [-1, g.width]);
+      nums.push(perTask(tf.mul(g.loss.compute(yTrue, yPred), m), g));
+      dens.push(perTask(m, g));
+    }
+    return single ? { num: nums[0]!, den: dens[0]! } : { num: tf.concat(nums) as tf.Tensor1D, den: tf.concat(dens) as tf.Tensor1D };
+  }
+
+  /** Nothing to free today; kept so callers need not change when an objective holds tensors. */
+  dispose(): void {}
+}

@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** An optimizer the trainer can create by name. */
+export interface OptimizerFactory {
+  readonly name: string;
+  readonly defaultLearningRate: number;
+  create(learningRate: number): tf.Optimizer;
+}
+
+const optimizers = new Map<string, OptimizerFactory>();
+
+export function registerOptimizer(factory: OptimizerFactory): OptimizerFactory {
+  optimizers.set(factory.name, factory);
+  return factory;
+}
+
+export function getOptimizer(name: string): OptimizerFactory | undefined {
+  return optimizers.get(name);
+}
+
+export function optimizerNames(): string[] {
+  return [...optimizers.keys()];
+}
+
+registerOptimizer({ name: 'adam', defaultLearningRate: 1e-3, create: (lr) => tf.train.adam(lr) });
+registerOptimizer({ name: 'sgd', defaultLearningRate: 1e-2, create: (lr) => tf.train.sgd(lr) });
+registerOptimizer({ name: 'rmsprop', defaultLearningRate: 1e-3, create: (lr) => tf.train.rmsprop(lr) });

@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { OptionsError, show } from '../errors.js';
+import { isPlainObject, says } from '../spec/common.js';
+import { zodError } from '../spec/validate.js';
+import type { TaskData } from '../data/types.js';
+import type { EpochLogs } from './history.js';
+import { balanceNames, getBalance } from './balance/index.js';
+import { getOptimizer, optimizerNames } from './optimizers.js';
+
+const SCOPE = 'mtgraph/fit';
+
+/** Options of `fit`; every one is optional (defaults in FIT_DEFAULTS). */
+export interface FitOptions {
+  /** Passes over the training rows (default 10). */
+  epochs?: number;
+  /** Rows per step (default 32). */
+  batchSize?: number;
+  /** Seed of the per-epoch shuffling and of a shuffled validation split (default: the plan's seed). */
+  seed?: number;
+  /** 'adam' (default, learning rate 1e-3), 'sgd' (1e-2) or 'rmsprop' (1e-3); a name or { name, learningRate }. */
+  optimizer?: string | { name: string; learningRate?: number };
+  /** A registered balancing method (default 'static': the plan's task weights). */
+  balance?: string;
+  /** Hold out the last `fraction` of the rows for validation, or a seeded random fraction with `{ fraction, shuffle: true }`. */
+  validationSplit?: number | { fraction: number; shuffle?: boolean };
+  /** Separate validation data (same form as the training data). */
+  validationData?: TaskData;
+  /** Stop when `monitor` has not improved by more than `minDelta` for `patience` epochs, and restore the best weights. */
+  earlyStopping?: { patience: number; monitor?: 'val_loss' | 'loss'; minDelta?: number; restoreBestWeights?: boolean };
+  /** Called after every epoch; training waits for a returned promise. */
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+}
+
+/** Defaults of `fit`, visible to callers. */
+export const FIT_DEFAULTS = Object.freeze({
+  epochs: 10,
+  batchSize: 32,
+  optimizer: 'adam',
+  balance: 'static',
+  validationSplit: 0,
+  earlyStopping: Object.freeze({ monitor: 'val_loss when there is validation data, else loss', minDelta: 0, restoreBestWeights: true }),
+});
+
+export interface ResolvedFitOptions {
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  optimizer: { name: string; learningRate: number };
+  balance: string;
+  validationSplit: { fraction: number; shuffle: boolean } | undefined;
+  validationData: unknown;
+  earlyStopping: { patience: number; monitor: 'val_loss' | 'loss'; minDelta: number; restoreBestWeights: boolean } | undefined;
+  onEpochEnd: ((epoch: number, logs: EpochLogs) => void | Promise<void>) | undefined;
+}
+
+const positiveInt = (what: string, example: string) =>
+  z.int({ error: says(`${what} must be a whole number`, `Use e.g. ${example}.`) }).min(1, { error: says(`${what} must be at least 1`, `Use e.g. ${example}.`) });
+const fraction = z.number({ error: says('validationSplit must be a number', 'Use a fraction in (0, 1), e.g. 0.2.') })
+  .gt(0, { error: says('validationSplit must be in (0, 1)', 'Use e.g. 0.2, or leave it out.') })
+  .lt(1, { error: says('validationSplit must be in (0, 1)', 'Use e.g. 0.2, or leave it out.') });
+
+const schema = z.strictObject({
+  epochs: positiveInt('epochs', 'epochs: 10').optional(),
+  batchSize: positiveInt('batchSize', 'batchSize: 32').optional(),
+  seed: z.int({ error: says('seed must be a whole number', 'Use e.g. seed: 42.') }).optional(),
+  optimizer: z.union([
+    z.string(),
+    z.strictObject({
+      name: z.string({ error: (issue) => says('optimizer.name must be a string', `Use one of: ${optimizerNames().join(', ')}.`)(issue) }),
+      learningRate: z.number({ error: says('learningRate must be a number', 'Use e.g. learningRate: 0.001.') })
+        .positive({ error: says('learningRate must be positive', 'Use e.g. learningRate: 0.001.') }).optional(),
+    }),
+  ], { error: says('optimizer must be a name or { name, learningRate }', "Write e.g. optimizer: { name: 'adam', learningRate: 0.001 }.") }).optional(),
+  balance: z.string({ error: (issue) => says('balance must be a method name', `Use one of: ${balanceNames().join(', ')}.`)(issue) }).optional(),
+  validationSplit: z.union([fraction, z.strictObject({ fraction, shuffle: z.boolean().optional() })], {
+    error: says('validationSplit must be a fraction or { fraction, shuffle }', 'Write e.g. validationSplit: 0.2.'),
+  }).optional(),
+  validationData: z.unknown().optional(),
+  earlyStopping: z.strictObject({
+    patience: z.int({ error: says('earlyStopping.patience must be a whole number', 'Use e.g. patience: 5.') })
+      .min(0, { error: says('earlyStopping.patience must be >= 0', 'Use e.g. patience: 5.') }),
+    monitor: z.enum(['val_loss', 'loss'], { error: says('unknown earlyStopping.monitor', "Use 'val_loss' or 'loss'.") }).optional(),
+    minDelta: z.number().min(0, { error: says('earlyStopping.minDelta must be >= 0', 'Use e.g. minDelta: 0.') }).optional(),
+    restoreBestWeights: z.boolean().optional(),
+  }, { error: says('earlyStopping must be { patience, monitor? }', "Write e.g. earlyStopping: { patience: 5, monitor: 'val_loss' }.") }).optional(),
+  onEpochEnd: z.custom<NonNullable<FitOptions['onEpochEnd']>>((v) => typeof v === 'function', {
+    error: says('onEpochEnd must be a function', 'Pass (epoch, logs) => { ... }.'),
+  }).optional(),
+});
+
+/** Validates fit options and fills the defaults; `planSeed` is the default seed. */
+export function resolveFitOptions(options: unknown, planSeed: number): ResolvedFitOptions {
+  const given = options ?? {};
+  if (!isPlainObject(given)) {
+    throw new OptionsError(`${SCOPE}: options must be an object (got ${show(given)}) → at options. Write e.g. { epochs: 10 }.`, { path: 'options', got: given });
+  }
+  const parsed = schema.safeParse(given);
+  if (!parsed.success) throw zodError(parsed.error, 'options', OptionsError, SCOPE);
+  const o = parsed.data;
+  const opt = typeof o.optimizer === 'string' ? { name: o.optimizer } : o.optimizer ?? { name: FIT_DEFAULTS.optimizer };
+  const factory = getOptimizer(opt.name);
+  if (!factory) {
+    const path = typeof o.optimizer === 'string' ? 'options.optimizer' : 'options.optimizer.name';
+    throw new OptionsError(`${SCOPE}: unknown optimizer (got ${JSON.stringify(opt.name)}; expected one of ${optimizerNames().join(', ')}) → at ${path}. Pick one of them.`, { path, got: opt.name });
+  }
+  const balance = o.balance ?? FIT_DEFAULTS.balance;
+  if (!getBalance(balance)) {
+    throw new OptionsError(`${SCOPE}: unknown balancing method (got ${JSON.stringify(balance)}; expected one of ${balanceNames().join(', ')}) → at options.balance. Pick one of them.`, { path: 'options.balance', got: balance });
+  }
+  if (o.validationSplit !== undefined && o.validationData !== undefined) {
+    throw new OptionsError(`${SCOPE}: validationSplit and validationData are both given → at options.validationSplit. Give one of them.`, { path: 'options.validationSplit' });
+  }
+  const validationSplit = o.validationSplit === undefined ? undefined
+    : typeof o.validationSplit === 'number' ? { fraction: o.validationSplit, shuffle: false }
+      : { fraction: o.validationSplit.fraction, shuffle: o.validationSplit.shuffle ?? false };
+  const hasValidation = validationSplit !== undefined || o.validationData !== undefined;
+  let earlyStopping: ResolvedFitOptions['earlyStopping'];
+  if (o.earlyStopping) {
+    const monitor = o.earlyStopping.monitor ?? (hasValidation ? 'val_loss' : 'loss');
+    if (monitor === 'val_loss' && !hasValidation) {
+      throw new OptionsError(`${SCOPE}: earlyStopping monitors val_loss but there is no validation data → at options.earlyStopping.monitor. Add validationSplit or validationData, or monitor 'loss'.`, { path: 'options.earlyStopping.monitor', got: monitor });
+    }
+    earlyStopping = {
+      patience: o.earlyStopping.patience,
+      monitor,
+      minDelta: o.earlyStopping.minDelta ?? FIT_DEFAULTS.earlyStopping.minDelta,
+      restoreBestWeights: o.earlyStopping.restoreBestWeights ?? FIT_DEFAULTS.earlyStopping.restoreBestWeights,
+    };
+  }
+  return {
+    epochs: o.epochs ?? FIT_DEFAULTS.epochs,
+    batchSize: o.batchSize ?? FIT_DEFAULTS.batchSize,
+    seed: o.seed ?? planSeed,
+    optimizer: { name: opt.name, learningRate: opt.learningRate ?? factory.defaultLearningRate },
+    balance,
+    validationSplit,
+    validationData: o.validationData,
+    earlyStopping,
+    onEpochEnd: o.onEpochEnd,
+  };
+}

@@ -1,0 +1,350 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fit, Objective } from '../../src/train/index.js';
+import { prepareData, toTensors } from '../../src/data/index.js';
+import { DataError, OptionsError, TrainingError } from '../../src/errors.js';
+import { strategyNames } from '../../src/plan/index.js';
+import type { MtgraphModel } from '../../src/build/types.js';
+import type { TaskData } from '../../src/data/types.js';
+import { cpu, features, fixtureModel, gaussian, rng, weightsOf, type FixtureOptions } from './fixture.js';
+
+beforeAll(cpu);
+
+const FOUR: FixtureOptions = {
+  features: 6,
+  trunk: [16],
+  tasks: {
+    price: { kind: 'regression', outputs: 2 },
+    click: { kind: 'binary' },
+    segment: { kind: 'multiclass', classes: 3 },
+    tags: { kind: 'multilabel', labels: 2 },
+  },
+  edges: [['price', 'click', 0.6], ['click', 'segment', 0.5], ['segment', 'tags', 0.4]],
+};
+
+/** Learnable labels for FOUR on `rows` rows, with some labels missing. */
+function fourData(rows: number, seed = 1, missing = true): TaskData {
+  const x = features(rows, 6, seed);
+  const r = rng(seed + 100);
+  return {
+    x,
+    y: {
+      price: x.map((v, i) => [v[0]! + v[1]!, missing && i % 5 === 0 ? NaN : v[2]! - v[3]!]),
+      click: x.map((v, i) => (missing && i % 7 === 0 ? -1 : v[0]! + 0.2 * gaussian(r) > 0 ? 1 : 0)),
+      segment: x.map((v) => (v[4]! > 0.3 ? 2 : v[4]! > -0.3 ? 1 : 0)),
+      tags: x.map((v) => [v[5]! > 0 ? 1 : 0, v[1]! > 0 ? 1 : 0]),
+    },
+    ...(missing ? { mask: { segment: x.map((_, i) => (i % 6 === 0 ? 0 : 1)) } } : {}),
+  };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+function allFinite(model: MtgraphModel): boolean {
+  return weightsOf(model).every((w) => w.every((v) => Number.isFinite(v)));
+}
+
+describe('fit masks', () => {
+  it('fit masked-label gradient equals the gradient of the labelled rows only', () => {
+    const model = fixtureModel({ ...FOUR, features: 3, trunk: [5] });
+    const rows = 12;
+    const x = features(rows, 3, 4);
+    const y = {
+      price: x.map((v, i) => [i % 3 === 0 ? NaN : v[0]!, i % 4 === 1 ? null : v[1]!]),
+      click: x.map((v, i) => (i % 5 === 2 ? -1 : v[2]! > 0 ? 1 : 0)),
+      segment: x.map((_, i) => (i === 7 ? NaN : i % 3)),
+      tags: x.map((v, i) => (i === 2 ? [-1, 1] : [v[0]! > 0 ? 1 : 0, i % 2])),
+    };
+    const mask = { segment: x.map((_, i) => (i === 4 ? 0 : 1)) };
+    const prepared = prepareData(model.plan, { x, y, mask }, { scope: 'test' });
+    const objective = new Objective(model.plan, model.outputIndex);
+    const data = toTensors(prepared, objective.order);
+    const vars = model.trainableVariables;
+    try {
+      const masked = tf.variableGrads(() => {
+        const outputs = model.model.apply(data.x, { training: true }) as tf.Tensor[];
+        const { num, den } = objective.sums(outputs, data.y, data.mask);
+        return tf.sum(tf.div(num, tf.maximum(den, 1))) as tf.Scalar;
+      }, vars);
+      // The same objective written by hand: each task's loss from the model run on its labelled rows only.
+      const byHand = tf.variableGrads(() => {
+        const terms: tf.Scalar[] = [];
+        prepared.tasks.forEach((t, k) => {
+          const kind = model.plan.tasks[k]!.kind;
+          const count = t.mask.reduce((a, b) => a + b, 0);
+          for (let j = 0; j < t.width; j++) {
+            const rowsOf = x.map((_, i) => i).filter((i) => t.mask[i * t.width + j] === 1);
+            const out = (model.model.apply(tf.tensor2d(rowsOf.map((i) => x[i]!)), { training: true }) as tf.Tensor[])[k]!;
+            const labels = tf.tensor2d(rowsOf.map((i) => [t.labels[i * t.width + j]!]));
+            let sum: tf.Tensor;
+            if (kind === 'multiclass') {
+              const oneHot = tf.tensor2d(rowsOf.map((i) => [0, 1, 2].map((c) => (c === t.labels[i] ? 1 : 0))));
+              sum = tf.neg(tf.sum(tf.log(tf.clipByValue(tf.sum(tf.mul(out, oneHot), 1), 1e-7, 1))));
+            } else {
+              const p = tf.slice(out, [0, j], [-1, 1]);
+              if (kind === 'regression') sum = tf.sum(tf.square(tf.sub(p, labels)));
+              else {
+                const c = tf.clipByValue(p, 1e-7, 1 - 1e-7);
+                sum = tf.neg(tf.sum(tf.add(tf.mul(labels, tf.log(c)), tf.mul(tf.sub(1, labels), tf.log(tf.sub(1, c))))));
+              }
+            }
+            terms.push(tf.div(sum, count) as tf.Scalar);
+          }
+        });
+        return tf.addN(terms) as tf.Scalar;
+      }, vars);
+      const labelled = (task: string) => prepared.tasks.find((p) => p.id === task)!.mask.reduce((a, b) => a + b, 0);
+      expect(labelled('price')).toBeLessThan(rows * 2);
+      expect(labelled('segment')).toBe(rows - 2);
+      for (const v of vars) {
+        const a = masked.grads[v.name]!.dataSync();
+        const b = byHand.grads[v.name]!.dataSync();
+        expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
+      }
+      tf.dispose([masked.value, byHand.value, ...Object.values(masked.grads), ...Object.values(byHand.grads)]);
+    } finally {
+      tf.dispose([data.x, data.y, data.mask]);
+      objective.dispose();
+      model.dispose();
+    }
+  });
+
+  it('fit on rows with missing labels takes the same step as fit on the labelled rows alone', async () => {
+    const options: FixtureOptions = { features: 4, trunk: [6], tasks: { a: { kind: 'regression' }, b: { kind: 'binary' } } };
+    const x = features(20, 4, 9);
+    const drop = new Set([3, 7, 11, 18]);
+    const ya = x.map((v, i) => (drop.has(i) ? NaN : v[0]! - v[1]!));
+    const yb = x.map((v, i) => (drop.has(i) ? -1 : v[2]! > 0 ? 1 : 0));
+    const keep = (_: unknown, i: number) => !drop.has(i);
+    const masked = fixtureModel(options);
+    const subset = fixtureModel(options);
+    const fitOptions = { epochs: 1, batchSize: 64, optimizer: { name: 'sgd', learningRate: 0.5 } };
+    await fit(masked, { x, y: { a: ya, b: yb } }, fitOptions);
+    await fit(subset, { x: x.filter(keep), y: { a: ya.filter(keep), b: yb.filter(keep) } }, fitOptions);
+    const a = weightsOf(masked);
+    const b = weightsOf(subset);
+    a.forEach((w, i) => expect(maxAbsDiff(w, b[i]!)).toBeLessThan(1e-5));
+    masked.dispose();
+    subset.dispose();
+  });
+});
+
+describe('fit', () => {
+  it('fit lowers the training loss of every task on generated data', async () => {
+    const model = fixtureModel(FOUR);
+    const history = await fit(model, fourData(256), { epochs: 25, optimizer: { name: 'adam', learningRate: 0.01 }, seed: 3 });
+    expect(history.epochs).toBe(25);
+    expect(history.loss.at(-1)!).toBeLessThan(history.loss[0]! * 0.6);
+    for (const id of ['price', 'click', 'segment', 'tags']) {
+      expect(history.taskLoss[id]!.at(-1)!).toBeLessThan(history.taskLoss[id]![0]!);
+      expect(history.weights[id]).toEqual(new Array(25).fill(1));
+    }
+    expect(history.timing.epochMs).toHaveLength(25);
+    expect(history.timing.samplesPerSecond).toBeGreaterThan(0);
+    expect(model.metadata.epochsTrained).toBe(25);
+    model.dispose();
+  });
+
+  it.each(['sgd', 'rmsprop'])('fit trains with %s', async (name) => {
+    const model = fixtureModel({ features: 6, trunk: [8], tasks: { a: { kind: 'regression', loss: 'huber' }, b: { kind: 'regression', loss: 'mae' } } });
+    const x = features(128, 6, 2);
+    const history = await fit(model, { x, y: { a: x.map((v) => v[0]! * 2), b: x.map((v) => v[1]! - v[2]!) } }, { epochs: 15, optimizer: { name, learningRate: name === 'sgd' ? 0.1 : 0.01 } });
+    expect(history.loss.at(-1)!).toBeLessThan(history.loss[0]!);
+    model.dispose();
+  });
+
+  it('fit weighs tasks by their plan weight and reports per-task and validation losses', async () => {
+    const model = fixtureModel({ ...FOUR, tasks: { ...FOUR.tasks, click: { kind: 'binary', weight: 3 } } });
+    const logs: unknown[] = [];
+    const history = await fit(model, fourData(120), {
+      epochs: 3, validationData: fourData(40, 2), onEpochEnd: (_epoch, l) => { logs.push(l); },
+    });
+    expect(history.weights.click).toEqual([3, 3, 3]);
+    expect(history.valLoss).toHaveLength(3);
+    expect(Object.keys(history.valTaskLoss!)).toEqual(['price', 'click', 'segment', 'tags']);
+    expect(Object.keys(history.taskLoss)).toEqual(['price', 'click', 'segment', 'tags']);
+    const first = logs[0] as Record<string, unknown>;
+    expect(first).toMatchObject({ epoch: 0, loss: history.loss[0], valLoss: history.valLoss![0] });
+    expect(Object.keys(first.taskLoss as object)).toEqual(['price', 'click', 'segment', 'tags']);
+    // the total is the weighted sum of the task losses (static weights, no penalty)
+    const t = history.taskLoss;
+    const v = history.valTaskLoss!;
+    const weighted = v.price![2]! + 3 * v.click![2]! + v.segment![2]! + v.tags![2]!;
+    expect(history.valLoss![2]).toBeCloseTo(weighted, 4);
+    expect(Number.isFinite(t.price![0]!)).toBe(true);
+    model.dispose();
+  });
+
+  it('fit holds out the last rows, or seeded random rows, with validationSplit', async () => {
+    const model = fixtureModel(FOUR);
+    const a = await fit(model, fourData(50), { epochs: 1, validationSplit: 0.2 });
+    expect([a.trainRows, a.valRows]).toEqual([40, 10]);
+    const b = await fit(model, fourData(50), { epochs: 1, validationSplit: { fraction: 0.3, shuffle: true }, seed: 4 });
+    expect([b.trainRows, b.valRows]).toEqual([35, 15]);
+    model.dispose();
+  });
+
+  it('fit with the same seed and initial weights gives identical losses; another seed differs', async () => {
+    const run = async (seed: number) => {
+      const model = fixtureModel(FOUR);
+      const h = await fit(model, fourData(100), { epochs: 4, batchSize: 16, seed, validationSplit: { fraction: 0.2, shuffle: true } });
+      model.dispose();
+      return [...h.loss, ...h.valLoss!];
+    };
+    const a = await run(5);
+    expect(await run(5)).toEqual(a);
+    expect(await run(6)).not.toEqual(a);
+  });
+
+  it('fit early stopping restores the best weights', async () => {
+    // Pure-noise labels: the training loss falls while the validation loss soon rises.
+    const model = fixtureModel({ features: 8, trunk: [64, 64], tasks: { a: { kind: 'regression' } } });
+    const noise = (rows: number, seed: number) => {
+      const r = rng(seed);
+      return { x: features(rows, 8, seed), y: { a: Array.from({ length: rows }, () => gaussian(r)) } };
+    };
+    const seen: Float32Array[][] = [];
+    const history = await fit(model, noise(24, 1), {
+      epochs: 60, batchSize: 8, optimizer: { name: 'adam', learningRate: 0.02 }, validationData: noise(24, 2),
+      earlyStopping: { patience: 3 },
+      onEpochEnd: () => { seen.push(weightsOf(model)); },
+    });
+    const val = history.valLoss!;
+    const best = val.indexOf(Math.min(...val));
+    expect(history.stoppedEarly).toBe(true);
+    expect(history.bestEpoch).toBe(best);
+    expect(history.epochs).toBe(best + 4);
+    expect(best).toBeLessThan(history.epochs - 1);
+    const now = weightsOf(model);
+    seen[best]!.forEach((w, i) => expect(Array.from(now[i]!)).toEqual(Array.from(w)));
+    model.dispose();
+  });
+});
+
+describe('fit non-finite losses', () => {
+  it('fit stops on a NaN weight, names the task and epoch, and keeps the last good weights', async () => {
+    const model = fixtureModel(FOUR);
+    const head = model.model.getLayer(model.layerNames.heads.get('click')!);
+    let good: Float32Array[] = [];
+    const run = fit(model, fourData(64), {
+      epochs: 10,
+      onEpochEnd: (epoch) => {
+        if (epoch !== 1) return;
+        good = weightsOf(model);
+        const [kernel, bias] = head.getWeights();
+        const poisoned = tf.fill(kernel!.shape, NaN);
+        head.setWeights([poisoned, bias!]);
+        poisoned.dispose();
+      },
+    });
+    const error = await run.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainingError);
+    expect((error as TrainingError).path).toBe('tasks.click');
+    expect((error as Error).message).toMatch(/^mtgraph\/fit: the loss of task "click" became non-finite \(got NaN\) in epoch 3 of 10 → at tasks\.click\. Training stopped and the model keeps the weights from the end of epoch 2\./);
+    const now = weightsOf(model);
+    good.forEach((w, i) => expect(Array.from(now[i]!)).toEqual(Array.from(w)));
+    model.dispose();
+  });
+
+  it('fit stops on a loss that overflows under a huge learning rate, with finite weights', async () => {
+    const model = fixtureModel({ features: 6, trunk: [8], tasks: { a: { kind: 'regression' } } });
+    const x = features(64, 6, 3);
+    const before = tf.memory().numTensors;
+    const error = await fit(model, { x, y: { a: x.map((v) => 1e3 * v[0]!) } }, { epochs: 5, optimizer: { name: 'sgd', learningRate: 1e6 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainingError);
+    expect((error as Error).message).toMatch(/became non-finite \(got (NaN|-?Infinity)\) in epoch \d of 5 → at tasks\.a\. Training stopped and the model keeps/);
+    expect(allFinite(model)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});
+
+describe('fit tensors', () => {
+  it('fit keeps tensor counts flat from epoch 1 to epoch 20 and frees everything it made', async () => {
+    const model = fixtureModel({ ...FOUR, trunk: [8] });
+    const counts: number[] = [];
+    const before = tf.memory().numTensors;
+    await fit(model, fourData(60), {
+      epochs: 20, batchSize: 16, validationSplit: 0.25, earlyStopping: { patience: 100 },
+      onEpochEnd: () => { counts.push(tf.memory().numTensors); },
+    });
+    expect(counts).toHaveLength(20);
+    expect(new Set(counts).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('fit with batch norm and dropout keeps tensor counts flat', async () => {
+    const model = fixtureModel({ ...FOUR, trunk: [8], extra: { trunk: { units: [8], batchNorm: true, dropout: 0.2 } } });
+    const counts: number[] = [];
+    const before = tf.memory().numTensors;
+    const h = await fit(model, fourData(60), { epochs: 6, batchSize: 16, onEpochEnd: () => { counts.push(tf.memory().numTensors); } });
+    expect(new Set(counts).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(h.loss.every(Number.isFinite)).toBe(true);
+    model.dispose();
+  });
+
+  it.each(strategyNames())('fit trains a %s model with flat tensor counts', async (strategy) => {
+    const model = fixtureModel({ ...FOUR, strategy, trunk: [8] });
+    const counts: number[] = [];
+    const before = tf.memory().numTensors;
+    const h = await fit(model, fourData(96), { epochs: 12, batchSize: 16, optimizer: { name: 'adam', learningRate: 0.01 }, onEpochEnd: () => { counts.push(tf.memory().numTensors); } });
+    expect(h.loss.at(-1)!).toBeLessThan(h.loss[0]!);
+    expect(new Set(counts).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+    if (model.penalties.length > 0) expect(h.penalty[0]!).toBeGreaterThan(0);
+    model.dispose();
+  });
+});
+
+describe('fit bad input', () => {
+  it('fit rejects bad data before creating any tensor', async () => {
+    const model = fixtureModel(FOUR);
+    const data = fourData(20) as { x: number[][]; y: Record<string, number[]> };
+    data.x[3]![5] = NaN;
+    const before = tf.memory().numTensors;
+    const error = await fit(model, data).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataError);
+    expect((error as DataError).path).toBe('x[3][5]');
+    expect(tf.memory().numTensors).toBe(before);
+    const val = fourData(10) as { x: number[][]; y: Record<string, number[]> };
+    val.y.segment![4] = 5;
+    await expect(fit(model, fourData(20), { validationData: val })).rejects.toMatchObject({ name: 'DataError', path: 'options.validationData.y.segment[4]' });
+    model.dispose();
+  });
+
+  it.each([
+    [{ epochs: 0 }, 'options.epochs', /epochs must be at least 1/],
+    [{ epoch: 3 }, 'options.epoch', /unknown key "epoch"/],
+    [{ optimizer: 'adagrad' }, 'options.optimizer', /unknown optimizer \(got "adagrad"; expected one of adam, sgd, rmsprop\)/],
+    [{ optimizer: { name: 'adam', learningRate: -1 } }, 'options.optimizer.learningRate', /learningRate must be positive/],
+    [{ balance: 'magic' }, 'options.balance', /unknown balancing method/],
+    [{ validationSplit: 1.5 }, 'options.validationSplit', /validationSplit/],
+    [{ earlyStopping: { patience: 2, monitor: 'val_loss' } }, 'options.earlyStopping.monitor', /no validation data/],
+    [{ onEpochEnd: 3 }, 'options.onEpochEnd', /onEpochEnd must be a function/],
+  ])('fit rejects options %j', async (options, path, message) => {
+    const model = fixtureModel(FOUR);
+    const error = await fit(model, fourData(20), options as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OptionsError);
+    expect((error as OptionsError).path).toBe(path);
+    expect((error as Error).message).toMatch(message);
+    model.dispose();
+  });
+
+  it('fit rejects something that is not a built model', async () => {
+    await expect(fit({} as never, fourData(5))).rejects.toMatchObject({ name: 'OptionsError', path: 'model' });
+  });
+
+  it('fit refuses a validation split that leaves a task without training labels', async () => {
+    const model = fixtureModel(FOUR);
+    const data = fourData(20) as { x: number[][]; y: Record<string, number[]> };
+    data.y.click = data.y.click!.map((v, i) => (i < 16 ? -1 : v));
+    await expect(fit(model, data, { validationSplit: 0.25 })).rejects.toMatchObject({ name: 'DataError', path: 'y.click' });
+    model.dispose();
+  });
+});
