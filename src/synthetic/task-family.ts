@@ -9,7 +9,7 @@ export interface TaskFamilyOptions {
   tasksPerGroup?: number;
   /** Input features (default 12). */
   features?: number;
-  /** Hidden units of each group's true function (default 8). */
+  /** Hidden ReLU units of each group's true function (default 4). */
   hidden?: number;
   /** Training rows (default 80): little data per task. */
   trainRows?: number;
@@ -48,7 +48,7 @@ function gaussian(rand: () => number): () => number {
 
 /**
  * A family of regression tasks with a known structure, for demos and tests: tasks in a group
- * are noisy variations of one nonlinear function (a random tanh network) of the shared inputs;
+ * are noisy variations of one nonlinear function (a random ReLU network) of the shared inputs;
  * different groups have unrelated functions (each reads its own share of the features). The graph declares affinities inside groups
  * (weights 0.6-0.9) and one conflicting pair between the first two groups (weight -0.5).
  * Deterministic for a seed.
@@ -57,7 +57,7 @@ export function generateTaskFamily(options: TaskFamilyOptions = {}): TaskFamily 
   const G = options.groups ?? 3;
   const K = options.tasksPerGroup ?? 4;
   const d = options.features ?? 12;
-  const h = options.hidden ?? 8;
+  const h = options.hidden ?? 4;
   const nTrain = options.trainRows ?? 80;
   const nTest = options.testRows ?? 1000;
   const spread = options.taskSpread ?? 0.15;
@@ -67,22 +67,33 @@ export function generateTaskFamily(options: TaskFamilyOptions = {}): TaskFamily 
   if (!(missing >= 0 && missing < 1)) throw new OptionsError(`mtgraph/synthetic: missing must be in [0, 1) (got ${missing}).`, { path: 'options.missing', got: missing });
   const rand = seededRandom(options.seed ?? 0);
   const normal = gaussian(rand);
-  // One random tanh network per group: f_g(x) = v . tanh(W x / sqrt(d)).
-  // Each group reads its own share of the features (i % G === g), so groups are unrelated.
+  // One random one-hidden-layer ReLU network per group, f_g(x) = v . relu(W x), reading its own
+  // share of the features (i % G === g) so that groups are unrelated; scaled to mean 0, variance 1.
   const nets = Array.from({ length: G }, (_, g) => ({
-    W: Array.from({ length: h }, () => Array.from({ length: d }, (_, i) => (i % G === g ? normal() * 2 * Math.sqrt(G) : 0))),
-    v: Array.from({ length: h }, () => normal() / Math.sqrt(h) * 1.5),
+    W: Array.from({ length: h }, () => Array.from({ length: d }, (_, i) => (i % G === g ? normal() : 0))),
+    v: Array.from({ length: h }, () => normal()),
+    shift: 0,
+    scale: 1,
   }));
-  const f = (g: number, x: number[]) => {
+  const raw = (g: number, x: number[]) => {
     const { W, v } = nets[g]!;
     let s = 0;
     for (let j = 0; j < h; j++) {
       let z = 0;
       for (let i = 0; i < d; i++) z += W[j]![i]! * x[i]!;
-      s += v[j]! * Math.tanh(z / Math.sqrt(d));
+      s += v[j]! * Math.max(0, z);
     }
     return s;
   };
+  const calibration = Array.from({ length: 2000 }, () => Array.from({ length: d }, () => normal()));
+  nets.forEach((net, g) => {
+    const values = calibration.map((x) => raw(g, x));
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length) || 1;
+    net.shift = mean;
+    net.scale = 1 / sd;
+  });
+  const f = (g: number, x: number[]) => (raw(g, x) - nets[g]!.shift) * nets[g]!.scale;
   const tasks: Array<{ id: string; group: number; scale: number; linear: number[] }> = [];
   for (let g = 0; g < G; g++) {
     for (let k = 0; k < K; k++) {
