@@ -3,11 +3,10 @@ import type { MtgraphModel } from '../build/types.js';
 import type { TaskData } from '../data/types.js';
 import { prepareData } from '../data/prepare.js';
 import { disposeData, toTensors, type DataTensors } from '../data/tensors.js';
-import { PlanError } from '../errors.js';
 import { Objective } from './objective.js';
 import { forward, INFERENCE_CHUNK } from './forward.js';
-import { getMetric, metricNames } from './metrics/index.js';
 import { checkModel } from './model-check.js';
+import { resolveTaskMetrics, scoreTasks, unpackOutputs } from './task-metrics.js';
 
 const SCOPE = 'mtgraph/evaluate';
 
@@ -27,13 +26,7 @@ export interface EvaluateOptions {
 export async function evaluate(model: MtgraphModel, data: TaskData, options: EvaluateOptions = {}): Promise<Evaluation> {
   checkModel(model, SCOPE);
   const prepared = prepareData(model.plan, data, { scope: SCOPE });
-  const metricsOf = model.plan.tasks.map((task, i) => task.metrics.map((name, k) => {
-    const metric = getMetric(name);
-    if (!metric) {
-      throw new PlanError(`${SCOPE}: unknown metric for task "${task.id}" (got ${JSON.stringify(name)}; expected any of ${metricNames().join(', ')}) → at tasks[${i}].metrics[${k}]. Use a metric of the task's kind.`, { path: `tasks[${i}].metrics[${k}]`, got: name });
-    }
-    return metric;
-  }));
+  const metricsOf = resolveTaskMetrics(model.plan, SCOPE);
   const chunk = options.batchSize ?? INFERENCE_CHUNK;
   const objective = new Objective(model.plan, model.outputIndex);
   let tensors: DataTensors | undefined;
@@ -42,16 +35,11 @@ export async function evaluate(model: MtgraphModel, data: TaskData, options: Eva
     const { sums, predictions } = await run(model, objective, tensors, chunk);
     const T = objective.order.length;
     const result: Evaluation = {};
-    model.plan.tasks.forEach((task, i) => {
-      const data = prepared.tasks[i]!;
-      if (data.excluded) return;
-      const t = objective.order.indexOf(task.id);
+    for (const [id, metrics] of Object.entries(scoreTasks(model.plan, prepared, predictions, metricsOf))) {
+      const t = objective.order.indexOf(id);
       const den = sums[T + t]!;
-      const scores: Record<string, number> = { loss: den > 0 ? sums[t]! / den : NaN };
-      const input = { rows: prepared.rows, width: data.width, outputs: task.outputs, truth: data.labels, pred: predictions[i]!, mask: data.mask };
-      for (const metric of metricsOf[i]!) scores[metric.name] = metric.compute(input);
-      result[task.id] = scores;
-    });
+      result[id] = { loss: den > 0 ? sums[t]! / den : NaN, ...metrics };
+    }
     return result;
   } finally {
     objective.dispose();
@@ -81,14 +69,7 @@ async function run(model: MtgraphModel, objective: Objective, data: DataTensors,
       acc = next;
       const values = (await packed.data()) as Float32Array;
       packed.dispose();
-      const width = tasks.reduce((s, t) => s + t.outputs, 0);
-      let offset = 0;
-      tasks.forEach((t, i) => {
-        const w = t.outputs;
-        const out = predictions[i]!;
-        for (let r = 0; r < size; r++) out.set(values.subarray(r * width + offset, r * width + offset + w), (start + r) * w);
-        offset += w;
-      });
+      unpackOutputs(values, size, tasks.map((t) => t.outputs), predictions, start);
     }
     return { sums: (await acc.data()) as Float32Array, predictions };
   } finally {

@@ -15,6 +15,8 @@ import { finiteProbe, modelVariables, restore, snapshot } from './weights.js';
 import { checkModel } from './model-check.js';
 import { assertTrainable } from '../backend/trainable.js';
 import type { EpochLogs, History } from './history.js';
+import { resolveTaskMetrics, scoreTasks, unpackOutputs, type TaskScores } from './task-metrics.js';
+import type { Metric } from './metrics/index.js';
 
 const SCOPE = 'mtgraph/fit';
 
@@ -23,6 +25,8 @@ const SCOPE = 'mtgraph/fit';
  * `sum_t weight_t * loss_t + model.penalty()` over the model's trainable variables, where
  * `loss_t = sum(mask * loss) / max(1, sum(mask))` so missing labels add no loss and no gradient,
  * and the weights come from the balancing method (`static`: the plan's task weights).
+ * After each epoch (or every `metricsEvery`-th) it scores each task's metrics, as `evaluate`
+ * does, on the validation data or, without any, on the training data.
  *
  * The data is validated before any tensor is created (DataError), and turned into tensors once.
  * A non-finite loss or weight stops training with a TrainingError naming the task and epoch;
@@ -41,6 +45,7 @@ export async function fit(model: MtgraphModel, data: TaskData, options: FitOptio
     ({ train, val } = splitValidation(train, opts.validationSplit, opts.seed));
   }
   const objective = new Objective(model.plan, model.outputIndex);
+  const metrics = opts.metrics ? { metricsOf: resolveTaskMetrics(model.plan, SCOPE), data: val ?? train } : undefined;
   let trainData: DataTensors | undefined;
   let valData: DataTensors | undefined;
   let balancer: Balancer | undefined;
@@ -51,7 +56,7 @@ export async function fit(model: MtgraphModel, data: TaskData, options: FitOptio
     balancer = getBalance(opts.balance)!.create({ tasks: objective.tasks, epochs: opts.epochs, seed: opts.seed });
     optimizer = getOptimizer(opts.optimizer.name)!.create(opts.optimizer.learningRate);
     const prepareMs = performance.now() - started;
-    const run = new TrainingRun(model, objective, balancer, optimizer, opts, trainData, valData);
+    const run = new TrainingRun(model, objective, balancer, optimizer, opts, trainData, valData, metrics);
     const history = await run.loop();
     history.timing.prepareMs = prepareMs;
     history.timing.totalMs = performance.now() - started;
@@ -102,9 +107,18 @@ function shuffle(values: { [i: number]: number; length: number }, random: () => 
   }
 }
 
+/** What the per-epoch metrics are computed from: the tasks' metrics (plan order) and the host labels of the scored data. */
+interface EpochMetrics {
+  metricsOf: Metric[][];
+  /** The validation data when there is any, else the training data. */
+  data: PreparedData;
+}
+
 /** One training run: owns nothing it did not create, and frees what it creates. */
 class TrainingRun {
   private readonly tasks: number;
+  /** Model outputs per task, plan order. */
+  private readonly outputs: number[];
   private readonly variables: tf.Variable[];
   private readonly allVariables: tf.Variable[];
   private readonly hasPenalty: boolean;
@@ -117,8 +131,10 @@ class TrainingRun {
     private readonly opts: ResolvedFitOptions,
     private readonly train: DataTensors,
     private readonly val: DataTensors | undefined,
+    private readonly metrics: EpochMetrics | undefined,
   ) {
     this.tasks = objective.order.length;
+    this.outputs = model.plan.tasks.map((t) => t.outputs);
     this.variables = [...model.trainableVariables, ...(balancer.variables ?? [])];
     this.allVariables = modelVariables(model);
     this.hasPenalty = model.penalties.length > 0 || tf.tidy(() => model.model.calculateLosses().length > 0);
@@ -152,6 +168,17 @@ class TrainingRun {
       history.valLoss = [];
       history.valTaskLoss = Object.fromEntries(ids.map((id) => [id, []]));
     }
+    // Per-epoch metrics: host buffers for the predictions, reused every epoch, and the History's series.
+    const scored = this.metrics;
+    const predictions = scored ? this.outputs.map((w) => new Float32Array(scored.data.rows * w)) : [];
+    const series: Record<string, Record<string, number[]>> = {};
+    if (scored) {
+      this.model.plan.tasks.forEach((task, i) => {
+        if (!scored.data.tasks[i]!.excluded) series[task.id] = Object.fromEntries(scored.metricsOf[i]!.map((m) => [m.name, []]));
+      });
+      if (this.val) history.valMetrics = series;
+      else history.metrics = series;
+    }
     const random = seededRandom(opts.seed);
     const perm = new Int32Array(n);
     let good = snapshot(this.allVariables);
@@ -164,8 +191,9 @@ class TrainingRun {
         const t0 = performance.now();
         for (let i = 0; i < n; i++) perm[i] = i;
         shuffle(perm, random);
-        const { values, steps } = await this.epoch(perm);
-        // values: [num(T), den(T), weightSum(T), finiteSteps(T), totalSum, penaltySum, probe, valNum(T), valDen(T), valPenalty]
+        const withMetrics = scored !== undefined && ((epoch + 1) % opts.metricsEvery === 0 || epoch === opts.epochs - 1);
+        const { values, steps } = await this.epoch(perm, withMetrics);
+        // values: [num(T), den(T), weightSum(T), finiteSteps(T), totalSum, penaltySum, probe, (valNum(T), valDen(T), valPenalty)?, outputs?]
         const num = values.subarray(0, T);
         const den = values.subarray(T, 2 * T);
         const taskLoss = Array.from(num, (s, t) => (den[t]! > 0 ? s / den[t]! : NaN));
@@ -198,6 +226,20 @@ class TrainingRun {
           logs.valTaskLoss = byTask(valTask);
           history.valLoss!.push(valLoss);
           ids.forEach((id, i) => history.valTaskLoss![id]!.push(valTask[at[i]!]!));
+        }
+        if (scored) {
+          let scores: TaskScores | undefined;
+          if (withMetrics) {
+            const rows = scored.data.rows;
+            const start = 4 * T + 3 + (this.val ? 2 * T + 1 : 0);
+            unpackOutputs(values.subarray(start, start + rows * this.outputs.reduce((a, b) => a + b, 0)), rows, this.outputs, predictions);
+            scores = scoreTasks(this.model.plan, scored.data, predictions, scored.metricsOf);
+            if (this.val) logs.valMetrics = scores;
+            else logs.metrics = scores;
+          }
+          for (const [id, byMetric] of Object.entries(series)) {
+            for (const [name, column] of Object.entries(byMetric)) column.push(scores?.[id]?.[name] ?? NaN);
+          }
         }
         history.epochs = epoch + 1;
         let stop = false;
@@ -239,7 +281,7 @@ class TrainingRun {
   }
 
   /** Runs one epoch over `perm` and validation; returns every number the epoch needs, read back at once. */
-  private async epoch(perm: Int32Array): Promise<{ values: Float32Array; steps: number }> {
+  private async epoch(perm: Int32Array, withMetrics: boolean): Promise<{ values: Float32Array; steps: number }> {
     const { model, objective, balancer, optimizer, train } = this;
     const batch = this.opts.batchSize;
     const n = train.rows;
@@ -278,9 +320,16 @@ class TrainingRun {
         acc.dispose();
         acc = next;
       }
+      // Everything the epoch reports, read back at once: [training sums, probe, validation sums + penalty?, outputs?].
       const packed = tf.tidy(() => {
         const parts: tf.Tensor[] = [acc, tf.reshape(finiteProbe(this.allVariables), [1])];
-        if (this.val) parts.push(this.validate(this.val));
+        if (this.val) {
+          const { sums, outputs } = this.infer(this.val, true, withMetrics);
+          parts.push(sums!, tf.reshape(this.hasPenalty ? this.penalty() : tf.scalar(0), [1]));
+          if (outputs) parts.push(outputs);
+        } else if (withMetrics) {
+          parts.push(this.infer(train, false, true).outputs!);
+        }
         return tf.concat(parts);
       });
       try {
@@ -294,28 +343,37 @@ class TrainingRun {
     }
   }
 
-  /** Validation sums in inference mode: `[num(T), den(T), penalty]`. */
-  private validate(val: DataTensors): tf.Tensor1D {
-    const T = this.tasks;
-    let acc: tf.Tensor1D = tf.zeros([2 * T]);
-    for (let start = 0; start < val.rows; start += INFERENCE_CHUNK) {
-      const size = Math.min(INFERENCE_CHUNK, val.rows - start);
-      const next = tf.tidy(() => {
-        const whole = size === val.rows;
-        const x = whole ? val.x : tf.slice(val.x, [start, 0], [size, -1]);
-        const y = whole ? val.y : tf.slice(val.y, [start, 0], [size, -1]);
-        const mask = whole ? val.mask : tf.slice(val.mask, [start, 0], [size, -1]);
-        const { num, den } = this.objective.sums(forward(this.model, x, false), y, mask);
-        return tf.add(acc, tf.concat([num, den])) as tf.Tensor1D;
+  /**
+   * One inference pass over `data` in chunks of INFERENCE_CHUNK rows: the masked loss sums
+   * `[num(T), den(T)]` when `sums`, and the outputs flattened from `rows × sum of outputs`
+   * (tasks in plan order) when `outputs`. Call inside tf.tidy.
+   */
+  private infer(data: DataTensors, sums: boolean, outputs: boolean): { sums?: tf.Tensor1D; outputs?: tf.Tensor1D } {
+    const { model, objective } = this;
+    let acc: tf.Tensor1D | undefined = sums ? tf.zeros([2 * this.tasks]) : undefined;
+    const chunks: tf.Tensor[] = [];
+    for (let start = 0; start < data.rows; start += INFERENCE_CHUNK) {
+      const size = Math.min(INFERENCE_CHUNK, data.rows - start);
+      const whole = size === data.rows;
+      const [next, out] = tf.tidy(() => {
+        const x = whole ? data.x : tf.slice(data.x, [start, 0], [size, -1]);
+        const all = forward(model, x, false);
+        let next: tf.Tensor1D | undefined;
+        if (acc) {
+          const y = whole ? data.y : tf.slice(data.y, [start, 0], [size, -1]);
+          const mask = whole ? data.mask : tf.slice(data.mask, [start, 0], [size, -1]);
+          const { num, den } = objective.sums(all, y, mask);
+          next = tf.add(acc, tf.concat([num, den])) as tf.Tensor1D;
+        }
+        const ordered = outputs ? model.plan.tasks.map((t) => all[model.outputIndex.get(t.id)!]!) : [];
+        const out = outputs ? tf.reshape(ordered.length === 1 ? ordered[0]! : tf.concat(ordered, 1), [-1]) : undefined;
+        return [next, out] as const;
       });
-      acc.dispose();
+      acc?.dispose();
       acc = next;
+      if (out) chunks.push(out);
     }
-    try {
-      return tf.tidy(() => tf.concat([acc, tf.reshape(this.hasPenalty ? this.penalty() : tf.scalar(0), [1])]));
-    } finally {
-      acc.dispose();
-    }
+    return { sums: acc, outputs: outputs ? (chunks.length === 1 ? chunks[0]! : tf.concat(chunks)) as tf.Tensor1D : undefined };
   }
 
   /**

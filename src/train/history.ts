@@ -13,11 +13,19 @@ export interface EpochLogs {
   /** Validation objective with the epoch's mean weights, and per-task validation losses (when there is validation data). */
   valLoss?: number;
   valTaskLoss?: Record<string, number>;
-  /** Wall time of the epoch in milliseconds (training, validation and the read-back). */
+  /**
+   * Each task's metrics (`{ [task]: { [metric]: value } }`, as `evaluate` reports them) at the end
+   * of the epoch, on the training data when there is no validation data; present on the epochs
+   * metrics are computed for (options `metrics`, `metricsEvery`).
+   */
+  metrics?: Record<string, Record<string, number>>;
+  /** The same on the validation data, when there is any. */
+  valMetrics?: Record<string, Record<string, number>>;
+  /** Wall time of the epoch in milliseconds (training, validation, metrics and the read-back). */
   timeMs: number;
 }
 
-/** What `fit` returns: per-epoch losses, balancing weights and timing. Arrays have one entry per epoch run. */
+/** What `fit` returns: per-epoch losses, metrics, balancing weights and timing. Arrays have one entry per epoch run. */
 export interface History {
   epochs: number;
   loss: number[];
@@ -26,6 +34,13 @@ export interface History {
   penalty: number[];
   valLoss?: number[];
   valTaskLoss?: Record<string, number[]>;
+  /**
+   * Per task, per metric, one value per epoch (NaN on epochs skipped by `metricsEvery`): on the
+   * training data when there is no validation data (`metrics`), else on the validation data
+   * (`valMetrics`). Absent with `metrics: false`.
+   */
+  metrics?: Record<string, Record<string, number[]>>;
+  valMetrics?: Record<string, Record<string, number[]>>;
   /** With early stopping: the best epoch by the monitored value (the model holds its weights when restoreBestWeights, the default). */
   bestEpoch?: number;
   /** True when early stopping ended training before `epochs`. */

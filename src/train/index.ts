@@ -8,3 +8,4 @@ export { registerBalance, getBalance, balanceNames, type BalanceMethod, type Bal
 export { registerOptimizer, getOptimizer, optimizerNames, type OptimizerFactory } from './optimizers.js';
 export { registerMetric, getMetric, metricNames, type Metric, type MetricInput } from './metrics/index.js';
 export { Objective } from './objective.js';
+export { resolveTaskMetrics, scoreTasks, type TaskScores } from './task-metrics.js';

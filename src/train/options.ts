@@ -27,6 +27,15 @@ export interface FitOptions {
   validationData?: TaskData;
   /** Stop when `monitor` has not improved by more than `minDelta` for `patience` epochs, and restore the best weights. */
   earlyStopping?: { patience: number; monitor?: 'val_loss' | 'loss'; minDelta?: number; restoreBestWeights?: boolean };
+  /**
+   * Compute each task's metrics (its `metrics`, as `evaluate` does) at the end of epochs: on the
+   * validation data when there is any (History.valMetrics), else on the training data
+   * (History.metrics). One inference pass over that data, read back with the epoch's losses.
+   * Default true.
+   */
+  metrics?: boolean;
+  /** Compute the metrics every n-th epoch only (and after the last epoch); default 1 (every epoch). */
+  metricsEvery?: number;
   /** Called after every epoch; training waits for a returned promise. */
   onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
 }
@@ -38,6 +47,8 @@ export const FIT_DEFAULTS = Object.freeze({
   optimizer: 'adam',
   balance: 'static',
   validationSplit: 0,
+  metrics: true,
+  metricsEvery: 1,
   earlyStopping: Object.freeze({ monitor: 'val_loss when there is validation data, else loss', minDelta: 0, restoreBestWeights: true }),
 });
 
@@ -50,6 +61,8 @@ export interface ResolvedFitOptions {
   validationSplit: { fraction: number; shuffle: boolean } | undefined;
   validationData: unknown;
   earlyStopping: { patience: number; monitor: 'val_loss' | 'loss'; minDelta: number; restoreBestWeights: boolean } | undefined;
+  metrics: boolean;
+  metricsEvery: number;
   onEpochEnd: ((epoch: number, logs: EpochLogs) => void | Promise<void>) | undefined;
 }
 
@@ -83,6 +96,8 @@ const schema = z.strictObject({
     minDelta: z.number().min(0, { error: says('earlyStopping.minDelta must be >= 0', 'Use e.g. minDelta: 0.') }).optional(),
     restoreBestWeights: z.boolean().optional(),
   }, { error: says('earlyStopping must be { patience, monitor? }', "Write e.g. earlyStopping: { patience: 5, monitor: 'val_loss' }.") }).optional(),
+  metrics: z.boolean({ error: says('metrics must be true or false', 'Use metrics: false to skip the per-epoch metrics.') }).optional(),
+  metricsEvery: positiveInt('metricsEvery', 'metricsEvery: 5').optional(),
   onEpochEnd: z.custom<NonNullable<FitOptions['onEpochEnd']>>((v) => typeof v === 'function', {
     error: says('onEpochEnd must be a function', 'Pass (epoch, logs) => { ... }.'),
   }).optional(),
@@ -136,6 +151,8 @@ export function resolveFitOptions(options: unknown, planSeed: number): ResolvedF
     validationSplit,
     validationData: o.validationData,
     earlyStopping,
+    metrics: o.metrics ?? FIT_DEFAULTS.metrics,
+    metricsEvery: o.metricsEvery ?? FIT_DEFAULTS.metricsEvery,
     onEpochEnd: o.onEpochEnd,
   };
 }

@@ -3,7 +3,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fit, Objective } from '../../src/train/index.js';
 import { prepareData, toTensors } from '../../src/data/index.js';
 import { DataError, OptionsError, TrainingError } from '../../src/errors.js';
-import { strategyNames } from '../../src/plan/index.js';
 import type { MtgraphModel } from '../../src/build/types.js';
 import type { TaskData } from '../../src/data/types.js';
 import { cpu, features, fixtureModel, gaussian, rng, weightsOf, type FixtureOptions } from './fixture.js';
@@ -103,7 +102,9 @@ describe('fit masks', () => {
       for (const v of vars) {
         const a = masked.grads[v.name]!.dataSync();
         const b = byHand.grads[v.name]!.dataSync();
-        expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
+        // not vacuous: every variable gets a gradient, and the two agree on it
+        expect(Math.max(...Array.from(b, Math.abs)), v.name).toBeGreaterThan(1e-4);
+        expect(maxAbsDiff(a, b), v.name).toBeLessThan(1e-5);
       }
       tf.dispose([masked.value, byHand.value, ...Object.values(masked.grads), ...Object.values(byHand.grads)]);
     } finally {
@@ -288,18 +289,6 @@ describe('fit tensors', () => {
     expect(h.loss.every(Number.isFinite)).toBe(true);
     model.dispose();
   });
-
-  it.each(strategyNames())('fit trains a %s model with flat tensor counts', async (strategy) => {
-    const model = fixtureModel({ ...FOUR, strategy, trunk: [8] });
-    const counts: number[] = [];
-    const before = tf.memory().numTensors;
-    const h = await fit(model, fourData(96), { epochs: 12, batchSize: 16, optimizer: { name: 'adam', learningRate: 0.01 }, onEpochEnd: () => { counts.push(tf.memory().numTensors); } });
-    expect(h.loss.at(-1)!).toBeLessThan(h.loss[0]!);
-    expect(new Set(counts).size).toBe(1);
-    expect(tf.memory().numTensors).toBe(before);
-    if (model.penalties.length > 0) expect(h.penalty[0]!).toBeGreaterThan(0);
-    model.dispose();
-  });
 });
 
 describe('fit bad input', () => {
@@ -327,6 +316,8 @@ describe('fit bad input', () => {
     [{ validationSplit: 1.5 }, 'options.validationSplit', /validationSplit/],
     [{ earlyStopping: { patience: 2, monitor: 'val_loss' } }, 'options.earlyStopping.monitor', /no validation data/],
     [{ onEpochEnd: 3 }, 'options.onEpochEnd', /onEpochEnd must be a function/],
+    [{ metrics: 'yes' }, 'options.metrics', /metrics must be true or false/],
+    [{ metricsEvery: 0 }, 'options.metricsEvery', /metricsEvery must be at least 1/],
   ])('fit rejects options %j', async (options, path, message) => {
     const model = fixtureModel(FOUR);
     const error = await fit(model, fourData(20), options as never).catch((e: unknown) => e);

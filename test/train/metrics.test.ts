@@ -16,6 +16,24 @@ describe('metric functions', () => {
     expect(rocAuc([1, 1, 1], [0.1, 0.2, 0.3])).toBeNaN();
   });
 
+  it('rocAuc equals the pairwise count on random scores with many ties, and is NaN for a NaN score', () => {
+    let state = 9;
+    const random = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
+    for (let trial = 0; trial < 5; trial++) {
+      const labels = Array.from({ length: 301 }, () => (random() < 0.3 ? 1 : 0));
+      const scores = labels.map((l) => Math.round((l * 0.2 + random()) * 20) / 20);
+      let pairs = 0;
+      let count = 0;
+      labels.forEach((li, i) => labels.forEach((lj, j) => {
+        if (li !== 1 || lj !== 0) return;
+        count++;
+        pairs += scores[i]! > scores[j]! ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+      }));
+      expect(rocAuc(labels, scores)).toBeCloseTo(pairs / count, 12);
+    }
+    expect(rocAuc([0, 1, 0, 1], [0.1, NaN, 0.3, 0.9])).toBeNaN();
+  });
+
   it('macroF1 averages over classes seen in truth or predictions', () => {
     // class 0: 2*1/(2+1+1) = 0.5; class 1: 4/5; class 2: 2/3; class 3 never occurs and is left out
     expect(macroF1([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0])).toBeCloseTo((0.5 + 0.8 + 2 / 3) / 3, 12);

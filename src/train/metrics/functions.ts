@@ -43,9 +43,9 @@ export function r2Score(truth: Values, pred: Values): number {
 }
 
 /**
- * Area under the ROC curve of scores against 0/1 labels (Mann-Whitney U, tied scores share
- * their mean rank, so a tie between a positive and a negative counts one half).
- * NaN when only one class is present.
+ * Area under the ROC curve of scores against 0/1 labels: the share of (positive, negative)
+ * pairs the positive scores higher, a tie counting one half (Mann-Whitney U). NaN when only one
+ * class is present or a score is NaN. Sorts each class's scores natively, then counts in one sweep.
  */
 export function rocAuc(labels: Values, scores: Values): number {
   const n = labels.length;
@@ -53,16 +53,28 @@ export function rocAuc(labels: Values, scores: Values): number {
   for (let i = 0; i < n; i++) if (labels[i] === 1) positives++;
   const negatives = n - positives;
   if (positives === 0 || negatives === 0) return NaN;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
-  let rankSum = 0;
-  for (let i = 0; i < n;) {
-    let j = i;
-    while (j + 1 < n && scores[order[j + 1]!] === scores[order[i]!]) j++;
-    const rank = (i + j) / 2 + 1; // mean of ranks i+1 .. j+1
-    for (let k = i; k <= j; k++) if (labels[order[k]!] === 1) rankSum += rank;
-    i = j + 1;
+  const pos = new Float64Array(positives);
+  const neg = new Float64Array(negatives);
+  for (let i = 0, p = 0, q = 0; i < n; i++) {
+    const s = scores[i]!;
+    if (Number.isNaN(s)) return NaN;
+    if (labels[i] === 1) pos[p++] = s;
+    else neg[q++] = s;
   }
-  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+  pos.sort();
+  neg.sort();
+  // For each positive in ascending order: negatives below it count 1, negatives equal to it 1/2.
+  let below = 0;
+  let upTo = 0;
+  let pairs = 0;
+  for (let i = 0; i < positives; i++) {
+    const s = pos[i]!;
+    while (below < negatives && neg[below]! < s) below++;
+    if (upTo < below) upTo = below;
+    while (upTo < negatives && neg[upTo]! <= s) upTo++;
+    pairs += below + (upTo - below) / 2;
+  }
+  return pairs / (positives * negatives);
 }
 
 /** Share of 0/1 labels matched by `probability >= threshold`. */
