@@ -35,3 +35,9 @@ export {
   prepareData, TARGETS,
   type TaskData, type FeatureInput, type LabelInput, type MaskInput, type FlatMatrix, type PreparedData,
 } from './data/index.js';
+export {
+  measureAffinity, groupTasks, AFFINITY_DEFAULTS, EXHAUSTIVE_MAX_TASKS,
+  registerAffinityMethod, getAffinityMethod, affinityMethodNames,
+  type AffinityResult, type MeasureAffinityOptions, type GroupTasksOptions, type TaskGroups,
+  type AffinityMethod, type AffinityInput, type AffinityMeasurement,
+} from './affinity/index.js';
