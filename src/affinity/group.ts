@@ -240,10 +240,12 @@ export function groupTasks(affinity: unknown, options: GroupTasksOptions): TaskG
   }
   const parsed = schema.safeParse(options);
   if (!parsed.success) throw zodError(parsed.error, 'options', OptionsError, SCOPE);
-  const spec = readGraph(graphOf(affinity));
+  return partitionTasks(readGraph(graphOf(affinity)), parsed.data.groups, parsed.data.method ?? 'auto');
+}
+
+/** `groupTasks` on an already validated graph (used by the `clustered` strategy's 'task-grouping'). */
+export function partitionTasks(spec: GraphSpec, k: number, asked: 'auto' | 'exhaustive' | 'greedy' = 'auto'): TaskGroups {
   const n = spec.tasks.length;
-  const k = parsed.data.groups;
-  const asked = parsed.data.method ?? 'auto';
   if (asked === 'exhaustive' && n > EXHAUSTIVE_MAX_TASKS) {
     throw new OptionsError(`${SCOPE}: exhaustive search is limited to ${EXHAUSTIVE_MAX_TASKS} tasks (got ${n}) → at options.method. Use method 'auto' or 'greedy', which searches greedily beyond the limit.`, { path: 'options.method', got: asked });
   }

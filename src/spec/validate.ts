@@ -32,6 +32,8 @@ export interface AffinitySpec {
   target: string;
   weight: number;
   sharing: SharingMode;
+  /** Where the weight comes from (the edge's `source` attribute: 'declared', 'lookahead'...), when it says. */
+  origin?: string;
 }
 
 /** A task graph read into plain data: what every planner and analysis works on. */
@@ -224,7 +226,9 @@ export function readGraph(graph: unknown): GraphSpec {
       seen.add(pair);
     }
     const a = parseAffinityAttributes(path, attrs);
-    affinities.push({ index: i, source, target, weight: a.weight ?? 1, sharing: a.sharing ?? 'auto' });
+    const affinity: AffinitySpec = { index: i, source, target, weight: a.weight ?? 1, sharing: a.sharing ?? 'auto' };
+    if (a.source !== undefined) affinity.origin = a.source;
+    affinities.push(affinity);
     i++;
   });
   const spec: GraphSpec = { tasks, affinities, index };

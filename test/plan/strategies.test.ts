@@ -57,6 +57,19 @@ describe('plan: clustered', () => {
     expect(sorted(p.groups!)).toEqual([['p'], ['q'], ['r', 's']]);
   });
 
+  it('clustered takes explicit groups, leaves unlisted tasks alone and still splits conflicts', () => {
+    const p = plan(twoCliques(), { strategy: 'clustered', clustered: { groups: [['a1', 'a2', 'b1'], ['b2', 'b3']] } });
+    expect(sorted(p.groups!)).toEqual([['a1', 'a2'], ['a3'], ['b1'], ['b2', 'b3']]);
+    expect(() => plan(twoCliques(), { strategy: 'clustered', clustered: { groups: [['a1', 'zz']] } })).toThrow(expect.objectContaining({ path: 'options.clustered.groups[0][1]' }));
+    expect(() => plan(twoCliques(), { strategy: 'clustered', clustered: { groups: [['a1'], ['a1']] } })).toThrow(expect.objectContaining({ path: 'options.clustered.groups[1][0]' }));
+  });
+
+  it("clustered 'task-grouping' maximises within-group affinity under a budget", () => {
+    const p = plan(twoCliques(), { strategy: 'clustered', clustered: { method: 'task-grouping', budget: 2 } });
+    expect(sorted(p.groups!)).toEqual([['a1', 'a2', 'a3'], ['b1', 'b2', 'b3']]);
+    expect(p.notes.join('\n')).toMatch(/task grouping \(exhaustive\)/);
+  });
+
   it('clustered adds a common stem only when asked', () => {
     const p = plan(twoCliques(), { strategy: 'clustered', clustered: { stem: { units: [12] } } });
     expect(p.blocks[0]).toMatchObject({ id: 'stem', parent: null });
@@ -192,6 +205,16 @@ describe('plan: auto', () => {
     expect(p.requested).toBe('auto');
     expect(p.strategy).toBe('clustered');
     expect(p.notes[0]).toMatch(/^auto: chose 'clustered' because 2 conflicting pair/);
+  });
+
+  it('auto groups by task grouping when the affinities were learned', () => {
+    const g = twoCliques();
+    g.forEachEdge((edge) => g.setEdgeAttribute(edge, 'source', 'lookahead'));
+    const p = plan(g);
+    expect(p.strategy).toBe('clustered');
+    expect(p.notes[0]).toMatch(/learned from data \(lookahead\)/);
+    expect(p.notes.join('\n')).toMatch(/task grouping/);
+    expect(sorted(p.groups!)).toEqual([['a1', 'a2', 'a3'], ['b1', 'b2', 'b3']]);
   });
 
   it('auto chooses hard without affinities and single for one task', () => {

@@ -1,15 +1,22 @@
 import { z } from 'zod';
 import { LayerStackSchema, says } from '../../spec/common.js';
-import { enforceConstraints, louvainGroups, thresholdGroups } from '../../graph/groups.js';
-import { registerStrategy } from '../registry.js';
+import { canonicalGroups, enforceConstraints, louvainGroups, thresholdGroups } from '../../graph/groups.js';
+import { partitionTasks } from '../../affinity/group.js';
+import { OptionsError, UnknownTaskError } from '../../errors.js';
+import { registerStrategy, type StrategyContext } from '../registry.js';
 import { layersOf } from '../layers.js';
 import { resolveStack } from '../options.js';
 import type { BlockPlan } from '../types.js';
 import { listNames, towersFor, trunkCopy } from './shared.js';
 
 const options = z.strictObject({
-  method: z.enum(['louvain', 'threshold'], { error: says('unknown grouping method', "Use 'louvain' or 'threshold'.") }).optional()
-    .meta({ description: "How groups are found: 'louvain' communities on positive affinities (default), or components of edges >= threshold." }),
+  method: z.enum(['louvain', 'threshold', 'task-grouping'], { error: says('unknown grouping method', "Use 'louvain', 'threshold' or 'task-grouping'.") }).optional()
+    .meta({ description: "How groups are found: 'louvain' communities on positive affinities (default), components of edges >= threshold, or 'task-grouping' (groupTasks: the best partition into at most `budget` groups)." }),
+  budget: z.int({ error: says('budget must be a whole number of groups', 'Use e.g. budget: 3.') })
+    .min(1, { error: says('budget must be at least 1', 'Use e.g. budget: 3.') }).optional()
+    .meta({ description: "Most groups for method 'task-grouping' (default: the square root of the number of tasks, at least 2)." }),
+  groups: z.array(z.array(z.string().min(1)).min(1), { error: says('groups must be a list of task lists', 'Write e.g. groups: [["a", "b"], ["c"]].') }).optional()
+    .meta({ description: 'Explicit task groups (e.g. from groupTasks); tasks left out are alone. Conflicting tasks are still kept apart.' }),
   threshold: z.number({ error: says('threshold must be a number', 'Use a weight in (0, 1], e.g. 0.5.') })
     .gt(0, { error: says('threshold must be in (0, 1]', 'Use a weight in (0, 1], e.g. 0.5.') })
     .max(1, { error: says('threshold must be in (0, 1]', 'Use a weight in (0, 1], e.g. 0.5.') }).optional()
@@ -19,6 +26,19 @@ const options = z.strictObject({
     .meta({ description: 'Louvain resolution: higher gives more, smaller groups (default 1).' }),
   stem: LayerStackSchema.optional().meta({ description: 'Optional layers shared by every group, below the groups (default none).' }),
 });
+
+/** Checks explicit groups: known tasks, each at most once; tasks left out are alone. */
+function explicitGroups(ctx: StrategyContext, groups: string[][]): string[][] {
+  const seen = new Map<string, string>();
+  groups.forEach((group, g) => group.forEach((task, t) => {
+    const path = `options.clustered.groups[${g}][${t}]`;
+    if (!ctx.spec.index.has(task)) throw new UnknownTaskError(`mtgraph/plan: options.clustered.groups names the unknown task ${JSON.stringify(task)} → at ${path}. Use the graph's task ids.`, { path, got: task });
+    if (seen.has(task)) throw new OptionsError(`mtgraph/plan: task ${JSON.stringify(task)} is in two groups (${seen.get(task)} and ${path}) → at ${path}. Put each task in one group.`, { path, got: task });
+    seen.set(task, path);
+  }));
+  const alone = ctx.spec.tasks.filter((t) => !seen.has(t.id)).map((t) => [t.id]);
+  return canonicalGroups(ctx.spec, [...groups.map((g) => [...g]), ...alone]);
+}
 
 /**
  * `clustered`: tasks grouped by affinity, one shared block per group, then heads. Tasks joined
@@ -30,10 +50,19 @@ export const clustered = registerStrategy({
   optionsKey: 'clustered',
   options,
   plan(ctx, own: z.infer<typeof options>) {
-    const method = own.method ?? 'louvain';
+    const method = own.groups ? 'groups' : own.method ?? 'louvain';
     const notes: string[] = [];
     let found: string[][];
-    if (method === 'threshold') {
+    if (own.groups) {
+      found = explicitGroups(ctx, own.groups);
+      notes.push(`clustered: ${own.groups.length} group(s) given in options.clustered.groups.`);
+    } else if (method === 'task-grouping') {
+      const n = ctx.spec.tasks.length;
+      const budget = own.budget ?? Math.max(2, Math.round(Math.sqrt(n)));
+      const result = partitionTasks(ctx.spec, budget);
+      found = result.groups;
+      notes.push(`clustered: task grouping (${result.method}) chose ${result.groups.length} group(s) within a budget of ${budget}, maximising within-group affinity (score ${result.score.toFixed(3)}).`);
+    } else if (method === 'threshold') {
       const threshold = own.threshold ?? 0.5;
       found = thresholdGroups(ctx.spec, threshold);
       notes.push(`clustered: groups are the components of affinities >= ${threshold}.`);
