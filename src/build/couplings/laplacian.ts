@@ -20,17 +20,18 @@ function shapeOf(plan: Plan, width: Map<string | null, number>, task: string, la
 
 /**
  * A graph-Laplacian penalty: `strength * sum_(a,b,w) w * ||W_a - W_b||^2` over the kernels and
- * biases of tower layer `layer` (or the heads) of each pair of tasks. Computed in matrix form,
- * `strength * trace(W^T L W)` with W the coupled tasks' weights stacked as rows and L = D - A the
- * Laplacian of the pairs, so a step costs a few ops whatever the number of pairs.
+ * biases of tower layer `layer` (or the heads) of each pair of tasks. With L = D - A the
+ * Laplacian of the pairs this is `strength * sum_i <W_i, M_i>`, `M_i = sum_j L_ij W_j`, whose
+ * gradient is `2 * strength * M_i`: the gradient is given directly (tf.customGrad), so a step
+ * costs one weighted sum per coupled task and no stacking or matrix product.
  */
 export class LaplacianPenalty implements Penalty {
   readonly kind = 'laplacian' as const;
   readonly name: string;
   /** The coupled tasks' weights, one list (kernel, bias) per task, in the order of `laplacian`'s rows. */
   private readonly rows: tf.Variable[][];
-  /** L = D - A over the coupled tasks, row-major. */
-  private readonly laplacian: Float32Array;
+  /** Per row, the non-zero entries of L: [column, value]. */
+  private readonly laplacian: Array<Array<[number, number]>>;
 
   constructor(
     readonly strength: number,
@@ -38,30 +39,58 @@ export class LaplacianPenalty implements Penalty {
     layer: number | 'head',
   ) {
     this.name = `laplacian:${layer === 'head' ? 'head' : `tower.${layer}`}`;
-    const index = new Map<tf.Variable[], number>();
-    for (const [a, b] of pairs) for (const x of [a, b]) if (!index.has(x)) index.set(x, index.size);
-    this.rows = [...index.keys()];
-    const n = this.rows.length;
-    const L = new Float32Array(n * n);
-    const add = (i: number, j: number, v: number) => (L[i * n + j] = L[i * n + j]! + v);
+    // A task is known by its first variable (the kernel), not by the array holding its weights.
+    const index = new Map<tf.Variable, number>();
+    const rows: tf.Variable[][] = [];
+    const rowOf = (ws: tf.Variable[]) => {
+      let i = index.get(ws[0]!);
+      if (i === undefined) {
+        index.set(ws[0]!, (i = rows.length));
+        rows.push(ws);
+      }
+      return i;
+    };
+    const entries = new Map<number, number>();
+    const n = () => rows.length;
+    const add = (i: number, j: number, v: number) => entries.set(i * 1e6 + j, (entries.get(i * 1e6 + j) ?? 0) + v);
     for (const [a, b, w] of pairs) {
-      const i = index.get(a)!;
-      const j = index.get(b)!;
+      const i = rowOf(a);
+      const j = rowOf(b);
       add(i, j, -w);
       add(j, i, -w);
       add(i, i, w);
       add(j, j, w);
     }
-    this.laplacian = L;
+    this.rows = rows;
+    this.laplacian = Array.from({ length: n() }, () => []);
+    for (const [key, v] of [...entries].sort((p, q) => p[0] - q[0])) {
+      if (v !== 0) this.laplacian[Math.floor(key / 1e6)]!.push([key % 1e6, v]);
+    }
+  }
+
+  /** Number of coupled tasks (rows of the Laplacian). */
+  get size(): number {
+    return this.rows.length;
   }
 
   value(): tf.Scalar {
     return tf.tidy(() => {
       const n = this.rows.length;
       if (n === 0 || this.strength === 0) return tf.scalar(0);
-      const L = tf.tensor2d(this.laplacian, [n, n]);
-      const W = tf.stack(this.rows.map((ws) => tf.concat(ws.map((x) => tf.reshape(x, [-1])))));
-      return tf.mul(tf.sum(tf.mul(W, tf.matMul(L, W))), this.strength) as tf.Scalar;
+      const L = this.laplacian;
+      const twice = 2 * this.strength;
+      const penalty = tf.customGrad((...args: unknown[]) => {
+        const ws = args.slice(0, n) as tf.Tensor[];
+        const save = args[n] as tf.GradSaveFunc;
+        const M = ws.map((_, i) => tf.addN(L[i]!.map(([j, v]) => tf.mul(ws[j]!, v))));
+        save(M);
+        return {
+          value: tf.mul(tf.addN(ws.map((w, i) => tf.sum(tf.mul(w, M[i]!)))), this.strength) as tf.Scalar,
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => saved.map((m) => tf.mul(m, tf.mul(dy, twice))),
+        };
+      });
+      const perWeight = this.rows[0]!.map((_, k) => penalty(...this.rows.map((ws) => ws[k]!)));
+      return tf.addN(perWeight) as tf.Scalar;
     });
   }
 }
