@@ -41,3 +41,9 @@ export {
   type AffinityResult, type MeasureAffinityOptions, type GroupTasksOptions, type TaskGroups,
   type AffinityMethod, type AffinityInput, type AffinityMeasurement,
 } from './affinity/index.js';
+export {
+  renderGraphSvg, layoutGraph, toGexf, toGraphml, renderPlanSvg, renderReport,
+  GRAPH_SVG_DEFAULTS, PLAN_SVG_DEFAULTS, REPORT_DEFAULTS,
+  type GraphSvgOptions, type LayoutOptions, type GexfOptions, type GraphmlOptions,
+  type PlanSvgOptions, type ReportOptions, type ReportInput, type AffinityMatrix, type SizeFunction,
+} from './viz/index.js';
