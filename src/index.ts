@@ -47,3 +47,9 @@ export {
   type GraphSvgOptions, type LayoutOptions, type GexfOptions, type GraphmlOptions,
   type PlanSvgOptions, type ReportOptions, type ReportInput, type AffinityMatrix, type SizeFunction,
 } from './viz/index.js';
+export {
+  defineBalance, taskParameters, sharedRepresentation,
+  type BalanceNeeds, type LossBalancer, type GradientBalancer, type GradientCombination, type TaskGradients,
+  type TaskParameters, type SharedRepresentation, type UncertaintyOptions, type DwaOptions, type GradnormOptions,
+  type MgdaOptions, type CagradOptions,
+} from './train/index.js';

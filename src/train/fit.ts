@@ -13,6 +13,7 @@ import { resolveFitOptions, type FitOptions, type ResolvedFitOptions } from './o
 import { forward, INFERENCE_CHUNK } from './forward.js';
 import { finiteProbe, modelVariables, restore, snapshot } from './weights.js';
 import { checkModel } from './model-check.js';
+import { makeStep, type Step } from './steps.js';
 import { assertTrainable } from '../backend/trainable.js';
 import type { EpochLogs, History } from './history.js';
 import { resolveTaskMetrics, scoreTasks, unpackOutputs, type TaskScores } from './task-metrics.js';
@@ -24,7 +25,10 @@ const SCOPE = 'mtgraph/fit';
  * Trains every task of a model jointly in one loop. Each step minimises
  * `sum_t weight_t * loss_t + model.penalty()` over the model's trainable variables, where
  * `loss_t = sum(mask * loss) / max(1, sum(mask))` so missing labels add no loss and no gradient,
- * and the weights come from the balancing method (`static`: the plan's task weights).
+ * and the weights come from the balancing method (`static`: the plan's task weights). Methods that
+ * work on per-task gradients (pcgrad, mgda, cagrad, gradnorm) get every task's gradient once per
+ * step and say how to combine them on the shared parameters; each task's own parameters follow
+ * its own gradient (see `makeStep`).
  * After each epoch (or every `metricsEvery`-th) it scores each task's metrics, as `evaluate`
  * does, on the validation data or, without any, on the training data.
  *
@@ -53,7 +57,9 @@ export async function fit(model: MtgraphModel, data: TaskData, options: FitOptio
   try {
     trainData = toTensors(train, objective.order);
     if (val) valData = toTensors(val, objective.order);
-    balancer = getBalance(opts.balance)!.create({ tasks: objective.tasks, epochs: opts.epochs, seed: opts.seed });
+    balancer = getBalance(opts.balance)!.create({
+      tasks: objective.tasks, epochs: opts.epochs, seed: opts.seed, options: opts.balanceOptions, model, optimizer: opts.optimizer,
+    });
     optimizer = getOptimizer(opts.optimizer.name)!.create(opts.optimizer.learningRate);
     const prepareMs = performance.now() - started;
     const run = new TrainingRun(model, objective, balancer, optimizer, opts, trainData, valData, metrics);
@@ -63,7 +69,7 @@ export async function fit(model: MtgraphModel, data: TaskData, options: FitOptio
     model.metadata = {
       ...model.metadata,
       epochsTrained: (typeof model.metadata?.epochsTrained === 'number' ? model.metadata.epochsTrained : 0) + history.epochs,
-      fit: { seed: opts.seed, balance: opts.balance, optimizer: opts.optimizer, batchSize: opts.batchSize },
+      fit: { seed: opts.seed, balance: opts.balance, balanceOptions: opts.balanceOptions, optimizer: opts.optimizer, batchSize: opts.batchSize },
     };
     return history;
   } finally {
@@ -119,9 +125,10 @@ class TrainingRun {
   private readonly tasks: number;
   /** Model outputs per task, plan order. */
   private readonly outputs: number[];
-  private readonly variables: tf.Variable[];
   private readonly allVariables: tf.Variable[];
   private readonly hasPenalty: boolean;
+  /** One training step of the balancer's kind (loss weighting, per-task gradients...). */
+  private readonly step: Step;
 
   constructor(
     private readonly model: MtgraphModel,
@@ -135,9 +142,15 @@ class TrainingRun {
   ) {
     this.tasks = objective.order.length;
     this.outputs = model.plan.tasks.map((t) => t.outputs);
-    this.variables = [...model.trainableVariables, ...(balancer.variables ?? [])];
     this.allVariables = modelVariables(model);
     this.hasPenalty = model.penalties.length > 0 || tf.tidy(() => model.model.calculateLosses().length > 0);
+    const own = 'variables' in balancer ? balancer.variables ?? [] : [];
+    this.step = makeStep({
+      model, objective, balancer, optimizer, method: opts.balance,
+      variables: [...model.trainableVariables, ...own],
+      hasPenalty: this.hasPenalty,
+      penalty: () => this.penalty(),
+    });
   }
 
   /** The penalty terms: coupling penalties and layer regularisers (call inside a tidy). */
@@ -282,7 +295,7 @@ class TrainingRun {
 
   /** Runs one epoch over `perm` and validation; returns every number the epoch needs, read back at once. */
   private async epoch(perm: Int32Array, withMetrics: boolean): Promise<{ values: Float32Array; steps: number }> {
-    const { model, objective, balancer, optimizer, train } = this;
+    const { train } = this;
     const batch = this.opts.batchSize;
     const n = train.rows;
     const T = this.tasks;
@@ -294,27 +307,10 @@ class TrainingRun {
         const size = Math.min(batch, n - start);
         const next = tf.tidy(() => {
           const idx = n <= batch ? permT : tf.slice(permT, start, size);
-          const x = tf.gather(train.x, idx);
-          const y = tf.gather(train.y, idx);
-          const mask = tf.gather(train.mask, idx);
-          let captured: tf.Tensor1D | undefined;
-          const { grads } = tf.variableGrads(() => {
-            const outputs = forward(model, x, true);
-            const { num, den } = objective.sums(outputs, y, mask);
-            const taskLoss = tf.div(num, tf.maximum(den, 1)) as tf.Tensor1D;
-            const { total: combined, weights } = balancer.combine(taskLoss);
-            const penalty = this.hasPenalty ? this.penalty() : undefined;
-            const total: tf.Scalar = penalty ? tf.add(combined, penalty) : combined;
-            // Summed over the epoch: per-task loss sums, label counts, weights, finite steps; objective and penalty.
-            captured = tf.keep(tf.concat([
-              num, den, weights, tf.cast(tf.isFinite(num), 'float32'),
-              tf.reshape(tf.mul(total, size), [1]), penalty ? tf.reshape(tf.mul(penalty, size), [1]) : tf.zeros([1]),
-            ]) as tf.Tensor1D);
-            return total;
-          }, this.variables);
-          optimizer.applyGradients(grads);
-          const sum = tf.add(acc, captured!) as tf.Tensor1D;
-          captured!.dispose();
+          // Summed over the epoch: per-task loss sums, label counts, weights, finite steps; objective and penalty.
+          const captured = this.step({ x: tf.gather(train.x, idx), y: tf.gather(train.y, idx), mask: tf.gather(train.mask, idx), size });
+          const sum = tf.add(acc, captured) as tf.Tensor1D;
+          captured.dispose();
           return sum;
         });
         acc.dispose();

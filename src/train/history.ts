@@ -2,11 +2,19 @@
 export interface EpochLogs {
   /** 0-based epoch index. */
   epoch: number;
-  /** Mean over the epoch's batches of the step objective: sum_t weight_t * loss_t + penalty. */
+  /**
+   * Mean over the epoch's batches of the step objective: sum_t weight_t * loss_t + penalty (for
+   * `uncertainty` plus its sum_t s_t / 2 term, which can be negative).
+   */
   loss: number;
   /** Each task's masked mean loss over the epoch's labelled rows (NaN when it had none). */
   taskLoss: Record<string, number>;
-  /** The balancing weights, averaged over the epoch's steps. */
+  /**
+   * The balancing weights, averaged over the epoch's steps. For loss-weighting methods the factor
+   * of each task's loss; for gradient methods the effective coefficient of each task's gradient in
+   * the shared update (`sum_t weight_t * g_t`): mgda's weights sum to 1, pcgrad's exceed 1 where a
+   * projection added a multiple of another task's gradient.
+   */
   weights: Record<string, number>;
   /** The coupling penalties and layer regularisers, averaged over the epoch's steps. */
   penalty: number;
@@ -30,6 +38,7 @@ export interface History {
   epochs: number;
   loss: number[];
   taskLoss: Record<string, number[]>;
+  /** Each task's balancing weight per epoch, for every method (see EpochLogs.weights). */
   weights: Record<string, number[]>;
   penalty: number[];
   valLoss?: number[];

@@ -32,7 +32,11 @@ export class Objective {
   readonly tasks: PlanTask[];
   /** Label columns of each task (training order). */
   readonly widths: number[];
+  /** Model output index of each task (training order). */
+  readonly outputs: number[];
   private readonly groups: LossGroup[];
+  /** Each task's group and first label column (training order). */
+  private readonly slots: { group: LossGroup; column: number }[];
 
   constructor(plan: Plan, outputIndex: ReadonlyMap<string, number>) {
     const groups = new Map<string, LossGroup>();
@@ -63,6 +67,8 @@ export class Objective {
     this.tasks = this.groups.flatMap((g) => g.tasks);
     this.order = this.tasks.map((t) => t.id);
     this.widths = this.tasks.map((t) => targetOf(t).width(t));
+    this.outputs = this.groups.flatMap((g) => g.outputs);
+    this.slots = this.groups.flatMap((g) => g.tasks.map((_, i) => ({ group: g, column: g.offset + i * g.taskWidth })));
   }
 
   /**
@@ -85,6 +91,17 @@ export class Objective {
       dens.push(perTask(m, g));
     }
     return single ? { num: nums[0]!, den: dens[0]! } : { num: tf.concat(nums) as tf.Tensor1D, den: tf.concat(dens) as tf.Tensor1D };
+  }
+
+  /**
+   * The masked loss sums of one task (`t` in training order) from its output alone: the same
+   * numbers as `sums(...)[t]`, without computing the other tasks' losses.
+   */
+  taskSums(t: number, output: tf.Tensor, y: tf.Tensor2D, mask: tf.Tensor2D): { num: tf.Scalar; den: tf.Scalar } {
+    const { group, column } = this.slots[t]!;
+    const yTrue = tf.slice(y, [0, column], [-1, group.taskWidth]);
+    const m = tf.slice(mask, [0, column], [-1, group.taskWidth]);
+    return { num: tf.sum(tf.mul(group.loss.compute(yTrue, output as tf.Tensor2D), m)), den: tf.sum(m) };
   }
 
   /** Nothing to free today; kept so callers need not change when an objective holds tensors. */

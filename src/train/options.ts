@@ -19,8 +19,18 @@ export interface FitOptions {
   seed?: number;
   /** 'adam' (default, learning rate 1e-3), 'sgd' (1e-2) or 'rmsprop' (1e-3); a name or { name, learningRate }. */
   optimizer?: string | { name: string; learningRate?: number };
-  /** A registered balancing method (default 'static': the plan's task weights). */
+  /**
+   * A registered balancing method (default 'static': the plan's task weights): 'static',
+   * 'uncertainty', 'dwa', 'gradnorm', 'pcgrad', 'mgda', 'rlw', 'cagrad', or one added with
+   * registerBalance. Every method but 'static' sets its own weights (the plan's task weights are not used).
+   */
   balance?: string;
+  /**
+   * Options of the balancing method, checked by its schema: `dwa: { temperature }`,
+   * `gradnorm: { alpha, learningRate }`, `mgda: { upperBound, normalize, maxIterations }`,
+   * `cagrad: { c, rescale }`, `uncertainty: { form, init }` (defaults: `getBalance(name).defaults`).
+   */
+  balanceOptions?: Record<string, unknown>;
   /** Hold out the last `fraction` of the rows for validation, or a seeded random fraction with `{ fraction, shuffle: true }`. */
   validationSplit?: number | { fraction: number; shuffle?: boolean };
   /** Separate validation data (same form as the training data). */
@@ -58,6 +68,8 @@ export interface ResolvedFitOptions {
   seed: number;
   optimizer: { name: string; learningRate: number };
   balance: string;
+  /** The balancing method's options with its defaults filled in. */
+  balanceOptions: Record<string, unknown>;
   validationSplit: { fraction: number; shuffle: boolean } | undefined;
   validationData: unknown;
   earlyStopping: { patience: number; monitor: 'val_loss' | 'loss'; minDelta: number; restoreBestWeights: boolean } | undefined;
@@ -85,6 +97,7 @@ const schema = z.strictObject({
     }),
   ], { error: says('optimizer must be a name or { name, learningRate }', "Write e.g. optimizer: { name: 'adam', learningRate: 0.001 }.") }).optional(),
   balance: z.string({ error: (issue) => says('balance must be a method name', `Use one of: ${balanceNames().join(', ')}.`)(issue) }).optional(),
+  balanceOptions: z.unknown().optional(),
   validationSplit: z.union([fraction, z.strictObject({ fraction, shuffle: z.boolean().optional() })], {
     error: says('validationSplit must be a fraction or { fraction, shuffle }', 'Write e.g. validationSplit: 0.2.'),
   }).optional(),
@@ -122,6 +135,7 @@ export function resolveFitOptions(options: unknown, planSeed: number): ResolvedF
   if (!getBalance(balance)) {
     throw new OptionsError(`${SCOPE}: unknown balancing method (got ${JSON.stringify(balance)}; expected one of ${balanceNames().join(', ')}) → at options.balance. Pick one of them.`, { path: 'options.balance', got: balance });
   }
+  const balanceOptions = resolveBalanceOptions(balance, o.balanceOptions);
   if (o.validationSplit !== undefined && o.validationData !== undefined) {
     throw new OptionsError(`${SCOPE}: validationSplit and validationData are both given → at options.validationSplit. Give one of them.`, { path: 'options.validationSplit' });
   }
@@ -148,6 +162,7 @@ export function resolveFitOptions(options: unknown, planSeed: number): ResolvedF
     seed: o.seed ?? planSeed,
     optimizer: { name: opt.name, learningRate: opt.learningRate ?? factory.defaultLearningRate },
     balance,
+    balanceOptions,
     validationSplit,
     validationData: o.validationData,
     earlyStopping,
@@ -155,4 +170,17 @@ export function resolveFitOptions(options: unknown, planSeed: number): ResolvedF
     metricsEvery: o.metricsEvery ?? FIT_DEFAULTS.metricsEvery,
     onEpochEnd: o.onEpochEnd,
   };
+}
+
+/** Checks `balanceOptions` against the method's schema and fills in its defaults. */
+function resolveBalanceOptions(balance: string, given: unknown): Record<string, unknown> {
+  const method = getBalance(balance)!;
+  const path = 'options.balanceOptions';
+  if (given !== undefined && !isPlainObject(given)) {
+    throw new OptionsError(`${SCOPE}: balanceOptions must be an object of '${balance}' options (got ${show(given)}) → at ${path}. Write e.g. balanceOptions: {}.`, { path, got: given });
+  }
+  const parsed = method.options.safeParse(given ?? {});
+  if (!parsed.success) throw zodError(parsed.error, path, OptionsError, SCOPE);
+  const values = Object.fromEntries(Object.entries(parsed.data as Record<string, unknown>).filter(([, v]) => v !== undefined));
+  return { ...method.defaults, ...values };
 }
