@@ -53,3 +53,10 @@ export {
   type TaskParameters, type SharedRepresentation, type UncertaintyOptions, type DwaOptions, type GradnormOptions,
   type MgdaOptions, type CagradOptions,
 } from './train/index.js';
+export {
+  readCsv, readCsvTable, fitPreprocessing, applyPreprocessing, parsePreprocessing, splitRows, toCsvData,
+  PREPROCESS_DEFAULTS, PreprocessingSchema,
+  type CsvData, type CsvTaskData, type ReadCsvOptions, type CsvTable, type ReadCsvTableOptions,
+  type Preprocessing, type FeatureEncoding, type PreprocessOptions, type FittedPreprocessing,
+  type EncodedTable, type ApplyPreprocessingOptions, type SplitOptions, type Split,
+} from './data/index.js';

@@ -3,3 +3,12 @@ export { prepareData, prepareFeatures, selectRows, type PrepareOptions } from '.
 export { readFeatures, type Features } from './features.js';
 export { TARGETS, targetOf, type TargetEncoder } from './targets.js';
 export { toTensors, packColumns, disposeData, type DataTensors } from './tensors.js';
+export { readCsv, toCsvData, type ReadCsvOptions, type CsvData, type CsvTaskData } from './csv.js';
+export { readCsvTable, csvError, type CsvTable, type ReadCsvTableOptions } from './csv-table.js';
+export {
+  fitPreprocessing, applyPreprocessing, parsePreprocessing, resolvePreprocessOptions, PreprocessingSchema, PREPROCESS_DEFAULTS,
+  type Preprocessing, type FeatureEncoding, type PreprocessOptions, type FittedPreprocessing, type EncodedTable,
+  type ApplyPreprocessingOptions, type CsvTask,
+} from './preprocess.js';
+export { taskResolver, parseNumber } from './preprocess-cells.js';
+export { splitRows, type SplitOptions, type Split } from './preprocess-split.js';

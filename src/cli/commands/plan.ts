@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { csvOptions, modelOptions, outputOptions, planOptions, seedOption, type CsvFlags, type ModelFlags } from '../options.js';
+import { outputOf, type CommandContext } from './shared.js';
+
+interface PlanFlags extends CsvFlags, ModelFlags {
+  data?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export function planCommand(program: Command, ctx: CommandContext): void {
+  const cmd = program.command('plan')
+    .description('compile a task graph into a Plan and explain it (or print the Plan JSON)')
+    .argument('<graph.json>', 'a task graph file')
+    .option('--data <file.csv>', 'size the input from this CSV file (after encoding categorical columns)');
+  modelOptions(cmd);
+  seedOption(cmd, 'planning (Louvain grouping)');
+  csvOptions(cmd);
+  outputOptions(cmd);
+  cmd.action(async (file: string, flags: PlanFlags) => {
+    const out = outputOf(ctx, flags);
+    const { loadGraph } = await import('../../io/index.js');
+    const { plan, explain } = await import('../../plan/index.js');
+    const graph = await loadGraph(file);
+    let columns: string[] | undefined;
+    if (flags.data !== undefined) {
+      const { readCsvTable, fitPreprocessing } = await import('../../data/index.js');
+      const table = await readCsvTable(flags.data, { delimiter: flags.delimiter });
+      const fitted = fitPreprocessing(table, graph, {
+        ...(flags.taskColumn !== undefined ? { taskColumn: flags.taskColumn } : {}),
+        ...(flags.categorical ? { categorical: flags.categorical } : {}),
+        ...(flags.exclude ? { exclude: flags.exclude } : {}),
+        standardize: flags.standardize, maxOneHot: flags.maxOneHot, impute: flags.impute,
+      });
+      for (const note of fitted.notes) out.warn(note);
+      columns = fitted.preprocessing.columns;
+    }
+    if (columns === undefined && graph.getAttribute('input') === undefined) {
+      const { OptionsError } = await import('../../errors.js');
+      throw new OptionsError(`mtgraph/cli: ${file} does not say how many input features there are (no graph attribute input) → at graph.input. Pass --data file.csv to size the input from a CSV file, or add "input": { "columns": [...] } to the graph's attributes.`, { path: 'graph.input' });
+    }
+    const p = plan(graph, planOptions(flags, columns));
+    out.data(p);
+    out.result(explain(p));
+  });
+}

@@ -1,0 +1,132 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { csvOptions, fraction, modelOptions, outputOptions, planOptions, positive, seedOption, wholeNumber, type CsvFlags, type ModelFlags } from '../options.js';
+import { readTrainingData } from '../data.js';
+import { trainingProgress } from '../progress.js';
+import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
+import { metricsTable } from './eval.js';
+
+interface TrainFlags extends CsvFlags, ModelFlags {
+  data: string;
+  balance: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: string;
+  learningRate?: number;
+  valid: number;
+  test: number;
+  stratify?: string;
+  group?: string;
+  patience?: number;
+  out: string;
+  report: string | boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** Refuses, before any training, an --out that saveModel would refuse: a file, or a folder holding other files and no model. */
+async function checkOutFolder(dir: string): Promise<void> {
+  const { FileError } = await import('../../errors.js');
+  let entries: string[];
+  try {
+    if (!(await fs.stat(dir)).isDirectory()) throw new FileError(`mtgraph/cli: --out ${dir} is a file, not a folder → at --out. Choose a folder path for the model.`, { path: '--out', got: dir });
+    entries = await fs.readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (entries.length > 0 && !entries.includes('model.json')) {
+    throw new FileError(`mtgraph/cli: --out ${dir} holds other files and no model, and saving replaces the whole folder → at --out. Choose an empty or new folder.`, { path: '--out', got: entries.slice(0, 5) });
+  }
+}
+
+export function trainCommand(program: Command, ctx: CommandContext): void {
+  const cmd = program.command('train')
+    .description('train a multi-task model from a task graph and a CSV file; writes the model folder and report.html')
+    .argument('<graph.json>', 'a task graph file: tasks (their target columns), affinities, input columns')
+    .requiredOption('--data <file.csv>', 'the training data: one row per example, a header row, the label columns of the tasks');
+  modelOptions(cmd);
+  cmd
+    .option('-b, --balance <method>', 'loss balancing: static (task weights) or another registered method', 'static')
+    .option('-e, --epochs <n>', 'passes over the training rows', wholeNumber(1), 20)
+    .option('--batch-size <n>', 'rows per step', wholeNumber(1), 32)
+    .option('--optimizer <name>', 'adam, sgd or rmsprop', 'adam')
+    .option('--learning-rate <rate>', 'step size (default: the optimizer\'s, 0.001 for adam)', positive)
+    .option('--valid <fraction>', 'rows held out for validation (early stopping, the curves)', fraction, 0.1)
+    .option('--test <fraction>', 'rows held out for the final scores', fraction, 0.2)
+    .option('--stratify <task|column>', 'split each class of this task (or value of this column) in the same proportions (default: the task column in long format)')
+    .option('--group <column>', 'keep rows with the same value of this column in the same part (e.g. a user id)')
+    .option('--patience <n>', 'stop when the validation loss has not improved for n epochs (and keep the best weights)', wholeNumber(0))
+    .option('-o, --out <dir>', 'the model folder to write (replaced if it holds a model)', 'out/model')
+    .addOption(new Option('--report <file>', 'where to write the HTML report (default: <out>/report.html)'))
+    .option('--no-report', 'write no report');
+  seedOption(cmd, 'the split, the initialisation and the shuffling');
+  csvOptions(cmd);
+  outputOptions(cmd);
+  cmd.action(async (graphFile: string, flags: TrainFlags) => {
+    const out = outputOf(ctx, flags);
+    const started = performance.now();
+    const { loadGraph, saveModel, writeFileAtomic } = await import('../../io/index.js');
+    const graph = await loadGraph(graphFile);
+    await checkOutFolder(flags.out);
+    const data = await readTrainingData(graph, flags.data, flags, { seed: flags.seed, valid: flags.valid, test: flags.test, ...(flags.stratify !== undefined ? { stratify: flags.stratify } : {}), ...(flags.group !== undefined ? { group: flags.group } : {}) });
+    const sizes = data.split.sizes;
+    out.info(`${shown(flags.data)}: ${data.table.rows} row(s) -> train ${sizes.train}, valid ${sizes.valid}, test ${sizes.test}${data.split.stratify ? ` (stratified by ${data.split.stratify})` : data.split.group ? ` (grouped by ${data.split.group})` : ''}; ${data.preprocessing.columns.length} model input(s) from ${data.preprocessing.features.length} column(s)`);
+    for (const note of data.notes) out.warn(note);
+
+    await startBackend(out);
+    const { compile } = await import('../../build/index.js');
+    const { fit, evaluate } = await import('../../train/index.js');
+    const model = compile(graph, planOptions(flags, data.preprocessing.columns));
+    try {
+      out.info(`strategy ${model.plan.strategy}${model.plan.requested !== model.plan.strategy ? ` (asked: ${model.plan.requested})` : ''}, ${model.plan.tasks.length} task(s), ${model.plan.params.total.toLocaleString('en-US')} parameters; ${flags.epochs} epoch(s), balance ${flags.balance}`);
+      const progress = trainingProgress(out, flags.epochs);
+      let history;
+      try {
+        history = await fit(model, data.train.data, {
+          epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed, balance: flags.balance,
+          optimizer: { name: flags.optimizer, ...(flags.learningRate !== undefined ? { learningRate: flags.learningRate } : {}) },
+          ...(data.valid ? { validationData: data.valid.data } : {}),
+          ...(flags.patience !== undefined ? { earlyStopping: { patience: flags.patience, monitor: data.valid ? 'val_loss' : 'loss' } } : {}),
+          onEpochEnd: (epoch, logs) => progress.onEpochEnd(epoch, logs),
+        });
+      } finally {
+        progress.stop();
+      }
+      const scored = data.test ? 'test' : data.valid ? 'valid' : 'train';
+      const scoredData = data.test ?? data.valid ?? data.train;
+      const metrics = await evaluate(model, scoredData.data);
+
+      model.metadata = {
+        ...model.metadata,
+        preprocessing: data.preprocessing,
+        training: {
+          data: path.basename(flags.data),
+          split: data.split,
+          strategy: model.plan.strategy, balance: flags.balance, epochs: history.epochs, seed: flags.seed,
+          optimizer: flags.optimizer, batchSize: flags.batchSize,
+          stoppedEarly: history.stoppedEarly, ...(history.bestEpoch !== undefined ? { bestEpoch: history.bestEpoch } : {}),
+          scoredOn: scored, metrics,
+          history,
+        },
+      };
+      // Render before writing anything, so a failure leaves no output behind.
+      let reportHtml: string | undefined;
+      const reportPath = flags.report === false ? undefined : typeof flags.report === 'string' ? flags.report : path.join(flags.out, 'report.html');
+      if (reportPath !== undefined) {
+        const { renderReport } = await import('../../viz/index.js');
+        reportHtml = await renderReport({ graph, plan: model.plan, history, metrics });
+      }
+      await saveModel(model, flags.out);
+      if (reportPath !== undefined) await writeFileAtomic(reportPath, reportHtml!);
+
+      const seconds = (performance.now() - started) / 1000;
+      out.data({ ok: true, model: flags.out, report: reportPath ?? null, strategy: model.plan.strategy, params: model.plan.params.total, epochs: history.epochs, stoppedEarly: history.stoppedEarly, split: sizes, scoredOn: scored, metrics, loss: history.loss, valLoss: history.valLoss ?? null, seconds });
+      out.result(`${metricsTable(model.plan.tasks, metrics)}\n\nscores on the ${scored} rows (${scoredData.rows}); trained ${history.epochs} epoch(s)${history.stoppedEarly ? ` (stopped early, best epoch ${history.bestEpoch! + 1})` : ''} in ${seconds.toFixed(1)} s\nmodel: ${shown(flags.out)}${reportPath !== undefined ? `\nreport: ${shown(reportPath)}` : ''}`);
+    } finally {
+      model.dispose();
+    }
+  });
+}

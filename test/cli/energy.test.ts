@@ -1,0 +1,46 @@
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, tempDir } from './helpers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const csv = path.resolve(here, '../../../shared/data/energy-efficiency/energy_efficiency.csv');
+const present = existsSync(csv);
+const title = 'CLI round trip on ../shared/data/energy-efficiency';
+
+describe.skipIf(!present)(present ? title : `${title} (skipped: ${csv} is absent; it ships with the shared data, not with the repo)`, () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await tempDir('energy');
+    await fs.writeFile(path.join(dir, 'energy.json'), JSON.stringify({
+      attributes: { name: 'energy', description: 'UCI energy efficiency: heating and cooling load of 768 buildings.' },
+      options: { type: 'undirected', multi: false, allowSelfLoops: false },
+      nodes: [{ key: 'heating_load', attributes: { kind: 'regression' } }, { key: 'cooling_load', attributes: { kind: 'regression' } }],
+      edges: [{ source: 'heating_load', target: 'cooling_load', attributes: { weight: 0.9 } }],
+    }));
+  });
+
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('train -> eval -> predict gives one prediction row per input row', async () => {
+    const model = path.join(dir, 'model');
+    const t = await cli('train', path.join(dir, 'energy.json'), '--data', csv, '--out', model, '--epochs', '15', '--learning-rate', '0.01', '--seed', '1', '--json');
+    expect(t.code, t.stderr).toBe(0);
+    const trained = JSON.parse(t.stdout);
+    expect(trained.split).toEqual({ train: 539, valid: 76, test: 153 });
+    expect(trained.metrics.heating_load.r2).toBeGreaterThan(0.5);
+    const e = await cli('eval', model, '--data', csv, '--split', 'test', '--json');
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).metrics.cooling_load.mse).toBeCloseTo(trained.metrics.cooling_load.mse, 3);
+    const preds = path.join(dir, 'preds.csv');
+    const p = await cli('predict', model, '--data', csv, '--out', preds);
+    expect(p.code, p.stderr).toBe(0);
+    const lines = (await fs.readFile(preds, 'utf8')).trim().split('\n');
+    expect(lines[0]).toBe('heating_load,cooling_load');
+    expect(lines).toHaveLength(769);
+  });
+});
