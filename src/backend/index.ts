@@ -3,3 +3,4 @@ export {
   type BackendName, type BackendAttempt, type BackendReport, type InitBackendOptions,
 } from './init.js';
 export { untrainableLayers, assertTrainable, LAYER_TRAINING_KERNELS, type UntrainableLayer, type TrainableTarget } from './trainable.js';
+export { patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched } from './wasm-matmul.js';
