@@ -1,0 +1,141 @@
+/**
+ * How close training runs to the machine's limit: achieved FLOP/s of a training epoch against
+ * the backend's own matMul FLOP/s on the network's shapes, for tfjs's `model.fit` (with wasm's
+ * original matMul kernel, and with mtgraph's transposed-matMul patch) and for mtgraph's `fit`.
+ * Network: 64 -> 256 -> 128 (relu) with 8 regression heads, batch 256, adam, 8,192 rows.
+ * Times are CPU time of this process (tfjs runs on one thread), medians of interleaved rounds.
+ *
+ * Run: npx tsx bench/speed.ts [--rounds 3] [--rows 8192]
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  initBackend, TaskGraph, compile, fit, patchWasmMatMul, restoreWasmMatMul, seededRandom,
+} from '../src/index.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const ROUNDS = arg('rounds', 3);
+const ROWS = arg('rows', 8192);
+const D = 64;
+const UNITS = [256, 128];
+const HEADS = 8;
+const BATCH = 256;
+const LR = 1e-3;
+/** Multiply-adds of one forward pass per sample, x2 for FLOPs; training is ~3x a forward pass. */
+const FORWARD_FLOPS = 2 * (D * UNITS[0]! + UNITS[0]! * UNITS[1]! + UNITS[1]! * HEADS);
+const TRAIN_FLOPS = 3 * FORWARD_FLOPS;
+
+const report = await initBackend();
+const random = seededRandom(7);
+const X = new Float32Array(ROWS * D).map(() => random() * 2 - 1);
+const Y = Array.from({ length: HEADS }, (_, h) => Float32Array.from({ length: ROWS }, (_, r) => Math.tanh(X[r * D + h]! + X[r * D + h + 8]!)));
+const ids = Array.from({ length: HEADS }, (_, h) => `t${h}`);
+
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** The backend's matMul throughput on the forward shapes of one batch, GFLOP/s. */
+function matMulCeiling(): number {
+  const a = tf.randomNormal([BATCH, D]);
+  const w1 = tf.randomNormal([D, UNITS[0]!]);
+  const h1 = tf.randomNormal([BATCH, UNITS[0]!]);
+  const w2 = tf.randomNormal([UNITS[0]!, UNITS[1]!]);
+  const h2 = tf.randomNormal([BATCH, UNITS[1]!]);
+  const w3 = tf.randomNormal([UNITS[1]!, HEADS]);
+  const once = () => tf.tidy(() => {
+    tf.matMul(a, w1);
+    tf.matMul(h1, w2);
+    tf.matMul(h2, w3).dataSync();
+  });
+  for (let i = 0; i < 20; i++) once();
+  const n = 200;
+  const t0 = cpuNow();
+  for (let i = 0; i < n; i++) once();
+  const ms = (cpuNow() - t0) / n;
+  tf.dispose([a, w1, h1, w2, h2, w3]);
+  return (BATCH * FORWARD_FLOPS) / (ms / 1000) / 1e9;
+}
+
+/** The same network written by hand with tfjs layers, trained by model.fit; ms per epoch. */
+function handWritten(): { run: () => Promise<number>; dispose: () => void } {
+  const input = tf.input({ shape: [D] });
+  let h: tf.SymbolicTensor = input;
+  for (const units of UNITS) h = tf.layers.dense({ units, activation: 'relu' }).apply(h) as tf.SymbolicTensor;
+  const outputs = ids.map((id) => tf.layers.dense({ units: 1, name: id }).apply(h) as tf.SymbolicTensor);
+  const model = tf.model({ inputs: input, outputs });
+  model.compile({ optimizer: tf.train.adam(LR), loss: ids.map(() => 'meanSquaredError') });
+  const x = tf.tensor2d(X, [ROWS, D]);
+  const ys = Y.map((y) => tf.tensor2d(y, [ROWS, 1]));
+  return {
+    run: async () => {
+      const t0 = cpuNow();
+      await model.fit(x, ys, { epochs: 1, batchSize: BATCH, shuffle: true, verbose: 0 });
+      return cpuNow() - t0;
+    },
+    dispose: () => {
+      model.dispose();
+      tf.dispose([x, ...ys]);
+    },
+  };
+}
+
+function ours(): { run: () => Promise<number>; dispose: () => void } {
+  const g = new TaskGraph({ input: { features: D } });
+  for (const id of ids) g.addTask(id, { kind: 'regression' });
+  const model = compile(g, { strategy: 'hard', trunk: { units: UNITS }, seed: 1 });
+  const data = { x: { values: X, shape: [ROWS, D] as [number, number] }, y: Object.fromEntries(ids.map((id, h) => [id, Y[h]!])) };
+  return {
+    run: async () => {
+      let start = 0;
+      let end = 0;
+      // Time the epoch itself (from the first step), not the one-off data preparation.
+      const t0 = cpuNow();
+      const history = await fit(model, data, { epochs: 1, batchSize: BATCH, seed: 1, optimizer: { name: 'adam', learningRate: LR }, metrics: false, onEpochEnd: () => { end = cpuNow(); } });
+      start = t0 + history.timing.prepareMs;
+      return end - start;
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+const sides: Array<{ name: string; patched: boolean; make: typeof ours }> = [
+  { name: 'tfjs model.fit, original wasm matMul', patched: false, make: handWritten },
+  { name: 'tfjs model.fit, patched matMul', patched: true, make: handWritten },
+  { name: 'mtgraph fit (hard, 8 heads), patched matMul', patched: true, make: ours },
+];
+
+const ceiling = matMulCeiling();
+const built = sides.map((s) => ({ ...s, ...s.make(), ms: [] as number[] }));
+for (const s of built) {
+  s.patched ? patchWasmMatMul() : restoreWasmMatMul();
+  await s.run(); // warm-up
+}
+for (let r = 0; r < ROUNDS; r++) {
+  for (const s of built) {
+    s.patched ? patchWasmMatMul() : restoreWasmMatMul();
+    s.ms.push(await s.run());
+  }
+}
+patchWasmMatMul();
+for (const s of built) s.dispose();
+
+console.log(`backend ${report.backend} (${report.tried.find((t) => t.name === report.backend)?.reason}); node ${process.version}`);
+console.log(`network ${D} -> ${UNITS.join(' -> ')} -> ${HEADS} regression heads, batch ${BATCH}, adam, ${ROWS} rows; CPU ms per epoch, median of ${ROUNDS} interleaved rounds`);
+console.log(`backend matMul on the forward shapes: ${ceiling.toFixed(1)} GFLOP/s (the ceiling)\n`);
+console.log('| training loop | ms / epoch | samples / s | achieved GFLOP/s | % of matMul ceiling | vs tfjs model.fit (original) |');
+console.log('|---|---:|---:|---:|---:|---:|');
+const base = median(built[0]!.ms);
+for (const s of built) {
+  const ms = median(s.ms);
+  const sps = ROWS / (ms / 1000);
+  const gflops = (sps * TRAIN_FLOPS) / 1e9;
+  console.log(`| ${s.name} | ${ms.toFixed(0)} | ${sps.toFixed(0)} | ${gflops.toFixed(2)} | ${((100 * gflops) / ceiling).toFixed(0)} % | ${(base / ms).toFixed(2)}x |`);
+}
