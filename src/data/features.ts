@@ -50,6 +50,8 @@ export function readFeatures(x: unknown, expected: number, where: Where): Featur
         const v = given[k];
         if (typeof v !== 'number') throw badValue(v, Math.floor(k / features), k % features, where);
         values[k] = v;
+        // Checked here, on the given value, so that 1e300 (float32 Infinity) is reported as 1e300.
+        if (!Number.isFinite(values[k]!)) throw badValue(v, Math.floor(k / features), k % features, where);
       }
     }
     checkFinite(values, features, where);

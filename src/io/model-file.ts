@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { FileError, MtgraphError, OptionsError, show } from '../errors.js';
 import { assemble, checkPlan, nameLayers, type LayerNames, type MtgraphModel } from '../build/index.js';
 import type { Plan } from '../plan/types.js';
 import { TaskGraph } from '../graph/task-graph.js';
 import { findUnsafeKey, isPlainObject } from '../spec/common.js';
 import type { SerializedTaskGraph } from '../spec/serialized.js';
-import { readJsonFile } from './files.js';
+import { MAX_JSON_BYTES, parseJson, readFileLimited } from './files.js';
+import { recoverInterruptedSave, writeFolderAtomic } from './folder.js';
 
 /** The files of a saved model folder. */
 export const MODEL_FILES = Object.freeze({
@@ -24,7 +25,7 @@ export const MODEL_FORMAT = 'mtgraph-model';
 export const MODEL_FORMAT_VERSION = 1;
 
 /** Weight files larger than this are refused before they are read (2 GiB). */
-const MAX_WEIGHT_BYTES = 2 * 1024 * 1024 * 1024;
+export const MAX_WEIGHT_BYTES = 2 * 1024 * 1024 * 1024;
 const SCOPE = 'mtgraph/io';
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
@@ -42,24 +43,6 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Refuses to replace anything but an empty folder or a saved model. */
-async function checkTarget(dir: string): Promise<boolean> {
-  let stat;
-  try {
-    stat = await fs.lstat(dir);
-  } catch {
-    return false;
-  }
-  if (!stat.isDirectory()) {
-    throw new FileError(`${SCOPE}: cannot save a model to ${dir}: it is a file, not a folder. Choose a folder path.`, { path: dir });
-  }
-  const entries = await fs.readdir(dir);
-  if (entries.length > 0 && !entries.includes(MODEL_FILES.model)) {
-    throw new FileError(`${SCOPE}: cannot save a model to ${dir}: the folder holds other files and no ${MODEL_FILES.model}, and saving replaces the whole folder. Choose an empty or new folder.`, { path: dir, got: entries.slice(0, 5) });
-  }
-  return true;
-}
-
 function captureArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let captured: tf.io.ModelArtifacts | undefined;
   const handler = tf.io.withSaveHandler(async (artifacts) => {
@@ -69,22 +52,26 @@ function captureArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> 
   return model.save(handler).then(() => captured!);
 }
 
+/** A file's SHA-256, hex. */
+export function sha256(bytes: string | Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 /**
- * Saves a built model to the folder `dir`: `model.json` + `weights.bin` (the standard tfjs
- * layers format, loadable by tfjs-node's file://), `plan.json`, `graph.json` (when the graph is
- * known) and `metadata.json`. The files are written to a temporary sibling folder that then
- * replaces `dir`, so an interrupted save leaves the previous model intact.
+ * The files of a saved model folder: `model.json` + `weights.bin` (the standard tfjs layers format),
+ * `plan.json`, `graph.json` (when the graph is known) and, last, `metadata.json`, which records the
+ * SHA-256 of every other file so that files of different saves are never loaded together.
  */
-export async function saveModel(model: MtgraphModel, dir: string): Promise<void> {
-  if (!(model?.model instanceof tf.LayersModel) || !Array.isArray(model.plan?.tasks)) {
-    throw new OptionsError(`${SCOPE}: saveModel needs what build(plan) or compile(graph, options) returns (got ${show(model)}) → at model. Build it first, or save a bare tfjs model with model.save().`, { path: 'model', got: model });
+export async function modelFolderFiles(model: MtgraphModel): Promise<Array<[string, string | Uint8Array]>> {
+  let metadataText: string;
+  try {
+    metadataText = JSON.stringify(model.metadata ?? {});
+  } catch (cause) {
+    throw new FileError(`${SCOPE}: model.metadata cannot be written as JSON (${(cause as Error).message}) → at metadata. Keep only plain values in it.`, { path: 'metadata', cause });
   }
-  if (typeof dir !== 'string' || dir === '') throw new OptionsError(`${SCOPE}: the model folder must be a non-empty path (got ${show(dir)}) → at dir.`, { path: 'dir', got: dir });
-  const target = path.resolve(dir);
-  const replacing = await checkTarget(target);
   const artifacts = await captureArtifacts(model.model);
   if (!artifacts.weightSpecs || artifacts.weightData === undefined) {
-    throw new FileError(`${SCOPE}: tfjs returned no weights for the model (got ${show(artifacts.weightData)}). This is a bug: please report it.`, { path: target });
+    throw new FileError(`${SCOPE}: tfjs returned no weights for the model (got ${show(artifacts.weightData)}). This is a bug: please report it.`);
   }
   const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
   const modelJson = {
@@ -96,64 +83,48 @@ export async function saveModel(model: MtgraphModel, dir: string): Promise<void>
     ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
     ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
   };
+  const files: Array<[string, string | Uint8Array]> = [
+    [MODEL_FILES.model, JSON.stringify(modelJson)],
+    [MODEL_FILES.weights, weights],
+    [MODEL_FILES.plan, `${JSON.stringify(model.plan, null, 2)}\n`],
+  ];
+  if (model.graph !== undefined) files.push([MODEL_FILES.graph, `${JSON.stringify(model.graph, null, 2)}\n`]);
   const metadata = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
     savedAt: new Date().toISOString(),
     backend: tf.getBackend(),
     tasks: model.plan.tasks.map((t) => t.id),
-    metadata: model.metadata,
+    sha256: Object.fromEntries(files.map(([name, content]) => [name, sha256(content)])),
+    metadata: JSON.parse(metadataText) as unknown,
   };
-  let metadataText: string;
-  try {
-    metadataText = `${JSON.stringify(metadata, null, 2)}\n`;
-  } catch (cause) {
-    throw new FileError(`${SCOPE}: model.metadata cannot be written as JSON (${(cause as Error).message}) → at metadata. Keep only plain values in it.`, { path: 'metadata', cause });
-  }
-  const files: Array<[string, string | Uint8Array]> = [
-    [MODEL_FILES.model, JSON.stringify(modelJson)],
-    [MODEL_FILES.weights, weights],
-    [MODEL_FILES.plan, `${JSON.stringify(model.plan, null, 2)}\n`],
-    [MODEL_FILES.metadata, metadataText],
-  ];
-  if (model.graph !== undefined) files.push([MODEL_FILES.graph, `${JSON.stringify(model.graph, null, 2)}\n`]);
-
-  const parent = path.dirname(target);
-  const base = path.basename(target);
-  const tag = randomBytes(6).toString('hex');
-  const tmp = path.join(parent, `.${base}.${tag}.tmp`);
-  const old = path.join(parent, `.${base}.${tag}.old`);
-  try {
-    await fs.mkdir(tmp, { recursive: true });
-    for (const [name, content] of files) {
-      const handle = await fs.open(path.join(tmp, name), 'w');
-      try {
-        await handle.writeFile(content);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
-  } catch (cause) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw new FileError(`${SCOPE}: cannot write the model to ${parent} (${errno(cause)}). Check the folder is writable and the disk has room.`, { path: target, cause });
-  }
-  try {
-    if (replacing) await fs.rename(target, old);
-    try {
-      await fs.rename(tmp, target);
-    } catch (cause) {
-      if (replacing) await fs.rename(old, target);
-      throw cause;
-    }
-  } catch (cause) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw new FileError(`${SCOPE}: cannot move the saved model into ${target} (${errno(cause)}). The previous model, if any, is unchanged.`, { path: target, cause });
-  }
-  if (replacing) await fs.rm(old, { recursive: true, force: true });
+  files.push([MODEL_FILES.metadata, `${JSON.stringify(metadata, null, 2)}\n`]);
+  return files;
 }
 
-interface ModelJson {
+/** Checks what saveModel (and a checkpoint) is given: a built model. */
+export function checkSavable(model: MtgraphModel, scope = SCOPE): void {
+  if (!(model?.model instanceof tf.LayersModel) || !Array.isArray(model.plan?.tasks)) {
+    throw new OptionsError(`${scope}: saveModel needs what build(plan) or compile(graph, options) returns (got ${show(model)}) → at model. Build it first, or save a bare tfjs model with model.save().`, { path: 'model', got: model });
+  }
+}
+
+/**
+ * Saves a built model to the folder `dir`: `model.json` + `weights.bin` (the standard tfjs
+ * layers format, loadable by tfjs-node's file://), `plan.json`, `graph.json` (when the graph is
+ * known) and `metadata.json` (with the SHA-256 of the other files). Atomic: the files are written
+ * and flushed to a hidden sibling folder that then replaces `dir` (see `writeFolderAtomic`), so an
+ * interrupted save leaves the previous model intact, and a crash between the two renames is
+ * undone by the next saveModel or loadModel.
+ */
+export async function saveModel(model: MtgraphModel, dir: string): Promise<void> {
+  checkSavable(model);
+  if (typeof dir !== 'string' || dir === '') throw new OptionsError(`${SCOPE}: the model folder must be a non-empty path (got ${show(dir)}) → at dir.`, { path: 'dir', got: dir });
+  const files = await modelFolderFiles(model);
+  await writeFolderAtomic(dir, files, { marker: MODEL_FILES.model, what: 'model' });
+}
+
+export interface ModelJson {
   modelTopology: object;
   format?: string;
   generatedBy?: string;
@@ -178,7 +149,7 @@ function readModelJson(value: unknown, file: string): ModelJson {
       }
     }
     for (const w of group.weights) {
-      if (!isPlainObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0) || typeof w.dtype !== 'string' || !(w.dtype in DTYPE_BYTES)) {
+      if (!isPlainObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0) || typeof w.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, w.dtype)) {
         throw bad(`a weight spec is malformed (got ${show(w)})`);
       }
     }
@@ -195,7 +166,41 @@ function expectedBytes(specs: readonly tf.io.WeightsManifestEntry[]): number | u
   return total;
 }
 
-async function readWeights(dir: string, json: ModelJson, file: string): Promise<ArrayBuffer> {
+/** The SHA-256 of each file as metadata.json records them (saves of mtgraph before 0.1 have none). */
+type Checksums = Readonly<Record<string, string>>;
+
+/** Refuses a file whose SHA-256 differs from the one recorded in metadata.json. */
+function verify(bytes: Uint8Array, name: string, dir: string, checksums: Checksums): void {
+  const expected = checksums[name];
+  if (expected !== undefined && sha256(bytes) !== expected) {
+    throw new FileError(`${SCOPE}: ${name} in ${dir} does not match ${MODEL_FILES.metadata} (its SHA-256 differs from the one recorded when the model was saved). The files come from different saves, or one was changed or damaged: save the model again.`, { path: path.join(dir, name), got: name });
+  }
+}
+
+/** The bytes read of each file, checked against metadata.json's checksums once every other check has passed. */
+type ReadFiles = Map<string, Uint8Array>;
+
+async function readRecorded(dir: string, name: string, what: string, read: ReadFiles, limit: number): Promise<Uint8Array> {
+  const bytes = await readFileLimited(path.join(dir, name), what, limit);
+  read.set(name, bytes);
+  return bytes;
+}
+
+/** The first float32 weight that is NaN or infinite, if any (by name). */
+function nonFiniteWeight(data: ArrayBuffer, specs: readonly tf.io.WeightsManifestEntry[]): string | undefined {
+  let offset = 0;
+  for (const s of specs) {
+    const count = s.shape.reduce((a, b) => a * b, 1);
+    if (s.dtype === 'float32' && !s.quantization) {
+      const values = new Float32Array(data, offset, count);
+      for (let i = 0; i < count; i++) if (!Number.isFinite(values[i]!)) return s.name;
+    }
+    offset += count * DTYPE_BYTES[s.dtype]!;
+  }
+  return undefined;
+}
+
+async function readWeights(dir: string, json: ModelJson, file: string, read: ReadFiles): Promise<ArrayBuffer> {
   const chunks: Uint8Array[] = [];
   for (const group of json.weightsManifest) {
     for (const name of group.paths) {
@@ -207,11 +212,12 @@ async function readWeights(dir: string, json: ModelJson, file: string): Promise<
         throw new FileError(`${SCOPE}: cannot read the weights file ${p} named by ${file} (${errno(cause)}). The model folder is incomplete: save it again.`, { path: p, cause });
       }
       if (size > MAX_WEIGHT_BYTES) throw new FileError(`${SCOPE}: the weights file ${p} is too large (got ${size} bytes; the limit is ${MAX_WEIGHT_BYTES}).`, { path: p, got: size });
-      chunks.push(new Uint8Array(await fs.readFile(p)));
+      chunks.push(await readRecorded(dir, name, 'weights file', read, MAX_WEIGHT_BYTES));
     }
   }
   const total = chunks.reduce((s, c) => s + c.byteLength, 0);
-  const expected = expectedBytes(json.weightsManifest.flatMap((g) => g.weights));
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const expected = expectedBytes(specs);
   if (expected !== undefined && expected !== total) {
     throw new FileError(`${SCOPE}: the weights in ${dir} do not match ${file} (got ${total} bytes; the manifest needs ${expected}). The files are from different saves or truncated: save the model again.`, { path: path.join(dir, MODEL_FILES.weights), got: total });
   }
@@ -220,6 +226,10 @@ async function readWeights(dir: string, json: ModelJson, file: string): Promise<
   for (const c of chunks) {
     out.set(c, offset);
     offset += c.byteLength;
+  }
+  const bad = expected === undefined ? undefined : nonFiniteWeight(out.buffer, specs);
+  if (bad !== undefined) {
+    throw new FileError(`${SCOPE}: the weights in ${dir} hold a NaN or infinite value (first in ${JSON.stringify(bad)}). The model diverged before it was saved, or the file is damaged: train or save it again.`, { path: path.join(dir, MODEL_FILES.weights), got: bad });
   }
   return out.buffer;
 }
@@ -256,25 +266,46 @@ function checkAgainstPlan(model: tf.LayersModel, plan: Plan, dir: string): Layer
   return names;
 }
 
+/** The files of a saved model folder, read and checked against each other; no tensor is created. */
+export interface ModelFolder {
+  dir: string;
+  json: ModelJson;
+  plan: Plan;
+  graph?: SerializedTaskGraph;
+  metadata: Record<string, unknown>;
+  /** weights.bin, its length checked against the manifest and its values finite. */
+  weightData: ArrayBuffer;
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  /**
+   * Refuses files whose SHA-256 differs from metadata.json's record, or listed there and missing.
+   * Called last, so that a specific mistake (an unknown plan version, a plan of another model, a
+   * truncated weights file) is named first.
+   */
+  verifyChecksums(): void;
+}
+
 /**
- * Loads a model saved by `saveModel`: the tfjs model (custom layers come back through the tfjs
- * serialization registry), its plan (unknown versions are refused), graph and metadata, with the
- * plan's penalties attached again. Files that do not belong together raise a FileError.
+ * Reads a model folder: metadata.json (format and version), model.json, plan.json (its version),
+ * graph.json (its tasks against the plan) and the weights (size against the manifest), each file
+ * checked against the SHA-256 that metadata.json recorded, JSON files at most MAX_JSON_BYTES and
+ * weights at most MAX_WEIGHT_BYTES. Any mismatch raises a FileError (a PlanError for a plan).
  */
-export async function loadModel(dir: string): Promise<MtgraphModel> {
-  const root = path.resolve(dir);
+export async function readModelFolder(dir: string): Promise<ModelFolder> {
+  const root = dir;
+  const metadataFile = path.join(root, MODEL_FILES.metadata);
   const modelFile = path.join(root, MODEL_FILES.model);
   const planFile = path.join(root, MODEL_FILES.plan);
-  const metadataFile = path.join(root, MODEL_FILES.metadata);
   const graphFile = path.join(root, MODEL_FILES.graph);
-
-  const json = readModelJson(await readJsonFile(modelFile, 'model file'), modelFile);
-  const planData = await readJsonFile(planFile, 'plan file');
+  const { metadata, checksums } = (await exists(metadataFile))
+    ? readMetadata(parseJson(await readFileLimited(metadataFile, 'metadata file', MAX_JSON_BYTES), metadataFile, 'metadata file'), metadataFile)
+    : { metadata: {}, checksums: {} };
+  const read: ReadFiles = new Map();
+  const json = readModelJson(parseJson(await readRecorded(root, MODEL_FILES.model, 'model file', read, MAX_JSON_BYTES), modelFile, 'model file'), modelFile);
+  const planData = parseJson(await readRecorded(root, MODEL_FILES.plan, 'plan file', read, MAX_JSON_BYTES), planFile, 'plan file');
   const plan = inFile(planFile, () => checkPlan(planData));
-  const metadata = (await exists(metadataFile)) ? readMetadata(await readJsonFile(metadataFile, 'metadata file'), metadataFile) : {};
   let graph: SerializedTaskGraph | undefined;
-  if (await exists(graphFile)) {
-    const data = await readJsonFile(graphFile, 'graph file');
+  if (checksums[MODEL_FILES.graph] !== undefined || await exists(graphFile)) {
+    const data = parseJson(await readRecorded(root, MODEL_FILES.graph, 'graph file', read, MAX_JSON_BYTES), graphFile, 'graph file');
     const g = inFile(graphFile, () => TaskGraph.from(data));
     const unknown = plan.tasks.filter((t) => !g.hasNode(t.id)).map((t) => t.id);
     if (unknown.length > 0) {
@@ -282,12 +313,34 @@ export async function loadModel(dir: string): Promise<MtgraphModel> {
     }
     graph = data as SerializedTaskGraph;
   }
-  const weightData = await readWeights(root, json, modelFile);
+  const weightData = await readWeights(root, json, modelFile, read);
+  const verifyChecksums = () => {
+    for (const [name, bytes] of read) verify(bytes, name, root, checksums);
+    for (const name of Object.keys(checksums)) {
+      if (!read.has(name)) throw new FileError(`${SCOPE}: ${name} is missing from ${root} (${MODEL_FILES.metadata} says the model was saved with it). The folder is incomplete: save the model again.`, { path: path.join(root, name) });
+    }
+  };
+  return {
+    verifyChecksums, dir: root, json, plan, ...(graph ? { graph } : {}), metadata, weightData, weightSpecs: json.weightsManifest.flatMap((g) => g.weights) };
+}
+
+/**
+ * Loads a model saved by `saveModel`: the tfjs model (custom layers come back through the tfjs
+ * serialization registry), its plan (unknown versions are refused), graph and metadata, with the
+ * plan's penalties attached again. Files that do not belong together, are truncated, too large or
+ * hold non-finite weights raise a FileError. When `dir` is missing because a save was interrupted
+ * between its two renames, the previous model is restored first (see `recoverInterruptedSave`).
+ */
+export async function loadModel(dir: string): Promise<MtgraphModel> {
+  if (typeof dir !== 'string' || dir === '') throw new OptionsError(`${SCOPE}: the model folder must be a non-empty path (got ${show(dir)}) → at dir.`, { path: 'dir', got: dir });
+  const root = await recoverInterruptedSave(path.resolve(dir));
+  const { json, plan, graph, metadata, weightData, weightSpecs, verifyChecksums } = await readModelFolder(root);
+  const modelFile = path.join(root, MODEL_FILES.model);
   let model: tf.LayersModel;
   try {
     model = await tf.loadLayersModel(tf.io.fromMemory({
       modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+      weightSpecs,
       weightData,
       format: json.format ?? 'layers-model',
       ...(json.generatedBy !== undefined ? { generatedBy: json.generatedBy } : {}),
@@ -300,6 +353,7 @@ export async function loadModel(dir: string): Promise<MtgraphModel> {
   }
   try {
     const names = checkAgainstPlan(model, plan, root);
+    verifyChecksums();
     return assemble(model, plan, names, { ...(graph ? { graph } : {}), metadata });
   } catch (error) {
     model.dispose();
@@ -307,7 +361,9 @@ export async function loadModel(dir: string): Promise<MtgraphModel> {
   }
 }
 
-function readMetadata(value: unknown, file: string): Record<string, unknown> {
+const HEX = /^[0-9a-f]{64}$/;
+
+function readMetadata(value: unknown, file: string): { metadata: Record<string, unknown>; checksums: Checksums } {
   if (!isPlainObject(value) || value.format !== MODEL_FORMAT) {
     throw new FileError(`${SCOPE}: ${file} is not mtgraph model metadata (got format ${show(isPlainObject(value) ? value.format : value)}; expected ${JSON.stringify(MODEL_FORMAT)}). Save the model again with saveModel.`, { path: file });
   }
@@ -318,5 +374,10 @@ function readMetadata(value: unknown, file: string): Record<string, unknown> {
   if (!isPlainObject(inner)) throw new FileError(`${SCOPE}: the metadata in ${file} must be an object (got ${show(inner)}).`, { path: file });
   const unsafe = findUnsafeKey(inner, 'metadata');
   if (unsafe) throw new FileError(`${SCOPE}: the key ${JSON.stringify(unsafe.key)} is not allowed → at ${unsafe.path} in ${file}. The file was tampered with.`, { path: file, got: unsafe.key });
-  return inner;
+  const sums = value.sha256 ?? {};
+  const known = new Set<string>(Object.values(MODEL_FILES));
+  if (!isPlainObject(sums) || !Object.entries(sums).every(([name, hash]) => known.has(name) && typeof hash === 'string' && HEX.test(hash))) {
+    throw new FileError(`${SCOPE}: the sha256 entry of ${file} must map model file names to SHA-256 hex digests (got ${show(sums)}). Save the model again with saveModel.`, { path: file });
+  }
+  return { metadata: inner, checksums: sums as Record<string, string> };
 }

@@ -6,6 +6,13 @@ export function says(what: string, fix: string) {
   return (issue: { input?: unknown }) => `${what} (got ${show(issue.input)}). ${fix}`;
 }
 
+/** Most outputs one task may declare (classes, labels or regression outputs, as a count or as names). */
+export const MAX_TASK_OUTPUTS = 100_000;
+/** Most input features a graph (or plan options) may declare. */
+export const MAX_INPUT_FEATURES = 1_000_000;
+/** Most units one dense layer may have. */
+export const MAX_LAYER_UNITS = 100_000;
+
 /** Keys that could reach an object's prototype: refused as ids and attribute names everywhere. */
 export const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -21,7 +28,8 @@ export const ActivationSchema = z.enum(ACTIVATIONS, {
 
 export const UnitsSchema = z.array(
   z.int({ error: says('layer units must be a whole number', 'Use a positive integer such as 32.') })
-    .min(1, { error: says('layer units must be positive', 'Use a positive integer such as 32.') }),
+    .min(1, { error: says('layer units must be positive', 'Use a positive integer such as 32.') })
+    .max(MAX_LAYER_UNITS, { error: says(`layer units must be at most ${MAX_LAYER_UNITS}`, 'Use a smaller layer, e.g. 256.') }),
   { error: says('units must be a list of layer sizes', 'Write e.g. units: [64, 32] (an empty list means no layer).') },
 );
 

@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import { says, uniqueNames } from './common.js';
+import { MAX_INPUT_FEATURES, says, uniqueNames } from './common.js';
 import { unknownKeyError } from './kinds/define.js';
 
 const inputFix = 'Write input: 10, input: { features: 10 } or input: { columns: ["age", "income"] }.';
 const featureCount = z.int({ error: says('input features must be a whole number', inputFix) })
-  .min(1, { error: says('input features must be at least 1', inputFix) });
+  .min(1, { error: says('input features must be at least 1', inputFix) })
+  .max(MAX_INPUT_FEATURES, { error: says(`input features must be at most ${MAX_INPUT_FEATURES}`, 'Reduce the features first (e.g. hashing or PCA).') });
 const columns = z.array(z.string().min(1, { error: says('a column name must not be empty', inputFix) }), { error: says('input columns must be a list of names', inputFix) })
   .min(1, { error: says('input columns must name at least one column', inputFix) })
+  .max(MAX_INPUT_FEATURES, { error: says(`input columns must be at most ${MAX_INPUT_FEATURES}`, 'Reduce the features first (e.g. hashing or PCA).') })
   .refine(...uniqueNames('input column names')).meta({ uniqueItems: true });
 
 const inputObjectShape = {

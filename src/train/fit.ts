@@ -13,13 +13,20 @@ import { resolveFitOptions, type FitOptions, type ResolvedFitOptions } from './o
 import { forward, INFERENCE_CHUNK } from './forward.js';
 import { finiteProbe, modelVariables, restore, snapshot } from './weights.js';
 import { checkModel } from './model-check.js';
-import { makeStep, type Step } from './steps.js';
+import { makeStep, recordLength, type Step } from './steps.js';
+import { epochSeed } from './random.js';
+import { fingerprint, resumeCheckpoint, saveCheckpoint, type RunFingerprint, type RunState } from './checkpoint.js';
 import { assertTrainable } from '../backend/trainable.js';
 import type { EpochLogs, History } from './history.js';
 import { resolveTaskMetrics, scoreTasks, unpackOutputs, type TaskScores } from './task-metrics.js';
 import type { Metric } from './metrics/index.js';
 
 const SCOPE = 'mtgraph/fit';
+
+/** "No bad step" in the per-step records (larger than any step count; float32-exact). */
+const NO_STEP = 2 ** 30;
+/** Index of the weights' finite probe in an epoch's read-back values, for T tasks. */
+const PROBE = (T: number) => 5 * T + 4;
 
 /**
  * Trains every task of a model jointly in one loop. Each step minimises
@@ -33,8 +40,10 @@ const SCOPE = 'mtgraph/fit';
  * does, on the validation data or, without any, on the training data.
  *
  * The data is validated before any tensor is created (DataError), and turned into tensors once.
- * A non-finite loss or weight stops training with a TrainingError naming the task and epoch;
- * the model keeps the weights of the last good epoch.
+ * A non-finite loss, gradient or weight stops training with a TrainingError naming the task, the
+ * epoch and the step; the model keeps the weights of the last good epoch.
+ * Each epoch's shuffle is seeded by (seed, epoch). With `checkpoint` the run is saved every
+ * `every` epochs (see checkpoint.ts); with `resumeFrom` a saved run continues where it stopped.
  */
 export async function fit(model: MtgraphModel, data: TaskData, options: FitOptions = {}): Promise<History> {
   const started = performance.now();
@@ -61,14 +70,22 @@ export async function fit(model: MtgraphModel, data: TaskData, options: FitOptio
       tasks: objective.tasks, epochs: opts.epochs, seed: opts.seed, options: opts.balanceOptions, model, optimizer: opts.optimizer,
     });
     optimizer = getOptimizer(opts.optimizer.name)!.create(opts.optimizer.learningRate);
-    const prepareMs = performance.now() - started;
     const run = new TrainingRun(model, objective, balancer, optimizer, opts, trainData, valData, metrics);
-    const history = await run.loop();
+    let epochsTrainedBefore = typeof model.metadata?.epochsTrained === 'number' ? model.metadata.epochsTrained : 0;
+    const print = opts.checkpoint || opts.resumeFrom ? fingerprint(opts, train, val) : undefined;
+    let resumed: RunState | undefined;
+    if (opts.resumeFrom !== undefined) {
+      const r = await resumeCheckpoint(opts.resumeFrom, { model, optimizer, balancer, variables: run.variables, fingerprint: print! });
+      resumed = r.state;
+      epochsTrainedBefore = r.epochsTrainedBefore;
+    }
+    const prepareMs = performance.now() - started;
+    const history = await run.loop(resumed, print && { fingerprint: print, epochsTrainedBefore });
     history.timing.prepareMs = prepareMs;
     history.timing.totalMs = performance.now() - started;
     model.metadata = {
       ...model.metadata,
-      epochsTrained: (typeof model.metadata?.epochsTrained === 'number' ? model.metadata.epochsTrained : 0) + history.epochs,
+      epochsTrained: epochsTrainedBefore + history.epochs,
       fit: { seed: opts.seed, balance: opts.balance, balanceOptions: opts.balanceOptions, optimizer: opts.optimizer, batchSize: opts.batchSize },
     };
     return history;
@@ -127,6 +144,10 @@ class TrainingRun {
   private readonly outputs: number[];
   private readonly allVariables: tf.Variable[];
   private readonly hasPenalty: boolean;
+  /** Every variable of the model (modelVariables order): what snapshots and best weights hold. */
+  get variables(): readonly tf.Variable[] {
+    return this.allVariables;
+  }
   /** One training step of the balancer's kind (loss weighting, per-task gradients...). */
   private readonly step: Step;
 
@@ -160,60 +181,76 @@ class TrainingRun {
     return total;
   }
 
-  async loop(): Promise<History> {
+  /**
+   * Runs the epochs left: all of them, or those after a resumed checkpoint's. With `checkpointing`
+   * (options.checkpoint), saves the run after every `every`-th epoch and after the last one.
+   */
+  async loop(resumed?: RunState, checkpointing?: { fingerprint: RunFingerprint; epochsTrainedBefore: number }): Promise<History> {
     const { opts, objective } = this;
     const T = this.tasks;
     const n = this.train.rows;
-    const history: History = {
+    const history: History = resumed?.history ?? {
       epochs: 0, loss: [], taskLoss: {}, weights: {}, penalty: [], stoppedEarly: false, seed: opts.seed,
       trainRows: n, valRows: this.val?.rows ?? 0,
       timing: { prepareMs: 0, epochMs: [], totalMs: 0, samplesPerSecond: 0 },
     };
+    const fresh = resumed === undefined;
     // Per-task records follow plan.tasks order; `at[i]` is task i's slot in the training order.
     const ids = this.model.plan.tasks.map((t) => t.id);
     const at = ids.map((id) => objective.order.indexOf(id));
     const byTask = (values: readonly number[]) => Object.fromEntries(ids.map((id, i) => [id, values[at[i]!]!]));
-    for (const id of ids) {
-      history.taskLoss[id] = [];
-      history.weights[id] = [];
-    }
-    if (this.val) {
-      history.valLoss = [];
-      history.valTaskLoss = Object.fromEntries(ids.map((id) => [id, []]));
+    if (fresh) {
+      for (const id of ids) {
+        history.taskLoss[id] = [];
+        history.weights[id] = [];
+      }
+      if (this.val) {
+        history.valLoss = [];
+        history.valTaskLoss = Object.fromEntries(ids.map((id) => [id, []]));
+      }
     }
     // Per-epoch metrics: host buffers for the predictions, reused every epoch, and the History's series.
     const scored = this.metrics;
     const predictions = scored ? this.outputs.map((w) => new Float32Array(scored.data.rows * w)) : [];
-    const series: Record<string, Record<string, number[]>> = {};
+    let series: Record<string, Record<string, number[]>> = {};
     if (scored) {
-      this.model.plan.tasks.forEach((task, i) => {
-        if (!scored.data.tasks[i]!.excluded) series[task.id] = Object.fromEntries(scored.metricsOf[i]!.map((m) => [m.name, []]));
-      });
+      const restored = this.val ? history.valMetrics : history.metrics;
+      if (restored) series = restored;
+      else {
+        this.model.plan.tasks.forEach((task, i) => {
+          if (!scored.data.tasks[i]!.excluded) series[task.id] = Object.fromEntries(scored.metricsOf[i]!.map((m) => [m.name, []]));
+        });
+      }
       if (this.val) history.valMetrics = series;
       else history.metrics = series;
     }
-    const random = seededRandom(opts.seed);
     const perm = new Int32Array(n);
     let good = snapshot(this.allVariables);
-    let best: tf.Tensor[] | undefined;
-    let bestValue = Infinity;
-    let bestEpoch = -1;
-    let wait = 0;
+    let best: tf.Tensor[] | undefined = resumed?.best;
+    let bestValue = resumed?.stopping.bestValue ?? Infinity;
+    let bestEpoch = resumed?.stopping.bestEpoch ?? -1;
+    let wait = resumed?.stopping.wait ?? 0;
     try {
-      for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      for (let epoch = history.epochs; epoch < opts.epochs && !history.stoppedEarly; epoch++) {
         const t0 = performance.now();
+        // Each epoch's order depends only on (seed, epoch): a resumed run shuffles as the uninterrupted one.
         for (let i = 0; i < n; i++) perm[i] = i;
-        shuffle(perm, random);
+        shuffle(perm, seededRandom(epochSeed(opts.seed, epoch)));
         const withMetrics = scored !== undefined && ((epoch + 1) % opts.metricsEvery === 0 || epoch === opts.epochs - 1);
         const { values, steps } = await this.epoch(perm, withMetrics);
-        // values: [num(T), den(T), weightSum(T), finiteSteps(T), totalSum, penaltySum, probe, (valNum(T), valDen(T), valPenalty)?, outputs?]
+        // values: [num(T), den(T), weightSum(T), finiteSteps(T), totalSum, penaltySum, finiteGradientSteps, firstBadStep(T + 1),
+        //          probe, (valNum(T), valDen(T), valPenalty)?, outputs?]
         const num = values.subarray(0, T);
         const den = values.subarray(T, 2 * T);
         const taskLoss = Array.from(num, (s, t) => (den[t]! > 0 ? s / den[t]! : NaN));
         const weights = Array.from(values.subarray(2 * T, 3 * T), (w) => w / steps);
         const loss = values[4 * T]! / n;
         const penalty = values[4 * T + 1]! / n;
-        this.checkFinite(epoch, steps, num, values.subarray(3 * T, 4 * T), loss, penalty, values[4 * T + 2]!, good);
+        this.checkFinite({
+          epoch, steps, num, loss, penalty, good,
+          firstBad: values.subarray(4 * T + 3, 5 * T + 4),
+          probe: values[PROBE(T)]!,
+        });
         tf.dispose(good);
         good = snapshot(this.allVariables);
         this.balancer.onEpochEnd?.(epoch, taskLoss);
@@ -229,7 +266,7 @@ class TrainingRun {
           history.weights[id]!.push(weights[at[i]!]!);
         });
         if (this.val) {
-          const base = 4 * T + 3;
+          const base = PROBE(T) + 1;
           const vNum = values.subarray(base, base + T);
           const vDen = values.subarray(base + T, base + 2 * T);
           const valTask = Array.from(vNum, (s, t) => (vDen[t]! > 0 ? s / vDen[t]! : NaN));
@@ -244,7 +281,7 @@ class TrainingRun {
           let scores: TaskScores | undefined;
           if (withMetrics) {
             const rows = scored.data.rows;
-            const start = 4 * T + 3 + (this.val ? 2 * T + 1 : 0);
+            const start = PROBE(T) + 1 + (this.val ? 2 * T + 1 : 0);
             unpackOutputs(values.subarray(start, start + rows * this.outputs.reduce((a, b) => a + b, 0)), rows, this.outputs, predictions);
             scores = scoreTasks(this.model.plan, scored.data, predictions, scored.metricsOf);
             if (this.val) logs.valMetrics = scores;
@@ -274,11 +311,16 @@ class TrainingRun {
         }
         logs.timeMs = performance.now() - t0;
         history.timing.epochMs.push(logs.timeMs);
-        if (opts.onEpochEnd) await opts.onEpochEnd(epoch, logs);
-        if (stop) {
-          history.stoppedEarly = true;
-          break;
+        if (stop) history.stoppedEarly = true;
+        const cp = opts.checkpoint;
+        if (cp && checkpointing && ((epoch + 1) % cp.every === 0 || epoch === opts.epochs - 1 || stop)) {
+          await saveCheckpoint(cp.dir, {
+            model: this.model, optimizer: this.optimizer, balancer: this.balancer, variables: this.allVariables,
+            state: { epoch: epoch + 1, history, stopping: { bestValue, bestEpoch, wait }, best },
+            epochs: opts.epochs, fingerprint: checkpointing.fingerprint, epochsTrainedBefore: checkpointing.epochsTrainedBefore,
+          });
         }
+        if (opts.onEpochEnd) await opts.onEpochEnd(epoch, logs);
       }
       if (opts.earlyStopping && bestEpoch >= 0) {
         history.bestEpoch = bestEpoch;
@@ -300,25 +342,30 @@ class TrainingRun {
     const n = train.rows;
     const T = this.tasks;
     const permT = tf.tensor1d(perm, 'int32');
-    let acc: tf.Tensor1D = tf.zeros([4 * T + 2]);
+    let acc: tf.Tensor1D = tf.zeros([recordLength(T)]);
+    // The first step (0-based) at which each task's loss, and then the gradients, were not finite; NO_STEP when never.
+    let firstBad: tf.Tensor1D = tf.fill([T + 1], NO_STEP);
     let steps = 0;
     try {
       for (let start = 0; start < n; start += batch, steps++) {
         const size = Math.min(batch, n - start);
-        const next = tf.tidy(() => {
+        const step = steps;
+        const [next, nextBad] = tf.tidy(() => {
           const idx = n <= batch ? permT : tf.slice(permT, start, size);
-          // Summed over the epoch: per-task loss sums, label counts, weights, finite steps; objective and penalty.
+          // Summed over the epoch: per-task loss sums, label counts, weights, finite steps; objective, penalty, finite gradients.
           const captured = this.step({ x: tf.gather(train.x, idx), y: tf.gather(train.y, idx), mask: tf.gather(train.mask, idx), size });
-          const sum = tf.add(acc, captured) as tf.Tensor1D;
-          captured.dispose();
-          return sum;
+          const finite = tf.concat([tf.slice(captured, 3 * T, T), tf.slice(captured, 4 * T + 2, 1)]);
+          const bad = tf.minimum(firstBad, tf.add(step, tf.mul(finite, NO_STEP - step))) as tf.Tensor1D;
+          return [tf.add(acc, captured) as tf.Tensor1D, bad] as const;
         });
         acc.dispose();
+        firstBad.dispose();
         acc = next;
+        firstBad = nextBad;
       }
-      // Everything the epoch reports, read back at once: [training sums, probe, validation sums + penalty?, outputs?].
+      // Everything the epoch reports, read back at once: [training sums, first bad steps, probe, validation sums + penalty?, outputs?].
       const packed = tf.tidy(() => {
-        const parts: tf.Tensor[] = [acc, tf.reshape(finiteProbe(this.allVariables), [1])];
+        const parts: tf.Tensor[] = [acc, firstBad, tf.reshape(finiteProbe(this.allVariables), [1])];
         if (this.val) {
           const { sums, outputs } = this.infer(this.val, true, withMetrics);
           parts.push(sums!, tf.reshape(this.hasPenalty ? this.penalty() : tf.scalar(0), [1]));
@@ -336,6 +383,7 @@ class TrainingRun {
     } finally {
       permT.dispose();
       acc.dispose();
+      firstBad.dispose();
     }
   }
 
@@ -373,30 +421,38 @@ class TrainingRun {
   }
 
   /**
-   * Stops training on a non-finite loss or weight, restoring the last good weights first. The
-   * task named is the one whose loss went non-finite first (fewest finite steps): once one loss
-   * is NaN the shared weights soon make every loss NaN.
+   * Stops training on a non-finite loss, gradient or weight, restoring the weights of the last good
+   * epoch first. Names the task whose loss went non-finite first, and the step (batch) where it
+   * happened: once one loss is NaN the shared weights soon make every loss NaN.
    */
-  private checkFinite(epoch: number, steps: number, num: Float32Array, finiteSteps: Float32Array, loss: number, penalty: number, probe: number, good: tf.Tensor[]): void {
+  private checkFinite(e: { epoch: number; steps: number; num: Float32Array; loss: number; penalty: number; firstBad: Float32Array; probe: number; good: tf.Tensor[] }): void {
+    const T = this.tasks;
     let first = -1;
-    for (let t = 0; t < this.tasks; t++) {
-      if (Number.isFinite(num[t]!) && finiteSteps[t] === steps) continue;
-      if (first < 0 || finiteSteps[t]! < finiteSteps[first]!) first = t;
+    for (let t = 0; t < T; t++) {
+      const bad = e.firstBad[t]! < NO_STEP || !Number.isFinite(e.num[t]!);
+      if (bad && (first < 0 || e.firstBad[t]! < e.firstBad[first]!)) first = t;
     }
-    const task = first >= 0 ? this.objective.order[first] : undefined;
+    const gradientStep = e.firstBad[T]! < NO_STEP ? e.firstBad[T]! : undefined;
+    const taskStep = first >= 0 && e.firstBad[first]! < NO_STEP ? e.firstBad[first]! : undefined;
+    const task = first >= 0 && (gradientStep === undefined || taskStep === undefined || taskStep <= gradientStep) ? this.objective.order[first] : undefined;
     const what = task !== undefined ? `the loss of task "${task}"`
-      : !Number.isFinite(penalty) ? 'the coupling penalty'
-        : !Number.isFinite(loss) ? 'the combined loss (balancing weights)'
-          : !Number.isFinite(probe) ? 'the weights (the last update overflowed)' : undefined;
+      : gradientStep !== undefined ? 'a gradient (the losses were finite)'
+        : !Number.isFinite(e.penalty) ? 'the coupling penalty'
+          : !Number.isFinite(e.loss) ? 'the combined loss (balancing weights)'
+            : !Number.isFinite(e.probe) ? 'the weights (the last update overflowed)' : undefined;
     if (what === undefined) return;
-    restore(this.allVariables, good);
-    const value = task !== undefined ? (Number.isFinite(num[first]!) ? NaN : num[first]) : !Number.isFinite(penalty) ? penalty : !Number.isFinite(loss) ? loss : probe;
-    const kept = epoch === 0 ? 'its initial weights' : `the weights from the end of epoch ${epoch}`;
+    restore(this.allVariables, e.good);
+    const step = task !== undefined ? taskStep : gradientStep;
+    const value = task !== undefined ? (Number.isFinite(e.num[first]!) ? NaN : e.num[first]) : gradientStep !== undefined ? NaN
+      : !Number.isFinite(e.penalty) ? e.penalty : !Number.isFinite(e.loss) ? e.loss : e.probe;
+    const kept = e.epoch === 0 ? 'its initial weights' : `the weights from the end of epoch ${e.epoch}`;
     const path = task !== undefined ? `tasks.${task}` : 'options.optimizer.learningRate';
+    const batch = this.opts.batchSize;
+    const where = step === undefined ? '' : ` It first happened at step ${step + 1} of ${e.steps} of epoch ${e.epoch + 1} (the batch of shuffled rows ${step * batch}..${Math.min((step + 1) * batch, this.train.rows) - 1}; step ${e.epoch * e.steps + step + 1} of the run).`;
     throw new TrainingError(
-      `${SCOPE}: ${what} became non-finite (got ${value}) in epoch ${epoch + 1} of ${this.opts.epochs} → at ${path}. Training stopped and the model keeps ${kept}. ` +
+      `${SCOPE}: ${what} became non-finite (got ${value}) in epoch ${e.epoch + 1} of ${this.opts.epochs} → at ${path}. Training stopped and the model keeps ${kept}.${where} ` +
       'Lower the learning rate (options.optimizer.learningRate), scale the features and regression targets, or check the labels of that task.',
-      { path, got: { task, epoch, value } },
+      { path, got: { task, epoch: e.epoch, step: step === undefined ? undefined : step, value } },
     );
   }
 }

@@ -48,6 +48,21 @@ export interface FitOptions {
   metricsEvery?: number;
   /** Called after every epoch; training waits for a returned promise. */
   onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  /**
+   * Save a checkpoint to the folder `dir` every `every` epochs (default 1) and after the last
+   * epoch, atomically: the model (a folder loadModel opens), the optimizer's state, the balancing
+   * method's state, early stopping's record, the history so far and the epoch. Written after the
+   * epoch's checks and before onEpochEnd; a non-finite epoch is never saved.
+   */
+  checkpoint?: { dir: string; every?: number };
+  /**
+   * Continue the run saved in this checkpoint folder: the model's weights, the optimizer, the
+   * balancing method and early stopping are restored, and training goes on from the next epoch up
+   * to `epochs` (in total). The options and data must be those of the saved run (checked). Each
+   * epoch's shuffle depends only on (seed, epoch), so the resumed run ends with the weights of an
+   * uninterrupted one (without dropout, whose masks are not seeded).
+   */
+  resumeFrom?: string;
 }
 
 /** Defaults of `fit`, visible to callers. */
@@ -76,6 +91,8 @@ export interface ResolvedFitOptions {
   metrics: boolean;
   metricsEvery: number;
   onEpochEnd: ((epoch: number, logs: EpochLogs) => void | Promise<void>) | undefined;
+  checkpoint: { dir: string; every: number } | undefined;
+  resumeFrom: string | undefined;
 }
 
 const positiveInt = (what: string, example: string) =>
@@ -114,6 +131,13 @@ const schema = z.strictObject({
   onEpochEnd: z.custom<NonNullable<FitOptions['onEpochEnd']>>((v) => typeof v === 'function', {
     error: says('onEpochEnd must be a function', 'Pass (epoch, logs) => { ... }.'),
   }).optional(),
+  checkpoint: z.strictObject({
+    dir: z.string({ error: says('checkpoint.dir must be a folder path', "Write e.g. checkpoint: { dir: 'out/checkpoint' }.") })
+      .min(1, { error: says('checkpoint.dir must not be empty', "Write e.g. checkpoint: { dir: 'out/checkpoint' }.") }),
+    every: positiveInt('checkpoint.every', 'every: 5').optional(),
+  }, { error: says('checkpoint must be { dir, every? }', "Write e.g. checkpoint: { dir: 'out/checkpoint', every: 5 }.") }).optional(),
+  resumeFrom: z.string({ error: says('resumeFrom must be a checkpoint folder', "Write e.g. resumeFrom: 'out/checkpoint'.") })
+    .min(1, { error: says('resumeFrom must not be empty', "Write e.g. resumeFrom: 'out/checkpoint'.") }).optional(),
 });
 
 /** Validates fit options and fills the defaults; `planSeed` is the default seed. */
@@ -169,6 +193,8 @@ export function resolveFitOptions(options: unknown, planSeed: number): ResolvedF
     metrics: o.metrics ?? FIT_DEFAULTS.metrics,
     metricsEvery: o.metricsEvery ?? FIT_DEFAULTS.metricsEvery,
     onEpochEnd: o.onEpochEnd,
+    checkpoint: o.checkpoint ? { dir: o.checkpoint.dir, every: o.checkpoint.every ?? 1 } : undefined,
+    resumeFrom: o.resumeFrom,
   };
 }
 

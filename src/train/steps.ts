@@ -32,16 +32,27 @@ export interface Batch {
 
 /**
  * Runs one training step (call inside `tf.tidy`): computes the gradients, applies them, and returns
- * the step's record `[num(T), den(T), weights(T), finite(T), objective * size, penalty * size]`
- * (training order). The caller disposes the record.
+ * the step's record `[num(T), den(T), weights(T), finite(T), objective * size, penalty * size,
+ * gradientsFinite]` (training order; `finite` and `gradientsFinite` are 1 or 0). The caller
+ * disposes the record.
  */
 export type Step = (batch: Batch) => tf.Tensor1D;
 
+/** Length of a step's record for T tasks. */
+export const recordLength = (tasks: number): number => 4 * tasks + 3;
+
+/** 1 when every gradient value is finite, else 0 (`x * 0` is NaN exactly for NaN and infinities). */
+function gradientsFinite(grads: readonly tf.Tensor[]): tf.Tensor1D {
+  if (grads.length === 0) return tf.ones([1]);
+  return tf.reshape(tf.cast(tf.isFinite(tf.addN(grads.map((g) => tf.sum(tf.mul(g, 0))))), 'float32'), [1]) as tf.Tensor1D;
+}
+
 /** The record a step returns. */
-function record(num: tf.Tensor1D, den: tf.Tensor1D, weights: tf.Tensor1D, total: tf.Scalar, penalty: tf.Scalar | undefined, size: number): tf.Tensor1D {
+function record(num: tf.Tensor1D, den: tf.Tensor1D, weights: tf.Tensor1D, total: tf.Scalar, penalty: tf.Scalar | undefined, size: number, grads: readonly tf.Tensor[]): tf.Tensor1D {
   return tf.concat([
     num, den, weights, tf.cast(tf.isFinite(num), 'float32'),
     tf.reshape(tf.mul(total, size), [1]), penalty ? tf.reshape(tf.mul(penalty, size), [1]) : tf.zeros([1]),
+    gradientsFinite(grads),
   ]) as tf.Tensor1D;
 }
 
@@ -58,7 +69,7 @@ function movingStatistics(model: MtgraphModel): tf.Variable[] {
 function lossStep(ctx: StepContext, combine: (taskLoss: tf.Tensor1D) => Combined = (l) => (ctx.balancer as LossBalancer).combine(l)): Step {
   const { model, objective } = ctx;
   return ({ x, y, mask, size }) => {
-    let captured: tf.Tensor1D | undefined;
+    let parts: tf.Tensor[] = [];
     const { grads } = tf.variableGrads(() => {
       const outputs = forward(model, x, true);
       const { num, den } = objective.sums(outputs, y, mask);
@@ -66,11 +77,14 @@ function lossStep(ctx: StepContext, combine: (taskLoss: tf.Tensor1D) => Combined
       const { total: combined, weights } = combine(taskLoss);
       const penalty = ctx.hasPenalty ? ctx.penalty() : undefined;
       const total: tf.Scalar = penalty ? tf.add(combined, penalty) : combined;
-      captured = tf.keep(record(num, den, weights, total, penalty, size));
+      parts = [num, den, weights, total, ...(penalty ? [penalty] : [])].map((t) => tf.keep(tf.clone(t)));
       return total;
     }, ctx.variables);
     ctx.optimizer.applyGradients(grads);
-    return captured!;
+    const [num, den, weights, total, penalty] = parts as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Scalar, tf.Scalar | undefined];
+    const captured = record(num, den, weights, total, penalty, size, Object.values(grads));
+    tf.dispose(parts);
+    return captured;
   };
 }
 
@@ -148,7 +162,7 @@ function taskGradientStep(ctx: StepContext): Step {
       }
       ctx.optimizer.applyGradients(update);
       const total = tf.sum(tf.mul(weights, lossVector)) as tf.Scalar;
-      return record(tf.stack(nums) as tf.Tensor1D, tf.stack(dens) as tf.Tensor1D, weights, penalty ? tf.add(total, penalty) : total, penalty, size);
+      return record(tf.stack(nums) as tf.Tensor1D, tf.stack(dens) as tf.Tensor1D, weights, penalty ? tf.add(total, penalty) : total, penalty, size, Object.values(update));
     } finally {
       tf.dispose(kept);
       if (saved) tf.dispose(saved);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { says, uniqueNames } from '../common.js';
+import { MAX_TASK_OUTPUTS, says, uniqueNames } from '../common.js';
 import { taskShape, unknownKeyError, namesOf, type TaskKind } from './define.js';
 
 const losses = ['crossentropy'] as const;
@@ -9,8 +9,10 @@ const shape = {
   ...taskShape('multiclass', losses, metrics),
   classes: z.union([
     z.int({ error: says('multiclass classes must be a whole number or a list of names', fix) })
-      .min(2, { error: says('a multiclass task needs at least 2 classes', fix) }),
+      .min(2, { error: says('a multiclass task needs at least 2 classes', fix) })
+      .max(MAX_TASK_OUTPUTS, { error: says(`a multiclass task can have at most ${MAX_TASK_OUTPUTS} classes`, 'Group rare classes, or split the task.') }),
     z.array(z.string().min(1)).min(2, { error: says('a multiclass task needs at least 2 class names', fix) })
+      .max(MAX_TASK_OUTPUTS, { error: says(`a multiclass task can have at most ${MAX_TASK_OUTPUTS} classes`, 'Group rare classes, or split the task.') })
       .refine(...uniqueNames('class names')).meta({ uniqueItems: true }),
   ], { error: says('a multiclass task needs classes', fix) })
     .meta({ description: 'Number of classes (>= 2) or their names; labels are integers 0..classes-1.' }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { says, uniqueNames } from '../common.js';
+import { MAX_TASK_OUTPUTS, says, uniqueNames } from '../common.js';
 import { taskShape, unknownKeyError, namesOf, type TaskKind } from './define.js';
 
 const losses = ['binary-crossentropy'] as const;
@@ -9,8 +9,10 @@ const shape = {
   ...taskShape('multilabel', losses, metrics),
   labels: z.union([
     z.int({ error: says('multilabel labels must be a whole number or a list of names', fix) })
-      .min(1, { error: says('a multilabel task needs at least 1 label', fix) }),
+      .min(1, { error: says('a multilabel task needs at least 1 label', fix) })
+      .max(MAX_TASK_OUTPUTS, { error: says(`a multilabel task can have at most ${MAX_TASK_OUTPUTS} labels`, 'Split the labels over several tasks.') }),
     z.array(z.string().min(1)).min(1, { error: says('a multilabel task needs at least 1 label name', fix) })
+      .max(MAX_TASK_OUTPUTS, { error: says(`a multilabel task can have at most ${MAX_TASK_OUTPUTS} labels`, 'Split the labels over several tasks.') })
       .refine(...uniqueNames('label names')).meta({ uniqueItems: true }),
   ], { error: says('a multilabel task needs labels', fix) })
     .meta({ description: 'Number of labels or their names; each label is an independent 0/1 output.' }),

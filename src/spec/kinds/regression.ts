@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { says } from '../common.js';
+import { MAX_TASK_OUTPUTS, says } from '../common.js';
 import { taskShape, unknownKeyError, namesOf, type TaskKind } from './define.js';
 
 const losses = ['mse', 'mae', 'huber'] as const;
@@ -8,8 +8,10 @@ const shape = {
   ...taskShape('regression', losses, metrics),
   outputs: z.union([
     z.int({ error: says('regression outputs must be a whole number', 'Use outputs: 1 or a list of output names.') })
-      .min(1, { error: says('regression outputs must be at least 1', 'Use outputs: 1 or a list of output names.') }),
-    z.array(z.string().min(1)).min(1, { error: says('regression outputs must name at least one output', 'Use outputs: 1 or a list of output names.') }),
+      .min(1, { error: says('regression outputs must be at least 1', 'Use outputs: 1 or a list of output names.') })
+      .max(MAX_TASK_OUTPUTS, { error: says(`regression outputs must be at most ${MAX_TASK_OUTPUTS}`, 'Split the outputs over several tasks.') }),
+    z.array(z.string().min(1)).min(1, { error: says('regression outputs must name at least one output', 'Use outputs: 1 or a list of output names.') })
+      .max(MAX_TASK_OUTPUTS, { error: says(`regression outputs must be at most ${MAX_TASK_OUTPUTS}`, 'Split the outputs over several tasks.') }),
   ]).optional().meta({ description: 'Number of real-valued outputs, or their names (default 1).' }),
 };
 export const regressionSchema = z.strictObject(shape, { error: unknownKeyError('regression task', Object.keys(shape)) })

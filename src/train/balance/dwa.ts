@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineBalance } from './types.js';
 import { numberOption, optionsObjectError } from './options.js';
 import { softmax } from './numeric.js';
+import { assignValues, badState, numberList, stateObject, valuesOf } from './state.js';
 
 export interface DwaOptions {
   /** Temperature T of the softmax (default 2): larger spreads the weights less. */
@@ -36,7 +37,7 @@ export const dwaBalance = defineBalance<DwaOptions>({
   defaults: { temperature: 2 },
   create({ tasks, options }) {
     const weights = tf.tidy(() => tf.variable(tf.ones([tasks.length]), false)) as tf.Variable<tf.Rank.R1>;
-    const losses: (readonly number[])[] = [];
+    let losses: (readonly number[])[] = [];
     return {
       combine: (taskLoss) => ({ total: tf.sum(tf.mul(taskLoss, weights)), weights }),
       onEpochEnd(_epoch, taskLoss) {
@@ -44,6 +45,14 @@ export const dwaBalance = defineBalance<DwaOptions>({
         if (losses.length < 2) return;
         const next = dwaWeights(losses.at(-1)!, losses.at(-2)!, options.temperature);
         tf.tidy(() => weights.assign(tf.tensor1d(next, 'float32')));
+      },
+      // The last two epochs' losses are all the next weights need.
+      getState: () => ({ losses: losses.slice(-2), weights: valuesOf(weights) }),
+      setState(state) {
+        const { losses: saved, weights: w } = stateObject('dwa', state);
+        if (!Array.isArray(saved) || saved.length > 2) throw badState('dwa', 'losses must hold at most two epochs');
+        losses = saved.map((l, i) => numberList('dwa', l, tasks.length, `losses[${i}]`));
+        assignValues(weights, numberList('dwa', w, tasks.length, 'weights'));
       },
       dispose: () => weights.dispose(),
     };

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { getOptimizer } from '../optimizers.js';
 import { defineBalance } from './types.js';
 import { numberOption, optionsObjectError } from './options.js';
+import { assignValues, numberList, stateObject, valuesOf } from './state.js';
+import { optimizerToJson, optimizerFromJson } from '../optimizer-state.js';
 
 export interface GradnormOptions {
   /** Asymmetry alpha (default 1.5): how strongly tasks that train slower get larger gradients. */
@@ -62,6 +64,13 @@ export const gradnormBalance = defineBalance<GradnormOptions>({
         const positive = tf.maximum(weights, MIN_WEIGHT);
         weights.assign(tf.mul(positive, tf.div(n, tf.sum(positive))) as tf.Tensor1D);
         return { weights: current, own: current };
+      },
+      getState: async () => ({ weights: valuesOf(weights), initial: valuesOf(initial), learner: await optimizerToJson(learner) }),
+      async setState(state) {
+        const saved = stateObject('gradnorm', state);
+        assignValues(weights, numberList('gradnorm', saved.weights, n, 'weights'));
+        assignValues(initial, numberList('gradnorm', saved.initial, n, 'initial'));
+        await optimizerFromJson(learner, saved.learner, 'gradnorm');
       },
       dispose() {
         learner.dispose();

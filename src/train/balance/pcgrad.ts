@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { seededRandom } from '../../graph/random.js';
+import { randomStream, streamState } from '../random.js';
 import { defineBalance } from './types.js';
 import { noOptions } from './options.js';
 import { shuffled, toMatrix, type Matrix } from './numeric.js';
+import { badState, stateObject } from './state.js';
 
 /** Salt of the pcgrad random stream, so that it is not the stream that shuffles the rows. */
 const SALT = 0x9c62ad;
@@ -43,7 +44,7 @@ export const pcgradBalance = defineBalance<Record<never, never>>({
   options: noOptions('pcgrad'),
   defaults: {},
   create({ tasks, seed }) {
-    const random = seededRandom(seed ^ SALT);
+    const random = randomStream(seed ^ SALT);
     const n = tasks.length;
     const order = () => shuffled(Array.from({ length: n }, (_, j) => j), random);
     return {
@@ -51,6 +52,12 @@ export const pcgradBalance = defineBalance<Record<never, never>>({
       combineGradients(g) {
         const gram = toMatrix(g.gram().dataSync(), n);
         return { weights: tf.tensor1d(pcgradWeights(gram, order), 'float32') };
+      },
+      getState: () => ({ random: random.state }),
+      setState(state) {
+        const saved = streamState(stateObject('pcgrad', state).random);
+        if (saved === undefined) throw badState('pcgrad', 'random must be a 32-bit stream state');
+        random.state = saved;
       },
       dispose() {},
     };

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { seededRandom } from '../../graph/random.js';
+import { randomStream, streamState } from '../random.js';
 import { defineBalance } from './types.js';
 import { noOptions } from './options.js';
 import { softmax, standardNormal } from './numeric.js';
+import { badState, stateObject } from './state.js';
 
 /** Salt of the rlw random stream, so that it is not the stream that shuffles the rows. */
 const SALT = 0x71a3c5;
@@ -23,11 +24,17 @@ export const rlwBalance = defineBalance<Record<never, never>>({
   options: noOptions('rlw'),
   defaults: {},
   create({ tasks, seed }) {
-    const random = seededRandom(seed ^ SALT);
+    const random = randomStream(seed ^ SALT);
     return {
       combine(taskLoss) {
         const weights = tf.tensor1d(rlwWeights(tasks.length, random), 'float32');
         return { total: tf.sum(tf.mul(taskLoss, weights)), weights };
+      },
+      getState: () => ({ random: random.state }),
+      setState(state) {
+        const saved = streamState(stateObject('rlw', state).random);
+        if (saved === undefined) throw badState('rlw', 'random must be a 32-bit stream state');
+        random.state = saved;
       },
       dispose() {},
     };

@@ -73,6 +73,15 @@ export interface GradientCombination {
 interface BalancerBase {
   /** Called after each epoch with the epoch's mean loss per task (training order), e.g. for DWA. */
   onEpochEnd?(epoch: number, taskLoss: readonly number[]): void;
+  /**
+   * The balancer's state between steps as plain JSON values (numbers, arrays, objects; NaN and
+   * infinities are kept), saved in fit's checkpoints: learned weights, loss records, random
+   * streams. A balancer without state leaves it out; one that has state but no getState resumes
+   * from its initial state (so a resumed run is not the uninterrupted run).
+   */
+  getState?(): unknown | Promise<unknown>;
+  /** Restores what getState returned when fit resumes from a checkpoint; throws when it does not fit. */
+  setState?(state: unknown): void | Promise<void>;
   /** Frees the balancer's tensors and variables. */
   dispose(): void;
 }

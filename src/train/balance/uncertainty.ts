@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { says } from '../../spec/common.js';
 import { defineBalance } from './types.js';
 import { numberOption, optionsObjectError } from './options.js';
+import { assignValues, numberList, stateObject, valuesOf } from './state.js';
 
 export interface UncertaintyOptions {
   /**
@@ -54,6 +55,10 @@ export const uncertaintyBalance = defineBalance<UncertaintyOptions>({
     return {
       variables: [logVariance],
       combine: (taskLoss) => uncertaintyObjective(taskLoss, logVariance, scales),
+      getState: () => ({ logVariance: valuesOf(logVariance) }),
+      setState(state) {
+        assignValues(logVariance, numberList('uncertainty', stateObject('uncertainty', state).logVariance, tasks.length, 'logVariance'));
+      },
       dispose: () => {
         logVariance.dispose();
         scales.dispose();
