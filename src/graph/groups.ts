@@ -83,10 +83,23 @@ export function positiveComponents(spec: GraphSpec): Groups {
   return thresholdGroups(spec, Number.MIN_VALUE);
 }
 
-/** True when the pair must never share parameters: a negative weight or `sharing: 'none'`. */
-export function isConflict(a: { weight: number; sharing: string }): boolean {
-  return a.sharing !== 'hard' && (a.weight < 0 || a.sharing === 'none');
+/**
+ * True when the pair must never share parameters: `sharing: 'none'`, a declared negative weight,
+ * or a measured weight below -0.1 (tiny negative measurements are noise, not conflicts).
+ */
+export function isConflict(a: { weight: number; sharing: string; origin?: string }): boolean {
+  if (a.sharing === 'hard') return false;
+  if (a.sharing === 'none') return true;
+  // A measured weight is noisy: only a clearly negative one is a conflict.
+  const limit = a.origin !== undefined && MEASURED_SOURCES.has(a.origin) ? -MEASURED_CONFLICT : 0;
+  return a.weight < limit;
 }
+
+/** Affinity sources that are measurements from data (measureAffinity), not declarations. */
+export const MEASURED_SOURCES: ReadonlySet<string> = new Set(['lookahead', 'gradient-cosine', 'label-correlation']);
+
+/** A measured affinity is a conflict only below -MEASURED_CONFLICT (declared negative weights always are). */
+export const MEASURED_CONFLICT = 0.1;
 
 /**
  * Enforces the pairwise constraints on groups: pairs with `sharing: 'hard'` end up together,

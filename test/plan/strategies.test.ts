@@ -48,6 +48,20 @@ describe('plan: clustered', () => {
     }
   });
 
+  it('clustered treats a tiny measured negative weight as noise, but a declared one as a conflict', () => {
+    const make = (source?: string) => {
+      const g = new TaskGraph({ input: 4 });
+      for (const id of ['x', 'y', 'z']) g.addTask(id, { kind: 'regression' });
+      g.addAffinity('x', 'y', { weight: 0.3, ...(source ? { source } : {}) });
+      g.addAffinity('y', 'z', { weight: 0.3, ...(source ? { source } : {}) });
+      g.addAffinity('x', 'z', { weight: -0.02, ...(source ? { source } : {}) });
+      return g;
+    };
+    const groups = (g: TaskGraph) => sorted(plan(g, { strategy: 'clustered', clustered: { groups: [['x', 'y', 'z']] } }).groups!);
+    expect(groups(make('lookahead'))).toEqual([['x', 'y', 'z']]);
+    expect(groups(make())).not.toEqual([['x', 'y', 'z']]);
+  });
+
   it("clustered honours sharing: 'none' and 'hard'", () => {
     const g = new TaskGraph({ input: 4 });
     for (const id of ['p', 'q', 'r', 's']) g.addTask(id, { kind: 'binary' });
