@@ -9,7 +9,8 @@ const SCOPE = 'mtgraph/io';
 /** JSON files (graph.json, model.json, plan.json, metadata.json, checkpoint.json) larger than this are refused before they are read (64 MiB). */
 export const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
-function code(cause: unknown): string {
+/** The errno code of a failed fs call (ENOENT, EACCES...), or its message. */
+export function code(cause: unknown): string {
   return (cause as NodeJS.ErrnoException).code ?? (cause as Error).message ?? 'error';
 }
 
@@ -106,5 +107,15 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
   } catch (cause) {
     await fs.rm(tmp, { force: true });
     throw new FileError(`${SCOPE}: cannot write ${file} (${code(cause)}). Check the folder exists and is writable.`, { path: file, cause });
+  }
+}
+
+/** Whether a path exists (a file, folder or link), without throwing. */
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.lstat(p);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -2,25 +2,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FileError } from '../errors.js';
-import { writeFileDurable } from './files.js';
+import { code, exists, writeFileDurable } from './files.js';
 
 const SCOPE = 'mtgraph/io';
 
 /** The random tag of a save's hidden sibling folders: `.<name>.<tag>.tmp` and `.<name>.<tag>.old`. */
 const TAG = /^[0-9a-f]{12}$/;
 
-function code(cause: unknown): string {
-  return (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
-}
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The hidden sibling folders of earlier saves of `target` with the given suffix, newest first. */
 async function siblings(target: string, suffix: '.old' | '.tmp'): Promise<Array<{ name: string; tag: string }>> {

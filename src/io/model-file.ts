@@ -8,7 +8,7 @@ import type { Plan } from '../plan/types.js';
 import { TaskGraph } from '../graph/task-graph.js';
 import { findUnsafeKey, isPlainObject } from '../spec/common.js';
 import type { SerializedTaskGraph } from '../spec/serialized.js';
-import { MAX_JSON_BYTES, parseJson, readFileLimited } from './files.js';
+import { MAX_JSON_BYTES, code, exists, parseJson, readFileLimited } from './files.js';
 import { recoverInterruptedSave, writeFolderAtomic } from './folder.js';
 
 /** The files of a saved model folder. */
@@ -30,18 +30,7 @@ const SCOPE = 'mtgraph/io';
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
 
-function errno(cause: unknown): string {
-  return (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
-}
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function captureArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let captured: tf.io.ModelArtifacts | undefined;
@@ -209,7 +198,7 @@ async function readWeights(dir: string, json: ModelJson, file: string, read: Rea
       try {
         size = (await fs.stat(p)).size;
       } catch (cause) {
-        throw new FileError(`${SCOPE}: cannot read the weights file ${p} named by ${file} (${errno(cause)}). The model folder is incomplete: save it again.`, { path: p, cause });
+        throw new FileError(`${SCOPE}: cannot read the weights file ${p} named by ${file} (${code(cause)}). The model folder is incomplete: save it again.`, { path: p, cause });
       }
       if (size > MAX_WEIGHT_BYTES) throw new FileError(`${SCOPE}: the weights file ${p} is too large (got ${size} bytes; the limit is ${MAX_WEIGHT_BYTES}).`, { path: p, got: size });
       chunks.push(await readRecorded(dir, name, 'weights file', read, MAX_WEIGHT_BYTES));
