@@ -1,0 +1,208 @@
+/**
+ * Multi-label benchmarks (issue 7, "Quality"): Scene (6 labels, MULAN split) and SUN09 (111
+ * object-presence labels, the original split). Mean test AUC over the labels, per strategy.
+ *
+ *   npx tsx bench/quality/multilabel.ts [--quick] [--only scene|sun09] [--strategies hard,single]
+ *
+ * Protocol (both): the given train/test split; features standardised with the training part's
+ * mean and std; 20 % of the training rows (seeded) held out as validation data for early stopping
+ * (patience 6, best weights restored); adam; the test part is only scored. Mean AUC = the mean
+ * over labels of each label's test ROC AUC (every label has positives in both test sets).
+ *
+ * Scene: the labels are nearly exclusive (every train phi between -0.25 and -0.10), so the
+ * co-occurrence graph has only negative edges: graph-aware strategies cannot share and fall back
+ * to `single`. Compared: logistic regression per label (single, no hidden layer), single, hard
+ * over 6 binary tasks, the graph of graphs/scene.json (one multilabel task: one shared network,
+ * 6 sigmoid outputs), clustered on the co-occurrence graph, and mmoe.
+ *
+ * SUN09: the many-task case. Inputs are the 111 detector scores. Compared: the detector score
+ * alone (no training: AUC of score_<object> for present_<object>), logistic regression per label,
+ * hard (no graph), and graph-aware strategies on two graphs: label co-occurrence on the train
+ * split (graphs/sun09.json: phi with |phi| >= 0.15, negative edges included) and an affinity
+ * learned from the fit rows with measureAffinity('lookahead') on a hard model (edges with
+ * |weight| >= 0.1 kept). --quick (SUN09 only): the 30 most frequent objects as tasks (all 111
+ * detector scores stay inputs), 40 epochs at most.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  initBackend, loadGraph, compile, fit, predict, measureAffinity, TaskGraph,
+  type MtgraphModel, type PlanOptions,
+} from '../../src/index.js';
+import {
+  QUICK, argValue, auc, column, dataPath, elapsed, featureMatrix, markdownTable, pick, readTable, splitIndices,
+} from './load.js';
+
+const started = performance.now();
+const backend = await initBackend();
+const only = argValue('only');
+const strategyFilter = argValue('strategies')?.split(',');
+/** Most epochs (early stopping ends most runs sooner); SUN09 --quick: 40. */
+const maxEpochs = (data: 'scene' | 'sun09') => (QUICK && data === 'sun09' ? 40 : 150);
+
+interface Setting {
+  label: string;
+  graph: unknown;
+  plan: PlanOptions;
+  /** Per task id: the label columns it is trained on (one for binary, several for multilabel). */
+  targets: Record<string, string[]>;
+  /** Overrides the data set's learning rate (logistic regression converges slowly at 1e-3). */
+  learningRate?: number;
+}
+
+interface Prepared {
+  table: ReturnType<typeof readTable>;
+  features: string[];
+  labels: string[];
+  fitRows: number[];
+  valRows: number[];
+  testRows: number[];
+  take: ReturnType<typeof featureMatrix>['take'];
+}
+
+function prepare(path: string, features: string[], labels: string[]): Prepared {
+  const table = readTable(path);
+  const split = table.text.get('split')!;
+  const train: number[] = [];
+  const testRows: number[] = [];
+  split.forEach((s, r) => (s === 'train' ? train : testRows).push(r));
+  const [fitPart, valPart] = splitIndices(train.length, [0.8, 0.2], 0) as [number[], number[]];
+  const fitRows = fitPart.map((i) => train[i]!);
+  const valRows = valPart.map((i) => train[i]!);
+  const matrix = featureMatrix(features.map((name) => ({ name, values: column(table, name) })), train);
+  return { table, features, labels, fitRows, valRows, testRows, take: matrix.take };
+}
+
+function dataOf(p: Prepared, s: Setting, rows: number[]) {
+  const y: Record<string, Float32Array | number[][]> = {};
+  for (const [task, cols] of Object.entries(s.targets)) {
+    if (cols.length === 1) y[task] = Float32Array.from(pick(column(p.table, cols[0]!), rows));
+    else y[task] = rows.map((r) => cols.map((c) => column(p.table, c)[r]!));
+  }
+  return { x: p.take(rows), y };
+}
+
+/** Test AUC of every label, from the model's outputs. */
+function labelAucs(p: Prepared, s: Setting, model: MtgraphModel): number[] {
+  const out = predict(model, p.take(p.testRows));
+  const result: number[] = [];
+  for (const [task, cols] of Object.entries(s.targets)) {
+    const values = out[task]!.dataSync();
+    cols.forEach((c, k) => {
+      const scores = Float32Array.from({ length: p.testRows.length }, (_, i) => values[i * cols.length + k]!);
+      result.push(auc(scores, pick(column(p.table, c), p.testRows)));
+    });
+  }
+  tf.dispose(Object.values(out));
+  return result;
+}
+
+interface Row { label: string; meanAuc: number; params: number | string; epochs: number | string; seconds: number }
+
+async function train(p: Prepared, s: Setting, batchSize: number, learningRate: number, epochs: number): Promise<Row> {
+  const t0 = performance.now();
+  const model = compile(s.graph, { ...s.plan, seed: 0, input: { features: p.features.length } });
+  try {
+    const history = await fit(model, dataOf(p, s, p.fitRows), {
+      epochs, batchSize, seed: 0, metrics: false,
+      optimizer: { name: 'adam', learningRate: s.learningRate ?? learningRate },
+      validationData: dataOf(p, s, p.valRows), earlyStopping: { patience: 6 },
+    });
+    const aucs = labelAucs(p, s, model);
+    const row = {
+      label: s.label, meanAuc: aucs.reduce((a, b) => a + b, 0) / aucs.length, params: model.plan.params.total,
+      epochs: (history.bestEpoch ?? history.epochs - 1) + 1, seconds: (performance.now() - t0) / 1000,
+    };
+    console.error(`${s.label}: mean AUC ${row.meanAuc.toFixed(4)} (best epoch ${row.epochs} of ${history.epochs}, ${row.seconds.toFixed(0)} s) [${elapsed(started)}]`);
+    return row;
+  } finally {
+    model.dispose();
+  }
+}
+
+const wanted = (s: Setting) => !strategyFilter || strategyFilter.some((f) => s.label.startsWith(f));
+const printRows = (rows: Row[]) => markdownTable(
+  ['strategy', 'mean test AUC', 'parameters', 'best epoch', 's'],
+  rows.map((r) => [r.label, r.meanAuc.toFixed(4), r.params, r.epochs, r.seconds.toFixed(0)]),
+);
+
+/** A graph of binary tasks (one per label column) with the given affinities. */
+function binaryGraph(name: string, features: string[], tasks: string[], targetOf: (t: string) => string, edges: [string, string, number][] = []): TaskGraph {
+  const g = new TaskGraph({ name, input: { columns: features } });
+  for (const t of tasks) g.addTask(t, { kind: 'binary', target: targetOf(t) });
+  for (const [a, b, w] of edges) g.addAffinity(a, b, { weight: w });
+  return g;
+}
+
+// ---------------------------------------------------------------------------------------------
+if (!only || only === 'scene') {
+  const sceneGraph = await loadGraph(new URL('../../graphs/scene.json', import.meta.url).pathname);
+  const features = (sceneGraph.getAttribute('input') as { columns: string[] }).columns;
+  const labels = ['Beach', 'Sunset', 'FallFoliage', 'Field', 'Mountain', 'Urban'];
+  const p = prepare(dataPath('multilabel-scene', 'scene.csv'), features, labels);
+  const binary = binaryGraph('scene-binary', features, labels, (t) => t);
+  // Co-occurrence graph: label correlation on the training part (fit + validation rows).
+  const trainRows = [...p.fitRows, ...p.valRows];
+  const cooc = await measureAffinity(binary, dataOf(p, { label: '', graph: binary, plan: {}, targets: Object.fromEntries(labels.map((l) => [l, [l]])) }, trainRows), { method: 'label-correlation' });
+  const weights = cooc.graph.edges().map((e) => cooc.graph.getEdgeAttribute(e, 'weight') as number);
+  console.error(`scene co-occurrence (phi on train): ${weights.length} edges, weights ${Math.min(...weights).toFixed(3)} .. ${Math.max(...weights).toFixed(3)}`);
+  const perLabel = Object.fromEntries(labels.map((l) => [l, [l]]));
+  const trunk = { units: [64] };
+  const settings: Setting[] = [
+    { label: 'logistic regression per label (single, trunk [])', graph: binary, plan: { strategy: 'single', trunk: { units: [] } }, targets: perLabel, learningRate: 1e-2 },
+    { label: 'single (6 binary tasks)', graph: binary, plan: { strategy: 'single', trunk }, targets: perLabel },
+    { label: 'hard (6 binary tasks)', graph: binary, plan: { strategy: 'hard', trunk }, targets: perLabel },
+    { label: 'graphs/scene.json (one multilabel task)', graph: sceneGraph, plan: { strategy: 'auto', trunk }, targets: { scene: labels } },
+    { label: 'clustered (co-occurrence graph: all negative)', graph: cooc.graph, plan: { strategy: 'clustered', trunk }, targets: perLabel },
+    { label: 'mmoe (6 binary tasks, 4 experts)', graph: binary, plan: { strategy: 'mmoe', trunk, mmoe: { experts: 4 } }, targets: perLabel },
+  ];
+  const rows: Row[] = [];
+  for (const s of settings.filter(wanted)) rows.push(await train(p, s, 64, 1e-3, maxEpochs('scene')));
+  console.log(`\nScene: mean test AUC over 6 labels, MULAN split (train ${trainRows.length}: ${p.fitRows.length} fit + ${p.valRows.length} validation; test ${p.testRows.length}), trunk [64], batch 64, adam 1e-3 (logistic regression 1e-2), backend ${backend.backend}${QUICK ? ', --quick' : ''}\n`);
+  console.log(printRows(rows));
+}
+
+// ---------------------------------------------------------------------------------------------
+if (!only || only === 'sun09') {
+  const coocGraph = await loadGraph(new URL('../../graphs/sun09.json', import.meta.url).pathname);
+  const features = (coocGraph.getAttribute('input') as { columns: string[] }).columns;
+  const targetOf = (t: string) => coocGraph.getNodeAttribute(t, 'target') as string;
+  const p = prepare(dataPath('multilabel-sun09', 'sun09.csv'), features, coocGraph.nodes().map(targetOf));
+  if (QUICK) {
+    // --quick: the 30 most frequent objects on the fit rows (every input is kept).
+    const count = (t: string) => pick(column(p.table, targetOf(t)), p.fitRows).reduce((a, b) => a + b, 0);
+    const keep = new Set([...coocGraph.nodes()].sort((a, b) => count(b) - count(a)).slice(0, 30));
+    for (const t of coocGraph.nodes()) if (!keep.has(t)) coocGraph.dropNode(t);
+  }
+  const tasks = coocGraph.nodes();
+  const perTask = Object.fromEntries(tasks.map((t) => [t, [targetOf(t)]]));
+  const none = binaryGraph('sun09-none', features, tasks, targetOf);
+  const trunk = { units: [64] };
+  const t0 = performance.now();
+  const learned = await measureAffinity(none, dataOf(p, { label: '', graph: none, plan: {}, targets: perTask }, p.fitRows), {
+    method: 'lookahead', seed: 0, threshold: 0.1, batchSize: 256,
+    steps: 30, warmup: 10, plan: { strategy: 'hard', trunk },
+  });
+  const lw = learned.graph.edges().map((e) => learned.graph.getEdgeAttribute(e, 'weight') as number);
+  const learnedNote = `lookahead on the fit rows (${learned.steps} measured of ${learned.trainingSteps} steps, ${((performance.now() - t0) / 1000).toFixed(0)} s): ${lw.length} edges with |w| >= 0.1 (${lw.filter((w) => w > 0).length} positive)`;
+  console.error(learnedNote);
+  const cw = coocGraph.edges().map((e) => coocGraph.getEdgeAttribute(e, 'weight') as number);
+  const coocNote = `co-occurrence (graphs/sun09.json): ${cw.length} edges (${cw.filter((w) => w > 0).length} positive)`;
+  const settings: Setting[] = [
+    { label: 'logistic regression per label (single, trunk [])', graph: none, plan: { strategy: 'single', trunk: { units: [] } }, targets: perTask, learningRate: 1e-2 },
+    { label: 'single', graph: none, plan: { strategy: 'single', trunk }, targets: perTask },
+    { label: 'hard (no graph)', graph: none, plan: { strategy: 'hard', trunk }, targets: perTask },
+    { label: 'clustered (co-occurrence)', graph: coocGraph, plan: { strategy: 'clustered', trunk }, targets: perTask },
+    { label: 'clustered (learned: lookahead)', graph: learned.graph, plan: { strategy: 'clustered', trunk }, targets: perTask },
+    { label: 'soft (co-occurrence)', graph: coocGraph, plan: { strategy: 'soft', trunk }, targets: perTask },
+    { label: 'tree (co-occurrence)', graph: coocGraph, plan: { strategy: 'tree', trunk: { units: [64, 64] }, tree: { thresholds: [0, 0.2] } }, targets: perTask },
+  ];
+  const rows: Row[] = [];
+  // The detector alone: each object's score as its presence predictor, on the test rows.
+  const detector = tasks.map((t) => auc(pick(column(p.table, `score_${t}`), p.testRows), pick(column(p.table, targetOf(t)), p.testRows)));
+  rows.push({ label: 'detector score alone (no training)', meanAuc: detector.reduce((a, b) => a + b, 0) / detector.length, params: 0, epochs: '-', seconds: 0 });
+  for (const s of settings.filter(wanted)) rows.push(await train(p, s, 256, 3e-3, maxEpochs('sun09')));
+  console.log(`\nSUN09: mean test AUC over ${tasks.length} labels${QUICK ? ' (--quick: the 30 most frequent)' : ''}, original split (fit ${p.fitRows.length} + validation ${p.valRows.length}; test ${p.testRows.length}), trunk [64] (tree [64, 64]), batch 256, adam 3e-3 (logistic regression 1e-2), backend ${backend.backend}${QUICK ? ', --quick' : ''}\n`);
+  console.log(printRows(rows));
+  console.log(`\ngraphs: ${coocNote}; ${learnedNote}.`);
+}
+console.log(`\ncommand: npx tsx bench/quality/multilabel.ts${QUICK ? ' --quick' : ''}; total ${elapsed(started)}`);
