@@ -96,7 +96,7 @@ function labelAucs(p: Prepared, s: Setting, model: MtgraphModel): number[] {
   return result;
 }
 
-interface Row { label: string; meanAuc: number; params: number | string; epochs: number | string; seconds: number }
+interface Row { label: string; meanAuc: number; aucs: number[]; params: number | string; epochs: number | string; seconds: number }
 
 async function train(p: Prepared, s: Setting, batchSize: number, learningRate: number, epochs: number): Promise<Row> {
   const t0 = performance.now();
@@ -109,7 +109,7 @@ async function train(p: Prepared, s: Setting, batchSize: number, learningRate: n
     });
     const aucs = labelAucs(p, s, model);
     const row = {
-      label: s.label, meanAuc: aucs.reduce((a, b) => a + b, 0) / aucs.length, params: model.plan.params.total,
+      label: s.label, meanAuc: aucs.reduce((a, b) => a + b, 0) / aucs.length, aucs, params: model.plan.params.total,
       epochs: (history.bestEpoch ?? history.epochs - 1) + 1, seconds: (performance.now() - t0) / 1000,
     };
     console.error(`${s.label}: mean AUC ${row.meanAuc.toFixed(4)} (best epoch ${row.epochs} of ${history.epochs}, ${row.seconds.toFixed(0)} s) [${elapsed(started)}]`);
@@ -120,9 +120,11 @@ async function train(p: Prepared, s: Setting, batchSize: number, learningRate: n
 }
 
 const wanted = (s: Setting) => !strategyFilter || strategyFilter.some((f) => s.label.startsWith(f));
-const printRows = (rows: Row[]) => markdownTable(
-  ['strategy', 'mean test AUC', 'parameters', 'best epoch', 's'],
-  rows.map((r) => [r.label, r.meanAuc.toFixed(4), r.params, r.epochs, r.seconds.toFixed(0)]),
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+/** The table; with `groups`, also the mean AUC over each group of label positions (e.g. frequent and rare labels). */
+const printRows = (rows: Row[], groups: { name: string; labels: number[] }[] = []) => markdownTable(
+  ['strategy', 'mean test AUC', ...groups.map((g) => g.name), 'parameters', 'best epoch', 's'],
+  rows.map((r) => [r.label, r.meanAuc.toFixed(4), ...groups.map((g) => mean(g.labels.map((i) => r.aucs[i]!)).toFixed(4)), r.params, r.epochs, r.seconds.toFixed(0)]),
 );
 
 /** A graph of binary tasks (one per label column) with the given affinities. */
@@ -199,10 +201,17 @@ if (!only || only === 'sun09') {
   const rows: Row[] = [];
   // The detector alone: each object's score as its presence predictor, on the test rows.
   const detector = tasks.map((t) => auc(pick(column(p.table, `score_${t}`), p.testRows), pick(column(p.table, targetOf(t)), p.testRows)));
-  rows.push({ label: 'detector score alone (no training)', meanAuc: detector.reduce((a, b) => a + b, 0) / detector.length, params: 0, epochs: '-', seconds: 0 });
+  rows.push({ label: 'detector score alone (no training)', meanAuc: mean(detector), aucs: detector, params: 0, epochs: '-', seconds: 0 });
   for (const s of settings.filter(wanted)) rows.push(await train(p, s, 256, 3e-3, maxEpochs('sun09')));
   console.log(`\nSUN09: mean test AUC over ${tasks.length} labels${QUICK ? ' (--quick: the 30 most frequent)' : ''}, original split (fit ${p.fitRows.length} + validation ${p.valRows.length}; test ${p.testRows.length}), trunk [64] (tree [64, 64]), batch 256, adam 3e-3 (logistic regression 1e-2), backend ${backend.backend}${QUICK ? ', --quick' : ''}\n`);
-  console.log(printRows(rows));
+  // Frequent and rare objects: positives among the fit rows (the 30 most frequent vs the rest).
+  const positives = tasks.map((t) => pick(column(p.table, targetOf(t)), p.fitRows).reduce((a, b) => a + b, 0));
+  const byCount = tasks.map((_, i) => i).sort((a, b) => positives[b]! - positives[a]!);
+  const groups = tasks.length > 30 ? [
+    { name: `30 most frequent (${positives[byCount[29]!]}+ positives)`, labels: byCount.slice(0, 30) },
+    { name: `other ${tasks.length - 30} (${positives[byCount.at(-1)!]}-${positives[byCount[30]!]} positives)`, labels: byCount.slice(30) },
+  ] : [];
+  console.log(printRows(rows, groups));
   console.log(`\ngraphs: ${coocNote}; ${learnedNote}.`);
 }
 console.log(`\ncommand: npx tsx bench/quality/multilabel.ts${QUICK ? ' --quick' : ''}; total ${elapsed(started)}`);
