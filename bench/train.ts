@@ -10,7 +10,7 @@
  *      (same towers, same initial weights, no penalty term): overhead, target <= 15 %;
  *   4. the `wasm` backend vs `cpu` on the same model and data (switched with tf.setBackend): speed-up.
  *
- *   npx tsx bench/train.ts [--quick]
+ *   npx tsx bench/train.ts [--quick] [--only 3]   (--only: run just these comparisons, e.g. `--only 1,3`)
  *
  * Every comparison runs its two sides interleaved (A, B, A, B, ...) after one warm-up run of
  * each, so that a slow spell of a shared machine hits both sides. A run's epoch time is the mean
@@ -30,6 +30,15 @@ import {
 } from '../src/index.js';
 
 const QUICK = process.argv.includes('--quick');
+/** The comparisons to run (`--only 1,3`); all when not given. */
+const ONLY = (() => {
+  const at = process.argv.indexOf('--only');
+  if (at < 0) return undefined;
+  const list = (process.argv[at + 1] ?? '').split(',').map(Number);
+  if (list.length === 0 || list.some((k) => !Number.isInteger(k) || k < 1 || k > 4)) throw new Error(`bench/train: --only takes comparison numbers 1-4, comma-separated (got "${process.argv[at + 1] ?? ''}"). Example: --only 3`);
+  return new Set(list);
+})();
+const runs = (k: number) => !ONLY || ONLY.has(k);
 const D = 64;
 const TASKS = 8;
 const TRUNK = [256, 128];
@@ -173,7 +182,7 @@ const log = (s: string) => process.stderr.write(`[${((performance.now() - starte
 // ---------------------------------------------------------------------------------------------
 // 1. compiled `hard` + fit vs the same network by hand + model.fit.
 
-{
+if (runs(1)) {
   const { rows: n, epochs, rounds } = SIZES.hand;
   log(`1. hard fit vs model.fit: ${n} rows, ${epochs} epochs x ${rounds} rounds`);
   const ours = compile(regressionGraph(ids), { strategy: 'hard', trunk: { units: TRUNK } });
@@ -220,7 +229,7 @@ const log = (s: string) => process.stderr.write(`[${((performance.now() - starte
 // ---------------------------------------------------------------------------------------------
 // 2. one 8-task hard model vs 8 single-task models of the same trunk.
 
-{
+if (runs(2)) {
   const { rows: n, epochs, rounds } = SIZES.single;
   log(`2. one 8-task hard vs 8 single-task models: ${n} rows, ${epochs} epochs x ${rounds} rounds`);
   const joint = compile(regressionGraph(ids), { strategy: 'hard', trunk: { units: TRUNK } });
@@ -271,7 +280,7 @@ function cliqueGraph(): TaskGraph {
   return g;
 }
 
-for (const [label, graph, size] of [['2 groups of 4', softGraph(), SIZES.soft], ['all 28 pairs', cliqueGraph(), SIZES.clique]] as const) {
+for (const [label, graph, size] of runs(3) ? [['2 groups of 4', softGraph(), SIZES.soft], ['all 28 pairs', cliqueGraph(), SIZES.clique]] as const : []) {
   const { rows: n, epochs, rounds } = size;
   const withPenalty = plan(graph, { strategy: 'soft', trunk: { units: TRUNK } });
   const pairs = withPenalty.couplings.reduce((s, c) => s + (c.kind === 'laplacian' ? c.pairs.length : 0), 0);
@@ -298,7 +307,7 @@ for (const [label, graph, size] of [['2 groups of 4', softGraph(), SIZES.soft], 
 // ---------------------------------------------------------------------------------------------
 // 4. wasm vs cpu on the same model and data.
 
-{
+if (runs(4)) {
   const { rows: n, epochs, rounds } = SIZES.backend;
   if (BACKEND === 'cpu') {
     notes.push('4: skipped: the chosen backend is cpu, nothing to compare.');
@@ -337,7 +346,7 @@ const revision = (() => {
 })();
 const out: string[] = [];
 out.push(`mtgraph ${revision}, node ${process.version}`);
-out.push(`backend ${BACKEND} (${report.tried.find((t) => t.name === BACKEND)?.reason ?? ''}), ${QUICK ? 'quick' : 'full'} mode, batch ${BATCH}, ${D} features, adam ${LR}, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+out.push(`backend ${BACKEND} (${report.tried.find((t) => t.name === BACKEND)?.reason ?? ''}), ${QUICK ? 'quick' : 'full'} mode${ONLY ? `, only ${[...ONLY].join(',')}` : ''}, batch ${BATCH}, ${D} features, adam ${LR}, ${((performance.now() - started) / 1000).toFixed(0)} s`);
 out.push('');
 out.push('| # | comparison | A | B | A ms/epoch wall [CPU] | B ms/epoch wall [CPU] | result (wall) | result (CPU time) | target | pass (CPU time) |');
 out.push('|---|---|---|---|---:|---:|---:|---:|---:|---|');
