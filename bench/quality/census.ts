@@ -25,7 +25,7 @@ import {
   type FitOptions, type MtgraphModel, type PlanOptions, type TaskData,
 } from '../../src/index.js';
 import {
-  QUICK, argValue, column, dataPath, elapsed, featureMatrix, markdownTable, meanStd, oneHot, pick, readTable, splitIndices,
+  QUICK, argValue, commandLine, column, dataPath, elapsed, featureMatrix, markdownTable, meanStd, oneHot, pick, readTable, splitIndices,
   type FeatureColumn,
 } from './load.js';
 
@@ -172,4 +172,4 @@ console.log(markdownTable(
 ));
 console.log('\nPublished MMoE reproductions (train file for training, test file split into validation and test): income 0.944-0.949, never married 0.993-0.994.');
 if (!balanceNames().includes('uncertainty')) console.log("(no 'uncertainty' balancing registered: that row was skipped)");
-console.log(`\ncommand: npx tsx bench/quality/census.ts${QUICK ? ' --quick' : ''}; total ${elapsed(started)}`);
+console.log(`\ncommand: ${commandLine('bench/quality/census.ts')}; total ${elapsed(started)}`);

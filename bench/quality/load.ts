@@ -229,3 +229,8 @@ export function argValue(name: string): string | undefined {
 export function elapsed(since: number): string {
   return `${((performance.now() - since) / 1000).toFixed(1)} s`;
 }
+
+/** The command that ran this benchmark, with every option given (for the logs and BENCHMARKS.md). */
+export function commandLine(script: string): string {
+  return ['npx tsx', script, ...process.argv.slice(2)].join(' ');
+}

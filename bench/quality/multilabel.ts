@@ -2,12 +2,15 @@
  * Multi-label benchmarks (issue 7, "Quality"): Scene (6 labels, MULAN split) and SUN09 (111
  * object-presence labels, the original split). Mean test AUC over the labels, per strategy.
  *
- *   npx tsx bench/quality/multilabel.ts [--quick] [--only scene|sun09] [--strategies hard,single]
+ *   npx tsx bench/quality/multilabel.ts [--quick] [--only scene|sun09] [--strategies hard,single] [--seeds N]
  *
  * Protocol (both): the given train/test split; features standardised with the training part's
  * mean and std; 20 % of the training rows (seeded) held out as validation data for early stopping
  * (patience 6, best weights restored); adam; the test part is only scored. Mean AUC = the mean
  * over labels of each label's test ROC AUC (every label has positives in both test sets).
+ * --seeds N (Scene only; default 1): repeat with seeds 0..N-1, each drawing its own fit/validation
+ * split of the training part and its own initial weights and batch order (the test part is fixed);
+ * the table then gives the mean ± std over seeds. SUN09 always runs seed 0.
  *
  * Scene: the labels are nearly exclusive (every train phi between -0.25 and -0.10), so the
  * co-occurrence graph has only negative edges: graph-aware strategies cannot share and fall back
@@ -29,13 +32,15 @@ import {
   type MtgraphModel, type PlanOptions,
 } from '../../src/index.js';
 import {
-  QUICK, argValue, auc, column, dataPath, elapsed, featureMatrix, markdownTable, pick, readTable, splitIndices,
+  QUICK, argValue, commandLine, auc, column, dataPath, elapsed, featureMatrix, markdownTable, meanStd, pick, readTable, splitIndices,
 } from './load.js';
 
 const started = performance.now();
 const backend = await initBackend();
 const only = argValue('only');
 const strategyFilter = argValue('strategies')?.split(',');
+/** --seeds N: Scene is repeated with seeds 0..N-1 (validation split, initial weights, batch order). */
+const SEEDS = Number(argValue('seeds') ?? 1);
 /** Most epochs (early stopping ends most runs sooner); SUN09 --quick: 40. */
 const maxEpochs = (data: 'scene' | 'sun09') => (QUICK && data === 'sun09' ? 40 : 150);
 
@@ -59,13 +64,13 @@ interface Prepared {
   take: ReturnType<typeof featureMatrix>['take'];
 }
 
-function prepare(path: string, features: string[], labels: string[]): Prepared {
+function prepare(path: string, features: string[], labels: string[], seed = 0): Prepared {
   const table = readTable(path);
   const split = table.text.get('split')!;
   const train: number[] = [];
   const testRows: number[] = [];
   split.forEach((s, r) => (s === 'train' ? train : testRows).push(r));
-  const [fitPart, valPart] = splitIndices(train.length, [0.8, 0.2], 0) as [number[], number[]];
+  const [fitPart, valPart] = splitIndices(train.length, [0.8, 0.2], seed) as [number[], number[]];
   const fitRows = fitPart.map((i) => train[i]!);
   const valRows = valPart.map((i) => train[i]!);
   const matrix = featureMatrix(features.map((name) => ({ name, values: column(table, name) })), train);
@@ -98,12 +103,12 @@ function labelAucs(p: Prepared, s: Setting, model: MtgraphModel): number[] {
 
 interface Row { label: string; meanAuc: number; aucs: number[]; params: number | string; epochs: number | string; seconds: number }
 
-async function train(p: Prepared, s: Setting, batchSize: number, learningRate: number, epochs: number): Promise<Row> {
+async function train(p: Prepared, s: Setting, batchSize: number, learningRate: number, epochs: number, seed = 0): Promise<Row> {
   const t0 = performance.now();
-  const model = compile(s.graph, { ...s.plan, seed: 0, input: { features: p.features.length } });
+  const model = compile(s.graph, { ...s.plan, seed, input: { features: p.features.length } });
   try {
     const history = await fit(model, dataOf(p, s, p.fitRows), {
-      epochs, batchSize, seed: 0, metrics: false,
+      epochs, batchSize, seed, metrics: false,
       optimizer: { name: 'adam', learningRate: s.learningRate ?? learningRate },
       validationData: dataOf(p, s, p.valRows), earlyStopping: { patience: 6 },
     });
@@ -112,7 +117,7 @@ async function train(p: Prepared, s: Setting, batchSize: number, learningRate: n
       label: s.label, meanAuc: aucs.reduce((a, b) => a + b, 0) / aucs.length, aucs, params: model.plan.params.total,
       epochs: (history.bestEpoch ?? history.epochs - 1) + 1, seconds: (performance.now() - t0) / 1000,
     };
-    console.error(`${s.label}: mean AUC ${row.meanAuc.toFixed(4)} (best epoch ${row.epochs} of ${history.epochs}, ${row.seconds.toFixed(0)} s) [${elapsed(started)}]`);
+    console.error(`${SEEDS > 1 ? `seed ${seed} ` : ''}${s.label}: mean AUC ${row.meanAuc.toFixed(4)} (best epoch ${row.epochs} of ${history.epochs}, ${row.seconds.toFixed(0)} s) [${elapsed(started)}]`);
     return row;
   } finally {
     model.dispose();
@@ -140,9 +145,10 @@ if (!only || only === 'scene') {
   const sceneGraph = await loadGraph(new URL('../../graphs/scene.json', import.meta.url).pathname);
   const features = (sceneGraph.getAttribute('input') as { columns: string[] }).columns;
   const labels = ['Beach', 'Sunset', 'FallFoliage', 'Field', 'Mountain', 'Urban'];
-  const p = prepare(dataPath('multilabel-scene', 'scene.csv'), features, labels);
+  const path = dataPath('multilabel-scene', 'scene.csv');
+  const p = prepare(path, features, labels);
   const binary = binaryGraph('scene-binary', features, labels, (t) => t);
-  // Co-occurrence graph: label correlation on the training part (fit + validation rows).
+  // Co-occurrence graph: label correlation on the training part (fit + validation rows, the same for every seed).
   const trainRows = [...p.fitRows, ...p.valRows];
   const cooc = await measureAffinity(binary, dataOf(p, { label: '', graph: binary, plan: {}, targets: Object.fromEntries(labels.map((l) => [l, [l]])) }, trainRows), { method: 'label-correlation' });
   const weights = cooc.graph.edges().map((e) => cooc.graph.getEdgeAttribute(e, 'weight') as number);
@@ -157,10 +163,23 @@ if (!only || only === 'scene') {
     { label: 'clustered (co-occurrence graph: all negative)', graph: cooc.graph, plan: { strategy: 'clustered', trunk }, targets: perLabel },
     { label: 'mmoe (6 binary tasks, 4 experts)', graph: binary, plan: { strategy: 'mmoe', trunk, mmoe: { experts: 4 } }, targets: perLabel },
   ];
-  const rows: Row[] = [];
-  for (const s of settings.filter(wanted)) rows.push(await train(p, s, 64, 1e-3, maxEpochs('scene')));
-  console.log(`\nScene: mean test AUC over 6 labels, MULAN split (train ${trainRows.length}: ${p.fitRows.length} fit + ${p.valRows.length} validation; test ${p.testRows.length}), trunk [64], batch 64, adam 1e-3 (logistic regression 1e-2), backend ${backend.backend}${QUICK ? ', --quick' : ''}\n`);
-  console.log(printRows(rows));
+  const runs = new Map<string, Row[]>();
+  for (let seed = 0; seed < SEEDS; seed++) {
+    const ps = seed === 0 ? p : prepare(path, features, labels, seed);
+    for (const s of settings.filter(wanted)) {
+      const row = await train(ps, s, 64, 1e-3, maxEpochs('scene'), seed);
+      runs.set(s.label, [...(runs.get(s.label) ?? []), row]);
+    }
+  }
+  const fmt = (v: number[]) => (v.length > 1 ? `${meanStd(v).mean.toFixed(4)} ± ${meanStd(v).std.toFixed(4)}` : v[0]!.toFixed(4));
+  console.log(`\nScene: mean test AUC over 6 labels, MULAN split (train ${trainRows.length}: ${p.fitRows.length} fit + ${p.valRows.length} validation; test ${p.testRows.length}), ${SEEDS} seed(s)${SEEDS > 1 ? ` (0-${SEEDS - 1}: mean ± std)` : ''}, trunk [64], batch 64, adam 1e-3 (logistic regression 1e-2), backend ${backend.backend}${QUICK ? ', --quick' : ''}\n`);
+  console.log(markdownTable(
+    ['strategy', 'mean test AUC', ...labels, 'parameters', 'best epoch', 's'],
+    [...runs].map(([label, r]) => [
+      label, fmt(r.map((x) => x.meanAuc)), ...labels.map((_, k) => mean(r.map((x) => x.aucs[k]!)).toFixed(3)),
+      r[0]!.params, mean(r.map((x) => Number(x.epochs))).toFixed(0), mean(r.map((x) => x.seconds)).toFixed(0),
+    ]),
+  ));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,4 +233,4 @@ if (!only || only === 'sun09') {
   console.log(printRows(rows, groups));
   console.log(`\ngraphs: ${coocNote}; ${learnedNote}.`);
 }
-console.log(`\ncommand: npx tsx bench/quality/multilabel.ts${QUICK ? ' --quick' : ''}; total ${elapsed(started)}`);
+console.log(`\ncommand: ${commandLine('bench/quality/multilabel.ts')}; total ${elapsed(started)}`);

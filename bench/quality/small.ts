@@ -28,7 +28,7 @@ import {
   type MtgraphModel, type PlanOptions,
 } from '../../src/index.js';
 import {
-  QUICK, argValue, column, dataPath, elapsed, featureMatrix, markdownTable, meanStd, oneHot, pick, readTable, rmse, splitIndices,
+  QUICK, argValue, commandLine, column, dataPath, elapsed, featureMatrix, markdownTable, meanStd, oneHot, pick, readTable, rmse, splitIndices,
   type FeatureColumn, type Table,
 } from './load.js';
 import { independentRidge, predictLinear, taskMoments } from './linear.js';
@@ -203,4 +203,4 @@ if (!only || only === 'student') {
     batchSize: 32, strategies: STUDENT,
   });
 }
-console.log(`\ncommand: npx tsx bench/quality/small.ts${QUICK ? ' --quick' : ''}; total ${elapsed(started)}`);
+console.log(`\ncommand: ${commandLine('bench/quality/small.ts')}; total ${elapsed(started)}`);
