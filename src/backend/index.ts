@@ -4,3 +4,4 @@ export {
 } from './init.js';
 export { untrainableLayers, assertTrainable, LAYER_TRAINING_KERNELS, type UntrainableLayer, type TrainableTarget } from './trainable.js';
 export { patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched } from './wasm-matmul.js';
+export { patchWasmSlice, restoreWasmSlice, wasmSlicePatched } from './wasm-slice.js';

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { BackendError } from '../errors.js';
 import { patchWasmMatMul } from './wasm-matmul.js';
+import { patchWasmSlice } from './wasm-slice.js';
 
 /** The backends mtgraph knows, fastest first. */
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -74,7 +75,8 @@ async function loadWasm(): Promise<string> {
   const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
   const binary = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
   const patched = process.env.MTGRAPH_WASM_MATMUL !== 'original' && patchWasmMatMul();
-  return `loaded ${binary} (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'one thread'}${patched ? ', transposed matMul patched' : ''})`;
+  const sliced = process.env.MTGRAPH_WASM_SLICE !== 'original' && patchWasmSlice();
+  return `loaded ${binary} (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'one thread'}${patched ? ', transposed matMul patched' : ''}${sliced ? ', in-place slice' : ''})`;
 }
 
 async function loadCpu(): Promise<string> {

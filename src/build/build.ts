@@ -6,6 +6,7 @@ import { checkPlan } from './check.js';
 import type { BuildContext } from './context.js';
 import { getCouplingBuilder } from './couplings/registry.js';
 import { gateMix } from './gate.js';
+import { HeadColumns, MultiHead } from './layers/multi-head.js';
 import { getHeadBuilder } from './heads/registry.js';
 import { assemble } from './model.js';
 import { nameLayers } from './names.js';
@@ -76,7 +77,20 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
       }
       checked.couplings.forEach((c, index) => getCouplingBuilder(c.kind)!.afterTowerLayer?.(c, index, i, towers, ctx));
     }
-    const outputs = checked.tasks.map((t) => getHeadBuilder(t.kind)!.build(towers.get(t.id)!, checked.heads[t.id]!, t, ctx));
+    // Heads fused into one MultiHead: one product for the group, then each task's columns, activated, in a layer named by the task.
+    const fused = new Map<string, tf.SymbolicTensor>();
+    for (const [name, tasks] of names.fusedHeads) {
+      const units = tasks.map((id) => checked.heads[id]!.units);
+      const layer = ctx.track(new MultiHead({ units, kernelInitializers: tasks.map((id) => ctx.kernelInitializer(names.heads.get(id)!)), name }));
+      const logits = layer.apply(towers.get(tasks[0]!)!) as tf.SymbolicTensor;
+      let begin = 0;
+      tasks.forEach((id, i) => {
+        const head = ctx.track(new HeadColumns({ begin, size: units[i]!, activation: checked.heads[id]!.activation, name: names.heads.get(id)! }));
+        fused.set(id, head.apply(logits) as tf.SymbolicTensor);
+        begin += units[i]!;
+      });
+    }
+    const outputs = checked.tasks.map((t) => fused.get(t.id) ?? getHeadBuilder(t.kind)!.build(towers.get(t.id)!, checked.heads[t.id]!, t, ctx));
     const model = tf.model({ inputs: input, outputs, name: names.model });
     return assemble(model, checked, names, { graph: serialized(options.graph), metadata: { ...options.metadata } });
   } catch (error) {

@@ -1,5 +1,6 @@
 import type { Plan } from '../plan/types.js';
 import { getCouplingBuilder } from './couplings/registry.js';
+import { fusedHeadGroups } from './head-groups.js';
 import { getHeadBuilder } from './heads/registry.js';
 import './couplings/index.js';
 import './heads/index.js';
@@ -18,6 +19,7 @@ export function planLayerClasses(plan: Plan): string[] {
     if (g.experts.length > 1) classes.add('Concatenate');
   }
   for (const t of plan.tasks) for (const c of getHeadBuilder(t.kind)?.layerClasses ?? []) classes.add(c);
+  if (fusedHeadGroups(plan).length > 0) classes.add('MtgraphMultiHead').add('MtgraphHeadColumns');
   for (const coupling of plan.couplings) for (const c of getCouplingBuilder(coupling.kind)?.layerClasses ?? []) classes.add(c);
   return [...classes];
 }

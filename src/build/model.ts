@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { PlanError } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import type { SerializedTaskGraph } from '../spec/serialized.js';
 import type { ModelParts } from './context.js';
@@ -50,7 +51,11 @@ export function assemble(model: tf.LayersModel, plan: Plan, names: LayerNames, o
     plan,
     names,
     towerDense: (task, index) => model.getLayer(names.towers.get(task)![index]!.dense),
-    head: (task) => model.getLayer(names.heads.get(task)!),
+    head: (task) => {
+      const fusedIn = [...names.fusedHeads].find(([, tasks]) => tasks.includes(task));
+      if (fusedIn) throw new PlanError(`mtgraph/build: the head of "${task}" is fused into layer "${fusedIn[0]}" with ${fusedIn[1].length - 1} other head(s), so it has no variables of its own → at couplings. A coupling that reads heads must list them in its builder's headTasks().`, { path: 'couplings', got: task });
+      return model.getLayer(names.heads.get(task)!);
+    },
   };
   const penalties = plan.couplings.flatMap((c, i) => getCouplingBuilder(c.kind)?.penalties?.(c, i, parts) ?? []);
   return new BuiltModel(model, plan, names, penalties, options.graph, options.metadata ?? {});

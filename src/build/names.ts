@@ -1,5 +1,6 @@
 import type { LayerPlan, Plan } from '../plan/types.js';
 import { getCouplingBuilder } from './couplings/registry.js';
+import { fusedHeadGroups } from './head-groups.js';
 
 /** The tfjs layers of one planned dense layer: the Dense and what follows it. */
 export interface StepNames {
@@ -24,8 +25,16 @@ export interface LayerNames {
   blocks: Map<string, StepNames[]>;
   gates: Map<string, GateNames>;
   towers: Map<string, StepNames[]>;
-  /** The output layer of each task (the task id, sanitised). */
+  /**
+   * The output layer of each task (the task id, sanitised): its Dense head, or, when its head is
+   * fused with others (see `fusedHeads`), its HeadColumns layer after the MultiHead.
+   */
   heads: Map<string, string>;
+  /**
+   * Heads fused into one MultiHead layer (see `fusedHeadGroups`): layer name -> its tasks, in
+   * column order. Task `tasks[i]`'s weights are that layer's kernel and bias columns for head i.
+   */
+  fusedHeads: Map<string, string[]>;
   /** The layer each coupling adds (cross-stitch), by coupling index. */
   couplings: Map<number, string>;
 }
@@ -77,6 +86,7 @@ export function nameLayers(plan: Plan): LayerNames {
     gates: new Map(),
     towers: new Map(),
     heads,
+    fusedHeads: new Map(),
     couplings: new Map(),
   };
   for (const b of plan.blocks) out.blocks.set(b.id, stepNames(names, b.id, b.layers));
@@ -89,6 +99,7 @@ export function nameLayers(plan: Plan): LayerNames {
     });
   }
   for (const t of plan.tasks) out.towers.set(t.id, stepNames(names, `tower.${t.id}`, plan.towers[t.id]?.layers ?? []));
+  for (const g of fusedHeadGroups(plan)) out.fusedHeads.set(names.take(`heads.${g.parent ?? 'input'}`), g.tasks);
   plan.couplings.forEach((c, i) => {
     const wish = getCouplingBuilder(c.kind)?.layerName?.(c, i);
     if (wish !== undefined) out.couplings.set(i, names.take(wish));

@@ -249,6 +249,7 @@ function checkAgainstPlan(model: tf.LayersModel, plan: Plan, dir: string): Layer
     ...[...names.blocks.values(), ...names.towers.values()].flat().map((s) => s.dense),
     ...[...names.gates.values()].map((g) => g.weights),
     ...names.couplings.values(),
+    ...names.fusedHeads.keys(),
   ];
   const missing = wanted.filter((n) => !present.has(n));
   if (missing.length > 0) throw mismatch(`the model has no layer ${missing.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Plan, PlanTask } from '../plan/types.js';
 import { PlanError } from '../errors.js';
 import { targetOf } from '../data/targets.js';
+import { HEAD_ACTIVATIONS } from '../build/layers/multi-head.js';
+import type { OutputSource, TrainingView } from './forward.js';
 import { getLoss, lossNames, type LossFunction } from './losses.js';
 
 const SCOPE = 'mtgraph/train';
@@ -76,20 +78,28 @@ export class Objective {
    * `den[t] = sum(mask)`. The task loss is `num / max(1, den)`.
    */
   sums(outputs: readonly tf.Tensor[], y: tf.Tensor2D, mask: tf.Tensor2D): { num: tf.Tensor1D; den: tf.Tensor1D } {
+    const ordered = this.groups.map((g) => {
+      const preds = g.outputs.map((i) => outputs[i] as tf.Tensor2D);
+      return preds.length === 1 ? preds[0]! : tf.concat(preds, 1);
+    });
+    return this.sumsOf(ordered, y, mask);
+  }
+
+  /** The sums from each group's predictions, its tasks' outputs side by side. */
+  private sumsOf(predictions: readonly tf.Tensor[], y: tf.Tensor2D, mask: tf.Tensor2D): { num: tf.Tensor1D; den: tf.Tensor1D } {
     const single = this.groups.length === 1;
     const perTask = (m: tf.Tensor2D, g: LossGroup): tf.Tensor1D => (g.taskWidth === 1
       ? tf.sum(m, 0)
       : tf.sum(tf.reshape(m, [-1, g.tasks.length, g.taskWidth]), [0, 2])) as tf.Tensor1D;
     const nums: tf.Tensor1D[] = [];
     const dens: tf.Tensor1D[] = [];
-    for (const g of this.groups) {
-      const preds = g.outputs.map((i) => outputs[i] as tf.Tensor2D);
-      const yPred = preds.length === 1 ? preds[0]! : tf.concat(preds, 1);
+    this.groups.forEach((g, gi) => {
+      const yPred = predictions[gi] as tf.Tensor2D;
       const yTrue = single ? y : tf.slice(y, [0, g.offset], [-1, g.width]);
       const m = single ? mask : tf.slice(mask, [0, g.offset], [-1, g.width]);
       nums.push(perTask(tf.mul(g.loss.compute(yTrue, yPred), m), g));
       dens.push(perTask(m, g));
-    }
+    });
     return single ? { num: nums[0]!, den: dens[0]! } : { num: tf.concat(nums) as tf.Tensor1D, den: tf.concat(dens) as tf.Tensor1D };
   }
 
@@ -102,6 +112,47 @@ export class Objective {
     const yTrue = tf.slice(y, [0, column], [-1, group.taskWidth]);
     const m = tf.slice(mask, [0, column], [-1, group.taskWidth]);
     return { num: tf.sum(tf.mul(group.loss.compute(yTrue, output as tf.Tensor2D), m)), den: tf.sum(m) };
+  }
+
+  /**
+   * The same sums as `sums`, from the outputs of a TrainingView (`forwardView`). Within a group,
+   * consecutive tasks whose columns follow each other in one output and whose activation works
+   * element by element are read as one block of columns (the whole output when it is exactly the
+   * group's), activated once.
+   */
+  viewSums(view: TrainingView, outputs: readonly tf.Tensor[], y: tf.Tensor2D, mask: tf.Tensor2D): { num: tf.Tensor1D; den: tf.Tensor1D } {
+    const blocks = this.blocksOf(view);
+    const ordered = this.groups.map((g, gi) => {
+      const parts = blocks[gi]!.map((b) => {
+        const out = outputs[b.output] as tf.Tensor2D;
+        const columns = b.begin === 0 && b.size === b.width ? out : tf.slice(out, [0, b.begin], [-1, b.size]);
+        return b.activation === null ? columns : HEAD_ACTIVATIONS[b.activation]!(columns);
+      });
+      return parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
+    });
+    return this.sumsOf(ordered, y, mask);
+  }
+
+  private readonly viewBlocks = new WeakMap<TrainingView, OutputSource[][]>();
+
+  /** Per loss group, its outputs as blocks of columns of the view's outputs (see viewSums). */
+  private blocksOf(view: TrainingView): OutputSource[][] {
+    let blocks = this.viewBlocks.get(view);
+    if (blocks) return blocks;
+    blocks = this.groups.map((g) => {
+      const out: OutputSource[] = [];
+      for (const i of g.outputs) {
+        const s = view.sources[i]!;
+        const last = out.at(-1);
+        const elementwise = s.activation === null || s.activation === 'linear' || s.activation === 'sigmoid';
+        if (last && elementwise && last.output === s.output && last.activation === s.activation && last.begin + last.size === s.begin) last.size += s.size;
+        else out.push({ ...s });
+      }
+      // A softmax block is one task's columns (never merged above unless alone).
+      return out;
+    });
+    this.viewBlocks.set(view, blocks);
+    return blocks;
   }
 
   /** Nothing to free today; kept so callers need not change when an objective holds tensors. */

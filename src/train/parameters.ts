@@ -13,7 +13,12 @@ export interface TaskParameters {
    * units and the tower layers they mix. A variable of no known layer counts as shared.
    */
   readonly shared: tf.Variable[];
-  /** Each task's own variables by task id: its head, private tower layers, its gate, blocks only it reads. */
+  /**
+   * Each task's own variables by task id: its head, private tower layers, its gate, blocks only it
+   * reads. The kernel and bias of heads fused into one MultiHead layer are listed under each of
+   * its tasks: a task's gradient on them is zero outside its own columns, so adding the tasks'
+   * updates gives every head its own task's update.
+   */
   readonly own: ReadonlyMap<string, tf.Variable[]>;
   /**
    * The kernels of the last shared dense layer on each task's path (deduplicated): for hard sharing
@@ -128,7 +133,14 @@ export function taskParameters(model: MtgraphModel): TaskParameters {
   }
   const shared: tf.Variable[] = [];
   const own = new Map<string, tf.Variable[]>(plan.tasks.map((t) => [t.id, []]));
+  const fused = new Map<tf.Variable, string[]>();
+  for (const [name, tasks] of names.fusedHeads) for (const v of layerVariables(model, name)) fused.set(v, tasks);
   for (const v of model.trainableVariables) {
+    const group = fused.get(v);
+    if (group) {
+      for (const task of group) own.get(task)?.push(v);
+      continue;
+    }
     const task = owner.get(v);
     if (task === undefined || task === null) shared.push(v);
     else own.get(task)!.push(v);
@@ -203,6 +215,11 @@ export function sharedRepresentation(model: MtgraphModel): SharedRepresentation 
   return {
     block: top,
     encode: (x, training) => chain.reduce((h, id) => run(h, names.blocks.get(id) ?? [], training), x),
-    decode: (task, z, training) => apply(run(z, names.towers.get(task) ?? [], training), names.heads.get(task)!, training),
+    decode: (task, z, training) => {
+      const h = run(z, names.towers.get(task) ?? [], training);
+      const fusedIn = [...names.fusedHeads].find(([, tasks]) => tasks.includes(task));
+      if (!fusedIn) return apply(h, names.heads.get(task)!, training);
+      return apply(apply(h, fusedIn[0], training), names.heads.get(task)!, training);
+    },
   };
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../build/types.js';
 import { OptionsError } from '../errors.js';
 import type { Balancer, BalanceNeeds, Combined, GradientBalancer, LossBalancer, TaskGradients } from './balance/index.js';
-import { forward } from './forward.js';
+import { forward, forwardView, trainingView } from './forward.js';
 import type { Objective } from './objective.js';
 import { sharedRepresentation, taskParameters } from './parameters.js';
 import { modelVariables, restore, snapshot } from './weights.js';
@@ -68,11 +68,11 @@ function movingStatistics(model: MtgraphModel): tf.Variable[] {
  */
 function lossStep(ctx: StepContext, combine: (taskLoss: tf.Tensor1D) => Combined = (l) => (ctx.balancer as LossBalancer).combine(l)): Step {
   const { model, objective } = ctx;
+  const view = trainingView(model);
   return ({ x, y, mask, size }) => {
     let parts: tf.Tensor[] = [];
     const { grads } = tf.variableGrads(() => {
-      const outputs = forward(model, x, true);
-      const { num, den } = objective.sums(outputs, y, mask);
+      const { num, den } = view ? objective.viewSums(view, forwardView(view, x, true), y, mask) : objective.sums(forward(model, x, true), y, mask);
       const taskLoss = tf.div(num, tf.maximum(den, 1)) as tf.Tensor1D;
       const { total: combined, weights } = combine(taskLoss);
       const penalty = ctx.hasPenalty ? ctx.penalty() : undefined;
@@ -152,7 +152,11 @@ function taskGradientStep(ctx: StepContext): Step {
       }
       const scales = ownScale ? tf.unstack(ownScale) : undefined;
       ownGrads.forEach((grads, t) => {
-        for (const [name, g] of Object.entries(grads)) update[name] = scales ? tf.mul(g, scales[t]!) : g;
+        // A fused head's variables belong to each of its tasks (zero outside their columns): add up.
+        for (const [name, g] of Object.entries(grads)) {
+          const scaled = scales ? tf.mul(g, scales[t]!) : g;
+          update[name] = update[name] ? tf.add(update[name]!, scaled) : scaled;
+        }
       });
       let penalty: tf.Scalar | undefined;
       if (ctx.hasPenalty) {

@@ -154,13 +154,23 @@ describe('fit balance arithmetic in the training step', () => {
       });
       offset += v.size;
     }
+    // A task's own variables move along its own gradient; the two heads are fused into one layer
+    // whose variables both tasks own, each task's gradient being zero outside its columns: they add.
+    const owners = new Map<string, number[]>();
     objective.order.forEach((task, t) => {
-      for (const v of params.own.get(task)!) {
-        const i = index.get(v.name)!;
-        const g = perTask[t]!.grads[v.name]!.dataSync();
-        after[i]!.forEach((value, k) => expect(value).toBeCloseTo(before[i]![k]! - lr * g[k]!, 5));
-      }
+      for (const v of params.own.get(task)!) owners.set(v.name, [...(owners.get(v.name) ?? []), t]);
     });
+    expect([...owners.values()].some((ts) => ts.length === 2)).toBe(true);
+    for (const [name, ts] of owners) {
+      const i = index.get(name)!;
+      const gs = ts.map((t) => perTask[t]!.grads[name]!.dataSync());
+      after[i]!.forEach((value, k) => expect(value).toBeCloseTo(before[i]![k]! - lr * gs.reduce((sum, g) => sum + g[k]!, 0), 5));
+      if (ts.length === 2) {
+        // each column block is moved by one task only
+        const [ga, gb] = gs;
+        ga!.forEach((v, k) => expect(v === 0 || gb![k] === 0).toBe(true));
+      }
+    }
     tf.dispose(perTask.flatMap((p) => [p.value, ...Object.values(p.grads)]));
     tf.dispose([tensors.x, tensors.y, tensors.mask]);
     model.dispose();

@@ -229,7 +229,12 @@ describe('fit', () => {
 describe('fit non-finite losses', () => {
   it('fit stops on a NaN weight, names the task and epoch, and keeps the last good weights', async () => {
     const model = fixtureModel(FOUR);
-    const head = model.model.getLayer(model.layerNames.heads.get('click')!);
+    // click's head: its own Dense, or its columns of the MultiHead it is fused into
+    const fusedIn = [...model.layerNames.fusedHeads].find(([, tasks]) => tasks.includes('click'));
+    const head = model.model.getLayer(fusedIn ? fusedIn[0] : model.layerNames.heads.get('click')!);
+    const columns = fusedIn ? fusedIn[1].map((id) => model.plan.heads[id]!.units) : [];
+    const first = fusedIn ? columns.slice(0, fusedIn[1].indexOf('click')).reduce((a, b) => a + b, 0) : 0;
+    const width = fusedIn ? model.plan.heads.click!.units : Infinity;
     let good: Float32Array[] = [];
     const run = fit(model, fourData(64), {
       epochs: 10,
@@ -237,7 +242,11 @@ describe('fit non-finite losses', () => {
         if (epoch !== 1) return;
         good = weightsOf(model);
         const [kernel, bias] = head.getWeights();
-        const poisoned = tf.fill(kernel!.shape, NaN);
+        const poisoned = tf.tidy(() => {
+          const k = kernel!.shape[1]!;
+          const nan = tf.range(0, k).less(first + width).logicalAnd(tf.range(0, k).greaterEqual(first));
+          return tf.where(tf.broadcastTo(nan, kernel!.shape), tf.fill(kernel!.shape, NaN), kernel!);
+        });
         head.setWeights([poisoned, bias!]);
         poisoned.dispose();
       },

@@ -18,12 +18,114 @@ function shapeOf(plan: Plan, width: Map<string | null, number>, task: string, la
   return [input, layer === 'head' ? head.units : stack[index]!.units];
 }
 
+/** The non-zero entries of one row of a Laplacian: [column, value]. */
+type LaplacianRow = Array<[number, number]>;
+
+/**
+ * Rows of a penalty evaluated together: `vars[r]` are the variables of row r (a task's kernel and
+ * bias), flattened and laid end to end in the evaluation; every row has the same shapes
+ * (`shapes`, `width` numbers in all). `L` is strength times the Laplacian among these rows, dense
+ * and row-major.
+ */
+interface Block {
+  vars: tf.Variable[][];
+  shapes: number[][];
+  width: number;
+  L: Float32Array;
+}
+
+/**
+ * Splits rows (variables per row, Laplacian entries) into blocks of rows with the same shapes.
+ * Rows without entries (tasks only paired with weight 0) add nothing and are left out. Rows of
+ * different shapes are never linked: a penalty pairs only weights of one shape.
+ */
+function blocksOf(strength: number, rows: readonly tf.Variable[][], laplacian: readonly LaplacianRow[]): Block[] {
+  if (strength === 0) return [];
+  const byShapes = new Map<string, number[]>();
+  rows.forEach((vars, i) => {
+    if (laplacian[i]!.length === 0) return;
+    const key = vars.map((v) => v.shape.join('x')).join(',');
+    byShapes.set(key, [...(byShapes.get(key) ?? []), i]);
+  });
+  return [...byShapes.values()].map((members) => {
+    const local = new Map(members.map((i, r) => [i, r]));
+    const m = members.length;
+    const L = new Float32Array(m * m);
+    members.forEach((i, r) => {
+      for (const [j, v] of laplacian[i]!) L[r * m + local.get(j)!] = strength * v;
+    });
+    const shapes = rows[members[0]!]!.map((v) => v.shape);
+    return { vars: members.map((i) => rows[i]!), shapes, width: shapes.reduce((n, s) => n + sizeOf(s), 0), L };
+  });
+}
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
+
+/**
+ * Cuts `grad` ([rows, width], each row the pieces of `shapes` laid end to end) back into one
+ * tensor per piece, row by row. With `readBack`, the values are read once and each piece made
+ * from that copy, instead of tf.split: the wasm Slice kernel copies its whole input for every
+ * slice, so that splitting into one piece per variable would copy the gradient that many times.
+ */
+function cut(grad: tf.Tensor, shapes: readonly number[][], readBack: boolean): tf.Tensor[] {
+  const sizes = shapes.map(sizeOf);
+  const rows = grad.shape[0]!;
+  if (!readBack) return tf.split(tf.reshape(grad, [-1]), Array.from({ length: rows }, () => sizes).flat()).map((t, k) => tf.reshape(t, shapes[k % shapes.length]!));
+  const values = grad.dataSync() as Float32Array;
+  const pieces: tf.Tensor[] = [];
+  let at = 0;
+  for (let r = 0; r < rows; r++) {
+    shapes.forEach((shape, k) => {
+      pieces.push(tf.tensor(values.subarray(at, at + sizes[k]!), shape, 'float32'));
+      at += sizes[k]!;
+    });
+  }
+  return pieces;
+}
+
+/**
+ * `sum_r <X_r, M_r>` with `M = L X`, where row X_r is block row r's variables flattened end to end;
+ * its gradient `2 M_r`, cut back into the variables' shapes, is given directly (tf.customGrad), so
+ * a step costs a handful of ops on one [rows, width] matrix whatever the number of tasks and
+ * pairs. Two choices are for the wasm backend, where this runs every training step: its matMul
+ * packs its right operand anew on every call, which for X costs more than two transposes, so M is
+ * computed as `(Xᵀ L)ᵀ` (L is symmetric) with the small L on the right; and the gradient is cut
+ * into pieces from one read-back copy (see `cut`).
+ */
+function blockValue(block: Block): tf.Scalar {
+  const { vars, shapes, width } = block;
+  const rows = vars.length;
+  const inputs = vars.flat();
+  const wasm = tf.getBackend() === 'wasm';
+  const penalty = tf.customGrad((...args: unknown[]) => {
+    const ws = args.slice(0, inputs.length) as tf.Tensor[];
+    const save = args[inputs.length] as tf.GradSaveFunc;
+    const X = tf.reshape(tf.concat(ws.map((w) => tf.reshape(w, [-1]))), [rows, width]) as tf.Tensor2D;
+    const L = tf.tensor2d(block.L, [rows, rows]);
+    const M = wasm ? tf.transpose(tf.matMul(tf.transpose(X), L)) : tf.matMul(L, X);
+    save([M]);
+    return {
+      value: tf.sum(tf.mul(X, M)) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, [m]: tf.Tensor[]) => cut(tf.mul(m!, tf.mul(dy, 2)), shapes, wasm),
+    };
+  });
+  return penalty(...inputs);
+}
+
+/** The sum of the blocks' values (a scalar 0 for none); call inside a tidy. */
+function sumOf(blocks: readonly Block[]): tf.Scalar {
+  if (blocks.length === 0) return tf.scalar(0);
+  const values = blocks.map(blockValue);
+  return values.length === 1 ? values[0]! : (tf.addN(values) as tf.Scalar);
+}
+
 /**
  * A graph-Laplacian penalty: `strength * sum_(a,b,w) w * ||W_a - W_b||^2` over the kernels and
  * biases of tower layer `layer` (or the heads) of each pair of tasks. With L = D - A the
  * Laplacian of the pairs this is `strength * sum_i <W_i, M_i>`, `M_i = sum_j L_ij W_j`, whose
- * gradient is `2 * strength * M_i`: the gradient is given directly (tf.customGrad), so a step
- * costs one weighted sum per coupled task and no stacking or matrix product.
+ * gradient is `2 * strength * M_i`: the gradient is given directly (tf.customGrad), and each
+ * task's weights (kernel and bias) are laid end to end as one row of a matrix, so that a step
+ * costs one small matrix product and a few ops, however many tasks and pairs there are.
  */
 export class LaplacianPenalty implements Penalty {
   readonly kind = 'laplacian' as const;
@@ -31,7 +133,8 @@ export class LaplacianPenalty implements Penalty {
   /** The coupled tasks' weights, one list (kernel, bias) per task, in the order of `laplacian`'s rows. */
   private readonly rows: tf.Variable[][];
   /** Per row, the non-zero entries of L: [column, value]. */
-  private readonly laplacian: Array<Array<[number, number]>>;
+  private readonly laplacian: LaplacianRow[];
+  private readonly blocks: Block[];
 
   constructor(
     readonly strength: number,
@@ -54,6 +157,10 @@ export class LaplacianPenalty implements Penalty {
     const n = () => rows.length;
     const add = (i: number, j: number, v: number) => entries.set(i * 1e6 + j, (entries.get(i * 1e6 + j) ?? 0) + v);
     for (const [a, b, w] of pairs) {
+      const shapes = (ws: tf.Variable[]) => ws.map((v) => v.shape.join('x')).join(', ');
+      if (shapes(a) !== shapes(b)) {
+        throw new PlanError(`mtgraph/build: ${this.name} pairs weights of different shapes (got [${shapes(a)}] and [${shapes(b)}]). Pair only layers of one shape.`, { got: [shapes(a), shapes(b)] });
+      }
       const i = rowOf(a);
       const j = rowOf(b);
       add(i, j, -w);
@@ -66,6 +173,7 @@ export class LaplacianPenalty implements Penalty {
     for (const [key, v] of [...entries].sort((p, q) => p[0] - q[0])) {
       if (v !== 0) this.laplacian[Math.floor(key / 1e6)]!.push([key % 1e6, v]);
     }
+    this.blocks = blocksOf(strength, this.rows, this.laplacian);
   }
 
   /** Number of coupled tasks (rows of the Laplacian). */
@@ -74,24 +182,7 @@ export class LaplacianPenalty implements Penalty {
   }
 
   value(): tf.Scalar {
-    return tf.tidy(() => {
-      const n = this.rows.length;
-      if (n === 0 || this.strength === 0) return tf.scalar(0);
-      const L = this.laplacian;
-      const twice = 2 * this.strength;
-      const penalty = tf.customGrad((...args: unknown[]) => {
-        const ws = args.slice(0, n) as tf.Tensor[];
-        const save = args[n] as tf.GradSaveFunc;
-        const M = ws.map((_, i) => tf.addN(L[i]!.map(([j, v]) => tf.mul(ws[j]!, v))));
-        save(M);
-        return {
-          value: tf.mul(tf.addN(ws.map((w, i) => tf.sum(tf.mul(w, M[i]!)))), this.strength) as tf.Scalar,
-          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => saved.map((m) => tf.mul(m, tf.mul(dy, twice))),
-        };
-      });
-      const perWeight = this.rows[0]!.map((_, k) => penalty(...this.rows.map((ws) => ws[k]!)));
-      return tf.addN(perWeight) as tf.Scalar;
-    });
+    return tf.tidy(() => sumOf(this.blocks));
   }
 }
 

@@ -13,6 +13,8 @@ export interface CouplingBuilder<C extends CouplingPlan = CouplingPlan> {
   readonly layerClasses: readonly string[];
   /** The wished name of the layer this coupling adds, if it adds one. */
   layerName?(coupling: C, index: number): string;
+  /** The tasks whose head weights the coupling reads (their heads are never fused into a MultiHead). */
+  headTasks?(coupling: C): readonly string[];
   /** Checks the coupling against the rest of the plan; throws a PlanError naming `path`. */
   check?(coupling: C, plan: Plan, path: string): void;
   /** Runs after tower layer `layer` of every task is built; may replace tower outputs in `towers`. */

@@ -5,6 +5,7 @@ import { registerHead } from './registry.js';
 export const denseHead = registerHead({
   kinds: ['regression', 'binary', 'multiclass', 'multilabel'],
   layerClasses: ['Dense'],
+  fusable: true,
   build(input, head, task, ctx) {
     const name = ctx.names.heads.get(task.id)!;
     const layer = ctx.track(tf.layers.dense({ units: head.units, activation: head.activation, kernelInitializer: ctx.kernelInitializer(name), name }));

@@ -12,6 +12,12 @@ export interface HeadBuilder {
   readonly kinds: readonly string[];
   /** The tfjs layer classes it adds (for backend checks). */
   readonly layerClasses: readonly string[];
+  /**
+   * True when the head is exactly `Dense(head.units, head.activation)` on its input: `build` may
+   * then fuse the heads of several tasks that read the same tensor into one MultiHead layer (one
+   * product for all of them) followed by one HeadColumns layer per task, named by the task.
+   */
+  readonly fusable?: boolean;
   build(input: tf.SymbolicTensor, head: HeadPlan, task: PlanTask, ctx: BuildContext): tf.SymbolicTensor;
 }
 
