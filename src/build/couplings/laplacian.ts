@@ -189,6 +189,7 @@ export class LaplacianPenalty implements Penalty {
 export const laplacianCoupling = registerCouplingBuilder<LaplacianCoupling>({
   kind: 'laplacian',
   layerClasses: [],
+  headTasks: (c) => (c.layer === 'head' ? c.pairs.flatMap(([a, b]) => [a, b]) : []),
   check(c, plan, path) {
     const width = widths({ blocks: plan.blocks, gates: plan.gates }, plan.input.features);
     const where = c.layer === 'head' ? 'heads' : `tower layer ${c.layer}`;
