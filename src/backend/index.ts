@@ -5,3 +5,4 @@ export {
 export { untrainableLayers, assertTrainable, LAYER_TRAINING_KERNELS, type UntrainableLayer, type TrainableTarget } from './trainable.js';
 export { patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched } from './wasm-matmul.js';
 export { patchWasmSlice, restoreWasmSlice, wasmSlicePatched } from './wasm-slice.js';
+export { patchWasmGather, restoreWasmGather, wasmGatherPatched } from './wasm-gather.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { BackendError } from '../errors.js';
 import { patchWasmMatMul } from './wasm-matmul.js';
 import { patchWasmSlice } from './wasm-slice.js';
+import { patchWasmGather } from './wasm-gather.js';
 
 /** The backends mtgraph knows, fastest first. */
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -76,7 +77,9 @@ async function loadWasm(): Promise<string> {
   const binary = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
   const patched = process.env.MTGRAPH_WASM_MATMUL !== 'original' && patchWasmMatMul();
   const sliced = process.env.MTGRAPH_WASM_SLICE !== 'original' && patchWasmSlice();
-  return `loaded ${binary} (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'one thread'}${patched ? ', transposed matMul patched' : ''}${sliced ? ', in-place slice' : ''})`;
+  const gathered = process.env.MTGRAPH_WASM_GATHER !== 'original' && patchWasmGather();
+  const extras = [patched && 'transposed matMul patched', sliced && 'in-place slice', gathered && 'row gather'].filter(Boolean);
+  return `loaded ${binary} (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'one thread'}${extras.map((e) => `, ${e}`).join('')})`;
 }
 
 async function loadCpu(): Promise<string> {
