@@ -63,20 +63,18 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
 
 /**
  * Cuts `grad` ([rows, width], each row the pieces of `shapes` laid end to end) back into one
- * tensor per piece, row by row. With `readBack`, the values are read once and each piece made
- * from that copy, instead of tf.split: the wasm Slice kernel copies its whole input for every
- * slice, so that splitting into one piece per variable would copy the gradient that many times.
+ * tensor per piece, row by row, with one tf.slice each. Not tf.split: on wasm its kernel copies
+ * the whole input for every piece, where the Slice kernel as patched by initBackend (see
+ * backend/wasm-slice.ts) copies only the piece.
  */
-function cut(grad: tf.Tensor, shapes: readonly number[][], readBack: boolean): tf.Tensor[] {
+function cut(grad: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
+  const flat = tf.reshape(grad, [-1]);
   const sizes = shapes.map(sizeOf);
-  const rows = grad.shape[0]!;
-  if (!readBack) return tf.split(tf.reshape(grad, [-1]), Array.from({ length: rows }, () => sizes).flat()).map((t, k) => tf.reshape(t, shapes[k % shapes.length]!));
-  const values = grad.dataSync() as Float32Array;
   const pieces: tf.Tensor[] = [];
   let at = 0;
-  for (let r = 0; r < rows; r++) {
+  for (let r = 0; r < grad.shape[0]!; r++) {
     shapes.forEach((shape, k) => {
-      pieces.push(tf.tensor(values.subarray(at, at + sizes[k]!), shape, 'float32'));
+      pieces.push(tf.reshape(tf.slice(flat, at, sizes[k]!), shape));
       at += sizes[k]!;
     });
   }
@@ -87,10 +85,9 @@ function cut(grad: tf.Tensor, shapes: readonly number[][], readBack: boolean): t
  * `sum_r <X_r, M_r>` with `M = L X`, where row X_r is block row r's variables flattened end to end;
  * its gradient `2 M_r`, cut back into the variables' shapes, is given directly (tf.customGrad), so
  * a step costs a handful of ops on one [rows, width] matrix whatever the number of tasks and
- * pairs. Two choices are for the wasm backend, where this runs every training step: its matMul
- * packs its right operand anew on every call, which for X costs more than two transposes, so M is
- * computed as `(Xᵀ L)ᵀ` (L is symmetric) with the small L on the right; and the gradient is cut
- * into pieces from one read-back copy (see `cut`).
+ * pairs. On wasm, where this runs every training step, M is computed as `(Xᵀ L)ᵀ` (L is
+ * symmetric): its matMul packs the right operand anew on every call, which for X costs more than
+ * the two transposes that put the small L on the right.
  */
 function blockValue(block: Block): tf.Scalar {
   const { vars, shapes, width } = block;
@@ -106,7 +103,7 @@ function blockValue(block: Block): tf.Scalar {
     save([M]);
     return {
       value: tf.sum(tf.mul(X, M)) as tf.Scalar,
-      gradFunc: (dy: tf.Tensor, [m]: tf.Tensor[]) => cut(tf.mul(m!, tf.mul(dy, 2)), shapes, wasm),
+      gradFunc: (dy: tf.Tensor, [m]: tf.Tensor[]) => cut(tf.mul(m!, tf.mul(dy, 2)), shapes),
     };
   });
   return penalty(...inputs);
