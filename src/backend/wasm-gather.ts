@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { HEAP_TYPES, wasmKernelPatch, type WasmBackend } from './kernel-patch.js';
 
 /**
  * The wasm backend's `GatherV2` kernel spends about 20 ns per element (0.4 ms to gather 256 rows
@@ -7,60 +8,32 @@ import * as tf from '@tensorflow/tfjs';
  * dimensions) copies each row as one block from the wasm heap; everything else goes to the
  * original kernel. Results are identical; `restoreWasmGather()` undoes it.
  */
-let original: tf.KernelConfig | undefined;
-
-type Info = tf.TensorInfo;
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): Info;
-  typedArrayFromHeap(info: Info): Float32Array | Int32Array | Uint8Array;
-}
-
-const HEAP_TYPES = new Set(['float32', 'int32', 'bool']);
+const gatherPatch = wasmKernelPatch('GatherV2', (gather) => (args) => {
+  const { inputs, backend, attrs } = args as unknown as { inputs: { x: tf.TensorInfo; indices: tf.TensorInfo }; backend: WasmBackend; attrs: { axis: number; batchDims: number } };
+  const { x, indices } = inputs;
+  const axis = attrs.axis < 0 ? attrs.axis + x.shape.length : attrs.axis;
+  if (axis !== 0 || (attrs.batchDims ?? 0) !== 0 || x.shape.length < 1 || !HEAP_TYPES.has(x.dtype) || indices.dtype !== 'int32') return gather.kernelFunc(args);
+  const rows = x.shape[0]!;
+  const index = backend.typedArrayFromHeap(indices) as Int32Array;
+  for (let i = 0; i < index.length; i++) {
+    const r = index[i]!;
+    if (!(r >= 0 && r < rows)) throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}]`);
+  }
+  const width = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
+  const from = backend.typedArrayFromHeap(x);
+  const to = backend.typedArrayFromHeap(out);
+  if (width === 1) {
+    for (let i = 0; i < index.length; i++) to[i] = from[index[i]!]!;
+  } else {
+    for (let i = 0; i < index.length; i++) to.set(from.subarray(index[i]! * width, index[i]! * width + width), i * width);
+  }
+  return out;
+});
 
 /** Installs the wrapper; returns false when the wasm kernels are not registered (another backend). */
-export function patchWasmGather(): boolean {
-  if (original) return true;
-  const gather = tf.getKernel('GatherV2', 'wasm');
-  if (!gather) return false;
-  tf.unregisterKernel('GatherV2', 'wasm');
-  tf.registerKernel({
-    ...gather,
-    kernelFunc: (args) => {
-      const { inputs, backend, attrs } = args as unknown as { inputs: { x: Info; indices: Info }; backend: WasmBackend; attrs: { axis: number; batchDims: number } };
-      const { x, indices } = inputs;
-      const axis = attrs.axis < 0 ? attrs.axis + x.shape.length : attrs.axis;
-      if (axis !== 0 || (attrs.batchDims ?? 0) !== 0 || x.shape.length < 1 || !HEAP_TYPES.has(x.dtype) || indices.dtype !== 'int32') return gather.kernelFunc(args);
-      const rows = x.shape[0]!;
-      const index = backend.typedArrayFromHeap(indices) as Int32Array;
-      for (let i = 0; i < index.length; i++) {
-        const r = index[i]!;
-        if (!(r >= 0 && r < rows)) throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}]`);
-      }
-      const width = x.shape.slice(1).reduce((a, b) => a * b, 1);
-      const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
-      const from = backend.typedArrayFromHeap(x);
-      const to = backend.typedArrayFromHeap(out);
-      if (width === 1) {
-        for (let i = 0; i < index.length; i++) to[i] = from[index[i]!]!;
-      } else {
-        for (let i = 0; i < index.length; i++) to.set(from.subarray(index[i]! * width, index[i]! * width + width), i * width);
-      }
-      return out;
-    },
-  });
-  original = gather;
-  return true;
-}
-
+export const patchWasmGather = (): boolean => gatherPatch.patch();
 /** Puts the original wasm `GatherV2` kernel back. */
-export function restoreWasmGather(): void {
-  if (!original) return;
-  tf.unregisterKernel('GatherV2', 'wasm');
-  tf.registerKernel(original);
-  original = undefined;
-}
-
+export const restoreWasmGather = (): void => gatherPatch.restore();
 /** Whether the wrapper is installed. */
-export function wasmGatherPatched(): boolean {
-  return original !== undefined;
-}
+export const wasmGatherPatched = (): boolean => gatherPatch.patched();

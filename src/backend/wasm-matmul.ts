@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { wasmKernelPatch, type WasmBackend } from './kernel-patch.js';
 
 /**
  * The wasm backend multiplies with `transposeA` / `transposeB` set 5-15x slower than without
@@ -9,50 +10,32 @@ import * as tf from '@tensorflow/tfjs';
  * get about 3x faster. Applies to every tfjs computation on wasm in the process, `model.fit`
  * included; `restoreWasmMatMul()` undoes it.
  */
-let original: tf.KernelConfig | undefined;
+type Info = tf.TensorInfo;
 
-/** Installs the wrapper; returns false when the wasm kernels are not registered (another backend). */
-export function patchWasmMatMul(): boolean {
-  if (original) return true;
-  const matMul = tf.getKernel('BatchMatMul', 'wasm');
-  const transpose = tf.getKernel('Transpose', 'wasm');
-  if (!matMul || !transpose) return false;
-  type Info = tf.TensorInfo;
-  type Backend = { disposeData(dataId: object): void };
+const matMulPatch = wasmKernelPatch('BatchMatMul', (matMul) => {
+  const transpose = tf.getKernel('Transpose', 'wasm')!;
   const swap = (x: Info, backend: unknown): Info => {
     const rank = x.shape.length;
     const perm = [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
     return transpose.kernelFunc({ inputs: { x }, backend: backend as tf.KernelBackend, attrs: { perm } }) as Info;
   };
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({
-    ...matMul,
-    kernelFunc: (args) => {
-      const { inputs, backend, attrs } = args as unknown as { inputs: { a: Info; b: Info }; backend: Backend; attrs: { transposeA: boolean; transposeB: boolean } };
-      if (!attrs.transposeA && !attrs.transposeB) return matMul.kernelFunc(args);
-      const a = attrs.transposeA ? swap(inputs.a, backend) : inputs.a;
-      const b = attrs.transposeB ? swap(inputs.b, backend) : inputs.b;
-      try {
-        return matMul.kernelFunc({ ...args, inputs: { a, b }, attrs: { ...attrs, transposeA: false, transposeB: false } } as typeof args);
-      } finally {
-        if (attrs.transposeA) backend.disposeData(a.dataId);
-        if (attrs.transposeB) backend.disposeData(b.dataId);
-      }
-    },
-  });
-  original = matMul;
-  return true;
-}
+  return (args) => {
+    const { inputs, backend, attrs } = args as unknown as { inputs: { a: Info; b: Info }; backend: WasmBackend; attrs: { transposeA: boolean; transposeB: boolean } };
+    if (!attrs.transposeA && !attrs.transposeB) return matMul.kernelFunc(args);
+    const a = attrs.transposeA ? swap(inputs.a, backend) : inputs.a;
+    const b = attrs.transposeB ? swap(inputs.b, backend) : inputs.b;
+    try {
+      return matMul.kernelFunc({ ...args, inputs: { a, b }, attrs: { ...attrs, transposeA: false, transposeB: false } } as typeof args);
+    } finally {
+      if (attrs.transposeA) backend.disposeData(a.dataId);
+      if (attrs.transposeB) backend.disposeData(b.dataId);
+    }
+  };
+});
 
+/** Installs the wrapper; returns false when the wasm kernels are not registered (another backend). */
+export const patchWasmMatMul = (): boolean => tf.getKernel('Transpose', 'wasm') !== undefined && matMulPatch.patch();
 /** Puts the original wasm `BatchMatMul` kernel back. */
-export function restoreWasmMatMul(): void {
-  if (!original) return;
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel(original);
-  original = undefined;
-}
-
+export const restoreWasmMatMul = (): void => matMulPatch.restore();
 /** Whether the wrapper is installed. */
-export function wasmMatMulPatched(): boolean {
-  return original !== undefined;
-}
+export const wasmMatMulPatched = (): boolean => matMulPatch.patched();

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { HEAP_TYPES, wasmKernelPatch, type WasmBackend } from './kernel-patch.js';
 
 /**
  * The wasm backend's `Slice` kernel (tfjs-backend-wasm 4.22) copies its whole input out of the
@@ -8,63 +9,35 @@ import * as tf from '@tensorflow/tfjs';
  * view of the heap) and copy only what they return; other slices go to the original kernel.
  * Results are identical; `restoreWasmSlice()` undoes it.
  */
-let original: tf.KernelConfig | undefined;
-
-type Info = tf.TensorInfo;
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): Info;
-  typedArrayFromHeap(info: Info): Float32Array | Int32Array | Uint8Array;
-}
-
-const HEAP_TYPES = new Set(['float32', 'int32', 'bool']);
+const slicePatch = wasmKernelPatch('Slice', (slice) => (args) => {
+  const { inputs, backend, attrs } = args as unknown as { inputs: { x: tf.TensorInfo }; backend: WasmBackend; attrs: { begin: number | number[]; size?: number | number[] } };
+  const x = inputs.x;
+  if (!HEAP_TYPES.has(x.dtype)) return slice.kernelFunc(args);
+  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin, attrs.size) as [number[], number[]];
+  const contiguous = tf.slice_util.isSliceContinous(x.shape, begin, size);
+  if (!contiguous && x.shape.length !== 2) return slice.kernelFunc(args);
+  const out = backend.makeOutput(size, x.dtype);
+  const from = backend.typedArrayFromHeap(x);
+  const to = backend.typedArrayFromHeap(out);
+  if (contiguous) {
+    const offset = tf.slice_util.computeFlatOffset(begin, tf.util.computeStrides(x.shape));
+    to.set(from.subarray(offset, offset + to.length));
+    return out;
+  }
+  const [rows, columns] = size as [number, number];
+  const stride = x.shape[1]!;
+  let src = begin[0]! * stride + begin[1]!;
+  if (columns === 1) {
+    for (let i = 0; i < rows; i++, src += stride) to[i] = from[src]!;
+  } else {
+    for (let i = 0, dst = 0; i < rows; i++, src += stride, dst += columns) to.set(from.subarray(src, src + columns), dst);
+  }
+  return out;
+});
 
 /** Installs the wrapper; returns false when the wasm kernels are not registered (another backend). */
-export function patchWasmSlice(): boolean {
-  if (original) return true;
-  const slice = tf.getKernel('Slice', 'wasm');
-  if (!slice) return false;
-  tf.unregisterKernel('Slice', 'wasm');
-  tf.registerKernel({
-    ...slice,
-    kernelFunc: (args) => {
-      const { inputs, backend, attrs } = args as unknown as { inputs: { x: Info }; backend: WasmBackend; attrs: { begin: number | number[]; size?: number | number[] } };
-      const x = inputs.x;
-      if (!HEAP_TYPES.has(x.dtype)) return slice.kernelFunc(args);
-      const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin, attrs.size) as [number[], number[]];
-      const contiguous = tf.slice_util.isSliceContinous(x.shape, begin, size);
-      if (!contiguous && x.shape.length !== 2) return slice.kernelFunc(args);
-      const out = backend.makeOutput(size, x.dtype);
-      const from = backend.typedArrayFromHeap(x);
-      const to = backend.typedArrayFromHeap(out);
-      if (contiguous) {
-        const offset = tf.slice_util.computeFlatOffset(begin, tf.util.computeStrides(x.shape));
-        to.set(from.subarray(offset, offset + to.length));
-        return out;
-      }
-      const [rows, columns] = size as [number, number];
-      const stride = x.shape[1]!;
-      let src = begin[0]! * stride + begin[1]!;
-      if (columns === 1) {
-        for (let i = 0; i < rows; i++, src += stride) to[i] = from[src]!;
-      } else {
-        for (let i = 0, dst = 0; i < rows; i++, src += stride, dst += columns) to.set(from.subarray(src, src + columns), dst);
-      }
-      return out;
-    },
-  });
-  original = slice;
-  return true;
-}
-
+export const patchWasmSlice = (): boolean => slicePatch.patch();
 /** Puts the original wasm `Slice` kernel back. */
-export function restoreWasmSlice(): void {
-  if (!original) return;
-  tf.unregisterKernel('Slice', 'wasm');
-  tf.registerKernel(original);
-  original = undefined;
-}
-
+export const restoreWasmSlice = (): void => slicePatch.restore();
 /** Whether the wrapper is installed. */
-export function wasmSlicePatched(): boolean {
-  return original !== undefined;
-}
+export const wasmSlicePatched = (): boolean => slicePatch.patched();

@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** A replacement of one registered wasm kernel that can be installed and undone. */
+export interface KernelPatch {
+  /** Installs the replacement; false when the kernel is not registered (another backend). */
+  patch(): boolean;
+  /** Puts the original kernel back. */
+  restore(): void;
+  /** Whether the replacement is installed. */
+  patched(): boolean;
+}
+
+/**
+ * Replaces the wasm kernel `name` by `wrap(original)`, which may call the original for the cases
+ * it does not handle. Used for the kernels whose tfjs-backend-wasm 4.22 implementation does work
+ * the result does not need (see the files that call it); results stay identical.
+ */
+export function wasmKernelPatch(name: string, wrap: (original: tf.KernelConfig) => tf.KernelFunc): KernelPatch {
+  let original: tf.KernelConfig | undefined;
+  return {
+    patch() {
+      if (original) return true;
+      const kernel = tf.getKernel(name, 'wasm');
+      if (!kernel) return false;
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel({ ...kernel, kernelFunc: wrap(kernel) });
+      original = kernel;
+      return true;
+    },
+    restore() {
+      if (!original) return;
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel(original);
+      original = undefined;
+    },
+    patched: () => original !== undefined,
+  };
+}
+
+/** What the replacements use of the wasm backend. */
+export interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  incRef(dataId: object): void;
+  disposeData(dataId: object): void;
+}
+
+/** dtypes whose values live in the wasm heap (typedArrayFromHeap works on them). */
+export const HEAP_TYPES: ReadonlySet<string> = new Set(['float32', 'int32', 'bool']);
