@@ -6,3 +6,4 @@ export { untrainableLayers, assertTrainable, LAYER_TRAINING_KERNELS, type Untrai
 export { patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched } from './wasm-matmul.js';
 export { patchWasmSlice, restoreWasmSlice, wasmSlicePatched } from './wasm-slice.js';
 export { patchWasmGather, restoreWasmGather, wasmGatherPatched } from './wasm-gather.js';
+export { patchWasmTranspose, restoreWasmTranspose, wasmTransposePatched } from './wasm-transpose.js';

@@ -5,6 +5,7 @@ import { BackendError } from '../errors.js';
 import { patchWasmMatMul } from './wasm-matmul.js';
 import { patchWasmSlice } from './wasm-slice.js';
 import { patchWasmGather } from './wasm-gather.js';
+import { patchWasmTranspose } from './wasm-transpose.js';
 
 /** The backends mtgraph knows, fastest first. */
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -78,7 +79,8 @@ async function loadWasm(): Promise<string> {
   const patched = process.env.MTGRAPH_WASM_MATMUL !== 'original' && patchWasmMatMul();
   const sliced = process.env.MTGRAPH_WASM_SLICE !== 'original' && patchWasmSlice();
   const gathered = process.env.MTGRAPH_WASM_GATHER !== 'original' && patchWasmGather();
-  const extras = [patched && 'transposed matMul patched', sliced && 'in-place slice', gathered && 'row gather'].filter(Boolean);
+  const transposed = process.env.MTGRAPH_WASM_TRANSPOSE !== 'original' && patchWasmTranspose();
+  const extras = [patched && 'transposed matMul patched', sliced && 'in-place slice', gathered && 'row gather', transposed && 'blocked transpose'].filter(Boolean);
   return `loaded ${binary} (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'one thread'}${extras.map((e) => `, ${e}`).join('')})`;
 }
 

@@ -13,11 +13,11 @@ import { wasmKernelPatch, type WasmBackend } from './kernel-patch.js';
 type Info = tf.TensorInfo;
 
 const matMulPatch = wasmKernelPatch('BatchMatMul', (matMul) => {
-  const transpose = tf.getKernel('Transpose', 'wasm')!;
+  // The Transpose kernel registered at call time (wasm-transpose.ts may have replaced it).
   const swap = (x: Info, backend: unknown): Info => {
     const rank = x.shape.length;
     const perm = [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
-    return transpose.kernelFunc({ inputs: { x }, backend: backend as tf.KernelBackend, attrs: { perm } }) as Info;
+    return tf.getKernel('Transpose', 'wasm')!.kernelFunc({ inputs: { x }, backend: backend as tf.KernelBackend, attrs: { perm } }) as Info;
   };
   return (args) => {
     const { inputs, backend, attrs } = args as unknown as { inputs: { a: Info; b: Info }; backend: WasmBackend; attrs: { transposeA: boolean; transposeB: boolean } };
