@@ -137,3 +137,70 @@ export function predictLinear(weights: Float64Array[], x: Float32Array, features
   }
   return out;
 }
+
+/**
+ * L2-regularised logistic regression by Newton's method (exact, no tfjs): minimises the summed
+ * log-loss plus lambda/2 ||w||^2 over the weights (the intercept, last, unpenalised). Steps are
+ * halved while the objective does not fall. `start` warm-starts the solver (e.g. along a lambda
+ * path). Returns the weights with the intercept last (score rows with predictLinear).
+ */
+export function logisticRegression(x: Float32Array, features: number, y: ArrayLike<number>, lambda: number, start?: Float64Array, iterations = 50): Float64Array {
+  const d = features + 1;
+  const n = y.length;
+  const row = new Float64Array(d);
+  const objective = (w: Float64Array): number => {
+    let loss = 0;
+    for (let r = 0; r < n; r++) {
+      let z = w[features]!;
+      for (let j = 0; j < features; j++) z += w[j]! * x[r * features + j]!;
+      // log(1 + e^z) - y z, computed stably.
+      loss += (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - y[r]! * z;
+    }
+    for (let j = 0; j < features; j++) loss += 0.5 * lambda * w[j]! ** 2;
+    return loss;
+  };
+  let w = start ? Float64Array.from(start) : new Float64Array(d);
+  let current = objective(w);
+  for (let it = 0; it < iterations; it++) {
+    const H = new Float64Array(d * d);
+    const g = new Float64Array(d);
+    for (let r = 0; r < n; r++) {
+      for (let j = 0; j < features; j++) row[j] = x[r * features + j]!;
+      row[features] = 1;
+      let z = 0;
+      for (let j = 0; j < d; j++) z += w[j]! * row[j]!;
+      const p = 1 / (1 + Math.exp(-z));
+      const s = p * (1 - p);
+      for (let i = 0; i < d; i++) {
+        g[i] = g[i]! + (p - y[r]!) * row[i]!;
+        const si = s * row[i]!;
+        for (let j = 0; j <= i; j++) H[i * d + j] = H[i * d + j]! + si * row[j]!;
+      }
+    }
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < i; j++) H[j * d + i] = H[i * d + j]!;
+      if (i < features) {
+        H[i * d + i] = H[i * d + i]! + lambda;
+        g[i] = g[i]! + lambda * w[i]!;
+      } else {
+        H[i * d + i] = H[i * d + i]! + 1e-6;
+      }
+    }
+    const step = solve(H, g, d);
+    let scale = 1;
+    let next = w.map((v, i) => v - step[i]!);
+    let value = objective(next);
+    for (let halvings = 0; value > current && halvings < 20; halvings++) {
+      scale /= 2;
+      next = w.map((v, i) => v - scale * step[i]!);
+      value = objective(next);
+    }
+    if (value > current) break;
+    const change = step.reduce((m, v) => Math.max(m, Math.abs(scale * v)), 0);
+    w = next;
+    const improved = current - value;
+    current = value;
+    if (change < 1e-6 || improved < 1e-9 * Math.max(1, Math.abs(current))) break;
+  }
+  return w;
+}
