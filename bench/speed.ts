@@ -1,7 +1,8 @@
 /**
  * How close training runs to the machine's limit: achieved FLOP/s of a training epoch against
- * the backend's own matMul FLOP/s on the network's shapes, for tfjs's `model.fit` (with wasm's
- * original matMul kernel, and with mtgraph's transposed-matMul patch) and for mtgraph's `fit`.
+ * the backend's own matMul FLOP/s on the network's shapes, for tfjs's `model.fit` and for
+ * mtgraph's `fit`, each with the wasm backend's original kernels and with the replacements
+ * `initBackend` installs (transposed matMul, in-place slice, row gather, blocked transpose).
  * Network: 64 -> 256 -> 128 (relu) with 8 regression heads, batch 256, adam, 8,192 rows.
  * Times are CPU time of this process (tfjs runs on one thread), medians of interleaved rounds.
  *
@@ -9,8 +10,24 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  initBackend, TaskGraph, compile, fit, patchWasmMatMul, restoreWasmMatMul, seededRandom,
+  initBackend, TaskGraph, compile, fit, seededRandom,
+  patchWasmMatMul, restoreWasmMatMul, patchWasmSlice, restoreWasmSlice, patchWasmGather, restoreWasmGather, patchWasmTranspose, restoreWasmTranspose,
 } from '../src/index.js';
+
+/** mtgraph's replacements of wasm kernels (initBackend installs them): all on, or tfjs's originals. */
+function wasmKernels(patched: boolean): void {
+  if (patched) {
+    patchWasmMatMul();
+    patchWasmSlice();
+    patchWasmGather();
+    patchWasmTranspose();
+  } else {
+    restoreWasmMatMul();
+    restoreWasmSlice();
+    restoreWasmGather();
+    restoreWasmTranspose();
+  }
+}
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -107,24 +124,25 @@ function ours(): { run: () => Promise<number>; dispose: () => void } {
 }
 
 const sides: Array<{ name: string; patched: boolean; make: typeof ours }> = [
-  { name: 'tfjs model.fit, original wasm matMul', patched: false, make: handWritten },
-  { name: 'tfjs model.fit, patched matMul', patched: true, make: handWritten },
-  { name: 'mtgraph fit (hard, 8 heads), patched matMul', patched: true, make: ours },
+  { name: 'tfjs model.fit, original wasm kernels', patched: false, make: handWritten },
+  { name: 'tfjs model.fit, mtgraph kernels', patched: true, make: handWritten },
+  { name: 'mtgraph fit (hard, 8 heads), original wasm kernels', patched: false, make: ours },
+  { name: 'mtgraph fit (hard, 8 heads), mtgraph kernels', patched: true, make: ours },
 ];
 
 const ceiling = matMulCeiling();
 const built = sides.map((s) => ({ ...s, ...s.make(), ms: [] as number[] }));
 for (const s of built) {
-  s.patched ? patchWasmMatMul() : restoreWasmMatMul();
+  wasmKernels(s.patched);
   await s.run(); // warm-up
 }
 for (let r = 0; r < ROUNDS; r++) {
   for (const s of built) {
-    s.patched ? patchWasmMatMul() : restoreWasmMatMul();
+    wasmKernels(s.patched);
     s.ms.push(await s.run());
   }
 }
-patchWasmMatMul();
+wasmKernels(true);
 for (const s of built) s.dispose();
 
 console.log(`backend ${report.backend} (${report.tried.find((t) => t.name === report.backend)?.reason}); node ${process.version}`);
