@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { FlatAdam } from './flat-adam.js';
 
 /** An optimizer the trainer can create by name. */
 export interface OptimizerFactory {
@@ -22,6 +23,6 @@ export function optimizerNames(): string[] {
   return [...optimizers.keys()];
 }
 
-registerOptimizer({ name: 'adam', defaultLearningRate: 1e-3, create: (lr) => tf.train.adam(lr) });
+registerOptimizer({ name: 'adam', defaultLearningRate: 1e-3, create: (lr) => new FlatAdam(lr) });
 registerOptimizer({ name: 'sgd', defaultLearningRate: 1e-2, create: (lr) => tf.train.sgd(lr) });
 registerOptimizer({ name: 'rmsprop', defaultLearningRate: 1e-3, create: (lr) => tf.train.rmsprop(lr) });

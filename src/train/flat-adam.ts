@@ -1,0 +1,133 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** A named tensor, as optimizers exchange them (tfjs does not export the type). */
+type NamedTensor = { name: string; tensor: tf.Tensor };
+
+/** Where each variable's values sit in the flat moment vectors. */
+interface Layout {
+  sizes: number[];
+  shapes: number[][];
+  offsets: number[];
+  total: number;
+}
+
+/**
+ * Adam (Kingma & Ba 2015) with the same arithmetic as `tf.train.adam`, element for element (so
+ * the same weights after every step), but over ONE flat vector of all the variables' gradients:
+ * the moments are two flat variables and each step runs about a dozen operations in all, where
+ * tfjs's Adam runs fourteen per variable. On small networks a training step is dominated by the
+ * per-operation cost, so this matters (see BENCHMARKS.md, "Speed").
+ *
+ * As tfjs's Adam, the moments are matched to the gradients by position: every call must pass the
+ * same variables in the same order (as `fit` does). `getWeights()` returns the iteration count and
+ * the two flat moments, which `setWeights` accepts back (checkpoints).
+ */
+export class FlatAdam extends tf.Optimizer {
+  static get className(): string {
+    return 'MtgraphFlatAdam';
+  }
+
+  private readonly accBeta1: tf.Variable;
+  private readonly accBeta2: tf.Variable;
+  private layout: Layout | undefined;
+  private m: tf.Variable | undefined;
+  private v: tf.Variable | undefined;
+
+  constructor(
+    readonly learningRate: number,
+    readonly beta1 = 0.9,
+    readonly beta2 = 0.999,
+    readonly epsilon: number = tf.backend().epsilon(),
+  ) {
+    super();
+    this.accBeta1 = tf.tidy(() => tf.scalar(beta1).variable(false));
+    this.accBeta2 = tf.tidy(() => tf.scalar(beta2).variable(false));
+  }
+
+  override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    const entries: Array<[string, tf.Tensor]> = Array.isArray(variableGradients)
+      ? variableGradients.map((g) => [g.name, g.tensor])
+      : Object.entries(variableGradients);
+    if (entries.length === 0) return;
+    const variables = entries.map(([name]) => {
+      const v = tf.engine().registeredVariables[name];
+      if (!v) throw new Error(`FlatAdam: no variable named "${name}"`);
+      return v;
+    });
+    const layout = this.layoutFor(variables);
+    tf.tidy(() => {
+      const g = entries.length === 1 ? tf.reshape(entries[0]![1], [-1]) : tf.concat(entries.map(([, t]) => tf.reshape(t, [-1])));
+      const m = this.m!;
+      const v = this.v!;
+      const newM = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
+      const newV = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+      const mHat = tf.div(newM, tf.sub(1, this.accBeta1));
+      const vHat = tf.div(newV, tf.sub(1, this.accBeta2));
+      m.assign(newM);
+      v.assign(newV);
+      const step = tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.epsilon)), -this.learningRate);
+      variables.forEach((variable, i) => {
+        const part = variables.length === 1 ? step : tf.slice(step, layout.offsets[i]!, layout.sizes[i]!);
+        variable.assign(tf.add(tf.reshape(part, layout.shapes[i]!), variable));
+      });
+      this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
+      this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
+    });
+    this.incrementIterations();
+  }
+
+  /** The layout of the first call (creating the moments); later calls must match it. */
+  private layoutFor(variables: readonly tf.Variable[]): Layout {
+    const sizes = variables.map((v) => v.size);
+    if (this.layout) {
+      const same = this.layout.sizes.length === sizes.length && sizes.every((s, i) => s === this.layout!.sizes[i]);
+      if (!same) throw new Error(`FlatAdam: every step must pass the same variables in the same order (first ${this.layout.sizes.length} of sizes ${this.layout.sizes.join(',')}, now ${sizes.length} of sizes ${sizes.join(',')})`);
+      return this.layout;
+    }
+    const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const layout: Layout = { sizes, shapes: variables.map((v) => [...v.shape]), offsets, total };
+    if (this.m && this.m.size !== total) {
+      throw new Error(`FlatAdam: the restored moments hold ${this.m.size} values, the variables ${total}`);
+    }
+    this.m ??= tf.tidy(() => tf.zeros([total]).variable(false));
+    this.v ??= tf.tidy(() => tf.zeros([total]).variable(false));
+    this.layout = layout;
+    return layout;
+  }
+
+  override dispose(): void {
+    this.accBeta1.dispose();
+    this.accBeta2.dispose();
+    this.m?.dispose();
+    this.v?.dispose();
+  }
+
+  override async getWeights(): Promise<NamedTensor[]> {
+    const moments = this.m && this.v ? [{ name: 'flat/m', tensor: this.m }, { name: 'flat/v', tensor: this.v }] : [];
+    return [await this.saveIterations(), ...moments];
+  }
+
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const values = await this.extractIterations(weightValues);
+    tf.tidy(() => {
+      this.accBeta1.assign(tf.pow(this.beta1, this.iterations + 1));
+      this.accBeta2.assign(tf.pow(this.beta2, this.iterations + 1));
+    });
+    if (values.length === 0) return;
+    if (values.length !== 2 || values[0]!.tensor.size !== values[1]!.tensor.size) {
+      throw new Error(`FlatAdam: expected the two flat moments (got ${values.length} tensor(s))`);
+    }
+    if (this.layout && values[0]!.tensor.size !== this.layout.total) {
+      throw new Error(`FlatAdam: the moments hold ${values[0]!.tensor.size} values, the variables ${this.layout.total}`);
+    }
+    this.m?.dispose();
+    this.v?.dispose();
+    this.m = tf.tidy(() => tf.reshape(values[0]!.tensor, [-1]).variable(false));
+    this.v = tf.tidy(() => tf.reshape(values[1]!.tensor, [-1]).variable(false));
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  }
+}

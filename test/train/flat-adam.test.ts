@@ -1,0 +1,78 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.js';
+import { FlatAdam } from '../../src/train/flat-adam.js';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+/** Three variables of different shapes, and seeded gradients for step k. */
+function setup(prefix: string) {
+  const vars = [
+    tf.variable(tf.randomNormal([4, 3], 0, 1, 'float32', 1), true, `${prefix}/k`),
+    tf.variable(tf.randomNormal([3], 0, 1, 'float32', 2), true, `${prefix}/b`),
+    tf.variable(tf.randomNormal([2, 2, 2], 0, 1, 'float32', 3), true, `${prefix}/c`),
+  ];
+  const grads = (k: number): tf.NamedTensorMap => Object.fromEntries(vars.map((v, i) => [v.name, tf.randomNormal(v.shape, 0, 1 + k, 'float32', 10 * k + i + 1)]));
+  return { vars, grads };
+}
+
+const values = (vars: tf.Variable[]) => vars.map((v) => Array.from(v.dataSync()));
+
+describe('FlatAdam', () => {
+  it("takes exactly tf.train.adam's steps, element for element, and leaks nothing", () => {
+    const a = setup('flat-a');
+    const b = setup('flat-b');
+    const flat = new FlatAdam(0.05);
+    const reference = tf.train.adam(0.05);
+    flat.applyGradients(tf.tidy(() => a.grads(0))); // creates the moments
+    reference.applyGradients(tf.tidy(() => b.grads(0)));
+    const before = tf.memory().numTensors;
+    for (let k = 1; k < 6; k++) {
+      const ga = a.grads(k);
+      const gb = b.grads(k);
+      flat.applyGradients(ga);
+      reference.applyGradients(gb);
+      tf.dispose([...Object.values(ga), ...Object.values(gb)]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(values(a.vars)).toEqual(values(b.vars));
+    expect(values(a.vars)[0]).not.toEqual(Array.from(tf.tidy(() => tf.randomNormal([4, 3], 0, 1, 'float32', 1).dataSync())));
+    flat.dispose();
+    reference.dispose();
+    tf.dispose([...a.vars, ...b.vars]);
+  });
+
+  it('restores from getWeights into a fresh optimizer and continues with the same steps', async () => {
+    const a = setup('flat-c');
+    const b = setup('flat-d');
+    const first = new FlatAdam(0.02);
+    for (let k = 0; k < 3; k++) first.applyGradients(tf.tidy(() => a.grads(k)));
+    b.vars.forEach((v, i) => v.assign(a.vars[i]!));
+    const saved = (await first.getWeights()).map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
+    expect(saved.map((w) => w.name)).toEqual(['iter', 'flat/m', 'flat/v']);
+    const second = new FlatAdam(0.02);
+    await second.setWeights(saved);
+    for (let k = 3; k < 6; k++) {
+      first.applyGradients(tf.tidy(() => a.grads(k)));
+      second.applyGradients(tf.tidy(() => b.grads(k)));
+    }
+    expect(values(b.vars)).toEqual(values(a.vars));
+    tf.dispose(saved.map((w) => w.tensor));
+    first.dispose();
+    second.dispose();
+    tf.dispose([...a.vars, ...b.vars]);
+  });
+
+  it('refuses a step over other variables than the first', () => {
+    const a = setup('flat-e');
+    const adam = new FlatAdam(0.01);
+    adam.applyGradients(tf.tidy(() => a.grads(0)));
+    const g = tf.tidy(() => a.grads(1));
+    expect(() => adam.applyGradients({ [a.vars[0]!.name]: g[a.vars[0]!.name]! })).toThrow(/same variables in the same order/);
+    tf.dispose(Object.values(g));
+    adam.dispose();
+    tf.dispose(a.vars);
+  });
+});
