@@ -18,6 +18,10 @@
  * validation task losses (patience 4, best weights restored; see fitEarlyStopped for why not
  * fit's own). Reported: test AUC per task (mtgraph's `evaluate`). --with-education adds the
  * education column to the inputs (it is no task in the two-task setting).
+ *
+ * Diagnostics (not the protocol): --train-fraction f trains on the first f of the training part
+ * (a learning curve); --log-money takes log1p of the money columns; --dropout r puts dropout r
+ * after every hidden layer of the networks' trunks / experts (logistic regression has none).
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -108,6 +112,13 @@ if (balanceNames().includes('uncertainty')) {
   SETTINGS.push({ label: 'hard + uncertainty balancing', plan: SETTINGS.find((s) => s.label === 'hard')!.plan, fit: { balance: 'uncertainty' } });
 }
 const only = argValue('only')?.split(',');
+const DROPOUT = Number(argValue('dropout') ?? 0);
+if (DROPOUT > 0) {
+  for (const s of SETTINGS) {
+    const units = s.plan.trunk?.units ?? [];
+    if (units.length > 0) s.plan = { ...s.plan, trunk: { ...s.plan.trunk, units, dropout: DROPOUT } };
+  }
+}
 const chosen = only ? SETTINGS.filter((s) => only.some((o) => s.label.startsWith(o))) : SETTINGS;
 
 const SEEDS = Number(argValue('seeds') ?? 1);
@@ -162,7 +173,7 @@ const fmt = (values: number[]) => {
   const { mean, std } = meanStd(values);
   return values.length > 1 ? `${mean.toFixed(4)} ± ${std.toFixed(4)}` : mean.toFixed(4);
 };
-console.log(`\nCensus-Income KDD: test AUC, ${file} (${table.rows} rows) split 50/25/25, ${SEEDS} seed(s), ${featureCount} input features after one-hot${WITH_EDUCATION ? ' (education included)' : ''}${LOG_MONEY ? ', log1p money columns' : ''}${TRAIN_FRACTION < 1 ? `, training on ${TRAIN_FRACTION} of the training part` : ''}, backend ${backend.backend}${QUICK ? ', --quick' : ''}\n`);
+console.log(`\nCensus-Income KDD: test AUC, ${file} (${table.rows} rows) split 50/25/25, ${SEEDS} seed(s), ${featureCount} input features after one-hot${WITH_EDUCATION ? ' (education included)' : ''}${LOG_MONEY ? ', log1p money columns' : ''}${DROPOUT > 0 ? `, trunk dropout ${DROPOUT}` : ''}${TRAIN_FRACTION < 1 ? `, training on ${TRAIN_FRACTION} of the training part` : ''}, backend ${backend.backend}${QUICK ? ', --quick' : ''}\n`);
 console.log(markdownTable(
   ['strategy', ...TASKS.map((t) => `AUC ${short[t] ?? t}`), 'parameters', 'best epoch', 's'],
   chosen.map((s) => {
