@@ -23,8 +23,12 @@ const gatherPatch = wasmKernelPatch('GatherV2', (gather) => (args) => {
   const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
   const from = backend.typedArrayFromHeap(x);
   const to = backend.typedArrayFromHeap(out);
-  if (width === 1) {
-    for (let i = 0; i < index.length; i++) to[i] = from[index[i]!]!;
+  if (width <= 32) {
+    // Short rows: element by element (a subarray per row costs more than the copy).
+    for (let i = 0, dst = 0; i < index.length; i++) {
+      const src = index[i]! * width;
+      for (let k = 0; k < width; k++, dst++) to[dst] = from[src + k]!;
+    }
   } else {
     for (let i = 0; i < index.length; i++) to.set(from.subarray(index[i]! * width, index[i]! * width + width), i * width);
   }

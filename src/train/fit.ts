@@ -25,6 +25,8 @@ const SCOPE = 'mtgraph/fit';
 
 /** "No bad step" in the per-step records (larger than any step count; float32-exact). */
 const NO_STEP = 2 ** 30;
+/** Step records kept before they are summed (bounds their memory: a few KiB each). */
+const RECORDS_PER_FOLD = 64;
 /** Index of the weights' finite probe in an epoch's read-back values, for T tasks. */
 const PROBE = (T: number) => 5 * T + 4;
 
@@ -345,24 +347,38 @@ class TrainingRun {
     let acc: tf.Tensor1D = tf.zeros([recordLength(T)]);
     // The first step (0-based) at which each task's loss, and then the gradients, were not finite; NO_STEP when never.
     let firstBad: tf.Tensor1D = tf.fill([T + 1], NO_STEP);
+    // The records of the last steps, folded into acc and firstBad every RECORDS_PER_FOLD steps (fewer ops per step).
+    const pending: tf.Tensor1D[] = [];
+    let pendingFrom = 0;
+    const fold = () => {
+      if (pending.length === 0) return;
+      const [nextAcc, nextBad] = tf.tidy(() => {
+        const all = tf.stack(pending) as tf.Tensor2D;
+        // Summed over the epoch: per-task loss sums, label counts, weights, finite steps; objective, penalty, finite gradients.
+        const finite = tf.concat([tf.slice(all, [0, 3 * T], [-1, T]), tf.slice(all, [0, 4 * T + 2], [-1, 1])], 1);
+        const step = tf.reshape(tf.range(pendingFrom, pendingFrom + pending.length), [-1, 1]);
+        const bad = tf.min(tf.add(step, tf.mul(finite, tf.sub(NO_STEP, step))), 0);
+        return [tf.add(acc, tf.sum(all, 0)) as tf.Tensor1D, tf.minimum(firstBad, bad) as tf.Tensor1D] as const;
+      });
+      tf.dispose(pending);
+      acc.dispose();
+      firstBad.dispose();
+      acc = nextAcc;
+      firstBad = nextBad;
+      pendingFrom += pending.length;
+      pending.length = 0;
+    };
     let steps = 0;
     try {
       for (let start = 0; start < n; start += batch, steps++) {
         const size = Math.min(batch, n - start);
-        const step = steps;
-        const [next, nextBad] = tf.tidy(() => {
+        pending.push(tf.tidy(() => {
           const idx = n <= batch ? permT : tf.slice(permT, start, size);
-          // Summed over the epoch: per-task loss sums, label counts, weights, finite steps; objective, penalty, finite gradients.
-          const captured = this.step({ x: tf.gather(train.x, idx), y: tf.gather(train.y, idx), mask: tf.gather(train.mask, idx), size });
-          const finite = tf.concat([tf.slice(captured, 3 * T, T), tf.slice(captured, 4 * T + 2, 1)]);
-          const bad = tf.minimum(firstBad, tf.add(step, tf.mul(finite, NO_STEP - step))) as tf.Tensor1D;
-          return [tf.add(acc, captured) as tf.Tensor1D, bad] as const;
-        });
-        acc.dispose();
-        firstBad.dispose();
-        acc = next;
-        firstBad = nextBad;
+          return this.step({ x: tf.gather(train.x, idx), y: tf.gather(train.y, idx), mask: tf.gather(train.mask, idx), size });
+        }));
+        if (pending.length === RECORDS_PER_FOLD) fold();
       }
+      fold();
       // Everything the epoch reports, read back at once: [training sums, first bad steps, probe, validation sums + penalty?, outputs?].
       const packed = tf.tidy(() => {
         const parts: tf.Tensor[] = [acc, firstBad, tf.reshape(finiteProbe(this.allVariables), [1])];
@@ -382,6 +398,7 @@ class TrainingRun {
       }
     } finally {
       permT.dispose();
+      tf.dispose(pending);
       acc.dispose();
       firstBad.dispose();
     }

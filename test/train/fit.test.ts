@@ -348,3 +348,34 @@ describe('fit bad input', () => {
     model.dispose();
   });
 });
+
+describe('fit names the first non-finite step of a long epoch', () => {
+  it('reports step 100 of 150 when the objective first turns NaN there (the records are folded every 64 steps)', async () => {
+    const { registerBalance } = await import('../../src/train/balance/index.js');
+    const { noOptions } = await import('../../src/train/balance/options.js');
+    let calls = 0;
+    registerBalance({
+      name: 'test-nan-at-step-100',
+      summary: 'static weights, NaN objective from the 100th step on (test only)',
+      needs: 'losses',
+      options: noOptions('test-nan-at-step-100'),
+      defaults: {},
+      create: () => ({
+        combine: (taskLoss: tf.Tensor1D) => {
+          calls++;
+          const weights = tf.onesLike(taskLoss);
+          const total = tf.sum(taskLoss) as tf.Scalar;
+          return { total: calls >= 100 ? (tf.mul(total, NaN) as tf.Scalar) : total, weights };
+        },
+        dispose: () => {},
+      }),
+    });
+    const model = fixtureModel({ features: 3, trunk: [4], tasks: { a: { kind: 'regression' } } });
+    const x = features(300, 3, 9);
+    const error = await fit(model, { x, y: { a: x.map((v) => v[0]!) } }, { epochs: 2, batchSize: 2, balance: 'test-nan-at-step-100', metrics: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainingError);
+    expect((error as Error).message).toMatch(/a gradient \(the losses were finite\)/);
+    expect((error as Error).message).toMatch(/It first happened at step 100 of 150 of epoch 1 \(the batch of shuffled rows 198\.\.199; step 100 of the run\)/);
+    model.dispose();
+  });
+});

@@ -27,13 +27,13 @@ describe('FlatAdam', () => {
     const flat = new FlatAdam(0.05);
     const reference = tf.train.adam(0.05);
     flat.applyGradients(tf.tidy(() => a.grads(0))); // creates the moments
-    reference.applyGradients(tf.tidy(() => b.grads(0)));
+    reference.applyGradients(tf.tidy(() => b.grads(0)) as never);
     const before = tf.memory().numTensors;
     for (let k = 1; k < 6; k++) {
       const ga = a.grads(k);
       const gb = b.grads(k);
       flat.applyGradients(ga);
-      reference.applyGradients(gb);
+      reference.applyGradients(gb as never);
       tf.dispose([...Object.values(ga), ...Object.values(gb)]);
     }
     expect(tf.memory().numTensors).toBe(before);
