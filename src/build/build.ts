@@ -6,7 +6,8 @@ import { checkPlan } from './check.js';
 import type { BuildContext } from './context.js';
 import { getCouplingBuilder } from './couplings/registry.js';
 import { gateMix } from './gate.js';
-import { HeadColumns, MultiHead } from './layers/multi-head.js';
+import { Columns } from './layers/columns.js';
+import { MultiHead } from './layers/multi-head.js';
 import { getHeadBuilder } from './heads/registry.js';
 import { assemble } from './model.js';
 import { nameLayers } from './names.js';
@@ -85,7 +86,7 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
       const logits = layer.apply(towers.get(tasks[0]!)!) as tf.SymbolicTensor;
       let begin = 0;
       tasks.forEach((id, i) => {
-        const head = ctx.track(new HeadColumns({ begin, size: units[i]!, activation: checked.heads[id]!.activation, name: names.heads.get(id)! }));
+        const head = ctx.track(new Columns({ begin, size: units[i]!, activation: checked.heads[id]!.activation, name: names.heads.get(id)! }));
         fused.set(id, head.apply(logits) as tf.SymbolicTensor);
         begin += units[i]!;
       });

@@ -19,7 +19,7 @@ export function planLayerClasses(plan: Plan): string[] {
     if (g.experts.length > 1) classes.add('Concatenate');
   }
   for (const t of plan.tasks) for (const c of getHeadBuilder(t.kind)?.layerClasses ?? []) classes.add(c);
-  if (fusedHeadGroups(plan).length > 0) classes.add('MtgraphMultiHead').add('MtgraphHeadColumns');
+  if (fusedHeadGroups(plan).length > 0) classes.add('MtgraphMultiHead').add('MtgraphColumns');
   for (const coupling of plan.couplings) for (const c of getCouplingBuilder(coupling.kind)?.layerClasses ?? []) classes.add(c);
   return [...classes];
 }

@@ -27,7 +27,7 @@ export interface LayerNames {
   towers: Map<string, StepNames[]>;
   /**
    * The output layer of each task (the task id, sanitised): its Dense head, or, when its head is
-   * fused with others (see `fusedHeads`), its HeadColumns layer after the MultiHead.
+   * fused with others (see `fusedHeads`), its Columns layer after the MultiHead.
    */
   heads: Map<string, string>;
   /**
@@ -37,6 +37,8 @@ export interface LayerNames {
   fusedHeads: Map<string, string[]>;
   /** The layer each coupling adds (cross-stitch), by coupling index. */
   couplings: Map<number, string>;
+  /** The layers taking the parts of a coupling's layer (a cross-stitch unit's mixture per task), by coupling index. */
+  couplingParts: Map<number, string[]>;
 }
 
 const INVALID = /[^A-Za-z0-9._-]/g;
@@ -88,6 +90,7 @@ export function nameLayers(plan: Plan): LayerNames {
     heads,
     fusedHeads: new Map(),
     couplings: new Map(),
+    couplingParts: new Map(),
   };
   for (const b of plan.blocks) out.blocks.set(b.id, stepNames(names, b.id, b.layers));
   for (const g of plan.gates) {
@@ -101,8 +104,11 @@ export function nameLayers(plan: Plan): LayerNames {
   for (const t of plan.tasks) out.towers.set(t.id, stepNames(names, `tower.${t.id}`, plan.towers[t.id]?.layers ?? []));
   for (const g of fusedHeadGroups(plan)) out.fusedHeads.set(names.take(`heads.${g.parent ?? 'input'}`), g.tasks);
   plan.couplings.forEach((c, i) => {
-    const wish = getCouplingBuilder(c.kind)?.layerName?.(c, i);
+    const builder = getCouplingBuilder(c.kind);
+    const wish = builder?.layerName?.(c, i);
     if (wish !== undefined) out.couplings.set(i, names.take(wish));
+    const parts = builder?.partNames?.(c, i);
+    if (parts !== undefined) out.couplingParts.set(i, parts.map((p) => names.take(p)));
   });
   return out;
 }

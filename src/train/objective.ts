@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Plan, PlanTask } from '../plan/types.js';
 import { PlanError } from '../errors.js';
 import { targetOf } from '../data/targets.js';
-import { HEAD_ACTIVATIONS } from '../build/layers/multi-head.js';
+import { COLUMN_ACTIVATIONS } from '../build/layers/columns.js';
 import type { OutputSource, TrainingView } from './forward.js';
 import { getLoss, lossNames, type LossFunction } from './losses.js';
 
@@ -126,7 +126,7 @@ export class Objective {
       const parts = blocks[gi]!.map((b) => {
         const out = outputs[b.output] as tf.Tensor2D;
         const columns = b.begin === 0 && b.size === b.width ? out : tf.slice(out, [0, b.begin], [-1, b.size]);
-        return b.activation === null ? columns : HEAD_ACTIVATIONS[b.activation]!(columns);
+        return b.activation === null ? columns : COLUMN_ACTIVATIONS[b.activation]!(columns);
       });
       return parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
     });

@@ -180,15 +180,41 @@ describe('cross-stitch', () => {
     m.dispose();
   });
 
-  it('cross-stitch computes out_i = sum_j alpha_ij * in_j', () => {
+  it('cross-stitch computes out_i = sum_j alpha_ij * in_j, side by side in one output', () => {
     const unit = new CrossStitch({ alpha: [[0.9, 0.1], [0.3, 0.7]] });
-    const a = tf.tensor2d([[1, 2]]);
-    const b = tf.tensor2d([[10, 20]]);
-    const [x, y] = unit.apply([a, b]) as tf.Tensor[];
-    expect(Array.from(x!.dataSync())).toEqual([expect.closeTo(1.9, 5), expect.closeTo(3.8, 5)]);
-    expect(Array.from(y!.dataSync())).toEqual([expect.closeTo(7.3, 5), expect.closeTo(14.6, 5)]);
-    tf.dispose([a, b, x!, y!]);
+    const a = tf.tensor2d([[1, 2], [0, 1]]);
+    const b = tf.tensor2d([[10, 20], [5, 0]]);
+    const out = unit.apply([a, b]) as tf.Tensor;
+    expect(out.shape).toEqual([2, 4]);
+    const expected = [[1.9, 3.8, 7.3, 14.6], [0.5, 0.9, 3.5, 0.3]];
+    Array.from(out.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expected[Math.floor(i / 4)]![i % 4]!, 5));
+    tf.dispose([a, b, out]);
     unit.dispose();
+  });
+
+  it('a cross-stitch model runs each unit once per forward pass (one output, then a Columns layer per tower)', () => {
+    const g = new TaskGraph({ input: { features: 4 } });
+    for (let t = 0; t < 5; t++) g.addTask(`t${t}`, { kind: 'regression' });
+    for (let t = 1; t < 5; t++) g.addAffinity('t0', `t${t}`, { weight: 0.5 });
+    const m = compile(g, { strategy: 'cross-stitch', trunk: { units: [6, 3] } });
+    try {
+      const units = m.model.layers.filter((l) => l instanceof CrossStitch);
+      expect(units.length).toBeGreaterThan(0);
+      let calls = 0;
+      for (const u of units) {
+        const call = u.call.bind(u);
+        u.call = (inputs: tf.Tensor | tf.Tensor[]) => {
+          calls++;
+          return call(inputs);
+        };
+      }
+      const x = tf.randomNormal([3, 4], 0, 1, 'float32', 1);
+      tf.dispose(m.model.predict(x) as tf.Tensor[]);
+      expect(calls).toBe(units.length);
+      x.dispose();
+    } finally {
+      m.dispose();
+    }
   });
 
   it('cross-stitch serialises through the tfjs registry', () => {

@@ -26,7 +26,7 @@ describe('fused heads', () => {
   it('hard fuses every head into one MultiHead; single, soft and mmoe fuse none', () => {
     const hard = plan(smallGraph(), { strategy: 'hard', trunk: TRUNK });
     expect(fusedHeadGroups(hard)).toEqual([{ parent: hard.blocks[0]!.id, tasks: hard.tasks.map((t) => t.id) }]);
-    expect(planLayerClasses(hard)).toEqual(expect.arrayContaining(['MtgraphMultiHead', 'MtgraphHeadColumns']));
+    expect(planLayerClasses(hard)).toEqual(expect.arrayContaining(['MtgraphMultiHead', 'MtgraphColumns']));
     for (const strategy of ['single', 'soft', 'mmoe', 'cross-stitch'] as const) {
       expect(fusedHeadGroups(plan(smallGraph(), { strategy, trunk: TRUNK }))).toEqual([]);
     }

@@ -1,14 +1,16 @@
 import type * as tf from '@tensorflow/tfjs';
 import { PlanError } from '../../errors.js';
 import type { CrossStitchCoupling } from '../../plan/types.js';
+import { Columns } from '../layers/columns.js';
 import { CrossStitch } from '../layers/cross-stitch.js';
 import { registerCouplingBuilder } from './registry.js';
 
 /** A cross-stitch coupling mixes the towers of its tasks after tower layer `after`, in a CrossStitch layer. */
 export const crossStitchCoupling = registerCouplingBuilder<CrossStitchCoupling>({
   kind: 'cross-stitch',
-  layerClasses: ['CrossStitch'],
+  layerClasses: ['CrossStitch', 'MtgraphColumns'],
   layerName: (c, i) => `cross-stitch${i}.after${c.after}`,
+  partNames: (c, i) => c.tasks.map((t) => `cross-stitch${i}.after${c.after}.${t}`),
   check(c, plan, path) {
     const k = c.tasks.length;
     if (k === 0) throw new PlanError(`mtgraph/build: a cross-stitch coupling needs tasks (got none) → at ${path}.tasks. List the tasks it mixes.`, { path: `${path}.tasks` });
@@ -29,7 +31,12 @@ export const crossStitchCoupling = registerCouplingBuilder<CrossStitchCoupling>(
   afterTowerLayer(c, index, layer, towers, ctx) {
     if (c.after !== layer) return;
     const unit = ctx.track(new CrossStitch({ alpha: c.alpha, name: ctx.names.couplings.get(index)! }));
-    const mixed = unit.apply(c.tasks.map((t) => towers.get(t)!)) as tf.SymbolicTensor[];
-    c.tasks.forEach((t, i) => towers.set(t, mixed[i]!));
+    const mixed = unit.apply(c.tasks.map((t) => towers.get(t)!)) as tf.SymbolicTensor;
+    const units = mixed.shape[1]! / c.tasks.length;
+    const parts = ctx.names.couplingParts.get(index)!;
+    c.tasks.forEach((t, i) => {
+      const take = ctx.track(new Columns({ begin: i * units, size: units, activation: 'linear', name: parts[i]! }));
+      towers.set(t, take.apply(mixed) as tf.SymbolicTensor);
+    });
   },
 });

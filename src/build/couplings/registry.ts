@@ -13,6 +13,8 @@ export interface CouplingBuilder<C extends CouplingPlan = CouplingPlan> {
   readonly layerClasses: readonly string[];
   /** The wished name of the layer this coupling adds, if it adds one. */
   layerName?(coupling: C, index: number): string;
+  /** The wished names of the layers that take that layer's parts (one per task it mixes), if any. */
+  partNames?(coupling: C, index: number): string[];
   /** The tasks whose head weights the coupling reads (their heads are never fused into a MultiHead). */
   headTasks?(coupling: C): readonly string[];
   /** Checks the coupling against the rest of the plan; throws a PlanError naming `path`. */

@@ -15,7 +15,7 @@ export interface HeadBuilder {
   /**
    * True when the head is exactly `Dense(head.units, head.activation)` on its input: `build` may
    * then fuse the heads of several tasks that read the same tensor into one MultiHead layer (one
-   * product for all of them) followed by one HeadColumns layer per task, named by the task.
+   * product for all of them) followed by one Columns layer per task, named by the task.
    */
   readonly fusable?: boolean;
   build(input: tf.SymbolicTensor, head: HeadPlan, task: PlanTask, ctx: BuildContext): tf.SymbolicTensor;

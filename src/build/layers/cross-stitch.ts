@@ -9,9 +9,11 @@ export interface CrossStitchArgs extends LayerArgs {
 }
 
 /**
- * A cross-stitch unit (Misra et al. 2016): takes the outputs of k towers (all of one width) and
+ * A cross-stitch unit (Misra et al. 2016): takes the outputs of k towers (all of one width u) and
  * returns k mixtures of them, `out_i = sum_j alpha[i][j] * in_j`, with `alpha` a trainable k x k
- * matrix starting at `args.alpha`.
+ * matrix starting at `args.alpha`. The mixtures come side by side in one output `[batch, k * u]`
+ * (tower i's is columns `[i * u, (i + 1) * u)`, taken by a Columns layer): tfjs runs a layer once
+ * per output when a model is applied, so k outputs would cost k runs of the unit.
  */
 export class CrossStitch extends tf.layers.Layer {
   static readonly className = 'CrossStitch';
@@ -32,6 +34,7 @@ export class CrossStitch extends tf.layers.Layer {
     const shapes = (Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as tf.Shape[];
     const k = this.initialAlpha.length;
     if (shapes.length !== k) throw new Error(`CrossStitch: expected ${k} inputs (one per row of alpha), got ${shapes.length}.`);
+    if (shapes.some((s) => s.length !== 2)) throw new Error(`CrossStitch: every input must be a matrix [batch, units] (got ${shapes.map((s) => JSON.stringify(s)).join(', ')}).`);
     const width = JSON.stringify(shapes[0]!.slice(1));
     if (shapes.some((s) => JSON.stringify(s.slice(1)) !== width)) {
       throw new Error(`CrossStitch: every input must have the same shape (got ${shapes.map((s) => JSON.stringify(s)).join(', ')}).`);
@@ -43,18 +46,20 @@ export class CrossStitch extends tf.layers.Layer {
     this.built = true;
   }
 
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
-    return inputShape;
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shapes = (Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as tf.Shape[];
+    const [batch, units] = shapes[0]!;
+    return [batch!, (units as number) * shapes.length];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const xs = Array.isArray(inputs) ? inputs : [inputs];
+      const xs = (Array.isArray(inputs) ? inputs : [inputs]) as tf.Tensor2D[];
       const k = xs.length;
-      const shape = xs[0]!.shape;
+      const [batch, units] = xs[0]!.shape;
       const stacked = tf.reshape(tf.stack(xs, 0), [k, -1]);
-      const mixed = tf.reshape(tf.matMul(this.alpha!.read(), stacked), [k, ...shape]);
-      return tf.unstack(mixed, 0);
+      const mixed = tf.reshape(tf.matMul(this.alpha!.read(), stacked), [k, batch, units]);
+      return tf.reshape(tf.transpose(mixed, [1, 0, 2]), [batch, k * units]);
     });
   }
 

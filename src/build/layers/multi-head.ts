@@ -20,7 +20,7 @@ export interface MultiHeadArgs extends LayerArgs {
  * and one bias, one matrix product per step instead of one per head, and two variables for the
  * optimizer instead of two per head. Returns the linear outputs of all heads side by side,
  * `[batch, sum(units)]`; head `i` is columns `[offset(i), offset(i) + units[i])`, which a
- * HeadColumns layer named by the task takes and activates. One output, not one per head: tfjs
+ * Columns layer named by the task takes and activates. One output, not one per head: tfjs
  * runs a layer once per output it has when a model is applied.
  */
 export class MultiHead extends tf.layers.Layer {
@@ -80,61 +80,6 @@ export class MultiHead extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(MultiHead);
-
-/** The activations a head may have, by the name a plan gives them. */
-export const HEAD_ACTIVATIONS: Readonly<Record<string, (x: tf.Tensor) => tf.Tensor>> = {
-  linear: (x) => x,
-  sigmoid: (x) => tf.sigmoid(x),
-  softmax: (x) => tf.softmax(x),
-};
-
-export interface HeadColumnsArgs extends LayerArgs {
-  /** First column of the head in its MultiHead's output. */
-  begin: number;
-  /** Number of columns (the head's units). */
-  size: number;
-  /** 'linear', 'sigmoid' or 'softmax' (over the head's own columns). */
-  activation: string;
-}
-
-/** One head of a MultiHead: columns `[begin, begin + size)` of its output, activated. Named by the task. */
-export class HeadColumns extends tf.layers.Layer {
-  static readonly className = 'MtgraphHeadColumns';
-  readonly begin: number;
-  readonly size: number;
-  readonly activation: string;
-
-  constructor(args: HeadColumnsArgs) {
-    super(args);
-    if (!Number.isInteger(args.begin) || args.begin < 0 || !Number.isInteger(args.size) || args.size < 1) {
-      throw new Error(`HeadColumns: begin must be a whole number >= 0 and size one >= 1 (got ${JSON.stringify([args.begin, args.size])}).`);
-    }
-    if (!Object.hasOwn(HEAD_ACTIVATIONS, args.activation)) {
-      throw new Error(`HeadColumns: unknown activation ${JSON.stringify(args.activation)} (expected one of ${Object.keys(HEAD_ACTIVATIONS).join(', ')}).`);
-    }
-    this.begin = args.begin;
-    this.size = args.size;
-    this.activation = args.activation;
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    return [...shape.slice(0, -1), this.size];
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor2D;
-      const columns = this.begin === 0 && this.size === x.shape[1] ? x : tf.slice(x, [0, this.begin], [-1, this.size]);
-      return HEAD_ACTIVATIONS[this.activation]!(columns);
-    });
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), begin: this.begin, size: this.size, activation: this.activation };
-  }
-}
-tf.serialization.registerClass(HeadColumns);
 
 /** Several Dense heads reading one tensor, fused into one product. */
 export function multiHead(args: MultiHeadArgs): MultiHead {
