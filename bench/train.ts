@@ -190,7 +190,12 @@ if (runs(1)) {
   let h: tf.SymbolicTensor = input;
   for (const units of TRUNK) h = tf.layers.dense({ units, activation: 'relu' }).apply(h) as tf.SymbolicTensor;
   const hand = tf.model({ inputs: input, outputs: ids.map((id) => tf.layers.dense({ units: 1, name: `hand_${id}` }).apply(h) as tf.SymbolicTensor) });
-  hand.setWeights(ours.model.getWeights()); // same layer order: trunk, then one head per task
+  // Same initial weights: the trunk's layers in order, then each head's column of mtgraph's fused heads (one MultiHead).
+  const oursWeights = ours.model.getWeights();
+  const [fusedKernel, fusedBias] = oursWeights.slice(-2) as [tf.Tensor2D, tf.Tensor1D];
+  const headWeights = ids.flatMap((_, t) => [tf.slice(fusedKernel, [0, t], [-1, 1]), tf.slice(fusedBias, [t], [1])]);
+  hand.setWeights([...oursWeights.slice(0, -2), ...headWeights]);
+  tf.dispose(headWeights);
   const resetOurs = initialWeights(ours.model);
   const resetHand = initialWeights(hand);
   const data = dataFor(n);
