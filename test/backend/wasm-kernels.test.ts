@@ -1,0 +1,134 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched, patchWasmSlice, restoreWasmSlice, wasmSlicePatched, patchWasmGather, restoreWasmGather, wasmGatherPatched, patchWasmTranspose, restoreWasmTranspose, wasmTransposePatched } from '../../src/index.js';
+
+let wasm = false;
+beforeAll(async () => {
+  const report = await initBackend();
+  wasm = report.backend === 'wasm';
+});
+
+/** Every transpose combination, rank 2 and batched rank 3, and the gradients of a dense-like product. */
+function products(): number[][] {
+  return tf.tidy(() => {
+    const out: number[][] = [];
+    const a2 = tf.randomNormal([5, 7], 0, 1, 'float32', 1);
+    const b2 = tf.randomNormal([7, 3], 0, 1, 'float32', 2);
+    const a3 = tf.randomNormal([2, 5, 7], 0, 1, 'float32', 3);
+    const b3 = tf.randomNormal([2, 7, 3], 0, 1, 'float32', 4);
+    for (const [a, b] of [[a2, b2], [a3, b3]] as const) {
+      const perm = a.rank === 2 ? [1, 0] : [0, 2, 1];
+      out.push(Array.from(tf.matMul(a, b).dataSync()));
+      out.push(Array.from(tf.matMul(tf.transpose(a, perm), b, true, false).dataSync()));
+      out.push(Array.from(tf.matMul(a, tf.transpose(b, perm), false, true).dataSync()));
+      out.push(Array.from(tf.matMul(tf.transpose(a, perm), tf.transpose(b, perm), true, true).dataSync()));
+    }
+    const x = tf.randomNormal([6, 4], 0, 1, 'float32', 5);
+    const w = tf.randomNormal([4, 3], 0, 1, 'float32', 6);
+    const grads = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p, q))))([x, w]);
+    for (const g of grads) out.push(Array.from(g.dataSync()));
+    return out;
+  });
+}
+
+/** Slices of every kind the wrapper handles (contiguous, matrix rows, columns, blocks) and some it passes on (rank 3, int32, bool). */
+function slices(): number[][] {
+  return tf.tidy(() => {
+    const m = tf.randomNormal([9, 7], 0, 1, 'float32', 1);
+    const c = tf.randomNormal([4, 5, 6], 0, 1, 'float32', 2);
+    const ints = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32');
+    const bools = tf.tensor2d([[true, false, true], [false, true, true]], [2, 3], 'bool');
+    const cases: tf.Tensor[] = [
+      tf.slice(m, [0, 0], [-1, -1]), tf.slice(m, [2, 0], [3, -1]), tf.slice(m, [0, 3], [-1, 1]), tf.slice(m, [1, 2], [4, 3]),
+      tf.slice(m, [8, 6], [1, 1]), tf.slice(c, [1, 0, 0], [2, -1, -1]), tf.slice(c, [0, 1, 2], [2, 3, 2]),
+      tf.slice(ints, [0, 1], [-1, 2]), tf.cast(tf.slice(bools, [1, 0], [1, 2]), 'float32'), tf.slice(tf.range(0, 10), [3], [4]),
+      ...tf.split(m, [2, 4, 1], 1),
+      tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.slice(x, [1, 1], [5, 2]))))(m),
+    ];
+    return cases.map((t) => Array.from(t.dataSync()));
+  });
+}
+
+/** Row gathers the wrapper handles (float32, int32, bool, vectors, rank 3, repeated indices) and gathers it passes on (other axes). */
+function gathers(): number[][] {
+  return tf.tidy(() => {
+    const m = tf.randomNormal([9, 7], 0, 1, 'float32', 1);
+    const c = tf.randomNormal([4, 3, 2], 0, 1, 'float32', 2);
+    const idx = tf.tensor1d([8, 0, 3, 3, 5], 'int32');
+    const cases: tf.Tensor[] = [
+      tf.gather(m, idx), tf.gather(m, idx, -2), tf.gather(c, tf.tensor1d([3, 1], 'int32')), tf.gather(tf.range(0, 10), idx),
+      tf.gather(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), tf.tensor1d([2, 0], 'int32')),
+      tf.cast(tf.gather(tf.tensor1d([true, false, true], 'bool'), tf.tensor1d([1, 2], 'int32')), 'float32'),
+      tf.gather(m, tf.tensor2d([[1, 2], [4, 4]], [2, 2], 'int32')),
+      tf.gather(m, tf.tensor1d([6, 0, 2], 'int32'), 1), // another axis: the original kernel
+    ];
+    return cases.map((t) => [...t.shape, ...Array.from(t.dataSync())]);
+  });
+}
+
+/** Matrices the wrapper transposes (sizes around the block side, a leading 1) and permutations it passes on. */
+function transposes(): number[][] {
+  return tf.tidy(() => {
+    const cases: tf.Tensor[] = [];
+    for (const [r, c] of [[1, 1], [3, 5], [16, 16], [17, 33], [40, 7], [64, 1]] as const) cases.push(tf.transpose(tf.randomNormal([r, c], 0, 1, 'float32', r * 100 + c)));
+    cases.push(tf.transpose(tf.randomNormal([1, 19, 21], 0, 1, 'float32', 5), [0, 2, 1]));
+    cases.push(tf.transpose(tf.randomNormal([2, 3, 4], 0, 1, 'float32', 6), [2, 0, 1])); // another permutation: the original kernel
+    cases.push(tf.transpose(tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32'))); // int32: the original kernel
+    cases.push(tf.matMul(tf.randomNormal([20, 18], 0, 1, 'float32', 7), tf.randomNormal([20, 9], 0, 1, 'float32', 8), true, false));
+    return cases.map((t) => [...t.shape, ...Array.from(t.dataSync())]);
+  });
+}
+
+/** Each replacement of a wasm kernel: its switches and the results it must reproduce. */
+const KERNELS = [
+  { name: 'BatchMatMul (transposed operands)', patch: patchWasmMatMul, restore: restoreWasmMatMul, patched: wasmMatMulPatched, cases: products, exact: false },
+  { name: 'Slice (in place)', patch: patchWasmSlice, restore: restoreWasmSlice, patched: wasmSlicePatched, cases: slices, exact: true },
+  { name: 'GatherV2 (rows)', patch: patchWasmGather, restore: restoreWasmGather, patched: wasmGatherPatched, cases: gathers, exact: true },
+  { name: 'Transpose (blocked)', patch: patchWasmTranspose, restore: restoreWasmTranspose, patched: wasmTransposePatched, cases: transposes, exact: true },
+];
+
+afterAll(() => {
+  if (wasm) for (const k of KERNELS) k.patch();
+});
+
+describe.each(KERNELS)('wasm $name replacement', (kernel) => {
+  it('gives the same results as the original kernel and leaks nothing', () => {
+    if (!wasm) return;
+    expect(kernel.patched()).toBe(true);
+    const before = tf.memory().numTensors;
+    const patched = kernel.cases();
+    expect(tf.memory().numTensors).toBe(before);
+    kernel.restore();
+    expect(kernel.patched()).toBe(false);
+    const original = kernel.cases();
+    kernel.patch();
+    expect(patched).toHaveLength(original.length);
+    if (kernel.exact) expect(patched).toEqual(original);
+    else patched.forEach((values, i) => values.forEach((v, j) => expect(v).toBeCloseTo(original[i]![j]!, 4)));
+  });
+});
+
+describe('wasm replacements, details', () => {
+  it('the transposed forms of a product equal the plain product', () => {
+    if (!wasm) return;
+    const patched = products();
+    for (const base of [0, 4]) for (const k of [1, 2, 3]) patched[base + k]!.forEach((v, j) => expect(v).toBeCloseTo(patched[base]![j]!, 4));
+  });
+
+  it('slices keep their shapes: a column, a block', () => {
+    if (!wasm) return;
+    const patched = slices();
+    expect(patched[2]).toHaveLength(9);
+    expect(patched[3]).toHaveLength(12);
+  });
+
+  it('a row gather refuses an index out of range', () => {
+    if (!wasm) return;
+    expect(() => tf.tidy(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([3], 'int32')))).toThrow(/not in \[0, 2\]/);
+  });
+
+  it('a transposed matrix has the swapped shape', () => {
+    if (!wasm) return;
+    expect(transposes()[1]!.slice(0, 2)).toEqual([5, 3]);
+  });
+});
