@@ -45,17 +45,30 @@ export class FlatAdam extends tf.Optimizer {
   }
 
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    this.update(variableGradients, false);
+  }
+
+  /**
+   * `applyGradients`, also returning `[1]` when every gradient value was finite and `[0]` when
+   * one was NaN or infinite, read from the flat gradient (three operations instead of two per
+   * variable). The flag belongs to the caller's tidy scope.
+   */
+  applyGradientsChecked(variableGradients: tf.NamedTensorMap | NamedTensor[]): tf.Tensor1D {
+    return this.update(variableGradients, true) ?? tf.ones([1]);
+  }
+
+  private update(variableGradients: tf.NamedTensorMap | NamedTensor[], check: boolean): tf.Tensor1D | undefined {
     const entries: Array<[string, tf.Tensor]> = Array.isArray(variableGradients)
       ? variableGradients.map((g) => [g.name, g.tensor])
       : Object.entries(variableGradients);
-    if (entries.length === 0) return;
+    if (entries.length === 0) return undefined;
     const variables = entries.map(([name]) => {
       const v = tf.engine().registeredVariables[name];
       if (!v) throw new Error(`FlatAdam: no variable named "${name}"`);
       return v;
     });
     const layout = this.layoutFor(variables);
-    tf.tidy(() => {
+    const finite = tf.tidy(() => {
       const g = entries.length === 1 ? tf.reshape(entries[0]![1], [-1]) : tf.concat(entries.map(([, t]) => tf.reshape(t, [-1])));
       const m = this.m!;
       const v = this.v!;
@@ -72,8 +85,11 @@ export class FlatAdam extends tf.Optimizer {
       });
       this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
       this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
+      // x * 0 is NaN exactly for NaN and infinities.
+      return check ? (tf.reshape(tf.cast(tf.isFinite(tf.sum(tf.mul(g, 0))), 'float32'), [1]) as tf.Tensor1D) : undefined;
     });
     this.incrementIterations();
+    return finite;
   }
 
   /** The layout of the first call (creating the moments); later calls must match it. */

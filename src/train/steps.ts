@@ -3,6 +3,7 @@ import type { MtgraphModel } from '../build/types.js';
 import { OptionsError } from '../errors.js';
 import type { Balancer, BalanceNeeds, Combined, GradientBalancer, LossBalancer, TaskGradients } from './balance/index.js';
 import { forward, forwardView, trainingView } from './forward.js';
+import type { FlatAdam } from './flat-adam.js';
 import type { Objective } from './objective.js';
 import { sharedRepresentation, taskParameters } from './parameters.js';
 import { modelVariables, restore, snapshot } from './weights.js';
@@ -47,12 +48,24 @@ function gradientsFinite(grads: readonly tf.Tensor[]): tf.Tensor1D {
   return tf.reshape(tf.cast(tf.isFinite(tf.addN(grads.map((g) => tf.sum(tf.mul(g, 0))))), 'float32'), [1]) as tf.Tensor1D;
 }
 
-/** The record a step returns. */
-function record(num: tf.Tensor1D, den: tf.Tensor1D, weights: tf.Tensor1D, total: tf.Scalar, penalty: tf.Scalar | undefined, size: number, grads: readonly tf.Tensor[]): tf.Tensor1D {
+/**
+ * Applies the gradients; when the optimizer can tell from its own pass over them whether they were
+ * all finite (FlatAdam), returns that flag, else undefined (the caller checks the gradients).
+ */
+function applyChecked(optimizer: tf.Optimizer, grads: tf.NamedTensorMap): tf.Tensor1D | undefined {
+  // Duck-typed: tf.Optimizer's Symbol.hasInstance makes every optimizer an `instanceof FlatAdam`.
+  const checked = (optimizer as Partial<FlatAdam>).applyGradientsChecked;
+  if (typeof checked === 'function') return checked.call(optimizer, grads);
+  optimizer.applyGradients(grads);
+  return undefined;
+}
+
+/** The record a step returns; `grads` are the applied gradients, or already their finite flag. */
+function record(num: tf.Tensor1D, den: tf.Tensor1D, weights: tf.Tensor1D, total: tf.Scalar, penalty: tf.Scalar | undefined, size: number, grads: readonly tf.Tensor[] | tf.Tensor1D): tf.Tensor1D {
   return tf.concat([
     num, den, weights, tf.cast(tf.isFinite(num), 'float32'),
     tf.reshape(tf.mul(total, size), [1]), penalty ? tf.reshape(tf.mul(penalty, size), [1]) : tf.zeros([1]),
-    gradientsFinite(grads),
+    grads instanceof tf.Tensor ? grads : gradientsFinite(grads),
   ]) as tf.Tensor1D;
 }
 
@@ -80,9 +93,9 @@ function lossStep(ctx: StepContext, combine: (taskLoss: tf.Tensor1D) => Combined
       parts = [num, den, weights, total, ...(penalty ? [penalty] : [])].map((t) => tf.keep(tf.clone(t)));
       return total;
     }, ctx.variables);
-    ctx.optimizer.applyGradients(grads);
+    const finite = applyChecked(ctx.optimizer, grads);
     const [num, den, weights, total, penalty] = parts as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Scalar, tf.Scalar | undefined];
-    const captured = record(num, den, weights, total, penalty, size, Object.values(grads));
+    const captured = record(num, den, weights, total, penalty, size, finite ?? Object.values(grads));
     tf.dispose(parts);
     return captured;
   };

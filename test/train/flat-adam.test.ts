@@ -75,4 +75,18 @@ describe('FlatAdam', () => {
     adam.dispose();
     tf.dispose(a.vars);
   });
+
+  it('applyGradientsChecked says whether every gradient value was finite', () => {
+    const a = setup('flat-f');
+    const adam = new FlatAdam(0.01);
+    const flags = [0, NaN, Infinity, -Infinity].map((bad, k) => tf.tidy(() => {
+      const g = a.grads(k);
+      const name = a.vars[2]!.name;
+      g[name] = tf.where(tf.equal(tf.range(0, 8).reshape([2, 2, 2]), 5), tf.fill([2, 2, 2], bad === 0 ? 1 : bad), g[name]!);
+      return adam.applyGradientsChecked(g).dataSync()[0];
+    }));
+    expect(flags).toEqual([1, 0, 0, 0]);
+    adam.dispose();
+    tf.dispose(a.vars);
+  });
 });
