@@ -5,7 +5,8 @@ import type { StepNames } from './names.js';
 
 /**
  * One planned dense layer: Dense(units, activation), then Dropout when `dropout > 0`. With
- * `batchNorm`, Dense(linear) -> BatchNormalization -> Activation -> Dropout.
+ * `batchNorm`, Dense(linear) -> BatchNormalization -> Activation -> Dropout. With `l2`, the
+ * Dense kernel carries an L2 regulariser, which `fit` adds to the training loss.
  */
 export function denseStep(input: tf.SymbolicTensor, layer: LayerPlan, names: StepNames, ctx: BuildContext): tf.SymbolicTensor {
   const apply = (l: tf.layers.Layer, x: tf.SymbolicTensor) => ctx.track(l).apply(x) as tf.SymbolicTensor;
@@ -13,6 +14,7 @@ export function denseStep(input: tf.SymbolicTensor, layer: LayerPlan, names: Ste
     units: layer.units,
     activation: layer.batchNorm ? 'linear' : layer.activation,
     kernelInitializer: ctx.kernelInitializer(names.dense),
+    ...(layer.l2 ? { kernelRegularizer: tf.regularizers.l2({ l2: layer.l2 }) } : {}),
     name: names.dense,
   }), input);
   if (layer.batchNorm) {

@@ -2,7 +2,7 @@ import type { LayerPlan, Plan } from './types.js';
 import { listNames } from './strategies/shared.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
-const stack = (layers: LayerPlan[]) => (layers.length === 0 ? 'no layers' : layers.map((l) => `${l.units}${l.activation === 'relu' ? '' : ` ${l.activation}`}${l.dropout ? ` drop ${l.dropout}` : ''}${l.batchNorm ? ' bn' : ''}`).join(' -> '));
+const stack = (layers: LayerPlan[]) => (layers.length === 0 ? 'no layers' : layers.map((l) => `${l.units}${l.activation === 'relu' ? '' : ` ${l.activation}`}${l.dropout ? ` drop ${l.dropout}` : ''}${l.batchNorm ? ' bn' : ''}${l.l2 ? ` l2 ${l.l2}` : ''}`).join(' -> '));
 
 export interface ExplainOptions {
   /** Names listed before "and N more" (default 8). */

@@ -11,14 +11,15 @@ export interface LayerStack {
   activation: Activation;
   dropout: number;
   batchNorm: boolean;
+  l2: number;
 }
 
 /** The defaults of `plan()`'s common options, visible to callers. */
 export const PLAN_DEFAULTS = Object.freeze({
   strategy: 'auto',
   seed: 0,
-  trunk: Object.freeze({ units: Object.freeze([64, 32]), activation: 'relu', dropout: 0, batchNorm: false }),
-  tower: Object.freeze({ units: Object.freeze([] as number[]), activation: 'relu', dropout: 0, batchNorm: false }),
+  trunk: Object.freeze({ units: Object.freeze([64, 32]), activation: 'relu', dropout: 0, batchNorm: false, l2: 0 }),
+  tower: Object.freeze({ units: Object.freeze([] as number[]), activation: 'relu', dropout: 0, batchNorm: false, l2: 0 }),
 } as const);
 
 /** Options of `plan(graph, options)` and `compile(graph, options)`. */
@@ -57,12 +58,13 @@ const commonShape = {
   tower: LayerStackSchema.optional(),
 };
 
-export function resolveStack(given: z.infer<typeof LayerStackSchema> | undefined, defaults: { units: readonly number[]; activation: string; dropout: number; batchNorm: boolean }): LayerStack {
+export function resolveStack(given: z.infer<typeof LayerStackSchema> | undefined, defaults: { units: readonly number[]; activation: string; dropout: number; batchNorm: boolean; l2: number }): LayerStack {
   return {
     units: [...(given?.units ?? defaults.units)],
     activation: (given?.activation ?? defaults.activation) as Activation,
     dropout: given?.dropout ?? defaults.dropout,
     batchNorm: given?.batchNorm ?? defaults.batchNorm,
+    l2: given?.l2 ?? defaults.l2,
   };
 }
 

@@ -5,7 +5,7 @@ import { isPlainObject, findUnsafeKey } from '../spec/common.js';
 import { zodError } from '../spec/validate.js';
 import { PLAN_VERSION, type Plan } from './types.js';
 
-const layer = z.strictObject({ units: z.int().min(1), activation: z.enum(ACTIVATIONS), dropout: z.number().min(0).lt(1), batchNorm: z.boolean() });
+const layer = z.strictObject({ units: z.int().min(1), activation: z.enum(ACTIVATIONS), dropout: z.number().min(0).lt(1), batchNorm: z.boolean(), l2: z.number().min(0).refine(Number.isFinite).optional() });
 const pair = z.tuple([z.string(), z.string(), z.number().min(-1).max(1)]);
 
 /** zod schema of a version-1 Plan (used to read plan.json back). */

@@ -12,6 +12,8 @@ export interface LayerPlan {
   /** Dropout rate after the layer (0 = none). */
   dropout: number;
   batchNorm: boolean;
+  /** L2 penalty on the kernel, `l2 * sum(W²)` added to the training loss; absent when 0. */
+  l2?: number;
 }
 
 /** A task as the Plan sees it. */

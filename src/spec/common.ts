@@ -42,6 +42,10 @@ export const LayerStackSchema = z.strictObject({
     .lt(1, { error: says('dropout must be in [0, 1)', 'Use a rate in [0, 1), e.g. 0.1.') })
     .optional().meta({ description: 'Dropout rate after each layer (default 0).' }),
   batchNorm: z.boolean().optional().meta({ description: 'Batch normalisation after each layer (default false).' }),
+  l2: z.number({ error: says('l2 must be a number', 'Use a weight decay >= 0, e.g. 1e-4.') })
+    .min(0, { error: says('l2 must be >= 0', 'Use a weight decay >= 0, e.g. 1e-4.') })
+    .refine(Number.isFinite, { error: says('l2 must be finite', 'Use a weight decay >= 0, e.g. 1e-4.') })
+    .optional().meta({ description: "L2 penalty on each layer's kernel, l2 * sum(W^2), added to the training loss (default 0)." }),
 });
 export type LayerStackInput = z.infer<typeof LayerStackSchema>;
 

@@ -55,7 +55,7 @@ const INPUT = '(input)';
 export function layersText(layers: LayerPlan[]): string {
   if (layers.length === 0) return 'no layers';
   const act = layers.every((l) => l.activation === layers[0]!.activation) ? ` ${layers[0]!.activation}` : '';
-  return layers.map((l) => `${l.units}${act ? '' : ` ${l.activation}`}${l.dropout ? ` d${l.dropout}` : ''}${l.batchNorm ? ' bn' : ''}`).join(' → ') + act;
+  return layers.map((l) => `${l.units}${act ? '' : ` ${l.activation}`}${l.dropout ? ` d${l.dropout}` : ''}${l.batchNorm ? ' bn' : ''}${l.l2 ? ` l2 ${l.l2}` : ''}`).join(' → ') + act;
 }
 
 const paramsLine = (p: number) => `${count(p)} params`;
