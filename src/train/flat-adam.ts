@@ -69,7 +69,8 @@ export class FlatAdam extends tf.Optimizer {
     });
     const layout = this.layoutFor(variables);
     const finite = tf.tidy(() => {
-      const g = entries.length === 1 ? tf.reshape(entries[0]![1], [-1]) : tf.concat(entries.map(([, t]) => tf.reshape(t, [-1])));
+      const flat = (t: tf.Tensor) => (t.rank === 1 ? t : tf.reshape(t, [-1]));
+      const g = entries.length === 1 ? flat(entries[0]![1]) : tf.concat(entries.map(([, t]) => flat(t)));
       const m = this.m!;
       const v = this.v!;
       const newM = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
@@ -81,7 +82,7 @@ export class FlatAdam extends tf.Optimizer {
       const step = tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.epsilon)), -this.learningRate);
       variables.forEach((variable, i) => {
         const part = variables.length === 1 ? step : tf.slice(step, layout.offsets[i]!, layout.sizes[i]!);
-        variable.assign(tf.add(tf.reshape(part, layout.shapes[i]!), variable));
+        variable.assign(tf.add(layout.shapes[i]!.length === 1 ? part : tf.reshape(part, layout.shapes[i]!), variable));
       });
       this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
       this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));

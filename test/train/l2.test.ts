@@ -37,7 +37,7 @@ describe('l2 weight decay on planned layers', () => {
 
   it('refuses a negative or infinite l2 with an OptionsError at the option', () => {
     for (const bad of [-1, Infinity, 'big']) {
-      const error = (() => { try { plan(graph(), { strategy: 'hard', trunk: { l2: bad } }); } catch (e) { return e; } })();
+      const error = (() => { try { plan(graph(), { strategy: 'hard', trunk: { l2: bad as number } }); } catch (e) { return e; } })();
       expect(error).toBeInstanceOf(OptionsError);
       expect((error as OptionsError).path).toBe('options.trunk.l2');
     }
