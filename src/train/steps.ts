@@ -60,13 +60,17 @@ function applyChecked(optimizer: tf.Optimizer, grads: tf.NamedTensorMap): tf.Ten
   return undefined;
 }
 
-/** The record a step returns; `grads` are the applied gradients, or already their finite flag. */
-function record(num: tf.Tensor1D, den: tf.Tensor1D, weights: tf.Tensor1D, total: tf.Scalar, penalty: tf.Scalar | undefined, size: number, grads: readonly tf.Tensor[] | tf.Tensor1D): tf.Tensor1D {
+/** The record of a step but its last entry (see `Step`). */
+function recordValues(num: tf.Tensor1D, den: tf.Tensor1D, weights: tf.Tensor1D, total: tf.Scalar, penalty: tf.Scalar | undefined, size: number): tf.Tensor1D {
   return tf.concat([
     num, den, weights, tf.cast(tf.isFinite(num), 'float32'),
     tf.reshape(tf.mul(total, size), [1]), penalty ? tf.reshape(tf.mul(penalty, size), [1]) : tf.zeros([1]),
-    grads instanceof tf.Tensor ? grads : gradientsFinite(grads),
   ]) as tf.Tensor1D;
+}
+
+/** The record a step returns: `recordValues`, then whether every applied gradient was finite. */
+function record(num: tf.Tensor1D, den: tf.Tensor1D, weights: tf.Tensor1D, total: tf.Scalar, penalty: tf.Scalar | undefined, size: number, grads: readonly tf.Tensor[]): tf.Tensor1D {
+  return tf.concat([recordValues(num, den, weights, total, penalty, size), gradientsFinite(grads)]) as tf.Tensor1D;
 }
 
 /** The variables a training step may move besides the trainable ones (batch-norm moving statistics). */
@@ -83,21 +87,23 @@ function lossStep(ctx: StepContext, combine: (taskLoss: tf.Tensor1D) => Combined
   const { model, objective } = ctx;
   const view = trainingView(model);
   return ({ x, y, mask, size }) => {
-    let parts: tf.Tensor[] = [];
+    let partial: tf.Tensor1D | undefined;
     const { grads } = tf.variableGrads(() => {
       const { num, den } = view ? objective.viewSums(view, forwardView(view, x, true), y, mask) : objective.sums(forward(model, x, true), y, mask);
       const taskLoss = tf.div(num, tf.maximum(den, 1)) as tf.Tensor1D;
       const { total: combined, weights } = combine(taskLoss);
       const penalty = ctx.hasPenalty ? ctx.penalty() : undefined;
       const total: tf.Scalar = penalty ? tf.add(combined, penalty) : combined;
-      parts = [num, den, weights, total, ...(penalty ? [penalty] : [])].map((t) => tf.keep(tf.clone(t)));
+      // The record but its last entry, made here: a new tensor that outlives the gradient's scope.
+      partial = tf.keep(recordValues(num, den, weights, total, penalty, size));
       return total;
     }, ctx.variables);
-    const finite = applyChecked(ctx.optimizer, grads);
-    const [num, den, weights, total, penalty] = parts as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Scalar, tf.Scalar | undefined];
-    const captured = record(num, den, weights, total, penalty, size, finite ?? Object.values(grads));
-    tf.dispose(parts);
-    return captured;
+    try {
+      const finite = applyChecked(ctx.optimizer, grads) ?? gradientsFinite(Object.values(grads));
+      return tf.concat([partial!, finite]) as tf.Tensor1D;
+    } finally {
+      partial!.dispose();
+    }
   };
 }
 
