@@ -31,6 +31,13 @@ export function positive(value: string): number {
   return n;
 }
 
+/** A number >= 0. */
+export function nonNegative(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number >= 0, e.g. 1e-4 (got ${JSON.stringify(value)}).`);
+  return n;
+}
+
 /** A comma-separated list (`a,b,c`); repeated options add up. */
 export function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
@@ -75,7 +82,9 @@ export function modelOptions(cmd: Command): Command {
   return cmd
     .option('-s, --strategy <name>', 'single, hard, clustered, tree, soft, cross-stitch, mmoe, ple or auto', 'auto')
     .option('--trunk <units>', 'shared layer sizes, e.g. 64,32 (default 64,32)', units)
-    .option('--tower <units>', 'private layers before each head, e.g. 16 (default none)', units);
+    .option('--tower <units>', 'private layers before each head, e.g. 16 (default none)', units)
+    .option('--dropout <rate>', 'dropout after every trunk and tower layer, in [0, 1) (default 0)', fraction)
+    .option('--l2 <decay>', 'L2 penalty on every trunk and tower kernel, l2 * sum(W^2) added to the loss (default 0)', nonNegative);
 }
 
 export interface CsvFlags {
@@ -92,16 +101,20 @@ export interface ModelFlags {
   strategy: string;
   trunk?: number[];
   tower?: number[];
+  dropout?: number;
+  l2?: number;
   seed: number;
 }
 
 /** Plan options from the flags; `columns` are the encoded input names when data is known. */
 export function planOptions(flags: ModelFlags, columns?: string[]): Record<string, unknown> {
+  const regularisation = { ...(flags.dropout !== undefined ? { dropout: flags.dropout } : {}), ...(flags.l2 !== undefined ? { l2: flags.l2 } : {}) };
+  const regularised = Object.keys(regularisation).length > 0;
   return {
     strategy: flags.strategy,
     seed: flags.seed,
-    ...(flags.trunk ? { trunk: { units: flags.trunk } } : {}),
-    ...(flags.tower ? { tower: { units: flags.tower } } : {}),
+    ...(flags.trunk || regularised ? { trunk: { ...(flags.trunk ? { units: flags.trunk } : {}), ...regularisation } } : {}),
+    ...(flags.tower || regularised ? { tower: { ...(flags.tower ? { units: flags.tower } : {}), ...regularisation } } : {}),
     ...(columns ? { input: { columns } } : {}),
   };
 }

@@ -112,6 +112,21 @@ describe('mtgraph validate and plan', () => {
     expect(e.stderr).toMatch(/does not say how many input features.*Pass --data file\.csv/);
     expect((await cli('plan', graph, '--strategy', 'nope')).stderr).toMatch(/OptionsError: mtgraph\/plan: unknown strategy \(got "nope"/);
   });
+
+  it('plan takes --dropout and --l2 for the trunk and towers, and refuses bad values', async () => {
+    const p = JSON.parse((await cli('plan', graph, '--json', '--strategy', 'hard', '--trunk', '8,4', '--dropout', '0.2', '--l2', '1e-4')).stdout);
+    expect(p.blocks[0].layers).toEqual([
+      { units: 8, activation: 'relu', dropout: 0.2, batchNorm: false, l2: 1e-4 },
+      { units: 4, activation: 'relu', dropout: 0.2, batchNorm: false, l2: 1e-4 },
+    ]);
+    const soft = JSON.parse((await cli('plan', graph, '--json', '--strategy', 'single', '--trunk', '8', '--l2', '0.01')).stdout);
+    expect(Object.values(soft.towers as Record<string, { layers: Array<{ l2?: number }> }>).every((t) => t.layers.every((l) => l.l2 === 0.01))).toBe(true);
+    for (const [flag, value] of [['--l2', '-1'], ['--l2', 'lots'], ['--dropout', '1']]) {
+      const bad = await cli('plan', graph, flag!, value!);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(new RegExp(`${flag}.*expected`));
+    }
+  });
 });
 
 describe('mtgraph train, eval, predict', () => {
