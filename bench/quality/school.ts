@@ -5,6 +5,7 @@
  *   npx tsx bench/quality/school.ts --quick    2 splits, hard and hard + head Laplacian (about 2 min)
  *   options: --only LABEL[,LABEL]  --seeds 0-4  --save results.json  --merge a.json,b.json
  *            --with-complete (adds soft on the literal 9,591-edge complete graph: ~10x slower)
+ *            --with-learned (adds soft on an affinity learned per split: lookahead on its training part, minutes per split)
  *            --tune [--lr ..] [--strength ..] [--trunk 16/32-16] [--epochs N]   --linear
  *
  * Protocol: for each seed 0..9 (--quick: 0..1), a random 75/25 split within each school; the 27
@@ -26,11 +27,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import {
-  initBackend, loadGraph, plan, build, fit, predict, TaskGraph,
+  initBackend, loadGraph, plan, build, fit, predict, measureAffinity, TaskGraph,
   type MtgraphModel, type Plan, type PlanOptions,
 } from '../../src/index.js';
 import {
-  QUICK, argValue, column, dataPath, elapsed, featureMatrix, markdownTable, meanStd, readTable, rng, shuffled,
+  QUICK, argValue, commandLine, column, dataPath, elapsed, featureMatrix, markdownTable, meanStd, readTable, rng, shuffled,
 } from './load.js';
 import { independentRidge, meanRegularised, pooledRidge, predictLinear, taskMoments } from './linear.js';
 
@@ -79,6 +80,8 @@ const complete = schoolTasks('school-complete', completeEdges());
 const star = schoolTasks('school-star', TASKS.map((t): [string, string, number] => ['mean', t, 1]), true);
 /** graphs/school.json: a 5-nearest-neighbour graph on school covariates (438 affinities), size-weighted tasks. */
 const knn = schoolTasks('school-knn', schoolGraph.mapEdges((_e, a, s, t): [string, string, number] => [s, t, a.weight as number]));
+/** The schools without affinities: the graph `measureAffinity` learns edges for. */
+const none = schoolTasks('school-none', []);
 
 interface Setting {
   label: string;
@@ -93,8 +96,14 @@ interface Setting {
   epochs: number;
   /** Run by --quick too. */
   quick?: boolean;
-  /** Only with --only or --with-complete (the literal complete graph: ~10x slower, see below). */
-  heavy?: boolean;
+  /** Only with --only, or --with-complete / --with-learned (the literal complete graph: ~10x slower; a learned graph: minutes per split). */
+  heavy?: 'complete' | 'learned';
+  /**
+   * The graph is learned on the rows the model trains on (never the scored rows), once per split:
+   * measureAffinity('lookahead') on a hard model (trunk [16]); every measured pair kept (soft
+   * couples the positive ones, weighted by the learned weight).
+   */
+  learned?: boolean;
 }
 
 /** Adds a Laplacian penalty between the heads of every pair of the graph's affinities (for `hard`, which has none). */
@@ -121,8 +130,15 @@ const SETTINGS: Setting[] = [
   { label: 'soft linear (trunk []; complete graph via a centre task)', graph: () => star, plan: { strategy: 'soft', trunk: { units: [] }, soft: { strength: 3 } }, learningRate: 1e-2, batchSize: 1024, epochs: 31 },
   { label: 'hard + head Laplacian (complete graph via a centre task)', graph: () => star, plan: { strategy: 'hard', trunk: TRUNK }, editPlan: withHeadCoupling(3), learningRate: 1e-2, batchSize: 1024, epochs: 18, quick: true },
   // The literal complete graph (9,591 affinities): the same penalty as the centre task's at strength 3/139 ... see the note below.
-  { label: 'soft (complete graph: 9591 affinities)', graph: () => complete, plan: { strategy: 'soft', trunk: TRUNK, soft: { strength: 3 / 139 } }, learningRate: 1e-2, batchSize: 1024, epochs: 32, heavy: true },
+  { label: 'soft (complete graph: 9591 affinities)', graph: () => complete, plan: { strategy: 'soft', trunk: TRUNK, soft: { strength: 3 / 139 } }, learningRate: 1e-2, batchSize: 1024, epochs: 32, heavy: 'complete' },
+  { label: 'soft (learned affinity: lookahead)', graph: () => none, learned: true, plan: { strategy: 'soft', trunk: TRUNK, soft: { strength: 3 } }, learningRate: 1e-2, batchSize: 1024, epochs: 35, heavy: 'learned' },
 ];
+
+/** Lookahead settings of the learned graph (30 joint steps of batch 1024 on a hard model, the last 20 measured). */
+const LOOKAHEAD = { method: 'lookahead', seed: 0, threshold: 0, batchSize: 1024, steps: 30, warmup: 10, plan: { strategy: 'hard' as const, trunk: TRUNK } };
+/** Learned graphs by split seed and rows (the tuning run and the final runs train on different rows). */
+const learnedCache = new Map<string, { graph: TaskGraph; note: string }>();
+
 
 /** Rows of each part of one split: train / test per school (75/25), and validation inside train (20 % per school). */
 function split(seed: number): { fit: number[]; val: number[]; train: number[]; test: number[] } {
@@ -145,12 +161,12 @@ function split(seed: number): { fit: number[]; val: number[]; train: number[]; t
 type Take = ReturnType<typeof featureMatrix>['take'];
 
 /** Data for fit: features, and per school its standardised scores on its own rows (NaN elsewhere); label-less tasks masked out. */
-function taskData(model: MtgraphModel, rows: number[], take: Take, yMean: number, yStd: number) {
+function taskData(tasks: readonly { id: string }[], rows: number[], take: Take, yMean: number, yStd: number) {
   const y: Record<string, Float32Array> = {};
   const mask: Record<string, Float32Array> = {};
   for (const t of TASKS) y[t] = new Float32Array(rows.length).fill(NaN);
   rows.forEach((r, i) => { y[TASKS[taskOf[r]!]!]![i] = (score[r]! - yMean) / yStd; });
-  for (const t of model.plan.tasks) if (!(t.id in y)) mask[t.id] = new Float32Array(rows.length);
+  for (const t of tasks) if (!(t.id in y)) mask[t.id] = new Float32Array(rows.length);
   return { x: take(rows), y, mask };
 }
 
@@ -187,16 +203,35 @@ async function run(s: Setting, seed: number, parts: { fit: number[]; score: numb
   let yVar = 0;
   parts.fitStats.forEach((r) => { yVar += (score[r]! - yMean) ** 2; });
   const yStd = Math.sqrt(yVar / (parts.fitStats.length - 1));
-  let p = plan(s.graph(), { ...s.plan, seed, input: { features: features.names.length } });
-  if (s.editPlan) p = s.editPlan(p, s.graph() as TaskGraph);
+  let graph = s.graph() as TaskGraph;
+  if (s.learned) {
+    const key = `${seed}:${parts.fit.length}:${parts.fit[0]}`;
+    let cached = learnedCache.get(key);
+    if (!cached) {
+      const t1 = performance.now();
+      const data = taskData([], parts.fit, features.take, yMean, yStd);
+      const result = await measureAffinity(graph, { x: data.x, y: data.y }, { ...LOOKAHEAD, seed });
+      const w = result.graph.edges().map((e) => result.graph.getEdgeAttribute(e, 'weight') as number);
+      const positive = w.filter((v) => v > 0);
+      cached = {
+        graph: result.graph,
+        note: `learned graph (split ${seed}, ${parts.fit.length} rows): ${w.length} pairs, ${positive.length} positive (mean ${(positive.reduce((a, b) => a + b, 0) / Math.max(1, positive.length)).toFixed(3)}, max ${Math.max(...w).toFixed(3)}, ${w.filter((v) => v >= 0.1).length} >= 0.1), ${((performance.now() - t1) / 1000).toFixed(0)} s`,
+      };
+      learnedCache.set(key, cached);
+      console.error(cached.note);
+    }
+    graph = cached.graph;
+  }
+  let p = plan(graph, { ...s.plan, seed, input: { features: features.names.length } });
+  if (s.editPlan) p = s.editPlan(p, graph);
   const model = build(p);
   try {
     const curve: number[] = [];
-    const history = await fit(model, taskData(model, parts.fit, features.take, yMean, yStd), {
+    const history = await fit(model, taskData(model.plan.tasks, parts.fit, features.take, yMean, yStd), {
       epochs: parts.val ? parts.maxEpochs ?? 100 : s.epochs, batchSize: s.batchSize, seed, metrics: false,
       optimizer: { name: 'adam', learningRate: s.learningRate },
       ...(parts.val ? {
-        validationData: taskData(model, parts.val, features.take, yMean, yStd),
+        validationData: taskData(model.plan.tasks, parts.val, features.take, yMean, yStd),
         earlyStopping: { patience: 8 },
         onEpochEnd: (epoch: number, logs: { valLoss?: number }) => { curve.push(logs.valLoss ?? NaN); },
       } : {}),
@@ -212,7 +247,7 @@ const only = argValue('only')?.split(',');
 const chosen = only
   // A label, or the start of labels (when no label is exactly that).
   ? SETTINGS.filter((s) => only.some((o) => s.label === o || (!SETTINGS.some((x) => x.label === o) && s.label.startsWith(o))))
-  : SETTINGS.filter((s) => (!s.heavy || process.argv.includes('--with-complete')) && (!QUICK || s.quick));
+  : SETTINGS.filter((s) => (!s.heavy || process.argv.includes(`--with-${s.heavy}`)) && (!QUICK || s.quick));
 
 // ---------------------------------------------------------------------------------------------
 // Exact linear references on the same splits (closed form): the regularisation strength of each
@@ -324,10 +359,12 @@ const saveTo = argValue('save');
 const merge = argValue('merge');
 if (merge) {
   for (const file of merge.split(',')) {
+    // Files may overlap (e.g. a heavy setting run on seeds 0-4 next to the default ones on 0-9):
+    // a (setting, seed) pair counts once, the first file's.
     const part = JSON.parse(readFileSync(file, 'utf8')) as Saved;
-    saved.seeds.push(...part.seeds);
-    for (const [k, v] of Object.entries(part.results)) (saved.results[k] ??= []).push(...v);
-    for (const [k, v] of Object.entries(part.linear)) (saved.linear[k] ??= []).push(...v);
+    saved.seeds.push(...part.seeds.filter((seed) => !saved.seeds.includes(seed)));
+    for (const [k, v] of Object.entries(part.results)) (saved.results[k] ??= []).push(...v.filter((r) => !saved.results[k]!.some((x) => x.seed === r.seed)));
+    for (const [k, v] of Object.entries(part.linear)) (saved.linear[k] ??= []).push(...v.filter((r) => !saved.linear[k]!.some((x) => x.seed === r.seed)));
   }
 } else {
   const lambdas = chooseLambdas();
@@ -356,7 +393,8 @@ const REFERENCES = [
   ['shared MLP + Laplacian penalty between heads', '37.2'],
 ];
 const seedText = saved.seeds.length === 10 && saved.seeds.every((v, i) => v === [...saved.seeds].sort((a, b) => a - b)[i]) ? 'seeds 0-9' : `seeds ${[...saved.seeds].sort((a, b) => a - b).join(', ')}`;
-console.log(`\nSchool: explained variance on the pooled test set, ${saved.seeds.length} split(s) (${seedText}), backend ${backend.backend}${QUICK ? ', --quick' : ''}\n`);
+const partial = Object.values(saved.results).some((r) => r.length < saved.seeds.length) ? ' (a row may have run on fewer: see its splits column)' : '';
+console.log(`\nSchool: explained variance on the pooled test set, ${saved.seeds.length} split(s) (${seedText})${partial}, backend ${backend.backend}${QUICK ? ', --quick' : ''}\n`);
 const byLabel = new Map(SETTINGS.map((s) => [s.label, s]));
 console.log(markdownTable(
   ['strategy', 'EV % (mean ± std)', 'splits', 'parameters', 'epochs', 'learning rate', 'batch', 's per split'],
@@ -374,4 +412,4 @@ console.log(markdownTable(['model', 'EV % (mean ± std)', 'lambda'], Object.entr
 console.log('\nReferences (the issue; exact linear solvers on this protocol):\n');
 console.log(markdownTable(['model', 'EV %'], REFERENCES));
 console.log(`\nsettings: trunk ${JSON.stringify(TRUNK)}, adam, fixed epochs on the whole training part (chosen with --tune on split 0's training part); total ${elapsed(started)}`);
-console.log(`command: npx tsx bench/quality/school.ts${QUICK ? ' --quick' : ''}`);
+console.log(`command: ${commandLine('bench/quality/school.ts')}`);
