@@ -52,7 +52,7 @@ const SIZES = QUICK
   }
   : {
     hand: { rows: 4096, epochs: 2, rounds: 9 }, single: { rows: 2048, epochs: 2, rounds: 5 },
-    soft: { rows: 2048, epochs: 2, rounds: 5 }, clique: { rows: 2048, epochs: 2, rounds: 3 }, backend: { rows: 2048, epochs: 2, rounds: 5 },
+    soft: { rows: 2048, epochs: 2, rounds: 9 }, clique: { rows: 2048, epochs: 2, rounds: 9 }, backend: { rows: 2048, epochs: 2, rounds: 5 },
   };
 
 const started = performance.now();
