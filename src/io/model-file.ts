@@ -252,6 +252,10 @@ function checkAgainstPlan(model: tf.LayersModel, plan: Plan, dir: string): Layer
     ...names.fusedHeads.keys(),
   ];
   const missing = wanted.filter((n) => !present.has(n));
+  const unfused = [...names.fusedHeads.keys()].filter((n) => !present.has(n));
+  if (unfused.length > 0 && unfused.length === missing.length) {
+    throw new FileError(`${SCOPE}: ${MODEL_FILES.model} in ${dir} has one Dense head per task where this version of mtgraph builds the heads that read one block as one layer (${unfused.map((n) => JSON.stringify(n)).join(', ')}): the model was saved by an earlier version. Train and save it again with this version.`, { path: path.join(dir, MODEL_FILES.model) });
+  }
   if (missing.length > 0) throw mismatch(`the model has no layer ${missing.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
   return names;
 }

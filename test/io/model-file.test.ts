@@ -8,6 +8,7 @@ import { build, compile, type MtgraphModel } from '../../src/build/index.js';
 import { FileError, OptionsError, PlanError } from '../../src/errors.js';
 import { loadModel, saveModel } from '../../src/io/model-file.js';
 import { plan } from '../../src/plan/compile-plan.js';
+import { TaskGraph } from '../../src/graph/task-graph.js';
 import { STRATEGIES, scrambleWeights, smallGraph } from '../build/helpers.js';
 
 let root: string;
@@ -145,6 +146,23 @@ describe('loadModel refuses what does not belong together', () => {
     const other = plan(smallGraph(), { strategy: 'mmoe', trunk: { units: [4] } });
     await fs.writeFile(path.join(dir, 'plan.json'), JSON.stringify(other));
     await expect(loadModel(dir)).rejects.toThrow(/plan.json does not match model.json .*: the model has no layer/);
+    model.dispose();
+  });
+
+  it('loadModel says so when model.json has one Dense head per task where this version fuses them', async () => {
+    // A model whose heads stay separate (a head coupling reads them), then a plan.json without the
+    // coupling: this version would fuse those heads, as an earlier version's model.json did not.
+    const g = new TaskGraph({ input: { features: 3 } });
+    for (const id of ['a', 'b', 'c']) g.addTask(id, { kind: 'regression' });
+    const p = plan(g, { strategy: 'hard', trunk: { units: [4] } });
+    const coupled = { ...p, couplings: [{ kind: 'laplacian' as const, layer: 'head' as const, strength: 0.1, pairs: [['a', 'b', 0.5], ['b', 'c', 0.5]] as Array<[string, string, number]> }] };
+    const model = build(coupled);
+    const dir = path.join(root, 'unfused');
+    await saveModel(model, dir);
+    await fs.writeFile(path.join(dir, 'plan.json'), JSON.stringify(p));
+    const error = await loadModel(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FileError);
+    expect((error as Error).message).toMatch(/has one Dense head per task where this version of mtgraph builds the heads that read one block as one layer \("heads\.[^"]+"\): the model was saved by an earlier version\. Train and save it again/);
     model.dispose();
   });
 
