@@ -27,7 +27,7 @@
  * hard (no graph), and graph-aware strategies on two graphs: label co-occurrence on the train
  * split (graphs/sun09.json: phi with |phi| >= 0.15, negative edges included) and an affinity
  * learned from the fit rows with measureAffinity('lookahead') on a hard model (edges with
- * |weight| >= 0.1 kept). --quick (SUN09 only): the 30 most frequent objects as tasks (all 111
+ * |weight| >= 0.1 kept); clustered and soft on each. --quick (SUN09 only): the 30 most frequent objects as tasks (all 111
  * detector scores stay inputs), 40 epochs at most.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -248,7 +248,7 @@ if (!only || only === 'sun09') {
   });
   const lw = learned.graph.edges().map((e) => learned.graph.getEdgeAttribute(e, 'weight') as number);
   const learnedNote = `lookahead on the fit rows (${learned.steps} measured of ${learned.trainingSteps} steps, ${((performance.now() - t0) / 1000).toFixed(0)} s): ${lw.length} edges with |w| >= 0.1 (${lw.filter((w) => w > 0).length} positive)`;
-  console.error(learnedNote);
+  console.error(`${learnedNote}\n  ${learned.notes.join('\n  ')}`);
   const cw = coocGraph.edges().map((e) => coocGraph.getEdgeAttribute(e, 'weight') as number);
   const coocNote = `co-occurrence (graphs/sun09.json): ${cw.length} edges (${cw.filter((w) => w > 0).length} positive)`;
   const settings: Setting[] = [
@@ -258,6 +258,7 @@ if (!only || only === 'sun09') {
     { label: 'clustered (co-occurrence)', graph: coocGraph, plan: { strategy: 'clustered', trunk }, targets: perTask },
     { label: 'clustered (learned: lookahead)', graph: learned.graph, plan: { strategy: 'clustered', trunk }, targets: perTask },
     { label: 'soft (co-occurrence)', graph: coocGraph, plan: { strategy: 'soft', trunk }, targets: perTask },
+    { label: 'soft (learned: lookahead)', graph: learned.graph, plan: { strategy: 'soft', trunk }, targets: perTask },
     { label: 'tree (co-occurrence)', graph: coocGraph, plan: { strategy: 'tree', trunk: { units: [64, 64] }, tree: { thresholds: [0, 0.2] } }, targets: perTask },
   ];
   const rows: Row[] = [];
