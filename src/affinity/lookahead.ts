@@ -29,21 +29,32 @@ function lookaheadProbe(rate: number): Probe {
  * It keeps an absolute meaning (unrelated tasks stay near 0 however small every gain is) and
  * does not depend on the lookahead rate to first order (both gains are proportional to it).
  * 'max': divided by the largest |Z| between two different tasks (relative: the strongest pair gets ±1).
- * 'self' falls back to 'max' when some task's own gain is not positive (the rate is too large).
+ * In 'self', a task whose own gain is not positive (its own step did not lower its loss: the rate
+ * is too large for it, or its loss is noise) has no unit of its own: its column is scaled by the
+ * median own gain of the other tasks instead, so the rest of the matrix keeps its meaning. (It
+ * used to switch the whole matrix to 'max', where one outlier pair could push every other weight
+ * to ~0: a School split lost its whole learned graph that way.)
  */
 export function scaleLookahead(mean: number[][], scale: 'self' | 'max', ids: readonly string[]): { matrix: number[][]; notes: string[] } {
   const T = mean.length;
   const clip = (v: number) => Math.max(-1, Math.min(1, v));
   if (scale === 'self') {
     const selfGain = mean.map((row, j) => row[j]!);
+    const good = selfGain.filter((g) => Number.isFinite(g) && g > 0).sort((a, b) => a - b);
     const bad = selfGain.map((g, j) => (Number.isFinite(g) && g > 0 ? -1 : j)).filter((j) => j >= 0);
-    if (bad.length === 0) {
-      const matrix = mean.map((row, i) => row.map((z, j) => (i === j ? 1 : Number.isFinite(z) ? clip(z / selfGain[j]!) : NaN)));
-      return { matrix, notes: ["lookahead: weights are Z(i->j) / Z(j->j) clipped to [-1, 1] (each task's own lookahead gain is the unit), averaged over both directions."] };
+    const notes = ["lookahead: weights are Z(i->j) / Z(j->j) clipped to [-1, 1] (each task's own lookahead gain is the unit), averaged over both directions."];
+    if (bad.length > 0 && good.length === 0) {
+      const scaled = scaleLookahead(mean, 'max', ids);
+      return { matrix: scaled.matrix, notes: [`lookahead: no task's own step lowered its loss on average, so the weights are scaled by the largest |Z| (lower lookaheadRate to avoid this).`, ...scaled.notes] };
     }
-    const named = bad.slice(0, 5).map((j) => ids[j]).join(', ');
-    const scaled = scaleLookahead(mean, 'max', ids);
-    return { matrix: scaled.matrix, notes: [`lookahead: a step on its own gradient did not lower the loss of ${named}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''} on average, so the weights are scaled by the largest |Z| instead of each task's own gain (lower lookaheadRate to avoid this).`, ...scaled.notes.slice(1)] };
+    const median = good.length % 2 ? good[good.length >> 1]! : (good[good.length / 2 - 1]! + good[good.length / 2]!) / 2;
+    const unit = selfGain.map((g) => (Number.isFinite(g) && g > 0 ? g : median));
+    if (bad.length > 0) {
+      const named = bad.slice(0, 5).map((j) => ids[j]).join(', ');
+      notes.push(`lookahead: a step on its own gradient did not lower the loss of ${named}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''} on average; their weights use the median own gain of the other tasks (${median.toPrecision(3)}) as the unit (a lower lookaheadRate may avoid this).`);
+    }
+    const matrix = mean.map((row, i) => row.map((z, j) => (i === j ? 1 : Number.isFinite(z) ? clip(z / unit[j]!) : NaN)));
+    return { matrix, notes };
   }
   let largest = 0;
   for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) if (i !== j && Number.isFinite(mean[i]![j]!)) largest = Math.max(largest, Math.abs(mean[i]![j]!));
