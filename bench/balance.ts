@@ -27,6 +27,7 @@ import {
   initBackend, TaskGraph, plan, build, compile, fit, measureAffinity, generateTaskFamily, balanceNames, getBalance,
   type FitOptions, type MtgraphModel, type TaskData, type TaskFamily,
 } from '../src/index.js';
+import { median, mean, cpuNow, initialWeights } from './timing.js';
 
 const QUICK = process.argv.includes('--quick');
 const started = performance.now();
@@ -35,24 +36,8 @@ const BACKEND = report.backend;
 const log = (s: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${s}\n`);
 
 // ---------------------------------------------------------------------------------------------
-// Timing helpers (as in bench/train.ts).
+// Runs (timing helpers in bench/timing.ts).
 
-const median = (v: readonly number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-/** CPU time of this process so far, ms. */
-const cpuNow = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-/** Weights put back before every run, so each run starts from the same point. */
-function initialWeights(model: tf.LayersModel): () => void {
-  const saved = model.getWeights().map((w) => tf.keep(w.clone()));
-  return () => model.setWeights(saved);
-}
 
 /** One run: wall-clock and CPU ms (per epoch for fit runs, per call for measureAffinity), and a loss to check (fit: the unweighted mean task loss of the last epoch). */
 interface Run { ms: number; cpu: number; loss: number }

@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { TaskGraph, plan, readGraph, strategyNames, seededRandom } from '../src/index.js';
+import { median } from './timing.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,10 +37,6 @@ function graph(): TaskGraph {
   return g;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 const g = graph();
 const time = (fn: () => unknown) => {

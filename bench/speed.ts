@@ -13,6 +13,7 @@ import {
   initBackend, TaskGraph, compile, fit, seededRandom,
   patchWasmMatMul, restoreWasmMatMul, patchWasmSlice, restoreWasmSlice, patchWasmGather, restoreWasmGather, patchWasmTranspose, restoreWasmTranspose,
 } from '../src/index.js';
+import { cpuNow, median } from './timing.js';
 
 /** mtgraph's replacements of wasm kernels (initBackend installs them): all on, or tfjs's originals. */
 function wasmKernels(patched: boolean): void {
@@ -50,14 +51,6 @@ const X = new Float32Array(ROWS * D).map(() => random() * 2 - 1);
 const Y = Array.from({ length: HEADS }, (_, h) => Float32Array.from({ length: ROWS }, (_, r) => Math.tanh(X[r * D + h]! + X[r * D + h + 8]!)));
 const ids = Array.from({ length: HEADS }, (_, h) => `t${h}`);
 
-const cpuNow = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** The backend's matMul throughput on the forward shapes of one batch, GFLOP/s. */
 function matMulCeiling(): number {

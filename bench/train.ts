@@ -28,6 +28,7 @@ import {
   initBackend, TaskGraph, plan, build, compile, fit, FIT_DEFAULTS,
   type FitOptions, type MtgraphModel, type TaskData, type Plan,
 } from '../src/index.js';
+import { median, mean, cpuNow, initialWeights } from './timing.js';
 
 const QUICK = process.argv.includes('--quick');
 /** The comparisons to run (`--only 1,3`); all when not given. */
@@ -101,25 +102,7 @@ function regressionGraph(tasks: readonly string[]): TaskGraph {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Timing helpers.
-
-const median = (v: readonly number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-/** CPU time of this process so far, ms. */
-const cpuNow = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
-/** Weights put back before every run, so each run starts from the same point. */
-function initialWeights(model: tf.LayersModel): () => void {
-  const saved = model.getWeights().map((w) => tf.keep(w.clone()));
-  return () => model.setWeights(saved);
-}
+// Runs (timing helpers in bench/timing.ts).
 
 /** One run: mean wall-clock and CPU ms per epoch, and the last epoch's training loss. */
 interface Run { ms: number; cpu: number; loss: number }

@@ -10,6 +10,7 @@ import { TaskGraph, plan, readGraph, seededRandom, type History } from '../src/i
 import { layoutGraph, renderGraphSvg, renderPlanSvg, renderReport, toGexf, toGraphml } from '../src/index.js';
 import { autoIterations } from '../src/viz/layout.js';
 import { layoutInput, layoutSettings } from '../src/viz/layout.js';
+import { median } from './timing.js';
 
 const forceAtlas2 = forceAtlas2Import as unknown as (typeof forceAtlas2Import)['default'];
 
@@ -50,10 +51,6 @@ function fakeHistory(tasks: string[], epochs: number): History {
   };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function time(fn: () => unknown, n: number): Promise<number> {
   const xs: number[] = [];
