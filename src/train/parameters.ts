@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../build/types.js';
 import type { StepNames } from '../build/names.js';
+import type { Plan } from '../plan/types.js';
 
 /**
  * Which of a model's trainable variables two tasks or more share, and which belong to one task.
@@ -27,11 +28,11 @@ export interface TaskParameters {
   readonly last: tf.Variable[];
 }
 
-/** A model part as the plan names it. */
-type PartKey = string;
+/** A model part as the plan names it: `block:<id>`, `gate:<id>`, `tower:<task>:<layer>`, `head:<task>`, `coupling:<index>`. */
+export type PartKey = string;
 
-const blockKey = (id: string): PartKey => `block:${id}`;
-const gateKey = (id: string): PartKey => `gate:${id}`;
+export const blockKey = (id: string): PartKey => `block:${id}`;
+export const gateKey = (id: string): PartKey => `gate:${id}`;
 const towerKey = (task: string, layer: number): PartKey => `tower:${task}:${layer}`;
 const headKey = (task: string): PartKey => `head:${task}`;
 const couplingKey = (index: number): PartKey => `coupling:${index}`;
@@ -39,9 +40,11 @@ const couplingKey = (index: number): PartKey => `coupling:${index}`;
 /** The tfjs layers of a planned dense layer that hold weights. */
 const weighted = (step: StepNames): string[] => [step.dense, ...(step.batchNorm ? [step.batchNorm] : [])];
 
-/** For every part of the plan: the tasks whose outputs depend on it. */
-function partUsers(model: MtgraphModel): Map<PartKey, Set<string>> {
-  const { plan, layerNames: names } = model;
+/**
+ * For every part of the plan: the tasks whose outputs depend on it, from the plan alone.
+ * `addsLayer(i)` says whether coupling i adds a layer mixing towers (a cross-stitch unit).
+ */
+export function planPartUsers(plan: Plan, addsLayer: (index: number) => boolean): Map<PartKey, Set<string>> {
   const users = new Map<PartKey, Set<string>>();
   const use = (key: PartKey, task: string) => {
     let set = users.get(key);
@@ -76,7 +79,7 @@ function partUsers(model: MtgraphModel): Map<PartKey, Set<string>> {
   // A coupling that adds a layer mixing towers (cross-stitch) makes each mixed tower, up to the
   // layer it mixes after, and what those towers read, a part of every mixed task's path.
   plan.couplings.forEach((c, i) => {
-    if (!names.couplings.has(i) || !('tasks' in c) || !('after' in c)) return;
+    if (!addsLayer(i) || !('tasks' in c) || !('after' in c)) return;
     for (const user of c.tasks) {
       use(couplingKey(i), user);
       for (const t of c.tasks) {
@@ -86,6 +89,11 @@ function partUsers(model: MtgraphModel): Map<PartKey, Set<string>> {
     }
   });
   return users;
+}
+
+/** For every part of the model's plan: the tasks whose outputs depend on it. */
+function partUsers(model: MtgraphModel): Map<PartKey, Set<string>> {
+  return planPartUsers(model.plan, (i) => model.layerNames.couplings.has(i));
 }
 
 /** The weight-holding tfjs layer names of every part. */
