@@ -11,7 +11,7 @@ import { fit, type FitOptions, type History } from '../../src/train/index.js';
 import { CHECKPOINT_FILES } from '../../src/train/checkpoint.js';
 import { epochSeed, randomStream } from '../../src/train/random.js';
 import { seededRandom } from '../../src/graph/random.js';
-import { cpu, features, fixturePlan, gaussian, rng, weightsOf, type FixtureOptions } from '../train/fixture.js';
+import { cpu, fixturePlan, weightsOf, type FixtureOptions, FOUR_TASKS, fourTaskData } from '../train/fixture.js';
 import { removeDir, tempDir, thrown } from './helpers.js';
 
 /**
@@ -23,27 +23,12 @@ import { removeDir, tempDir, thrown } from './helpers.js';
 const FOUR: FixtureOptions = {
   features: 5,
   trunk: [8],
-  tasks: {
-    price: { kind: 'regression', outputs: 2 },
-    click: { kind: 'binary' },
-    segment: { kind: 'multiclass', classes: 3 },
-    tags: { kind: 'multilabel', labels: 2 },
-  },
+  tasks: FOUR_TASKS,
   edges: [['price', 'click', 0.6], ['click', 'segment', 0.5], ['segment', 'tags', -0.4]],
 };
 
 function fourData(rows: number, seed = 1): TaskData {
-  const x = features(rows, 5, seed);
-  const r = rng(seed + 100);
-  return {
-    x,
-    y: {
-      price: x.map((v, i) => [v[0]! + v[1]!, i % 5 === 0 ? NaN : v[2]! - v[3]!]),
-      click: x.map((v, i) => (i % 7 === 0 ? -1 : v[0]! + 0.2 * gaussian(r) > 0 ? 1 : 0)),
-      segment: x.map((v) => (v[4]! > 0.3 ? 2 : v[4]! > -0.3 ? 1 : 0)),
-      tags: x.map((v) => [v[3]! > 0 ? 1 : 0, v[1]! > 0 ? 1 : 0]),
-    },
-  };
+  return fourTaskData(rows, { seed, features: 5, tagFeature: 3 });
 }
 
 const DATA = fourData(40);

@@ -4,7 +4,7 @@ import { balanceNames, dwaWeights, fit, getBalance, pcgradWeights, Objective, ta
 import { prepareData, toTensors } from '../../src/data/index.js';
 import { OptionsError } from '../../src/errors.js';
 import type { TaskData } from '../../src/data/types.js';
-import { cpu, features, fixtureModel, gaussian, rng, weightsOf, type FixtureOptions } from './fixture.js';
+import { cpu, features, fixtureModel, weightsOf, type FixtureOptions, FOUR_TASKS, fourTaskData } from './fixture.js';
 
 beforeAll(cpu);
 
@@ -12,28 +12,13 @@ beforeAll(cpu);
 const FOUR: FixtureOptions = {
   features: 6,
   trunk: [16],
-  tasks: {
-    price: { kind: 'regression', outputs: 2 },
-    click: { kind: 'binary' },
-    segment: { kind: 'multiclass', classes: 3 },
-    tags: { kind: 'multilabel', labels: 2 },
-  },
+  tasks: FOUR_TASKS,
   edges: [['price', 'click', 0.6], ['click', 'segment', 0.5], ['segment', 'tags', 0.4]],
 };
 
 /** Learnable labels for FOUR, some missing. */
 function fourData(rows: number, seed = 1): TaskData {
-  const x = features(rows, 6, seed);
-  const r = rng(seed + 100);
-  return {
-    x,
-    y: {
-      price: x.map((v, i) => [v[0]! + v[1]!, i % 5 === 0 ? NaN : v[2]! - v[3]!]),
-      click: x.map((v, i) => (i % 7 === 0 ? -1 : v[0]! + 0.2 * gaussian(r) > 0 ? 1 : 0)),
-      segment: x.map((v) => (v[4]! > 0.3 ? 2 : v[4]! > -0.3 ? 1 : 0)),
-      tags: x.map((v) => [v[5]! > 0 ? 1 : 0, v[1]! > 0 ? 1 : 0]),
-    },
-  };
+  return fourTaskData(rows, { seed, features: 6, tagFeature: 5 });
 }
 
 const EPOCHS = 15;

@@ -6,6 +6,7 @@ import { TaskGraph } from '../../src/graph/index.js';
 import { plan as makePlan } from '../../src/plan/index.js';
 import { build } from '../../src/build/index.js';
 import { initBackend } from '../../src/backend/index.js';
+import type { TaskData } from '../../src/data/index.js';
 
 /** A small graph → plan → model, through the real planner and builder. */
 export interface FixtureOptions {
@@ -74,4 +75,34 @@ export async function cpu(): Promise<void> {
   }
   await tf.setBackend('cpu');
   await tf.ready();
+}
+
+/** Four tasks of every kind: a two-output regression, a binary, a 3-class and a 2-label task. */
+export const FOUR_TASKS: FixtureOptions['tasks'] = {
+  price: { kind: 'regression', outputs: 2 },
+  click: { kind: 'binary' },
+  segment: { kind: 'multiclass', classes: 3 },
+  tags: { kind: 'multilabel', labels: 2 },
+};
+
+/**
+ * Learnable labels for FOUR_TASKS on `rows` rows of `features` features (at least 5); the first tag
+ * reads feature `tagFeature`. With `missing` (default), some price and click labels are missing;
+ * with `mask`, every sixth segment label is masked out too.
+ */
+export function fourTaskData(rows: number, o: { seed?: number; features: number; tagFeature: number; missing?: boolean; mask?: boolean }): TaskData {
+  const seed = o.seed ?? 1;
+  const missing = o.missing ?? true;
+  const x = features(rows, o.features, seed);
+  const r = rng(seed + 100);
+  return {
+    x,
+    y: {
+      price: x.map((v, i) => [v[0]! + v[1]!, missing && i % 5 === 0 ? NaN : v[2]! - v[3]!]),
+      click: x.map((v, i) => (missing && i % 7 === 0 ? -1 : v[0]! + 0.2 * gaussian(r) > 0 ? 1 : 0)),
+      segment: x.map((v) => (v[4]! > 0.3 ? 2 : v[4]! > -0.3 ? 1 : 0)),
+      tags: x.map((v) => [v[o.tagFeature]! > 0 ? 1 : 0, v[1]! > 0 ? 1 : 0]),
+    },
+    ...(o.mask ? { mask: { segment: x.map((_, i) => (i % 6 === 0 ? 0 : 1)) } } : {}),
+  };
 }
