@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import { seededRandom } from '../../src/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** ../shared/data next to the checkout (MTGRAPH_DATA overrides). */
@@ -64,17 +65,8 @@ export function column(table: Table, name: string): Float64Array {
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness and splits
 
-/** mulberry32: a small seeded generator in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = (seed ^ 0x9e3779b9) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 in [0, 1): mtgraph's own seeded source (the same stream for whole-number seeds). */
+export const rng = (seed: number): (() => number) => seededRandom(seed);
 
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
