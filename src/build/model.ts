@@ -4,7 +4,7 @@ import type { Plan } from '../plan/types.js';
 import type { SerializedTaskGraph } from '../spec/serialized.js';
 import type { ModelParts } from './context.js';
 import { getCouplingBuilder } from './couplings/registry.js';
-import type { LayerNames } from './names.js';
+import { fusedHeadOf, type LayerNames } from './names.js';
 import type { MtgraphModel, Penalty } from './types.js';
 
 /** The model `build` and `loadModel` return: a tfjs model with its plan, penalties and names. */
@@ -52,8 +52,8 @@ export function assemble(model: tf.LayersModel, plan: Plan, names: LayerNames, o
     names,
     towerDense: (task, index) => model.getLayer(names.towers.get(task)![index]!.dense),
     head: (task) => {
-      const fusedIn = [...names.fusedHeads].find(([, tasks]) => tasks.includes(task));
-      if (fusedIn) throw new PlanError(`mtgraph/build: the head of "${task}" is fused into layer "${fusedIn[0]}" with ${fusedIn[1].length - 1} other head(s), so it has no variables of its own → at couplings. A coupling that reads heads must list them in its builder's headTasks().`, { path: 'couplings', got: task });
+      const fusedIn = fusedHeadOf(names, task);
+      if (fusedIn) throw new PlanError(`mtgraph/build: the head of "${task}" is fused into layer "${fusedIn.layer}" with ${fusedIn.tasks.length - 1} other head(s), so it has no variables of its own → at couplings. A coupling that reads heads must list them in its builder's headTasks().`, { path: 'couplings', got: task });
       return model.getLayer(names.heads.get(task)!);
     },
   };

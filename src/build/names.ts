@@ -41,6 +41,12 @@ export interface LayerNames {
   couplingParts: Map<number, string[]>;
 }
 
+/** The MultiHead layer a task's head is fused into and its tasks, or undefined when the head is its own Dense. */
+export function fusedHeadOf(names: LayerNames, task: string): { layer: string; tasks: string[] } | undefined {
+  for (const [layer, tasks] of names.fusedHeads) if (tasks.includes(task)) return { layer, tasks };
+  return undefined;
+}
+
 const INVALID = /[^A-Za-z0-9._-]/g;
 
 /** A valid tfjs layer name from any string: characters outside `[A-Za-z0-9._-]` become '_', and it starts with a letter or digit. */

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../build/types.js';
-import type { StepNames } from '../build/names.js';
+import { fusedHeadOf, type StepNames } from '../build/names.js';
 import type { Plan } from '../plan/types.js';
 
 /**
@@ -225,9 +225,9 @@ export function sharedRepresentation(model: MtgraphModel): SharedRepresentation 
     encode: (x, training) => chain.reduce((h, id) => run(h, names.blocks.get(id) ?? [], training), x),
     decode: (task, z, training) => {
       const h = run(z, names.towers.get(task) ?? [], training);
-      const fusedIn = [...names.fusedHeads].find(([, tasks]) => tasks.includes(task));
+      const fusedIn = fusedHeadOf(names, task);
       if (!fusedIn) return apply(h, names.heads.get(task)!, training);
-      return apply(apply(h, fusedIn[0], training), names.heads.get(task)!, training);
+      return apply(apply(h, fusedIn.layer, training), names.heads.get(task)!, training);
     },
   };
 }
