@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   initBackend, TaskGraph, compile, fit, seededRandom,
-  patchWasmMatMul, restoreWasmMatMul, patchWasmSlice, restoreWasmSlice, patchWasmGather, restoreWasmGather, patchWasmTranspose, restoreWasmTranspose,
+  patchWasmMatMul, restoreWasmMatMul, patchWasmSlice, restoreWasmSlice, patchWasmGather, restoreWasmGather, patchWasmTranspose, restoreWasmTranspose, patchWasmSum, restoreWasmSum,
 } from '../src/index.js';
 import { cpuNow, median } from './timing.js';
 
@@ -22,11 +22,13 @@ function wasmKernels(patched: boolean): void {
     patchWasmSlice();
     patchWasmGather();
     patchWasmTranspose();
+    patchWasmSum();
   } else {
     restoreWasmMatMul();
     restoreWasmSlice();
     restoreWasmGather();
     restoreWasmTranspose();
+    restoreWasmSum();
   }
 }
 

@@ -7,3 +7,4 @@ export { patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched } from './wasm-ma
 export { patchWasmSlice, restoreWasmSlice, wasmSlicePatched } from './wasm-slice.js';
 export { patchWasmGather, restoreWasmGather, wasmGatherPatched } from './wasm-gather.js';
 export { patchWasmTranspose, restoreWasmTranspose, wasmTransposePatched } from './wasm-transpose.js';
+export { patchWasmSum, restoreWasmSum, wasmSumPatched } from './wasm-sum.js';

@@ -6,6 +6,7 @@ import { patchWasmMatMul } from './wasm-matmul.js';
 import { patchWasmSlice } from './wasm-slice.js';
 import { patchWasmGather } from './wasm-gather.js';
 import { patchWasmTranspose } from './wasm-transpose.js';
+import { patchWasmSum } from './wasm-sum.js';
 
 /** The backends mtgraph knows, fastest first. */
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -80,7 +81,8 @@ async function loadWasm(): Promise<string> {
   const sliced = process.env.MTGRAPH_WASM_SLICE !== 'original' && patchWasmSlice();
   const gathered = process.env.MTGRAPH_WASM_GATHER !== 'original' && patchWasmGather();
   const transposed = process.env.MTGRAPH_WASM_TRANSPOSE !== 'original' && patchWasmTranspose();
-  const extras = [patched && 'transposed matMul patched', sliced && 'in-place slice', gathered && 'row gather', transposed && 'blocked transpose'].filter(Boolean);
+  const summed = process.env.MTGRAPH_WASM_SUM !== 'original' && patchWasmSum();
+  const extras = [patched && 'transposed matMul patched', sliced && 'in-place slice', gathered && 'row gather', transposed && 'blocked transpose', summed && 'row sum'].filter(Boolean);
   return `loaded ${binary} (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'one thread'}${extras.map((e) => `, ${e}`).join('')})`;
 }
 

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched, patchWasmSlice, restoreWasmSlice, wasmSlicePatched, patchWasmGather, restoreWasmGather, wasmGatherPatched, patchWasmTranspose, restoreWasmTranspose, wasmTransposePatched } from '../../src/index.js';
+import { initBackend, patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched, patchWasmSlice, restoreWasmSlice, wasmSlicePatched, patchWasmGather, restoreWasmGather, wasmGatherPatched, patchWasmTranspose, restoreWasmTranspose, wasmTransposePatched, patchWasmSum, restoreWasmSum, wasmSumPatched } from '../../src/index.js';
 
 let wasm = false;
 beforeAll(async () => {
@@ -22,6 +22,12 @@ function products(): number[][] {
       out.push(Array.from(tf.matMul(tf.transpose(a, perm), b, true, false).dataSync()));
       out.push(Array.from(tf.matMul(a, tf.transpose(b, perm), false, true).dataSync()));
       out.push(Array.from(tf.matMul(tf.transpose(a, perm), tf.transpose(b, perm), true, true).dataSync()));
+    }
+    // Aᵀ B with few columns in B (a head's kernel gradient): computed as (Bᵀ A)ᵀ.
+    for (const shape of [[40, 30, 2], [2, 40, 30, 3]]) {
+      const a = tf.randomNormal(shape.slice(0, -1), 0, 1, 'float32', 9);
+      const b = tf.randomNormal([...shape.slice(0, -2), shape.at(-1)!], 0, 1, 'float32', 10);
+      out.push(Array.from(tf.matMul(a, b, true, false).dataSync()));
     }
     const x = tf.randomNormal([6, 4], 0, 1, 'float32', 5);
     const w = tf.randomNormal([4, 3], 0, 1, 'float32', 6);
@@ -79,12 +85,27 @@ function transposes(): number[][] {
   });
 }
 
+/** Sums the wrapper handles (leading axes of rank 2 and 3, keepDims, the bias gradient of a dense layer) and sums it passes on. */
+function sums(): number[][] {
+  return tf.tidy(() => {
+    const m = tf.randomNormal([257, 33], 0, 1, 'float32', 1);
+    const c = tf.randomNormal([6, 5, 7], 0, 1, 'float32', 2);
+    const cases: tf.Tensor[] = [
+      tf.sum(m, 0), tf.sum(m, -2, true), tf.sum(c, 0), tf.sum(c, [1, 0]), tf.sum(c, [0, 1], true), tf.sum(tf.slice(m, [0, 0], [3, -1]), 0),
+      tf.grad((b: tf.Tensor) => tf.sum(tf.square(tf.add(m, b))))(tf.ones([33])), // the bias gradient: a sum over the batch
+      tf.sum(m, 1), tf.sum(c, [0, 2]), tf.sum(m), tf.sum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), 0), // the original kernel
+    ];
+    return cases.map((t) => [...t.shape, ...Array.from(t.dataSync())]);
+  });
+}
+
 /** Each replacement of a wasm kernel: its switches and the results it must reproduce. */
 const KERNELS = [
   { name: 'BatchMatMul (transposed operands)', patch: patchWasmMatMul, restore: restoreWasmMatMul, patched: wasmMatMulPatched, cases: products, exact: false },
   { name: 'Slice (in place)', patch: patchWasmSlice, restore: restoreWasmSlice, patched: wasmSlicePatched, cases: slices, exact: true },
   { name: 'GatherV2 (rows)', patch: patchWasmGather, restore: restoreWasmGather, patched: wasmGatherPatched, cases: gathers, exact: true },
   { name: 'Transpose (blocked)', patch: patchWasmTranspose, restore: restoreWasmTranspose, patched: wasmTransposePatched, cases: transposes, exact: true },
+  { name: 'Sum (leading axes)', patch: patchWasmSum, restore: restoreWasmSum, patched: wasmSumPatched, cases: sums, exact: true },
 ];
 
 afterAll(() => {
@@ -113,6 +134,19 @@ describe('wasm replacements, details', () => {
     if (!wasm) return;
     const patched = products();
     for (const base of [0, 4]) for (const k of [1, 2, 3]) patched[base + k]!.forEach((v, j) => expect(v).toBeCloseTo(patched[base]![j]!, 4));
+  });
+
+  it('a product with few output columns, Aᵀ B, equals the product of the explicit transpose', () => {
+    if (!wasm) return;
+    const [narrow, batched] = products().slice(8, 10);
+    const expected = tf.tidy(() => [
+      Array.from(tf.matMul(tf.transpose(tf.randomNormal([40, 30], 0, 1, 'float32', 9)), tf.randomNormal([40, 2], 0, 1, 'float32', 10)).dataSync()),
+      Array.from(tf.matMul(tf.transpose(tf.randomNormal([2, 40, 30], 0, 1, 'float32', 9), [0, 2, 1]), tf.randomNormal([2, 40, 3], 0, 1, 'float32', 10)).dataSync()),
+    ]);
+    expect(narrow).toHaveLength(60);
+    expect(batched).toHaveLength(180);
+    narrow!.forEach((v, j) => expect(v).toBeCloseTo(expected[0]![j]!, 4));
+    batched!.forEach((v, j) => expect(v).toBeCloseTo(expected[1]![j]!, 4));
   });
 
   it('slices keep their shapes: a column, a block', () => {
