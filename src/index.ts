@@ -18,8 +18,8 @@ export {
   type BackendName, type BackendReport, type BackendAttempt, type InitBackendOptions, type UntrainableLayer,
 } from './backend/index.js';
 export {
-  build, compile, checkPlan, CrossStitch, LaplacianPenalty, registerHead, registerCouplingBuilder,
-  type BuildOptions, type MtgraphModel, type Penalty, type LayerNames, type HeadBuilder, type CouplingBuilder,
+  build, compile, checkPlan, CrossStitch, LaplacianPenalty, registerHead, registerCouplingBuilder, SeededDropout, reseedDropout, planLayerClasses,
+  type BuildOptions, type SeededDropoutArgs, type MtgraphModel, type Penalty, type LayerNames, type HeadBuilder, type CouplingBuilder,
 } from './build/index.js';
 export { saveModel, loadModel } from './io/index.js';
 export { generateTaskFamily, type TaskFamily, type TaskFamilyOptions, type TaskFamilyData } from './synthetic/task-family.js';

@@ -16,6 +16,7 @@ export const LAYER_TRAINING_KERNELS: Readonly<Record<string, readonly string[]>>
   Reshape: ['Reshape'],
   BatchNormalization: ['FusedBatchNorm', 'Mean', 'SquaredDifference', 'Rsqrt'],
   Dropout: ['Floor', 'Multiply', 'RealDiv'],
+  MtgraphDropout: ['Add', 'Floor', 'Multiply', 'RealDiv'],
   CrossStitch: ['Pack', 'Unpack', 'BatchMatMul', 'Reshape', 'Transpose'],
   MtgraphMultiHead: ['BatchMatMul', 'Sum', 'Add'],
   MtgraphColumns: ['Slice', 'PadV2'],

@@ -46,6 +46,7 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
   const ctx: BuildContext = {
     plan: checked,
     names,
+    seed,
     kernelInitializer: (layer) => tf.initializers.glorotUniform({ seed: deriveSeed(seed, layer) }),
     track: (layer) => {
       created.push(layer);

@@ -9,6 +9,8 @@ export type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
 export interface BuildContext {
   readonly plan: Plan;
   readonly names: LayerNames;
+  /** The build seed (initialisers and dropout streams derive theirs from it and a layer name). */
+  readonly seed: number;
   /** The kernel initialiser of the named layer: glorotUniform with a seed derived from the build seed and the name. */
   kernelInitializer(layer: string): Initializer;
   /** Records a new layer so that a failed build can free its weights; returns it. */

@@ -12,7 +12,7 @@ export function planLayerClasses(plan: Plan): string[] {
   for (const layer of stacks.flat()) {
     classes.add('Dense');
     if (layer.batchNorm) classes.add('BatchNormalization').add('Activation');
-    if (layer.dropout > 0) classes.add('Dropout');
+    if (layer.dropout > 0) classes.add('MtgraphDropout');
   }
   for (const g of plan.gates) {
     classes.add('Dense').add('Reshape').add('Dot');

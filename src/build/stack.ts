@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { LayerPlan } from '../plan/types.js';
 import type { BuildContext } from './context.js';
 import type { StepNames } from './names.js';
+import { SeededDropout } from './layers/dropout.js';
+import { deriveSeed } from './seed.js';
 
 /**
- * One planned dense layer: Dense(units, activation), then Dropout when `dropout > 0`. With
+ * One planned dense layer: Dense(units, activation), then a seeded Dropout when `dropout > 0`. With
  * `batchNorm`, Dense(linear) -> BatchNormalization -> Activation -> Dropout. With `l2`, the
  * Dense kernel carries an L2 regulariser, which `fit` adds to the training loss.
  */
@@ -21,8 +23,8 @@ export function denseStep(input: tf.SymbolicTensor, layer: LayerPlan, names: Ste
     x = apply(tf.layers.batchNormalization({ name: names.batchNorm! }), x);
     x = apply(tf.layers.activation({ activation: layer.activation, name: names.activation! }), x);
   }
-  // Dropout is not seeded: tfjs would then draw the same mask at every step.
-  if (layer.dropout > 0) x = apply(tf.layers.dropout({ rate: layer.dropout, name: names.dropout! }), x);
+  // Seeded masks, a new one at every step (see SeededDropout); fit restarts the streams each epoch.
+  if (layer.dropout > 0) x = apply(new SeededDropout({ rate: layer.dropout, seed: deriveSeed(ctx.seed, names.dropout!), name: names.dropout! }), x);
   return x;
 }
 

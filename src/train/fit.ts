@@ -17,6 +17,7 @@ import { makeStep, recordLength, type Step } from './steps.js';
 import { epochSeed } from './random.js';
 import { fingerprint, resumeCheckpoint, saveCheckpoint, type RunFingerprint, type RunState } from './checkpoint.js';
 import { assertTrainable } from '../backend/trainable.js';
+import { reseedDropout } from '../build/layers/dropout.js';
 import type { EpochLogs, History } from './history.js';
 import { resolveTaskMetrics, scoreTasks, unpackOutputs, type TaskScores } from './task-metrics.js';
 import type { Metric } from './metrics/index.js';
@@ -238,6 +239,7 @@ class TrainingRun {
         // Each epoch's order depends only on (seed, epoch): a resumed run shuffles as the uninterrupted one.
         for (let i = 0; i < n; i++) perm[i] = i;
         shuffle(perm, seededRandom(epochSeed(opts.seed, epoch)));
+        reseedDropout(this.model.model, opts.seed, epoch);
         const withMetrics = scored !== undefined && ((epoch + 1) % opts.metricsEvery === 0 || epoch === opts.epochs - 1);
         const { values, steps } = await this.epoch(perm, withMetrics);
         // values: [num(T), den(T), weightSum(T), finiteSteps(T), totalSum, penaltySum, finiteGradientSteps, firstBadStep(T + 1),

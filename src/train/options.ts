@@ -59,8 +59,8 @@ export interface FitOptions {
    * Continue the run saved in this checkpoint folder: the model's weights, the optimizer, the
    * balancing method and early stopping are restored, and training goes on from the next epoch up
    * to `epochs` (in total). The options and data must be those of the saved run (checked). Each
-   * epoch's shuffle depends only on (seed, epoch), so the resumed run ends with the weights of an
-   * uninterrupted one (without dropout, whose masks are not seeded).
+   * epoch's shuffle and dropout masks depend only on (seed, epoch), so the resumed run ends with
+   * the weights of an uninterrupted one.
    */
   resumeFrom?: string;
 }
