@@ -10,7 +10,7 @@ export { MultiHead, multiHead, type MultiHeadArgs } from './layers/multi-head.js
 export { Columns, COLUMN_ACTIVATIONS, type ColumnsArgs } from './layers/columns.js';
 export { SeededDropout, reseedDropout, type SeededDropoutArgs } from './layers/dropout.js';
 export { fusedHeadGroups, type HeadGroup } from './head-groups.js';
-export { LaplacianPenalty, registerCouplingBuilder, getCouplingBuilder, couplingKinds, type CouplingBuilder } from './couplings/index.js';
+export { LaplacianPenalty, FusedHeadLaplacian, registerCouplingBuilder, getCouplingBuilder, couplingKinds, type CouplingBuilder } from './couplings/index.js';
 export { registerHead, getHeadBuilder, headKinds, type HeadBuilder } from './heads/index.js';
 export type { BuildContext, ModelParts, Initializer } from './context.js';
 export type { MtgraphModel, Penalty } from './types.js';

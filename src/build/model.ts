@@ -53,7 +53,7 @@ export function assemble(model: tf.LayersModel, plan: Plan, names: LayerNames, o
     towerDense: (task, index) => model.getLayer(names.towers.get(task)![index]!.dense),
     head: (task) => {
       const fusedIn = fusedHeadOf(names, task);
-      if (fusedIn) throw new PlanError(`mtgraph/build: the head of "${task}" is fused into layer "${fusedIn.layer}" with ${fusedIn.tasks.length - 1} other head(s), so it has no variables of its own → at couplings. A coupling that reads heads must list them in its builder's headTasks().`, { path: 'couplings', got: task });
+      if (fusedIn) throw new PlanError(`mtgraph/build: the head of "${task}" is fused into layer "${fusedIn.layer}" with ${fusedIn.tasks.length - 1} other head(s), so it has no variables of its own → at couplings. A coupling that reads heads must list them in its builder's headTasks(), and read fused heads from their layer when it sets fusedHeads.`, { path: 'couplings', got: task });
       return model.getLayer(names.heads.get(task)!);
     },
   };

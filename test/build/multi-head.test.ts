@@ -1,17 +1,30 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
-import { build, deriveSeed, fusedHeadGroups, MultiHead, planLayerClasses } from '../../src/build/index.js';
+import { build, deriveSeed, FusedHeadLaplacian, fusedHeadGroups, LaplacianPenalty, MultiHead, planLayerClasses } from '../../src/build/index.js';
 import { plan } from '../../src/plan/compile-plan.js';
 import type { Plan } from '../../src/plan/types.js';
 import { taskParameters } from '../../src/train/parameters.js';
 import { smallGraph } from './helpers.js';
+import { TaskGraph } from '../../src/graph/index.js';
 
 beforeAll(async () => {
   await initBackend();
 });
 
 const TRUNK = { units: [6, 4] };
+
+/** Two regression tasks and two two-label tasks. */
+function fourHeads(): TaskGraph {
+  const g = new TaskGraph({ input: { features: 5 } });
+  g.addTask('a', { kind: 'regression' });
+  g.addTask('b', { kind: 'regression' });
+  g.addTask('c', { kind: 'multilabel', labels: ['x', 'y'] });
+  g.addTask('d', { kind: 'multilabel', labels: ['x', 'y'] });
+  g.addAffinity('a', 'b', { weight: 0.5 });
+  g.addAffinity('c', 'd', { weight: 0.5 });
+  return g;
+}
 
 /** The trunk's output of a hard model: x through the one block's layers. */
 function trunkOutput(m: ReturnType<typeof build>, x: tf.Tensor): tf.Tensor2D {
@@ -46,16 +59,57 @@ describe('fused heads', () => {
     }
   });
 
-  it('heads that a coupling reads (a head Laplacian) keep their own Dense', () => {
-    const p = plan(smallGraph(), { strategy: 'hard', trunk: TRUNK });
-    const coupled: Plan = { ...p, couplings: [{ kind: 'laplacian', layer: 'head', strength: 0.1, pairs: [['click', 'spend', 0.5]] }] } as Plan;
-    expect(fusedHeadGroups(coupled).map((g) => g.tasks)).toEqual([['segment id/2', 'tags']]);
+  it('heads a head Laplacian reads are fused when all of them read one block, and the penalty reads the fused columns', () => {
+    const p = plan(fourHeads(), { strategy: 'hard', trunk: TRUNK, seed: 5 });
+    // Two one-unit heads and two two-unit heads: column c of a head is paired with column c of its partner.
+    const pairs: Array<[string, string, number]> = [['a', 'b', 0.5], ['c', 'd', 0.25], ['b', 'a', 0.1]];
+    const coupled: Plan = { ...p, couplings: [{ kind: 'laplacian', layer: 'head', strength: 0.3, pairs }] } as Plan;
+    expect(fusedHeadGroups(coupled).map((g) => g.tasks)).toEqual([p.tasks.map((t) => t.id)]);
     const m = build(coupled);
     try {
       expect(m.penalties).toHaveLength(1);
-      expect(m.model.getLayer(m.layerNames.heads.get('click')!).getClassName()).toBe('Dense');
-      const value = tf.tidy(() => m.penalty().dataSync()[0]!);
-      expect(value).toBeGreaterThan(0);
+      expect(m.penalties[0]).toBeInstanceOf(FusedHeadLaplacian);
+      const [name, tasks] = [...m.layerNames.fusedHeads][0]!;
+      const layer = m.model.getLayer(name) as MultiHead;
+      const [kernel, bias] = layer.trainableWeights.map((w) => w.read() as tf.Variable) as [tf.Variable, tf.Variable];
+      // Reference: strength * sum w ||W_a - W_b||^2 over each head's own columns of the fused kernel and bias.
+      const offset = (t: string) => tasks.slice(0, tasks.indexOf(t)).reduce((n, u) => n + layer.units[tasks.indexOf(u)]!, 0);
+      const own = (t: string) => [tf.slice(kernel, [0, offset(t)], [-1, layer.units[tasks.indexOf(t)]!]), tf.slice(bias, [offset(t)], [layer.units[tasks.indexOf(t)]!])];
+      const reference = () => tf.addN(pairs.map(([a, b, w]) => {
+        const [ka, ba] = own(a);
+        const [kb, bb] = own(b);
+        return tf.mul(tf.add(tf.sum(tf.squaredDifference(ka!, kb!)), tf.sum(tf.squaredDifference(ba!, bb!))), 0.3 * w);
+      })) as tf.Scalar;
+      // A bias that is not zero, so that its part is checked too.
+      bias.assign(tf.randomNormal(bias.shape, 0, 1, 'float32', 3));
+      const before = tf.memory().numTensors;
+      const ours = tf.variableGrads(() => m.penalty(), [kernel, bias]);
+      const theirs = tf.variableGrads(reference, [kernel, bias]);
+      expect(ours.value.dataSync()[0]).toBeGreaterThan(0);
+      expect(ours.value.dataSync()[0]).toBeCloseTo(theirs.value.dataSync()[0]!, 5);
+      for (const v of [kernel, bias]) {
+        const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(ours.grads[v.name]!, theirs.grads[v.name]!))).dataSync()[0]!);
+        expect(diff).toBeLessThan(1e-5);
+      }
+      tf.dispose([ours.value, theirs.value, ...Object.values(ours.grads), ...Object.values(theirs.grads)]);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('heads a head Laplacian reads keep their own Dense when they read different blocks', () => {
+    const p = plan(fourHeads(), { strategy: 'clustered', trunk: TRUNK, clustered: { groups: [['a', 'c'], ['b', 'd']] } });
+    expect(fusedHeadGroups(p).map((g) => g.tasks)).toEqual([['a', 'c'], ['b', 'd']]);
+    // a and b read different blocks: the coupling keeps both Dense, and with them their partners' groups shrink to one head.
+    const coupled: Plan = { ...p, couplings: [{ kind: 'laplacian', layer: 'head', strength: 0.1, pairs: [['a', 'b', 0.5]] }] } as Plan;
+    expect(fusedHeadGroups(coupled)).toEqual([]);
+    const m = build(coupled);
+    try {
+      expect(m.penalties).toHaveLength(1);
+      expect(m.penalties[0]).toBeInstanceOf(LaplacianPenalty);
+      expect(m.model.getLayer(m.layerNames.heads.get('a')!).getClassName()).toBe('Dense');
+      expect(tf.tidy(() => m.penalty().dataSync()[0]!)).toBeGreaterThan(0);
     } finally {
       m.dispose();
     }

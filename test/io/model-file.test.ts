@@ -150,13 +150,16 @@ describe('loadModel refuses what does not belong together', () => {
   });
 
   it('loadModel says so when model.json has one Dense head per task where this version fuses them', async () => {
-    // A model whose heads stay separate (a head coupling reads them), then a plan.json without the
-    // coupling: this version would fuse those heads, as an earlier version's model.json did not.
+    // A model whose heads stay separate (a head coupling reads them together with the head of c,
+    // which has a tower layer and so is never fused), then a plan.json without the coupling: this
+    // version would fuse the heads of a and b, as an earlier version's model.json did not.
     const g = new TaskGraph({ input: { features: 3 } });
     for (const id of ['a', 'b', 'c']) g.addTask(id, { kind: 'regression' });
-    const p = plan(g, { strategy: 'hard', trunk: { units: [4] } });
+    const hard = plan(g, { strategy: 'hard', trunk: { units: [4] } });
+    const p = { ...hard, towers: { ...hard.towers, c: { parent: hard.towers.c!.parent, layers: [{ units: 4, activation: 'relu' as const, dropout: 0, batchNorm: false }] } } };
     const coupled = { ...p, couplings: [{ kind: 'laplacian' as const, layer: 'head' as const, strength: 0.1, pairs: [['a', 'b', 0.5], ['b', 'c', 0.5]] as Array<[string, string, number]> }] };
     const model = build(coupled);
+    expect(model.layerNames.fusedHeads.size).toBe(0);
     const dir = path.join(root, 'unfused');
     await saveModel(model, dir);
     await fs.writeFile(path.join(dir, 'plan.json'), JSON.stringify(p));

@@ -1,4 +1,4 @@
 // Importing a coupling file registers it.
 export { crossStitchCoupling } from './cross-stitch.js';
-export { laplacianCoupling, LaplacianPenalty } from './laplacian.js';
+export { laplacianCoupling, LaplacianPenalty, FusedHeadLaplacian } from './laplacian.js';
 export { registerCouplingBuilder, getCouplingBuilder, couplingKinds, type CouplingBuilder } from './registry.js';

@@ -2,6 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { PlanError } from '../../errors.js';
 import type { LaplacianCoupling, LayerPlan, Plan } from '../../plan/types.js';
 import { widths } from '../../plan/params.js';
+import type { ModelParts } from '../context.js';
+import { MultiHead } from '../layers/multi-head.js';
+import { fusedHeadOf } from '../names.js';
 import type { Penalty } from '../types.js';
 import { registerCouplingBuilder } from './registry.js';
 
@@ -182,10 +185,90 @@ export class LaplacianPenalty implements Penalty {
   }
 }
 
+/**
+ * The head Laplacian when the coupled heads are fused into one MultiHead layer: head `t`'s weights
+ * are its columns of the layer's kernel K `[in, W]` and bias b `[W]`, so with L the Laplacian of
+ * the pairs spread over the columns (column c of head a paired with column c of head b; strength
+ * included) the penalty is `sum(K * K L) + sum(b * b L)` and its gradient `2 K L`, `2 b L`: two
+ * small products on the variables themselves, no copy and no cut, however many heads.
+ */
+export class FusedHeadLaplacian implements Penalty {
+  readonly kind = 'laplacian' as const;
+  readonly name = 'laplacian:head';
+  private readonly L: Float32Array;
+  private readonly width: number;
+
+  constructor(
+    readonly strength: number,
+    pairs: ReadonlyArray<readonly [a: string, b: string, w: number]>,
+    private readonly layer: MultiHead,
+    tasks: readonly string[],
+  ) {
+    const offsets = new Map<string, [begin: number, units: number]>();
+    let at = 0;
+    tasks.forEach((t, i) => {
+      offsets.set(t, [at, layer.units[i]!]);
+      at += layer.units[i]!;
+    });
+    this.width = at;
+    this.L = new Float32Array(at * at);
+    for (const [a, b, w] of pairs) {
+      const [ia, ua] = offsets.get(a) ?? [];
+      const [ib, ub] = offsets.get(b) ?? [];
+      if (ia === undefined || ib === undefined || ua !== ub) {
+        throw new PlanError(`mtgraph/build: laplacian:head pairs "${a}" and "${b}", which are not heads of one shape in layer "${layer.name}". Pair only heads of one shape.`, { got: [a, b] });
+      }
+      const v = strength * w;
+      for (let c = 0; c < ua!; c++) {
+        const i = ia + c;
+        const j = ib + c;
+        const L = this.L;
+        L[i * at + i] = L[i * at + i]! + v;
+        L[j * at + j] = L[j * at + j]! + v;
+        L[i * at + j] = L[i * at + j]! - v;
+        L[j * at + i] = L[j * at + i]! - v;
+      }
+    }
+  }
+
+  value(): tf.Scalar {
+    if (this.strength === 0) return tf.scalar(0);
+    const [kernel, bias] = this.layer.trainableWeights.map((w) => w.read());
+    const W = this.width;
+    return tf.tidy(() => tf.customGrad((...args: unknown[]) => {
+      const [K, b] = args as [tf.Tensor2D, tf.Tensor1D];
+      const save = args[2] as tf.GradSaveFunc;
+      const L = tf.tensor2d(this.L, [W, W]);
+      const row = tf.reshape(b, [1, W]) as tf.Tensor2D;
+      const KL = tf.matMul(K, L);
+      const bL = tf.matMul(row, L);
+      save([KL, bL]);
+      return {
+        value: tf.add(tf.sum(tf.mul(K, KL)), tf.sum(tf.mul(row, bL))) as tf.Scalar,
+        gradFunc: (dy: tf.Tensor, [kl, bl]: tf.Tensor[]) => {
+          const twice = tf.mul(dy, 2);
+          return [tf.mul(kl!, twice), tf.reshape(tf.mul(bl!, twice), [W])];
+        },
+      };
+    })(kernel!, bias!));
+  }
+}
+
+/** The MultiHead layer holding every head a head coupling reads, or undefined when they are not all fused into one. */
+function fusedLayerOf(parts: ModelParts, c: LaplacianCoupling): { layer: MultiHead; tasks: string[] } | undefined {
+  const layers = new Set(c.pairs.flatMap(([a, b]) => [a, b]).map((t) => fusedHeadOf(parts.names, t)?.layer));
+  if (layers.size !== 1 || layers.has(undefined)) return undefined;
+  const name = [...layers][0]!;
+  const layer = parts.model.getLayer(name);
+  if (!(layer instanceof MultiHead)) throw new PlanError(`mtgraph/build: layer "${name}" should be a MultiHead (got ${layer.getClassName()}). Build the model from this plan.`, { got: name });
+  return { layer, tasks: parts.names.fusedHeads.get(name)! };
+}
+
 export const laplacianCoupling = registerCouplingBuilder<LaplacianCoupling>({
   kind: 'laplacian',
   layerClasses: [],
   headTasks: (c) => (c.layer === 'head' ? c.pairs.flatMap(([a, b]) => [a, b]) : []),
+  fusedHeads: true,
   check(c, plan, path) {
     const width = widths({ blocks: plan.blocks, gates: plan.gates }, plan.input.features);
     const where = c.layer === 'head' ? 'heads' : `tower layer ${c.layer}`;
@@ -202,6 +285,8 @@ export const laplacianCoupling = registerCouplingBuilder<LaplacianCoupling>({
     });
   },
   penalties(c, _index, parts) {
+    const fused = c.layer === 'head' && c.pairs.length > 0 ? fusedLayerOf(parts, c) : undefined;
+    if (fused) return [new FusedHeadLaplacian(c.strength, c.pairs, fused.layer, fused.tasks)];
     const weightsOf = (task: string) => {
       const layer = c.layer === 'head' ? parts.head(task) : parts.towerDense(task, c.layer);
       return layer.weights.map((w) => w.read() as tf.Variable);

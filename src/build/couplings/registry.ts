@@ -15,8 +15,13 @@ export interface CouplingBuilder<C extends CouplingPlan = CouplingPlan> {
   layerName?(coupling: C, index: number): string;
   /** The wished names of the layers that take that layer's parts (one per task it mixes), if any. */
   partNames?(coupling: C, index: number): string[];
-  /** The tasks whose head weights the coupling reads (their heads are never fused into a MultiHead). */
+  /**
+   * The tasks whose head weights the coupling reads. Their heads are fused into a MultiHead only
+   * when the builder sets `fusedHeads` and all of them would be fused into the same one.
+   */
   headTasks?(coupling: C): readonly string[];
+  /** Whether `penalties` can read heads fused into one MultiHead layer (its kernel's columns). */
+  readonly fusedHeads?: boolean;
   /** Checks the coupling against the rest of the plan; throws a PlanError naming `path`. */
   check?(coupling: C, plan: Plan, path: string): void;
   /** Runs after tower layer `layer` of every task is built; may replace tower outputs in `towers`. */
