@@ -24,12 +24,12 @@ export {
 export { saveModel, loadModel } from './io/index.js';
 export { generateTaskFamily, type TaskFamily, type TaskFamilyOptions, type TaskFamilyData } from './synthetic/task-family.js';
 export {
-  fit, evaluate, predict, FIT_DEFAULTS,
+  fit, evaluate, predict, FIT_DEFAULTS, targetScale,
   registerLoss, getLoss, lossNames, registerBalance, getBalance, balanceNames,
   registerMetric, getMetric, metricNames, registerOptimizer, optimizerNames,
   type FitOptions, type History, type EpochLogs, type Evaluation, type EvaluateOptions, type PredictOptions,
   type LossFunction, type BalanceMethod, type Balancer, type BalanceContext, type Combined,
-  type Metric, type MetricInput, type OptimizerFactory,
+  type Metric, type MetricInput, type OptimizerFactory, type TargetScale,
 } from './train/index.js';
 export {
   prepareData, TARGETS,

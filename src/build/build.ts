@@ -83,7 +83,12 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
     const fused = new Map<string, tf.SymbolicTensor>();
     for (const [name, tasks] of names.fusedHeads) {
       const units = tasks.map((id) => checked.heads[id]!.units);
-      const layer = ctx.track(new MultiHead({ units, kernelInitializers: tasks.map((id) => ctx.kernelInitializer(names.heads.get(id)!)), name }));
+      const scaled = tasks.some((id) => checked.heads[id]!.scale);
+      const column = (what: 'mean' | 'std', none: number) => tasks.flatMap((id, i) => checked.heads[id]!.scale?.[what] ?? Array.from({ length: units[i]! }, () => none));
+      const layer = ctx.track(new MultiHead({
+        units, kernelInitializers: tasks.map((id) => ctx.kernelInitializer(names.heads.get(id)!)), name,
+        ...(scaled ? { mean: column('mean', 0), std: column('std', 1) } : {}),
+      }));
       const logits = layer.apply(towers.get(tasks[0]!)!) as tf.SymbolicTensor;
       let begin = 0;
       tasks.forEach((id, i) => {

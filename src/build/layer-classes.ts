@@ -18,8 +18,14 @@ export function planLayerClasses(plan: Plan): string[] {
     classes.add('Dense').add('Reshape').add('Dot');
     if (g.experts.length > 1) classes.add('Concatenate');
   }
-  for (const t of plan.tasks) for (const c of getHeadBuilder(t.kind)?.layerClasses ?? []) classes.add(c);
-  if (fusedHeadGroups(plan).length > 0) classes.add('MtgraphMultiHead').add('MtgraphColumns');
+  const groups = fusedHeadGroups(plan);
+  const fused = new Set(groups.flatMap((g) => g.tasks));
+  for (const t of plan.tasks) {
+    if (fused.has(t.id)) continue;
+    const own = getHeadBuilder(t.kind)?.layerClasses ?? [];
+    for (const c of typeof own === 'function' ? own(plan.heads[t.id]!) : own) classes.add(c);
+  }
+  if (groups.length > 0) classes.add('MtgraphMultiHead').add('MtgraphColumns');
   for (const coupling of plan.couplings) for (const c of getCouplingBuilder(coupling.kind)?.layerClasses ?? []) classes.add(c);
   return [...classes];
 }

@@ -14,6 +14,24 @@ function headOf(task: GraphSpec['tasks'][number]): HeadPlan {
   return { units: task.outputs, activation: TASK_KINDS[task.kind].headActivation, loss: task.loss };
 }
 
+/** The heads' target scales from options.targetScale, checked against the graph's tasks. */
+function scaledHeads(spec: GraphSpec, heads: Record<string, HeadPlan>, scales: ResolvedPlanOptions['targetScale']): Record<string, HeadPlan> {
+  const byId = new Map(spec.tasks.map((t) => [t.id, t]));
+  for (const [id, scale] of Object.entries(scales)) {
+    const where = `options.targetScale.${id}`;
+    const task = byId.get(id);
+    if (!task) throw new OptionsError(`mtgraph/plan: options.targetScale names "${id}", which is no task of the graph → at ${where}. Use one of: ${[...byId.keys()].slice(0, 10).join(', ')}.`, { path: where, got: id });
+    if (task.kind !== 'regression') throw new OptionsError(`mtgraph/plan: options.targetScale names the ${task.kind} task "${id}"; only regression targets are scaled → at ${where}. Remove it.`, { path: where, got: task.kind });
+    const spread = (v: number | number[], what: 'mean' | 'std') => {
+      const values = typeof v === 'number' ? Array.from({ length: task.outputs }, () => v) : v;
+      if (values.length !== task.outputs) throw new OptionsError(`mtgraph/plan: options.targetScale.${id}.${what} has ${values.length} value(s) for ${task.outputs} output(s) → at ${where}.${what}. Give one number, or one per output.`, { path: `${where}.${what}`, got: values.length });
+      return [...values];
+    };
+    heads[id] = { ...heads[id]!, scale: { mean: spread(scale.mean, 'mean'), std: spread(scale.std, 'std') } };
+  }
+  return heads;
+}
+
 function context(spec: GraphSpec, options: ResolvedPlanOptions, inputWidth: number): StrategyContext {
   const towerByTask = new Map<string, LayerPlan[]>();
   for (const t of spec.tasks) {
@@ -68,7 +86,7 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
     id: t.id, kind: t.kind, outputs: t.outputs, outputNames: t.outputNames, loss: t.loss, weight: t.weight, target: t.target, metrics: t.metrics,
   }));
   const towers = Object.fromEntries(spec.tasks.map((t) => [t.id, result.towers[t.id]!]));
-  const heads = Object.fromEntries(spec.tasks.map((t) => [t.id, headOf(t)]));
+  const heads = scaledHeads(spec, Object.fromEntries(spec.tasks.map((t) => [t.id, headOf(t)])), resolved.targetScale);
   const gates = result.gates ?? [];
   const couplings = result.couplings ?? [];
   const params = countParams({ blocks: result.blocks, towers, heads, gates, couplings }, input.features);

@@ -49,7 +49,7 @@ export function explain(plan: Plan, options: ExplainOptions = {}): string {
     const shown = towers.slice(0, max);
     for (const t of shown) {
       const head = plan.heads[t]!;
-      lines.push(`${indent}tower ${t}: ${stack(plan.towers[t]!.layers)} -> head ${head.units} ${head.activation} (${head.loss}) [${fmt((plan.params.towers[t] ?? 0) + (plan.params.heads[t] ?? 0))} params]`);
+      lines.push(`${indent}tower ${t}: ${stack(plan.towers[t]!.layers)} -> head ${head.units} ${head.activation} (${head.loss})${head.scale ? `, scaled: mean ${head.scale.mean.map((v) => +v.toPrecision(4)).join('/')} std ${head.scale.std.map((v) => +v.toPrecision(4)).join('/')}` : ''} [${fmt((plan.params.towers[t] ?? 0) + (plan.params.heads[t] ?? 0))} params]`);
     }
     if (towers.length > shown.length) lines.push(`${indent}... and ${towers.length - shown.length} more tower(s) like these`);
   };

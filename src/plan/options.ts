@@ -34,6 +34,14 @@ export interface PlanOptions {
   trunk?: z.input<typeof LayerStackSchema>;
   /** Private layers between a task's shared part and its head (default none). */
   tower?: z.input<typeof LayerStackSchema>;
+  /**
+   * Regression targets' scale, by task id: the head outputs `mean + std * z`, and training
+   * compares `z` with the standardised labels `(y - mean) / std`, so tasks of any units train
+   * alike while predictions, metrics and saved models stay in the targets' own units. A number
+   * applies to every output of the task, a list gives one value per output. `targetScale(graph,
+   * data)` computes it from training data.
+   */
+  targetScale?: Record<string, z.input<typeof TargetScaleSchema>>;
   /** Each strategy's own section, e.g. `clustered: { method: 'threshold', threshold: 0.5 }`. */
   [strategySection: string]: unknown;
 }
@@ -44,11 +52,22 @@ export interface ResolvedPlanOptions {
   input?: InputSpec;
   trunk: LayerStack;
   tower: LayerStack;
+  /** Regression targets' scale by task id, as given (checked against the graph's tasks by plan()). */
+  targetScale: Record<string, { mean: number | number[]; std: number | number[] }>;
   /** Each strategy's own section, parsed (undefined when not given). */
   sections: Record<string, unknown>;
 }
 
 const SCOPE = 'mtgraph/plan';
+
+const finite = (what: string) => z.number({ error: says(`${what} must be a finite number`, `Use e.g. ${what}: ${what === 'std' ? '12.5' : '40'}.`) })
+  .refine(Number.isFinite, { error: says(`${what} must be a finite number`, `Use e.g. ${what}: ${what === 'std' ? '12.5' : '40'}.`) });
+const positive = finite('std').refine((v) => v > 0, { error: says('std must be above 0', 'Use the targets\' standard deviation, e.g. std: 12.5; leave a constant target unscaled.') });
+/** One regression task's target scale: a number for every output, or one per output. */
+export const TargetScaleSchema = z.strictObject({
+  mean: z.union([finite('mean'), z.array(finite('mean')).min(1)]),
+  std: z.union([positive, z.array(positive).min(1)]),
+}, { error: says('a target scale must be { mean, std }', 'Use e.g. { mean: 40, std: 12.5 }.') });
 
 const commonShape = {
   strategy: z.string().optional(),
@@ -56,6 +75,7 @@ const commonShape = {
   input: InputSchema.optional(),
   trunk: LayerStackSchema.optional(),
   tower: LayerStackSchema.optional(),
+  targetScale: z.record(z.string(), TargetScaleSchema).optional(),
 };
 
 export function resolveStack(given: z.infer<typeof LayerStackSchema> | undefined, defaults: { units: readonly number[]; activation: string; dropout: number; batchNorm: boolean; l2: number }): LayerStack {
@@ -104,6 +124,7 @@ export function resolvePlanOptions(options: unknown): ResolvedPlanOptions {
     seed: common.data.seed ?? PLAN_DEFAULTS.seed,
     trunk: resolveStack(common.data.trunk, PLAN_DEFAULTS.trunk),
     tower: resolveStack(common.data.tower, PLAN_DEFAULTS.tower),
+    targetScale: common.data.targetScale ?? {},
     sections,
   };
   if (common.data.input !== undefined) {

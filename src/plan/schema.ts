@@ -22,7 +22,10 @@ export const PlanSchema = z.strictObject({
   })).min(1),
   blocks: z.array(z.strictObject({ id: z.string(), parent: z.string().nullable(), tasks: z.array(z.string()), layers: z.array(layer), role: z.enum(['shared', 'expert']) })),
   towers: z.record(z.string(), z.strictObject({ parent: z.string().nullable(), layers: z.array(layer) })),
-  heads: z.record(z.string(), z.strictObject({ units: z.int().min(1), activation: z.enum(['linear', 'sigmoid', 'softmax']), loss: z.string() })),
+  heads: z.record(z.string(), z.strictObject({
+    units: z.int().min(1), activation: z.enum(['linear', 'sigmoid', 'softmax']), loss: z.string(),
+    scale: z.strictObject({ mean: z.array(z.number().refine(Number.isFinite)), std: z.array(z.number().refine((v) => Number.isFinite(v) && v > 0)) }).optional(),
+  })),
   couplings: z.array(z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('laplacian'), layer: z.union([z.int().min(0), z.literal('head')]), strength: z.number().min(0), pairs: z.array(pair) }),
     z.strictObject({ kind: z.literal('cross-stitch'), after: z.int().min(0), tasks: z.array(z.string()), alpha: z.array(z.array(z.number())) }),

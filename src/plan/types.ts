@@ -54,6 +54,11 @@ export interface HeadPlan {
   units: number;
   activation: 'linear' | 'sigmoid' | 'softmax';
   loss: string;
+  /**
+   * Regression only: the head outputs `mean[i] + std[i] * z[i]` (one value per output), and the
+   * loss compares z with the standardised labels. Absent: outputs as they are.
+   */
+  scale?: { mean: number[]; std: number[] };
 }
 
 /**

@@ -14,4 +14,5 @@ export { taskParameters, sharedRepresentation, type TaskParameters, type SharedR
 export { registerOptimizer, getOptimizer, optimizerNames, type OptimizerFactory } from './optimizers.js';
 export { registerMetric, getMetric, metricNames, type Metric, type MetricInput } from './metrics/index.js';
 export { Objective } from './objective.js';
+export { targetScale, type TargetScale } from './target-scale.js';
 export { resolveTaskMetrics, scoreTasks, type TaskScores } from './task-metrics.js';

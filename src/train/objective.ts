@@ -19,6 +19,14 @@ interface LossGroup {
   /** First label column of the group in the packed labels, and its width. */
   offset: number;
   width: number;
+  /** Per column, the target scale of a scaled regression head (mean 0, std 1 elsewhere); undefined when no task of the group is scaled. */
+  scale?: { mean: number[]; std: number[] };
+}
+
+/** `(x - mean) / std` column by column: labels and outputs of scaled regression heads in standardised units. */
+function standardise(x: tf.Tensor2D, scale: { mean: number[]; std: number[] } | undefined): tf.Tensor2D {
+  if (!scale) return x;
+  return tf.div(tf.sub(x, tf.tensor1d(scale.mean)), tf.tensor1d(scale.std)) as tf.Tensor2D;
 }
 
 /**
@@ -61,6 +69,11 @@ export class Objective {
       group.width += width;
     });
     this.groups = [...groups.values()];
+    for (const g of this.groups) {
+      if (!g.tasks.some((t) => plan.heads[t.id]?.scale)) continue;
+      const column = (what: 'mean' | 'std', none: number) => g.tasks.flatMap((t) => plan.heads[t.id]?.scale?.[what] ?? Array.from({ length: g.taskWidth }, () => none));
+      g.scale = { mean: column('mean', 0), std: column('std', 1) };
+    }
     let offset = 0;
     for (const g of this.groups) {
       g.offset = offset;
@@ -97,7 +110,7 @@ export class Objective {
       const yPred = predictions[gi] as tf.Tensor2D;
       const yTrue = single ? y : tf.slice(y, [0, g.offset], [-1, g.width]);
       const m = single ? mask : tf.slice(mask, [0, g.offset], [-1, g.width]);
-      nums.push(perTask(tf.mul(g.loss.compute(yTrue, yPred), m), g));
+      nums.push(perTask(tf.mul(g.loss.compute(standardise(yTrue, g.scale), standardise(yPred, g.scale)), m), g));
       dens.push(perTask(m, g));
     });
     return single ? { num: nums[0]!, den: dens[0]! } : { num: tf.concat(nums) as tf.Tensor1D, den: tf.concat(dens) as tf.Tensor1D };
@@ -111,7 +124,9 @@ export class Objective {
     const { group, column } = this.slots[t]!;
     const yTrue = tf.slice(y, [0, column], [-1, group.taskWidth]);
     const m = tf.slice(mask, [0, column], [-1, group.taskWidth]);
-    return { num: tf.sum(tf.mul(group.loss.compute(yTrue, output as tf.Tensor2D), m)), den: tf.sum(m) };
+    const at = column - group.offset;
+    const scale = group.scale && { mean: group.scale.mean.slice(at, at + group.taskWidth), std: group.scale.std.slice(at, at + group.taskWidth) };
+    return { num: tf.sum(tf.mul(group.loss.compute(standardise(yTrue, scale), standardise(output as tf.Tensor2D, scale)), m)), den: tf.sum(m) };
   }
 
   /**

@@ -51,11 +51,13 @@ describe('build', () => {
     }
   });
 
-  it.each(STRATEGIES)('planLayerClasses lists exactly the layer classes of the built %s model', (strategy) => {
-    const p = plan(smallGraph(), { strategy, trunk: { units: [4, 4], batchNorm: true, dropout: 0.1 } });
-    const m = build(p);
-    expect(planLayerClasses(p).sort()).toEqual([...new Set(m.model.layers.map((l) => l.getClassName()))].sort());
-    m.dispose();
+  it.each(STRATEGIES)('planLayerClasses lists exactly the layer classes of the built %s model, with and without a target scale', (strategy) => {
+    for (const scale of [{}, { targetScale: { spend: { mean: 3, std: 2 } } }]) {
+      const p = plan(smallGraph(), { strategy, trunk: { units: [4, 4], batchNorm: true, dropout: 0.1 }, ...scale });
+      const m = build(p);
+      expect(planLayerClasses(p).sort()).toEqual([...new Set(m.model.layers.map((l) => l.getClassName()))].sort());
+      m.dispose();
+    }
   });
 
   it('build names outputs by task id, sanitised where tfjs cannot hold the characters', () => {

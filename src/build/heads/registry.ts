@@ -10,8 +10,8 @@ import type { BuildContext } from '../context.js';
 export interface HeadBuilder {
   /** The task kinds this head serves. */
   readonly kinds: readonly string[];
-  /** The tfjs layer classes it adds (for backend checks). */
-  readonly layerClasses: readonly string[];
+  /** The tfjs layer classes it adds for a head (for backend checks): a list, or a function of the head's plan. */
+  readonly layerClasses: readonly string[] | ((head: HeadPlan) => readonly string[]);
   /**
    * True when the head is exactly `Dense(head.units, head.activation)` on its input: `build` may
    * then fuse the heads of several tasks that read the same tensor into one MultiHead layer (one

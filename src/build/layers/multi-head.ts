@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkScale } from './scaled-dense.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
@@ -13,6 +14,12 @@ export interface MultiHeadArgs extends LayerArgs {
    * model's weights come from its file); default glorotUniform over the whole kernel.
    */
   kernelInitializers?: Initializer[];
+  /**
+   * Per output column, `mean + std * column` (regression heads with a target scale; 0 and 1 for
+   * the other columns). Both or neither; serialised.
+   */
+  mean?: number[];
+  std?: number[];
 }
 
 /**
@@ -26,6 +33,8 @@ export interface MultiHeadArgs extends LayerArgs {
 export class MultiHead extends tf.layers.Layer {
   static readonly className = 'MtgraphMultiHead';
   readonly units: number[];
+  readonly mean: number[] | undefined;
+  readonly std: number[] | undefined;
   private readonly initializers: Initializer[] | undefined;
   private kernel: LayerVariable | null = null;
   private bias: LayerVariable | null = null;
@@ -40,6 +49,7 @@ export class MultiHead extends tf.layers.Layer {
       throw new Error(`MultiHead: expected ${units.length} kernel initialisers (one per head), got ${args.kernelInitializers.length}.`);
     }
     this.units = [...units];
+    if (args.mean !== undefined || args.std !== undefined) [this.mean, this.std] = checkScale('MultiHead', units.reduce((a, b) => a + b, 0), args.mean, args.std);
     this.initializers = args.kernelInitializers ? [...args.kernelInitializers] : undefined;
   }
 
@@ -71,12 +81,13 @@ export class MultiHead extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor2D;
-      return tf.fused.matMul({ a: x, b: this.kernel!.read() as tf.Tensor2D, bias: this.bias!.read() });
+      const z = tf.fused.matMul({ a: x, b: this.kernel!.read() as tf.Tensor2D, bias: this.bias!.read() });
+      return this.mean && this.std ? tf.add(tf.mul(z, tf.tensor1d(this.std)), tf.tensor1d(this.mean)) : z;
     });
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), units: [...this.units] };
+    return { ...super.getConfig(), units: [...this.units], ...(this.mean && this.std ? { mean: [...this.mean], std: [...this.std] } : {}) };
   }
 }
 tf.serialization.registerClass(MultiHead);

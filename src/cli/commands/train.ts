@@ -22,6 +22,7 @@ interface TrainFlags extends CsvFlags, ModelFlags {
   patience?: number;
   out: string;
   report: string | boolean;
+  targetScale: boolean;
   quiet?: boolean;
   json?: boolean;
 }
@@ -61,7 +62,8 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     .option('--patience <n>', 'stop when the validation loss has not improved for n epochs (and keep the best weights)', wholeNumber(0))
     .option('-o, --out <dir>', 'the model folder to write (replaced if it holds a model)', 'out/model')
     .addOption(new Option('--report <file>', 'where to write the HTML report (default: <out>/report.html)'))
-    .option('--no-report', 'write no report');
+    .option('--no-report', 'write no report')
+    .option('--no-target-scale', "train regression tasks on their raw targets (default: on targets standardised with the training part's mean and std; predictions stay in the targets' units)");
   seedOption(cmd, 'the split, the initialisation and the shuffling');
   csvOptions(cmd);
   outputOptions(cmd);
@@ -78,9 +80,11 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
 
     await startBackend(out);
     const { compile } = await import('../../build/index.js');
-    const { fit, evaluate } = await import('../../train/index.js');
-    const model = compile(graph, planOptions(flags, data.preprocessing.columns));
+    const { fit, evaluate, targetScale } = await import('../../train/index.js');
+    const scale = flags.targetScale ? targetScale(graph, data.train.data) : {};
+    const model = compile(graph, { ...planOptions(flags, data.preprocessing.columns), ...(Object.keys(scale).length > 0 ? { targetScale: scale } : {}) });
     try {
+      if (Object.keys(scale).length > 0) out.info(`regression targets standardised on the training part: ${Object.entries(scale).slice(0, 4).map(([t, s]) => `${t} mean ${s.mean.map((v) => v.toPrecision(4)).join('/')} std ${s.std.map((v) => v.toPrecision(4)).join('/')}`).join(', ')}${Object.keys(scale).length > 4 ? `, ... (${Object.keys(scale).length} tasks)` : ''} (--no-target-scale to train on raw targets)`);
       out.info(`strategy ${model.plan.strategy}${model.plan.requested !== model.plan.strategy ? ` (asked: ${model.plan.requested})` : ''}, ${model.plan.tasks.length} task(s), ${model.plan.params.total.toLocaleString('en-US')} parameters; ${flags.epochs} epoch(s), balance ${flags.balance}`);
       const progress = trainingProgress(out, flags.epochs);
       let history;
@@ -123,7 +127,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
       if (reportPath !== undefined) await writeFileAtomic(reportPath, reportHtml!);
 
       const seconds = (performance.now() - started) / 1000;
-      out.data({ ok: true, model: flags.out, report: reportPath ?? null, strategy: model.plan.strategy, params: model.plan.params.total, epochs: history.epochs, stoppedEarly: history.stoppedEarly, split: sizes, scoredOn: scored, metrics, loss: history.loss, valLoss: history.valLoss ?? null, seconds });
+      out.data({ ok: true, model: flags.out, report: reportPath ?? null, strategy: model.plan.strategy, params: model.plan.params.total, epochs: history.epochs, stoppedEarly: history.stoppedEarly, split: sizes, scoredOn: scored, targetScale: scale, metrics, loss: history.loss, valLoss: history.valLoss ?? null, seconds });
       out.result(`${metricsTable(model.plan.tasks, metrics)}\n\nscores on the ${scored} rows (${scoredData.rows}); trained ${history.epochs} epoch(s)${history.stoppedEarly ? ` (stopped early, best epoch ${history.bestEpoch! + 1})` : ''} in ${seconds.toFixed(1)} s\nmodel: ${shown(flags.out)}${reportPath !== undefined ? `\nreport: ${shown(reportPath)}` : ''}`);
     } finally {
       model.dispose();
