@@ -49,6 +49,24 @@ describe('targetScale', () => {
     expect(targetScale(graph(), { ...DATA, y: { ...DATA.y, b: x.map(() => 2) } }).b).toEqual({ mean: [2], std: [1] });
   });
 
+  it('scales each output of a multi-output regression task on its own, fused or not', async () => {
+    const g = new TaskGraph({ input: { features: 4 } });
+    g.addTask('pair', { kind: 'regression', outputs: 2 });
+    g.addTask('one', { kind: 'regression' });
+    const data = { x, y: { pair: x.map((v) => [100 + 50 * v[0]!, -3 + 0.1 * v[1]!]), one: x.map((v) => v[2]!) } };
+    const scale = targetScale(g, data);
+    expect(scale.pair!.mean[0]).toBeGreaterThan(90);
+    expect(scale.pair!.mean[1]).toBeLessThan(-2.5);
+    expect(scale.pair!.std[0]! / scale.pair!.std[1]!).toBeGreaterThan(100);
+    for (const strategy of ['hard', 'single'] as const) {
+      const model = compile(g, { strategy, trunk: { units: [8] }, seed: 1, targetScale: scale });
+      await fit(model, data, { epochs: 30, batchSize: 32, metrics: false, optimizer: { name: 'adam', learningRate: 0.01 } });
+      const result = await evaluate(model, data);
+      expect(result.pair!.r2, strategy).toBeGreaterThan(0.8);
+      model.dispose();
+    }
+  });
+
   it('puts the scale on the planned heads; bad scales raise an OptionsError at the option', () => {
     const p = plan(graph(), { strategy: 'hard', targetScale: { a: { mean: 5000, std: 1000 } } });
     expect(p.heads.a!.scale).toEqual({ mean: [5000], std: [1000] });
