@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { APPLY_STEP_KERNEL, applyStepKernelAvailable } from './adam-kernel.js';
 
 /** A named tensor, as optimizers exchange them (tfjs does not export the type). */
 type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -80,12 +81,20 @@ export class FlatAdam extends tf.Optimizer {
       m.assign(newM);
       v.assign(newV);
       const step = tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.epsilon)), -this.learningRate);
+      this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
+      this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
+      if (applyStepKernelAvailable()) {
+        // One kernel adds each variable's part of the step and checks g (adam-kernel.ts).
+        const inputs: tf.NamedTensorMap = { step, g };
+        variables.forEach((variable, k) => { inputs[`p${k}`] = variable; });
+        const outputs = tf.engine().runKernel(APPLY_STEP_KERNEL, inputs, { count: variables.length }) as tf.Tensor[];
+        variables.forEach((variable, k) => variable.assign(outputs[k]!));
+        return check ? (outputs[variables.length] as tf.Tensor1D) : undefined;
+      }
       variables.forEach((variable, i) => {
         const part = variables.length === 1 ? step : tf.slice(step, layout.offsets[i]!, layout.sizes[i]!);
         variable.assign(tf.add(layout.shapes[i]!.length === 1 ? part : tf.reshape(part, layout.shapes[i]!), variable));
       });
-      this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
-      this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
       // x * 0 is NaN exactly for NaN and infinities.
       return check ? (tf.reshape(tf.cast(tf.isFinite(tf.sum(tf.mul(g, 0))), 'float32'), [1]) as tf.Tensor1D) : undefined;
     });

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
 import { FlatAdam } from '../../src/train/flat-adam.js';
+import { APPLY_STEP_KERNEL } from '../../src/train/adam-kernel.js';
 
 beforeAll(async () => {
   await initBackend();
@@ -42,6 +43,30 @@ describe('FlatAdam', () => {
     flat.dispose();
     reference.dispose();
     tf.dispose([...a.vars, ...b.vars]);
+  });
+
+  it.each(['wasm', 'cpu'])('on %s, the end of the step is one kernel, with the same results as tf.train.adam', async (backend) => {
+    const previous = tf.getBackend();
+    if (!(await tf.setBackend(backend))) return;
+    try {
+      const a = setup(`fused-${backend}-a`);
+      const b = setup(`fused-${backend}-b`);
+      const flat = new FlatAdam(0.03);
+      const reference = tf.train.adam(0.03);
+      const profile = await tf.profile(() => {
+        for (let k = 0; k < 4; k++) {
+          flat.applyGradients(tf.tidy(() => a.grads(k)));
+          reference.applyGradients(tf.tidy(() => b.grads(k)) as never);
+        }
+      });
+      expect(profile.kernelNames).toContain(APPLY_STEP_KERNEL);
+      expect(values(a.vars)).toEqual(values(b.vars));
+      flat.dispose();
+      reference.dispose();
+      tf.dispose([...a.vars, ...b.vars]);
+    } finally {
+      await tf.setBackend(previous);
+    }
   });
 
   it('restores from getWeights into a fresh optimizer and continues with the same steps', async () => {
