@@ -23,14 +23,22 @@ const gatherPatch = wasmKernelPatch('GatherV2', (gather) => (args) => {
   const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
   const from = backend.typedArrayFromHeap(x);
   const to = backend.typedArrayFromHeap(out);
-  if (width <= 32) {
-    // Short rows: element by element (a subarray per row costs more than the copy).
+  if (width <= 8) {
+    // Short rows: element by element.
     for (let i = 0, dst = 0; i < index.length; i++) {
       const src = index[i]! * width;
       for (let k = 0; k < width; k++, dst++) to[dst] = from[src + k]!;
     }
   } else {
-    for (let i = 0; i < index.length; i++) to.set(from.subarray(index[i]! * width, index[i]! * width + width), i * width);
+    // Input and output live in the one wasm heap: copy each row within it (no view per row).
+    const unit = from.BYTES_PER_ELEMENT;
+    const heap = new (from.constructor as Float32ArrayConstructor)(from.buffer);
+    const base = from.byteOffset / unit;
+    const dst = to.byteOffset / unit;
+    for (let i = 0; i < index.length; i++) {
+      const src = base + index[i]! * width;
+      heap.copyWithin(dst + i * width, src, src + width);
+    }
   }
   return out;
 });

@@ -7,25 +7,31 @@ import * as tf from '@tensorflow/tfjs';
  * and an add per variable plus five operations for the flag, about 25 kernel calls per training
  * step; the element-wise Adam arithmetic itself stays in tensor operations (wasm runs them with
  * SIMD, much faster than JavaScript can divide and take square roots). Each sum is rounded to
- * float32 (Math.fround), as the Add kernel rounds it, so the new weights are bit-identical.
+ * float32, as the Add kernel rounds it, so the new weights are bit-identical.
  *
- * Inputs: `step` and `g` (flat, the same length), `p0..p{n-1}` (the variables, in the flat
- * layout's order). Outputs: the n new variables (their own shapes), then a `[1]` flag: 1 when
- * every value of g was finite. Attribute: `count` (n).
+ * Inputs: `step` (flat), `p0..p{n-1}` (the variables, in the flat layout's order). Outputs: the
+ * n new variables (their own shapes), then a `[1]` flag: 1 when every gradient value was finite
+ * (see applyStep). Attribute: `count` (n).
  */
 export const APPLY_STEP_KERNEL = 'MtgraphApplyStep';
 
-/** Writes `out[k] = step part k + params[k]` and returns 1 when g is all finite. */
-function applyStep(step: Float32Array, g: Float32Array, params: readonly Float32Array[], out: readonly Float32Array[]): number {
-  const f = Math.fround;
+/**
+ * Writes `out[k] = step part k + params[k]` (a Float32Array store rounds the sum to float32, as
+ * the Add kernel does) and returns 1 when every step value is finite: exactly when every gradient
+ * value is, since a NaN or infinite gradient makes its step NaN (inf / inf in Adam's ratio).
+ */
+function applyStep(step: Float32Array, params: readonly Float32Array[], out: readonly Float32Array[]): number {
   let at = 0;
+  let probe = 0;
   for (let k = 0; k < params.length; k++) {
     const p = params[k]!;
     const o = out[k]!;
-    for (let i = 0; i < p.length; i++, at++) o[i] = f(step[at]! + p[i]!);
+    for (let i = 0; i < p.length; i++, at++) {
+      const s = step[at]!;
+      probe += s * 0;
+      o[i] = s + p[i]!;
+    }
   }
-  let probe = 0;
-  for (let i = 0; i < g.length; i++) probe += g[i]! * 0;
   return Number.isFinite(probe) ? 1 : 0;
 }
 
@@ -44,22 +50,22 @@ const paramsOf = (inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) =>
 
 const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as WasmLike;
-  const { step, g } = inputs as { step: Info; g: Info };
+  const { step } = inputs as { step: Info };
   const params = paramsOf(inputs as tf.NamedTensorInfoMap, attrs!);
   // Every output first: allocating may grow the heap, which detaches earlier views of it.
   const out = params.map((p) => b.makeOutput([...p.shape], 'float32'));
   const flag = b.makeOutput([1], 'float32');
   const view = (t: Info) => b.typedArrayFromHeap(t);
-  view(flag)[0] = applyStep(view(step), view(g), params.map(view), out.map(view));
+  view(flag)[0] = applyStep(view(step), params.map(view), out.map(view));
   return [...out, flag];
 };
 
 const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as CpuLike;
-  const { step, g } = inputs as { step: Info; g: Info };
+  const { step } = inputs as { step: Info };
   const params = paramsOf(inputs as tf.NamedTensorInfoMap, attrs!);
   const out = params.map((p) => new Float32Array(p.shape.reduce((s, d) => s * d, 1)));
-  const ok = applyStep(b.readSync(step.dataId), b.readSync(g.dataId), params.map((p) => b.readSync(p.dataId)), out);
+  const ok = applyStep(b.readSync(step.dataId), params.map((p) => b.readSync(p.dataId)), out);
   return [...out.map((values, k) => b.makeTensorInfo([...params[k]!.shape], 'float32', values)), b.makeTensorInfo([1], 'float32', Float32Array.of(ok))];
 };
 

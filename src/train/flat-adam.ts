@@ -84,8 +84,8 @@ export class FlatAdam extends tf.Optimizer {
       this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
       this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
       if (applyStepKernelAvailable()) {
-        // One kernel adds each variable's part of the step and checks g (adam-kernel.ts).
-        const inputs: tf.NamedTensorMap = { step, g };
+        // One kernel adds each variable's part of the step and checks that it is finite (adam-kernel.ts).
+        const inputs: tf.NamedTensorMap = { step };
         variables.forEach((variable, k) => { inputs[`p${k}`] = variable; });
         const outputs = tf.engine().runKernel(APPLY_STEP_KERNEL, inputs, { count: variables.length }) as tf.Tensor[];
         variables.forEach((variable, k) => variable.assign(outputs[k]!));

@@ -66,6 +66,10 @@ function gathers(): number[][] {
       tf.gather(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), tf.tensor1d([2, 0], 'int32')),
       tf.cast(tf.gather(tf.tensor1d([true, false, true], 'bool'), tf.tensor1d([1, 2], 'int32')), 'float32'),
       tf.gather(m, tf.tensor2d([[1, 2], [4, 4]], [2, 2], 'int32')),
+      // Rows longer than 8: copied within the heap (float32, int32, bool).
+      tf.gather(tf.randomNormal([9, 20], 0, 1, 'float32', 3), idx), tf.gather(tf.randomNormal([5, 3, 4], 0, 1, 'float32', 4), tf.tensor1d([4, 4, 0], 'int32')),
+      tf.gather(tf.range(0, 60, 1, 'int32').reshape([5, 12]), tf.tensor1d([3, 1, 3], 'int32')),
+      tf.cast(tf.gather(tf.greater(tf.randomNormal([4, 16], 0, 1, 'float32', 5), 0), tf.tensor1d([2, 0], 'int32')), 'float32'),
       tf.gather(m, tf.tensor1d([6, 0, 2], 'int32'), 1), // another axis: the original kernel
     ];
     return cases.map((t) => [...t.shape, ...Array.from(t.dataSync())]);
