@@ -26,6 +26,16 @@ describe.skipIf(!present)(present ? title : `${title} (skipped: ${csv} is absent
     await fs.rm(dir, { recursive: true, force: true });
   });
 
+  it('affinity measures on standardised targets: heating and cooling load help each other', async () => {
+    const r = await cli('affinity', path.join(dir, 'energy.json'), '--data', csv, '--seed', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const { tasks, matrix } = JSON.parse(r.stdout) as { tasks: string[]; matrix: number[][] };
+    expect(tasks).toEqual(['heating_load', 'cooling_load']);
+    // Two strongly related loads (correlation 0.98): each one's step lowers the other's loss.
+    expect(matrix[0]![1]).toBeGreaterThan(0);
+    expect(matrix[1]![0]).toBeGreaterThan(0);
+  });
+
   it('train -> eval -> predict gives one prediction row per input row', async () => {
     const model = path.join(dir, 'model');
     const t = await cli('train', path.join(dir, 'energy.json'), '--data', csv, '--out', model, '--epochs', '15', '--learning-rate', '0.01', '--seed', '1', '--json');

@@ -11,6 +11,7 @@ interface AffinityFlags extends CsvFlags {
   batchSize?: number;
   threshold?: number;
   trunk?: number[];
+  targetScale: boolean;
   seed: number;
   quiet?: boolean;
   json?: boolean;
@@ -26,7 +27,8 @@ export function affinityCommand(program: Command, ctx: CommandContext): void {
     .option('--steps <n>', 'joint training steps of lookahead / gradient-cosine (default 50)', wholeNumber(1))
     .option('--batch-size <n>', 'rows per step (default 32)', wholeNumber(1))
     .option('--threshold <w>', 'leave out learned edges with |weight| below this (default 0)', unitInterval)
-    .option('--trunk <units>', 'shared layer sizes of the model measured on (default 64,32)', units);
+    .option('--trunk <units>', 'shared layer sizes of the model measured on (default 64,32)', units)
+    .option('--no-target-scale', "measure on raw regression targets (default: standardised with the file's mean and std, as train does)");
   seedOption(cmd, 'the model and the batch order');
   csvOptions(cmd);
   outputOptions(cmd);
@@ -50,9 +52,12 @@ export function affinityCommand(program: Command, ctx: CommandContext): void {
     });
     for (const note of csv.notes) out.warn(note);
     const reads = new Set(method.optionKeys);
+    // Regression targets standardised as train does, so that no task's units dominate the shared steps.
+    const { targetScale } = await import('../../train/index.js');
+    const scale = flags.targetScale && reads.has('plan') ? targetScale(graph, csv.data) : {};
     const wanted: Record<string, unknown> = {
       steps: flags.steps, batchSize: flags.batchSize,
-      plan: { strategy: 'hard', ...(flags.trunk ? { trunk: { units: flags.trunk } } : {}) },
+      plan: { strategy: 'hard', ...(flags.trunk ? { trunk: { units: flags.trunk } } : {}), ...(Object.keys(scale).length > 0 ? { targetScale: scale } : {}) },
     };
     const options: Record<string, unknown> = { method: flags.method, seed: flags.seed, ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}) };
     for (const [k, v] of Object.entries(wanted)) {
