@@ -126,7 +126,8 @@ const withDropout = (s: Setting, rate: number): Setting => {
   return units.length > 0 && rate > 0 ? { ...s, plan: { ...s.plan, trunk: { ...s.plan.trunk, units, dropout: rate } } } : s;
 };
 const hasHidden = (s: Setting) => (s.plan.trunk?.units ?? []).length > 0;
-const base = only ? SETTINGS.filter((s) => only.some((o) => s.label.startsWith(o))) : SETTINGS;
+// A label, or the start of labels when no label is exactly that (as school.ts): `--only hard` is hard alone.
+const base = only ? SETTINGS.filter((s) => only.some((o) => s.label === o || (!SETTINGS.some((x) => x.label === o) && s.label.startsWith(o)))) : SETTINGS;
 /** The runs: each setting (at --dropout), or with --tune each network at every dropout of the grid. */
 const runsOf = (s: Setting) => (TUNE && hasHidden(s) ? TUNE_DROPOUT : [DROPOUT]).map((rate) => ({ setting: withDropout(s, rate), label: s.label, rate }));
 const chosen = base.flatMap(runsOf);
