@@ -118,7 +118,7 @@ if (balanceNames().includes('uncertainty')) {
 const only = argValue('only')?.split(',');
 const DROPOUT = Number(argValue('dropout') ?? 0);
 const TUNE = process.argv.includes('--tune');
-const TUNE_DROPOUT = [0, 0.1, 0.3, 0.5];
+const TUNE_DROPOUT = [0, 0.1, 0.3, 0.5, 0.7];
 if (TUNE && argValue('dropout') !== undefined) throw new Error('--tune chooses the dropout: leave --dropout out');
 /** A setting with trunk dropout `rate` (logistic regression, which has no hidden layer, stays as it is). */
 const withDropout = (s: Setting, rate: number): Setting => {
