@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   initBackend, TaskGraph, compile, fit, seededRandom,
-  patchWasmMatMul, restoreWasmMatMul, patchWasmSlice, restoreWasmSlice, patchWasmGather, restoreWasmGather, patchWasmTranspose, restoreWasmTranspose, patchWasmSum, restoreWasmSum,
+  patchWasmMatMul, restoreWasmMatMul, patchWasmSlice, restoreWasmSlice, patchWasmGather, restoreWasmGather, patchWasmTranspose, restoreWasmTranspose, patchWasmSum, restoreWasmSum, patchWasmConcat, restoreWasmConcat, patchWasmSplit, restoreWasmSplit,
 } from '../src/index.js';
 import { cpuNow, median } from './timing.js';
 
@@ -23,12 +23,16 @@ function wasmKernels(patched: boolean): void {
     patchWasmGather();
     patchWasmTranspose();
     patchWasmSum();
+    patchWasmConcat();
+    patchWasmSplit();
   } else {
     restoreWasmMatMul();
     restoreWasmSlice();
     restoreWasmGather();
     restoreWasmTranspose();
     restoreWasmSum();
+    restoreWasmConcat();
+    restoreWasmSplit();
   }
 }
 

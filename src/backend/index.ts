@@ -8,3 +8,5 @@ export { patchWasmSlice, restoreWasmSlice, wasmSlicePatched } from './wasm-slice
 export { patchWasmGather, restoreWasmGather, wasmGatherPatched } from './wasm-gather.js';
 export { patchWasmTranspose, restoreWasmTranspose, wasmTransposePatched } from './wasm-transpose.js';
 export { patchWasmSum, restoreWasmSum, wasmSumPatched } from './wasm-sum.js';
+export { patchWasmConcat, restoreWasmConcat, wasmConcatPatched } from './wasm-concat.js';
+export { patchWasmSplit, restoreWasmSplit, wasmSplitPatched } from './wasm-split.js';

@@ -7,6 +7,8 @@ import { patchWasmSlice } from './wasm-slice.js';
 import { patchWasmGather } from './wasm-gather.js';
 import { patchWasmTranspose } from './wasm-transpose.js';
 import { patchWasmSum } from './wasm-sum.js';
+import { patchWasmConcat } from './wasm-concat.js';
+import { patchWasmSplit } from './wasm-split.js';
 
 /** The backends mtgraph knows, fastest first. */
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -82,7 +84,9 @@ async function loadWasm(): Promise<string> {
   const gathered = process.env.MTGRAPH_WASM_GATHER !== 'original' && patchWasmGather();
   const transposed = process.env.MTGRAPH_WASM_TRANSPOSE !== 'original' && patchWasmTranspose();
   const summed = process.env.MTGRAPH_WASM_SUM !== 'original' && patchWasmSum();
-  const extras = [patched && 'transposed matMul patched', sliced && 'in-place slice', gathered && 'row gather', transposed && 'blocked transpose', summed && 'row sum'].filter(Boolean);
+  const joined = process.env.MTGRAPH_WASM_CONCAT !== 'original' && patchWasmConcat();
+  const split = process.env.MTGRAPH_WASM_SPLIT !== 'original' && patchWasmSplit();
+  const extras = [patched && 'transposed matMul patched', sliced && 'in-place slice', gathered && 'row gather', transposed && 'blocked transpose', summed && 'row sum', joined && 'run concat', split && 'run split'].filter(Boolean);
   return `loaded ${binary} (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'one thread'}${extras.map((e) => `, ${e}`).join('')})`;
 }
 

@@ -47,3 +47,30 @@ export interface WasmBackend {
 
 /** dtypes whose values live in the wasm heap (typedArrayFromHeap works on them). */
 export const HEAP_TYPES: ReadonlySet<string> = new Set(['float32', 'int32', 'bool']);
+
+/**
+ * Copies `count` runs of `length` elements within the wasm heap: run r from element
+ * `fromStart + r * fromStride` of `from` to element `toStart + r * toStride` of `to` (both views
+ * of the one heap, same element type). Short float32 runs are copied element by element (a loop
+ * of its own, so that it only ever sees Float32Arrays and stays fast), others with one
+ * `copyWithin` per run (no view per run).
+ */
+export function copyRuns(from: Float32Array | Int32Array | Uint8Array, to: Float32Array | Int32Array | Uint8Array, count: number, length: number, fromStart: number, fromStride: number, toStart: number, toStride: number): void {
+  if (length <= 16 && from instanceof Float32Array && to instanceof Float32Array) {
+    copyShortFloat32(from, to, count, length, fromStart, fromStride, toStart, toStride);
+    return;
+  }
+  const unit = from.BYTES_PER_ELEMENT;
+  const heap = new (from.constructor as Float32ArrayConstructor)(from.buffer);
+  const src = from.byteOffset / unit + fromStart;
+  const dst = to.byteOffset / unit + toStart;
+  for (let r = 0; r < count; r++) heap.copyWithin(dst + r * toStride, src + r * fromStride, src + r * fromStride + length);
+}
+
+function copyShortFloat32(from: Float32Array, to: Float32Array, count: number, length: number, fromStart: number, fromStride: number, toStart: number, toStride: number): void {
+  for (let r = 0; r < count; r++) {
+    const a = fromStart + r * fromStride;
+    const b = toStart + r * toStride;
+    for (let k = 0; k < length; k++) to[b + k] = from[a + k]!;
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched, patchWasmSlice, restoreWasmSlice, wasmSlicePatched, patchWasmGather, restoreWasmGather, wasmGatherPatched, patchWasmTranspose, restoreWasmTranspose, wasmTransposePatched, patchWasmSum, restoreWasmSum, wasmSumPatched } from '../../src/index.js';
+import { initBackend, patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched, patchWasmSlice, restoreWasmSlice, wasmSlicePatched, patchWasmGather, restoreWasmGather, wasmGatherPatched, patchWasmTranspose, restoreWasmTranspose, wasmTransposePatched, patchWasmSum, restoreWasmSum, wasmSumPatched, patchWasmConcat, restoreWasmConcat, wasmConcatPatched, patchWasmSplit, restoreWasmSplit, wasmSplitPatched } from '../../src/index.js';
 
 let wasm = false;
 beforeAll(async () => {
@@ -103,6 +103,37 @@ function sums(): number[][] {
   });
 }
 
+/** Concatenations along every axis (rank 1-3, short and long runs, an empty input, int32, bool) and one the wrapper passes on (a single input). */
+function concats(): number[][] {
+  return tf.tidy(() => {
+    const a = tf.randomNormal([4, 3, 5], 0, 1, 'float32', 1);
+    const b = tf.randomNormal([4, 2, 5], 0, 1, 'float32', 2);
+    const experts = Array.from({ length: 8 }, (_, e) => tf.randomNormal([6, 1, 12], 0, 1, 'float32', 10 + e));
+    const cases: tf.Tensor[] = [
+      tf.concat([a, b], 1), tf.concat([a, a], 0), tf.concat([a, tf.randomNormal([4, 3, 2], 0, 1, 'float32', 3)], 2), tf.concat(experts, 1),
+      tf.concat([tf.range(0, 5), tf.range(5, 12)]), tf.concat([tf.zeros([4, 0]), tf.ones([4, 3]), tf.fill([4, 2], 7)], 1),
+      tf.concat([tf.tensor2d([[1, 2]], [1, 2], 'int32'), tf.tensor2d([[3, 4, 5, 6, 7, 8, 9, 10, 11]], [1, 9], 'int32')], 1),
+      tf.cast(tf.concat([tf.greater(a, 0), tf.greater(b, 0)], 1), 'float32'),
+      tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.concat([x, tf.mul(x, 2)], 1))))(b), // its gradient is a split
+      tf.concat([a]),
+    ];
+    return cases.map((t) => [...t.shape, ...Array.from(t.dataSync())]);
+  });
+}
+
+/** Splits along every axis (equal parts, sizes, runs short and long, int32) and their gradient (a concat). */
+function splits(): number[][] {
+  return tf.tidy(() => {
+    const x = tf.randomNormal([6, 8, 12], 0, 1, 'float32', 1);
+    const cases: tf.Tensor[] = [
+      ...tf.split(x, 8, 1), ...tf.split(x, [2, 3, 1], 0), ...tf.split(x, [3, 9], 2), ...tf.split(tf.range(0, 20), 4),
+      ...tf.split(tf.range(0, 24, 1, 'int32').reshape([2, 12]), [10, 2], 1),
+      tf.grad((y: tf.Tensor) => tf.sum(tf.mul(tf.split(y, 4, 1)[1]!, 3)))(x),
+    ];
+    return cases.map((t) => [...t.shape, ...Array.from(t.dataSync())]);
+  });
+}
+
 /** Each replacement of a wasm kernel: its switches and the results it must reproduce. */
 const KERNELS = [
   { name: 'BatchMatMul (transposed operands)', patch: patchWasmMatMul, restore: restoreWasmMatMul, patched: wasmMatMulPatched, cases: products, exact: false },
@@ -110,6 +141,8 @@ const KERNELS = [
   { name: 'GatherV2 (rows)', patch: patchWasmGather, restore: restoreWasmGather, patched: wasmGatherPatched, cases: gathers, exact: true },
   { name: 'Transpose (blocked)', patch: patchWasmTranspose, restore: restoreWasmTranspose, patched: wasmTransposePatched, cases: transposes, exact: true },
   { name: 'Sum (leading axes)', patch: patchWasmSum, restore: restoreWasmSum, patched: wasmSumPatched, cases: sums, exact: true },
+  { name: 'Concat (runs)', patch: patchWasmConcat, restore: restoreWasmConcat, patched: wasmConcatPatched, cases: concats, exact: true },
+  { name: 'SplitV (runs)', patch: patchWasmSplit, restore: restoreWasmSplit, patched: wasmSplitPatched, cases: splits, exact: true },
 ];
 
 afterAll(() => {
