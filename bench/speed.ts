@@ -3,7 +3,8 @@
  * the backend's own matMul FLOP/s on the network's shapes, for tfjs's `model.fit` and for
  * mtgraph's `fit`, each with the wasm backend's original kernels and with the replacements
  * `initBackend` installs (transposed matMul, in-place slice, row gather, blocked transpose).
- * Network: 64 -> 256 -> 128 (relu) with 8 regression heads, batch 256, adam, 8,192 rows.
+ * Network: 64 -> 256 -> 128 (relu) with 8 regression heads, batch 256, adam, 8,192 rows; and,
+ * in a table of its own, an MMoE on the same data with the original and the replaced kernels.
  * Times are CPU time of this process (tfjs runs on one thread), medians of interleaved rounds.
  *
  * Run: npx tsx bench/speed.ts [--rounds 3] [--rows 8192]
@@ -13,6 +14,7 @@ import {
   initBackend, TaskGraph, compile, fit, seededRandom,
   patchWasmMatMul, restoreWasmMatMul, patchWasmSlice, restoreWasmSlice, patchWasmGather, restoreWasmGather, patchWasmTranspose, restoreWasmTranspose, patchWasmSum, restoreWasmSum, patchWasmConcat, restoreWasmConcat, patchWasmSplit, restoreWasmSplit,
 } from '../src/index.js';
+import type { PlanOptions } from '../src/index.js';
 import { cpuNow, median } from './timing.js';
 
 /** mtgraph's replacements of wasm kernels (initBackend installs them): all on, or tfjs's originals. */
@@ -121,10 +123,11 @@ function handWritten(): { run: () => Promise<number>; dispose: () => void } {
   };
 }
 
-function ours(): { run: () => Promise<number>; dispose: () => void } {
+/** mtgraph's fit on a plan of the 8 tasks: `hard` on the issue's network, or a gated one; CPU ms of one epoch. */
+function ours(planOptions: PlanOptions = { strategy: 'hard', trunk: { units: UNITS } }, batch = BATCH): { run: () => Promise<number>; dispose: () => void } {
   const g = new TaskGraph({ input: { features: D } });
   for (const id of ids) g.addTask(id, { kind: 'regression' });
-  const model = compile(g, { strategy: 'hard', trunk: { units: UNITS }, seed: 1 });
+  const model = compile(g, { ...planOptions, seed: 1 });
   const data = { x: { values: X, shape: [ROWS, D] as [number, number] }, y: Object.fromEntries(ids.map((id, h) => [id, Y[h]!])) };
   return {
     run: async () => {
@@ -132,7 +135,7 @@ function ours(): { run: () => Promise<number>; dispose: () => void } {
       let end = 0;
       // Time the epoch itself (from the first step), not the one-off data preparation.
       const t0 = cpuNow();
-      const history = await fit(model, data, { epochs: 1, batchSize: BATCH, seed: 1, optimizer: { name: 'adam', learningRate: LR }, metrics: false, onEpochEnd: () => { end = cpuNow(); } });
+      const history = await fit(model, data, { epochs: 1, batchSize: batch, seed: 1, optimizer: { name: 'adam', learningRate: LR }, metrics: false, onEpochEnd: () => { end = cpuNow(); } });
       start = t0 + history.timing.prepareMs;
       return end - start;
     },
@@ -140,11 +143,15 @@ function ours(): { run: () => Promise<number>; dispose: () => void } {
   };
 }
 
-const sides: Array<{ name: string; patched: boolean; make: typeof ours }> = [
+/** A gated network (MMoE: 8 experts of 32, a tower [8] per task, batch 512): its gates stack the experts (Concat) and split the stack's gradient (SplitV). */
+const MMOE: PlanOptions = { strategy: 'mmoe', trunk: { units: [32] }, mmoe: { experts: 8 }, tower: { units: [8] } };
+const sides: Array<{ name: string; patched: boolean; make: () => ReturnType<typeof ours>; gated?: boolean }> = [
   { name: 'tfjs model.fit, original wasm kernels', patched: false, make: handWritten },
   { name: 'tfjs model.fit, mtgraph kernels', patched: true, make: handWritten },
-  { name: 'mtgraph fit (hard, 8 heads), original wasm kernels', patched: false, make: ours },
-  { name: 'mtgraph fit (hard, 8 heads), mtgraph kernels', patched: true, make: ours },
+  { name: 'mtgraph fit (hard, 8 heads), original wasm kernels', patched: false, make: () => ours() },
+  { name: 'mtgraph fit (hard, 8 heads), mtgraph kernels', patched: true, make: () => ours() },
+  { name: 'mtgraph fit (mmoe, 8 experts of 32, towers [8]), original wasm kernels', patched: false, make: () => ours(MMOE, 512), gated: true },
+  { name: 'mtgraph fit (mmoe, 8 experts of 32, towers [8]), mtgraph kernels', patched: true, make: () => ours(MMOE, 512), gated: true },
 ];
 
 const ceilings: Array<{ fixed: number; fresh: number }> = [];
@@ -172,9 +179,14 @@ console.log(`backend matMul on the forward shapes, median of ${ROUNDS} rounds: $
 console.log('| training loop | ms / epoch | samples / s | achieved GFLOP/s | % of matMul ceiling | % of fresh-operand matMul | vs tfjs model.fit (original) |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 const base = median(built[0]!.ms);
-for (const s of built) {
+for (const s of built.filter((b) => !b.gated)) {
   const ms = median(s.ms);
   const sps = ROWS / (ms / 1000);
   const gflops = (sps * TRAIN_FLOPS) / 1e9;
   console.log(`| ${s.name} | ${ms.toFixed(0)} | ${sps.toFixed(0)} | ${gflops.toFixed(2)} | ${((100 * gflops) / ceiling).toFixed(0)} % | ${((100 * gflops) / freshCeiling).toFixed(0)} % | ${(base / ms).toFixed(2)}x |`);
 }
+const gated = built.filter((b) => b.gated);
+console.log(`\nA gated network on the same data (64 -> MMoE, batch 512): CPU ms per epoch, median of ${ROUNDS} rounds\n`);
+console.log('| training loop | ms / epoch | vs original kernels |');
+console.log('|---|---:|---:|');
+for (const s of gated) console.log(`| ${s.name} | ${median(s.ms).toFixed(0)} | ${(median(gated[0]!.ms) / median(s.ms)).toFixed(2)}x |`);
