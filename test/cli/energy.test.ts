@@ -59,5 +59,10 @@ describe.skipIf(!present)(present ? title : `${title} (skipped: ${csv} is absent
     const lines = (await fs.readFile(preds, 'utf8')).trim().split('\n');
     expect(lines[0]).toBe('heating_load,cooling_load');
     expect(lines).toHaveLength(769);
+    // Predictions in the loads' own units (mean ~22 kWh/m²), not standardised ones (mean ~0).
+    const heating = lines.slice(1).map((l) => Number(l.split(',')[0]));
+    const mean = heating.reduce((a, b) => a + b, 0) / heating.length;
+    expect(mean).toBeGreaterThan(18);
+    expect(mean).toBeLessThan(27);
   });
 });

@@ -129,6 +129,22 @@ describe('targetScale', () => {
     expect(scores.scaled).toBeGreaterThan(scores.plain! + 0.3);
   });
 
+  it('a scaled model interrupted and resumed from its checkpoint ends with the uninterrupted weights', async () => {
+    const options = { epochs: 4, batchSize: 32, seed: 3, metrics: false, optimizer: { name: 'adam', learningRate: 0.01 } } as const;
+    const make = () => compile(graph(), { strategy: 'hard', trunk: { units: [8] }, seed: 4, targetScale: targetScale(graph(), DATA) });
+    const straight = make();
+    await fit(straight, DATA, options);
+    const dir = path.join(root, 'resume');
+    const first = make();
+    const stop = new Error('interrupted');
+    await expect(fit(first, DATA, { ...options, checkpoint: { dir }, onEpochEnd: (epoch) => { if (epoch === 1) throw stop; } })).rejects.toBe(stop);
+    const resumed = make();
+    await fit(resumed, DATA, { ...options, checkpoint: { dir }, resumeFrom: dir });
+    const weights = (m: typeof straight) => m.model.getWeights().map((w) => Array.from(w.dataSync()));
+    expect(weights(resumed)).toEqual(weights(straight));
+    for (const m of [straight, first, resumed]) m.dispose();
+  });
+
   it.each(['hard', 'single'] as const)('%s: a scaled model saves and loads with equal predictions', async (strategy) => {
     const model = compile(graph(), { strategy, trunk: { units: [8] }, targetScale: { a: { mean: 5000, std: 1000 }, b: { mean: 0, std: 0.3 } } });
     await fit(model, DATA, { epochs: 2, batchSize: 64, metrics: false });
