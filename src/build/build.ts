@@ -5,12 +5,12 @@ import type { SerializedTaskGraph } from '../spec/serialized.js';
 import { checkPlan } from './check.js';
 import type { BuildContext } from './context.js';
 import { getCouplingBuilder } from './couplings/registry.js';
-import { gateMix } from './gate.js';
+import { gateMix, stackExperts } from './gate.js';
 import { Columns } from './layers/columns.js';
 import { MultiHead } from './layers/multi-head.js';
 import { getHeadBuilder } from './heads/registry.js';
 import { assemble } from './model.js';
-import { nameLayers } from './names.js';
+import { nameLayers, type GateNames } from './names.js';
 import { deriveSeed } from './seed.js';
 import { denseStack, denseStep } from './stack.js';
 import type { MtgraphModel } from './types.js';
@@ -58,6 +58,19 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
     const blocks = new Map(checked.blocks.map((b) => [b.id, b]));
     const gates = new Map(checked.gates.map((g) => [g.id, g]));
     const made = new Map<string | null, tf.SymbolicTensor>([[null, input]]);
+    // Stacks of experts by their ids in order: gates over the same experts share one (see GateNames).
+    const stacks = new Map<string, tf.SymbolicTensor>();
+    const stackNames = new Map<string, GateNames>();
+    for (const g of checked.gates) {
+      const gateNames = names.gates.get(g.id)!;
+      if (gateNames.experts.length > 0) stackNames.set(g.experts.join('\u0000'), gateNames);
+    }
+    const stackOf = (experts: readonly string[]) => {
+      const key = experts.join('\u0000');
+      let stacked = stacks.get(key);
+      if (!stacked) stacks.set(key, (stacked = stackExperts(experts.map(resolve), stackNames.get(key)!, ctx)));
+      return stacked;
+    };
     // Only what some task reads is built; checkPlan has ruled out unknown parents and cycles.
     const resolve = (id: string | null): tf.SymbolicTensor => {
       const known = made.get(id);
@@ -66,7 +79,7 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
       const gate = gates.get(id!);
       const out = block
         ? denseStack(resolve(block.parent), block.layers, names.blocks.get(block.id)!, ctx)
-        : gateMix(resolve(gate!.parent), gate!.experts.map(resolve), names.gates.get(gate!.id)!, ctx);
+        : gateMix(resolve(gate!.parent), stackOf(gate!.experts), gate!.experts.length, names.gates.get(gate!.id)!, ctx);
       made.set(id, out);
       return out;
     };

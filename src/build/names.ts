@@ -10,7 +10,12 @@ export interface StepNames {
   dropout?: string;
 }
 
-/** The tfjs layers of a gate: `weights` (Dense, softmax), one Reshape per expert, a Concatenate, and the Dot that mixes. */
+/**
+ * The tfjs layers of a gate: `weights` (Dense, softmax), one Reshape per expert and a Concatenate
+ * (the stack of its experts), and the Dot that mixes. Gates that mix the same experts in the same
+ * order (every gate of `mmoe`) share one stack: the first of them names it, the others have no
+ * `experts` names and read it.
+ */
 export interface GateNames {
   weights: string;
   experts: string[];
@@ -99,11 +104,15 @@ export function nameLayers(plan: Plan): LayerNames {
     couplingParts: new Map(),
   };
   for (const b of plan.blocks) out.blocks.set(b.id, stepNames(names, b.id, b.layers));
+  const stacked = new Set<string>();
   for (const g of plan.gates) {
+    const key = g.experts.join('\u0000');
+    const owns = !stacked.has(key);
+    stacked.add(key);
     out.gates.set(g.id, {
       weights: names.take(`${g.id}.weights`),
-      experts: g.experts.map((_, e) => names.take(`${g.id}.expert${e}`)),
-      ...(g.experts.length > 1 ? { concat: names.take(`${g.id}.stack`) } : {}),
+      experts: owns ? g.experts.map((_, e) => names.take(`${g.id}.expert${e}`)) : [],
+      ...(owns && g.experts.length > 1 ? { concat: names.take(`${g.id}.stack`) } : {}),
       mix: names.take(`${g.id}.mix`),
     });
   }

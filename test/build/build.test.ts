@@ -235,6 +235,36 @@ describe('cross-stitch', () => {
 });
 
 describe('gates', () => {
+  it('gates over the same experts share one stack (mmoe: one Concatenate for every gate); other gates keep their own (ple)', () => {
+    const mmoe = build(plan(smallGraph(), { strategy: 'mmoe', trunk: TRUNK, mmoe: { experts: 3 } }));
+    const classes = (m: typeof mmoe) => m.model.layers.map((l) => l.getClassName());
+    expect(classes(mmoe).filter((c) => c === 'Concatenate')).toHaveLength(1);
+    expect(classes(mmoe).filter((c) => c === 'Reshape')).toHaveLength(3);
+    expect(classes(mmoe).filter((c) => c === 'Dot')).toHaveLength(mmoe.plan.gates.length);
+    // Each gate's output is its own weights times the shared stack: sum_e w[e] * expert_e.
+    const x = tf.randomNormal([4, 5], 0, 1, 'float32', 3);
+    const probe = (name: string) => {
+      const out = (tf.model({ inputs: mmoe.model.inputs, outputs: mmoe.model.getLayer(name).output as tf.SymbolicTensor }).predict(x) as tf.Tensor);
+      const values = out.arraySync() as number[][];
+      out.dispose();
+      return values;
+    };
+    const experts = mmoe.plan.blocks.map((b) => probe(mmoe.layerNames.blocks.get(b.id)!.at(-1)!.dense));
+    for (const gate of mmoe.plan.gates) {
+      const names = mmoe.layerNames.gates.get(gate.id)!;
+      const w = probe(names.weights);
+      const mixed = probe(names.mix);
+      mixed.forEach((row, r) => row.forEach((v, j) => expect(v).toBeCloseTo(gate.experts.reduce((sum, _, e) => sum + w[r]![e]! * experts[e]![r]![j]!, 0), 5)));
+    }
+    x.dispose();
+    mmoe.dispose();
+    const ple = build(plan(smallGraph(), { strategy: 'ple', trunk: TRUNK }));
+    const lists = new Set(ple.plan.gates.map((g) => g.experts.join(',')));
+    expect(classes(ple).filter((c) => c === 'Concatenate')).toHaveLength(lists.size);
+    ple.dispose();
+  });
+
+
   it.each(['mmoe', 'ple'] as const)('a %s gate weighs its experts with weights that sum to 1', (strategy) => {
     const p = plan(smallGraph(), { strategy, trunk: TRUNK });
     const m = build(p);
