@@ -7,6 +7,7 @@ import { MultiHead } from '../layers/multi-head.js';
 import { fusedHeadOf } from '../names.js';
 import type { Penalty } from '../types.js';
 import { registerCouplingBuilder } from './registry.js';
+import { flatConcat, flatSplit } from '../../backend/flat-kernels.js';
 
 /** The shape `[in, out]` of a task's tower layer `layer`, or of its head when layer is 'head'. */
 function shapeOf(plan: Plan, width: Map<string | null, number>, task: string, layer: number | 'head'): [number, number] | undefined {
@@ -66,22 +67,10 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
 
 /**
  * Cuts `grad` ([rows, width], each row the pieces of `shapes` laid end to end) back into one
- * tensor per piece, row by row, with one tf.slice each. Not tf.split: on wasm its kernel copies
- * the whole input for every piece, where the Slice kernel as patched by initBackend (see
- * backend/wasm-slice.ts) copies only the piece.
+ * tensor per piece, in one kernel where the backend has it (backend/flat-kernels.ts).
  */
 function cut(grad: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
-  const flat = tf.reshape(grad, [-1]);
-  const sizes = shapes.map(sizeOf);
-  const pieces: tf.Tensor[] = [];
-  let at = 0;
-  for (let r = 0; r < grad.shape[0]!; r++) {
-    shapes.forEach((shape, k) => {
-      pieces.push(tf.reshape(tf.slice(flat, at, sizes[k]!), shape));
-      at += sizes[k]!;
-    });
-  }
-  return pieces;
+  return flatSplit(grad, Array.from({ length: grad.shape[0]! }, () => shapes.map((s) => [...s])).flat());
 }
 
 /**
@@ -99,7 +88,7 @@ function blockValue(block: Block): tf.Scalar {
   const penalty = tf.customGrad((...args: unknown[]) => {
     const ws = args.slice(0, inputs.length) as tf.Tensor[];
     const save = args[inputs.length] as tf.GradSaveFunc;
-    const X = tf.reshape(tf.concat(ws.map((w) => tf.reshape(w, [-1]))), [rows, width]) as tf.Tensor2D;
+    const X = flatConcat(ws, [rows, width]) as tf.Tensor2D;
     const L = tf.tensor2d(block.L, [rows, rows]);
     const M = tf.matMul(L, X);
     save([M]);
