@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { CpuBackend, WasmBackend } from './kernel-patch.js';
 
 /**
  * Two copying kernels for the backends whose tensors JavaScript reads in place (wasm: the heap;
@@ -18,14 +19,6 @@ export const FLAT_SPLIT = 'MtgraphFlatSplit';
 
 type Info = tf.TensorInfo;
 type Values = Float32Array | Int32Array | Uint8Array;
-interface WasmLike {
-  makeOutput(shape: number[], dtype: tf.DataType): Info;
-  typedArrayFromHeap(info: Info): Values;
-}
-interface CpuLike {
-  readSync(dataId: object): Values;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Values): Info;
-}
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const inputsOf = (inputs: tf.NamedTensorInfoMap) => Object.keys(inputs).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).map((k) => inputs[k]!);
@@ -35,7 +28,7 @@ const kernels: Array<{ backendName: string; concat: tf.KernelFunc; split: tf.Ker
   {
     backendName: 'wasm',
     concat: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmLike;
+      const b = backend as unknown as WasmBackend;
       const xs = inputsOf(inputs as tf.NamedTensorInfoMap);
       const out = b.makeOutput([...(attrs!.shape as number[])], xs[0]!.dtype);
       const to = b.typedArrayFromHeap(out);
@@ -48,7 +41,7 @@ const kernels: Array<{ backendName: string; concat: tf.KernelFunc; split: tf.Ker
       return out;
     },
     split: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmLike;
+      const b = backend as unknown as WasmBackend;
       const x = (inputs as { x: Info }).x;
       // Every output first: allocating may grow the heap, which detaches earlier views of it.
       const outs = (attrs!.shapes as number[][]).map((shape) => b.makeOutput([...shape], x.dtype));
@@ -65,7 +58,7 @@ const kernels: Array<{ backendName: string; concat: tf.KernelFunc; split: tf.Ker
   {
     backendName: 'cpu',
     concat: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as CpuLike;
+      const b = backend as unknown as CpuBackend;
       const xs = inputsOf(inputs as tf.NamedTensorInfoMap);
       const shape = [...(attrs!.shape as number[])];
       const values = arrayFor(xs[0]!.dtype, size(shape));
@@ -78,7 +71,7 @@ const kernels: Array<{ backendName: string; concat: tf.KernelFunc; split: tf.Ker
       return b.makeTensorInfo(shape, xs[0]!.dtype, values);
     },
     split: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as CpuLike;
+      const b = backend as unknown as CpuBackend;
       const x = (inputs as { x: Info }).x;
       const from = b.readSync(x.dataId);
       let at = 0;

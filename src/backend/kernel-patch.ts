@@ -45,6 +45,12 @@ export interface WasmBackend {
   disposeData(dataId: object): void;
 }
 
+/** What kernels written in JavaScript use of the cpu backend. */
+export interface CpuBackend {
+  readSync(dataId: object): Float32Array | Int32Array | Uint8Array;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array | Uint8Array): tf.TensorInfo;
+}
+
 /** dtypes whose values live in the wasm heap (typedArrayFromHeap works on them). */
 export const HEAP_TYPES: ReadonlySet<string> = new Set(['float32', 'int32', 'bool']);
 

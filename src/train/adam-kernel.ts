@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { CpuBackend, WasmBackend } from '../backend/kernel-patch.js';
 
 /**
  * The end of a FlatAdam step as ONE kernel, for the backends whose tensors JavaScript can read in
@@ -36,36 +37,29 @@ function applyStep(step: Float32Array, params: readonly Float32Array[], out: rea
 }
 
 type Info = tf.TensorInfo;
-interface WasmLike {
-  makeOutput(shape: number[], dtype: tf.DataType): Info;
-  typedArrayFromHeap(info: Info): Float32Array;
-}
-interface CpuLike {
-  readSync(dataId: object): Float32Array;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
-}
 
 const paramsOf = (inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) =>
   Array.from({ length: attrs.count as number }, (_, k) => inputs[`p${k}`]!);
 
 const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const b = backend as unknown as WasmLike;
+  const b = backend as unknown as WasmBackend;
   const { step } = inputs as { step: Info };
   const params = paramsOf(inputs as tf.NamedTensorInfoMap, attrs!);
   // Every output first: allocating may grow the heap, which detaches earlier views of it.
   const out = params.map((p) => b.makeOutput([...p.shape], 'float32'));
   const flag = b.makeOutput([1], 'float32');
-  const view = (t: Info) => b.typedArrayFromHeap(t);
+  const view = (t: Info) => b.typedArrayFromHeap(t) as Float32Array; // float32 tensors only
   view(flag)[0] = applyStep(view(step), params.map(view), out.map(view));
   return [...out, flag];
 };
 
 const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const b = backend as unknown as CpuLike;
+  const b = backend as unknown as CpuBackend;
   const { step } = inputs as { step: Info };
   const params = paramsOf(inputs as tf.NamedTensorInfoMap, attrs!);
   const out = params.map((p) => new Float32Array(p.shape.reduce((s, d) => s * d, 1)));
-  const ok = applyStep(b.readSync(step.dataId), params.map((p) => b.readSync(p.dataId)), out);
+  const read = (t: Info) => b.readSync(t.dataId) as Float32Array; // float32 tensors only
+  const ok = applyStep(read(step), params.map(read), out);
   return [...out.map((values, k) => b.makeTensorInfo([...params[k]!.shape], 'float32', values)), b.makeTensorInfo([1], 'float32', Float32Array.of(ok))];
 };
 
