@@ -12,30 +12,15 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   initBackend, TaskGraph, compile, fit, seededRandom,
-  patchWasmMatMul, restoreWasmMatMul, patchWasmSlice, restoreWasmSlice, patchWasmGather, restoreWasmGather, patchWasmTranspose, restoreWasmTranspose, patchWasmSum, restoreWasmSum, patchWasmConcat, restoreWasmConcat, patchWasmSplit, restoreWasmSplit,
+  patchWasmKernels, restoreWasmKernels,
 } from '../src/index.js';
 import type { PlanOptions } from '../src/index.js';
 import { cpuNow, median } from './timing.js';
 
 /** mtgraph's replacements of wasm kernels (initBackend installs them): all on, or tfjs's originals. */
 function wasmKernels(patched: boolean): void {
-  if (patched) {
-    patchWasmMatMul();
-    patchWasmSlice();
-    patchWasmGather();
-    patchWasmTranspose();
-    patchWasmSum();
-    patchWasmConcat();
-    patchWasmSplit();
-  } else {
-    restoreWasmMatMul();
-    restoreWasmSlice();
-    restoreWasmGather();
-    restoreWasmTranspose();
-    restoreWasmSum();
-    restoreWasmConcat();
-    restoreWasmSplit();
-  }
+  if (patched) patchWasmKernels();
+  else restoreWasmKernels();
 }
 
 const arg = (name: string, fallback: number) => {

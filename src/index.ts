@@ -14,7 +14,7 @@ export * from './graph/index.js';
 export * from './plan/index.js';
 export { loadGraph, saveGraph, type SaveGraphOptions, MAX_JSON_BYTES } from './io/index.js';
 export {
-  initBackend, untrainableLayers, assertTrainable, BACKEND_NAMES, patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched, patchWasmSlice, restoreWasmSlice, wasmSlicePatched, patchWasmGather, restoreWasmGather, wasmGatherPatched, patchWasmTranspose, restoreWasmTranspose, wasmTransposePatched, patchWasmSum, restoreWasmSum, wasmSumPatched, patchWasmConcat, restoreWasmConcat, wasmConcatPatched, patchWasmSplit, restoreWasmSplit, wasmSplitPatched,
+  initBackend, untrainableLayers, assertTrainable, BACKEND_NAMES, patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched, patchWasmSlice, restoreWasmSlice, wasmSlicePatched, patchWasmGather, restoreWasmGather, wasmGatherPatched, patchWasmTranspose, restoreWasmTranspose, wasmTransposePatched, patchWasmSum, restoreWasmSum, wasmSumPatched, patchWasmConcat, restoreWasmConcat, wasmConcatPatched, patchWasmSplit, restoreWasmSplit, wasmSplitPatched, WASM_KERNEL_REPLACEMENTS, patchWasmKernels, restoreWasmKernels,
   type BackendName, type BackendReport, type BackendAttempt, type InitBackendOptions, type UntrainableLayer,
 } from './backend/index.js';
 export {

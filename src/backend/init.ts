@@ -2,13 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { BackendError } from '../errors.js';
-import { patchWasmMatMul } from './wasm-matmul.js';
-import { patchWasmSlice } from './wasm-slice.js';
-import { patchWasmGather } from './wasm-gather.js';
-import { patchWasmTranspose } from './wasm-transpose.js';
-import { patchWasmSum } from './wasm-sum.js';
-import { patchWasmConcat } from './wasm-concat.js';
-import { patchWasmSplit } from './wasm-split.js';
+import { patchWasmKernels } from './wasm-patches.js';
 
 /** The backends mtgraph knows, fastest first. */
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -79,14 +73,7 @@ async function loadWasm(): Promise<string> {
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
   const binary = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
-  const patched = process.env.MTGRAPH_WASM_MATMUL !== 'original' && patchWasmMatMul();
-  const sliced = process.env.MTGRAPH_WASM_SLICE !== 'original' && patchWasmSlice();
-  const gathered = process.env.MTGRAPH_WASM_GATHER !== 'original' && patchWasmGather();
-  const transposed = process.env.MTGRAPH_WASM_TRANSPOSE !== 'original' && patchWasmTranspose();
-  const summed = process.env.MTGRAPH_WASM_SUM !== 'original' && patchWasmSum();
-  const joined = process.env.MTGRAPH_WASM_CONCAT !== 'original' && patchWasmConcat();
-  const split = process.env.MTGRAPH_WASM_SPLIT !== 'original' && patchWasmSplit();
-  const extras = [patched && 'transposed matMul patched', sliced && 'in-place slice', gathered && 'row gather', transposed && 'blocked transpose', summed && 'row sum', joined && 'run concat', split && 'run split'].filter(Boolean);
+  const extras = patchWasmKernels();
   return `loaded ${binary} (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'one thread'}${extras.map((e) => `, ${e}`).join('')})`;
 }
 

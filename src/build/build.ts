@@ -8,6 +8,7 @@ import { getCouplingBuilder } from './couplings/registry.js';
 import { gateMix, stackExperts } from './gate.js';
 import { Columns } from './layers/columns.js';
 import { MultiHead } from './layers/multi-head.js';
+import { columnScale } from './layers/scaled-dense.js';
 import { getHeadBuilder } from './heads/registry.js';
 import { assemble } from './model.js';
 import { nameLayers, type GateNames } from './names.js';
@@ -96,11 +97,10 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
     const fused = new Map<string, tf.SymbolicTensor>();
     for (const [name, tasks] of names.fusedHeads) {
       const units = tasks.map((id) => checked.heads[id]!.units);
-      const scaled = tasks.some((id) => checked.heads[id]!.scale);
-      const column = (what: 'mean' | 'std', none: number) => tasks.flatMap((id, i) => checked.heads[id]!.scale?.[what] ?? Array.from({ length: units[i]! }, () => none));
+      const scale = columnScale(checked.heads, tasks);
       const layer = ctx.track(new MultiHead({
         units, kernelInitializers: tasks.map((id) => ctx.kernelInitializer(names.heads.get(id)!)), name,
-        ...(scaled ? { mean: column('mean', 0), std: column('std', 1) } : {}),
+        ...(scale ? { mean: scale.mean, std: scale.std } : {}),
       }));
       const logits = layer.apply(towers.get(tasks[0]!)!) as tf.SymbolicTensor;
       let begin = 0;

@@ -3,6 +3,7 @@ import type { Plan, PlanTask } from '../plan/types.js';
 import { PlanError } from '../errors.js';
 import { targetOf } from '../data/targets.js';
 import { COLUMN_ACTIVATIONS } from '../build/layers/columns.js';
+import { columnScale } from '../build/layers/scaled-dense.js';
 import type { OutputSource, TrainingView } from './forward.js';
 import { getLoss, lossNames, type LossFunction } from './losses.js';
 
@@ -69,10 +70,10 @@ export class Objective {
       group.width += width;
     });
     this.groups = [...groups.values()];
+    // Label columns are output columns here: an elementwise loss needs label width = outputs, and a scaled head is regression.
     for (const g of this.groups) {
-      if (!g.tasks.some((t) => plan.heads[t.id]?.scale)) continue;
-      const column = (what: 'mean' | 'std', none: number) => g.tasks.flatMap((t) => plan.heads[t.id]?.scale?.[what] ?? Array.from({ length: g.taskWidth }, () => none));
-      g.scale = { mean: column('mean', 0), std: column('std', 1) };
+      const scale = columnScale(plan.heads, g.tasks.map((t) => t.id));
+      if (scale) g.scale = scale;
     }
     let offset = 0;
     for (const g of this.groups) {

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { prepareData } from '../data/prepare.js';
 import type { TaskData } from '../data/types.js';
 import { plan } from '../plan/compile-plan.js';
-import { readGraph } from '../spec/validate.js';
 
 /** One regression task's target scale: per output, the labels' mean and standard deviation. */
 export interface TargetScale {
@@ -29,8 +28,7 @@ function featureWidth(x: unknown): number | undefined {
  *   const model = compile(graph, { strategy: 'hard', targetScale: scale });
  */
 export function targetScale(graph: unknown, data: TaskData): Record<string, TargetScale> {
-  readGraph(graph);
-  // The width of x itself (a CSV's encoded columns may outnumber the graph's input columns); only labels are read.
+  // The width of x itself (a CSV's encoded columns may outnumber the graph's input columns); plan() checks the graph, only labels are read.
   const width = featureWidth((data as { x?: unknown } | null)?.x);
   const tasks = plan(graph, { strategy: 'single', trunk: { units: [] }, ...(width !== undefined ? { input: { features: width } } : {}) });
   const prepared = prepareData(tasks, data, { scope: 'mtgraph/targetScale', allowUnlabelled: true });

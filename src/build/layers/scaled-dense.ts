@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { HeadPlan } from '../../plan/types.js';
 
 type DenseArgs = Parameters<typeof tf.layers.dense>[0];
 /** tfjs-layers' Dense class (the package exports only its factory). */
@@ -9,6 +10,17 @@ export interface ScaledDenseArgs extends DenseArgs {
   mean: number[];
   /** Multiplies each output (one value per unit, above 0). Required. */
   std: number[];
+}
+
+/**
+ * The per-column target scale of heads laid side by side (a MultiHead, a loss group): each task's
+ * `plan.heads[task].scale`, mean 0 and std 1 for the columns of unscaled heads; undefined when no
+ * head is scaled.
+ */
+export function columnScale(heads: Readonly<Record<string, HeadPlan>>, tasks: readonly string[]): { mean: number[]; std: number[] } | undefined {
+  if (!tasks.some((t) => heads[t]?.scale)) return undefined;
+  const column = (what: 'mean' | 'std', none: number) => tasks.flatMap((t) => heads[t]!.scale?.[what] ?? Array.from({ length: heads[t]!.units }, () => none));
+  return { mean: column('mean', 0), std: column('std', 1) };
 }
 
 /** Checks a target scale against `units` outputs; returns [mean, std]. */
