@@ -11,3 +11,4 @@ export { patchWasmSum, restoreWasmSum, wasmSumPatched } from './wasm-sum.js';
 export { patchWasmConcat, restoreWasmConcat, wasmConcatPatched } from './wasm-concat.js';
 export { patchWasmSplit, restoreWasmSplit, wasmSplitPatched } from './wasm-split.js';
 export { WASM_KERNEL_REPLACEMENTS, patchWasmKernels, restoreWasmKernels, type WasmKernelReplacement } from './wasm-patches.js';
+export { LAPLACIAN_KERNEL, laplacianKernel, laplacianKernelAvailable, laplacianKernelImplementation } from './laplacian-kernel.js';

@@ -8,6 +8,7 @@ import { fusedHeadOf } from '../names.js';
 import type { Penalty } from '../types.js';
 import { registerCouplingBuilder } from './registry.js';
 import { flatConcat, flatSplit } from '../../backend/flat-kernels.js';
+import { laplacianKernel, laplacianKernelAvailable } from '../../backend/laplacian-kernel.js';
 
 /** The shape `[in, out]` of a task's tower layer `layer`, or of its head when layer is 'head'. */
 function shapeOf(plan: Plan, width: Map<string | null, number>, task: string, layer: number | 'head'): [number, number] | undefined {
@@ -85,6 +86,17 @@ function blockValue(block: Block): tf.Scalar {
   const { vars, shapes, width } = block;
   const rows = vars.length;
   const inputs = vars.flat();
+  if (laplacianKernelAvailable()) {
+    // Value and gradient in one kernel over the weights in place (backend/laplacian-kernel.ts).
+    return tf.customGrad((...args: unknown[]) => {
+      const save = args[inputs.length] as tf.GradSaveFunc;
+      const [value, ...grads] = laplacianKernel(args.slice(0, inputs.length) as tf.Tensor[], rows, block.L);
+      save(grads);
+      // dy is a scalar read in place on the backends with the kernel (wasm, cpu); it is 1 when the
+      // penalty is added to the loss as it is, and then the gradients are the kernel's outputs.
+      return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => (dy.dataSync()[0] === 1 ? saved.map((g) => tf.clone(g)) : saved.map((g) => tf.mul(g, dy))) };
+    })(...inputs);
+  }
   const penalty = tf.customGrad((...args: unknown[]) => {
     const ws = args.slice(0, inputs.length) as tf.Tensor[];
     const save = args[inputs.length] as tf.GradSaveFunc;
