@@ -49,7 +49,7 @@ const LR = 1e-3;
 const SIZES = QUICK
   ? {
     hand: { rows: 1024, epochs: 2, rounds: 3 }, single: { rows: 512, epochs: 2, rounds: 3 },
-    soft: { rows: 512, epochs: 2, rounds: 3 }, clique: { rows: 512, epochs: 2, rounds: 2 }, backend: { rows: 512, epochs: 2, rounds: 3 },
+    soft: { rows: 1024, epochs: 2, rounds: 7 }, clique: { rows: 1024, epochs: 2, rounds: 7 }, backend: { rows: 512, epochs: 2, rounds: 3 },
   }
   : {
     hand: { rows: 4096, epochs: 2, rounds: 9 }, single: { rows: 2048, epochs: 2, rounds: 5 },
