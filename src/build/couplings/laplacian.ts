@@ -76,9 +76,10 @@ function cut(grad: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
 
 /**
  * `sum_r <X_r, M_r>` with `M = L X`, where row X_r is block row r's variables flattened end to end;
- * its gradient `2 M_r`, cut back into the variables' shapes, is given directly (tf.customGrad), so
- * a step costs a handful of ops on one [rows, width] matrix whatever the number of tasks and
- * pairs. (`(Xᵀ L)ᵀ`, which puts the small L on the right of wasm's matMul, was faster while wasm's
+ * its gradient `2 M_r`, in the variables' shapes, is given directly (tf.customGrad). On wasm and
+ * cpu value and gradient are one `MtgraphLaplacian` kernel on the variables in place
+ * (backend/laplacian-kernel.ts); elsewhere (or with MTGRAPH_LAPLACIAN_KERNEL=off) a handful of ops
+ * on one [rows, width] matrix, whatever the number of tasks and pairs. (`(Xᵀ L)ᵀ`, which puts the small L on the right of wasm's matMul, was faster while wasm's
  * Transpose kernel was slow; with initBackend's blocked transpose, `L X` is 0.3 ms faster for a
  * fresh 8 x 32,896 X.)
  */
@@ -124,8 +125,8 @@ function sumOf(blocks: readonly Block[]): tf.Scalar {
  * biases of tower layer `layer` (or the heads) of each pair of tasks. With L = D - A the
  * Laplacian of the pairs this is `strength * sum_i <W_i, M_i>`, `M_i = sum_j L_ij W_j`, whose
  * gradient is `2 * strength * M_i`: the gradient is given directly (tf.customGrad), and each
- * task's weights (kernel and bias) are laid end to end as one row of a matrix, so that a step
- * costs one small matrix product and a few ops, however many tasks and pairs there are.
+ * task's weights (kernel and bias) are one row of that product, so that a step costs one kernel
+ * (or one small matrix product and a few ops), however many tasks and pairs there are.
  */
 export class LaplacianPenalty implements Penalty {
   readonly kind = 'laplacian' as const;
