@@ -46,7 +46,7 @@ function fakeHistory(tasks: string[], epochs: number): History {
     epochs, loss: c(0), valLoss: c(1), penalty: c(2).map(() => 0),
     taskLoss: Object.fromEntries(tasks.map((t, i) => [t, c(i)])), valTaskLoss: Object.fromEntries(tasks.map((t, i) => [t, c(i + 1)])),
     weights: Object.fromEntries(tasks.map((t, i) => [t, Array.from({ length: epochs }, (_, e) => 1 + 0.2 * Math.sin(e + i))])),
-    stoppedEarly: false, seed: 1, trainRows: 1000, valRows: 200,
+    stoppedEarly: false, notes: [], seed: 1, trainRows: 1000, valRows: 200,
     timing: { prepareMs: 1, epochMs: [], totalMs: 1, samplesPerSecond: 1 },
   };
 }

@@ -20,6 +20,7 @@ import { assertTrainable } from '../backend/trainable.js';
 import { reseedDropout } from '../build/layers/dropout.js';
 import type { EpochLogs, History } from './history.js';
 import { resolveTaskMetrics, scoreTasks, unpackOutputs, type TaskScores } from './task-metrics.js';
+import { targetScaleNotes } from './target-scale.js';
 import type { Metric } from './metrics/index.js';
 
 const SCOPE = 'mtgraph/fit';
@@ -60,6 +61,7 @@ export async function fit(model: MtgraphModel, data: TaskData, options: FitOptio
   } else if (opts.validationSplit) {
     ({ train, val } = splitValidation(train, opts.validationSplit, opts.seed));
   }
+  const notes = targetScaleNotes(model.plan, train);
   const objective = new Objective(model.plan, model.outputIndex);
   const metrics = opts.metrics ? { metricsOf: resolveTaskMetrics(model.plan, SCOPE), data: val ?? train } : undefined;
   let trainData: DataTensors | undefined;
@@ -84,6 +86,7 @@ export async function fit(model: MtgraphModel, data: TaskData, options: FitOptio
     }
     const prepareMs = performance.now() - started;
     const history = await run.loop(resumed, print && { fingerprint: print, epochsTrainedBefore });
+    history.notes = notes;
     history.timing.prepareMs = prepareMs;
     history.timing.totalMs = performance.now() - started;
     model.metadata = {
@@ -193,7 +196,7 @@ class TrainingRun {
     const T = this.tasks;
     const n = this.train.rows;
     const history: History = resumed?.history ?? {
-      epochs: 0, loss: [], taskLoss: {}, weights: {}, penalty: [], stoppedEarly: false, seed: opts.seed,
+      epochs: 0, loss: [], taskLoss: {}, weights: {}, penalty: [], stoppedEarly: false, notes: [], seed: opts.seed,
       trainRows: n, valRows: this.val?.rows ?? 0,
       timing: { prepareMs: 0, epochMs: [], totalMs: 0, samplesPerSecond: 0 },
     };

@@ -54,6 +54,12 @@ export interface History {
   bestEpoch?: number;
   /** True when early stopping ended training before `epochs`. */
   stoppedEarly: boolean;
+  /**
+   * What `fit` noticed about the data that may hurt training and how to fix it, as sentences
+   * (empty when nothing): e.g. regression targets whose sizes differ by 100x or more without a
+   * target scale (see targetScale).
+   */
+  notes: string[];
   /** The seed of shuffling (and of a shuffled validation split). */
   seed: number;
   /** Rows used for training and for validation. */

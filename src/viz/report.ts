@@ -140,6 +140,7 @@ thead th { background: #f3f3f3; position: sticky; top: 0; }
 .table { overflow: auto; max-height: 720px; }
 pre { background: #f6f6f6; padding: 10px; overflow: auto; font-size: 12.5px; }
 .note { color: #666; font-size: 13px; }
+.warning { color: #8a4b00; background: #fff6e5; border-left: 3px solid #e69500; padding: 6px 10px; font-size: 13px; }
 `;
 
 /**
@@ -200,6 +201,7 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
       history.timing?.totalMs !== undefined ? `${(history.timing.totalMs / 1000).toFixed(1)} s` : '',
     ].filter(Boolean);
     parts.push(`<p class="note">${escapeXml(facts.join(' · '))}</p>`);
+    for (const note of history.notes ?? []) parts.push(`<p class="warning">${escapeXml(note)}</p>`);
     const series = [{ name: 'train', values: history.loss }];
     if (history.valLoss) series.push({ name: 'validation', values: history.valLoss });
     if (history.penalty?.some((p) => p !== 0 && Number.isFinite(p))) series.push({ name: 'penalty', values: history.penalty });

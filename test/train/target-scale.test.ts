@@ -113,8 +113,15 @@ describe('targetScale', () => {
       const head = model.model.getLayer(model.layerNames.fusedHeads.size > 0 ? [...model.layerNames.fusedHeads.keys()][0]! : model.layerNames.heads.get('a')!);
       if (scaled) expect(head instanceof MultiHead ? head.mean : (head as unknown as ScaledDense).mean).toBeDefined();
       const before = tf.memory().numTensors;
-      await fit(model, DATA, { epochs: 40, batchSize: 32, seed: 1, metrics: false, optimizer: { name: 'adam', learningRate: 0.01 } });
+      const history = await fit(model, DATA, { epochs: 40, batchSize: 32, seed: 1, metrics: false, optimizer: { name: 'adam', learningRate: 0.01 } });
       expect(tf.memory().numTensors).toBe(before);
+      // Unscaled, fit says which targets differ and how to fix it.
+      if (scaled) expect(history.notes).toEqual([]);
+      else {
+        expect(history.notes).toHaveLength(1);
+        expect(history.notes[0]).toMatch(/"a" has a root mean square of 5\d{3}, "b" 0\.\d+/);
+        expect(history.notes[0]).toContain('targetScale: targetScale(graph, data)');
+      }
       const result = await evaluate(model, DATA);
       scores[scaled ? 'scaled' : 'plain'] = result.a!.r2!;
       if (scaled) {
@@ -127,6 +134,23 @@ describe('targetScale', () => {
     }
     expect(scores.scaled).toBeGreaterThan(0.8);
     expect(scores.scaled).toBeGreaterThan(scores.plain! + 0.3);
+  });
+
+  it('fit notes regression targets 100x apart in size, not 50x apart, nor classification labels', async () => {
+    const g = new TaskGraph({ input: { features: 4 } });
+    for (const id of ['p', 'q']) g.addTask(id, { kind: 'regression' });
+    g.addTask('c', { kind: 'binary' });
+    const rows = x.slice(0, 64);
+    for (const [factor, notes] of [[50, 0], [200, 1]] as const) {
+      const model = compile(g, { strategy: 'hard', trunk: { units: [4] } });
+      const history = await fit(model, {
+        x: rows,
+        y: { p: rows.map(() => 1), q: rows.map((_, i) => (i % 2 ? factor : -factor)), c: rows.map((_, i) => i % 2) },
+      }, { epochs: 1, metrics: false });
+      expect(history.notes).toHaveLength(notes);
+      if (notes) expect(history.notes[0]).toContain('"q" has a root mean square of 200, "p" 1');
+      model.dispose();
+    }
   });
 
   it('a scaled model interrupted and resumed from its checkpoint ends with the uninterrupted weights', async () => {

@@ -12,6 +12,7 @@ export function fakeHistory(tasks: string[], epochs = 20): History {
     weights: Object.fromEntries(tasks.map((t, i) => [t, Array.from({ length: epochs }, (_, e) => 1 + 0.3 * Math.sin(e / 3 + i))])),
     penalty: Array.from({ length: epochs }, (_, e) => 0.1 / (1 + e)),
     stoppedEarly: false,
+    notes: [],
     seed: 1,
     trainRows: 120,
     valRows: 30,

@@ -92,6 +92,16 @@ describe('renderReport', () => {
     expect(html).toContain('Loss-balancing weights were constant over the epochs (all 1)');
   });
 
+  it("renderReport shows fit's notes as warnings above the training charts, escaped", async () => {
+    const g = hostileGraph();
+    const plain = await renderReport({ graph: g, history: fakeHistory(g.nodes()) });
+    expect(plain).not.toContain('<p class="warning">');
+    const history = { ...fakeHistory(g.nodes()), notes: ['targets differ: "a" <b> 5000'] };
+    const html = await renderReport({ graph: g, history });
+    expect(html).toContain('<p class="warning">targets differ: &quot;a&quot; &lt;b&gt; 5000</p>');
+    expect(html.indexOf('<p class="warning">')).toBeLessThan(html.indexOf('Joint objective per epoch'));
+  });
+
   it('renderReport refuses malformed input with errors that say where', async () => {
     const g = hostileGraph();
     await expect(renderReport({ graph: g, histroy: {} } as never)).rejects.toThrow(/unknown input "histroy"/);

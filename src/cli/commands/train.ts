@@ -99,6 +99,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
       } finally {
         progress.stop();
       }
+      for (const note of history.notes) out.warn(note);
       const scored = data.test ? 'test' : data.valid ? 'valid' : 'train';
       const scoredData = data.test ?? data.valid ?? data.train;
       const metrics = await evaluate(model, scoredData.data);
