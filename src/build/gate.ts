@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BuildContext } from './context.js';
 import type { GateNames } from './names.js';
+import { GateMix } from './layers/gate-mix.js';
 
 /** The n expert outputs (each of width d) stacked to [n, d]: one Reshape each, then a Concatenate. */
 export function stackExperts(experts: readonly tf.SymbolicTensor[], names: GateNames, ctx: BuildContext): tf.SymbolicTensor {
@@ -10,12 +11,13 @@ export function stackExperts(experts: readonly tf.SymbolicTensor[], names: GateN
 }
 
 /**
- * A mixture-of-experts gate from standard layers: `weights = Dense(n, softmax)(parent)`, mixing
- * the stacked experts (`stackExperts`, shared by gates over the same experts) by `Dot(axes 1)`:
- * `output = sum_e weights[e] * expert_e`.
+ * A mixture-of-experts gate: `weights = Dense(n, softmax)(parent)`, mixing the stacked experts
+ * (`stackExperts`, shared by gates over the same experts): `output = sum_e weights[e] * expert_e`,
+ * by a GateMix layer (what Keras's `Dot(axes 1)` computes, element-wise; models saved before it
+ * keep their Dot layers).
  */
 export function gateMix(parent: tf.SymbolicTensor, stacked: tf.SymbolicTensor, count: number, names: GateNames, ctx: BuildContext): tf.SymbolicTensor {
   const apply = <T extends tf.SymbolicTensor | tf.SymbolicTensor[]>(l: tf.layers.Layer, x: T) => ctx.track(l).apply(x) as tf.SymbolicTensor;
   const weights = apply(tf.layers.dense({ units: count, activation: 'softmax', kernelInitializer: ctx.kernelInitializer(names.weights), name: names.weights }), parent);
-  return apply(tf.layers.dot({ axes: 1, name: names.mix }), [weights, stacked]);
+  return apply(new GateMix({ name: names.mix }), [weights, stacked]);
 }

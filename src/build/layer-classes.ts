@@ -15,7 +15,7 @@ export function planLayerClasses(plan: Plan): string[] {
     if (layer.dropout > 0) classes.add('MtgraphDropout');
   }
   for (const g of plan.gates) {
-    classes.add('Dense').add('Reshape').add('Dot');
+    classes.add('Dense').add('Reshape').add('MtgraphGateMix');
     if (g.experts.length > 1) classes.add('Concatenate');
   }
   const groups = fusedHeadGroups(plan);

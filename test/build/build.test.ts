@@ -240,7 +240,7 @@ describe('gates', () => {
     const classes = (m: typeof mmoe) => m.model.layers.map((l) => l.getClassName());
     expect(classes(mmoe).filter((c) => c === 'Concatenate')).toHaveLength(1);
     expect(classes(mmoe).filter((c) => c === 'Reshape')).toHaveLength(3);
-    expect(classes(mmoe).filter((c) => c === 'Dot')).toHaveLength(mmoe.plan.gates.length);
+    expect(classes(mmoe).filter((c) => c === 'MtgraphGateMix')).toHaveLength(mmoe.plan.gates.length);
     // Each gate's output is its own weights times the shared stack: sum_e w[e] * expert_e.
     const x = tf.randomNormal([4, 5], 0, 1, 'float32', 3);
     const probe = (name: string) => {
