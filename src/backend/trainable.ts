@@ -12,6 +12,7 @@ import type { Plan } from '../plan/types.js';
 export const LAYER_TRAINING_KERNELS: Readonly<Record<string, readonly string[]>> = {
   Dense: ['BatchMatMul', 'Sum', 'Add'],
   Dot: ['BatchMatMul', 'Reshape'],
+  MtgraphGateMix: ['Multiply', 'Sum', 'Reshape'],
   Concatenate: ['Concat', 'Slice'],
   Reshape: ['Reshape'],
   BatchNormalization: ['FusedBatchNorm', 'Mean', 'SquaredDifference', 'Rsqrt'],

@@ -8,6 +8,7 @@ export { deriveSeed } from './seed.js';
 export { CrossStitch, crossStitch, type CrossStitchArgs } from './layers/cross-stitch.js';
 export { MultiHead, multiHead, type MultiHeadArgs } from './layers/multi-head.js';
 export { Columns, COLUMN_ACTIVATIONS, type ColumnsArgs } from './layers/columns.js';
+export { GateMix, gateMix } from './layers/gate-mix.js';
 export { SeededDropout, reseedDropout, type SeededDropoutArgs } from './layers/dropout.js';
 export { fusedHeadGroups, type HeadGroup } from './head-groups.js';
 export { LaplacianPenalty, FusedHeadLaplacian, registerCouplingBuilder, getCouplingBuilder, couplingKinds, type CouplingBuilder } from './couplings/index.js';

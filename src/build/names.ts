@@ -12,7 +12,7 @@ export interface StepNames {
 
 /**
  * The tfjs layers of a gate: `weights` (Dense, softmax), one Reshape per expert and a Concatenate
- * (the stack of its experts), and the Dot that mixes. Gates that mix the same experts in the same
+ * (the stack of its experts), and the GateMix that mixes. Gates that mix the same experts in the same
  * order (every gate of `mmoe`) share one stack: the first of them names it, the others have no
  * `experts` names and read it.
  */
