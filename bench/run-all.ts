@@ -15,6 +15,7 @@ const BENCHES: Array<[string, string[], string[]]> = [
   ['plan.ts', [], ['--runs', '3']],
   ['train.ts', [], ['--quick']],
   ['balance.ts', [], ['--quick']],
+  ['soft-strength.ts', [], ['--quick']],
   ['speed.ts', ['--rounds', '5'], ['--rounds', '2', '--rows', '4096']],
   ['viz.ts', [], ['--sizes', '100,1000', '--runs', '2']],
   ['quality/small.ts', [], ['--quick']],
