@@ -13,9 +13,7 @@ import { getHeadBuilder } from './heads/registry.js';
 import { assemble } from './model.js';
 import { nameLayers, type GateNames } from './names.js';
 import { deriveSeed } from './seed.js';
-import { denseStack, denseStep, dropoutStep } from './stack.js';
-import type { LayerPlan } from '../plan/types.js';
-import type { StepNames } from './names.js';
+import { denseStack, denseStep } from './stack.js';
 import type { MtgraphModel } from './types.js';
 import './couplings/index.js';
 import './heads/index.js';
@@ -27,11 +25,6 @@ export interface BuildOptions {
   seed?: number;
   /** Initial training metadata. */
   metadata?: Record<string, unknown>;
-  /**
-   * Whether the first layers of sibling blocks and towers are one fused product (default true; see
-   * `fusedStepGroups`). The model computes the same either way, from the same initial weights.
-   */
-  fuseSteps?: boolean;
 }
 
 function serialized(graph: BuildOptions['graph']): SerializedTaskGraph | undefined {
@@ -49,7 +42,7 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
   const checked = checkPlan(plan);
   const seed = options.seed ?? checked.seed;
   if (!Number.isInteger(seed)) throw new OptionsError(`mtgraph/build: seed must be a whole number (got ${show(seed)}) → at options.seed. Use e.g. seed: 42.`, { path: 'options.seed', got: seed });
-  const names = nameLayers(checked, { fuseSteps: options.fuseSteps });
+  const names = nameLayers(checked);
   const created: tf.layers.Layer[] = [];
   const ctx: BuildContext = {
     plan: checked,
@@ -63,28 +56,6 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
   };
   try {
     const input = tf.input({ shape: [checked.input.features], name: names.input });
-    // Sibling first layers fused into one MultiHead (names.fusedSteps): built once, at the first member.
-    const stepPlans = new Map<string, LayerPlan>();
-    for (const b of checked.blocks) names.blocks.get(b.id)!.forEach((s, i) => stepPlans.set(s.dense, b.layers[i]!));
-    for (const t of checked.tasks) names.towers.get(t.id)!.forEach((s, i) => stepPlans.set(s.dense, checked.towers[t.id]!.layers[i]!));
-    const fusedIn = new Map<string, string>();
-    for (const [layer, members] of names.fusedSteps) for (const m of members) fusedIn.set(m, layer);
-    const fusedOutputs = new Map<string, tf.SymbolicTensor>();
-    const step = (x: tf.SymbolicTensor, layer: LayerPlan, stepNames: StepNames): tf.SymbolicTensor => {
-      const fused = fusedIn.get(stepNames.dense);
-      if (fused === undefined) return denseStep(x, layer, stepNames, ctx);
-      const members = names.fusedSteps.get(fused)!;
-      const units = members.map((m) => stepPlans.get(m)!.units);
-      let out = fusedOutputs.get(fused);
-      if (!out) {
-        const multi = ctx.track(new MultiHead({ units, kernelInitializers: members.map((m) => ctx.kernelInitializer(m)), name: fused }));
-        fusedOutputs.set(fused, (out = multi.apply(x) as tf.SymbolicTensor));
-      }
-      const at = members.indexOf(stepNames.dense);
-      const begin = units.slice(0, at).reduce((a, b) => a + b, 0);
-      const columns = ctx.track(new Columns({ begin, size: layer.units, activation: layer.activation, name: stepNames.dense }));
-      return dropoutStep(columns.apply(out) as tf.SymbolicTensor, layer, stepNames, ctx);
-    };
     const blocks = new Map(checked.blocks.map((b) => [b.id, b]));
     const gates = new Map(checked.gates.map((g) => [g.id, g]));
     const made = new Map<string | null, tf.SymbolicTensor>([[null, input]]);
@@ -107,11 +78,8 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
       if (known) return known;
       const block = blocks.get(id!);
       const gate = gates.get(id!);
-      const blockSteps = block ? names.blocks.get(block.id)! : [];
       const out = block
-        ? (block.layers.length === 0
-          ? resolve(block.parent)
-          : denseStack(step(resolve(block.parent), block.layers[0]!, blockSteps[0]!), block.layers.slice(1), blockSteps.slice(1), ctx))
+        ? denseStack(resolve(block.parent), block.layers, names.blocks.get(block.id)!, ctx)
         : gateMix(resolve(gate!.parent), stackOf(gate!.experts), gate!.experts.length, names.gates.get(gate!.id)!, ctx);
       made.set(id, out);
       return out;
@@ -121,7 +89,7 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
     for (let i = 0; i < depth; i++) {
       for (const t of checked.tasks) {
         const layer = checked.towers[t.id]!.layers[i];
-        if (layer) towers.set(t.id, step(towers.get(t.id)!, layer, names.towers.get(t.id)![i]!));
+        if (layer) towers.set(t.id, denseStep(towers.get(t.id)!, layer, names.towers.get(t.id)![i]!, ctx));
       }
       checked.couplings.forEach((c, index) => getCouplingBuilder(c.kind)!.afterTowerLayer?.(c, index, i, towers, ctx));
     }

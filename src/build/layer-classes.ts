@@ -1,7 +1,6 @@
 import type { Plan } from '../plan/types.js';
 import { getCouplingBuilder } from './couplings/registry.js';
 import { fusedHeadGroups } from './head-groups.js';
-import { fusedStepGroups } from './step-groups.js';
 import { getHeadBuilder } from './heads/registry.js';
 import './couplings/index.js';
 import './heads/index.js';
@@ -26,7 +25,7 @@ export function planLayerClasses(plan: Plan): string[] {
     const own = getHeadBuilder(t.kind)?.layerClasses ?? [];
     for (const c of typeof own === 'function' ? own(plan.heads[t.id]!) : own) classes.add(c);
   }
-  if (groups.length > 0 || fusedStepGroups(plan).length > 0) classes.add('MtgraphMultiHead').add('MtgraphColumns');
+  if (groups.length > 0) classes.add('MtgraphMultiHead').add('MtgraphColumns');
   for (const coupling of plan.couplings) for (const c of getCouplingBuilder(coupling.kind)?.layerClasses ?? []) classes.add(c);
   return [...classes];
 }

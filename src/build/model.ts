@@ -4,7 +4,7 @@ import type { Plan } from '../plan/types.js';
 import type { SerializedTaskGraph } from '../spec/serialized.js';
 import type { ModelParts } from './context.js';
 import { getCouplingBuilder } from './couplings/registry.js';
-import { fusedHeadOf, fusedStepOf, type LayerNames } from './names.js';
+import { fusedHeadOf, type LayerNames } from './names.js';
 import type { MtgraphModel, Penalty } from './types.js';
 
 /** The model `build` and `loadModel` return: a tfjs model with its plan, penalties and names. */
@@ -50,12 +50,7 @@ export function assemble(model: tf.LayersModel, plan: Plan, names: LayerNames, o
     model,
     plan,
     names,
-    towerDense: (task, index) => {
-      const dense = names.towers.get(task)![index]!.dense;
-      const fusedIn = fusedStepOf(names, dense);
-      if (fusedIn) throw new PlanError(`mtgraph/build: tower layer ${index} of "${task}" is fused into layer "${fusedIn.layer}" with ${fusedIn.members.length - 1} other layer(s), so it has no variables of its own → at couplings. fusedStepGroups leaves out the towers of tasks a coupling names; a coupling builder must name its tasks in its plan.`, { path: 'couplings', got: task });
-      return model.getLayer(dense);
-    },
+    towerDense: (task, index) => model.getLayer(names.towers.get(task)![index]!.dense),
     head: (task) => {
       const fusedIn = fusedHeadOf(names, task);
       if (fusedIn) throw new PlanError(`mtgraph/build: the head of "${task}" is fused into layer "${fusedIn.layer}" with ${fusedIn.tasks.length - 1} other head(s), so it has no variables of its own → at couplings. A coupling that reads heads must list them in its builder's headTasks(), and read fused heads from their layer when it sets fusedHeads.`, { path: 'couplings', got: task });

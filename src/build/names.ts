@@ -1,7 +1,6 @@
 import type { LayerPlan, Plan } from '../plan/types.js';
 import { getCouplingBuilder } from './couplings/registry.js';
 import { fusedHeadGroups } from './head-groups.js';
-import { fusedStepGroups } from './step-groups.js';
 
 /** The tfjs layers of one planned dense layer: the Dense and what follows it. */
 export interface StepNames {
@@ -41,23 +40,10 @@ export interface LayerNames {
    * column order. Task `tasks[i]`'s weights are that layer's kernel and bias columns for head i.
    */
   fusedHeads: Map<string, string[]>;
-  /**
-   * First layers of sibling blocks and towers fused into one MultiHead layer (see
-   * `fusedStepGroups`): layer name -> the Dense names of its members, in column order. Each member's
-   * Dense name then names its Columns layer (its columns, activated); its weights are its columns
-   * of the fused layer's kernel and bias.
-   */
-  fusedSteps: Map<string, string[]>;
   /** The layer each coupling adds (cross-stitch), by coupling index. */
   couplings: Map<number, string>;
   /** The layers taking the parts of a coupling's layer (a cross-stitch unit's mixture per task), by coupling index. */
   couplingParts: Map<number, string[]>;
-}
-
-/** The MultiHead layer a planned layer (by its Dense name) is fused into, or undefined when it is its own Dense. */
-export function fusedStepOf(names: LayerNames, dense: string): { layer: string; members: string[] } | undefined {
-  for (const [layer, members] of names.fusedSteps) if (members.includes(dense)) return { layer, members };
-  return undefined;
 }
 
 /** The MultiHead layer a task's head is fused into and its tasks, or undefined when the head is its own Dense. */
@@ -99,20 +85,11 @@ function stepNames(names: NameAllocator, prefix: string, layers: readonly LayerP
   });
 }
 
-export interface NameOptions {
-  /**
-   * Whether sibling first layers are fused (`fusedStepGroups`; default true). False names the
-   * layers of models built without it (saved before mtgraph fused them, or built with
-   * `build(plan, { fuseSteps: false })`).
-   */
-  fuseSteps?: boolean;
-}
-
 /**
  * Names every layer of the model of `plan`, deterministically. Output layers are named first so
  * that a task's output carries its id whenever tfjs allows it.
  */
-export function nameLayers(plan: Plan, options: NameOptions = {}): LayerNames {
+export function nameLayers(plan: Plan): LayerNames {
   const names = new NameAllocator();
   const heads = new Map(plan.tasks.map((t) => [t.id, names.take(t.id)]));
   const out: LayerNames = {
@@ -123,7 +100,6 @@ export function nameLayers(plan: Plan, options: NameOptions = {}): LayerNames {
     towers: new Map(),
     heads,
     fusedHeads: new Map(),
-    fusedSteps: new Map(),
     couplings: new Map(),
     couplingParts: new Map(),
   };
@@ -142,12 +118,6 @@ export function nameLayers(plan: Plan, options: NameOptions = {}): LayerNames {
   }
   for (const t of plan.tasks) out.towers.set(t.id, stepNames(names, `tower.${t.id}`, plan.towers[t.id]?.layers ?? []));
   for (const g of fusedHeadGroups(plan)) out.fusedHeads.set(names.take(`heads.${g.parent ?? 'input'}`), g.tasks);
-  if (options.fuseSteps !== false) {
-    for (const g of fusedStepGroups(plan)) {
-      const members = g.members.map((m) => (m.kind === 'block' ? out.blocks.get(m.id)! : out.towers.get(m.id)!)[0]!.dense);
-      out.fusedSteps.set(names.take(`layers.${g.parent ?? 'input'}`), members);
-    }
-  }
   plan.couplings.forEach((c, i) => {
     const builder = getCouplingBuilder(c.kind);
     const wish = builder?.layerName?.(c, i);

@@ -23,14 +23,9 @@ export function denseStep(input: tf.SymbolicTensor, layer: LayerPlan, names: Ste
     x = apply(tf.layers.batchNormalization({ name: names.batchNorm! }), x);
     x = apply(tf.layers.activation({ activation: layer.activation, name: names.activation! }), x);
   }
-  return dropoutStep(x, layer, names, ctx);
-}
-
-/** The seeded Dropout a planned layer ends with when `dropout > 0` (else x itself). */
-export function dropoutStep(x: tf.SymbolicTensor, layer: LayerPlan, names: StepNames, ctx: BuildContext): tf.SymbolicTensor {
   // Seeded masks, a new one at every step (see SeededDropout); fit restarts the streams each epoch.
-  if (layer.dropout <= 0) return x;
-  return ctx.track(new SeededDropout({ rate: layer.dropout, seed: deriveSeed(ctx.seed, names.dropout!), name: names.dropout! })).apply(x) as tf.SymbolicTensor;
+  if (layer.dropout > 0) x = apply(new SeededDropout({ rate: layer.dropout, seed: deriveSeed(ctx.seed, names.dropout!), name: names.dropout! }), x);
+  return x;
 }
 
 /** A stack of planned dense layers on `input`. */

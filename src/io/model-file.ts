@@ -234,10 +234,7 @@ function inFile<T>(file: string, read: () => T): T {
 
 /** Checks that the tfjs model is the model of `plan`: input width, one output per task with its units, every named layer present. */
 function checkAgainstPlan(model: tf.LayersModel, plan: Plan, dir: string): LayerNames {
-  const present = new Set(model.layers.map((l) => l.name));
-  let names = nameLayers(plan);
-  // Saved before mtgraph fused sibling first layers (or built with fuseSteps: false): each keeps its Dense.
-  if (names.fusedSteps.size > 0 && ![...names.fusedSteps.keys()].some((n) => present.has(n))) names = nameLayers(plan, { fuseSteps: false });
+  const names = nameLayers(plan);
   const mismatch = (what: string) => new FileError(`${SCOPE}: ${MODEL_FILES.plan} does not match ${MODEL_FILES.model} in ${dir}: ${what}. The files come from different models: save the model again.`, { path: path.join(dir, MODEL_FILES.plan) });
   const expected = plan.tasks.map((t) => names.heads.get(t.id)!);
   if (JSON.stringify(model.outputNames) !== JSON.stringify(expected)) throw mismatch(`the model's outputs are ${model.outputNames.join(', ')}, the plan's tasks give ${expected.join(', ')}`);
@@ -247,12 +244,12 @@ function checkAgainstPlan(model: tf.LayersModel, plan: Plan, dir: string): Layer
     const units = model.outputs[i]!.shape[1];
     if (units !== plan.heads[t.id]!.units) throw mismatch(`the output of "${t.id}" has ${show(units)} units, the plan's head ${plan.heads[t.id]!.units}`);
   });
+  const present = new Set(model.layers.map((l) => l.name));
   const wanted = [
     ...[...names.blocks.values(), ...names.towers.values()].flat().map((s) => s.dense),
     ...[...names.gates.values()].map((g) => g.weights),
     ...names.couplings.values(),
     ...names.fusedHeads.keys(),
-    ...names.fusedSteps.keys(),
   ];
   const missing = wanted.filter((n) => !present.has(n));
   const unfused = [...names.fusedHeads.keys()].filter((n) => !present.has(n));

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../build/types.js';
-import { fusedHeadOf, fusedStepOf, type StepNames } from '../build/names.js';
+import { fusedHeadOf, type StepNames } from '../build/names.js';
 import type { Plan } from '../plan/types.js';
 
 /**
@@ -118,9 +118,8 @@ function layerVariables(model: MtgraphModel, name: string): tf.Variable[] {
   return layer.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
-/** The kernel of a planned layer: its Dense's, or the whole kernel of the MultiHead it is fused into. */
 function kernelOf(model: MtgraphModel, dense: string): tf.Variable[] {
-  const weights = model.model.getLayer(fusedStepOf(model.layerNames, dense)?.layer ?? dense).trainableWeights;
+  const weights = model.model.getLayer(dense).trainableWeights;
   const kernel = weights.find((w) => w.originalName === 'kernel') ?? weights[0];
   return kernel ? [kernel.read() as tf.Variable] : [];
 }
@@ -144,18 +143,6 @@ export function taskParameters(model: MtgraphModel): TaskParameters {
   const own = new Map<string, tf.Variable[]>(plan.tasks.map((t) => [t.id, []]));
   const fused = new Map<tf.Variable, string[]>();
   for (const [name, tasks] of names.fusedHeads) for (const v of layerVariables(model, name)) fused.set(v, tasks);
-  // Fused first layers (names.fusedSteps): the variables of members each of one task are listed
-  // under each of those tasks, as fused heads are; those of shared members are shared.
-  const stepPart = new Map<string, PartKey>();
-  for (const [id, steps] of names.blocks) if (steps[0]) stepPart.set(steps[0].dense, blockKey(id));
-  for (const [task, steps] of names.towers) if (steps[0]) stepPart.set(steps[0].dense, towerKey(task, 0));
-  for (const [name, members] of names.fusedSteps) {
-    const memberUsers = members.map((m) => users.get(stepPart.get(m)!) ?? new Set<string>());
-    if (memberUsers.every((u) => u.size === 1)) {
-      const tasks = [...new Set(memberUsers.flatMap((u) => [...u]))];
-      for (const v of layerVariables(model, name)) fused.set(v, tasks);
-    }
-  }
   for (const v of model.trainableVariables) {
     const group = fused.get(v);
     if (group) {
@@ -194,7 +181,7 @@ export function taskParameters(model: MtgraphModel): TaskParameters {
     if (found.length === 0) found = fromPart(plan.towers[task.id]?.parent ?? null, new Set());
     for (const d of found) lastDense.add(d);
   }
-  const last = [...new Set([...lastDense].flatMap((d) => kernelOf(model, d)))];
+  const last = [...lastDense].flatMap((d) => kernelOf(model, d));
   return { shared, own, last };
 }
 
@@ -230,9 +217,6 @@ export function sharedRepresentation(model: MtgraphModel): SharedRepresentation 
   const apply = (x: tf.Tensor, layerName: string, training: boolean) =>
     model.model.getLayer(layerName).apply(x, { training }) as tf.Tensor;
   const run = (x: tf.Tensor, steps: readonly StepNames[], training: boolean) => steps.reduce((h, s) => {
-    // A fused first layer: the product of all members, then this member's columns (its Columns layer has the Dense's name).
-    const fusedIn = fusedStepOf(names, s.dense);
-    if (fusedIn) h = apply(h, fusedIn.layer, training);
     for (const name of [s.dense, s.batchNorm, s.activation, s.dropout]) if (name !== undefined) h = apply(h, name, training);
     return h;
   }, x);

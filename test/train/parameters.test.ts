@@ -28,64 +28,27 @@ describe.each(strategyNames())('taskParameters on strategy %s', (strategy) => {
     const data = toTensors(prepareData(model.plan, fourData(12), { scope: 'test' }), objective.order);
     try {
       const params = taskParameters(model);
-      // Variables of a layer fused from several tasks' own layers (a fused first layer of their
-      // towers): listed under each of those tasks; each task's gradient lies in its own columns.
-      const ownerOf = new Map<tf.Variable, number>();
-      for (const vars of params.own.values()) for (const v of vars) ownerOf.set(v, (ownerOf.get(v) ?? 0) + 1);
-      const fusedOwn = new Set([...ownerOf].filter(([, n]) => n >= 2).map(([v]) => v));
-      // single's towers read the input, hard's the trunk: their first layers are one fused layer.
-      if (strategy === 'single' || strategy === 'hard') expect(fusedOwn.size).toBe(2);
-      for (const v of fusedOwn) {
-        const layer = [...model.layerNames.fusedSteps.keys()].find((name) => model.model.getLayer(name).trainableWeights.some((w) => w.read() === v));
-        expect(layer, `${v.name} is listed under several tasks but is in no fused layer`).toBeDefined();
-      }
-      // A partition of the trainable variables (fused own ones once per task).
+      // A partition of the trainable variables.
       const all = [params.shared, ...params.own.values()].flat();
-      expect(new Set(all).size).toBe(all.length - [...fusedOwn].reduce((n, v) => n + ownerOf.get(v)! - 1, 0));
+      expect(new Set(all).size).toBe(all.length);
       expect(new Set(all)).toEqual(new Set(model.trainableVariables));
-      // Which tasks' losses reach each variable, measured with one variableGrads per task; for
-      // fused own variables, which columns each task's gradient reaches.
+      // Which tasks' losses reach each variable, measured with one variableGrads per task.
       const reached = new Map<string, number>();
-      const columnsReached = new Map<string, Map<string, Set<number>>>();
-      objective.order.forEach((task, t) => {
+      objective.order.forEach((_, t) => {
         const { value, grads } = tf.variableGrads(() => {
           const outputs = model.model.apply(data.x, { training: true }) as tf.Tensor[];
           const { num, den } = objective.taskSums(t, outputs[objective.outputs[t]!]!, data.y, data.mask);
           return tf.div(num, tf.maximum(den, 1)) as tf.Scalar;
         }, model.trainableVariables);
         for (const name of Object.keys(grads)) reached.set(name, (reached.get(name) ?? 0) + 1);
-        for (const v of fusedOwn) {
-          const g = grads[v.name]; // undefined: not on this task's path at all
-          const cols = new Set<number>();
-          if (g) {
-            const width = g.shape.at(-1)!;
-            g.dataSync().forEach((x, i) => { if (x !== 0) cols.add(i % width); });
-          }
-          if (!columnsReached.has(v.name)) columnsReached.set(v.name, new Map());
-          columnsReached.get(v.name)!.set(task, cols);
-        }
         tf.dispose([value, ...Object.values(grads)]);
       });
       for (const v of model.trainableVariables) {
-        if (fusedOwn.has(v)) continue;
         expect(params.shared.includes(v), `${v.name} reached by ${reached.get(v.name)} task(s)`).toBe((reached.get(v.name) ?? 0) >= 2);
       }
       for (const [task, vars] of params.own) {
         expect(vars.length, task).toBeGreaterThan(0);
-        for (const v of vars) if (!fusedOwn.has(v)) expect(reached.get(v.name), `${task}: ${v.name}`).toBe(1);
-      }
-      for (const v of fusedOwn) {
-        // No column reached by two tasks, and every task listing the variable reaches some column.
-        const byTask = columnsReached.get(v.name)!;
-        const seen = new Map<number, string>();
-        for (const [task, cols] of byTask) {
-          for (const c of cols) {
-            expect(seen.get(c), `${v.name} column ${c}: reached by ${seen.get(c)} and ${task}`).toBeUndefined();
-            seen.set(c, task);
-          }
-        }
-        for (const [task, vars] of params.own) if (vars.includes(v)) expect(byTask.get(task)!.size, `${task}: ${v.name}`).toBeGreaterThan(0);
-        expect(params.shared).not.toContain(v);
+        for (const v of vars) expect(reached.get(v.name), `${task}: ${v.name}`).toBe(1);
       }
       // The last shared layers are shared kernels (none without shared parameters).
       for (const v of params.last) expect(params.shared).toContain(v);

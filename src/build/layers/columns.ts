@@ -1,40 +1,26 @@
 import * as tf from '@tensorflow/tfjs';
-import { ACTIVATIONS, type Activation } from '../../spec/common.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 
-/** The activations of heads a Columns layer applies, by the name a plan gives them (softmax over the head's own columns). */
+/** The activations a Columns layer applies, by the name a plan gives them (a head's activation). */
 export const COLUMN_ACTIVATIONS: Readonly<Record<string, (x: tf.Tensor) => tf.Tensor>> = {
   linear: (x) => x,
   sigmoid: (x) => tf.sigmoid(x),
   softmax: (x) => tf.softmax(x),
 };
 
-/**
- * The function of a Columns activation: a head's (COLUMN_ACTIVATIONS), or any activation a planned
- * layer may have (relu, tanh... : tfjs-layers' own, as a Dense layer applies it). Undefined for
- * an unknown name.
- */
-function activationOf(name: string): ((x: tf.Tensor) => tf.Tensor) | undefined {
-  if (Object.hasOwn(COLUMN_ACTIVATIONS, name)) return COLUMN_ACTIVATIONS[name];
-  if (!(ACTIVATIONS as readonly string[]).includes(name)) return undefined;
-  const layer = tf.layers.activation({ activation: name as Activation });
-  return (x) => layer.apply(x) as tf.Tensor;
-}
-
 export interface ColumnsArgs extends LayerArgs {
   /** First column taken. */
   begin: number;
   /** Number of columns taken. */
   size: number;
-  /** 'linear', 'sigmoid' or 'softmax' (over the head's own columns), or a planned layer's activation (relu, tanh...). */
+  /** 'linear', 'sigmoid' or 'softmax' (over the head's own columns). */
   activation: string;
 }
 
 /**
  * Columns `[begin, begin + size)` of a layer's output, activated: one head of a MultiHead (named
- * by the task), one block's or tower's first layer of a fused MultiHead (named as its Dense would
- * be), or one tower's share of a CrossStitch unit. Layers with one output per part would
+ * by the task), or one tower's share of a CrossStitch unit. Layers with one output per part would
  * be simpler, but tfjs runs a layer once per output when a model is applied, so the fused layers
  * have one output and these take their parts.
  */
@@ -43,21 +29,18 @@ export class Columns extends tf.layers.Layer {
   readonly begin: number;
   readonly size: number;
   readonly activation: string;
-  private readonly fn: (x: tf.Tensor) => tf.Tensor;
 
   constructor(args: ColumnsArgs) {
     super(args);
     if (!Number.isInteger(args.begin) || args.begin < 0 || !Number.isInteger(args.size) || args.size < 1) {
       throw new Error(`Columns: begin must be a whole number >= 0 and size one >= 1 (got ${JSON.stringify([args.begin, args.size])}).`);
     }
-    const fn = activationOf(args.activation);
-    if (!fn) {
-      throw new Error(`Columns: unknown activation ${JSON.stringify(args.activation)} (expected one of ${[...new Set([...Object.keys(COLUMN_ACTIVATIONS), ...ACTIVATIONS])].join(', ')}).`);
+    if (!Object.hasOwn(COLUMN_ACTIVATIONS, args.activation)) {
+      throw new Error(`Columns: unknown activation ${JSON.stringify(args.activation)} (expected one of ${Object.keys(COLUMN_ACTIVATIONS).join(', ')}).`);
     }
     this.begin = args.begin;
     this.size = args.size;
     this.activation = args.activation;
-    this.fn = fn;
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -69,7 +52,7 @@ export class Columns extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor2D;
       const columns = this.begin === 0 && this.size === x.shape[1] ? x : tf.slice(x, [0, this.begin], [-1, this.size]);
-      return this.fn(columns);
+      return COLUMN_ACTIVATIONS[this.activation]!(columns);
     });
   }
 
