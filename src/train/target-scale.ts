@@ -70,7 +70,7 @@ const fmt = (v: number) => (v !== 0 && (Math.abs(v) >= 1e4 || Math.abs(v) < 1e-2
 
 /**
  * A note when the regression targets `fit` trains on without a target scale differ in size (root
- * mean square of the labels, what each task's squared error starts from) by a factor of
+ * mean square of the labels, the size of what each task's loss starts from) by a factor of
  * TARGET_SIZE_RATIO or more: the largest then dominates the joint loss and the smallest is
  * barely trained. Empty otherwise, and for tasks that have a scale.
  */
@@ -86,7 +86,7 @@ export function targetScaleNotes(plan: Plan, data: PreparedData): string[] {
   const large = sizes.reduce((a, b) => (b.rms > a.rms ? b : a));
   if (!(large.rms >= TARGET_SIZE_RATIO * Math.max(small.rms, 1e-12))) return [];
   return [
-    `regression targets differ in size: "${large.id}" has a root mean square of ${fmt(large.rms)}, "${small.id}" ${fmt(small.rms)}, so the squared error of "${large.id}" dominates the joint loss and "${small.id}" is barely trained. `
+    `regression targets differ in size: "${large.id}" has a root mean square of ${fmt(large.rms)}, "${small.id}" ${fmt(small.rms)}, so the loss of "${large.id}" dominates the joint loss and "${small.id}" is barely trained. `
     + 'Compile with targetScale: targetScale(graph, data) to train each task on standardised targets while predicting in its own units (the CLI does so unless --no-target-scale).',
   ];
 }
