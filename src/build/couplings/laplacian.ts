@@ -79,9 +79,9 @@ function cut(grad: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
  * its gradient `2 M_r`, in the variables' shapes, is given directly (tf.customGrad). On wasm and
  * cpu value and gradient are one `MtgraphLaplacian` kernel on the variables in place
  * (backend/laplacian-kernel.ts); elsewhere (or with MTGRAPH_LAPLACIAN_KERNEL=off) a handful of ops
- * on one [rows, width] matrix, whatever the number of tasks and pairs. (`(Xᵀ L)ᵀ`, which puts the small L on the right of wasm's matMul, was faster while wasm's
- * Transpose kernel was slow; with initBackend's blocked transpose, `L X` is 0.3 ms faster for a
- * fresh 8 x 32,896 X.)
+ * on one [rows, width] matrix, whatever the number of tasks and pairs. (In that form, `(Xᵀ L)ᵀ`,
+ * which puts the small L on the right of wasm's matMul, was faster while wasm's Transpose kernel
+ * was slow; with initBackend's blocked transpose, `L X` is 0.3 ms faster for a fresh 8 x 32,896 X.)
  */
 function blockValue(block: Block): tf.Scalar {
   const { vars, shapes, width } = block;
