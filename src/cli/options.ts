@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { OptionsError } from '../errors.js';
 
 /** A whole-number option value >= min. */
 export function wholeNumber(min: number): (value: string) => number {
@@ -53,6 +54,20 @@ export function units(value: string): number[] {
   });
 }
 
+/** A JSON object (`{"soft":{"strength":0.1}}`). */
+export function jsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`expected a JSON object such as '{"soft":{"strength":0.1}}' (${(error as Error).message}).`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InvalidArgumentError(`expected a JSON object such as '{"soft":{"strength":0.1}}' (got ${JSON.stringify(parsed)}).`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
 /** --quiet and --json. */
 export function outputOptions(cmd: Command): Command {
   return cmd
@@ -84,8 +99,12 @@ export function modelOptions(cmd: Command): Command {
     .option('--trunk <units>', 'shared layer sizes, e.g. 64,32 (default 64,32)', units)
     .option('--tower <units>', 'private layers before each head, e.g. 16 (default none)', units)
     .option('--dropout <rate>', 'dropout after every trunk and tower layer, in [0, 1) (default 0)', fraction)
-    .option('--l2 <decay>', 'L2 penalty on every trunk and tower kernel, l2 * sum(W^2) added to the loss (default 0)', nonNegative);
+    .option('--l2 <decay>', 'L2 penalty on every trunk and tower kernel, l2 * sum(W^2) added to the loss (default 0)', nonNegative)
+    .option('--plan-options <json>', 'any other plan options, as a JSON object: a strategy\'s section such as \'{"soft":{"strength":0.1}}\' or \'{"mmoe":{"experts":8}}\', or trunk / tower fields such as \'{"trunk":{"activation":"tanh"}}\' (the flags above win)', jsonObject);
 }
+
+/** Plan options `--plan-options` may not set: other flags, or the data, decide them. */
+const FLAG_OWNED: Readonly<Record<string, string>> = { strategy: '--strategy', seed: '--seed', input: 'the graph and the data' };
 
 export interface CsvFlags {
   taskColumn?: string;
@@ -104,17 +123,36 @@ export interface ModelFlags {
   dropout?: number;
   l2?: number;
   seed: number;
+  planOptions?: Record<string, unknown>;
 }
 
-/** Plan options from the flags; `columns` are the encoded input names when data is known. */
+/**
+ * Plan options from the flags; `columns` are the encoded input names when data is known.
+ * `--plan-options` comes first, the other flags override it field by field; `plan()` checks the
+ * result (an OptionsError names e.g. options.soft.strength).
+ */
 export function planOptions(flags: ModelFlags, columns?: string[]): Record<string, unknown> {
+  const extra = flags.planOptions ?? {};
+  for (const [key, flag] of Object.entries(FLAG_OWNED)) {
+    if (Object.hasOwn(extra, key)) {
+      throw new OptionsError(`mtgraph/cli: --plan-options sets "${key}", which ${flag} decides → at --plan-options.${key}. Remove it from the JSON.`, { path: `--plan-options.${key}`, got: key });
+    }
+  }
   const regularisation = { ...(flags.dropout !== undefined ? { dropout: flags.dropout } : {}), ...(flags.l2 !== undefined ? { l2: flags.l2 } : {}) };
   const regularised = Object.keys(regularisation).length > 0;
+  const stack = (key: 'trunk' | 'tower', units: number[] | undefined) => {
+    const given = extra[key];
+    const base = given !== null && typeof given === 'object' && !Array.isArray(given) ? given : given === undefined ? {} : undefined;
+    if (base === undefined) return { [key]: given }; // not an object: plan() says what is wrong
+    if (!units && !regularised && given === undefined) return {};
+    return { [key]: { ...base, ...(units ? { units } : {}), ...regularisation } };
+  };
   return {
+    ...extra,
     strategy: flags.strategy,
     seed: flags.seed,
-    ...(flags.trunk || regularised ? { trunk: { ...(flags.trunk ? { units: flags.trunk } : {}), ...regularisation } } : {}),
-    ...(flags.tower || regularised ? { tower: { ...(flags.tower ? { units: flags.tower } : {}), ...regularisation } } : {}),
+    ...stack('trunk', flags.trunk),
+    ...stack('tower', flags.tower),
     ...(columns ? { input: { columns } } : {}),
   };
 }

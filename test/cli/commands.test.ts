@@ -129,6 +129,31 @@ describe('mtgraph validate and plan', () => {
   });
 });
 
+describe('mtgraph plan --plan-options', () => {
+  it('sets a strategy section and trunk fields; the flags win field by field; mistakes name where', async () => {
+    const soft = JSON.parse((await cli('plan', graph, '--json', '--strategy', 'soft', '--plan-options', '{"soft":{"strength":0.3}}')).stdout);
+    expect(soft.couplings.length).toBeGreaterThan(0);
+    expect(soft.couplings.every((c: { strength: number }) => c.strength === 0.3)).toBe(true);
+    const mmoe = JSON.parse((await cli('plan', graph, '--json', '--strategy', 'mmoe', '--plan-options', '{"mmoe":{"experts":5}}')).stdout);
+    expect(mmoe.blocks.filter((b: { role?: string }) => b.role === 'expert')).toHaveLength(5);
+    const hard = JSON.parse((await cli('plan', graph, '--json', '--strategy', 'hard', '--trunk', '8', '--dropout', '0.1', '--plan-options', '{"trunk":{"activation":"tanh","units":[99]}}')).stdout);
+    expect(hard.blocks[0].layers).toEqual([{ units: 8, activation: 'tanh', dropout: 0.1, batchNorm: false }]);
+    const cases: Array<[string, RegExp]> = [
+      ['{"soft":{"strength":-1}}', /OptionsError: mtgraph\/plan: strength must be >= 0 \(got -1\).*→ at options\.soft\.strength/],
+      ['{"sof":{}}', /unknown option "sof".*→ at options\.sof/],
+      ['{"strategy":"hard"}', /--plan-options sets "strategy", which --strategy decides → at --plan-options\.strategy/],
+      ['{"input":{"features":3}}', /--plan-options sets "input"/],
+      ['{bad', /option '--plan-options <json>' argument '\{bad' is invalid\. expected a JSON object/],
+      ['[1]', /expected a JSON object .*\(got \[1\]\)/],
+    ];
+    for (const [json, message] of cases) {
+      const bad = await cli('plan', graph, '--strategy', 'soft', '--plan-options', json);
+      expect(bad.code, json).toBe(1);
+      expect(bad.stderr, json).toMatch(message);
+    }
+  });
+});
+
 describe('mtgraph train, eval, predict', () => {
   it('train writes the model folder with its preprocessing and report.html', async () => {
     const r = await cli('train', graph, '--data', data, '--out', model, '--epochs', '3', '--strategy', 'hard', '--trunk', '8', '--seed', '1', '--stratify', 'segment');
