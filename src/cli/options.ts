@@ -92,10 +92,10 @@ export function csvOptions(cmd: Command): Command {
     .option('--delimiter <char>', 'field delimiter', ',');
 }
 
-/** The plan options the CLI exposes. */
-export function modelOptions(cmd: Command): Command {
+/** The plan options the CLI exposes (`strategy: false`: all but --strategy, for a command that chooses the strategies). */
+export function modelOptions(cmd: Command, { strategy = true }: { strategy?: boolean } = {}): Command {
+  if (strategy) cmd.option('-s, --strategy <name>', 'single, hard, clustered, tree, soft, cross-stitch, mmoe, ple or auto', 'auto');
   return cmd
-    .option('-s, --strategy <name>', 'single, hard, clustered, tree, soft, cross-stitch, mmoe, ple or auto', 'auto')
     .option('--trunk <units>', 'shared layer sizes, e.g. 64,32 (default 64,32)', units)
     .option('--tower <units>', 'private layers before each head, e.g. 16 (default none)', units)
     .option('--dropout <rate>', 'dropout after every trunk and tower layer, in [0, 1) (default 0)', fraction)
@@ -154,5 +154,50 @@ export function planOptions(flags: ModelFlags, columns?: string[]): Record<strin
     ...stack('trunk', flags.trunk),
     ...stack('tower', flags.tower),
     ...(columns ? { input: { columns } } : {}),
+  };
+}
+
+/** How `train` and `compare` train: the fit and split options. */
+export function trainingOptions(cmd: Command): Command {
+  return cmd
+    .option('-b, --balance <method>', 'loss balancing: static (task weights) or another registered method', 'static')
+    .option('-e, --epochs <n>', 'passes over the training rows', wholeNumber(1), 20)
+    .option('--batch-size <n>', 'rows per step', wholeNumber(1), 32)
+    .option('--optimizer <name>', 'adam, sgd or rmsprop', 'adam')
+    .option('--learning-rate <rate>', 'step size (default: the optimizer\'s, 0.001 for adam)', positive)
+    .option('--valid <fraction>', 'rows held out for validation (early stopping, the curves)', fraction, 0.1)
+    .option('--test <fraction>', 'rows held out for the final scores', fraction, 0.2)
+    .option('--stratify <task|column>', 'split each class of this task (or value of this column) in the same proportions (default: the task column in long format)')
+    .option('--group <column>', 'keep rows with the same value of this column in the same part (e.g. a user id)')
+    .option('--patience <n>', 'stop when the validation loss has not improved for n epochs (and keep the best weights)', wholeNumber(0))
+    .option('--no-target-scale', "train regression tasks on their raw targets (default: on targets standardised with the training part's mean and std; predictions stay in the targets' units)");
+}
+
+export interface TrainingFlags {
+  balance: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: string;
+  learningRate?: number;
+  valid: number;
+  test: number;
+  stratify?: string;
+  group?: string;
+  patience?: number;
+  targetScale: boolean;
+  seed: number;
+}
+
+/** The split options of readTrainingData from the flags. */
+export function splitOptions(flags: TrainingFlags): { seed: number; valid: number; test: number; stratify?: string; group?: string } {
+  return { seed: flags.seed, valid: flags.valid, test: flags.test, ...(flags.stratify !== undefined ? { stratify: flags.stratify } : {}), ...(flags.group !== undefined ? { group: flags.group } : {}) };
+}
+
+/** fit's options from the flags (without data and callbacks): `validation` says whether there is a validation part. */
+export function fitSettings(flags: TrainingFlags, validation: boolean) {
+  return {
+    epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed, balance: flags.balance,
+    optimizer: { name: flags.optimizer, ...(flags.learningRate !== undefined ? { learningRate: flags.learningRate } : {}) },
+    ...(flags.patience !== undefined ? { earlyStopping: { patience: flags.patience, monitor: validation ? 'val_loss' as const : 'loss' as const } } : {}),
   };
 }

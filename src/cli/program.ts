@@ -4,6 +4,7 @@ import { demoCommand } from './commands/demo.js';
 import { validateCommand } from './commands/validate.js';
 import { planCommand } from './commands/plan.js';
 import { trainCommand } from './commands/train.js';
+import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
 import { affinityCommand } from './commands/affinity.js';
@@ -40,6 +41,6 @@ export function buildProgram(ctx: CommandContext, version: string): Command {
     .showSuggestionAfterError(true)
     .allowExcessArguments(false)
     .addHelpText('after', EPILOG);
-  for (const add of [demoCommand, validateCommand, planCommand, trainCommand, evalCommand, predictCommand, affinityCommand, vizCommand]) add(program, ctx);
+  for (const add of [demoCommand, validateCommand, planCommand, trainCommand, compareCommand, evalCommand, predictCommand, affinityCommand, vizCommand]) add(program, ctx);
   return program;
 }

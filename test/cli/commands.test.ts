@@ -11,7 +11,7 @@ let graph: string;
 let data: string;
 let model: string;
 
-const COMMANDS = ['demo', 'validate', 'plan', 'train', 'eval', 'predict', 'affinity', 'viz'];
+const COMMANDS = ['demo', 'validate', 'plan', 'train', 'compare', 'eval', 'predict', 'affinity', 'viz'];
 
 beforeAll(async () => {
   dir = await tempDir('cli');
@@ -151,6 +151,47 @@ describe('mtgraph plan --plan-options', () => {
       expect(bad.code, json).toBe(1);
       expect(bad.stderr, json).toMatch(message);
     }
+  });
+});
+
+describe('mtgraph compare', () => {
+  it("trains each strategy on one split and ranks them by each task's held-out score", async () => {
+    const r = await cli('compare', graph, '--data', data, '--strategies', 'single,hard,soft', '--trunk', '8', '--epochs', '3', '--seed', '2', '--exclude', 'id',
+      '--plan-options', '{"soft":{"strength":0.2}}', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.scoredOn).toBe('test');
+    expect(out.strategies.map((s: { strategy: string }) => s.strategy)).toEqual(['single', 'hard', 'soft']);
+    for (const s of out.strategies) {
+      expect(Object.keys(s.metrics).sort()).toEqual(['click', 'segment', 'spend']);
+      expect(s.metrics.spend.r2).toBeGreaterThan(-10);
+      expect(s.metrics.click.auc).toBeGreaterThanOrEqual(0);
+      expect(s.meanRank).toBeGreaterThanOrEqual(1);
+      expect(s.meanRank).toBeLessThanOrEqual(3);
+      expect(s.epochs).toBe(3);
+    }
+    // Ranks per task add up to 1 + 2 + 3, so the mean ranks do too.
+    expect(out.strategies.reduce((n: number, s: { meanRank: number }) => n + s.meanRank, 0)).toBeCloseTo(6, 10);
+    const top = Math.min(...out.strategies.map((s: { meanRank: number }) => s.meanRank));
+    expect(out.best).toEqual(out.strategies.filter((s: { meanRank: number }) => s.meanRank === top).map((s: { strategy: string }) => s.strategy));
+    // The same comparison as a table: one row per task with its metric, and the mean ranks.
+    const text = await cli('compare', graph, '--data', data, '--strategies', 'single,hard', '--trunk', '8', '--epochs', '2', '--exclude', 'id', '--quiet');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^spend\s+r2\s/m);
+    expect(text.stdout).toMatch(/^click\s+auc\s/m);
+    expect(text.stdout).toMatch(/^segment\s+accuracy\s/m);
+    expect(text.stdout).toMatch(/^mean rank\s+\d\.\d\d\s+\d\.\d\d$/m);
+    expect(text.stdout).toMatch(/best by mean rank over 3 task\(s\): (single|hard)/);
+  });
+
+  it('refuses an unknown strategy or bad options before training anything', async () => {
+    const bad = await cli('compare', graph, '--data', data, '--strategies', 'hard,nope', '--exclude', 'id');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/OptionsError: mtgraph\/plan: unknown strategy \(got "nope"/);
+    expect(bad.stderr).not.toMatch(/trained hard/);
+    const opts = await cli('compare', graph, '--data', data, '--strategies', 'soft', '--plan-options', '{"soft":{"strength":-2}}', '--exclude', 'id');
+    expect(opts.code).toBe(1);
+    expect(opts.stderr).toMatch(/→ at options\.soft\.strength/);
   });
 });
 

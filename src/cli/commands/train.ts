@@ -2,27 +2,19 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { csvOptions, fraction, modelOptions, outputOptions, planOptions, positive, seedOption, wholeNumber, type CsvFlags, type ModelFlags } from '../options.js';
+import {
+  csvOptions, fitSettings, modelOptions, outputOptions, planOptions, seedOption, splitOptions, trainingOptions,
+  type CsvFlags, type ModelFlags, type TrainingFlags,
+} from '../options.js';
 import { readTrainingData } from '../data.js';
 import { trainingProgress } from '../progress.js';
 import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
 import { metricsTable } from './eval.js';
 
-interface TrainFlags extends CsvFlags, ModelFlags {
+interface TrainFlags extends CsvFlags, ModelFlags, TrainingFlags {
   data: string;
-  balance: string;
-  epochs: number;
-  batchSize: number;
-  optimizer: string;
-  learningRate?: number;
-  valid: number;
-  test: number;
-  stratify?: string;
-  group?: string;
-  patience?: number;
   out: string;
   report: string | boolean;
-  targetScale: boolean;
   quiet?: boolean;
   json?: boolean;
 }
@@ -49,21 +41,11 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     .argument('<graph.json>', 'a task graph file: tasks (their target columns), affinities, input columns')
     .requiredOption('--data <file.csv>', 'the training data: one row per example, a header row, the label columns of the tasks');
   modelOptions(cmd);
+  trainingOptions(cmd);
   cmd
-    .option('-b, --balance <method>', 'loss balancing: static (task weights) or another registered method', 'static')
-    .option('-e, --epochs <n>', 'passes over the training rows', wholeNumber(1), 20)
-    .option('--batch-size <n>', 'rows per step', wholeNumber(1), 32)
-    .option('--optimizer <name>', 'adam, sgd or rmsprop', 'adam')
-    .option('--learning-rate <rate>', 'step size (default: the optimizer\'s, 0.001 for adam)', positive)
-    .option('--valid <fraction>', 'rows held out for validation (early stopping, the curves)', fraction, 0.1)
-    .option('--test <fraction>', 'rows held out for the final scores', fraction, 0.2)
-    .option('--stratify <task|column>', 'split each class of this task (or value of this column) in the same proportions (default: the task column in long format)')
-    .option('--group <column>', 'keep rows with the same value of this column in the same part (e.g. a user id)')
-    .option('--patience <n>', 'stop when the validation loss has not improved for n epochs (and keep the best weights)', wholeNumber(0))
     .option('-o, --out <dir>', 'the model folder to write (replaced if it holds a model)', 'out/model')
     .addOption(new Option('--report <file>', 'where to write the HTML report (default: <out>/report.html)'))
-    .option('--no-report', 'write no report')
-    .option('--no-target-scale', "train regression tasks on their raw targets (default: on targets standardised with the training part's mean and std; predictions stay in the targets' units)");
+    .option('--no-report', 'write no report');
   seedOption(cmd, 'the split, the initialisation and the shuffling');
   csvOptions(cmd);
   outputOptions(cmd);
@@ -73,7 +55,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     const { loadGraph, saveModel, writeFileAtomic } = await import('../../io/index.js');
     const graph = await loadGraph(graphFile);
     await checkOutFolder(flags.out);
-    const data = await readTrainingData(graph, flags.data, flags, { seed: flags.seed, valid: flags.valid, test: flags.test, ...(flags.stratify !== undefined ? { stratify: flags.stratify } : {}), ...(flags.group !== undefined ? { group: flags.group } : {}) });
+    const data = await readTrainingData(graph, flags.data, flags, splitOptions(flags));
     const sizes = data.split.sizes;
     out.info(`${shown(flags.data)}: ${data.table.rows} row(s) -> train ${sizes.train}, valid ${sizes.valid}, test ${sizes.test}${data.split.stratify ? ` (stratified by ${data.split.stratify})` : data.split.group ? ` (grouped by ${data.split.group})` : ''}; ${data.preprocessing.columns.length} model input(s) from ${data.preprocessing.features.length} column(s)`);
     for (const note of data.notes) out.warn(note);
@@ -90,10 +72,8 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
       let history;
       try {
         history = await fit(model, data.train.data, {
-          epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed, balance: flags.balance,
-          optimizer: { name: flags.optimizer, ...(flags.learningRate !== undefined ? { learningRate: flags.learningRate } : {}) },
+          ...fitSettings(flags, data.valid !== undefined),
           ...(data.valid ? { validationData: data.valid.data } : {}),
-          ...(flags.patience !== undefined ? { earlyStopping: { patience: flags.patience, monitor: data.valid ? 'val_loss' : 'loss' } } : {}),
           onEpochEnd: (epoch, logs) => progress.onEpochEnd(epoch, logs),
         });
       } finally {

@@ -1,0 +1,124 @@
+import type { Command } from 'commander';
+import {
+  csvOptions, fitSettings, list, modelOptions, outputOptions, planOptions, seedOption, splitOptions, trainingOptions,
+  type CsvFlags, type ModelFlags, type TrainingFlags,
+} from '../options.js';
+import { readTrainingData } from '../data.js';
+import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
+
+interface CompareFlags extends CsvFlags, Omit<ModelFlags, 'strategy'>, TrainingFlags {
+  data: string;
+  strategies: string[];
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** The score `compare` ranks strategies by, per task kind: one unitless number where higher is better. */
+export const COMPARE_METRIC: Readonly<Record<string, string>> = {
+  regression: 'r2',
+  binary: 'auc',
+  multiclass: 'accuracy',
+  multilabel: 'mean-auc',
+};
+
+const DEFAULT_STRATEGIES = ['single', 'hard', 'clustered', 'soft'];
+
+/** Ranks (1 = best) of values where higher is better; ties share the mean rank; NaN ranks last. */
+function ranks(values: readonly number[]): number[] {
+  const order = values.map((v, i) => [Number.isNaN(v) ? -Infinity : v, i] as const).sort((a, b) => b[0] - a[0]);
+  const out = new Array<number>(values.length);
+  for (let k = 0; k < order.length;) {
+    let end = k;
+    while (end + 1 < order.length && order[end + 1]![0] === order[k]![0]) end++;
+    for (let j = k; j <= end; j++) out[order[j]![1]] = (k + end) / 2 + 1;
+    k = end + 1;
+  }
+  return out;
+}
+
+/**
+ * `mtgraph compare`: trains several strategies on one split of a CSV file (the same split,
+ * preprocessing, seed and training settings as `train`) and prints each task's held-out score per
+ * strategy, with every strategy's mean rank over the tasks: which sharing suits this data.
+ */
+export function compareCommand(program: Command, ctx: CommandContext): void {
+  const cmd = program.command('compare')
+    .description("train several sharing strategies on the same split of a CSV file and compare each task's held-out score")
+    .argument('<graph.json>', 'a task graph file: tasks (their target columns), affinities, input columns')
+    .requiredOption('--data <file.csv>', 'the data: one row per example, a header row, the label columns of the tasks')
+    .option('--strategies <names>', `comma-separated strategies to train (default: ${DEFAULT_STRATEGIES.join(',')})`, list);
+  modelOptions(cmd, { strategy: false });
+  trainingOptions(cmd);
+  seedOption(cmd, 'the split, the initialisation and the shuffling');
+  csvOptions(cmd);
+  outputOptions(cmd);
+  cmd.action(async (graphFile: string, flags: CompareFlags) => {
+    const out = outputOf(ctx, flags);
+    const started = performance.now();
+    const strategies = flags.strategies?.length ? [...new Set(flags.strategies)] : DEFAULT_STRATEGIES;
+    const { loadGraph } = await import('../../io/index.js');
+    const { plan } = await import('../../plan/index.js');
+    const graph = await loadGraph(graphFile);
+    const data = await readTrainingData(graph, flags.data, flags, splitOptions(flags));
+    const sizes = data.split.sizes;
+    out.info(`${shown(flags.data)}: ${data.table.rows} row(s) -> train ${sizes.train}, valid ${sizes.valid}, test ${sizes.test}; ${data.preprocessing.columns.length} model input(s)`);
+    for (const note of data.notes) out.warn(note);
+    const { targetScale, fit, evaluate } = await import('../../train/index.js');
+    const { build } = await import('../../build/index.js');
+    const scale = flags.targetScale ? targetScale(graph, data.train.data) : {};
+    const optionsFor = (strategy: string) => ({
+      ...planOptions({ ...flags, strategy }, data.preprocessing.columns),
+      ...(Object.keys(scale).length > 0 ? { targetScale: scale } : {}),
+    });
+    // Every plan first: a mistake in a strategy's name or options stops before any training.
+    const plans = strategies.map((s) => plan(graph, optionsFor(s)));
+    await startBackend(out);
+    const scored = data.test ? 'test' : data.valid ? 'valid' : 'train';
+    const scoredData = data.test ?? data.valid ?? data.train;
+    const tasks = plans[0]!.tasks;
+    const results: Array<{ strategy: string; planned: string; params: number; epochs: number; seconds: number; metrics: Record<string, Record<string, number>> }> = [];
+    for (const [i, p] of plans.entries()) {
+      const t0 = performance.now();
+      const model = build(p, { graph });
+      try {
+        const history = await fit(model, data.train.data, {
+          ...fitSettings(flags, data.valid !== undefined), metrics: false,
+          ...(data.valid ? { validationData: data.valid.data } : {}),
+        });
+        for (const note of history.notes) out.warn(`${strategies[i]}: ${note}`);
+        const metrics = await evaluate(model, scoredData.data);
+        const seconds = (performance.now() - t0) / 1000;
+        results.push({ strategy: strategies[i]!, planned: p.strategy, params: p.params.total, epochs: history.epochs, seconds, metrics });
+        out.info(`trained ${strategies[i]}${p.strategy !== strategies[i] ? ` (${p.strategy})` : ''}: ${p.params.total.toLocaleString('en-US')} parameters, ${history.epochs} epoch(s), ${seconds.toFixed(1)} s`);
+      } finally {
+        model.dispose();
+      }
+    }
+
+    const score = (r: (typeof results)[number], task: { id: string; kind: string }) => r.metrics[task.id]?.[COMPARE_METRIC[task.kind]!] ?? NaN;
+    const taskRanks = tasks.map((t) => ranks(results.map((r) => score(r, t))));
+    const meanRank = results.map((_, k) => taskRanks.reduce((s, rk) => s + rk[k]!, 0) / tasks.length);
+    const top = Math.min(...meanRank);
+    const bestAll = results.filter((_, k) => meanRank[k] === top).map((r) => r.strategy);
+    const seconds = (performance.now() - started) / 1000;
+    out.data({
+      ok: true, scoredOn: scored, split: sizes, best: bestAll,
+      strategies: results.map((r, k) => ({ strategy: r.strategy, planned: r.planned, params: r.params, epochs: r.epochs, seconds: r.seconds, meanRank: meanRank[k], metrics: r.metrics })),
+      seconds,
+    });
+    const w = Math.max(10, ...strategies.map((s) => s.length + 2));
+    const idWidth = Math.max(6, ...tasks.map((t) => t.id.length + 2));
+    const lines = [
+      `${scored} score per task (higher is better: r2, auc, accuracy or mean-auc by the task's kind; * = best)`,
+      '',
+      `${'task'.padEnd(idWidth)}${'metric'.padEnd(10)}${strategies.map((s) => s.padStart(w)).join('')}`,
+    ];
+    tasks.forEach((t, i) => {
+      const values = results.map((r) => score(r, t));
+      lines.push(`${t.id.padEnd(idWidth)}${COMPARE_METRIC[t.kind]!.padEnd(10)}${values.map((v, k) => `${taskRanks[i]![k] === Math.min(...taskRanks[i]!) ? '*' : ' '}${Number.isNaN(v) ? '–' : v.toFixed(4)}`.padStart(w)).join('')}`);
+    });
+    lines.push(`${'mean rank'.padEnd(idWidth + 10)}${meanRank.map((r) => r.toFixed(2).padStart(w)).join('')}`);
+    lines.push('', `best by mean rank over ${tasks.length} task(s): ${bestAll.join(' and ')}${bestAll.length > 1 ? ' (tied)' : ''}; ${scoredData.rows} ${scored} rows; ${seconds.toFixed(1)} s`);
+    out.result(lines.join('\n'));
+  });
+}
