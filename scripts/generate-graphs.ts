@@ -358,11 +358,35 @@ function scene(dataDir: string): TaskGraph {
   return g;
 }
 
+/**
+ * UCI wine quality (Cortez et al. 2009): the quality score of 6,497 vinho verde wines (regression)
+ * and their colour (binary, red or white) from 11 physico-chemical measurements. The affinity is
+ * the absolute Pearson correlation between quality and colour over all rows.
+ */
+function wineQuality(dataDir: string): TaskGraph {
+  const table = readCsv(path.join(dataDir, 'wine-quality', 'wine_quality.csv'));
+  const inputs = table.header.filter((c) => c !== 'quality' && c !== 'is_red');
+  const w = round3(Math.abs(pearson(table.numbers('quality'), table.numbers('is_red'))));
+  const g = new TaskGraph({
+    name: 'wine-quality',
+    description: `UCI wine quality (Cortez et al. 2009): ${table.rows.toLocaleString('en-US')} red and white vinho verde wines, `
+      + `two tasks from ${inputs.length} physico-chemical measurements: the sensory quality score (regression, 0-10) and `
+      + 'the colour (binary, 1 = red). The affinity is the absolute Pearson correlation between quality and colour over '
+      + `all rows (${w}): the two tasks are nearly unrelated, a case where sharing buys little.`,
+    input: { columns: inputs },
+  });
+  g.addTask('quality', { kind: 'regression' });
+  g.addTask('is_red', { kind: 'binary' });
+  if (w !== 0) link(g, 'quality', 'is_red', { weight: w, source: 'target-correlation' });
+  return g;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** Every graph file, in writing order. */
 export const GRAPH_FILES = [
   'keras-two-task.json', 'recommender.json', 'census-income.json', 'school.json', 'sun09.json', 'sarcos.json', 'scene.json',
+  'wine-quality.json',
 ] as const;
 
 /** Builds every example graph; throws a clear error when the shared data folder is missing. */
@@ -376,6 +400,7 @@ export function buildGraphs(dataDir = defaultDataDir): Map<string, TaskGraph> {
     ['sun09.json', sun09(dataDir)],
     ['sarcos.json', sarcos(dataDir)],
     ['scene.json', scene(dataDir)],
+    ['wine-quality.json', wineQuality(dataDir)],
   ]);
   return graphs;
 }

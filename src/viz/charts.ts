@@ -183,3 +183,29 @@ export function affinitySpec(tasks: string[], matrix: Array<Array<number | null>
     } as TopLevelSpec,
   };
 }
+
+/**
+ * Held-out scores of several strategies per task (higher is better): one small chart per task
+ * with its own y scale, a dot per strategy, so that differences of a few thousandths show.
+ */
+export function comparisonSpec(strategies: string[], tasks: Array<{ id: string; metric: string; values: Array<number | null> }>): TopLevelSpec {
+  const values: Row[] = [];
+  tasks.forEach((t, order) => t.values.forEach((v, k) => values.push({ task: `${t.id} (${t.metric})`, order, strategy: strategies[k]!, score: finite(v) })));
+  return {
+    data: { values },
+    columns: Math.min(4, tasks.length),
+    facet: { field: 'task', type: 'nominal', sort: { field: 'order', op: 'min' }, header: { title: null, labelLimit: 180 } },
+    spec: {
+      width: Math.max(120, strategies.length * 36),
+      height: 120,
+      mark: { type: 'point', filled: true, size: 90 },
+      encoding: {
+        x: { field: 'strategy', type: 'nominal', title: null, sort: strategies, axis: { labelAngle: -30 } },
+        y: { field: 'score', type: 'quantitative', title: 'score', scale: { zero: false, padding: 8 } },
+        color: { field: 'strategy', type: 'nominal', title: null, sort: strategies, legend: null },
+        tooltip: [{ field: 'task' }, { field: 'strategy' }, { field: 'score', format: '.4f' }],
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec;
+}

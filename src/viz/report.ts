@@ -12,7 +12,7 @@ import { readGraph } from '../spec/validate.js';
 import type { History } from '../train/history.js';
 import type { Evaluation } from '../train/evaluate.js';
 import { findUnsafeKey, isPlainObject } from '../spec/common.js';
-import { affinitySpec, renderVegaLite, taskLossSpec, totalLossSpec, weightsSpec } from './charts.js';
+import { affinitySpec, comparisonSpec, renderVegaLite, taskLossSpec, totalLossSpec, weightsSpec } from './charts.js';
 import { count, escapeXml } from './escape.js';
 import { renderGraphSvg } from './graph-svg.js';
 import { REPORT_DEFAULTS, ReportOptionsSchema, SCOPE, resolveOptions, type ReportOptions } from './options.js';
@@ -29,6 +29,15 @@ export interface AffinityMatrix {
   method?: string;
 }
 
+/** Several strategies' held-out scores per task (what `mtgraph compare` measures): higher is better. */
+export interface StrategyComparison {
+  strategies: string[];
+  /** Per task: the metric compared and one score per strategy (null: none). */
+  tasks: Array<{ id: string; metric: string; values: Array<number | null> }>;
+  /** What the scores were measured on (shown in the caption), e.g. '1,299 test rows'. */
+  scoredOn?: string;
+}
+
 /** What a report draws: the graph always, the rest when given. */
 export interface ReportInput {
   graph: AbstractGraph;
@@ -37,9 +46,10 @@ export interface ReportInput {
   /** Final scores per task, as `evaluate` returns them. */
   metrics?: Evaluation;
   affinity?: AffinityMatrix;
+  comparison?: StrategyComparison;
 }
 
-const INPUT_KEYS = ['graph', 'plan', 'history', 'metrics', 'affinity'];
+const INPUT_KEYS = ['graph', 'plan', 'history', 'metrics', 'affinity', 'comparison'];
 
 function fail(path: string, what: string, fix: string, got?: unknown): never {
   throw new OptionsError(`${SCOPE}/renderReport: ${what} → at ${path}. ${fix}`, { path, got });
@@ -79,6 +89,24 @@ function checkMetrics(m: unknown): Evaluation {
     }
   }
   return m as Evaluation;
+}
+
+function checkComparison(c: unknown): StrategyComparison {
+  if (!isPlainObject(c)) fail('comparison', `expected { strategies, tasks } (got ${typeof c})`, 'Pass the strategies and their scores per task.', c);
+  const { strategies, tasks, scoredOn } = c as Record<string, unknown>;
+  if (!Array.isArray(strategies) || strategies.length === 0 || !strategies.every((s) => typeof s === 'string')) {
+    fail('comparison.strategies', 'expected a non-empty list of strategy names', 'Pass e.g. ["single", "hard"].', strategies);
+  }
+  if (!Array.isArray(tasks)) fail('comparison.tasks', 'expected a list of { id, metric, values }', 'Pass one entry per task.', tasks);
+  tasks.forEach((t, i) => {
+    const where = `comparison.tasks[${i}]`;
+    if (!isPlainObject(t) || typeof t.id !== 'string' || typeof t.metric !== 'string' || !Array.isArray(t.values)) fail(where, 'expected { id, metric, values }', 'Give the task id, the metric and one score per strategy.', t);
+    if (t.values.length !== strategies.length || !t.values.every((v: unknown) => v === null || typeof v === 'number')) {
+      fail(`${where}.values`, `expected ${strategies.length} scores (numbers or null), one per strategy (got ${JSON.stringify(t.values).slice(0, 60)})`, 'Give one score per strategy, in the order of comparison.strategies.', t.values);
+    }
+  });
+  if (scoredOn !== undefined && typeof scoredOn !== 'string') fail('comparison.scoredOn', 'expected a string', "Describe the rows scored, e.g. '1,299 test rows'.", scoredOn);
+  return c as unknown as StrategyComparison;
 }
 
 function checkAffinity(a: unknown): AffinityMatrix {
@@ -162,6 +190,7 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
   const history = input.history === undefined ? undefined : checkHistory(input.history);
   const metrics = input.metrics === undefined ? undefined : checkMetrics(input.metrics);
   const affinity = input.affinity === undefined ? undefined : checkAffinity(input.affinity);
+  const comparison = input.comparison === undefined ? undefined : checkComparison(input.comparison);
   const seed = o.seed ?? plan?.seed ?? 0;
   const title = o.title ?? spec.name ?? 'mtgraph report';
   const taskIds = spec.tasks.map((t) => t.id);
@@ -260,6 +289,23 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
       id: 'affinity',
       title: 'Learned affinity',
       html: figure(svg, `Affinity between ${n} tasks on a fixed scale from -1 (red, conflicting) to 1 (blue, related).${how}`),
+    });
+  }
+
+  // Strategies compared.
+  if (comparison && comparison.tasks.length > 0) {
+    const svg = await chart(comparisonSpec(comparison.strategies, comparison.tasks));
+    const head = `<tr><th>task</th><th>metric</th>${comparison.strategies.map((s) => `<th>${escapeXml(s)}</th>`).join('')}</tr>`;
+    const body = comparison.tasks.map((t) => {
+      const scores = t.values.map((v) => (v === null || !Number.isFinite(v) ? -Infinity : v));
+      const best = Math.max(...scores);
+      return `<tr><td>${escapeXml(t.id)}</td><td>${escapeXml(t.metric)}</td>${t.values.map((v, k) => `<td>${v === null || !Number.isFinite(v) ? '–' : `${scores[k] === best ? '<b>' : ''}${v.toFixed(4)}${scores[k] === best ? '</b>' : ''}`}</td>`).join('')}</tr>`;
+    });
+    sections.push({
+      id: 'comparison',
+      title: 'Strategies compared',
+      html: figure(svg, `Held-out score per task and strategy${comparison.scoredOn ? `, on ${comparison.scoredOn}` : ''}; higher is better (r2 for regression, AUC for binary, accuracy for multiclass, mean AUC for multilabel).`)
+        + `<div class="table"><table><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div><p class="note">Bold: the best score of each task. – means no score.</p>`,
     });
   }
 

@@ -175,8 +175,13 @@ describe('mtgraph compare', () => {
     const top = Math.min(...out.strategies.map((s: { meanRank: number }) => s.meanRank));
     expect(out.best).toEqual(out.strategies.filter((s: { meanRank: number }) => s.meanRank === top).map((s: { strategy: string }) => s.strategy));
     // The same comparison as a table: one row per task with its metric, and the mean ranks.
-    const text = await cli('compare', graph, '--data', data, '--strategies', 'single,hard', '--trunk', '8', '--epochs', '2', '--exclude', 'id', '--quiet');
+    const report = path.join(dir, 'compare.html');
+    const text = await cli('compare', graph, '--data', data, '--strategies', 'single,hard', '--trunk', '8', '--epochs', '2', '--exclude', 'id', '--quiet', '--report', report);
     expect(text.code, text.stderr).toBe(0);
+    const html = await fs.readFile(report, 'utf8');
+    expect(html).toContain('<h2>Strategies compared</h2>');
+    expect(html).toContain('<th>single</th><th>hard</th>');
+    expect(text.stdout).toContain(`report: ${report}`);
     expect(text.stdout).toMatch(/^spend\s+r2\s/m);
     expect(text.stdout).toMatch(/^click\s+auc\s/m);
     expect(text.stdout).toMatch(/^segment\s+accuracy\s/m);

@@ -16,6 +16,7 @@ const EXPECTED: Record<string, { tasks: number; kinds: Record<string, number>; e
   'sun09.json': { tasks: 111, kinds: { binary: 111 }, negative: true },
   'sarcos.json': { tasks: 3, kinds: { regression: 3 }, edges: 3 },
   'scene.json': { tasks: 1, kinds: { multilabel: 1 }, edges: 0 },
+  'wine-quality.json': { tasks: 2, kinds: { regression: 1, binary: 1 }, edges: 1 },
 };
 
 const schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as Record<string, unknown>;

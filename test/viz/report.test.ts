@@ -102,6 +102,25 @@ describe('renderReport', () => {
     expect(html.indexOf('<p class="warning">')).toBeLessThan(html.indexOf('Joint objective per epoch'));
   });
 
+  it('renderReport draws a strategy comparison: a chart per task, a table with the best in bold, names escaped', async () => {
+    const g = hostileGraph();
+    const tasks = g.nodes().slice(0, 2);
+    const html = await renderReport({
+      graph: g,
+      comparison: { strategies: ['single', '<hard>'], tasks: [{ id: tasks[0]!, metric: 'r2', values: [0.5, 0.7] }, { id: tasks[1]!, metric: 'auc', values: [0.9, null] }], scoredOn: '12 test rows' },
+    });
+    expect(html).toContain('<section id="comparison">');
+    expect(html).toContain('<th>&lt;hard&gt;</th>');
+    expect(html).toContain('<td><b>0.7000</b></td>');
+    expect(html).toContain('<td><b>0.9000</b></td><td>–</td>');
+    expect(visibleText(html)).toContain('on 12 test rows; higher is better');
+    const section = html.slice(html.indexOf('<section id="comparison">'));
+    expect(svgs(section).length).toBe(1);
+    for (const doc of svgs(section)) expect(() => parseXml(doc)).not.toThrow();
+    await expect(renderReport({ graph: g, comparison: { strategies: ['a', 'b'], tasks: [{ id: 'x', metric: 'r2', values: [1] }] } })).rejects.toThrow(/expected 2 scores .* → at comparison\.tasks\[0\]\.values/);
+    await expect(renderReport({ graph: g, comparison: { strategies: [], tasks: [] } })).rejects.toThrow(/→ at comparison\.strategies/);
+  });
+
   it('renderReport refuses malformed input with errors that say where', async () => {
     const g = hostileGraph();
     await expect(renderReport({ graph: g, histroy: {} } as never)).rejects.toThrow(/unknown input "histroy"/);

@@ -9,6 +9,7 @@ import { outputOf, shown, startBackend, type CommandContext } from './shared.js'
 interface CompareFlags extends CsvFlags, Omit<ModelFlags, 'strategy'>, TrainingFlags {
   data: string;
   strategies: string[];
+  report?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -46,7 +47,8 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
     .description("train several sharing strategies on the same split of a CSV file and compare each task's held-out score")
     .argument('<graph.json>', 'a task graph file: tasks (their target columns), affinities, input columns')
     .requiredOption('--data <file.csv>', 'the data: one row per example, a header row, the label columns of the tasks')
-    .option('--strategies <names>', `comma-separated strategies to train (default: ${DEFAULT_STRATEGIES.join(',')})`, list);
+    .option('--strategies <names>', `comma-separated strategies to train (default: ${DEFAULT_STRATEGIES.join(',')})`, list)
+    .option('--report <file.html>', 'also write an HTML report: the task graph, a chart and a table of the scores');
   modelOptions(cmd, { strategy: false });
   trainingOptions(cmd);
   seedOption(cmd, 'the split, the initialisation and the shuffling');
@@ -100,9 +102,22 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
     const meanRank = results.map((_, k) => taskRanks.reduce((s, rk) => s + rk[k]!, 0) / tasks.length);
     const top = Math.min(...meanRank);
     const bestAll = results.filter((_, k) => meanRank[k] === top).map((r) => r.strategy);
+    if (flags.report !== undefined) {
+      const { renderReport } = await import('../../viz/index.js');
+      const { writeFileAtomic } = await import('../../io/index.js');
+      const html = await renderReport({
+        graph,
+        comparison: {
+          strategies,
+          tasks: tasks.map((t) => ({ id: t.id, metric: COMPARE_METRIC[t.kind]!, values: results.map((r) => { const v = score(r, t); return Number.isFinite(v) ? v : null; }) })),
+          scoredOn: `${scoredData.rows.toLocaleString('en-US')} ${scored} rows`,
+        },
+      }, { title: `${graph.getAttribute('name') ?? 'mtgraph'}: strategies compared` });
+      await writeFileAtomic(flags.report, html);
+    }
     const seconds = (performance.now() - started) / 1000;
     out.data({
-      ok: true, scoredOn: scored, split: sizes, best: bestAll,
+      ok: true, scoredOn: scored, split: sizes, best: bestAll, report: flags.report ?? null,
       strategies: results.map((r, k) => ({ strategy: r.strategy, planned: r.planned, params: r.params, epochs: r.epochs, seconds: r.seconds, meanRank: meanRank[k], metrics: r.metrics })),
       seconds,
     });
@@ -119,6 +134,7 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
     });
     lines.push(`${'mean rank'.padEnd(idWidth + 10)}${meanRank.map((r) => r.toFixed(2).padStart(w)).join('')}`);
     lines.push('', `best by mean rank over ${tasks.length} task(s): ${bestAll.join(' and ')}${bestAll.length > 1 ? ' (tied)' : ''}; ${scoredData.rows} ${scored} rows; ${seconds.toFixed(1)} s`);
+    if (flags.report !== undefined) lines.push(`report: ${shown(flags.report)}`);
     out.result(lines.join('\n'));
   });
 }
