@@ -5,6 +5,7 @@ import { Output } from '../../src/cli/io.js';
 import { reportError } from '../../src/cli/exit.js';
 import { taskLosses } from '../../src/cli/progress.js';
 import { SHOP_GRAPH, cli, shopCsv, tempDir } from './helpers.js';
+import { decimalsFor } from '../../src/cli/commands/compare.js';
 
 let dir: string;
 let graph: string;
@@ -187,6 +188,14 @@ describe('mtgraph compare', () => {
     expect(text.stdout).toMatch(/^segment\s+accuracy\s/m);
     expect(text.stdout).toMatch(/^mean rank\s+\d\.\d\d\s+\d\.\d\d$/m);
     expect(text.stdout).toMatch(/best by mean rank over 3 task\(s\): (single|hard)/);
+  });
+
+  it('prints as many decimals (4 to 8) as it takes to tell different scores apart', () => {
+    expect(decimalsFor([0.5, 0.25, 0.125])).toBe(4);
+    expect(decimalsFor([0.999874, 0.99988, 0.999666])).toBe(5);
+    expect(decimalsFor([0.1234561, 0.1234564])).toBe(7);
+    expect(decimalsFor([0.7, 0.7, Number.NaN])).toBe(4);
+    expect(decimalsFor([0.1, 0.1 + 1e-12])).toBe(8);
   });
 
   it('refuses an unknown strategy or bad options before training anything', async () => {

@@ -24,6 +24,14 @@ export const COMPARE_METRIC: Readonly<Record<string, string>> = {
 
 const DEFAULT_STRATEGIES = ['single', 'hard', 'clustered', 'soft'];
 
+/** The fewest decimals (4 to 8) that print different values differently, so a row shows what its ranks are based on. */
+export function decimalsFor(values: readonly number[]): number {
+  const finite = values.filter(Number.isFinite);
+  const distinct = new Set(finite).size;
+  for (let d = 4; d < 8; d++) if (new Set(finite.map((v) => v.toFixed(d))).size === distinct) return d;
+  return 8;
+}
+
 /** Ranks (1 = best) of values where higher is better; ties share the mean rank; NaN ranks last. */
 function ranks(values: readonly number[]): number[] {
   const order = values.map((v, i) => [Number.isNaN(v) ? -Infinity : v, i] as const).sort((a, b) => b[0] - a[0]);
@@ -121,7 +129,7 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
       strategies: results.map((r, k) => ({ strategy: r.strategy, planned: r.planned, params: r.params, epochs: r.epochs, seconds: r.seconds, meanRank: meanRank[k], metrics: r.metrics })),
       seconds,
     });
-    const w = Math.max(10, ...strategies.map((s) => s.length + 2));
+    const w = Math.max(12, ...strategies.map((s) => s.length + 2));
     const idWidth = Math.max(6, ...tasks.map((t) => t.id.length + 2));
     const lines = [
       `${scored} score per task (higher is better: r2, auc, accuracy or mean-auc by the task's kind; * = best)`,
@@ -130,7 +138,8 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
     ];
     tasks.forEach((t, i) => {
       const values = results.map((r) => score(r, t));
-      lines.push(`${t.id.padEnd(idWidth)}${COMPARE_METRIC[t.kind]!.padEnd(10)}${values.map((v, k) => `${taskRanks[i]![k] === Math.min(...taskRanks[i]!) ? '*' : ' '}${Number.isNaN(v) ? '–' : v.toFixed(4)}`.padStart(w)).join('')}`);
+      const d = decimalsFor(values);
+      lines.push(`${t.id.padEnd(idWidth)}${COMPARE_METRIC[t.kind]!.padEnd(10)}${values.map((v, k) => `${taskRanks[i]![k] === Math.min(...taskRanks[i]!) ? '*' : ' '}${Number.isNaN(v) ? '–' : v.toFixed(d)}`.padStart(w)).join('')}`);
     });
     lines.push(`${'mean rank'.padEnd(idWidth + 10)}${meanRank.map((r) => r.toFixed(2).padStart(w)).join('')}`);
     lines.push('', `best by mean rank over ${tasks.length} task(s): ${bestAll.join(' and ')}${bestAll.length > 1 ? ' (tied)' : ''}; ${scoredData.rows} ${scored} rows; ${seconds.toFixed(1)} s`);
