@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { CpuBackend, WasmBackend } from './kernel-patch.js';
+import { numberedInfos, numberedInputs, type CpuBackend, type WasmBackend } from './kernel-patch.js';
 
 /**
  * Two copying kernels for the backends whose tensors JavaScript reads in place (wasm: the heap;
@@ -21,7 +21,6 @@ type Info = tf.TensorInfo;
 type Values = Float32Array | Int32Array | Uint8Array;
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-const inputsOf = (inputs: tf.NamedTensorInfoMap) => Object.keys(inputs).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).map((k) => inputs[k]!);
 const arrayFor = (dtype: tf.DataType, n: number): Values => (dtype === 'int32' ? new Int32Array(n) : dtype === 'bool' ? new Uint8Array(n) : new Float32Array(n));
 
 const kernels: Array<{ backendName: string; concat: tf.KernelFunc; split: tf.KernelFunc }> = [
@@ -29,7 +28,7 @@ const kernels: Array<{ backendName: string; concat: tf.KernelFunc; split: tf.Ker
     backendName: 'wasm',
     concat: ({ inputs, backend, attrs }) => {
       const b = backend as unknown as WasmBackend;
-      const xs = inputsOf(inputs as tf.NamedTensorInfoMap);
+      const xs = numberedInfos(inputs as tf.NamedTensorInfoMap);
       const out = b.makeOutput([...(attrs!.shape as number[])], xs[0]!.dtype);
       const to = b.typedArrayFromHeap(out);
       let at = 0;
@@ -59,7 +58,7 @@ const kernels: Array<{ backendName: string; concat: tf.KernelFunc; split: tf.Ker
     backendName: 'cpu',
     concat: ({ inputs, backend, attrs }) => {
       const b = backend as unknown as CpuBackend;
-      const xs = inputsOf(inputs as tf.NamedTensorInfoMap);
+      const xs = numberedInfos(inputs as tf.NamedTensorInfoMap);
       const shape = [...(attrs!.shape as number[])];
       const values = arrayFor(xs[0]!.dtype, size(shape));
       let at = 0;
@@ -94,9 +93,7 @@ export function flatConcat(xs: readonly tf.Tensor[], shape: number[]): tf.Tensor
   const total = xs.reduce((n, x) => n + x.size, 0);
   if (total !== size(shape)) throw new Error(`flatConcat: cannot lay ${total} values into a shape of ${size(shape)} ([${shape.join(', ')}]).`);
   if (tf.getKernel(FLAT_CONCAT, tf.getBackend())) {
-    const inputs: tf.NamedTensorMap = {};
-    xs.forEach((x, i) => { inputs[`x${i}`] = x; });
-    return tf.engine().runKernel(FLAT_CONCAT, inputs, { shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return tf.engine().runKernel(FLAT_CONCAT, numberedInputs(xs), { shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
   }
   return tf.reshape(tf.concat(xs.map((x) => tf.reshape(x, [-1]))), shape);
 }

@@ -37,6 +37,21 @@ export function wasmKernelPatch(name: string, wrap: (original: tf.KernelConfig) 
   };
 }
 
+/**
+ * A kernel's variable number of inputs as named inputs `x0..x{n-1}` (tfjs kernels take a map), and
+ * back in order inside the kernel. Used by mtgraph's own kernels (flat-kernels, laplacian-kernel).
+ */
+export function numberedInputs(xs: readonly tf.Tensor[]): tf.NamedTensorMap {
+  const inputs: tf.NamedTensorMap = {};
+  xs.forEach((x, i) => { inputs[`x${i}`] = x; });
+  return inputs;
+}
+
+/** The inputs `x0..x{n-1}` of numberedInputs, in order. */
+export function numberedInfos(inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] {
+  return Object.keys(inputs).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).map((k) => inputs[k]!);
+}
+
 /** What the replacements use of the wasm backend. */
 export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;

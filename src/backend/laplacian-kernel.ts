@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { CpuBackend, WasmBackend } from './kernel-patch.js';
+import { numberedInfos, numberedInputs, type CpuBackend, type WasmBackend } from './kernel-patch.js';
 import { LAPLACIAN_WASM } from './wasm/laplacian.wasm.js';
 
 /**
@@ -54,11 +54,17 @@ function laplacianJs(xs: readonly Float32Array[], gs: readonly Float32Array[], e
   return value;
 }
 
-const inputsOf = (inputs: tf.NamedTensorInfoMap) => Object.keys(inputs).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).map((k) => inputs[k]!);
-
 interface Attrs { rows: number; L: ArrayLike<number> }
 
-function check(xs: readonly Info[], { rows, L }: Attrs): number {
+/** The kernel's inputs in order, checked against its attributes: rows, pieces per row and L's non-zero entries. */
+function argsOf(inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined) {
+  const xs = numberedInfos(inputs);
+  const { rows, L } = attrs as unknown as Attrs;
+  const pieces = check(xs, rows, L);
+  return { xs, rows, pieces, entries: nonZeros(L, rows) };
+}
+
+function check(xs: readonly Info[], rows: number, L: ArrayLike<number>): number {
   const pieces = xs.length / rows;
   if (!Number.isInteger(pieces) || pieces < 1 || L.length !== rows * rows) throw new Error(`${LAPLACIAN_KERNEL}: ${xs.length} inputs and an L of ${L.length} entries do not make ${rows} rows.`);
   for (let r = 0; r < rows; r++) {
@@ -103,10 +109,7 @@ function simdFor(memory: Memory): LaplacianFn | null {
 
 const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as WasmBackend & WasmModuleHost;
-  const xs = inputsOf(inputs as tf.NamedTensorInfoMap);
-  const { rows, L } = attrs as unknown as Attrs;
-  const pieces = check(xs, { rows, L });
-  const entries = nonZeros(L, rows);
+  const { xs, rows, pieces, entries } = argsOf(inputs as tf.NamedTensorInfoMap, attrs);
   // Every output first: allocating may grow the heap, which detaches earlier views of it.
   const value = b.makeOutput([], 'float32');
   const gs = xs.map((x) => b.makeOutput([...x.shape], 'float32'));
@@ -148,10 +151,7 @@ const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 
 const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as CpuBackend;
-  const xs = inputsOf(inputs as tf.NamedTensorInfoMap);
-  const { rows, L } = attrs as unknown as Attrs;
-  const pieces = check(xs, { rows, L });
-  const entries = nonZeros(L, rows);
+  const { xs, rows, pieces, entries } = argsOf(inputs as tf.NamedTensorInfoMap, attrs);
   const values = xs.map((x) => b.readSync(x.dataId) as Float32Array);
   const gs = values.map((v) => new Float32Array(v.length));
   let total = 0;
@@ -189,7 +189,5 @@ export function laplacianKernelImplementation(): 'wasm-simd' | 'javascript' | un
  * Not differentiable itself: the gradients are its outputs (use them in a tf.customGrad).
  */
 export function laplacianKernel(xs: readonly tf.Tensor[], rows: number, L: Float32Array): [tf.Scalar, ...tf.Tensor[]] {
-  const inputs: tf.NamedTensorMap = {};
-  xs.forEach((x, i) => { inputs[`x${i}`] = x; });
-  return tf.engine().runKernel(LAPLACIAN_KERNEL, inputs, { rows, L } as unknown as tf.NamedAttrMap) as unknown as [tf.Scalar, ...tf.Tensor[]];
+  return tf.engine().runKernel(LAPLACIAN_KERNEL, numberedInputs(xs), { rows, L } as unknown as tf.NamedAttrMap) as unknown as [tf.Scalar, ...tf.Tensor[]];
 }
