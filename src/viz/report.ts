@@ -304,7 +304,7 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
     sections.push({
       id: 'comparison',
       title: 'Strategies compared',
-      html: figure(svg, `Held-out score per task and strategy${comparison.scoredOn ? `, on ${comparison.scoredOn}` : ''}; higher is better (r2 for regression, AUC for binary, accuracy for multiclass, mean AUC for multilabel).`)
+      html: figure(svg, `Held-out score per task and strategy${comparison.scoredOn ? `, on ${comparison.scoredOn}` : ''}; higher is better (each task's metric is named beside it).`)
         + `<div class="table"><table><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div><p class="note">Bold: the best score of each task. – means no score.</p>`,
     });
   }

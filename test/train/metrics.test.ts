@@ -70,6 +70,7 @@ describe('metric functions', () => {
 describe('metric registry', () => {
   it('has every metric a task kind can name', () => {
     for (const kind of Object.values(TASK_KINDS)) for (const m of kind.metrics) expect(metricNames()).toContain(m);
+    for (const kind of Object.values(TASK_KINDS)) expect(kind.metrics).toContain(kind.compareBy);
   });
 
   it('metrics count labelled rows only', () => {

@@ -4,6 +4,7 @@ import {
   type CsvFlags, type ModelFlags, type TrainingFlags,
 } from '../options.js';
 import { readTrainingData } from '../data.js';
+import { taskKind } from '../../spec/kinds/index.js';
 import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
 
 interface CompareFlags extends CsvFlags, Omit<ModelFlags, 'strategy'>, TrainingFlags {
@@ -14,13 +15,8 @@ interface CompareFlags extends CsvFlags, Omit<ModelFlags, 'strategy'>, TrainingF
   json?: boolean;
 }
 
-/** The score `compare` ranks strategies by, per task kind: one unitless number where higher is better. */
-export const COMPARE_METRIC: Readonly<Record<string, string>> = {
-  regression: 'r2',
-  binary: 'auc',
-  multiclass: 'accuracy',
-  multilabel: 'mean-auc',
-};
+/** The score `compare` ranks strategies by on a task: its kind's `compareBy` (unitless, higher is better). */
+const compareBy = (kind: string): string => taskKind(kind)!.compareBy;
 
 const DEFAULT_STRATEGIES = ['single', 'hard', 'clustered', 'soft'];
 
@@ -105,7 +101,7 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
       }
     }
 
-    const score = (r: (typeof results)[number], task: { id: string; kind: string }) => r.metrics[task.id]?.[COMPARE_METRIC[task.kind]!] ?? NaN;
+    const score = (r: (typeof results)[number], task: { id: string; kind: string }) => r.metrics[task.id]?.[compareBy(task.kind)] ?? NaN;
     const taskRanks = tasks.map((t) => ranks(results.map((r) => score(r, t))));
     const meanRank = results.map((_, k) => taskRanks.reduce((s, rk) => s + rk[k]!, 0) / tasks.length);
     const top = Math.min(...meanRank);
@@ -117,7 +113,7 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
         graph,
         comparison: {
           strategies,
-          tasks: tasks.map((t) => ({ id: t.id, metric: COMPARE_METRIC[t.kind]!, values: results.map((r) => { const v = score(r, t); return Number.isFinite(v) ? v : null; }) })),
+          tasks: tasks.map((t) => ({ id: t.id, metric: compareBy(t.kind), values: results.map((r) => { const v = score(r, t); return Number.isFinite(v) ? v : null; }) })),
           scoredOn: `${scoredData.rows.toLocaleString('en-US')} ${scored} rows`,
         },
       }, { title: `${graph.getAttribute('name') ?? 'mtgraph'}: strategies compared` });
@@ -132,14 +128,14 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
     const w = Math.max(12, ...strategies.map((s) => s.length + 2));
     const idWidth = Math.max(6, ...tasks.map((t) => t.id.length + 2));
     const lines = [
-      `${scored} score per task (higher is better: r2, auc, accuracy or mean-auc by the task's kind; * = best)`,
+      `${scored} score per task (higher is better: ${[...new Set(tasks.map((t) => compareBy(t.kind)))].join(', ')} by the task's kind; * = best)`,
       '',
       `${'task'.padEnd(idWidth)}${'metric'.padEnd(10)}${strategies.map((s) => s.padStart(w)).join('')}`,
     ];
     tasks.forEach((t, i) => {
       const values = results.map((r) => score(r, t));
       const d = decimalsFor(values);
-      lines.push(`${t.id.padEnd(idWidth)}${COMPARE_METRIC[t.kind]!.padEnd(10)}${values.map((v, k) => `${taskRanks[i]![k] === Math.min(...taskRanks[i]!) ? '*' : ' '}${Number.isNaN(v) ? '–' : v.toFixed(d)}`.padStart(w)).join('')}`);
+      lines.push(`${t.id.padEnd(idWidth)}${compareBy(t.kind).padEnd(10)}${values.map((v, k) => `${taskRanks[i]![k] === Math.min(...taskRanks[i]!) ? '*' : ' '}${Number.isNaN(v) ? '–' : v.toFixed(d)}`.padStart(w)).join('')}`);
     });
     lines.push(`${'mean rank'.padEnd(idWidth + 10)}${meanRank.map((r) => r.toFixed(2).padStart(w)).join('')}`);
     lines.push('', `best by mean rank over ${tasks.length} task(s): ${bestAll.join(' and ')}${bestAll.length > 1 ? ' (tied)' : ''}; ${scoredData.rows} ${scored} rows; ${seconds.toFixed(1)} s`);

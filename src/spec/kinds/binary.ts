@@ -15,6 +15,7 @@ export const binary: TaskKind<'binary', BinaryTask> = {
   losses,
   metrics,
   defaultMetrics: metrics,
+  compareBy: 'auc',
   headActivation: 'sigmoid',
   outputs: () => 1,
   outputNames: (_a, id) => [id],

@@ -13,6 +13,11 @@ export interface TaskKind<Name extends string = string, Attrs extends { kind: Na
   /** Metric names this kind can report; `defaultMetrics` are reported when a task names none. */
   readonly metrics: readonly [string, ...string[]];
   readonly defaultMetrics: readonly string[];
+  /**
+   * The metric, one of `metrics`, that compares models on a task of this kind: unitless, higher is
+   * better (`mtgraph compare` ranks strategies by it).
+   */
+  readonly compareBy: string;
   /** Activation of the output layer. */
   readonly headActivation: 'linear' | 'sigmoid' | 'softmax';
   /** Number of output units of the head. */

@@ -28,6 +28,7 @@ export const multiclass: TaskKind<'multiclass', MulticlassTask> = {
   losses,
   metrics,
   defaultMetrics: metrics,
+  compareBy: 'accuracy',
   headActivation: 'softmax',
   outputs: (a) => (typeof a.classes === 'number' ? a.classes : a.classes.length),
   outputNames: (a) => namesOf(a.classes, 'class_'),

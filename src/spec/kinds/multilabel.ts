@@ -28,6 +28,7 @@ export const multilabel: TaskKind<'multilabel', MultilabelTask> = {
   losses,
   metrics,
   defaultMetrics: metrics,
+  compareBy: 'mean-auc',
   headActivation: 'sigmoid',
   outputs: (a) => (typeof a.labels === 'number' ? a.labels : a.labels.length),
   outputNames: (a) => namesOf(a.labels, 'label_'),

@@ -25,6 +25,7 @@ export const regression: TaskKind<'regression', RegressionTask> = {
   losses,
   metrics,
   defaultMetrics: metrics,
+  compareBy: 'r2',
   headActivation: 'linear',
   outputs: (a) => (a.outputs === undefined ? 1 : typeof a.outputs === 'number' ? a.outputs : a.outputs.length),
   outputNames: (a, id) => (a.outputs === undefined || a.outputs === 1 ? [id] : namesOf(a.outputs, `${id}_`)),
