@@ -190,6 +190,18 @@ describe('mtgraph compare', () => {
     expect(text.stdout).toMatch(/best by mean rank over 3 task\(s\): (single|hard)/);
   });
 
+  it("scores a task by its kind's metric also when the graph names only other metrics for it", async () => {
+    const narrowed = structuredClone(SHOP_GRAPH) as { nodes: Array<{ key: string; attributes: Record<string, unknown> }> };
+    narrowed.nodes.find((n) => n.key === 'spend')!.attributes.metrics = ['mae'];
+    const file = await write('shop-mae.json', JSON.stringify(narrowed));
+    const r = await cli('compare', file, '--data', data, '--strategies', 'single,hard', '--trunk', '8', '--epochs', '2', '--exclude', 'id', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    for (const s of JSON.parse(r.stdout).strategies) {
+      expect(Number.isFinite(s.metrics.spend.r2)).toBe(true);
+      expect(Number.isFinite(s.metrics.spend.mae)).toBe(true);
+    }
+  });
+
   it('prints as many decimals (4 to 8) as it takes to tell different scores apart', () => {
     expect(decimalsFor([0.5, 0.25, 0.125])).toBe(4);
     expect(decimalsFor([0.999874, 0.99988, 0.999666])).toBe(5);

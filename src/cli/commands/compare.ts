@@ -77,7 +77,11 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
       ...(Object.keys(scale).length > 0 ? { targetScale: scale } : {}),
     });
     // Every plan first: a mistake in a strategy's name or options stops before any training.
-    const plans = strategies.map((s) => plan(graph, optionsFor(s)));
+    // Each task is also scored by its kind's compareBy when the graph names other metrics for it.
+    const plans = strategies.map((s) => {
+      const p = plan(graph, optionsFor(s));
+      return { ...p, tasks: p.tasks.map((t) => (t.metrics.includes(compareBy(t.kind)) ? t : { ...t, metrics: [...t.metrics, compareBy(t.kind)] })) };
+    });
     await startBackend(out);
     const scored = data.test ? 'test' : data.valid ? 'valid' : 'train';
     const scoredData = data.test ?? data.valid ?? data.train;
