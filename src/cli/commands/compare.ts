@@ -87,6 +87,7 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
     const scoredData = data.test ?? data.valid ?? data.train;
     const tasks = plans[0]!.tasks;
     const results: Array<{ strategy: string; planned: string; params: number; epochs: number; seconds: number; metrics: Record<string, Record<string, number>> }> = [];
+    const notes = new Set<string>();
     for (const [i, p] of plans.entries()) {
       const t0 = performance.now();
       const model = build(p, { graph });
@@ -95,7 +96,7 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
           ...fitSettings(flags, data.valid !== undefined), metrics: false,
           ...(data.valid ? { validationData: data.valid.data } : {}),
         });
-        for (const note of history.notes) out.warn(`${strategies[i]}: ${note}`);
+        for (const note of history.notes) notes.add(note); // about the data: the same for every strategy
         const metrics = await evaluate(model, scoredData.data);
         const seconds = (performance.now() - t0) / 1000;
         results.push({ strategy: strategies[i]!, planned: p.strategy, params: p.params.total, epochs: history.epochs, seconds, metrics });
@@ -105,6 +106,7 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
       }
     }
 
+    for (const note of notes) out.warn(note);
     const score = (r: (typeof results)[number], task: { id: string; kind: string }) => r.metrics[task.id]?.[compareBy(task.kind)] ?? NaN;
     const taskRanks = tasks.map((t) => ranks(results.map((r) => score(r, t))));
     const meanRank = results.map((_, k) => taskRanks.reduce((s, rk) => s + rk[k]!, 0) / tasks.length);
