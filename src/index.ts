@@ -9,7 +9,7 @@ export {
   type TaskAttributes, type TaskKindName, type TaskKind, type RegressionTask, type BinaryTask, type MulticlassTask, type MultilabelTask,
   type AffinityAttributes, type SharingMode, type GraphAttributes, type InputSpec, type SerializedTaskGraph,
   type GraphSpec, type TaskSpec, type AffinitySpec, type Activation,
-} from './spec/index.js';
+} from './schema/index.js';
 export * from './graph/index.js';
 export * from './plan/index.js';
 export { loadGraph, saveGraph, type SaveGraphOptions, MAX_JSON_BYTES } from './io/index.js';
@@ -20,7 +20,7 @@ export {
 export {
   build, compile, checkPlan, CrossStitch, LaplacianPenalty, registerHead, registerCouplingBuilder, SeededDropout, reseedDropout, planLayerClasses,
   type BuildOptions, type SeededDropoutArgs, type MtgraphModel, type Penalty, type LayerNames, type HeadBuilder, type CouplingBuilder,
-} from './build/index.js';
+} from './network/index.js';
 export { saveModel, loadModel } from './io/index.js';
 export { generateTaskFamily, type TaskFamily, type TaskFamilyOptions, type TaskFamilyData } from './synthetic/task-family.js';
 export {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OptionsError, show } from '../errors.js';
-import { isPlainObject, says } from '../spec/common.js';
-import { readGraph, zodError, type GraphSpec } from '../spec/validate.js';
+import { isPlainObject, says } from '../schema/common.js';
+import { readGraph, zodError, type GraphSpec } from '../schema/validate.js';
 import { EXHAUSTIVE_MAX_TASKS } from './defaults.js';
 
 const SCOPE = 'mtgraph/groupTasks';

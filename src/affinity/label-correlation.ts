@@ -3,7 +3,7 @@ import type { PlanTask } from '../plan/types.js';
 import { prepareData } from '../data/prepare.js';
 import { isFlatMatrix, isTensor } from '../data/helpers.js';
 import type { PreparedTask } from '../data/types.js';
-import { isPlainObject } from '../spec/common.js';
+import { isPlainObject } from '../schema/common.js';
 import { registerAffinityMethod, type AffinityInput, type AffinityMeasurement } from './registry.js';
 
 /** One label column as a correlation variable: a value and a 0/1 mask per row. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { MtgraphModel } from '../build/types.js';
-import { build } from '../build/build.js';
+import type { MtgraphModel } from '../network/types.js';
+import { build } from '../network/build.js';
 import { assertTrainable } from '../backend/trainable.js';
 import { plan } from '../plan/compile-plan.js';
 import type { Plan } from '../plan/types.js';

@@ -1,7 +1,7 @@
 import { TaskGraph } from '../graph/task-graph.js';
-import { readGraph, type GraphSpec } from '../spec/validate.js';
-import type { TaskAttributes } from '../spec/kinds/index.js';
-import type { GraphAttributes } from '../spec/graph-attributes.js';
+import { readGraph, type GraphSpec } from '../schema/validate.js';
+import type { TaskAttributes } from '../schema/kinds/index.js';
+import type { GraphAttributes } from '../schema/graph-attributes.js';
 import { resolveAffinityOptions, type MeasureAffinityOptions } from './options.js';
 import { getAffinityMethod } from './registry.js';
 import './label-correlation.js';

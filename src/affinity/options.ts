@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { OptionsError, show } from '../errors.js';
-import { isPlainObject, says } from '../spec/common.js';
-import { zodError } from '../spec/validate.js';
-import type { MtgraphModel } from '../build/types.js';
+import { isPlainObject, says } from '../schema/common.js';
+import { zodError } from '../schema/validate.js';
+import type { MtgraphModel } from '../network/types.js';
 import type { PlanOptions } from '../plan/options.js';
 import { getOptimizer, optimizerNames } from '../train/optimizers.js';
 import { AFFINITY_DEFAULTS } from './defaults.js';

@@ -1,4 +1,4 @@
-import type { GraphSpec } from '../spec/validate.js';
+import type { GraphSpec } from '../schema/validate.js';
 import type { ResolvedAffinityOptions } from './options.js';
 
 /** What a method is given: the validated graph, the caller's data (not yet validated) and the resolved options. */

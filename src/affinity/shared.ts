@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { MtgraphModel } from '../build/types.js';
-import { getCouplingBuilder } from '../build/couplings/index.js';
+import type { MtgraphModel } from '../network/types.js';
+import { getCouplingBuilder } from '../network/couplings/index.js';
 import type { Plan } from '../plan/types.js';
 import { blockKey, gateKey, planPartUsers, taskParameters } from '../train/parameters.js';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors.js';
-import { planLayerClasses } from '../build/layer-classes.js';
-import type { MtgraphModel } from '../build/types.js';
+import { planLayerClasses } from '../network/layer-classes.js';
+import type { MtgraphModel } from '../network/types.js';
 import type { Plan } from '../plan/types.js';
 
 /**

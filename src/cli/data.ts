@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { DataError, FileError, OptionsError } from '../errors.js';
-import { isPlainObject } from '../spec/common.js';
-import { readGraph } from '../spec/validate.js';
+import { isPlainObject } from '../schema/common.js';
+import { readGraph } from '../schema/validate.js';
 import {
   applyPreprocessing, fitPreprocessing, parsePreprocessing, readCsvTable, splitRows, toCsvData,
   type CsvData, type CsvTable, type CsvTask, type EncodedTable, type Preprocessing, type Split,

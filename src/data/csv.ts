@@ -3,9 +3,9 @@
  * preprocessing to save alongside the model (`model.metadata.preprocessing`).
  */
 import { OptionsError, show } from '../errors.js';
-import { isPlainObject } from '../spec/common.js';
-import { readGraph } from '../spec/validate.js';
-import type { MtgraphModel } from '../build/types.js';
+import { isPlainObject } from '../schema/common.js';
+import { readGraph } from '../schema/validate.js';
+import type { MtgraphModel } from '../network/types.js';
 import { readCsvTable, type CsvTable } from './csv-table.js';
 import {
   applyPreprocessing, fitPreprocessing, parsePreprocessing,

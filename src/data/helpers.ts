@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { DataError, show } from '../errors.js';
-import { isPlainObject } from '../spec/common.js';
+import { isPlainObject } from '../schema/common.js';
 import type { FlatMatrix } from './types.js';
 
 /** Who is reading the data (the error scope) and where the data sits in the call (`validationData`). */

@@ -1,6 +1,6 @@
 import type { Plan } from '../plan/types.js';
 import { show } from '../errors.js';
-import { isPlainObject } from '../spec/common.js';
+import { isPlainObject } from '../schema/common.js';
 import { readFeatures, type Features } from './features.js';
 import { readLabels, readMask } from './labels.js';
 import { targetOf } from './targets.js';

@@ -8,8 +8,8 @@
  */
 import { z } from 'zod';
 import { FileError, OptionsError, show } from '../errors.js';
-import { isPlainObject } from '../spec/common.js';
-import { readGraph, zodError } from '../spec/validate.js';
+import { isPlainObject } from '../schema/common.js';
+import { readGraph, zodError } from '../schema/validate.js';
 import { csvError, type CsvTable } from './csv-table.js';
 import {
   compareCategories, encodeLabelCell, expectedLabel, parseNumber, taskResolver, type CsvTask,

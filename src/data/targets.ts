@@ -1,5 +1,5 @@
 import type { PlanTask } from '../plan/types.js';
-import type { TaskKindName } from '../spec/kinds/index.js';
+import type { TaskKindName } from '../schema/kinds/index.js';
 
 /**
  * How labels of one task kind are read: the label columns per row and the check of one value.

@@ -1,4 +1,4 @@
-import type { GraphSpec } from '../spec/validate.js';
+import type { GraphSpec } from '../schema/validate.js';
 import { PlanError } from '../errors.js';
 import type { Groups } from './groups.js';
 

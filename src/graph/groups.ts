@@ -3,7 +3,7 @@ import louvainImport, { type DetailedLouvainOutput, type LouvainOptions } from '
 
 // The package is CommonJS with an ESM-style default in its types: the runtime default is the function itself.
 const louvain = louvainImport as unknown as { detailed(graph: unknown, options: LouvainOptions): DetailedLouvainOutput };
-import type { GraphSpec } from '../spec/validate.js';
+import type { GraphSpec } from '../schema/validate.js';
 import { seededRandom } from './random.js';
 
 /** Task groups: each a list of task ids in graph order; groups ordered by their first task. */

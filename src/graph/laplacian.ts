@@ -1,4 +1,4 @@
-import type { GraphSpec } from '../spec/validate.js';
+import type { GraphSpec } from '../schema/validate.js';
 
 export interface LaplacianOptions {
   /** Keep only positive affinities (default true: a negative weight makes the penalty unbounded). */

@@ -4,12 +4,12 @@ import {
 } from '../errors.js';
 import {
   checkTaskId, parseAffinityAttributes, parseGraphAttributes, parseTaskAttributes, normaliseInput, zodError,
-} from '../spec/validate.js';
-import { isPlainObject, findUnsafeKey } from '../spec/common.js';
-import { SerializedGraphSchema } from '../spec/serialized.js';
-import type { TaskAttributes } from '../spec/kinds/index.js';
-import type { AffinityAttributes } from '../spec/affinity.js';
-import type { GraphAttributes } from '../spec/graph-attributes.js';
+} from '../schema/validate.js';
+import { isPlainObject, findUnsafeKey } from '../schema/common.js';
+import { SerializedGraphSchema } from '../schema/serialized.js';
+import type { TaskAttributes } from '../schema/kinds/index.js';
+import type { AffinityAttributes } from '../schema/affinity.js';
+import type { GraphAttributes } from '../schema/graph-attributes.js';
 
 const SCOPE = 'mtgraph/TaskGraph';
 

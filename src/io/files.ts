@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FileError } from '../errors.js';
-import { UNSAFE_KEYS } from '../spec/common.js';
+import { UNSAFE_KEYS } from '../schema/common.js';
 
 const SCOPE = 'mtgraph/io';
 

@@ -1,5 +1,5 @@
 import { TaskGraph } from '../graph/task-graph.js';
-import { readGraph } from '../spec/validate.js';
+import { readGraph } from '../schema/validate.js';
 import { MtgraphError } from '../errors.js';
 import { readJsonFile, writeFileAtomic } from './files.js';
 

@@ -3,11 +3,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { FileError, MtgraphError, OptionsError, show } from '../errors.js';
-import { assemble, checkPlan, nameLayers, type LayerNames, type MtgraphModel } from '../build/index.js';
+import { assemble, checkPlan, nameLayers, type LayerNames, type MtgraphModel } from '../network/index.js';
 import type { Plan } from '../plan/types.js';
 import { TaskGraph } from '../graph/task-graph.js';
-import { findUnsafeKey, isPlainObject } from '../spec/common.js';
-import type { SerializedTaskGraph } from '../spec/serialized.js';
+import { findUnsafeKey, isPlainObject } from '../schema/common.js';
+import type { SerializedTaskGraph } from '../schema/serialized.js';
 import { MAX_JSON_BYTES, code, exists, parseJson, readFileLimited } from './files.js';
 import { recoverInterruptedSave, writeFolderAtomic } from './folder.js';
 

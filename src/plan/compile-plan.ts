@@ -1,6 +1,6 @@
 import { OptionsError, PlanError } from '../errors.js';
-import { readGraph, type GraphSpec } from '../spec/validate.js';
-import { TASK_KINDS } from '../spec/kinds/index.js';
+import { readGraph, type GraphSpec } from '../schema/validate.js';
+import { TASK_KINDS } from '../schema/kinds/index.js';
 import { getStrategy, type StrategyContext, type StrategyResult } from './registry.js';
 import { runStrategy } from './run.js';
 import { resolvePlanOptions, resolveStack, type PlanOptions, type ResolvedPlanOptions } from './options.js';

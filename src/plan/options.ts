@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { OptionsError } from '../errors.js';
-import { LayerStackSchema, findUnsafeKey, isPlainObject, says, type Activation } from '../spec/common.js';
-import { normaliseInput, zodError } from '../spec/validate.js';
-import { InputSchema, type InputSpec } from '../spec/graph-attributes.js';
+import { LayerStackSchema, findUnsafeKey, isPlainObject, says, type Activation } from '../schema/common.js';
+import { normaliseInput, zodError } from '../schema/validate.js';
+import { InputSchema, type InputSpec } from '../schema/graph-attributes.js';
 import { allStrategies, getStrategy, strategyNames } from './registry.js';
 
 /** A stack of layers with every default filled in. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { GraphSpec } from '../spec/validate.js';
+import type { GraphSpec } from '../schema/validate.js';
 import type { BlockPlan, CouplingPlan, GatePlan, LayerPlan, TowerPlan } from './types.js';
 import type { ResolvedPlanOptions } from './options.js';
 

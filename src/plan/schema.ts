@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ACTIVATIONS } from '../spec/common.js';
+import { ACTIVATIONS } from '../schema/common.js';
 import { PlanError, show } from '../errors.js';
-import { isPlainObject, findUnsafeKey } from '../spec/common.js';
-import { zodError } from '../spec/validate.js';
+import { isPlainObject, findUnsafeKey } from '../schema/common.js';
+import { zodError } from '../schema/validate.js';
 import { PLAN_VERSION, type Plan } from './types.js';
 
 const layer = z.strictObject({ units: z.int().min(1), activation: z.enum(ACTIVATIONS), dropout: z.number().min(0).lt(1), batchNorm: z.boolean(), l2: z.number().min(0).refine(Number.isFinite).optional() });

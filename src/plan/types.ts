@@ -1,6 +1,6 @@
-import type { Activation } from '../spec/common.js';
-import type { TaskKindName } from '../spec/kinds/index.js';
-import type { InputSpec } from '../spec/graph-attributes.js';
+import type { Activation } from '../schema/common.js';
+import type { TaskKindName } from '../schema/kinds/index.js';
+import type { InputSpec } from '../schema/graph-attributes.js';
 
 /** The Plan format version this code writes and reads. */
 export const PLAN_VERSION = 1 as const;

@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { MtgraphModel } from '../build/types.js';
+import type { MtgraphModel } from '../network/types.js';
 import type { PreparedData } from '../data/types.js';
 import { FileError, MtgraphError, OptionsError, show } from '../errors.js';
 import {
   MAX_WEIGHT_BYTES, MODEL_FILES, modelFolderFiles, readFileLimited, readJsonFile, readModelFolder, recoverInterruptedSave, sha256,
   writeFolderAtomic,
 } from '../io/index.js';
-import { isPlainObject } from '../spec/common.js';
+import { isPlainObject } from '../schema/common.js';
 import type { Balancer } from './balance/index.js';
 import type { History } from './history.js';
 import { captureOptimizer, restoreOptimizer } from './optimizer-state.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { MtgraphModel } from '../build/types.js';
+import type { MtgraphModel } from '../network/types.js';
 import type { TaskData } from '../data/types.js';
 import { prepareData } from '../data/prepare.js';
 import { disposeData, toTensors, type DataTensors } from '../data/tensors.js';

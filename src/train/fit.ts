@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { MtgraphModel } from '../build/types.js';
+import type { MtgraphModel } from '../network/types.js';
 import type { PreparedData, TaskData } from '../data/types.js';
 import { prepareData, selectRows } from '../data/prepare.js';
 import { disposeData, toTensors, type DataTensors } from '../data/tensors.js';
@@ -17,7 +17,7 @@ import { makeStep, recordLength, type Step } from './steps.js';
 import { epochSeed } from './random.js';
 import { fingerprint, resumeCheckpoint, saveCheckpoint, type RunFingerprint, type RunState } from './checkpoint.js';
 import { assertTrainable } from '../backend/trainable.js';
-import { reseedDropout } from '../build/layers/dropout.js';
+import { reseedDropout } from '../network/layers/dropout.js';
 import type { EpochLogs, History } from './history.js';
 import { resolveTaskMetrics, scoreTasks, unpackOutputs, type TaskScores } from './task-metrics.js';
 import { targetScaleNotes } from './target-scale.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { MtgraphModel } from '../build/types.js';
+import type { MtgraphModel } from '../network/types.js';
 
 /** Rows per forward pass when predicting or evaluating (bounds the activations' memory). */
 export const INFERENCE_CHUNK = 8192;

@@ -1,4 +1,4 @@
-import type { MtgraphModel } from '../build/types.js';
+import type { MtgraphModel } from '../network/types.js';
 import { OptionsError, show } from '../errors.js';
 
 /** Refuses anything that is not a built model (before any data is touched). */

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Plan, PlanTask } from '../plan/types.js';
 import { PlanError } from '../errors.js';
 import { targetOf } from '../data/targets.js';
-import { COLUMN_ACTIVATIONS } from '../build/layers/columns.js';
-import { columnScale } from '../build/layers/scaled-dense.js';
+import { COLUMN_ACTIVATIONS } from '../network/layers/columns.js';
+import { columnScale } from '../network/layers/scaled-dense.js';
 import type { OutputSource, TrainingView } from './forward.js';
 import { getLoss, lossNames, type LossFunction } from './losses.js';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { isPlainObject } from '../spec/common.js';
+import { isPlainObject } from '../schema/common.js';
 
 /**
  * The whole state of a tfjs optimizer, for checkpoints: `getWeights()` (the iteration count, then

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OptionsError, show } from '../errors.js';
-import { isPlainObject, says } from '../spec/common.js';
-import { zodError } from '../spec/validate.js';
+import { isPlainObject, says } from '../schema/common.js';
+import { zodError } from '../schema/validate.js';
 import type { TaskData } from '../data/types.js';
 import type { EpochLogs } from './history.js';
 import { balanceNames, getBalance } from './balance/index.js';

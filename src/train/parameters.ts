@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { MtgraphModel } from '../build/types.js';
-import { fusedHeadOf, type StepNames } from '../build/names.js';
+import type { MtgraphModel } from '../network/types.js';
+import { fusedHeadOf, type StepNames } from '../network/names.js';
 import type { Plan } from '../plan/types.js';
 
 /**

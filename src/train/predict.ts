@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { MtgraphModel } from '../build/types.js';
+import type { MtgraphModel } from '../network/types.js';
 import type { FeatureInput } from '../data/types.js';
 import { prepareFeatures } from '../data/prepare.js';
 import { forward, INFERENCE_CHUNK } from './forward.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { MtgraphModel } from '../build/types.js';
+import type { MtgraphModel } from '../network/types.js';
 import { OptionsError } from '../errors.js';
 import type { Balancer, BalanceNeeds, Combined, GradientBalancer, LossBalancer, TaskGradients } from './balance/index.js';
 import { forward, forwardView, trainingView } from './forward.js';

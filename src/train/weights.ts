@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { MtgraphModel } from '../build/types.js';
+import type { MtgraphModel } from '../network/types.js';
 
 /** Every variable of a model: its trainable variables and the layers' other weights (batch-norm statistics). */
 export function modelVariables(model: MtgraphModel): tf.Variable[] {

@@ -5,7 +5,7 @@
 import type { AbstractGraph } from 'graphology-types';
 import { OptionsError } from '../errors.js';
 import { louvainGroups } from '../graph/groups.js';
-import { readGraph, type GraphSpec } from '../spec/validate.js';
+import { readGraph, type GraphSpec } from '../schema/validate.js';
 import { KIND_COLORS, UNGROUPED_COLOR, categoryColor } from './colors.js';
 import { safeColor, truncate } from './escape.js';
 import { computeLayout, type GraphLayout, type ResolvedLayoutOptions } from './layout.js';

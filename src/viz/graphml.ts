@@ -4,7 +4,7 @@
  * are written as JSON text in string keys.
  */
 import type { AbstractGraph } from 'graphology-types';
-import { readGraph } from '../spec/validate.js';
+import { readGraph } from '../schema/validate.js';
 import { computeDrawing } from './drawing.js';
 import { escapeAttr, escapeXml } from './escape.js';
 import { safeKeys } from './gexf.js';

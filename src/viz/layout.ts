@@ -7,7 +7,7 @@ import forceAtlas2Import from 'graphology-layout-forceatlas2';
 import type { ForceAtlas2Settings } from 'graphology-layout-forceatlas2';
 import { OptionsError } from '../errors.js';
 import { seededRandom } from '../graph/random.js';
-import type { GraphSpec } from '../spec/validate.js';
+import type { GraphSpec } from '../schema/validate.js';
 import { SCOPE } from './options.js';
 
 // CommonJS package: the runtime default export is the layout function itself.

@@ -4,8 +4,8 @@
  */
 import { z } from 'zod';
 import { OptionsError } from '../errors.js';
-import { findUnsafeKey, isPlainObject, says } from '../spec/common.js';
-import { zodError } from '../spec/validate.js';
+import { findUnsafeKey, isPlainObject, says } from '../schema/common.js';
+import { zodError } from '../schema/validate.js';
 
 export const SCOPE = 'mtgraph/viz';
 

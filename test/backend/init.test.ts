@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertTrainable, initBackend, loadFailureReason, untrainableLayers, type BackendReport } from '../../src/backend/index.js';
 import { BackendError } from '../../src/errors.js';
 import { plan } from '../../src/plan/compile-plan.js';
-import { compile } from '../../src/build/index.js';
-import { STRATEGIES, smallGraph } from '../build/helpers.js';
+import { compile } from '../../src/network/index.js';
+import { STRATEGIES, smallGraph } from '../network/helpers.js';
 
 let report: BackendReport;
 const env = process.env.MTGRAPH_BACKEND;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
-import { compile } from '../../src/build/index.js';
+import { compile } from '../../src/network/index.js';
 import { DataError, FileError, OptionsError } from '../../src/errors.js';
 import { TaskGraph } from '../../src/graph/index.js';
 import { loadModel, saveModel } from '../../src/io/index.js';

@@ -2,13 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { compile, type MtgraphModel } from '../../src/build/index.js';
+import { compile, type MtgraphModel } from '../../src/network/index.js';
 import { FileError, MtgraphError, PlanError } from '../../src/errors.js';
 import { loadGraph, saveGraph } from '../../src/io/graph-file.js';
 import { MAX_JSON_BYTES } from '../../src/io/files.js';
 import { loadModel, MAX_WEIGHT_BYTES, saveModel } from '../../src/io/model-file.js';
 import { cpu } from '../train/fixture.js';
-import { scrambleWeights, smallGraph } from '../build/helpers.js';
+import { scrambleWeights, smallGraph } from '../network/helpers.js';
 import { prototypeSnapshot, prototypesUntouched, removeDir, tempDir, thrown } from './helpers.js';
 
 /**

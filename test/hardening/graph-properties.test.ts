@@ -7,7 +7,7 @@ import { MtgraphError } from '../../src/errors.js';
 import { TaskGraph } from '../../src/graph/task-graph.js';
 import { loadGraph } from '../../src/io/graph-file.js';
 import { plan } from '../../src/plan/index.js';
-import { readGraph } from '../../src/spec/validate.js';
+import { readGraph } from '../../src/schema/validate.js';
 import { prototypeSnapshot, prototypesUntouched, removeDir, tempDir } from './helpers.js';
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { MtgraphModel } from '../../src/build/types.js';
+import type { MtgraphModel } from '../../src/network/types.js';
 import { TrainingError } from '../../src/errors.js';
 import { seededRandom } from '../../src/graph/random.js';
 import { defineBalance, fit, registerBalance, type FitOptions } from '../../src/train/index.js';

@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
-import { build, compile, type MtgraphModel } from '../../src/build/index.js';
+import { build, compile, type MtgraphModel } from '../../src/network/index.js';
 import { FileError, OptionsError, PlanError } from '../../src/errors.js';
 import { loadModel, saveModel } from '../../src/io/model-file.js';
 import { plan } from '../../src/plan/compile-plan.js';
 import { TaskGraph } from '../../src/graph/task-graph.js';
-import { STRATEGIES, scrambleWeights, smallGraph } from '../build/helpers.js';
+import { STRATEGIES, scrambleWeights, smallGraph } from '../network/helpers.js';
 
 let root: string;
 

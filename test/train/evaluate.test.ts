@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, fit, predict } from '../../src/train/index.js';
 import { rocAuc, macroF1, argmaxRows, r2Score } from '../../src/train/metrics/index.js';
 import { DataError } from '../../src/errors.js';
-import type { MtgraphModel } from '../../src/build/types.js';
+import type { MtgraphModel } from '../../src/network/types.js';
 import { cpu, features, fixtureModel } from './fixture.js';
 
 const x = features(200, 4, 11);

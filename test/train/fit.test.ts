@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fit, Objective } from '../../src/train/index.js';
 import { prepareData, toTensors } from '../../src/data/index.js';
 import { DataError, OptionsError, TrainingError } from '../../src/errors.js';
-import type { MtgraphModel } from '../../src/build/types.js';
+import type { MtgraphModel } from '../../src/network/types.js';
 import type { TaskData } from '../../src/data/types.js';
 import { cpu, features, fixtureModel, gaussian, rng, weightsOf, type FixtureOptions, FOUR_TASKS, fourTaskData } from './fixture.js';
 

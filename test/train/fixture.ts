@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { MtgraphModel } from '../../src/build/types.js';
+import type { MtgraphModel } from '../../src/network/types.js';
 import type { Plan } from '../../src/plan/types.js';
-import type { TaskAttributes } from '../../src/spec/kinds/index.js';
+import type { TaskAttributes } from '../../src/schema/kinds/index.js';
 import { TaskGraph } from '../../src/graph/index.js';
 import { plan as makePlan } from '../../src/plan/index.js';
-import { build } from '../../src/build/index.js';
+import { build } from '../../src/network/index.js';
 import { initBackend } from '../../src/backend/index.js';
 import type { TaskData } from '../../src/data/index.js';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getLoss, lossNames, Objective } from '../../src/train/index.js';
-import { TASK_KINDS } from '../../src/spec/kinds/index.js';
+import { TASK_KINDS } from '../../src/schema/kinds/index.js';
 import { cpu, fixtureModel } from './fixture.js';
 
 beforeAll(cpu);

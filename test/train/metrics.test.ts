@@ -3,7 +3,7 @@ import {
   accuracy, binaryAccuracy, binaryLogLoss, categoricalLogLoss, getMetric, macroF1, meanAbsoluteError, meanSquaredError,
   metricNames, microF1, r2Score, rocAuc, type MetricInput,
 } from '../../src/train/metrics/index.js';
-import { TASK_KINDS } from '../../src/spec/kinds/index.js';
+import { TASK_KINDS } from '../../src/schema/kinds/index.js';
 
 const f32 = (v: number[]) => Float32Array.from(v);
 

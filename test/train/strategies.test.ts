@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, fit, predict } from '../../src/train/index.js';
-import { compile } from '../../src/build/index.js';
+import { compile } from '../../src/network/index.js';
 import { TaskGraph } from '../../src/graph/index.js';
 import { strategyNames } from '../../src/plan/index.js';
 import type { TaskData } from '../../src/data/types.js';

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, evaluate, fit, loadModel, OptionsError, plan, saveModel, targetScale, TaskGraph } from '../../src/index.js';
-import { MultiHead } from '../../src/build/index.js';
+import { MultiHead } from '../../src/network/index.js';
 import { Objective } from '../../src/train/index.js';
-import { ScaledDense } from '../../src/build/layers/scaled-dense.js';
+import { ScaledDense } from '../../src/network/layers/scaled-dense.js';
 import { cpu, features } from './fixture.js';
 import { removeDir, tempDir } from '../hardening/helpers.js';
 

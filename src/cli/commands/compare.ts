@@ -4,7 +4,7 @@ import {
   type CsvFlags, type ModelFlags, type TrainingFlags,
 } from '../options.js';
 import { readTrainingData } from '../data.js';
-import { taskKind } from '../../spec/kinds/index.js';
+import { taskKind } from '../../schema/kinds/index.js';
 import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
 
 interface CompareFlags extends CsvFlags, Omit<ModelFlags, 'strategy'>, TrainingFlags {
@@ -70,7 +70,7 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
     out.info(`${shown(flags.data)}: ${data.table.rows} row(s) -> train ${sizes.train}, valid ${sizes.valid}, test ${sizes.test}; ${data.preprocessing.columns.length} model input(s)`);
     for (const note of data.notes) out.warn(note);
     const { targetScale, fit, evaluate } = await import('../../train/index.js');
-    const { build } = await import('../../build/index.js');
+    const { build } = await import('../../network/index.js');
     const scale = flags.targetScale ? targetScale(graph, data.train.data) : {};
     const optionsFor = (strategy: string) => ({
       ...planOptions({ ...flags, strategy }, data.preprocessing.columns),

@@ -24,7 +24,7 @@ export async function runDemo(flags: DemoFlags, out: Output): Promise<void> {
   const started = performance.now();
   const tf = await import('@tensorflow/tfjs');
   const { generateTaskFamily } = await import('../../synthetic/task-family.js');
-  const { compile } = await import('../../build/index.js');
+  const { compile } = await import('../../network/index.js');
   const { fit, evaluate, predict } = await import('../../train/index.js');
   const { saveModel, loadModel, writeFileAtomic } = await import('../../io/index.js');
   const { renderReport } = await import('../../viz/index.js');

@@ -61,7 +61,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     for (const note of data.notes) out.warn(note);
 
     await startBackend(out);
-    const { compile } = await import('../../build/index.js');
+    const { compile } = await import('../../network/index.js');
     const { fit, evaluate, targetScale } = await import('../../train/index.js');
     const scale = flags.targetScale ? targetScale(graph, data.train.data) : {};
     const model = compile(graph, { ...planOptions(flags, data.preprocessing.columns), ...(Object.keys(scale).length > 0 ? { targetScale: scale } : {}) });

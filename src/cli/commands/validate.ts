@@ -18,7 +18,7 @@ export function validateCommand(program: Command, ctx: CommandContext): void {
   cmd.action(async (file: string, flags: ValidateFlags) => {
     const out = outputOf(ctx, flags);
     const { loadGraph } = await import('../../io/index.js');
-    const { readGraph } = await import('../../spec/validate.js');
+    const { readGraph } = await import('../../schema/validate.js');
     const graph = await loadGraph(file);
     const spec = readGraph(graph);
     const kinds = new Map<string, number>();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LayerStackSchema, says } from '../../spec/common.js';
+import { LayerStackSchema, says } from '../../schema/common.js';
 import { canonicalGroups, enforceConstraints, louvainGroups, thresholdGroups } from '../../graph/groups.js';
 import { partitionTasks } from '../../affinity/group.js';
 import { OptionsError, UnknownTaskError } from '../../errors.js';

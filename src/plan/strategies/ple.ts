@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { says } from '../../spec/common.js';
+import { says } from '../../schema/common.js';
 import { registerStrategy } from '../registry.js';
 import type { BlockPlan, GatePlan } from '../types.js';
 import { towersFor } from './shared.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { says } from '../../spec/common.js';
+import { says } from '../../schema/common.js';
 import { registerStrategy } from '../registry.js';
 import type { CouplingPlan } from '../types.js';
 import { towersFor, trunkCopy } from './shared.js';

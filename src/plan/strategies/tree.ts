@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { says } from '../../spec/common.js';
+import { says } from '../../schema/common.js';
 import { PlanError } from '../../errors.js';
 import { cutDendrogram, dendrogram, type Dendrogram } from '../../graph/dendrogram.js';
 import { enforceConstraints } from '../../graph/groups.js';

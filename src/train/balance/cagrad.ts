@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { says } from '../../spec/common.js';
+import { says } from '../../schema/common.js';
 import { defineBalance } from './types.js';
 import { numberOption, optionsObjectError } from './options.js';
 import { dot, matVec, projectOntoSimplex, toMatrix, type Matrix } from './numeric.js';

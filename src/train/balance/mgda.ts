@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { OptionsError } from '../../errors.js';
-import { says } from '../../spec/common.js';
+import { says } from '../../schema/common.js';
 import { sharedRepresentation } from '../parameters.js';
 import { defineBalance } from './types.js';
 import { optionsObjectError } from './options.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { says } from '../../spec/common.js';
+import { says } from '../../schema/common.js';
 
 /** An object-level error that leaves unknown keys to zod's own message (reported at the key). */
 function objectError(what: string, fix: string) {

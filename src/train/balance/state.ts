@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { isPlainObject } from '../../spec/common.js';
+import { isPlainObject } from '../../schema/common.js';
 
 /** Helpers for balancers' getState / setState: small JSON records checked on the way back in. */
 

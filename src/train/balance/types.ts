@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
-import type { MtgraphModel } from '../../build/types.js';
+import type { MtgraphModel } from '../../network/types.js';
 import type { PlanTask } from '../../plan/types.js';
 
 /**

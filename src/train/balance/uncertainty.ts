@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { says } from '../../spec/common.js';
+import { says } from '../../schema/common.js';
 import { defineBalance } from './types.js';
 import { numberOption, optionsObjectError } from './options.js';
 import { assignValues, numberList, stateObject, valuesOf } from './state.js';

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
-import { build, compile, CrossStitch, planLayerClasses, registerHead, sanitizeName } from '../../src/build/index.js';
-import { denseHead } from '../../src/build/heads/index.js';
+import { build, compile, CrossStitch, planLayerClasses, registerHead, sanitizeName } from '../../src/network/index.js';
+import { denseHead } from '../../src/network/heads/index.js';
 import { OptionsError, PlanError } from '../../src/errors.js';
 import { plan } from '../../src/plan/compile-plan.js';
 import type { Plan } from '../../src/plan/types.js';

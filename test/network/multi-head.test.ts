@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
-import { build, deriveSeed, FusedHeadLaplacian, fusedHeadGroups, LaplacianPenalty, MultiHead, planLayerClasses } from '../../src/build/index.js';
+import { build, deriveSeed, FusedHeadLaplacian, fusedHeadGroups, LaplacianPenalty, MultiHead, planLayerClasses } from '../../src/network/index.js';
 import { plan } from '../../src/plan/compile-plan.js';
 import type { Plan } from '../../src/plan/types.js';
 import { taskParameters } from '../../src/train/parameters.js';

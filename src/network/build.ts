@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError, show } from '../errors.js';
 import type { Plan } from '../plan/types.js';
-import type { SerializedTaskGraph } from '../spec/serialized.js';
+import type { SerializedTaskGraph } from '../schema/serialized.js';
 import { checkPlan } from './check.js';
 import type { BuildContext } from './context.js';
 import { getCouplingBuilder } from './couplings/registry.js';

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Plan } from '../plan/types.js';
-import type { SerializedTaskGraph } from '../spec/serialized.js';
+import type { SerializedTaskGraph } from '../schema/serialized.js';
 import type { LayerNames } from './names.js';
 
 /**
