@@ -37,7 +37,6 @@ function graph(): TaskGraph {
   return g;
 }
 
-
 const g = graph();
 const time = (fn: () => unknown) => {
   fn(); // warm-up
@@ -50,14 +49,20 @@ const time = (fn: () => unknown) => {
   return xs;
 };
 
-console.log(`plan() on ${tasks} tasks, ${g.size} edges; median of ${runs} runs after one warm-up; node ${process.version}`);
+console.log(
+  `plan() on ${tasks} tasks, ${g.size} edges; median of ${runs} runs after one warm-up; node ${process.version}`,
+);
 console.log(`| step | median ms | min ms | max ms | result |`);
 console.log(`|---|---:|---:|---:|---|`);
 const validate = time(() => readGraph(g));
-console.log(`| validate only (readGraph) | ${median(validate).toFixed(1)} | ${Math.min(...validate).toFixed(1)} | ${Math.max(...validate).toFixed(1)} | |`);
+console.log(
+  `| validate only (readGraph) | ${median(validate).toFixed(1)} | ${Math.min(...validate).toFixed(1)} | ${Math.max(...validate).toFixed(1)} | |`,
+);
 for (const strategy of strategyNames()) {
   const p = plan(g, { strategy });
   const xs = time(() => plan(g, { strategy }));
   const summary = `${p.strategy}: ${p.blocks.length} blocks, ${p.gates.length} gates, ${p.couplings.length} couplings, ${p.params.total.toLocaleString('en-US')} params`;
-  console.log(`| ${strategy} | ${median(xs).toFixed(1)} | ${Math.min(...xs).toFixed(1)} | ${Math.max(...xs).toFixed(1)} | ${summary} |`);
+  console.log(
+    `| ${strategy} | ${median(xs).toFixed(1)} | ${Math.min(...xs).toFixed(1)} | ${Math.max(...xs).toFixed(1)} | ${summary} |`,
+  );
 }

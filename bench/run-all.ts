@@ -32,8 +32,14 @@ for (const [script, full, short] of BENCHES) {
   const command = `npx tsx bench/${script}${args.length ? ` ${args.join(' ')}` : ''}`;
   console.log(`\n## ${command}\n`);
   const started = Date.now();
-  const result = spawnSync(process.execPath, [path.join(here, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), file, ...args], { stdio: 'inherit' });
-  console.log(`\n(${command}: ${result.status === 0 ? 'done' : `exit ${result.status}`} in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  const result = spawnSync(
+    process.execPath,
+    [path.join(here, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), file, ...args],
+    { stdio: 'inherit' },
+  );
+  console.log(
+    `\n(${command}: ${result.status === 0 ? 'done' : `exit ${result.status}`} in ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+  );
   if (result.status !== 0) failed++;
 }
 process.exitCode = failed ? 1 : 0;

@@ -11,7 +11,14 @@
  * family's own test rows; mean test MSE over the 12 tasks, then the median over seeds. The noise
  * floor (label noise variance) is 0.09.
  */
-import { initBackend, generateTaskFamily, compile, fit, evaluate, type PlanOptions } from '../src/index.js';
+import {
+  initBackend,
+  generateTaskFamily,
+  compile,
+  fit,
+  evaluate,
+  type PlanOptions,
+} from '../src/index.js';
 import { median } from './timing.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -25,7 +32,13 @@ async function meanTestMse(rows: number, seed: number, options: PlanOptions): Pr
   const family = generateTaskFamily({ seed, trainRows: rows });
   const model = compile(family.graph, { trunk: { units: [4] }, seed, ...options });
   try {
-    await fit(model, family.train, { epochs: 100, batchSize: 16, seed, metrics: false, optimizer: { name: 'adam', learningRate: 0.01 } });
+    await fit(model, family.train, {
+      epochs: 100,
+      batchSize: 16,
+      seed,
+      metrics: false,
+      optimizer: { name: 'adam', learningRate: 0.01 },
+    });
     const scores = await evaluate(model, family.test);
     const tasks = family.graph.nodes();
     return tasks.reduce((s, t) => s + scores[t]!.mse!, 0) / tasks.length;
@@ -37,7 +50,10 @@ async function meanTestMse(rows: number, seed: number, options: PlanOptions): Pr
 const columns: Array<[string, PlanOptions]> = [
   ['single', { strategy: 'single' }],
   ['hard', { strategy: 'hard' }],
-  ...STRENGTHS.map((s): [string, PlanOptions] => [`soft ${s}`, { strategy: 'soft', soft: { strength: s } }]),
+  ...STRENGTHS.map((s): [string, PlanOptions] => [
+    `soft ${s}`,
+    { strategy: 'soft', soft: { strength: s } },
+  ]),
 ];
 const lines: string[] = [];
 lines.push(`| rows per task | ${columns.map(([name]) => name).join(' | ')} | best soft |`);
@@ -48,12 +64,18 @@ for (const rows of ROWS) {
     const values: number[] = [];
     for (const seed of SEEDS) values.push(await meanTestMse(rows, seed, options));
     medians.push(median(values));
-    console.error(`[${((performance.now() - started) / 1000).toFixed(0)} s] rows ${rows}, ${name}: ${values.map((v) => v.toFixed(3)).join(' ')}`);
+    console.error(
+      `[${((performance.now() - started) / 1000).toFixed(0)} s] rows ${rows}, ${name}: ${values.map((v) => v.toFixed(3)).join(' ')}`,
+    );
   }
   const soft = medians.slice(2);
   const best = soft.indexOf(Math.min(...soft));
-  lines.push(`| ${rows} | ${medians.map((m, i) => (i === best + 2 ? `**${m.toFixed(3)}**` : m.toFixed(3))).join(' | ')} | ${STRENGTHS[best]} |`);
+  lines.push(
+    `| ${rows} | ${medians.map((m, i) => (i === best + 2 ? `**${m.toFixed(3)}**` : m.toFixed(3))).join(' | ')} | ${STRENGTHS[best]} |`,
+  );
 }
-console.log(`soft strength sweep: median over seeds ${SEEDS.join(', ')} of the mean test MSE of 12 tasks (noise floor 0.09); backend ${report.backend}, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+console.log(
+  `soft strength sweep: median over seeds ${SEEDS.join(', ')} of the mean test MSE of 12 tasks (noise floor 0.09); backend ${report.backend}, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+);
 console.log(lines.join('\n'));
 console.log(`command: npx tsx bench/soft-strength.ts${QUICK ? ' --quick' : ''}`);

@@ -11,8 +11,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  initBackend, TaskGraph, compile, fit, seededRandom,
-  patchWasmKernels, restoreWasmKernels,
+  initBackend,
+  TaskGraph,
+  compile,
+  fit,
+  seededRandom,
+  patchWasmKernels,
+  restoreWasmKernels,
 } from '../src/index.js';
 import type { PlanOptions } from '../src/index.js';
 import { cpuNow, median } from './timing.js';
@@ -41,9 +46,10 @@ const TRAIN_FLOPS = 3 * FORWARD_FLOPS;
 const report = await initBackend();
 const random = seededRandom(7);
 const X = new Float32Array(ROWS * D).map(() => random() * 2 - 1);
-const Y = Array.from({ length: HEADS }, (_, h) => Float32Array.from({ length: ROWS }, (_, r) => Math.tanh(X[r * D + h]! + X[r * D + h + 8]!)));
+const Y = Array.from({ length: HEADS }, (_, h) =>
+  Float32Array.from({ length: ROWS }, (_, r) => Math.tanh(X[r * D + h]! + X[r * D + h + 8]!)),
+);
 const ids = Array.from({ length: HEADS }, (_, h) => `t${h}`);
-
 
 /**
  * The backend's matMul throughput on the forward shapes of one batch, GFLOP/s: with the same
@@ -65,21 +71,33 @@ function matMulCeiling(): { fixed: number; fresh: number } {
     for (let i = 0; i < n; i++) f();
     return (cpuNow() - t0) / n;
   };
-  const fixed = timed(() => tf.tidy(() => {
-    tf.matMul(a, w1);
-    tf.matMul(h1, w2);
-    tf.matMul(h2, w3).dataSync();
-  }), 100);
-  const fresh = timed(() => tf.tidy(() => {
-    tf.matMul(a, tf.add(w1, 0));
-    tf.matMul(h1, tf.add(w2, 0));
-    tf.matMul(h2, tf.add(w3, 0)).dataSync();
-  }), 100);
-  const making = timed(() => tf.tidy(() => {
-    tf.add(w1, 0);
-    tf.add(w2, 0);
-    tf.add(w3, 0).dataSync();
-  }), 100);
+  const fixed = timed(
+    () =>
+      tf.tidy(() => {
+        tf.matMul(a, w1);
+        tf.matMul(h1, w2);
+        tf.matMul(h2, w3).dataSync();
+      }),
+    100,
+  );
+  const fresh = timed(
+    () =>
+      tf.tidy(() => {
+        tf.matMul(a, tf.add(w1, 0));
+        tf.matMul(h1, tf.add(w2, 0));
+        tf.matMul(h2, tf.add(w3, 0)).dataSync();
+      }),
+    100,
+  );
+  const making = timed(
+    () =>
+      tf.tidy(() => {
+        tf.add(w1, 0);
+        tf.add(w2, 0);
+        tf.add(w3, 0).dataSync();
+      }),
+    100,
+  );
   tf.dispose([a, w1, h1, w2, h2, w3]);
   const gflops = (ms: number) => (BATCH * FORWARD_FLOPS) / (ms / 1000) / 1e9;
   return { fixed: gflops(fixed), fresh: gflops(fresh - making) };
@@ -89,8 +107,11 @@ function matMulCeiling(): { fixed: number; fresh: number } {
 function handWritten(): { run: () => Promise<number>; dispose: () => void } {
   const input = tf.input({ shape: [D] });
   let h: tf.SymbolicTensor = input;
-  for (const units of UNITS) h = tf.layers.dense({ units, activation: 'relu' }).apply(h) as tf.SymbolicTensor;
-  const outputs = ids.map((id) => tf.layers.dense({ units: 1, name: id }).apply(h) as tf.SymbolicTensor);
+  for (const units of UNITS)
+    h = tf.layers.dense({ units, activation: 'relu' }).apply(h) as tf.SymbolicTensor;
+  const outputs = ids.map(
+    (id) => tf.layers.dense({ units: 1, name: id }).apply(h) as tf.SymbolicTensor,
+  );
   const model = tf.model({ inputs: input, outputs });
   model.compile({ optimizer: tf.train.adam(LR), loss: ids.map(() => 'meanSquaredError') });
   const x = tf.tensor2d(X, [ROWS, D]);
@@ -109,18 +130,33 @@ function handWritten(): { run: () => Promise<number>; dispose: () => void } {
 }
 
 /** mtgraph's fit on a plan of the 8 tasks: `hard` on the issue's network, or a gated one; CPU ms of one epoch. */
-function ours(planOptions: PlanOptions = { strategy: 'hard', trunk: { units: UNITS } }, batch = BATCH): { run: () => Promise<number>; dispose: () => void } {
+function ours(
+  planOptions: PlanOptions = { strategy: 'hard', trunk: { units: UNITS } },
+  batch = BATCH,
+): { run: () => Promise<number>; dispose: () => void } {
   const g = new TaskGraph({ input: { features: D } });
   for (const id of ids) g.addTask(id, { kind: 'regression' });
   const model = compile(g, { ...planOptions, seed: 1 });
-  const data = { x: { values: X, shape: [ROWS, D] as [number, number] }, y: Object.fromEntries(ids.map((id, h) => [id, Y[h]!])) };
+  const data = {
+    x: { values: X, shape: [ROWS, D] as [number, number] },
+    y: Object.fromEntries(ids.map((id, h) => [id, Y[h]!])),
+  };
   return {
     run: async () => {
       let start = 0;
       let end = 0;
       // Time the epoch itself (from the first step), not the one-off data preparation.
       const t0 = cpuNow();
-      const history = await fit(model, data, { epochs: 1, batchSize: batch, seed: 1, optimizer: { name: 'adam', learningRate: LR }, metrics: false, onEpochEnd: () => { end = cpuNow(); } });
+      const history = await fit(model, data, {
+        epochs: 1,
+        batchSize: batch,
+        seed: 1,
+        optimizer: { name: 'adam', learningRate: LR },
+        metrics: false,
+        onEpochEnd: () => {
+          end = cpuNow();
+        },
+      });
       start = t0 + history.timing.prepareMs;
       return end - start;
     },
@@ -129,14 +165,38 @@ function ours(planOptions: PlanOptions = { strategy: 'hard', trunk: { units: UNI
 }
 
 /** A gated network (MMoE: 8 experts of 32, a tower [8] per task, batch 512): its gates stack the experts (Concat) and split the stack's gradient (SplitV). */
-const MMOE: PlanOptions = { strategy: 'mmoe', trunk: { units: [32] }, mmoe: { experts: 8 }, tower: { units: [8] } };
-const sides: Array<{ name: string; patched: boolean; make: () => ReturnType<typeof ours>; gated?: boolean }> = [
+const MMOE: PlanOptions = {
+  strategy: 'mmoe',
+  trunk: { units: [32] },
+  mmoe: { experts: 8 },
+  tower: { units: [8] },
+};
+const sides: Array<{
+  name: string;
+  patched: boolean;
+  make: () => ReturnType<typeof ours>;
+  gated?: boolean;
+}> = [
   { name: 'tfjs model.fit, original wasm kernels', patched: false, make: handWritten },
   { name: 'tfjs model.fit, mtgraph kernels', patched: true, make: handWritten },
-  { name: 'mtgraph fit (hard, 8 heads), original wasm kernels', patched: false, make: () => ours() },
+  {
+    name: 'mtgraph fit (hard, 8 heads), original wasm kernels',
+    patched: false,
+    make: () => ours(),
+  },
   { name: 'mtgraph fit (hard, 8 heads), mtgraph kernels', patched: true, make: () => ours() },
-  { name: 'mtgraph fit (mmoe, 8 experts of 32, towers [8]), original wasm kernels', patched: false, make: () => ours(MMOE, 512), gated: true },
-  { name: 'mtgraph fit (mmoe, 8 experts of 32, towers [8]), mtgraph kernels', patched: true, make: () => ours(MMOE, 512), gated: true },
+  {
+    name: 'mtgraph fit (mmoe, 8 experts of 32, towers [8]), original wasm kernels',
+    patched: false,
+    make: () => ours(MMOE, 512),
+    gated: true,
+  },
+  {
+    name: 'mtgraph fit (mmoe, 8 experts of 32, towers [8]), mtgraph kernels',
+    patched: true,
+    make: () => ours(MMOE, 512),
+    gated: true,
+  },
 ];
 
 const ceilings: Array<{ fixed: number; fresh: number }> = [];
@@ -156,22 +216,37 @@ for (let r = 0; r < ROUNDS; r++) {
 wasmKernels(true);
 for (const s of built) s.dispose();
 
-console.log(`backend ${report.backend} (${report.tried.find((t) => t.name === report.backend)?.reason}); node ${process.version}`);
-console.log(`network ${D} -> ${UNITS.join(' -> ')} -> ${HEADS} regression heads, batch ${BATCH}, adam, ${ROWS} rows; CPU ms per epoch, median of ${ROUNDS} interleaved rounds`);
+console.log(
+  `backend ${report.backend} (${report.tried.find((t) => t.name === report.backend)?.reason}); node ${process.version}`,
+);
+console.log(
+  `network ${D} -> ${UNITS.join(' -> ')} -> ${HEADS} regression heads, batch ${BATCH}, adam, ${ROWS} rows; CPU ms per epoch, median of ${ROUNDS} interleaved rounds`,
+);
 const ceiling = median(ceilings.map((c) => c.fixed));
 const freshCeiling = median(ceilings.map((c) => c.fresh));
-console.log(`backend matMul on the forward shapes, median of ${ROUNDS} rounds: ${ceiling.toFixed(1)} GFLOP/s with operands packed once (the ceiling; rounds ${ceilings.map((c) => c.fixed.toFixed(1)).join(', ')}), ${freshCeiling.toFixed(1)} GFLOP/s with a new right-hand matrix per product (rounds ${ceilings.map((c) => c.fresh.toFixed(1)).join(', ')})\n`);
-console.log('| training loop | ms / epoch | samples / s | achieved GFLOP/s | % of matMul ceiling | % of fresh-operand matMul | vs tfjs model.fit (original) |');
+console.log(
+  `backend matMul on the forward shapes, median of ${ROUNDS} rounds: ${ceiling.toFixed(1)} GFLOP/s with operands packed once (the ceiling; rounds ${ceilings.map((c) => c.fixed.toFixed(1)).join(', ')}), ${freshCeiling.toFixed(1)} GFLOP/s with a new right-hand matrix per product (rounds ${ceilings.map((c) => c.fresh.toFixed(1)).join(', ')})\n`,
+);
+console.log(
+  '| training loop | ms / epoch | samples / s | achieved GFLOP/s | % of matMul ceiling | % of fresh-operand matMul | vs tfjs model.fit (original) |',
+);
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 const base = median(built[0]!.ms);
 for (const s of built.filter((b) => !b.gated)) {
   const ms = median(s.ms);
   const sps = ROWS / (ms / 1000);
   const gflops = (sps * TRAIN_FLOPS) / 1e9;
-  console.log(`| ${s.name} | ${ms.toFixed(0)} | ${sps.toFixed(0)} | ${gflops.toFixed(2)} | ${((100 * gflops) / ceiling).toFixed(0)} % | ${((100 * gflops) / freshCeiling).toFixed(0)} % | ${(base / ms).toFixed(2)}x |`);
+  console.log(
+    `| ${s.name} | ${ms.toFixed(0)} | ${sps.toFixed(0)} | ${gflops.toFixed(2)} | ${((100 * gflops) / ceiling).toFixed(0)} % | ${((100 * gflops) / freshCeiling).toFixed(0)} % | ${(base / ms).toFixed(2)}x |`,
+  );
 }
 const gated = built.filter((b) => b.gated);
-console.log(`\nA gated network on the same data (64 -> MMoE, batch 512): CPU ms per epoch, median of ${ROUNDS} rounds\n`);
+console.log(
+  `\nA gated network on the same data (64 -> MMoE, batch 512): CPU ms per epoch, median of ${ROUNDS} rounds\n`,
+);
 console.log('| training loop | ms / epoch | vs original kernels |');
 console.log('|---|---:|---:|');
-for (const s of gated) console.log(`| ${s.name} | ${median(s.ms).toFixed(0)} | ${(median(gated[0]!.ms) / median(s.ms)).toFixed(2)}x |`);
+for (const s of gated)
+  console.log(
+    `| ${s.name} | ${median(s.ms).toFixed(0)} | ${(median(gated[0]!.ms) / median(s.ms)).toFixed(2)}x |`,
+  );

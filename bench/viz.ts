@@ -7,7 +7,14 @@
 import { performance } from 'node:perf_hooks';
 import forceAtlas2Import from 'graphology-layout-forceatlas2';
 import { TaskGraph, plan, readGraph, seededRandom, type History } from '../src/index.js';
-import { layoutGraph, renderGraphSvg, renderPlanSvg, renderReport, toGexf, toGraphml } from '../src/index.js';
+import {
+  layoutGraph,
+  renderGraphSvg,
+  renderPlanSvg,
+  renderReport,
+  toGexf,
+  toGraphml,
+} from '../src/index.js';
 import { autoIterations } from '../src/viz/layout.js';
 import { layoutInput, layoutSettings } from '../src/viz/layout.js';
 import { median } from './timing.js';
@@ -32,7 +39,8 @@ function graph(n: number): TaskGraph {
     const a = Math.floor(rand() * n);
     const inside = rand() < 0.8;
     let b = Math.floor(rand() * n);
-    if (inside) b = (Math.floor(rand() * Math.ceil(n / communities)) * communities + (a % communities)) % n;
+    if (inside)
+      b = (Math.floor(rand() * Math.ceil(n / communities)) * communities + (a % communities)) % n;
     if (a === b || g.hasEdge(`t${a}`, `t${b}`)) continue;
     const w = inside ? 0.3 + 0.7 * rand() : rand() * 0.6 - 0.4;
     g.addAffinity(`t${a}`, `t${b}`, { weight: Math.round(w * 1000) / 1000 });
@@ -41,16 +49,26 @@ function graph(n: number): TaskGraph {
 }
 
 function fakeHistory(tasks: string[], epochs: number): History {
-  const c = (k: number) => Array.from({ length: epochs }, (_, e) => 1 / (1 + 0.2 * e) + 0.01 * (k % 7));
+  const c = (k: number) =>
+    Array.from({ length: epochs }, (_, e) => 1 / (1 + 0.2 * e) + 0.01 * (k % 7));
   return {
-    epochs, loss: c(0), valLoss: c(1), penalty: c(2).map(() => 0),
-    taskLoss: Object.fromEntries(tasks.map((t, i) => [t, c(i)])), valTaskLoss: Object.fromEntries(tasks.map((t, i) => [t, c(i + 1)])),
-    weights: Object.fromEntries(tasks.map((t, i) => [t, Array.from({ length: epochs }, (_, e) => 1 + 0.2 * Math.sin(e + i))])),
-    stoppedEarly: false, notes: [], seed: 1, trainRows: 1000, valRows: 200,
+    epochs,
+    loss: c(0),
+    valLoss: c(1),
+    penalty: c(2).map(() => 0),
+    taskLoss: Object.fromEntries(tasks.map((t, i) => [t, c(i)])),
+    valTaskLoss: Object.fromEntries(tasks.map((t, i) => [t, c(i + 1)])),
+    weights: Object.fromEntries(
+      tasks.map((t, i) => [t, Array.from({ length: epochs }, (_, e) => 1 + 0.2 * Math.sin(e + i))]),
+    ),
+    stoppedEarly: false,
+    notes: [],
+    seed: 1,
+    trainRows: 1000,
+    valRows: 200,
     timing: { prepareMs: 1, epochMs: [], totalMs: 1, samplesPerSecond: 1 },
   };
 }
-
 
 async function time(fn: () => unknown, n: number): Promise<number> {
   const xs: number[] = [];
@@ -63,9 +81,13 @@ async function time(fn: () => unknown, n: number): Promise<number> {
 }
 
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-console.log(`node ${process.version}; median of ${runs} runs (2 at 10,000 tasks) after one warm-up; seed 1, default options`);
+console.log(
+  `node ${process.version}; median of ${runs} runs (2 at 10,000 tasks) after one warm-up; seed 1, default options`,
+);
 console.log('');
-console.log('| tasks | affinities | FA2 iterations | Barnes-Hut | bare FA2 ms | layoutGraph ms | renderGraphSvg ms | render / bare | SVG KiB | toGexf ms | toGraphml ms |');
+console.log(
+  '| tasks | affinities | FA2 iterations | Barnes-Hut | bare FA2 ms | layoutGraph ms | renderGraphSvg ms | render / bare | SVG KiB | toGexf ms | toGraphml ms |',
+);
 console.log('|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|');
 const second: string[] = [];
 for (const n of sizes) {
@@ -92,27 +114,56 @@ for (const n of sizes) {
   renderGraphSvg(g, { seed: 1 }); // warm-up
   const layout = await time(() => layoutGraph(g, { seed: 1 }), k);
   let svg = '';
-  const render = await time(() => { svg = renderGraphSvg(g, { seed: 1 }); }, k);
+  const render = await time(() => {
+    svg = renderGraphSvg(g, { seed: 1 });
+  }, k);
   const gexf = await time(() => toGexf(g, { seed: 1 }), k);
   const graphml = await time(() => toGraphml(g), k);
   const b = median(bareTimes);
-  console.log(`| ${n.toLocaleString('en-US')} | ${g.size.toLocaleString('en-US')} | ${iterations} | ${settings.barnesHutOptimize ? 'yes' : 'no'} | ${ms(b)} | ${ms(layout)} | ${ms(render)} | ${(render / b).toFixed(2)} | ${(Buffer.byteLength(svg) / 1024).toFixed(0)} | ${ms(gexf)} | ${ms(graphml)} |`);
+  console.log(
+    `| ${n.toLocaleString('en-US')} | ${g.size.toLocaleString('en-US')} | ${iterations} | ${settings.barnesHutOptimize ? 'yes' : 'no'} | ${ms(b)} | ${ms(layout)} | ${ms(render)} | ${(render / b).toFixed(2)} | ${(Buffer.byteLength(svg) / 1024).toFixed(0)} | ${ms(gexf)} | ${ms(graphml)} |`,
+  );
 
   if (n <= 1000) {
     for (const strategy of ['clustered', 'tree']) {
       const p = plan(g, { strategy, seed: 1 });
       renderPlanSvg(p);
       let out = '';
-      const t = await time(() => { out = renderPlanSvg(p); }, k);
+      const t = await time(() => {
+        out = renderPlanSvg(p);
+      }, k);
       const boxes = (out.match(/<g class="part /g) ?? []).length;
-      second.push(`| renderPlanSvg (${strategy}: ${p.blocks.length} blocks) | ${n.toLocaleString('en-US')} | ${ms(t)} | ${boxes} boxes, ${(Buffer.byteLength(out) / 1024).toFixed(0)} KiB |`);
+      second.push(
+        `| renderPlanSvg (${strategy}: ${p.blocks.length} blocks) | ${n.toLocaleString('en-US')} | ${ms(t)} | ${boxes} boxes, ${(Buffer.byteLength(out) / 1024).toFixed(0)} KiB |`,
+      );
     }
     const p = plan(g, { strategy: 'clustered', seed: 1 });
     const tasks = g.nodes();
-    const affinity = { tasks, matrix: tasks.map((a, i) => tasks.map((b2, j) => (i === j ? 1 : g.hasEdge(a, b2) ? (g.getEdgeAttribute(g.edge(a, b2)!, 'weight') as number) : null))) };
+    const affinity = {
+      tasks,
+      matrix: tasks.map((a, i) =>
+        tasks.map((b2, j) =>
+          i === j
+            ? 1
+            : g.hasEdge(a, b2)
+              ? (g.getEdgeAttribute(g.edge(a, b2)!, 'weight') as number)
+              : null,
+        ),
+      ),
+    };
     let html = '';
-    const t = await time(async () => { html = await renderReport({ graph: g, plan: p, history: fakeHistory(tasks, 50), affinity }, { seed: 1 }); }, Math.min(k, 3));
-    second.push(`| renderReport (graph, plan, 50-epoch history, affinity) | ${n.toLocaleString('en-US')} | ${ms(t)} | ${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB |`);
+    const t = await time(
+      async () => {
+        html = await renderReport(
+          { graph: g, plan: p, history: fakeHistory(tasks, 50), affinity },
+          { seed: 1 },
+        );
+      },
+      Math.min(k, 3),
+    );
+    second.push(
+      `| renderReport (graph, plan, 50-epoch history, affinity) | ${n.toLocaleString('en-US')} | ${ms(t)} | ${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB |`,
+    );
   }
 }
 console.log('');

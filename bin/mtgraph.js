@@ -16,13 +16,17 @@ async function entry() {
       return src;
     } catch (error) {
       if (!existsSync(dist)) {
-        process.stderr.write(`mtgraph: cannot run the TypeScript sources (${error.message}); install the dev dependencies (npm ci) or build (npm run build).\n`);
+        process.stderr.write(
+          `mtgraph: cannot run the TypeScript sources (${error.message}); install the dev dependencies (npm ci) or build (npm run build).\n`,
+        );
         process.exit(2);
       }
     }
   }
   if (!existsSync(dist)) {
-    process.stderr.write('mtgraph: dist/cli/index.js is missing: build the package first (npm run build).\n');
+    process.stderr.write(
+      'mtgraph: dist/cli/index.js is missing: build the package first (npm run build).\n',
+    );
     process.exit(2);
   }
   return dist;

@@ -22,17 +22,27 @@ const y = {
   class_out: x.map(() => Math.floor(rand() * 3)),
 };
 
-const model = compile(graph, { strategy: 'hard', trunk: { units: [32], activation: 'relu' }, seed: 0 });
+const model = compile(graph, {
+  strategy: 'hard',
+  trunk: { units: [32], activation: 'relu' },
+  seed: 0,
+});
 console.log(explain(model.plan));
 console.log('\nepoch  loss     binary_out  class_out');
-await fit(model, { x, y }, {
-  epochs: 50,
-  batchSize: 32,
-  seed: 0,
-  optimizer: 'adam',
-  onEpochEnd: (epoch, logs) => {
-    const t = logs.taskLoss;
-    console.log(`${String(epoch + 1).padStart(5)}  ${logs.loss.toFixed(4)}   ${t.binary_out!.toFixed(4)}      ${t.class_out!.toFixed(4)}`);
+await fit(
+  model,
+  { x, y },
+  {
+    epochs: 50,
+    batchSize: 32,
+    seed: 0,
+    optimizer: 'adam',
+    onEpochEnd: (epoch, logs) => {
+      const t = logs.taskLoss;
+      console.log(
+        `${String(epoch + 1).padStart(5)}  ${logs.loss.toFixed(4)}   ${t.binary_out!.toFixed(4)}      ${t.class_out!.toFixed(4)}`,
+      );
+    },
   },
-});
+);
 model.dispose();

@@ -11,8 +11,13 @@ import { loadGraph, plan, explain, MtgraphError } from '../src/index.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.join(here, '..', 'graphs');
 
-export async function planGraphs(strategy = 'auto', out: (line: string) => void = console.log): Promise<void> {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+export async function planGraphs(
+  strategy = 'auto',
+  out: (line: string) => void = console.log,
+): Promise<void> {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   for (const file of files) {
     const graph = await loadGraph(path.join(dir, file));
     const p = plan(graph, { strategy });

@@ -14,7 +14,16 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  initBackend, loadGraph, plan, compile, fit, evaluate, balanceNames, generateTaskFamily, measureAffinity, MtgraphError,
+  initBackend,
+  loadGraph,
+  plan,
+  compile,
+  fit,
+  evaluate,
+  balanceNames,
+  generateTaskFamily,
+  measureAffinity,
+  MtgraphError,
 } from '../src/index.js';
 import { renderGraphSvg, renderPlanSvg, renderReport, toGexf, toGraphml } from '../src/index.js';
 
@@ -25,7 +34,12 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
-export async function visualise(outDir: string, seed = 1, epochs = 40, log: (line: string) => void = console.log): Promise<string[]> {
+export async function visualise(
+  outDir: string,
+  seed = 1,
+  epochs = 40,
+  log: (line: string) => void = console.log,
+): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
   const written: string[] = [];
   const write = (name: string, text: string) => {
@@ -36,7 +50,9 @@ export async function visualise(outDir: string, seed = 1, epochs = 40, log: (lin
   };
 
   const graphsDir = path.join(here, '..', 'graphs');
-  for (const file of readdirSync(graphsDir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(graphsDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const name = file.replace(/\.json$/, '');
     const t0 = performance.now();
     const graph = await loadGraph(path.join(graphsDir, file));
@@ -49,7 +65,9 @@ export async function visualise(outDir: string, seed = 1, epochs = 40, log: (lin
       write(`${name}.plan.svg`, renderPlanSvg(p)),
       write(`${name}.report.html`, await renderReport({ graph, plan: p }, { seed })),
     ];
-    log(`graphs/${file}: ${graph.order} tasks, ${graph.size} affinities, strategy ${p.strategy} -> ${made.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    log(
+      `graphs/${file}: ${graph.order} tasks, ${graph.size} affinities, strategy ${p.strategy} -> ${made.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
   }
 
   // A trained example: the report with loss curves, weights, metrics and a correlation heatmap.
@@ -59,17 +77,35 @@ export async function visualise(outDir: string, seed = 1, epochs = 40, log: (lin
   const model = compile(family.graph, { strategy: 'clustered', trunk: { units: [8] }, seed });
   const balance = balanceNames().includes('dwa') ? 'dwa' : 'static';
   const t0 = performance.now();
-  const history = await fit(model, family.train, { epochs, batchSize: 16, seed, validationSplit: 0.2, balance, optimizer: { name: 'adam', learningRate: 0.01 } });
+  const history = await fit(model, family.train, {
+    epochs,
+    batchSize: 16,
+    seed,
+    validationSplit: 0.2,
+    balance,
+    optimizer: { name: 'adam', learningRate: 0.01 },
+  });
   const metrics = await evaluate(model, family.test);
   model.dispose();
-  const affinity = await measureAffinity(family.graph, family.train, { method: 'label-correlation' });
-  const html = await renderReport({ graph: family.graph, plan: p, history, metrics, affinity }, { seed, title: 'A generated task family, trained jointly' });
-  log(`trained ${family.graph.order} tasks for ${history.epochs} epochs on ${backend.backend} (balance ${balance}) in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${write('family.report.html', html)}`);
+  const affinity = await measureAffinity(family.graph, family.train, {
+    method: 'label-correlation',
+  });
+  const html = await renderReport(
+    { graph: family.graph, plan: p, history, metrics, affinity },
+    { seed, title: 'A generated task family, trained jointly' },
+  );
+  log(
+    `trained ${family.graph.order} tasks for ${history.epochs} epochs on ${backend.backend} (balance ${balance}) in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${write('family.report.html', html)}`,
+  );
   return written;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  visualise(path.resolve(arg('out', 'out/viz')), Number(arg('seed', '1')), Number(arg('epochs', '40'))).catch((error) => {
+  visualise(
+    path.resolve(arg('out', 'out/viz')),
+    Number(arg('seed', '1')),
+    Number(arg('epochs', '40')),
+  ).catch((error) => {
     console.error(error instanceof MtgraphError ? error.message : error);
     process.exit(1);
   });

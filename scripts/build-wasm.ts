@@ -9,7 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabt from 'wabt';
 
-export const wasmDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/backend/wasm');
+export const wasmDir = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../src/backend/wasm',
+);
 
 /** The binary of one .wat source (SIMD enabled). */
 export async function compileWat(file: string): Promise<Uint8Array> {

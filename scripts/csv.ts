@@ -20,19 +20,22 @@ export interface CsvTable {
 export function requireDataDir(dataDir: string): void {
   if (!existsSync(dataDir)) {
     throw new Error(
-      `the shared data folder ${dataDir} does not exist. The graphs are measured from the datasets in ../shared/data `
-      + '(next to the repository checkout); run this script from a checkout that has it.',
+      `the shared data folder ${dataDir} does not exist. The graphs are measured from the datasets in ../shared/data ` +
+        '(next to the repository checkout); run this script from a checkout that has it.',
     );
   }
 }
 
 /** Reads a whole CSV file; refuses quoted fields and rows whose field count differs from the header's. */
 export function readCsv(file: string): CsvTable {
-  if (!existsSync(file)) throw new Error(`csv: cannot find ${file}. Check the shared data folder is complete.`);
+  if (!existsSync(file))
+    throw new Error(`csv: cannot find ${file}. Check the shared data folder is complete.`);
   let content = readFileSync(file, 'utf8');
   if (content.charCodeAt(0) === 0xfeff) content = content.slice(1);
   if (content.includes('"')) {
-    throw new Error(`csv: ${file} contains quoted fields; this reader handles plain comma-separated values only.`);
+    throw new Error(
+      `csv: ${file} contains quoted fields; this reader handles plain comma-separated values only.`,
+    );
   }
   const lines = content.split(/\r?\n/);
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
@@ -48,14 +51,18 @@ export function readCsv(file: string): CsvTable {
   for (let r = 1; r < lines.length; r++) {
     const cells = lines[r]!.split(',');
     if (cells.length !== header.length) {
-      throw new Error(`csv: ${file} line ${r + 1} has ${cells.length} fields (expected ${header.length}, as in the header).`);
+      throw new Error(
+        `csv: ${file} line ${r + 1} has ${cells.length} fields (expected ${header.length}, as in the header).`,
+      );
     }
     for (let c = 0; c < cells.length; c++) columns[c]![r - 1] = cells[c]!.trim();
   }
   const column = (name: string): string[] => {
     const i = index.get(name);
     if (i === undefined) {
-      throw new Error(`csv: ${path.basename(file)} has no column "${name}" (columns: ${header.slice(0, 8).join(', ')}${header.length > 8 ? ', ...' : ''}).`);
+      throw new Error(
+        `csv: ${path.basename(file)} has no column "${name}" (columns: ${header.slice(0, 8).join(', ')}${header.length > 8 ? ', ...' : ''}).`,
+      );
     }
     return columns[i]!;
   };
@@ -71,7 +78,9 @@ export function readCsv(file: string): CsvTable {
         const cell = raw[r]!;
         const value = cell === '' ? Number.NaN : Number(cell);
         if (!Number.isFinite(value)) {
-          throw new Error(`csv: ${path.basename(file)} column "${name}" line ${r + 2} is not a number (got ${JSON.stringify(cell)}).`);
+          throw new Error(
+            `csv: ${path.basename(file)} column "${name}" line ${r + 2} is not a number (got ${JSON.stringify(cell)}).`,
+          );
         }
         out[r] = value;
       }

@@ -32,7 +32,9 @@ function binaryColumn(table: CsvTable, column: string): Float64Array {
   const values = table.numbers(column);
   for (let r = 0; r < values.length; r++) {
     if (values[r] !== 0 && values[r] !== 1) {
-      throw new Error(`${path.basename(table.file)}: column "${column}" line ${r + 2} is not 0/1 (got ${values[r]}).`);
+      throw new Error(
+        `${path.basename(table.file)}: column "${column}" line ${r + 2} is not 0/1 (got ${values[r]}).`,
+      );
     }
   }
   return values;
@@ -88,13 +90,18 @@ function pearson(a: Float64Array, b: Float64Array): number {
 function kerasTwoTask(): TaskGraph {
   const g = new TaskGraph({
     name: 'keras-two-task',
-    description: 'The classic two-output model of the Keras functional API: 10 numeric features feed a binary head '
-      + '(click, sigmoid) and a 3-class softmax head (segment). The one affinity (0.7) is declared, not measured: '
-      + 'the two tasks describe the same users, so they share a trunk.',
+    description:
+      'The classic two-output model of the Keras functional API: 10 numeric features feed a binary head ' +
+      '(click, sigmoid) and a 3-class softmax head (segment). The one affinity (0.7) is declared, not measured: ' +
+      'the two tasks describe the same users, so they share a trunk.',
     input: { features: 10 },
   });
   g.addTask('click', { kind: 'binary', description: 'Did the user click (0/1).' });
-  g.addTask('segment', { kind: 'multiclass', classes: 3, description: 'Which of 3 user segments.' });
+  g.addTask('segment', {
+    kind: 'multiclass',
+    classes: 3,
+    description: 'Which of 3 user segments.',
+  });
   link(g, 'click', 'segment', { weight: 0.7, source: 'declared' });
   return g;
 }
@@ -103,17 +110,27 @@ function kerasTwoTask(): TaskGraph {
 function recommender(): TaskGraph {
   const g = new TaskGraph({
     name: 'recommender',
-    description: 'Multi-objective feed ranking: click, like, share and conversion (binary) and watch_time '
-      + '(regression, huber loss for its heavy tail) from user, item and context features. Affinities are declared '
-      + 'from the literature: click and conversion are strongly related (conversion happens only after a click, '
-      + 'ESMM, Ma et al. 2018), like and share are both explicit satisfaction signals (MMoE for YouTube, Zhao et '
-      + 'al. 2019), like and watch_time are weakly related. click and watch_time conflict (-0.3): optimising '
-      + 'clicks promotes clickbait that is abandoned early, the reason YouTube ranks by expected watch time '
-      + 'rather than click-through rate (Covington et al. 2016).',
+    description:
+      'Multi-objective feed ranking: click, like, share and conversion (binary) and watch_time ' +
+      '(regression, huber loss for its heavy tail) from user, item and context features. Affinities are declared ' +
+      'from the literature: click and conversion are strongly related (conversion happens only after a click, ' +
+      'ESMM, Ma et al. 2018), like and share are both explicit satisfaction signals (MMoE for YouTube, Zhao et ' +
+      'al. 2019), like and watch_time are weakly related. click and watch_time conflict (-0.3): optimising ' +
+      'clicks promotes clickbait that is abandoned early, the reason YouTube ranks by expected watch time ' +
+      'rather than click-through rate (Covington et al. 2016).',
     input: {
       columns: [
-        'user_age', 'user_tenure_days', 'user_country', 'device_type', 'hour_of_day', 'day_of_week',
-        'item_category', 'item_age_hours', 'item_duration_s', 'creator_followers', 'user_item_similarity',
+        'user_age',
+        'user_tenure_days',
+        'user_country',
+        'device_type',
+        'hour_of_day',
+        'day_of_week',
+        'item_category',
+        'item_age_hours',
+        'item_duration_s',
+        'creator_followers',
+        'user_item_similarity',
         'user_past_ctr',
       ],
       categorical: ['user_country', 'device_type', 'item_category'],
@@ -122,8 +139,15 @@ function recommender(): TaskGraph {
   g.addTask('click', { kind: 'binary', description: 'The user opened the item.' });
   g.addTask('like', { kind: 'binary', description: 'The user liked the item.' });
   g.addTask('share', { kind: 'binary', description: 'The user shared the item.' });
-  g.addTask('conversion', { kind: 'binary', description: 'The user bought or subscribed after the item.' });
-  g.addTask('watch_time', { kind: 'regression', loss: 'huber', description: 'Seconds watched (log-scaled).' });
+  g.addTask('conversion', {
+    kind: 'binary',
+    description: 'The user bought or subscribed after the item.',
+  });
+  g.addTask('watch_time', {
+    kind: 'regression',
+    loss: 'huber',
+    description: 'Seconds watched (log-scaled).',
+  });
   link(g, 'click', 'conversion', { weight: 0.8, source: 'declared' });
   link(g, 'like', 'share', { weight: 0.8, source: 'declared' });
   link(g, 'click', 'like', { weight: 0.4, source: 'declared' });
@@ -144,17 +168,27 @@ function censusIncome(dataDir: string): TaskGraph {
   const dropped = new Set([...tasks, ...sources, 'instance_weight']);
   const columns = table.header.filter((c) => !dropped.has(c));
   // The codebook lists the 29 integer-coded string columns; the README names 5 numeric columns that are codes too.
-  const codebook = JSON.parse(readFileSync(path.join(dir, 'codebook.json'), 'utf8')) as { categorical_codebook: Record<string, unknown> };
-  const coded = new Set([...Object.keys(codebook.categorical_codebook), 'det_ind_code', 'det_occ_code', 'own_or_self', 'vet_benefits', 'year']);
+  const codebook = JSON.parse(readFileSync(path.join(dir, 'codebook.json'), 'utf8')) as {
+    categorical_codebook: Record<string, unknown>;
+  };
+  const coded = new Set([
+    ...Object.keys(codebook.categorical_codebook),
+    'det_ind_code',
+    'det_occ_code',
+    'own_or_self',
+    'vet_benefits',
+    'year',
+  ]);
   const categorical = columns.filter((c) => coded.has(c));
 
   const g = new TaskGraph({
     name: 'census-income',
-    description: 'UCI Census-Income (KDD), the MMoE benchmark (Ma et al. 2018): three binary tasks, income over 50k, '
-      + `never married and college education, from the ${columns.length} census columns left without the tasks' `
-      + 'source columns (income_50k, marital_stat, education) and the survey weight (instance_weight). Affinities '
-      + `are the phi correlation of the task labels over all ${table.rows.toLocaleString('en-US')} rows of the KDD `
-      + 'test file.',
+    description:
+      'UCI Census-Income (KDD), the MMoE benchmark (Ma et al. 2018): three binary tasks, income over 50k, ' +
+      `never married and college education, from the ${columns.length} census columns left without the tasks' ` +
+      'source columns (income_50k, marital_stat, education) and the survey weight (instance_weight). Affinities ' +
+      `are the phi correlation of the task labels over all ${table.rows.toLocaleString('en-US')} rows of the KDD ` +
+      'test file.',
     input: { columns, categorical },
   });
   const labels = new Map<string, Float64Array>();
@@ -189,7 +223,10 @@ function school(dataDir: string, k = 5): TaskGraph {
 
   // pct_fsm and pct_vr1_band are constant within a school and year, not across years: average the yearly values.
   // Gender type and denomination are constant within a school (checked).
-  const yearly = Array.from({ length: count }, () => new Map<number, { fsm: number; vr1: number }>());
+  const yearly = Array.from(
+    { length: count },
+    () => new Map<number, { fsm: number; vr1: number }>(),
+  );
   const fsm = table.numbers('pct_fsm');
   const vr1 = table.numbers('pct_vr1_band');
   const category = (names: string[]) => {
@@ -199,7 +236,9 @@ function school(dataDir: string, k = 5): TaskGraph {
       const value = cols.findIndex((col) => col[r] === 1);
       const s = task[r]!;
       if (value < 0 || (out[s] !== -1 && out[s] !== value)) {
-        throw new Error(`school.csv line ${r + 2}: ${names.join('/')} is not one constant category within school ${s}.`);
+        throw new Error(
+          `school.csv line ${r + 2}: ${names.join('/')} is not one constant category within school ${s}.`,
+        );
       }
       out[s] = value;
     }
@@ -207,11 +246,14 @@ function school(dataDir: string, k = 5): TaskGraph {
   };
   for (let r = 0; r < table.rows; r++) {
     const s = task[r]!;
-    if (!Number.isInteger(s) || s < 0) throw new Error(`school.csv line ${r + 2}: task must be a school index (got ${s}).`);
+    if (!Number.isInteger(s) || s < 0)
+      throw new Error(`school.csv line ${r + 2}: task must be a school index (got ${s}).`);
     const year = years.findIndex((col) => col[r] === 1);
     const seen = yearly[s]!.get(year);
     if (seen && (seen.fsm !== fsm[r] || seen.vr1 !== vr1[r])) {
-      throw new Error(`school.csv line ${r + 2}: pct_fsm / pct_vr1_band differ within school ${s} and year index ${year}.`);
+      throw new Error(
+        `school.csv line ${r + 2}: pct_fsm / pct_vr1_band differ within school ${s} and year index ${year}.`,
+      );
     }
     yearly[s]!.set(year, { fsm: fsm[r]!, vr1: vr1[r]! });
   }
@@ -228,20 +270,22 @@ function school(dataDir: string, k = 5): TaskGraph {
   const fsmRange = range(schoolFsm);
   const vr1Range = range(schoolVr1);
   // Gower similarity: 1 - the mean of the per-covariate distances (range-scaled numbers, 0/1 mismatch for categories).
-  const similarity = (a: number, b: number) => 1 - (
-    Math.abs(schoolFsm[a]! - schoolFsm[b]!) / fsmRange
-    + Math.abs(schoolVr1[a]! - schoolVr1[b]!) / vr1Range
-    + (gender[a] === gender[b] ? 0 : 1)
-    + (denomination[a] === denomination[b] ? 0 : 1)
-  ) / 4;
+  const similarity = (a: number, b: number) =>
+    1 -
+    (Math.abs(schoolFsm[a]! - schoolFsm[b]!) / fsmRange +
+      Math.abs(schoolVr1[a]! - schoolVr1[b]!) / vr1Range +
+      (gender[a] === gender[b] ? 0 : 1) +
+      (denomination[a] === denomination[b] ? 0 : 1)) /
+      4;
 
   const g = new TaskGraph({
     name: 'school',
-    description: `Inner London Education Authority exam scores (the School benchmark of Evgeniou & Pontil): ${count} `
-      + 'regression tasks, one per school, each predicting a pupil\'s exam_score from 27 pupil and school features. '
-      + `Affinities form a symmetric ${k}-nearest-neighbour graph between schools on their school-level covariates `
-      + '(pct_fsm and pct_vr1_band averaged over the school\'s years, gender type, denomination); the weight is '
-      + 'the Gower similarity (1 - mean range-scaled distance), in (0, 1].',
+    description:
+      `Inner London Education Authority exam scores (the School benchmark of Evgeniou & Pontil): ${count} ` +
+      "regression tasks, one per school, each predicting a pupil's exam_score from 27 pupil and school features. " +
+      `Affinities form a symmetric ${k}-nearest-neighbour graph between schools on their school-level covariates ` +
+      "(pct_fsm and pct_vr1_band averaged over the school's years, gender type, denomination); the weight is " +
+      'the Gower similarity (1 - mean range-scaled distance), in (0, 1].',
     input: { columns: features },
   });
   for (let s = 0; s < count; s++) g.addTask(id(s), { kind: 'regression', target: 'exam_score' });
@@ -260,7 +304,10 @@ function school(dataDir: string, k = 5): TaskGraph {
   const ordered = [...pairs.values()].sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   for (const [a, b] of ordered) {
     const w = round3(similarity(a, b));
-    if (!(w > 0)) throw new Error(`school: the similarity of schools ${a} and ${b} rounds to ${w}; expected a weight in (0, 1].`);
+    if (!(w > 0))
+      throw new Error(
+        `school: the similarity of schools ${a} and ${b} rounds to ${w}; expected a weight in (0, 1].`,
+      );
     link(g, id(a), id(b), { weight: w, source: 'covariate-knn' });
   }
   return g;
@@ -269,16 +316,19 @@ function school(dataDir: string, k = 5): TaskGraph {
 /** SUN09: 111 binary object-presence tasks; affinities = label co-occurrence (phi) on the train split. */
 function sun09(dataDir: string, threshold = 0.15): TaskGraph {
   const table = readCsv(path.join(dataDir, 'multilabel-sun09', 'sun09.csv'));
-  const objects = table.header.filter((c) => c.startsWith('present_')).map((c) => c.slice('present_'.length));
+  const objects = table.header
+    .filter((c) => c.startsWith('present_'))
+    .map((c) => c.slice('present_'.length));
   const scores = table.header.filter((c) => c.startsWith('score_'));
   const train = table.text('split').flatMap((split, r) => (split === 'train' ? [r] : []));
   if (train.length === 0) throw new Error('sun09.csv: no rows with split = "train".');
   const g = new TaskGraph({
     name: 'sun09',
-    description: `SUN09 object presence (Choi et al. 2010): ${objects.length} binary tasks, one per object class, `
-      + `predicted from the ${scores.length} detector scores. Affinities are label co-occurrence on the train split `
-      + `(${train.length.toLocaleString('en-US')} images): the phi correlation of two presence columns, kept where `
-      + `|phi| >= ${threshold}; negative edges are objects that rarely appear together (indoor vs outdoor scenes).`,
+    description:
+      `SUN09 object presence (Choi et al. 2010): ${objects.length} binary tasks, one per object class, ` +
+      `predicted from the ${scores.length} detector scores. Affinities are label co-occurrence on the train split ` +
+      `(${train.length.toLocaleString('en-US')} images): the phi correlation of two presence columns, kept where ` +
+      `|phi| >= ${threshold}; negative edges are objects that rarely appear together (indoor vs outdoor scenes).`,
     input: { columns: scores },
   });
   const labels = objects.map((o) => binaryColumn(table, `present_${o}`));
@@ -286,7 +336,8 @@ function sun09(dataDir: string, threshold = 0.15): TaskGraph {
   for (let i = 0; i < objects.length; i++) {
     for (let j = i + 1; j < objects.length; j++) {
       const p = phi(labels[i]!, labels[j]!, train);
-      if (Number.isFinite(p) && Math.abs(p) >= threshold) link(g, objects[i]!, objects[j]!, { weight: round3(p), source: 'label-correlation' });
+      if (Number.isFinite(p) && Math.abs(p) >= threshold)
+        link(g, objects[i]!, objects[j]!, { weight: round3(p), source: 'label-correlation' });
     }
   }
   return g;
@@ -303,19 +354,23 @@ function sarcos(dataDir: string): TaskGraph {
   };
   const g = new TaskGraph({
     name: 'sarcos',
-    description: 'SARCOS inverse dynamics (Vijayakumar & Schaal 2000), 7-DOF anthropomorphic arm: the joint torques '
-      + `from the ${inputs.length} joint positions, velocities and accelerations, as three regression tasks by arm segment: `
-      + 'shoulder (tau1-tau3), elbow (tau4), wrist (tau5-tau7). An affinity is the mean absolute Pearson '
-      + `correlation between the two segments' torques over the ${table.rows.toLocaleString('en-US')} rows of the `
-      + 'test split (joint sign conventions are arbitrary, so only the strength counts).',
+    description:
+      'SARCOS inverse dynamics (Vijayakumar & Schaal 2000), 7-DOF anthropomorphic arm: the joint torques ' +
+      `from the ${inputs.length} joint positions, velocities and accelerations, as three regression tasks by arm segment: ` +
+      'shoulder (tau1-tau3), elbow (tau4), wrist (tau5-tau7). An affinity is the mean absolute Pearson ' +
+      `correlation between the two segments' torques over the ${table.rows.toLocaleString('en-US')} rows of the ` +
+      'test split (joint sign conventions are arbitrary, so only the strength counts).',
     input: { columns: inputs },
   });
   const torque = new Map<string, Float64Array>();
   for (const [task, cols] of Object.entries(groups)) {
     for (const c of cols) torque.set(c, table.numbers(c));
-    g.addTask(task, cols.length === 1
-      ? { kind: 'regression', target: cols[0]! }
-      : { kind: 'regression', outputs: cols, target: cols });
+    g.addTask(
+      task,
+      cols.length === 1
+        ? { kind: 'regression', target: cols[0]! }
+        : { kind: 'regression', outputs: cols, target: cols },
+    );
   }
   const names = Object.keys(groups);
   for (let i = 0; i < names.length; i++) {
@@ -348,10 +403,11 @@ function scene(dataDir: string): TaskGraph {
   }
   const g = new TaskGraph({
     name: 'scene',
-    description: `Scene classification (Boutell et al. 2004): one multilabel task with ${labels.length} labels `
-      + `(one sigmoid each) from ${features.length} colour features. No affinities: a single task. The labels are `
-      + `nearly exclusive (train-split phi of every pair between ${round3(Math.min(...phis))} and `
-      + `${round3(Math.max(...phis))}), so declaring them as six binary tasks would give only negative edges.`,
+    description:
+      `Scene classification (Boutell et al. 2004): one multilabel task with ${labels.length} labels ` +
+      `(one sigmoid each) from ${features.length} colour features. No affinities: a single task. The labels are ` +
+      `nearly exclusive (train-split phi of every pair between ${round3(Math.min(...phis))} and ` +
+      `${round3(Math.max(...phis))}), so declaring them as six binary tasks would give only negative edges.`,
     input: { columns: features },
   });
   g.addTask('scene', { kind: 'multilabel', labels, target: labels });
@@ -369,10 +425,11 @@ function wineQuality(dataDir: string): TaskGraph {
   const w = round3(Math.abs(pearson(table.numbers('quality'), table.numbers('is_red'))));
   const g = new TaskGraph({
     name: 'wine-quality',
-    description: `UCI wine quality (Cortez et al. 2009): ${table.rows.toLocaleString('en-US')} red and white vinho verde wines, `
-      + `two tasks from ${inputs.length} physico-chemical measurements: the sensory quality score (regression, 0-10) and `
-      + 'the colour (binary, 1 = red). The affinity is the absolute Pearson correlation between quality and colour over '
-      + `all rows (${w}): the two tasks are nearly unrelated, a case where sharing buys little.`,
+    description:
+      `UCI wine quality (Cortez et al. 2009): ${table.rows.toLocaleString('en-US')} red and white vinho verde wines, ` +
+      `two tasks from ${inputs.length} physico-chemical measurements: the sensory quality score (regression, 0-10) and ` +
+      'the colour (binary, 1 = red). The affinity is the absolute Pearson correlation between quality and colour over ' +
+      `all rows (${w}): the two tasks are nearly unrelated, a case where sharing buys little.`,
     input: { columns: inputs },
   });
   g.addTask('quality', { kind: 'regression' });
@@ -385,7 +442,13 @@ function wineQuality(dataDir: string): TaskGraph {
 
 /** Every graph file, in writing order. */
 export const GRAPH_FILES = [
-  'keras-two-task.json', 'recommender.json', 'census-income.json', 'school.json', 'sun09.json', 'sarcos.json', 'scene.json',
+  'keras-two-task.json',
+  'recommender.json',
+  'census-income.json',
+  'school.json',
+  'sun09.json',
+  'sarcos.json',
+  'scene.json',
   'wine-quality.json',
 ] as const;
 
@@ -414,7 +477,9 @@ export async function writeGraphs(outDir = graphsDir, dataDir = defaultDataDir):
     graph.forEachEdge((_e, attrs) => {
       if ((attrs.weight ?? 1) < 0) negative++;
     });
-    lines.push(`${file.padEnd(20)} ${String(graph.order).padStart(4)} tasks ${String(graph.size).padStart(4)} affinities (${negative} negative)`);
+    lines.push(
+      `${file.padEnd(20)} ${String(graph.order).padStart(4)} tasks ${String(graph.size).padStart(4)} affinities (${negative} negative)`,
+    );
   }
   return lines;
 }
@@ -423,11 +488,16 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const outDir = process.argv[2] ? path.resolve(process.argv[2]) : graphsDir;
   writeGraphs(outDir)
     .then((lines) => {
-      process.stdout.write(`wrote ${path.relative(process.cwd(), outDir) || '.'}/\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
-      if (!existsSync(path.join(repoRoot, 'graph.schema.json'))) process.stdout.write('note: graph.schema.json is missing; run npm run schema.\n');
+      process.stdout.write(
+        `wrote ${path.relative(process.cwd(), outDir) || '.'}/\n${lines.map((l) => `  ${l}`).join('\n')}\n`,
+      );
+      if (!existsSync(path.join(repoRoot, 'graph.schema.json')))
+        process.stdout.write('note: graph.schema.json is missing; run npm run schema.\n');
     })
     .catch((error: unknown) => {
-      process.stderr.write(`generate-graphs: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(
+        `generate-graphs: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
       process.exitCode = 1;
     });
 }

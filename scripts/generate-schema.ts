@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { SerializedGraphSchema } from '../src/spec/serialized.js';
+import { SerializedGraphSchema } from '../src/schema/serialized.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const schemaFile = path.join(repoRoot, 'graph.schema.json');
@@ -16,7 +16,10 @@ export const SCHEMA_ID = 'https://unpkg.com/mtgraph/graph.schema.json';
 
 /** The JSON Schema (draft 2020-12) of a graph file, as an object with `$schema`, `$id` and `title` first. */
 export function graphJsonSchema(): Record<string, unknown> {
-  const generated = z.toJSONSchema(SerializedGraphSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+  const generated = z.toJSONSchema(SerializedGraphSchema, {
+    io: 'input',
+    target: 'draft-2020-12',
+  }) as Record<string, unknown>;
   const { $schema, title, description, ...rest } = generated;
   return {
     $schema,
@@ -39,7 +42,9 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((error: unknown) => {
-    process.stderr.write(`generate-schema: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(
+      `generate-schema: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   });
 }

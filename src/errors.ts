@@ -109,8 +109,15 @@ export class TrainingError extends MtgraphError {
 /** Formats a value for an error message: short, never throws. */
 export function show(value: unknown): string {
   try {
-    if (typeof value === 'string') return JSON.stringify(value.length > 60 ? value.slice(0, 57) + '...' : value);
-    if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+    if (typeof value === 'string')
+      return JSON.stringify(value.length > 60 ? value.slice(0, 57) + '...' : value);
+    if (
+      typeof value === 'number' ||
+      typeof value === 'boolean' ||
+      value === null ||
+      value === undefined
+    )
+      return String(value);
     if (Array.isArray(value)) return `an array of ${value.length}`;
     if (typeof value === 'object') {
       const name = (value as object).constructor?.name;

@@ -21,7 +21,7 @@ export function twoCliques(): TaskGraph {
 /** A random graph with `n` tasks and `m` distinct edges, weights in [-1, 1] (seeded LCG). */
 export function randomGraph(n: number, m: number, seed = 1): TaskGraph {
   let s = seed >>> 0;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   const g = new TaskGraph({ input: { features: 16 } });
   for (let i = 0; i < n; i++) g.addTask(`t${i}`, { kind: i % 3 === 0 ? 'regression' : 'binary' });
   while (g.size < m) {

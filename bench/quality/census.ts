@@ -29,11 +29,31 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  initBackend, loadGraph, compile, fit, evaluate, balanceNames,
-  type FitOptions, type MtgraphModel, type PlanOptions, type TaskData,
+  initBackend,
+  loadGraph,
+  compile,
+  fit,
+  evaluate,
+  balanceNames,
+  type FitOptions,
+  type MtgraphModel,
+  type PlanOptions,
+  type TaskData,
 } from '../../src/index.js';
 import {
-  QUICK, argValue, commandLine, column, dataPath, elapsed, featureMatrix, markdownTable, meanStd, oneHot, pick, readTable, splitIndices,
+  QUICK,
+  argValue,
+  commandLine,
+  column,
+  dataPath,
+  elapsed,
+  featureMatrix,
+  markdownTable,
+  meanStd,
+  oneHot,
+  pick,
+  readTable,
+  splitIndices,
   type FeatureColumn,
 } from './load.js';
 
@@ -45,14 +65,17 @@ const table = readTable(dataPath('census-income-kdd', file));
 const graph = await loadGraph(new URL('../../graphs/census-income.json', import.meta.url).pathname);
 if (argValue('tasks') !== 'all') graph.dropNode('task_education_college');
 const TASKS = graph.nodes();
-const input = structuredClone(graph.getAttribute('input') as { columns: string[]; categorical: string[] });
+const input = structuredClone(
+  graph.getAttribute('input') as { columns: string[]; categorical: string[] },
+);
 for (const dropped of ['instance_weight', 'income_50k', 'marital_stat', 'education']) {
   if (input.columns.includes(dropped)) throw new Error(`${dropped} must not be an input`);
 }
 // --with-education: education as an input (as in the published two-task setups, where it is no task).
 const WITH_EDUCATION = process.argv.includes('--with-education');
 if (WITH_EDUCATION) {
-  if (TASKS.includes('task_education_college')) throw new Error('--with-education and --tasks all exclude each other');
+  if (TASKS.includes('task_education_college'))
+    throw new Error('--with-education and --tasks all exclude each other');
   input.columns.push('education');
   input.categorical.push('education');
 }
@@ -65,7 +88,13 @@ const categorical = new Set(input.categorical);
  * weights grow as the losses fall, so val_loss rises while every task improves and training stops
  * after an epoch or two. Stopping is done by throwing from onEpochEnd (fit has no stop signal).
  */
-async function fitEarlyStopped(model: MtgraphModel, train: TaskData, valid: TaskData, options: FitOptions, patience: number): Promise<{ best: number; ran: number; loss: number }> {
+async function fitEarlyStopped(
+  model: MtgraphModel,
+  train: TaskData,
+  valid: TaskData,
+  options: FitOptions,
+  patience: number,
+): Promise<{ best: number; ran: number; loss: number }> {
   class Stop extends Error {}
   let best = Infinity;
   let bestEpoch = -1;
@@ -74,7 +103,8 @@ async function fitEarlyStopped(model: MtgraphModel, train: TaskData, valid: Task
   let wait = 0;
   try {
     await fit(model, train, {
-      ...options, validationData: valid,
+      ...options,
+      validationData: valid,
       onEpochEnd: (epoch, logs) => {
         ran = epoch + 1;
         const value = Object.values(logs.valTaskLoss!).reduce((a, b) => a + b, 0);
@@ -106,30 +136,63 @@ interface Setting {
 }
 const TOWER = { units: [8] };
 const SETTINGS: Setting[] = [
-  { label: 'logistic regression per task (single, trunk [])', plan: { strategy: 'single', trunk: { units: [] } }, fit: { optimizer: { name: 'adam', learningRate: 1e-2 } } },
+  {
+    label: 'logistic regression per task (single, trunk [])',
+    plan: { strategy: 'single', trunk: { units: [] } },
+    fit: { optimizer: { name: 'adam', learningRate: 1e-2 } },
+  },
   { label: 'single', plan: { strategy: 'single', trunk: { units: [64, 32] }, tower: TOWER } },
   { label: 'hard', plan: { strategy: 'hard', trunk: { units: [64, 32] }, tower: TOWER } },
-  { label: 'mmoe (8 experts of 32)', plan: { strategy: 'mmoe', trunk: { units: [32] }, mmoe: { experts: 8 }, tower: TOWER } },
-  { label: 'ple (2 levels, 2 shared + 1 per task)', plan: { strategy: 'ple', trunk: { units: [64, 32] }, ple: { sharedExperts: 2, taskExperts: 1 }, tower: TOWER } },
+  {
+    label: 'mmoe (8 experts of 32)',
+    plan: { strategy: 'mmoe', trunk: { units: [32] }, mmoe: { experts: 8 }, tower: TOWER },
+  },
+  {
+    label: 'ple (2 levels, 2 shared + 1 per task)',
+    plan: {
+      strategy: 'ple',
+      trunk: { units: [64, 32] },
+      ple: { sharedExperts: 2, taskExperts: 1 },
+      tower: TOWER,
+    },
+  },
 ];
 if (balanceNames().includes('uncertainty')) {
-  SETTINGS.push({ label: 'hard + uncertainty balancing', plan: SETTINGS.find((s) => s.label === 'hard')!.plan, fit: { balance: 'uncertainty' } });
+  SETTINGS.push({
+    label: 'hard + uncertainty balancing',
+    plan: SETTINGS.find((s) => s.label === 'hard')!.plan,
+    fit: { balance: 'uncertainty' },
+  });
 }
 const only = argValue('only')?.split(',');
 const DROPOUT = Number(argValue('dropout') ?? 0);
 const TUNE = process.argv.includes('--tune');
 const TUNE_DROPOUT = [0, 0.1, 0.3, 0.5, 0.7];
-if (TUNE && argValue('dropout') !== undefined) throw new Error('--tune chooses the dropout: leave --dropout out');
+if (TUNE && argValue('dropout') !== undefined)
+  throw new Error('--tune chooses the dropout: leave --dropout out');
 /** A setting with trunk dropout `rate` (logistic regression, which has no hidden layer, stays as it is). */
 const withDropout = (s: Setting, rate: number): Setting => {
   const units = s.plan.trunk?.units ?? [];
-  return units.length > 0 && rate > 0 ? { ...s, plan: { ...s.plan, trunk: { ...s.plan.trunk, units, dropout: rate } } } : s;
+  return units.length > 0 && rate > 0
+    ? { ...s, plan: { ...s.plan, trunk: { ...s.plan.trunk, units, dropout: rate } } }
+    : s;
 };
 const hasHidden = (s: Setting) => (s.plan.trunk?.units ?? []).length > 0;
 // A label, or the start of labels when no label is exactly that (as school.ts): `--only hard` is hard alone.
-const base = only ? SETTINGS.filter((s) => only.some((o) => s.label === o || (!SETTINGS.some((x) => x.label === o) && s.label.startsWith(o)))) : SETTINGS;
+const base = only
+  ? SETTINGS.filter((s) =>
+      only.some(
+        (o) => s.label === o || (!SETTINGS.some((x) => x.label === o) && s.label.startsWith(o)),
+      ),
+    )
+  : SETTINGS;
 /** The runs: each setting (at --dropout), or with --tune each network at every dropout of the grid. */
-const runsOf = (s: Setting) => (TUNE && hasHidden(s) ? TUNE_DROPOUT : [DROPOUT]).map((rate) => ({ setting: withDropout(s, rate), label: s.label, rate }));
+const runsOf = (s: Setting) =>
+  (TUNE && hasHidden(s) ? TUNE_DROPOUT : [DROPOUT]).map((rate) => ({
+    setting: withDropout(s, rate),
+    label: s.label,
+    rate,
+  }));
 const chosen = base.flatMap(runsOf);
 
 const SEEDS = Number(argValue('seeds') ?? 1);
@@ -137,17 +200,37 @@ const TRAIN_FRACTION = Number(argValue('train-fraction') ?? 1);
 /** --log-money: log1p of the heavy-tailed money columns before standardising (a diagnostic, not the protocol). */
 const LOG_MONEY = process.argv.includes('--log-money');
 const MONEY = ['wage_per_hour', 'capital_gains', 'capital_losses', 'stock_dividends'];
-type Result = { auc: Record<string, number>; epochs: number; seconds: number; params: number; loss: number };
+type Result = {
+  auc: Record<string, number>;
+  epochs: number;
+  seconds: number;
+  params: number;
+  loss: number;
+};
 const key = (label: string, rate: number) => `${label} @ ${rate}`;
 const results = new Map<string, Result[]>(chosen.map((r) => [key(r.label, r.rate), []]));
 let featureCount = 0;
 for (let seed = 0; seed < SEEDS; seed++) {
-  const [trainAll, valid, test] = splitIndices(table.rows, [0.5, 0.25, 0.25], seed) as [number[], number[], number[]];
+  const [trainAll, valid, test] = splitIndices(table.rows, [0.5, 0.25, 0.25], seed) as [
+    number[],
+    number[],
+    number[],
+  ];
   // --train-fraction f: train on the first f of the (shuffled) training part (a learning-curve check).
   const train = trainAll.filter((_, i) => i < TRAIN_FRACTION * trainAll.length);
-  const columns: FeatureColumn[] = input.columns.flatMap((name) => (categorical.has(name)
-    ? oneHot(name, column(table, name), train)
-    : [{ name, values: LOG_MONEY && MONEY.includes(name) ? column(table, name).map((v) => Math.log1p(v)) : column(table, name) }]));
+  const columns: FeatureColumn[] = input.columns.flatMap((name) =>
+    categorical.has(name)
+      ? oneHot(name, column(table, name), train)
+      : [
+          {
+            name,
+            values:
+              LOG_MONEY && MONEY.includes(name)
+                ? column(table, name).map((v) => Math.log1p(v))
+                : column(table, name),
+          },
+        ],
+  );
   const features = featureMatrix(columns, train);
   featureCount = features.names.length;
   const dataOf = (rows: number[]) => ({
@@ -161,11 +244,20 @@ for (let seed = 0; seed < SEEDS; seed++) {
     const t0 = performance.now();
     const model = compile(graph, { ...s.plan, seed, input: { features: featureCount } });
     try {
-      const stopped = await fitEarlyStopped(model, trainData, validData, {
-        epochs: QUICK ? 30 : 40, batchSize: 512, seed, metrics: false,
-        optimizer: { name: 'adam', learningRate: 1e-3 },
-        ...s.fit,
-      }, 4);
+      const stopped = await fitEarlyStopped(
+        model,
+        trainData,
+        validData,
+        {
+          epochs: QUICK ? 30 : 40,
+          batchSize: 512,
+          seed,
+          metrics: false,
+          optimizer: { name: 'adam', learningRate: 1e-3 },
+          ...s.fit,
+        },
+        4,
+      );
       const scores = await evaluate(model, testData);
       const r = {
         auc: Object.fromEntries(TASKS.map((t) => [t, scores[t]!.auc!])),
@@ -175,25 +267,38 @@ for (let seed = 0; seed < SEEDS; seed++) {
         loss: stopped.loss,
       };
       results.get(key(label, rate))!.push(r);
-      console.error(`seed ${seed} ${label}${rate > 0 ? ` (dropout ${rate})` : ''}: ${TASKS.map((t) => `${t} ${r.auc[t]!.toFixed(4)}`).join(', ')}, validation loss ${r.loss.toFixed(4)} (best epoch ${r.epochs} of ${stopped.ran}, ${r.seconds.toFixed(0)} s) [${elapsed(started)}]`);
+      console.error(
+        `seed ${seed} ${label}${rate > 0 ? ` (dropout ${rate})` : ''}: ${TASKS.map((t) => `${t} ${r.auc[t]!.toFixed(4)}`).join(', ')}, validation loss ${r.loss.toFixed(4)} (best epoch ${r.epochs} of ${stopped.ran}, ${r.seconds.toFixed(0)} s) [${elapsed(started)}]`,
+      );
     } finally {
       model.dispose();
     }
   }
 }
 
-const short: Record<string, string> = { task_income_50k: 'income > 50k', task_never_married: 'never married', task_education_college: 'college' };
+const short: Record<string, string> = {
+  task_income_50k: 'income > 50k',
+  task_never_married: 'never married',
+  task_education_college: 'college',
+};
 const fmt = (values: number[]) => {
   const { mean, std } = meanStd(values);
   return values.length > 1 ? `${mean.toFixed(4)} ± ${std.toFixed(4)}` : mean.toFixed(4);
 };
-const meanLoss = (label: string, rate: number) => meanStd(results.get(key(label, rate))!.map((x) => x.loss)).mean;
+const meanLoss = (label: string, rate: number) =>
+  meanStd(results.get(key(label, rate))!.map((x) => x.loss)).mean;
 if (TUNE) {
-  console.log(`\n--tune: validation loss (sum over tasks, at the best epoch), mean over ${SEEDS} seed(s), per trunk dropout\n`);
-  console.log(markdownTable(
-    ['strategy', ...TUNE_DROPOUT.map((r) => `dropout ${r}`)],
-    base.filter(hasHidden).map((s) => [s.label, ...TUNE_DROPOUT.map((r) => meanLoss(s.label, r).toFixed(4))]),
-  ));
+  console.log(
+    `\n--tune: validation loss (sum over tasks, at the best epoch), mean over ${SEEDS} seed(s), per trunk dropout\n`,
+  );
+  console.log(
+    markdownTable(
+      ['strategy', ...TUNE_DROPOUT.map((r) => `dropout ${r}`)],
+      base
+        .filter(hasHidden)
+        .map((s) => [s.label, ...TUNE_DROPOUT.map((r) => meanLoss(s.label, r).toFixed(4))]),
+    ),
+  );
 }
 /** Per setting, the dropout reported: the tuned one (lowest mean validation loss) or the one given. */
 const picked = base.map((s) => {
@@ -201,14 +306,35 @@ const picked = base.map((s) => {
   const rate = rates.reduce((a, b) => (meanLoss(s.label, b) < meanLoss(s.label, a) ? b : a));
   return { label: s.label, rate };
 });
-console.log(`\nCensus-Income KDD: test AUC, ${file} (${table.rows} rows) split 50/25/25, ${SEEDS} seed(s), ${featureCount} input features after one-hot${WITH_EDUCATION ? ' (education included)' : ''}${LOG_MONEY ? ', log1p money columns' : ''}${DROPOUT > 0 ? `, trunk dropout ${DROPOUT}` : ''}${TUNE ? ', trunk dropout chosen on validation' : ''}${TRAIN_FRACTION < 1 ? `, training on ${TRAIN_FRACTION} of the training part` : ''}, backend ${backend.backend}${QUICK ? ', --quick' : ''}\n`);
-console.log(markdownTable(
-  ['strategy', ...(TUNE ? ['dropout'] : []), ...TASKS.map((t) => `AUC ${short[t] ?? t}`), 'parameters', 'best epoch', 's'],
-  picked.map(({ label, rate }) => {
-    const r = results.get(key(label, rate))!;
-    return [label, ...(TUNE ? [String(rate)] : []), ...TASKS.map((t) => fmt(r.map((x) => x.auc[t]!))), r[0]!.params, meanStd(r.map((x) => x.epochs)).mean.toFixed(0), meanStd(r.map((x) => x.seconds)).mean.toFixed(0)];
-  }),
-));
-console.log('\nPublished MMoE reproductions (train file for training, test file split into validation and test): income 0.944-0.949, never married 0.993-0.994.');
-if (!balanceNames().includes('uncertainty')) console.log("(no 'uncertainty' balancing registered: that row was skipped)");
+console.log(
+  `\nCensus-Income KDD: test AUC, ${file} (${table.rows} rows) split 50/25/25, ${SEEDS} seed(s), ${featureCount} input features after one-hot${WITH_EDUCATION ? ' (education included)' : ''}${LOG_MONEY ? ', log1p money columns' : ''}${DROPOUT > 0 ? `, trunk dropout ${DROPOUT}` : ''}${TUNE ? ', trunk dropout chosen on validation' : ''}${TRAIN_FRACTION < 1 ? `, training on ${TRAIN_FRACTION} of the training part` : ''}, backend ${backend.backend}${QUICK ? ', --quick' : ''}\n`,
+);
+console.log(
+  markdownTable(
+    [
+      'strategy',
+      ...(TUNE ? ['dropout'] : []),
+      ...TASKS.map((t) => `AUC ${short[t] ?? t}`),
+      'parameters',
+      'best epoch',
+      's',
+    ],
+    picked.map(({ label, rate }) => {
+      const r = results.get(key(label, rate))!;
+      return [
+        label,
+        ...(TUNE ? [String(rate)] : []),
+        ...TASKS.map((t) => fmt(r.map((x) => x.auc[t]!))),
+        r[0]!.params,
+        meanStd(r.map((x) => x.epochs)).mean.toFixed(0),
+        meanStd(r.map((x) => x.seconds)).mean.toFixed(0),
+      ];
+    }),
+  ),
+);
+console.log(
+  '\nPublished MMoE reproductions (train file for training, test file split into validation and test): income 0.944-0.949, never married 0.993-0.994.',
+);
+if (!balanceNames().includes('uncertainty'))
+  console.log("(no 'uncertainty' balancing registered: that row was skipped)");
 console.log(`\ncommand: ${commandLine('bench/quality/census.ts')}; total ${elapsed(started)}`);

@@ -37,11 +37,25 @@ export function solve(M: Matrix, b: Float64Array, d: number): Float64Array {
 }
 
 /** Per task: Gram matrix A_t = X_t' X_t and c_t = X_t' y_t over the task's rows (features with a trailing 1). */
-export interface TaskMoments { A: Matrix; c: Float64Array; n: number }
+export interface TaskMoments {
+  A: Matrix;
+  c: Float64Array;
+  n: number;
+}
 
-export function taskMoments(x: Float32Array, features: number, y: ArrayLike<number>, taskOfRow: ArrayLike<number>, tasks: number): { d: number; moments: TaskMoments[] } {
+export function taskMoments(
+  x: Float32Array,
+  features: number,
+  y: ArrayLike<number>,
+  taskOfRow: ArrayLike<number>,
+  tasks: number,
+): { d: number; moments: TaskMoments[] } {
   const d = features + 1;
-  const moments = Array.from({ length: tasks }, () => ({ A: new Float64Array(d * d), c: new Float64Array(d), n: 0 }));
+  const moments = Array.from({ length: tasks }, () => ({
+    A: new Float64Array(d * d),
+    c: new Float64Array(d),
+    n: 0,
+  }));
   const row = new Float64Array(d);
   for (let r = 0; r < y.length; r++) {
     for (let j = 0; j < features; j++) row[j] = x[r * features + j]!;
@@ -76,8 +90,12 @@ export function pooledRidge(m: TaskMoments[], d: number, lambda: number): Float6
   const A = new Float64Array(d * d);
   const c = new Float64Array(d);
   for (const t of m) {
-    t.A.forEach((v, i) => { A[i] = A[i]! + v; });
-    t.c.forEach((v, i) => { c[i] = c[i]! + v; });
+    t.A.forEach((v, i) => {
+      A[i] = A[i]! + v;
+    });
+    t.c.forEach((v, i) => {
+      c[i] = c[i]! + v;
+    });
   }
   const w = solve(withRidge(A, d, lambda, false), c, d);
   return m.map(() => w);
@@ -88,7 +106,12 @@ export function pooledRidge(m: TaskMoments[], d: number, lambda: number): Float6
  * (w0's intercept unpenalised). With B_t = (A_t + lambda I)^-1: v_t = B_t (c_t - A_t w0), and
  * [sum_t (A_t - A_t B_t A_t) + lambda0 I] w0 = sum_t (c_t - A_t B_t c_t).
  */
-export function meanRegularised(m: TaskMoments[], d: number, lambda: number, lambda0 = 1e-3): Float64Array[] {
+export function meanRegularised(
+  m: TaskMoments[],
+  d: number,
+  lambda: number,
+  lambda0 = 1e-3,
+): Float64Array[] {
   const G = new Float64Array(d * d);
   const h = new Float64Array(d);
   const col = new Float64Array(d);
@@ -127,7 +150,12 @@ export function meanRegularised(m: TaskMoments[], d: number, lambda: number, lam
 }
 
 /** Predictions of per-task linear weights for rows (features with the trailing 1 implied). */
-export function predictLinear(weights: Float64Array[], x: Float32Array, features: number, taskOfRow: ArrayLike<number>): Float64Array {
+export function predictLinear(
+  weights: Float64Array[],
+  x: Float32Array,
+  features: number,
+  taskOfRow: ArrayLike<number>,
+): Float64Array {
   const out = new Float64Array(taskOfRow.length);
   for (let r = 0; r < taskOfRow.length; r++) {
     const w = weights[taskOfRow[r]!]!;
@@ -144,7 +172,14 @@ export function predictLinear(weights: Float64Array[], x: Float32Array, features
  * halved while the objective does not fall. `start` warm-starts the solver (e.g. along a lambda
  * path). Returns the weights with the intercept last (score rows with predictLinear).
  */
-export function logisticRegression(x: Float32Array, features: number, y: ArrayLike<number>, lambda: number, start?: Float64Array, iterations = 50): Float64Array {
+export function logisticRegression(
+  x: Float32Array,
+  features: number,
+  y: ArrayLike<number>,
+  lambda: number,
+  start?: Float64Array,
+  iterations = 50,
+): Float64Array {
   const d = features + 1;
   const n = y.length;
   const row = new Float64Array(d);

@@ -21,7 +21,9 @@ export const DATA_DIR = process.env.MTGRAPH_DATA ?? resolve(HERE, '../../../shar
 export function dataPath(...parts: string[]): string {
   const path = resolve(DATA_DIR, ...parts);
   if (!existsSync(path)) {
-    console.error(`missing ${path}: the quality benchmarks need the data sets in ../shared/data (or MTGRAPH_DATA=dir).`);
+    console.error(
+      `missing ${path}: the quality benchmarks need the data sets in ../shared/data (or MTGRAPH_DATA=dir).`,
+    );
     process.exit(2);
   }
   return path;
@@ -36,7 +38,10 @@ export interface Table {
 }
 
 export function readTable(path: string): Table {
-  const records = parse(readFileSync(path, 'utf8'), { skip_empty_lines: true, trim: true }) as string[][];
+  const records = parse(readFileSync(path, 'utf8'), {
+    skip_empty_lines: true,
+    trim: true,
+  }) as string[][];
   const header = records[0]!;
   const body = records.slice(1);
   const numeric = new Map<string, Float64Array>();
@@ -47,11 +52,18 @@ export function readTable(path: string): Table {
     for (let r = 0; r < body.length; r++) {
       const cell = body[r]![c] ?? '';
       const v = cell === '' ? NaN : Number(cell);
-      if (cell !== '' && !Number.isFinite(v)) { isNumber = false; break; }
+      if (cell !== '' && !Number.isFinite(v)) {
+        isNumber = false;
+        break;
+      }
       values[r] = v;
     }
     if (isNumber) numeric.set(name, values);
-    else text.set(name, body.map((row) => row[c] ?? ''));
+    else
+      text.set(
+        name,
+        body.map((row) => row[c] ?? ''),
+      );
   });
   return { header, rows: body.length, numeric, text };
 }
@@ -79,7 +91,10 @@ export function shuffled<T>(items: readonly T[], random: () => number): T[] {
 
 /** Splits 0..n-1 into consecutive parts of a seeded permutation by fractions (the last takes the rest). */
 export function splitIndices(n: number, fractions: number[], seed: number): number[][] {
-  const order = shuffled(Array.from({ length: n }, (_, i) => i), rng(seed));
+  const order = shuffled(
+    Array.from({ length: n }, (_, i) => i),
+    rng(seed),
+  );
   const parts: number[][] = [];
   let start = 0;
   fractions.forEach((f, k) => {
@@ -100,7 +115,10 @@ export interface FeatureColumn {
 }
 
 /** Column mean and standard deviation over `rows` (std 1 where constant). */
-export function moments(values: ArrayLike<number>, rows: ArrayLike<number>): { mean: number; std: number } {
+export function moments(
+  values: ArrayLike<number>,
+  rows: ArrayLike<number>,
+): { mean: number; std: number } {
   let s = 0;
   let s2 = 0;
   let n = 0;
@@ -117,10 +135,16 @@ export function moments(values: ArrayLike<number>, rows: ArrayLike<number>): { m
 }
 
 /** One-hot columns of a categorical column (numeric codes or strings); categories seen in `fitRows`, sorted. */
-export function oneHot(name: string, values: ArrayLike<number | string>, fitRows: ArrayLike<number>): FeatureColumn[] {
+export function oneHot(
+  name: string,
+  values: ArrayLike<number | string>,
+  fitRows: ArrayLike<number>,
+): FeatureColumn[] {
   const seen = new Set<number | string>();
   for (let i = 0; i < fitRows.length; i++) seen.add(values[fitRows[i]!]!);
-  const categories = [...seen].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b))));
+  const categories = [...seen].sort((a, b) =>
+    typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b)),
+  );
   return categories.map((cat) => {
     const out = new Float64Array(values.length);
     for (let r = 0; r < values.length; r++) out[r] = values[r] === cat ? 1 : 0;
@@ -132,7 +156,10 @@ export function oneHot(name: string, values: ArrayLike<number | string>, fitRows
  * Row-major Float32 features of `rows` from columns, each standardised with the mean and std of
  * `fitRows` (the training part). Constant columns (on the training rows) are dropped.
  */
-export function featureMatrix(columns: FeatureColumn[], fitRows: ArrayLike<number>): {
+export function featureMatrix(
+  columns: FeatureColumn[],
+  fitRows: ArrayLike<number>,
+): {
   names: string[];
   take(rows: ArrayLike<number>): { values: Float32Array; shape: [number, number] };
 } {
@@ -141,7 +168,8 @@ export function featureMatrix(columns: FeatureColumn[], fitRows: ArrayLike<numbe
     const { mean, std } = moments(c.values, fitRows);
     let constant = true;
     const first = c.values[fitRows[0]!]!;
-    for (let i = 1; i < fitRows.length && constant; i++) if (c.values[fitRows[i]!] !== first) constant = false;
+    for (let i = 1; i < fitRows.length && constant; i++)
+      if (c.values[fitRows[i]!] !== first) constant = false;
     if (constant) continue;
     kept.push({ name: c.name, values: c.values, mean, std });
   }
@@ -177,11 +205,15 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let pos = 0;
   let rankSum = 0;
-  for (let i = 0; i < n;) {
+  for (let i = 0; i < n; ) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]!] === scores[order[i]!]) j++;
     const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (labels[order[k]!]! > 0.5) { pos++; rankSum += rank; }
+    for (let k = i; k <= j; k++)
+      if (labels[order[k]!]! > 0.5) {
+        pos++;
+        rankSum += rank;
+      }
     i = j + 1;
   }
   const neg = n - pos;
@@ -205,9 +237,17 @@ export function meanStd(values: number[]): { mean: number; std: number } {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-export function markdownTable(header: string[], rows: (string | number)[][], align?: ('l' | 'r')[]): string {
-  const sep = header.map((_, i) => ((align?.[i] ?? (i === 0 ? 'l' : 'r')) === 'r' ? '---:' : '---'));
-  return [header, sep, ...rows.map((r) => r.map(String))].map((r) => `| ${r.join(' | ')} |`).join('\n');
+export function markdownTable(
+  header: string[],
+  rows: (string | number)[][],
+  align?: ('l' | 'r')[],
+): string {
+  const sep = header.map((_, i) =>
+    (align?.[i] ?? (i === 0 ? 'l' : 'r')) === 'r' ? '---:' : '---',
+  );
+  return [header, sep, ...rows.map((r) => r.map(String))]
+    .map((r) => `| ${r.join(' | ')} |`)
+    .join('\n');
 }
 
 export const QUICK = process.argv.includes('--quick');

@@ -1,12 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { measureWhileTraining, type Probe } from './measure-loop.js';
-import { registerAffinityMethod, type AffinityInput, type AffinityMeasurement } from './registry.js';
+import {
+  registerAffinityMethod,
+  type AffinityInput,
+  type AffinityMeasurement,
+} from './registry.js';
 import { TRAINING_KEYS } from './lookahead.js';
 
 /** Cosine similarity of every pair of per-task gradients on the shared parameters (0/0 = NaN for a task without labels in the batch). */
 const cosineProbe: Probe = ({ shared, grads }) => {
   const size = shared.reduce((s, v) => s + v.size, 0);
-  const G = tf.stack(grads.map((g) => (g ? tf.concat(g.map((t) => tf.reshape(t, [-1]))) : tf.zeros([size])))) as tf.Tensor2D;
+  const G = tf.stack(
+    grads.map((g) => (g ? tf.concat(g.map((t) => tf.reshape(t, [-1]))) : tf.zeros([size]))),
+  ) as tf.Tensor2D;
   const norms = tf.norm(G, 'euclidean', 1) as tf.Tensor1D;
   return tf.div(tf.matMul(G, G, false, true), tf.outerProduct(norms, norms)) as tf.Tensor2D;
 };
@@ -25,13 +31,17 @@ const cosineProbe: Probe = ({ shared, grads }) => {
 export async function gradientCosine(input: AffinityInput): Promise<AffinityMeasurement> {
   const { options } = input;
   const loop = await measureWhileTraining(input, 'gradient-cosine', cosineProbe);
-  const matrix = loop.mean.map((row, i) => row.map((v, j) => (i === j ? 1 : Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : NaN)));
+  const matrix = loop.mean.map((row, i) =>
+    row.map((v, j) => (i === j ? 1 : Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : NaN)),
+  );
   return {
     matrix,
     raw: loop.mean,
     steps: loop.steps,
     trainingSteps: loop.trainingSteps,
-    notes: [`gradient-cosine: cosine of the per-task gradients on the ${loop.sharedParams} shared parameters of ${loop.sharedBlocks.join(', ')}, averaged over ${loop.steps} measured step(s) of ${loop.trainingSteps} (warm-up ${options.warmup}, batch ${options.batchSize}).`],
+    notes: [
+      `gradient-cosine: cosine of the per-task gradients on the ${loop.sharedParams} shared parameters of ${loop.sharedBlocks.join(', ')}, averaged over ${loop.steps} measured step(s) of ${loop.trainingSteps} (warm-up ${options.warmup}, batch ${options.batchSize}).`,
+    ],
   };
 }
 

@@ -25,9 +25,19 @@ export interface TaskGroups {
 }
 
 const schema = z.strictObject({
-  groups: z.int({ error: says('groups must be a whole number', 'Use the number of groups you can afford, e.g. groups: 3.') })
+  groups: z
+    .int({
+      error: says(
+        'groups must be a whole number',
+        'Use the number of groups you can afford, e.g. groups: 3.',
+      ),
+    })
     .min(1, { error: says('groups must be at least 1', 'Use e.g. groups: 3.') }),
-  method: z.enum(['auto', 'exhaustive', 'greedy'], { error: says('unknown method', "Use 'auto', 'exhaustive' or 'greedy'.") }).optional(),
+  method: z
+    .enum(['auto', 'exhaustive', 'greedy'], {
+      error: says('unknown method', "Use 'auto', 'exhaustive' or 'greedy'."),
+    })
+    .optional(),
 });
 
 /** Symmetric affinity matrix of a graph (0 where there is no edge). */
@@ -51,7 +61,10 @@ function groupScore(size: number, pairSum: number): number {
 const EPS = 1e-9;
 
 /** Every partition of the tasks into at most k groups (restricted growth strings), scored incrementally; the best, fewer groups on ties. */
-export function exhaustiveGroups(w: readonly Float64Array[], k: number): { labels: Int32Array; score: number; searched: number } {
+export function exhaustiveGroups(
+  w: readonly Float64Array[],
+  k: number,
+): { labels: Int32Array; score: number; searched: number } {
   const n = w.length;
   const labels = new Int32Array(n);
   const best = { labels: new Int32Array(n), score: -Infinity, groups: Infinity };
@@ -96,12 +109,17 @@ export function exhaustiveGroups(w: readonly Float64Array[], k: number): { label
  * tasks to another group (or out on their own, within the budget) while that raises the score.
  * O(n³) merges, each pass of moves O(n²).
  */
-export function greedyGroups(w: readonly Float64Array[], k: number): { labels: Int32Array; score: number; merges: number; moves: number } {
+export function greedyGroups(
+  w: readonly Float64Array[],
+  k: number,
+): { labels: Int32Array; score: number; merges: number; moves: number } {
   const n = w.length;
   let groups: number[][] = Array.from({ length: n }, (_, i) => [i]);
   let sums: number[] = new Array(n).fill(0);
   // cross[a][b]: sum of weights between groups a and b.
-  let cross: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 0 : w[i]![j]!)));
+  let cross: number[][] = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => (i === j ? 0 : w[i]![j]!)),
+  );
   let merges = 0;
   for (;;) {
     const m = groups.length;
@@ -110,8 +128,10 @@ export function greedyGroups(w: readonly Float64Array[], k: number): { labels: I
     let bb = -1;
     for (let a = 0; a < m; a++) {
       for (let b = a + 1; b < m; b++) {
-        const gain = groupScore(groups[a]!.length + groups[b]!.length, sums[a]! + sums[b]! + cross[a]![b]!)
-          - groupScore(groups[a]!.length, sums[a]!) - groupScore(groups[b]!.length, sums[b]!);
+        const gain =
+          groupScore(groups[a]!.length + groups[b]!.length, sums[a]! + sums[b]! + cross[a]![b]!) -
+          groupScore(groups[a]!.length, sums[a]!) -
+          groupScore(groups[b]!.length, sums[b]!);
         if (gain > bestGain + EPS) {
           bestGain = gain;
           ba = a;
@@ -144,7 +164,8 @@ export function greedyGroups(w: readonly Float64Array[], k: number): { labels: I
   }
   // toGroup[t][g]: sum of weights from task t to the members of g (t excluded).
   const toGroup = Array.from({ length: n }, () => new Float64Array(n + 1));
-  for (let t = 0; t < n; t++) for (let s = 0; s < n; s++) if (s !== t) toGroup[t]![labels[s]!]! += w[t]![s]!;
+  for (let t = 0; t < n; t++)
+    for (let s = 0; s < n; s++) if (s !== t) toGroup[t]![labels[s]!]! += w[t]![s]!;
   let moves = 0;
   for (let round = 0; round < 50 * n; round++) {
     let bestGain = EPS;
@@ -152,12 +173,16 @@ export function greedyGroups(w: readonly Float64Array[], k: number): { labels: I
     let bg = -1;
     for (let t = 0; t < n; t++) {
       const a = labels[t]!;
-      const leave = groupScore(size[a]! - 1, pairSum[a]! - toGroup[t]![a]!) - groupScore(size[a]!, pairSum[a]!);
+      const leave =
+        groupScore(size[a]! - 1, pairSum[a]! - toGroup[t]![a]!) - groupScore(size[a]!, pairSum[a]!);
       // An empty slot (a new group) is a target only within the budget and when t is not alone already.
       const targets = count < k && size[a]! > 1 ? count + 1 : count;
       for (let g = 0; g < targets; g++) {
         if (g === a) continue;
-        const gain = leave + groupScore(size[g]! + 1, pairSum[g]! + toGroup[t]![g]!) - groupScore(size[g]!, pairSum[g]!);
+        const gain =
+          leave +
+          groupScore(size[g]! + 1, pairSum[g]! + toGroup[t]![g]!) -
+          groupScore(size[g]!, pairSum[g]!);
         if (gain > bestGain) {
           bestGain = gain;
           bt = t;
@@ -205,7 +230,8 @@ export function partitionScore(w: readonly Float64Array[], labels: ArrayLike<num
   const sum = new Map<number, number>();
   for (let i = 0; i < labels.length; i++) {
     size.set(labels[i]!, (size.get(labels[i]!) ?? 0) + 1);
-    for (let j = i + 1; j < labels.length; j++) if (labels[i] === labels[j]) sum.set(labels[i]!, (sum.get(labels[i]!) ?? 0) + w[i]![j]!);
+    for (let j = i + 1; j < labels.length; j++)
+      if (labels[i] === labels[j]) sum.set(labels[i]!, (sum.get(labels[i]!) ?? 0) + w[i]![j]!);
   }
   let score = 0;
   for (const [g, s] of size) score += groupScore(s, sum.get(g) ?? 0);
@@ -236,20 +262,35 @@ function graphOf(affinity: unknown): unknown {
  */
 export function groupTasks(affinity: unknown, options: GroupTasksOptions): TaskGroups {
   if (!isPlainObject(options)) {
-    throw new OptionsError(`${SCOPE}: options must be an object (got ${show(options)}) → at options. Write e.g. { groups: 3 }.`, { path: 'options', got: options });
+    throw new OptionsError(
+      `${SCOPE}: options must be an object (got ${show(options)}) → at options. Write e.g. { groups: 3 }.`,
+      { path: 'options', got: options },
+    );
   }
   const parsed = schema.safeParse(options);
   if (!parsed.success) throw zodError(parsed.error, 'options', OptionsError, SCOPE);
-  return partitionTasks(readGraph(graphOf(affinity)), parsed.data.groups, parsed.data.method ?? 'auto');
+  return partitionTasks(
+    readGraph(graphOf(affinity)),
+    parsed.data.groups,
+    parsed.data.method ?? 'auto',
+  );
 }
 
 /** `groupTasks` on an already validated graph (used by the `clustered` strategy's 'task-grouping'). */
-export function partitionTasks(spec: GraphSpec, k: number, asked: 'auto' | 'exhaustive' | 'greedy' = 'auto'): TaskGroups {
+export function partitionTasks(
+  spec: GraphSpec,
+  k: number,
+  asked: 'auto' | 'exhaustive' | 'greedy' = 'auto',
+): TaskGroups {
   const n = spec.tasks.length;
   if (asked === 'exhaustive' && n > EXHAUSTIVE_MAX_TASKS) {
-    throw new OptionsError(`${SCOPE}: exhaustive search is limited to ${EXHAUSTIVE_MAX_TASKS} tasks (got ${n}) → at options.method. Use method 'auto' or 'greedy', which searches greedily beyond the limit.`, { path: 'options.method', got: asked });
+    throw new OptionsError(
+      `${SCOPE}: exhaustive search is limited to ${EXHAUSTIVE_MAX_TASKS} tasks (got ${n}) → at options.method. Use method 'auto' or 'greedy', which searches greedily beyond the limit.`,
+      { path: 'options.method', got: asked },
+    );
   }
-  const method = asked === 'greedy' || (asked === 'auto' && n > EXHAUSTIVE_MAX_TASKS) ? 'greedy' : 'exhaustive';
+  const method =
+    asked === 'greedy' || (asked === 'auto' && n > EXHAUSTIVE_MAX_TASKS) ? 'greedy' : 'exhaustive';
   const w = affinityMatrix(spec);
   const notes: string[] = [];
   let labels: Int32Array;
@@ -257,11 +298,15 @@ export function partitionTasks(spec: GraphSpec, k: number, asked: 'auto' | 'exha
   if (method === 'exhaustive') {
     const r = exhaustiveGroups(w, k);
     ({ labels, score } = r);
-    notes.push(`exhaustive: searched all ${r.searched} partitions of ${n} task(s) into at most ${k} group(s).`);
+    notes.push(
+      `exhaustive: searched all ${r.searched} partitions of ${n} task(s) into at most ${k} group(s).`,
+    );
   } else {
     const r = greedyGroups(w, k);
     ({ labels, score } = r);
-    notes.push(`greedy: ${asked === 'auto' ? `${n} tasks is more than the exhaustive limit of ${EXHAUSTIVE_MAX_TASKS}, so ` : ''}${r.merges} agglomerative merge(s), then ${r.moves} single-task move(s); the optimum is not guaranteed.`);
+    notes.push(
+      `greedy: ${asked === 'auto' ? `${n} tasks is more than the exhaustive limit of ${EXHAUSTIVE_MAX_TASKS}, so ` : ''}${r.merges} agglomerative merge(s), then ${r.moves} single-task move(s); the optimum is not guaranteed.`,
+    );
   }
   const byLabel = new Map<number, string[]>();
   spec.tasks.forEach((t, i) => {
@@ -269,10 +314,19 @@ export function partitionTasks(spec: GraphSpec, k: number, asked: 'auto' | 'exha
     if (!g) byLabel.set(labels[i]!, (g = []));
     g.push(t.id);
   });
-  const groups = [...byLabel.values()].sort((a, b) => spec.index.get(a[0]!)! - spec.index.get(b[0]!)!);
-  const negative = spec.affinities.filter((a) => a.weight < 0 && labels[spec.index.get(a.source)!] === labels[spec.index.get(a.target)!]);
+  const groups = [...byLabel.values()].sort(
+    (a, b) => spec.index.get(a[0]!)! - spec.index.get(b[0]!)!,
+  );
+  const negative = spec.affinities.filter(
+    (a) => a.weight < 0 && labels[spec.index.get(a.source)!] === labels[spec.index.get(a.target)!],
+  );
   if (negative.length > 0) {
-    notes.push(`${negative.length} pair(s) with negative affinity share a group (the budget of ${k} group(s), or their positive affinities to the rest of the group, outweigh it): ${negative.slice(0, 5).map((a) => `${a.source}/${a.target} (${a.weight})`).join(', ')}${negative.length > 5 ? ' ...' : ''}. Allow more groups to keep them apart.`);
+    notes.push(
+      `${negative.length} pair(s) with negative affinity share a group (the budget of ${k} group(s), or their positive affinities to the rest of the group, outweigh it): ${negative
+        .slice(0, 5)
+        .map((a) => `${a.source}/${a.target} (${a.weight})`)
+        .join(', ')}${negative.length > 5 ? ' ...' : ''}. Allow more groups to keep them apart.`,
+    );
   }
   return { groups, score, method, notes };
 }

@@ -4,7 +4,11 @@ import { prepareData } from '../data/prepare.js';
 import { isFlatMatrix, isTensor } from '../data/helpers.js';
 import type { PreparedTask } from '../data/types.js';
 import { isPlainObject } from '../schema/common.js';
-import { registerAffinityMethod, type AffinityInput, type AffinityMeasurement } from './registry.js';
+import {
+  registerAffinityMethod,
+  type AffinityInput,
+  type AffinityMeasurement,
+} from './registry.js';
 
 /** One label column as a correlation variable: a value and a 0/1 mask per row. */
 interface Column {
@@ -74,7 +78,8 @@ export function pearson(a: Column, b: Column, minRows: number): number | Missing
 /** Features per row of the caller's x, when it can be read without validating (the graph may not say). */
 function featureCount(x: unknown): number | undefined {
   if (isTensor(x)) return x.rank === 2 ? x.shape[1] : undefined;
-  if (isFlatMatrix(x)) return Array.isArray(x.shape) && typeof x.shape[1] === 'number' ? x.shape[1] : undefined;
+  if (isFlatMatrix(x))
+    return Array.isArray(x.shape) && typeof x.shape[1] === 'number' ? x.shape[1] : undefined;
   if (Array.isArray(x) && Array.isArray(x[0])) return x[0].length;
   return undefined;
 }
@@ -100,7 +105,9 @@ export async function labelCorrelation(input: AffinityInput): Promise<AffinityMe
   const rows = prepared.rows;
   const T = p.tasks.length;
   const columns = p.tasks.map((task, i) => columnsOf(task, prepared.tasks[i]!, rows));
-  const matrix = Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => (i === j ? 1 : NaN)));
+  const matrix = Array.from({ length: T }, (_, i) =>
+    Array.from({ length: T }, (_, j) => (i === j ? 1 : NaN)),
+  );
   let few = 0;
   let constant = 0;
   for (let i = 0; i < T; i++) {
@@ -125,9 +132,15 @@ export async function labelCorrelation(input: AffinityInput): Promise<AffinityMe
       matrix[j]![i] = best;
     }
   }
-  const notes = [`label-correlation: Pearson correlation of the targets on rows labelled for both tasks (${rows} rows; several columns or classes reduced to the strongest column pair, sign kept).`];
-  if (few > 0) notes.push(`${few} pair(s) have fewer than ${options.minRows} rows labelled for both tasks: no edge (lower minRows to keep them).`);
-  if (constant > 0) notes.push(`${constant} pair(s) have a constant target on their common rows: no edge.`);
+  const notes = [
+    `label-correlation: Pearson correlation of the targets on rows labelled for both tasks (${rows} rows; several columns or classes reduced to the strongest column pair, sign kept).`,
+  ];
+  if (few > 0)
+    notes.push(
+      `${few} pair(s) have fewer than ${options.minRows} rows labelled for both tasks: no edge (lower minRows to keep them).`,
+    );
+  if (constant > 0)
+    notes.push(`${constant} pair(s) have a constant target on their common rows: no edge.`);
   return { matrix, raw: matrix.map((r) => [...r]), steps: 0, trainingSteps: 0, notes };
 }
 

@@ -1,8 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { measureWhileTraining, type Probe } from './measure-loop.js';
-import { registerAffinityMethod, type AffinityInput, type AffinityMeasurement } from './registry.js';
+import {
+  registerAffinityMethod,
+  type AffinityInput,
+  type AffinityMeasurement,
+} from './registry.js';
 
-const TRAINING_KEYS = ['steps', 'warmup', 'measureEvery', 'batchSize', 'optimizer', 'plan', 'model'] as const;
+const TRAINING_KEYS = [
+  'steps',
+  'warmup',
+  'measureEvery',
+  'batchSize',
+  'optimizer',
+  'plan',
+  'model',
+] as const;
 
 /**
  * The lookahead probe: for each task i, one SGD step of rate `rate` on the shared parameters
@@ -35,31 +47,65 @@ function lookaheadProbe(rate: number): Probe {
  * used to switch the whole matrix to 'max', where one outlier pair could push every other weight
  * to ~0: a School split lost its whole learned graph that way.)
  */
-export function scaleLookahead(mean: number[][], scale: 'self' | 'max', ids: readonly string[]): { matrix: number[][]; notes: string[] } {
+export function scaleLookahead(
+  mean: number[][],
+  scale: 'self' | 'max',
+  ids: readonly string[],
+): { matrix: number[][]; notes: string[] } {
   const T = mean.length;
   const clip = (v: number) => Math.max(-1, Math.min(1, v));
   if (scale === 'self') {
     const selfGain = mean.map((row, j) => row[j]!);
     const good = selfGain.filter((g) => Number.isFinite(g) && g > 0).sort((a, b) => a - b);
-    const bad = selfGain.map((g, j) => (Number.isFinite(g) && g > 0 ? -1 : j)).filter((j) => j >= 0);
-    const notes = ["lookahead: weights are Z(i->j) / Z(j->j) clipped to [-1, 1] (each task's own lookahead gain is the unit), averaged over both directions."];
+    const bad = selfGain
+      .map((g, j) => (Number.isFinite(g) && g > 0 ? -1 : j))
+      .filter((j) => j >= 0);
+    const notes = [
+      "lookahead: weights are Z(i->j) / Z(j->j) clipped to [-1, 1] (each task's own lookahead gain is the unit), averaged over both directions.",
+    ];
     if (bad.length > 0 && good.length === 0) {
       const scaled = scaleLookahead(mean, 'max', ids);
-      return { matrix: scaled.matrix, notes: [`lookahead: no task's own step lowered its loss on average, so the weights are scaled by the largest |Z| (lower lookaheadRate to avoid this).`, ...scaled.notes] };
+      return {
+        matrix: scaled.matrix,
+        notes: [
+          `lookahead: no task's own step lowered its loss on average, so the weights are scaled by the largest |Z| (lower lookaheadRate to avoid this).`,
+          ...scaled.notes,
+        ],
+      };
     }
-    const median = good.length % 2 ? good[good.length >> 1]! : (good[good.length / 2 - 1]! + good[good.length / 2]!) / 2;
+    const median =
+      good.length % 2
+        ? good[good.length >> 1]!
+        : (good[good.length / 2 - 1]! + good[good.length / 2]!) / 2;
     const unit = selfGain.map((g) => (Number.isFinite(g) && g > 0 ? g : median));
     if (bad.length > 0) {
-      const named = bad.slice(0, 5).map((j) => ids[j]).join(', ');
-      notes.push(`lookahead: a step on its own gradient did not lower the loss of ${named}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''} on average; their weights use the median own gain of the other tasks (${median.toPrecision(3)}) as the unit (a lower lookaheadRate may avoid this).`);
+      const named = bad
+        .slice(0, 5)
+        .map((j) => ids[j])
+        .join(', ');
+      notes.push(
+        `lookahead: a step on its own gradient did not lower the loss of ${named}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''} on average; their weights use the median own gain of the other tasks (${median.toPrecision(3)}) as the unit (a lower lookaheadRate may avoid this).`,
+      );
     }
-    const matrix = mean.map((row, i) => row.map((z, j) => (i === j ? 1 : Number.isFinite(z) ? clip(z / unit[j]!) : NaN)));
+    const matrix = mean.map((row, i) =>
+      row.map((z, j) => (i === j ? 1 : Number.isFinite(z) ? clip(z / unit[j]!) : NaN)),
+    );
     return { matrix, notes };
   }
   let largest = 0;
-  for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) if (i !== j && Number.isFinite(mean[i]![j]!)) largest = Math.max(largest, Math.abs(mean[i]![j]!));
-  const matrix = mean.map((row) => row.map((z) => (Number.isFinite(z) ? (largest > 0 ? clip(z / largest) : 0) : NaN)));
-  return { matrix, notes: [`lookahead: weights are Z(i->j) divided by the largest |Z| between two tasks (${largest.toPrecision(3)}), averaged over both directions.`] };
+  for (let i = 0; i < T; i++)
+    for (let j = 0; j < T; j++)
+      if (i !== j && Number.isFinite(mean[i]![j]!))
+        largest = Math.max(largest, Math.abs(mean[i]![j]!));
+  const matrix = mean.map((row) =>
+    row.map((z) => (Number.isFinite(z) ? (largest > 0 ? clip(z / largest) : 0) : NaN)),
+  );
+  return {
+    matrix,
+    notes: [
+      `lookahead: weights are Z(i->j) divided by the largest |Z| between two tasks (${largest.toPrecision(3)}), averaged over both directions.`,
+    ],
+  };
 }
 
 /**
@@ -79,7 +125,11 @@ export function scaleLookahead(mean: number[][], scale: 'self' | 'max', ids: rea
  */
 export async function lookahead(input: AffinityInput): Promise<AffinityMeasurement> {
   const { options, spec } = input;
-  const loop = await measureWhileTraining(input, 'lookahead', lookaheadProbe(options.lookaheadRate));
+  const loop = await measureWhileTraining(
+    input,
+    'lookahead',
+    lookaheadProbe(options.lookaheadRate),
+  );
   const ids = spec.tasks.map((t) => t.id);
   const { matrix, notes } = scaleLookahead(loop.mean, options.scale, ids);
   return {
@@ -96,7 +146,8 @@ export async function lookahead(input: AffinityInput): Promise<AffinityMeasureme
 
 registerAffinityMethod({
   name: 'lookahead',
-  summary: "how a step on one task's gradient changes the other tasks' losses (task affinity grouping)",
+  summary:
+    "how a step on one task's gradient changes the other tasks' losses (task affinity grouping)",
   optionKeys: [...TRAINING_KEYS, 'lookaheadRate', 'scale'],
   measure: lookahead,
 });

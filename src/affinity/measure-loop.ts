@@ -45,7 +45,9 @@ export interface LoopResult {
 function underPlan(error: unknown): unknown {
   if (!(error instanceof OptionsError) || !error.path.startsWith('options')) return error;
   const path = `options.plan${error.path.slice('options'.length)}`;
-  const message = error.message.replace('mtgraph/plan:', 'mtgraph/measureAffinity:').replace(`→ at ${error.path}`, `→ at ${path}`);
+  const message = error.message
+    .replace('mtgraph/plan:', 'mtgraph/measureAffinity:')
+    .replace(`→ at ${error.path}`, `→ at ${path}`);
   return new OptionsError(message, { path, got: error.got, cause: error });
 }
 
@@ -56,20 +58,34 @@ function underPlan(error: unknown): unknown {
  * normalisation uses its moving statistics) so that they depend on the weights only.
  * Validation (options, data, a plan with shared parameters) happens before any tensor exists.
  */
-export async function measureWhileTraining(input: AffinityInput, method: string, probe: Probe): Promise<LoopResult> {
+export async function measureWhileTraining(
+  input: AffinityInput,
+  method: string,
+  probe: Probe,
+): Promise<LoopResult> {
   const { spec, options, scope } = input;
   const given = options.model;
   let p: Plan;
   if (given) {
     p = given.plan;
     const ids = new Set(spec.tasks.map((t) => t.id));
-    const mismatch = p.tasks.find((t) => !ids.has(t.id)) ?? (p.tasks.length !== ids.size ? spec.tasks.find((t) => !p.tasks.some((q) => q.id === t.id)) : undefined);
+    const mismatch =
+      p.tasks.find((t) => !ids.has(t.id)) ??
+      (p.tasks.length !== ids.size
+        ? spec.tasks.find((t) => !p.tasks.some((q) => q.id === t.id))
+        : undefined);
     if (mismatch) {
-      throw new OptionsError(`${scope}: the model's tasks do not match the graph's (task "${mismatch.id}" is in one but not the other) → at options.model. Pass the model compiled from this graph.`, { path: 'options.model', got: mismatch.id });
+      throw new OptionsError(
+        `${scope}: the model's tasks do not match the graph's (task "${mismatch.id}" is in one but not the other) → at options.model. Pass the model compiled from this graph.`,
+        { path: 'options.model', got: mismatch.id },
+      );
     }
   } else {
     try {
-      p = plan(input.graph, { ...options.plan, seed: typeof options.plan.seed === 'number' ? options.plan.seed : options.seed });
+      p = plan(input.graph, {
+        ...options.plan,
+        seed: typeof options.plan.seed === 'number' ? options.plan.seed : options.seed,
+      });
     } catch (error) {
       if (error instanceof MtgraphError) throw underPlan(error);
       throw error;
@@ -78,7 +94,10 @@ export async function measureWhileTraining(input: AffinityInput, method: string,
   const blocks = sharedBlocks(p);
   if (blocks.length === 0) {
     const path = given ? 'options.model' : 'options.plan.strategy';
-    throw new OptionsError(`${scope}: method '${method}' measures how tasks affect each other through shared parameters, but the plan (strategy '${p.strategy}') shares none → at ${path}. Use a plan with shared blocks, e.g. plan: { strategy: 'hard' } (the default).`, { path, got: p.strategy });
+    throw new OptionsError(
+      `${scope}: method '${method}' measures how tasks affect each other through shared parameters, but the plan (strategy '${p.strategy}') shares none → at ${path}. Use a plan with shared blocks, e.g. plan: { strategy: 'hard' } (the default).`,
+      { path, got: p.strategy },
+    );
   }
   const prepared = prepareData(p, input.data, { scope });
   const model = given ?? build(p, { graph: input.graph as { export(): unknown } });
@@ -112,21 +131,35 @@ export async function measureWhileTraining(input: AffinityInput, method: string,
         pos += size;
         const batch = tf.tidy(() => {
           const idx = tf.tensor1d(rows, 'int32');
-          return { x: tf.gather(data!.x, idx) as tf.Tensor2D, y: tf.gather(data!.y, idx) as tf.Tensor2D, mask: tf.gather(data!.mask, idx) as tf.Tensor2D };
+          return {
+            x: tf.gather(data!.x, idx) as tf.Tensor2D,
+            y: tf.gather(data!.y, idx) as tf.Tensor2D,
+            mask: tf.gather(data!.mask, idx) as tf.Tensor2D,
+          };
         });
         try {
-          const losses = () => tf.tidy(() => {
-            const { num, den } = objective.sums(forward(model, batch.x, false), batch.y, batch.mask);
-            return tf.div(num, tf.maximum(den, 1)) as tf.Tensor1D;
-          });
-          const measure = step >= options.warmup && (step - options.warmup) % options.measureEvery === 0;
+          const losses = () =>
+            tf.tidy(() => {
+              const { num, den } = objective.sums(
+                forward(model, batch.x, false),
+                batch.y,
+                batch.mask,
+              );
+              return tf.div(num, tf.maximum(den, 1)) as tf.Tensor1D;
+            });
+          const measure =
+            step >= options.warmup && (step - options.warmup) % options.measureEvery === 0;
           if (measure) {
             measured++;
             measureStep(model, objective, batch, shared, losses, probe, sum, count, step, scope);
           }
           tf.tidy(() => {
             const { grads } = tf.variableGrads(() => {
-              const { num, den } = objective.sums(forward(model, batch.x, true), batch.y, batch.mask);
+              const { num, den } = objective.sums(
+                forward(model, batch.x, true),
+                batch.y,
+                batch.mask,
+              );
               const total = tf.sum(tf.mul(tf.div(num, tf.maximum(den, 1)), weights)) as tf.Scalar;
               return hasPenalty ? tf.add(total, model.penalty()) : total;
             }, variables);
@@ -141,9 +174,17 @@ export async function measureWhileTraining(input: AffinityInput, method: string,
     }
     // Training order -> graph order.
     const at = spec.tasks.map((t) => objective.order.indexOf(t.id));
-    const mean = at.map((i) => at.map((j) => (count[i]![j]! > 0 ? sum[i]![j]! / count[i]![j]! : NaN)));
+    const mean = at.map((i) =>
+      at.map((j) => (count[i]![j]! > 0 ? sum[i]![j]! / count[i]![j]! : NaN)),
+    );
     const sharedParams = shared.reduce((s, v) => s + v.size, 0);
-    return { mean, steps: measured, trainingSteps: options.steps, sharedBlocks: blocks, sharedParams };
+    return {
+      mean,
+      steps: measured,
+      trainingSteps: options.steps,
+      sharedBlocks: blocks,
+      sharedParams,
+    };
   } finally {
     optimizer?.dispose();
     disposeData(data);
@@ -153,9 +194,16 @@ export async function measureWhileTraining(input: AffinityInput, method: string,
 
 /** One measured step: per-task gradients on the shared variables, the probe, and the accumulation of its finite values. */
 function measureStep(
-  model: MtgraphModel, objective: Objective, batch: { x: tf.Tensor2D; y: tf.Tensor2D; mask: tf.Tensor2D },
-  shared: tf.Variable[], losses: () => tf.Tensor1D, probe: Probe,
-  sum: Float64Array[], count: Float64Array[], step: number, scope: string,
+  model: MtgraphModel,
+  objective: Objective,
+  batch: { x: tf.Tensor2D; y: tf.Tensor2D; mask: tf.Tensor2D },
+  shared: tf.Variable[],
+  losses: () => tf.Tensor1D,
+  probe: Probe,
+  sum: Float64Array[],
+  count: Float64Array[],
+  step: number,
+  scope: string,
 ): void {
   const T = objective.order.length;
   const before = losses();
@@ -164,7 +212,10 @@ function measureStep(
   const bad = Array.from(beforeValues).findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {
     before.dispose();
-    throw new TrainingError(`${scope}: the loss of task "${objective.order[bad]}" became ${beforeValues[bad]} at training step ${step} → at options.optimizer.learningRate. Lower the learning rate, or scale the targets.`, { path: 'options.optimizer.learningRate', got: beforeValues[bad] });
+    throw new TrainingError(
+      `${scope}: the loss of task "${objective.order[bad]}" became ${beforeValues[bad]} at training step ${step} → at options.optimizer.learningRate. Lower the learning rate, or scale the targets.`,
+      { path: 'options.optimizer.learningRate', got: beforeValues[bad] },
+    );
   }
   const grads: Array<tf.Tensor[] | null> = [];
   const saved = snapshot(shared);
@@ -174,13 +225,19 @@ function measureStep(
         grads.push(null);
         continue;
       }
-      grads.push(tf.tidy(() => {
-        const { grads: g } = tf.variableGrads(() => {
-          const { num, den } = objective.sums(forward(model, batch.x, false), batch.y, batch.mask);
-          return tf.div(tf.slice(num, i, 1), tf.maximum(tf.slice(den, i, 1), 1)).asScalar();
-        }, shared);
-        return shared.map((v) => g[v.name] ?? tf.zerosLike(v));
-      }));
+      grads.push(
+        tf.tidy(() => {
+          const { grads: g } = tf.variableGrads(() => {
+            const { num, den } = objective.sums(
+              forward(model, batch.x, false),
+              batch.y,
+              batch.mask,
+            );
+            return tf.div(tf.slice(num, i, 1), tf.maximum(tf.slice(den, i, 1), 1)).asScalar();
+          }, shared);
+          return shared.map((v) => g[v.name] ?? tf.zerosLike(v));
+        }),
+      );
     }
     const values = tf.tidy(() => probe({ model, shared, grads, before, losses }));
     const v = values.dataSync();

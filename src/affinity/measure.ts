@@ -41,8 +41,16 @@ function symmetric(matrix: number[][], i: number, j: number): number {
 }
 
 /** A new TaskGraph with the tasks and graph attributes of `spec` (copied) and the learned weights as edges. */
-function learnedGraph(graph: unknown, spec: GraphSpec, matrix: number[][], method: string, threshold: number): { graph: TaskGraph; dropped: number; unmeasured: number } {
-  const attributes = structuredClone((graph as { getAttributes(): GraphAttributes }).getAttributes());
+function learnedGraph(
+  graph: unknown,
+  spec: GraphSpec,
+  matrix: number[][],
+  method: string,
+  threshold: number,
+): { graph: TaskGraph; dropped: number; unmeasured: number } {
+  const attributes = structuredClone(
+    (graph as { getAttributes(): GraphAttributes }).getAttributes(),
+  );
   const out = new TaskGraph(attributes);
   for (const t of spec.tasks) out.addTask(t.id, structuredClone(t.attributes) as TaskAttributes);
   const scale = 10 ** DECIMALS;
@@ -84,15 +92,23 @@ function learnedGraph(graph: unknown, spec: GraphSpec, matrix: number[][], metho
  * training-based methods rate them as related. Options are validated (OptionsError) and the data
  * too (DataError) before any tensor exists; every tensor created is freed.
  */
-export async function measureAffinity(graph: unknown, data: unknown, options: MeasureAffinityOptions = {}): Promise<AffinityResult> {
+export async function measureAffinity(
+  graph: unknown,
+  data: unknown,
+  options: MeasureAffinityOptions = {},
+): Promise<AffinityResult> {
   const resolved = resolveAffinityOptions(options);
   const spec = readGraph(graph);
   const method = getAffinityMethod(resolved.method)!;
   const m = await method.measure({ graph, spec, data, options: resolved, scope: SCOPE });
   const learned = learnedGraph(graph, spec, m.matrix, method.name, resolved.threshold);
   const notes = [...m.notes];
-  if (learned.unmeasured > 0) notes.push(`${learned.unmeasured} pair(s) could not be measured: no edge.`);
-  if (learned.dropped > 0) notes.push(`${learned.dropped} edge(s) with |weight| below the threshold ${resolved.threshold} were left out.`);
+  if (learned.unmeasured > 0)
+    notes.push(`${learned.unmeasured} pair(s) could not be measured: no edge.`);
+  if (learned.dropped > 0)
+    notes.push(
+      `${learned.dropped} edge(s) with |weight| below the threshold ${resolved.threshold} were left out.`,
+    );
   return {
     graph: learned.graph,
     matrix: m.matrix,

@@ -14,11 +14,17 @@ import { blockKey, gateKey, planPartUsers, taskParameters } from '../train/param
  * without sharing them). The same rule as `taskParameters`, which finds the variables.
  */
 export function sharedBlocks(plan: Plan): string[] {
-  const addsLayer = (i: number) => getCouplingBuilder(plan.couplings[i]!.kind)?.layerName !== undefined;
+  const addsLayer = (i: number) =>
+    getCouplingBuilder(plan.couplings[i]!.kind)?.layerName !== undefined;
   const users = planPartUsers(plan, addsLayer);
   const shared = (key: string) => (users.get(key)?.size ?? 0) >= 2;
-  const parts = [...plan.blocks.map((b) => b.id).filter((id) => shared(blockKey(id))), ...plan.gates.map((g) => g.id).filter((id) => shared(gateKey(id)))];
-  const mixing = plan.couplings.flatMap((c, i) => (addsLayer(i) && 'tasks' in c && c.tasks.length >= 2 ? [`${c.kind}#${i}`] : []));
+  const parts = [
+    ...plan.blocks.map((b) => b.id).filter((id) => shared(blockKey(id))),
+    ...plan.gates.map((g) => g.id).filter((id) => shared(gateKey(id))),
+  ];
+  const mixing = plan.couplings.flatMap((c, i) =>
+    addsLayer(i) && 'tasks' in c && c.tasks.length >= 2 ? [`${c.kind}#${i}`] : [],
+  );
   return [...parts, ...mixing];
 }
 

@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { numberedInfos, numberedInputs, type CpuBackend, type WasmBackend } from './kernel-patch.js';
+import {
+  numberedInfos,
+  numberedInputs,
+  type CpuBackend,
+  type WasmBackend,
+} from './kernel-patch.js';
 
 /**
  * Two copying kernels for the backends whose tensors JavaScript reads in place (wasm: the heap;
@@ -21,7 +26,12 @@ type Info = tf.TensorInfo;
 type Values = Float32Array | Int32Array | Uint8Array;
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-const arrayFor = (dtype: tf.DataType, n: number): Values => (dtype === 'int32' ? new Int32Array(n) : dtype === 'bool' ? new Uint8Array(n) : new Float32Array(n));
+const arrayFor = (dtype: tf.DataType, n: number): Values =>
+  dtype === 'int32'
+    ? new Int32Array(n)
+    : dtype === 'bool'
+      ? new Uint8Array(n)
+      : new Float32Array(n);
 
 const kernels: Array<{ backendName: string; concat: tf.KernelFunc; split: tf.KernelFunc }> = [
   {
@@ -84,16 +94,27 @@ const kernels: Array<{ backendName: string; concat: tf.KernelFunc; split: tf.Ker
   },
 ];
 for (const k of kernels) {
-  if (!tf.getKernel(FLAT_CONCAT, k.backendName)) tf.registerKernel({ kernelName: FLAT_CONCAT, backendName: k.backendName, kernelFunc: k.concat });
-  if (!tf.getKernel(FLAT_SPLIT, k.backendName)) tf.registerKernel({ kernelName: FLAT_SPLIT, backendName: k.backendName, kernelFunc: k.split });
+  if (!tf.getKernel(FLAT_CONCAT, k.backendName))
+    tf.registerKernel({
+      kernelName: FLAT_CONCAT,
+      backendName: k.backendName,
+      kernelFunc: k.concat,
+    });
+  if (!tf.getKernel(FLAT_SPLIT, k.backendName))
+    tf.registerKernel({ kernelName: FLAT_SPLIT, backendName: k.backendName, kernelFunc: k.split });
 }
 
 /** Tensors laid end to end in `shape` (`MtgraphFlatConcat`, or reshapes and a concat where the backend lacks it). Not differentiable. */
 export function flatConcat(xs: readonly tf.Tensor[], shape: number[]): tf.Tensor {
   const total = xs.reduce((n, x) => n + x.size, 0);
-  if (total !== size(shape)) throw new Error(`flatConcat: cannot lay ${total} values into a shape of ${size(shape)} ([${shape.join(', ')}]).`);
+  if (total !== size(shape))
+    throw new Error(
+      `flatConcat: cannot lay ${total} values into a shape of ${size(shape)} ([${shape.join(', ')}]).`,
+    );
   if (tf.getKernel(FLAT_CONCAT, tf.getBackend())) {
-    return tf.engine().runKernel(FLAT_CONCAT, numberedInputs(xs), { shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return tf.engine().runKernel(FLAT_CONCAT, numberedInputs(xs), {
+      shape,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor;
   }
   return tf.reshape(tf.concat(xs.map((x) => tf.reshape(x, [-1]))), shape);
 }
@@ -101,9 +122,12 @@ export function flatConcat(xs: readonly tf.Tensor[], shape: number[]): tf.Tensor
 /** x's values cut into tensors of `shapes`, in order (`MtgraphFlatSplit`, or slices and reshapes where the backend lacks it). Not differentiable. */
 export function flatSplit(x: tf.Tensor, shapes: number[][]): tf.Tensor[] {
   const total = shapes.reduce((n, s) => n + size(s), 0);
-  if (total !== x.size) throw new Error(`flatSplit: cannot cut ${x.size} values into shapes of ${total} in all.`);
+  if (total !== x.size)
+    throw new Error(`flatSplit: cannot cut ${x.size} values into shapes of ${total} in all.`);
   if (tf.getKernel(FLAT_SPLIT, tf.getBackend())) {
-    return tf.engine().runKernel(FLAT_SPLIT, { x }, { shapes } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    return tf
+      .engine()
+      .runKernel(FLAT_SPLIT, { x }, { shapes } as unknown as tf.NamedAttrMap) as tf.Tensor[];
   }
   const flat = tf.reshape(x, [-1]);
   let at = 0;

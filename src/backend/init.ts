@@ -44,7 +44,12 @@ export function loadFailureReason(error: unknown, module?: string): string {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-  if (missing && module !== undefined && (message.includes(`'${module}'`) || message.includes(`"${module}"`))) return `not installed (${code})`;
+  if (
+    missing &&
+    module !== undefined &&
+    (message.includes(`'${module}'`) || message.includes(`"${module}"`))
+  )
+    return `not installed (${code})`;
   const line = (message.split('\n')[0] ?? '').slice(0, 200) || 'failed to load';
   return missing ? `installed but incomplete: ${line}` : line;
 }
@@ -54,9 +59,12 @@ async function loadTensorflow(): Promise<string> {
   const specifier = MODULES.tensorflow;
   await import(specifier);
   if (!tf.findBackend('tensorflow')) {
-    throw new Error('@tensorflow/tfjs-node loaded but registered no "tensorflow" backend with this copy of @tensorflow/tfjs (pin every @tensorflow/* package to one version)');
+    throw new Error(
+      '@tensorflow/tfjs-node loaded but registered no "tensorflow" backend with this copy of @tensorflow/tfjs (pin every @tensorflow/* package to one version)',
+    );
   }
-  if (!(await tf.setBackend('tensorflow'))) throw new Error('the "tensorflow" backend failed to initialise');
+  if (!(await tf.setBackend('tensorflow')))
+    throw new Error('the "tensorflow" backend failed to initialise');
   return 'loaded (native libtensorflow)';
 }
 
@@ -69,10 +77,16 @@ export function wasmFolder(): string {
 async function loadWasm(): Promise<string> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   wasm.setWasmPaths(wasmFolder());
-  if (!(await tf.setBackend('wasm'))) throw new Error(`the wasm binary did not initialise (looked in ${wasmFolder()})`);
+  if (!(await tf.setBackend('wasm')))
+    throw new Error(`the wasm binary did not initialise (looked in ${wasmFolder()})`);
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
-  const binary = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
+  const binary =
+    simd && threads
+      ? 'tfjs-backend-wasm-threaded-simd.wasm'
+      : simd
+        ? 'tfjs-backend-wasm-simd.wasm'
+        : 'tfjs-backend-wasm.wasm';
   const extras = patchWasmKernels();
   return `loaded ${binary} (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'one thread'}${extras.map((e) => `, ${e}`).join('')})`;
 }
@@ -82,20 +96,35 @@ async function loadCpu(): Promise<string> {
   return 'loaded (plain JavaScript)';
 }
 
-const LOADERS: Record<BackendName, () => Promise<string>> = { tensorflow: loadTensorflow, wasm: loadWasm, cpu: loadCpu };
+const LOADERS: Record<BackendName, () => Promise<string>> = {
+  tensorflow: loadTensorflow,
+  wasm: loadWasm,
+  cpu: loadCpu,
+};
 
 function forced(options: InitBackendOptions): { name?: BackendName; by?: 'option' | 'env' } {
   const fromOption = options.backend;
   const fromEnv = process.env.MTGRAPH_BACKEND?.trim();
-  const [value, by, where] = fromOption !== undefined ? [fromOption, 'option' as const, 'options.backend'] : fromEnv ? [fromEnv, 'env' as const, 'MTGRAPH_BACKEND'] : [undefined, undefined, ''];
+  const [value, by, where] =
+    fromOption !== undefined
+      ? [fromOption, 'option' as const, 'options.backend']
+      : fromEnv
+        ? [fromEnv, 'env' as const, 'MTGRAPH_BACKEND']
+        : [undefined, undefined, ''];
   if (value === undefined) return {};
   if (!(BACKEND_NAMES as readonly string[]).includes(value)) {
-    throw new BackendError(`${SCOPE}: unknown backend (got ${JSON.stringify(value)}; expected one of ${BACKEND_NAMES.join(', ')}) → at ${where}. Use one of them or leave it unset to pick the fastest that loads.`, { path: where, got: value });
+    throw new BackendError(
+      `${SCOPE}: unknown backend (got ${JSON.stringify(value)}; expected one of ${BACKEND_NAMES.join(', ')}) → at ${where}. Use one of them or leave it unset to pick the fastest that loads.`,
+      { path: where, got: value },
+    );
   }
   return { name: value as BackendName, by };
 }
 
-async function select(name: BackendName | undefined, by: 'option' | 'env' | undefined): Promise<BackendReport> {
+async function select(
+  name: BackendName | undefined,
+  by: 'option' | 'env' | undefined,
+): Promise<BackendReport> {
   const tried: BackendAttempt[] = [];
   for (const candidate of name ? [name] : BACKEND_NAMES) {
     try {
@@ -103,14 +132,31 @@ async function select(name: BackendName | undefined, by: 'option' | 'env' | unde
       tried.push({ name: candidate, ok: true, reason });
       return { backend: candidate, tried, ...(by ? { forcedBy: by } : {}) };
     } catch (error) {
-      tried.push({ name: candidate, ok: false, reason: loadFailureReason(error, candidate === 'cpu' ? undefined : MODULES[candidate]) });
+      tried.push({
+        name: candidate,
+        ok: false,
+        reason: loadFailureReason(error, candidate === 'cpu' ? undefined : MODULES[candidate]),
+      });
       if (name) {
-        const fix = candidate === 'tensorflow' ? 'Install @tensorflow/tfjs-node (it needs internet access to download libtensorflow), or choose wasm or cpu.' : 'Choose another backend, or leave it unset to fall back automatically.';
-        throw new BackendError(`${SCOPE}: the forced backend "${candidate}" cannot load (${tried.at(-1)!.reason}) → at ${by === 'env' ? 'MTGRAPH_BACKEND' : 'options.backend'}. ${fix}`, { path: by === 'env' ? 'MTGRAPH_BACKEND' : 'options.backend', got: candidate, cause: error });
+        const fix =
+          candidate === 'tensorflow'
+            ? 'Install @tensorflow/tfjs-node (it needs internet access to download libtensorflow), or choose wasm or cpu.'
+            : 'Choose another backend, or leave it unset to fall back automatically.';
+        throw new BackendError(
+          `${SCOPE}: the forced backend "${candidate}" cannot load (${tried.at(-1)!.reason}) → at ${by === 'env' ? 'MTGRAPH_BACKEND' : 'options.backend'}. ${fix}`,
+          {
+            path: by === 'env' ? 'MTGRAPH_BACKEND' : 'options.backend',
+            got: candidate,
+            cause: error,
+          },
+        );
       }
     }
   }
-  throw new BackendError(`${SCOPE}: no backend could load (${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}). Reinstall @tensorflow/tfjs.`, { got: tried });
+  throw new BackendError(
+    `${SCOPE}: no backend could load (${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}). Reinstall @tensorflow/tfjs.`,
+    { got: tried },
+  );
 }
 
 /**
@@ -128,7 +174,8 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendRe
     return Promise.reject(error);
   }
   const key = name ?? 'auto';
-  if (current && (current.key === key || (name === undefined && by === undefined))) return current.report;
+  if (current && (current.key === key || (name === undefined && by === undefined)))
+    return current.report;
   const previous = current;
   const report = select(name, by);
   const entry = { key, report };

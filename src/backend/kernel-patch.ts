@@ -15,7 +15,10 @@ export interface KernelPatch {
  * it does not handle. Used for the kernels whose tfjs-backend-wasm 4.22 implementation does work
  * the result does not need (see the files that call it); results stay identical.
  */
-export function wasmKernelPatch(name: string, wrap: (original: tf.KernelConfig) => tf.KernelFunc): KernelPatch {
+export function wasmKernelPatch(
+  name: string,
+  wrap: (original: tf.KernelConfig) => tf.KernelFunc,
+): KernelPatch {
   let original: tf.KernelConfig | undefined;
   return {
     patch() {
@@ -43,13 +46,17 @@ export function wasmKernelPatch(name: string, wrap: (original: tf.KernelConfig) 
  */
 export function numberedInputs(xs: readonly tf.Tensor[]): tf.NamedTensorMap {
   const inputs: tf.NamedTensorMap = {};
-  xs.forEach((x, i) => { inputs[`x${i}`] = x; });
+  xs.forEach((x, i) => {
+    inputs[`x${i}`] = x;
+  });
   return inputs;
 }
 
 /** The inputs `x0..x{n-1}` of numberedInputs, in order. */
 export function numberedInfos(inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] {
-  return Object.keys(inputs).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).map((k) => inputs[k]!);
+  return Object.keys(inputs)
+    .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
+    .map((k) => inputs[k]!);
 }
 
 /** What the replacements use of the wasm backend. */
@@ -63,7 +70,11 @@ export interface WasmBackend {
 /** What kernels written in JavaScript use of the cpu backend. */
 export interface CpuBackend {
   readSync(dataId: object): Float32Array | Int32Array | Uint8Array;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array | Uint8Array): tf.TensorInfo;
+  makeTensorInfo(
+    shape: number[],
+    dtype: tf.DataType,
+    values: Float32Array | Int32Array | Uint8Array,
+  ): tf.TensorInfo;
 }
 
 /** dtypes whose values live in the wasm heap (typedArrayFromHeap works on them). */
@@ -76,7 +87,16 @@ export const HEAP_TYPES: ReadonlySet<string> = new Set(['float32', 'int32', 'boo
  * of its own, so that it only ever sees Float32Arrays and stays fast), others with one
  * `copyWithin` per run (no view per run).
  */
-export function copyRuns(from: Float32Array | Int32Array | Uint8Array, to: Float32Array | Int32Array | Uint8Array, count: number, length: number, fromStart: number, fromStride: number, toStart: number, toStride: number): void {
+export function copyRuns(
+  from: Float32Array | Int32Array | Uint8Array,
+  to: Float32Array | Int32Array | Uint8Array,
+  count: number,
+  length: number,
+  fromStart: number,
+  fromStride: number,
+  toStart: number,
+  toStride: number,
+): void {
   if (length <= 16 && from instanceof Float32Array && to instanceof Float32Array) {
     copyShortFloat32(from, to, count, length, fromStart, fromStride, toStart, toStride);
     return;
@@ -85,10 +105,20 @@ export function copyRuns(from: Float32Array | Int32Array | Uint8Array, to: Float
   const heap = new (from.constructor as Float32ArrayConstructor)(from.buffer);
   const src = from.byteOffset / unit + fromStart;
   const dst = to.byteOffset / unit + toStart;
-  for (let r = 0; r < count; r++) heap.copyWithin(dst + r * toStride, src + r * fromStride, src + r * fromStride + length);
+  for (let r = 0; r < count; r++)
+    heap.copyWithin(dst + r * toStride, src + r * fromStride, src + r * fromStride + length);
 }
 
-function copyShortFloat32(from: Float32Array, to: Float32Array, count: number, length: number, fromStart: number, fromStride: number, toStart: number, toStride: number): void {
+function copyShortFloat32(
+  from: Float32Array,
+  to: Float32Array,
+  count: number,
+  length: number,
+  fromStart: number,
+  fromStride: number,
+  toStart: number,
+  toStride: number,
+): void {
   for (let r = 0; r < count; r++) {
     const a = fromStart + r * fromStride;
     const b = toStart + r * toStride;

@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { numberedInfos, numberedInputs, type CpuBackend, type WasmBackend } from './kernel-patch.js';
+import {
+  numberedInfos,
+  numberedInputs,
+  type CpuBackend,
+  type WasmBackend,
+} from './kernel-patch.js';
 import { LAPLACIAN_WASM } from './wasm/laplacian.wasm.js';
 
 /**
@@ -35,7 +40,11 @@ function nonZeros(L: ArrayLike<number>, rows: number): Array<Array<[number, numb
 }
 
 /** The arithmetic in JavaScript, for one piece of every row: writes g_i, returns the value. */
-function laplacianJs(xs: readonly Float32Array[], gs: readonly Float32Array[], entries: ReadonlyArray<ReadonlyArray<[number, number]>>): number {
+function laplacianJs(
+  xs: readonly Float32Array[],
+  gs: readonly Float32Array[],
+  entries: ReadonlyArray<ReadonlyArray<[number, number]>>,
+): number {
   let value = 0;
   const n = xs[0]!.length;
   entries.forEach((row, i) => {
@@ -54,7 +63,10 @@ function laplacianJs(xs: readonly Float32Array[], gs: readonly Float32Array[], e
   return value;
 }
 
-interface Attrs { rows: number; L: ArrayLike<number> }
+interface Attrs {
+  rows: number;
+  L: ArrayLike<number>;
+}
 
 /** The kernel's inputs in order, checked against its attributes: rows, pieces per row and L's non-zero entries. */
 function argsOf(inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined) {
@@ -66,26 +78,45 @@ function argsOf(inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefine
 
 function check(xs: readonly Info[], rows: number, L: ArrayLike<number>): number {
   const pieces = xs.length / rows;
-  if (!Number.isInteger(pieces) || pieces < 1 || L.length !== rows * rows) throw new Error(`${LAPLACIAN_KERNEL}: ${xs.length} inputs and an L of ${L.length} entries do not make ${rows} rows.`);
+  if (!Number.isInteger(pieces) || pieces < 1 || L.length !== rows * rows)
+    throw new Error(
+      `${LAPLACIAN_KERNEL}: ${xs.length} inputs and an L of ${L.length} entries do not make ${rows} rows.`,
+    );
   for (let r = 0; r < rows; r++) {
     for (let p = 0; p < pieces; p++) {
       const x = xs[r * pieces + p]!;
-      if (x.dtype !== 'float32' || x.shape.join('x') !== xs[p]!.shape.join('x')) throw new Error(`${LAPLACIAN_KERNEL}: row ${r} piece ${p} is ${x.dtype} [${x.shape.join(', ')}]; every row needs float32 pieces of row 0's shapes.`);
+      if (x.dtype !== 'float32' || x.shape.join('x') !== xs[p]!.shape.join('x'))
+        throw new Error(
+          `${LAPLACIAN_KERNEL}: row ${r} piece ${p} is ${x.dtype} [${x.shape.join(', ')}]; every row needs float32 pieces of row 0's shapes.`,
+        );
     }
   }
   return pieces;
 }
 
 /** A WebAssembly.Memory (the project's TypeScript libs do not declare WebAssembly). */
-interface Memory { readonly buffer: ArrayBufferLike }
+interface Memory {
+  readonly buffer: ArrayBufferLike;
+}
 /** The part of the WebAssembly global used here. */
-const WebAssemblyApi = (globalThis as unknown as {
-  WebAssembly: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object, imports: object) => { exports: Record<string, unknown> } };
-}).WebAssembly;
+const WebAssemblyApi = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Module: new (bytes: Uint8Array) => object;
+      Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+    };
+  }
+).WebAssembly;
 
 /** What the wasm kernel uses of the wasm backend beyond WasmBackend: its Emscripten module. */
 interface WasmModuleHost {
-  wasm: { asm: { memory: Memory }; _malloc(bytes: number): number; _free(at: number): void; HEAP32: Int32Array; HEAPF32: Float32Array };
+  wasm: {
+    asm: { memory: Memory };
+    _malloc(bytes: number): number;
+    _free(at: number): void;
+    HEAP32: Int32Array;
+    HEAPF32: Float32Array;
+  };
 }
 
 type LaplacianFn = (plan: number, rows: number, n: number) => number;
@@ -96,9 +127,11 @@ function simdFor(memory: Memory): LaplacianFn | null {
   let fn = instances.get(memory);
   if (fn === undefined) {
     try {
-      if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) throw new Error('shared memory');
+      if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
+        throw new Error('shared memory');
       const module = new WebAssemblyApi.Module(Buffer.from(LAPLACIAN_WASM, 'base64'));
-      fn = new WebAssemblyApi.Instance(module, { env: { memory } }).exports.laplacian as LaplacianFn;
+      fn = new WebAssemblyApi.Instance(module, { env: { memory } }).exports
+        .laplacian as LaplacianFn;
     } catch {
       fn = null;
     }
@@ -134,14 +167,19 @@ const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
             f32[w++] = v;
           }
         });
-        total += simd(plan, rows, xs[p]!.shape.reduce((s, d) => s * d, 1));
+        total += simd(
+          plan,
+          rows,
+          xs[p]!.shape.reduce((s, d) => s * d, 1),
+        );
       }
     } finally {
       b.wasm._free(plan);
     }
   } else {
     for (let p = 0; p < pieces; p++) {
-      const piece = (ts: Info[]) => Array.from({ length: rows }, (_, r) => view(ts[r * pieces + p]!));
+      const piece = (ts: Info[]) =>
+        Array.from({ length: rows }, (_, r) => view(ts[r * pieces + p]!));
       total += laplacianJs(piece(xs), piece(gs), entries);
     }
   }
@@ -156,19 +194,30 @@ const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const gs = values.map((v) => new Float32Array(v.length));
   let total = 0;
   for (let p = 0; p < pieces; p++) {
-    const piece = (arrays: Float32Array[]) => Array.from({ length: rows }, (_, r) => arrays[r * pieces + p]!);
+    const piece = (arrays: Float32Array[]) =>
+      Array.from({ length: rows }, (_, r) => arrays[r * pieces + p]!);
     total += laplacianJs(piece(values), piece(gs), entries);
   }
-  return [b.makeTensorInfo([], 'float32', Float32Array.of(total)), ...gs.map((g, k) => b.makeTensorInfo([...xs[k]!.shape], 'float32', g))];
+  return [
+    b.makeTensorInfo([], 'float32', Float32Array.of(total)),
+    ...gs.map((g, k) => b.makeTensorInfo([...xs[k]!.shape], 'float32', g)),
+  ];
 };
 
-for (const [backendName, kernelFunc] of [['wasm', wasmKernel], ['cpu', cpuKernel]] as const) {
-  if (!tf.getKernel(LAPLACIAN_KERNEL, backendName)) tf.registerKernel({ kernelName: LAPLACIAN_KERNEL, backendName, kernelFunc });
+for (const [backendName, kernelFunc] of [
+  ['wasm', wasmKernel],
+  ['cpu', cpuKernel],
+] as const) {
+  if (!tf.getKernel(LAPLACIAN_KERNEL, backendName))
+    tf.registerKernel({ kernelName: LAPLACIAN_KERNEL, backendName, kernelFunc });
 }
 
 /** Whether the one-kernel penalty runs on the current backend (`MTGRAPH_LAPLACIAN_KERNEL=off`: never). */
 export function laplacianKernelAvailable(): boolean {
-  return process.env.MTGRAPH_LAPLACIAN_KERNEL !== 'off' && tf.getKernel(LAPLACIAN_KERNEL, tf.getBackend()) !== undefined;
+  return (
+    process.env.MTGRAPH_LAPLACIAN_KERNEL !== 'off' &&
+    tf.getKernel(LAPLACIAN_KERNEL, tf.getBackend()) !== undefined
+  );
 }
 
 /**
@@ -179,7 +228,8 @@ export function laplacianKernelAvailable(): boolean {
 export function laplacianKernelImplementation(): 'wasm-simd' | 'javascript' | undefined {
   if (!laplacianKernelAvailable()) return undefined;
   const backend = tf.backend() as unknown as Partial<WasmModuleHost>;
-  if (tf.getBackend() === 'wasm' && backend.wasm && simdFor(backend.wasm.asm.memory)) return 'wasm-simd';
+  if (tf.getBackend() === 'wasm' && backend.wasm && simdFor(backend.wasm.asm.memory))
+    return 'wasm-simd';
   return 'javascript';
 }
 
@@ -188,6 +238,13 @@ export function laplacianKernelImplementation(): 'wasm-simd' | 'javascript' | un
  * `r * pieces + p`) under L (rows x rows, strength included): one `MtgraphLaplacian` kernel call.
  * Not differentiable itself: the gradients are its outputs (use them in a tf.customGrad).
  */
-export function laplacianKernel(xs: readonly tf.Tensor[], rows: number, L: Float32Array): [tf.Scalar, ...tf.Tensor[]] {
-  return tf.engine().runKernel(LAPLACIAN_KERNEL, numberedInputs(xs), { rows, L } as unknown as tf.NamedAttrMap) as unknown as [tf.Scalar, ...tf.Tensor[]];
+export function laplacianKernel(
+  xs: readonly tf.Tensor[],
+  rows: number,
+  L: Float32Array,
+): [tf.Scalar, ...tf.Tensor[]] {
+  return tf.engine().runKernel(LAPLACIAN_KERNEL, numberedInputs(xs), {
+    rows,
+    L,
+  } as unknown as tf.NamedAttrMap) as unknown as [tf.Scalar, ...tf.Tensor[]];
 }

@@ -26,8 +26,18 @@ export const LAYER_TRAINING_KERNELS: Readonly<Record<string, readonly string[]>>
   Conv1D: ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput'],
   Conv2D: ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput'],
   Conv2DTranspose: ['Conv2DBackpropInput', 'Conv2D', 'Conv2DBackpropFilter'],
-  DepthwiseConv2D: ['DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'],
-  SeparableConv2D: ['DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Conv2D', 'Conv2DBackpropFilter'],
+  DepthwiseConv2D: [
+    'DepthwiseConv2dNative',
+    'DepthwiseConv2dNativeBackpropFilter',
+    'DepthwiseConv2dNativeBackpropInput',
+  ],
+  SeparableConv2D: [
+    'DepthwiseConv2dNative',
+    'DepthwiseConv2dNativeBackpropFilter',
+    'DepthwiseConv2dNativeBackpropInput',
+    'Conv2D',
+    'Conv2DBackpropFilter',
+  ],
 };
 
 /** A layer class a backend cannot train, and the kernels it lacks. */
@@ -41,7 +51,8 @@ export type TrainableTarget = Plan | MtgraphModel | tf.LayersModel | readonly st
 
 function layerClasses(target: TrainableTarget): string[] {
   if (Array.isArray(target)) return [...new Set(target as readonly string[])];
-  if (target instanceof tf.LayersModel) return [...new Set(target.layers.map((l) => l.getClassName()))];
+  if (target instanceof tf.LayersModel)
+    return [...new Set(target.layers.map((l) => l.getClassName()))];
   const t = target as Partial<MtgraphModel> & Partial<Plan>;
   if (t.model instanceof tf.LayersModel) return layerClasses(t.model);
   return planLayerClasses(target as Plan);
@@ -51,7 +62,10 @@ function layerClasses(target: TrainableTarget): string[] {
  * The layer classes of `target` that `backend` (default: the active one) cannot train because
  * some kernel is not registered for it; empty when everything trains.
  */
-export function untrainableLayers(target: TrainableTarget, backend: string = tf.getBackend()): UntrainableLayer[] {
+export function untrainableLayers(
+  target: TrainableTarget,
+  backend: string = tf.getBackend(),
+): UntrainableLayer[] {
   const out: UntrainableLayer[] = [];
   for (const layer of layerClasses(target)) {
     const missing = (LAYER_TRAINING_KERNELS[layer] ?? []).filter((k) => !tf.getKernel(k, backend));
@@ -65,5 +79,8 @@ export function assertTrainable(target: TrainableTarget, backend: string = tf.ge
   const bad = untrainableLayers(target, backend);
   if (bad.length === 0) return;
   const list = bad.map((b) => `${b.layer} (needs ${b.missing.join(', ')})`).join('; ');
-  throw new BackendError(`mtgraph/backend: the "${backend}" backend cannot train ${list}. Install @tensorflow/tfjs-node, or set MTGRAPH_BACKEND=cpu, or use only dense layers.`, { path: 'backend', got: bad.map((b) => b.layer) });
+  throw new BackendError(
+    `mtgraph/backend: the "${backend}" backend cannot train ${list}. Install @tensorflow/tfjs-node, or set MTGRAPH_BACKEND=cpu, or use only dense layers.`,
+    { path: 'backend', got: bad.map((b) => b.layer) },
+  );
 }

@@ -9,12 +9,23 @@ import { copyRuns, HEAP_TYPES, wasmKernelPatch, type WasmBackend } from './kerne
  * the original kernel. Results are identical; `restoreWasmConcat()` undoes it.
  */
 const concatPatch = wasmKernelPatch('Concat', (concat) => (args) => {
-  const { inputs, backend, attrs } = args as unknown as { inputs: tf.TensorInfo[]; backend: WasmBackend; attrs: { axis: number } };
+  const { inputs, backend, attrs } = args as unknown as {
+    inputs: tf.TensorInfo[];
+    backend: WasmBackend;
+    attrs: { axis: number };
+  };
   const kept = inputs.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
-  if (kept.length < 2 || !kept.every((t) => HEAP_TYPES.has(t.dtype) && t.dtype === kept[0]!.dtype)) return concat.kernelFunc(args);
+  if (kept.length < 2 || !kept.every((t) => HEAP_TYPES.has(t.dtype) && t.dtype === kept[0]!.dtype))
+    return concat.kernelFunc(args);
   const axis = tf.util.parseAxisParam(attrs.axis, inputs[0]!.shape)[0]!;
-  tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
-  const shape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
+  tf.backend_util.assertParamsConsistent(
+    inputs.map((t) => t.shape),
+    axis,
+  );
+  const shape = tf.backend_util.computeOutShape(
+    inputs.map((t) => t.shape),
+    axis,
+  );
   const out = backend.makeOutput(shape, kept[0]!.dtype);
   const outer = tf.util.sizeFromShape(shape.slice(0, axis));
   const widths = kept.map((t) => tf.util.sizeFromShape(t.shape.slice(axis)));

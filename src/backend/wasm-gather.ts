@@ -9,15 +9,27 @@ import { HEAP_TYPES, wasmKernelPatch, type WasmBackend } from './kernel-patch.js
  * original kernel. Results are identical; `restoreWasmGather()` undoes it.
  */
 const gatherPatch = wasmKernelPatch('GatherV2', (gather) => (args) => {
-  const { inputs, backend, attrs } = args as unknown as { inputs: { x: tf.TensorInfo; indices: tf.TensorInfo }; backend: WasmBackend; attrs: { axis: number; batchDims: number } };
+  const { inputs, backend, attrs } = args as unknown as {
+    inputs: { x: tf.TensorInfo; indices: tf.TensorInfo };
+    backend: WasmBackend;
+    attrs: { axis: number; batchDims: number };
+  };
   const { x, indices } = inputs;
   const axis = attrs.axis < 0 ? attrs.axis + x.shape.length : attrs.axis;
-  if (axis !== 0 || (attrs.batchDims ?? 0) !== 0 || x.shape.length < 1 || !HEAP_TYPES.has(x.dtype) || indices.dtype !== 'int32') return gather.kernelFunc(args);
+  if (
+    axis !== 0 ||
+    (attrs.batchDims ?? 0) !== 0 ||
+    x.shape.length < 1 ||
+    !HEAP_TYPES.has(x.dtype) ||
+    indices.dtype !== 'int32'
+  )
+    return gather.kernelFunc(args);
   const rows = x.shape[0]!;
   const index = backend.typedArrayFromHeap(indices) as Int32Array;
   for (let i = 0; i < index.length; i++) {
     const r = index[i]!;
-    if (!(r >= 0 && r < rows)) throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}]`);
+    if (!(r >= 0 && r < rows))
+      throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}]`);
   }
   const width = x.shape.slice(1).reduce((a, b) => a * b, 1);
   const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);

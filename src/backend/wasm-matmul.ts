@@ -21,7 +21,7 @@ function narrowResult(a: readonly number[], b: readonly number[]): boolean {
   const rank = a.length;
   if (rank !== b.length || a.slice(0, -2).some((d, i) => d !== b[i])) return false;
   const [k, m, n] = [a[rank - 2]!, a[rank - 1]!, b[rank - 1]!];
-  return k * n + m * n < k * m / 2;
+  return k * n + m * n < (k * m) / 2;
 }
 
 const matMulPatch = wasmKernelPatch('BatchMatMul', (matMul) => {
@@ -29,17 +29,27 @@ const matMulPatch = wasmKernelPatch('BatchMatMul', (matMul) => {
   const swap = (x: Info, backend: unknown): Info => {
     const rank = x.shape.length;
     const perm = [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
-    return tf.getKernel('Transpose', 'wasm')!.kernelFunc({ inputs: { x }, backend: backend as tf.KernelBackend, attrs: { perm } }) as Info;
+    return tf
+      .getKernel('Transpose', 'wasm')!
+      .kernelFunc({ inputs: { x }, backend: backend as tf.KernelBackend, attrs: { perm } }) as Info;
   };
   return (args) => {
-    const { inputs, backend, attrs } = args as unknown as { inputs: { a: Info; b: Info }; backend: WasmBackend; attrs: { transposeA: boolean; transposeB: boolean } };
+    const { inputs, backend, attrs } = args as unknown as {
+      inputs: { a: Info; b: Info };
+      backend: WasmBackend;
+      attrs: { transposeA: boolean; transposeB: boolean };
+    };
     if (!attrs.transposeA && !attrs.transposeB) return matMul.kernelFunc(args);
     if (attrs.transposeA && !attrs.transposeB && narrowResult(inputs.a.shape, inputs.b.shape)) {
       // Aᵀ B = (Bᵀ A)ᵀ: transposing B and the small result moves fewer numbers than transposing A.
       const bt = swap(inputs.b, backend);
       let product: Info | undefined;
       try {
-        product = matMul.kernelFunc({ ...args, inputs: { a: bt, b: inputs.a }, attrs: { ...attrs, transposeA: false, transposeB: false } } as typeof args) as Info;
+        product = matMul.kernelFunc({
+          ...args,
+          inputs: { a: bt, b: inputs.a },
+          attrs: { ...attrs, transposeA: false, transposeB: false },
+        } as typeof args) as Info;
         return swap(product, backend);
       } finally {
         backend.disposeData(bt.dataId);
@@ -49,7 +59,11 @@ const matMulPatch = wasmKernelPatch('BatchMatMul', (matMul) => {
     const a = attrs.transposeA ? swap(inputs.a, backend) : inputs.a;
     const b = attrs.transposeB ? swap(inputs.b, backend) : inputs.b;
     try {
-      return matMul.kernelFunc({ ...args, inputs: { a, b }, attrs: { ...attrs, transposeA: false, transposeB: false } } as typeof args);
+      return matMul.kernelFunc({
+        ...args,
+        inputs: { a, b },
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      } as typeof args);
     } finally {
       if (attrs.transposeA) backend.disposeData(a.dataId);
       if (attrs.transposeB) backend.disposeData(b.dataId);
@@ -58,7 +72,8 @@ const matMulPatch = wasmKernelPatch('BatchMatMul', (matMul) => {
 });
 
 /** Installs the wrapper; returns false when the wasm kernels are not registered (another backend). */
-export const patchWasmMatMul = (): boolean => tf.getKernel('Transpose', 'wasm') !== undefined && matMulPatch.patch();
+export const patchWasmMatMul = (): boolean =>
+  tf.getKernel('Transpose', 'wasm') !== undefined && matMulPatch.patch();
 /** Puts the original wasm `BatchMatMul` kernel back. */
 export const restoreWasmMatMul = (): void => matMulPatch.restore();
 /** Whether the wrapper is installed. */

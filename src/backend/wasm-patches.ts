@@ -16,13 +16,43 @@ export interface WasmKernelReplacement {
 
 /** Every wasm kernel replacement `initBackend` installs, in order (README, "Backends"). */
 export const WASM_KERNEL_REPLACEMENTS: readonly WasmKernelReplacement[] = [
-  { env: 'MTGRAPH_WASM_MATMUL', label: 'transposed matMul patched', patch: patchWasmMatMul, restore: restoreWasmMatMul },
-  { env: 'MTGRAPH_WASM_SLICE', label: 'in-place slice', patch: patchWasmSlice, restore: restoreWasmSlice },
-  { env: 'MTGRAPH_WASM_GATHER', label: 'row gather', patch: patchWasmGather, restore: restoreWasmGather },
-  { env: 'MTGRAPH_WASM_TRANSPOSE', label: 'blocked transpose', patch: patchWasmTranspose, restore: restoreWasmTranspose },
+  {
+    env: 'MTGRAPH_WASM_MATMUL',
+    label: 'transposed matMul patched',
+    patch: patchWasmMatMul,
+    restore: restoreWasmMatMul,
+  },
+  {
+    env: 'MTGRAPH_WASM_SLICE',
+    label: 'in-place slice',
+    patch: patchWasmSlice,
+    restore: restoreWasmSlice,
+  },
+  {
+    env: 'MTGRAPH_WASM_GATHER',
+    label: 'row gather',
+    patch: patchWasmGather,
+    restore: restoreWasmGather,
+  },
+  {
+    env: 'MTGRAPH_WASM_TRANSPOSE',
+    label: 'blocked transpose',
+    patch: patchWasmTranspose,
+    restore: restoreWasmTranspose,
+  },
   { env: 'MTGRAPH_WASM_SUM', label: 'row sum', patch: patchWasmSum, restore: restoreWasmSum },
-  { env: 'MTGRAPH_WASM_CONCAT', label: 'run concat', patch: patchWasmConcat, restore: restoreWasmConcat },
-  { env: 'MTGRAPH_WASM_SPLIT', label: 'run split', patch: patchWasmSplit, restore: restoreWasmSplit },
+  {
+    env: 'MTGRAPH_WASM_CONCAT',
+    label: 'run concat',
+    patch: patchWasmConcat,
+    restore: restoreWasmConcat,
+  },
+  {
+    env: 'MTGRAPH_WASM_SPLIT',
+    label: 'run split',
+    patch: patchWasmSplit,
+    restore: restoreWasmSplit,
+  },
 ];
 
 /**
@@ -30,7 +60,9 @@ export const WASM_KERNEL_REPLACEMENTS: readonly WasmKernelReplacement[] = [
  * those installed (none on another backend).
  */
 export function patchWasmKernels(): string[] {
-  return WASM_KERNEL_REPLACEMENTS.filter((r) => process.env[r.env] !== 'original' && r.patch()).map((r) => r.label);
+  return WASM_KERNEL_REPLACEMENTS.filter((r) => process.env[r.env] !== 'original' && r.patch()).map(
+    (r) => r.label,
+  );
 }
 
 /** Puts every original wasm kernel back. */

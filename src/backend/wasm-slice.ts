@@ -10,10 +10,18 @@ import { HEAP_TYPES, wasmKernelPatch, type WasmBackend } from './kernel-patch.js
  * Results are identical; `restoreWasmSlice()` undoes it.
  */
 const slicePatch = wasmKernelPatch('Slice', (slice) => (args) => {
-  const { inputs, backend, attrs } = args as unknown as { inputs: { x: tf.TensorInfo }; backend: WasmBackend; attrs: { begin: number | number[]; size?: number | number[] } };
+  const { inputs, backend, attrs } = args as unknown as {
+    inputs: { x: tf.TensorInfo };
+    backend: WasmBackend;
+    attrs: { begin: number | number[]; size?: number | number[] };
+  };
   const x = inputs.x;
   if (!HEAP_TYPES.has(x.dtype)) return slice.kernelFunc(args);
-  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin, attrs.size) as [number[], number[]];
+  const [begin, size] = tf.slice_util.parseSliceParams(
+    x as unknown as tf.Tensor,
+    attrs.begin,
+    attrs.size,
+  ) as [number[], number[]];
   const contiguous = tf.slice_util.isSliceContinous(x.shape, begin, size);
   if (!contiguous && x.shape.length !== 2) return slice.kernelFunc(args);
   const out = backend.makeOutput(size, x.dtype);
@@ -30,7 +38,8 @@ const slicePatch = wasmKernelPatch('Slice', (slice) => (args) => {
   if (columns === 1) {
     for (let i = 0; i < rows; i++, src += stride) to[i] = from[src]!;
   } else {
-    for (let i = 0, dst = 0; i < rows; i++, src += stride, dst += columns) to.set(from.subarray(src, src + columns), dst);
+    for (let i = 0, dst = 0; i < rows; i++, src += stride, dst += columns)
+      to.set(from.subarray(src, src + columns), dst);
   }
   return out;
 });

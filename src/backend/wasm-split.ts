@@ -9,21 +9,35 @@ import { copyRuns, HEAP_TYPES, wasmKernelPatch, type WasmBackend } from './kerne
  * to the original kernel. Results are identical; `restoreWasmSplit()` undoes it.
  */
 const splitPatch = wasmKernelPatch('SplitV', (split) => (args) => {
-  const { inputs, backend, attrs } = args as unknown as { inputs: { x: tf.TensorInfo }; backend: WasmBackend; attrs: { numOrSizeSplits: number | number[]; axis: number } };
+  const { inputs, backend, attrs } = args as unknown as {
+    inputs: { x: tf.TensorInfo };
+    backend: WasmBackend;
+    attrs: { numOrSizeSplits: number | number[]; axis: number };
+  };
   const x = inputs.x;
   if (!HEAP_TYPES.has(x.dtype)) return split.kernelFunc(args);
   const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;
-  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs.numOrSizeSplits, axis) as number[];
+  const sizes = tf.backend_util.prepareSplitSize(
+    x as unknown as tf.Tensor,
+    attrs.numOrSizeSplits,
+    axis,
+  ) as number[];
   const outer = tf.util.sizeFromShape(x.shape.slice(0, axis));
   const inner = tf.util.sizeFromShape(x.shape.slice(axis + 1));
   const total = x.shape[axis]! * inner;
   // Every output first: allocating may grow the heap, which detaches earlier views of it.
-  const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === axis ? s : d)), x.dtype));
+  const outs = sizes.map((s) =>
+    backend.makeOutput(
+      x.shape.map((d, i) => (i === axis ? s : d)),
+      x.dtype,
+    ),
+  );
   const from = backend.typedArrayFromHeap(x);
   let offset = 0;
   outs.forEach((out, i) => {
     const width = sizes[i]! * inner;
-    if (width > 0 && outer > 0) copyRuns(from, backend.typedArrayFromHeap(out), outer, width, offset, total, 0, width);
+    if (width > 0 && outer > 0)
+      copyRuns(from, backend.typedArrayFromHeap(out), outer, width, offset, total, 0, width);
     offset += width;
   });
   return outs;

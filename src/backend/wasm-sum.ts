@@ -11,16 +11,25 @@ import { wasmKernelPatch, type WasmBackend } from './kernel-patch.js';
  * bit-identical; every other sum goes to the original kernel. `restoreWasmSum()` undoes it.
  */
 const sumPatch = wasmKernelPatch('Sum', (sum) => (args) => {
-  const { inputs, backend, attrs } = args as unknown as { inputs: { x: tf.TensorInfo }; backend: WasmBackend; attrs: { axis: number | number[]; keepDims: boolean } };
+  const { inputs, backend, attrs } = args as unknown as {
+    inputs: { x: tf.TensorInfo };
+    backend: WasmBackend;
+    attrs: { axis: number | number[]; keepDims: boolean };
+  };
   const { x } = inputs;
   const rank = x.shape.length;
   // Axes in the order given: the original adds in that order (it transposes them innermost as listed).
-  const axes = (Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis]).map((a) => (a < 0 ? a + rank : a));
+  const axes = (Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis]).map((a) =>
+    a < 0 ? a + rank : a,
+  );
   const k = axes.length;
-  if (x.dtype !== 'float32' || k === 0 || k >= rank || axes.some((a, i) => a !== i)) return sum.kernelFunc(args);
+  if (x.dtype !== 'float32' || k === 0 || k >= rank || axes.some((a, i) => a !== i))
+    return sum.kernelFunc(args);
   const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
   const width = x.shape.slice(k).reduce((a, b) => a * b, 1);
-  const shape = attrs.keepDims ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)] : x.shape.slice(k);
+  const shape = attrs.keepDims
+    ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)]
+    : x.shape.slice(k);
   const out = backend.makeOutput(shape, 'float32');
   const to = backend.typedArrayFromHeap(out) as Float32Array;
   const from = backend.typedArrayFromHeap(x) as Float32Array;
@@ -33,7 +42,8 @@ const sumPatch = wasmKernelPatch('Sum', (sum) => (args) => {
     const b = a + width;
     const c = b + width;
     const d = c + width;
-    for (let j = 0; j < width; j++) to[j] = f(f(f(f(to[j]! + from[a + j]!) + from[b + j]!) + from[c + j]!) + from[d + j]!);
+    for (let j = 0; j < width; j++)
+      to[j] = f(f(f(f(to[j]! + from[a + j]!) + from[b + j]!) + from[c + j]!) + from[d + j]!);
   }
   for (; r < rows; r++) {
     const a = r * width;

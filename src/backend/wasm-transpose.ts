@@ -13,14 +13,26 @@ const BLOCK = 16;
  * Results are identical; `restoreWasmTranspose()` undoes it.
  */
 const transposePatch = wasmKernelPatch('Transpose', (transpose) => (args) => {
-  const { inputs: { x }, backend, attrs: { perm } } = args as unknown as { inputs: { x: tf.TensorInfo }; backend: WasmBackend; attrs: { perm: number[] } };
+  const {
+    inputs: { x },
+    backend,
+    attrs: { perm },
+  } = args as unknown as {
+    inputs: { x: tf.TensorInfo };
+    backend: WasmBackend;
+    attrs: { perm: number[] };
+  };
   const shape = x.shape;
-  const matrix = (shape.length === 2 && perm[0] === 1 && perm[1] === 0)
-    || (shape.length === 3 && shape[0] === 1 && perm[0] === 0 && perm[1] === 2 && perm[2] === 1);
+  const matrix =
+    (shape.length === 2 && perm[0] === 1 && perm[1] === 0) ||
+    (shape.length === 3 && shape[0] === 1 && perm[0] === 0 && perm[1] === 2 && perm[2] === 1);
   if (!matrix || x.dtype !== 'float32') return transpose.kernelFunc(args);
   const rows = shape[shape.length - 2]!;
   const columns = shape[shape.length - 1]!;
-  const out = backend.makeOutput(shape.length === 2 ? [columns, rows] : [1, columns, rows], x.dtype);
+  const out = backend.makeOutput(
+    shape.length === 2 ? [columns, rows] : [1, columns, rows],
+    x.dtype,
+  );
   const from = backend.typedArrayFromHeap(x) as Float32Array;
   const to = backend.typedArrayFromHeap(out) as Float32Array;
   for (let i0 = 0; i0 < rows; i0 += BLOCK) {

@@ -6,8 +6,18 @@ import { DataError, FileError, OptionsError } from '../errors.js';
 import { isPlainObject } from '../schema/common.js';
 import { readGraph } from '../schema/validate.js';
 import {
-  applyPreprocessing, fitPreprocessing, parsePreprocessing, readCsvTable, splitRows, toCsvData,
-  type CsvData, type CsvTable, type CsvTask, type EncodedTable, type Preprocessing, type Split,
+  applyPreprocessing,
+  fitPreprocessing,
+  parsePreprocessing,
+  readCsvTable,
+  splitRows,
+  toCsvData,
+  type CsvData,
+  type CsvTable,
+  type CsvTask,
+  type EncodedTable,
+  type Preprocessing,
+  type Split,
 } from '../data/index.js';
 import type { CsvFlags } from './options.js';
 
@@ -40,12 +50,21 @@ export interface SplitRecord {
 
 function column(table: CsvTable, name: string, flag: string): string[] {
   const cells = table.columns.get(name);
-  if (!cells) throw new OptionsError(`mtgraph/cli: ${flag} names no column of ${table.file} (got ${JSON.stringify(name)}; the header has ${table.header.slice(0, 8).join(', ')}${table.header.length > 8 ? ', ...' : ''}) → at ${flag}. Name a column of the file, or a task.`, { path: flag, got: name });
+  if (!cells)
+    throw new OptionsError(
+      `mtgraph/cli: ${flag} names no column of ${table.file} (got ${JSON.stringify(name)}; the header has ${table.header.slice(0, 8).join(', ')}${table.header.length > 8 ? ', ...' : ''}) → at ${flag}. Name a column of the file, or a task.`,
+      { path: flag, got: name },
+    );
   return cells;
 }
 
 /** Splits a table's rows: stratified by a task's label column or a column (default: the task column in long format), or grouped by a column. */
-export function splitTable(table: CsvTable, tasks: readonly CsvTask[], flags: SplitFlags, taskColumn: string | undefined): { split: Split; stratify?: string } {
+export function splitTable(
+  table: CsvTable,
+  tasks: readonly CsvTask[],
+  flags: SplitFlags,
+  taskColumn: string | undefined,
+): { split: Split; stratify?: string } {
   let stratify: string[] | undefined;
   let by = flags.stratify;
   if (by !== undefined) {
@@ -57,7 +76,13 @@ export function splitTable(table: CsvTable, tasks: readonly CsvTask[], flags: Sp
     stratify = column(table, taskColumn, '--task-column');
   }
   const groups = flags.group !== undefined ? column(table, flags.group, '--group') : undefined;
-  const split = splitRows(table.rows, { seed: flags.seed, valid: flags.valid, test: flags.test, ...(stratify ? { stratify } : {}), ...(groups ? { groups } : {}) });
+  const split = splitRows(table.rows, {
+    seed: flags.seed,
+    valid: flags.valid,
+    test: flags.test,
+    ...(stratify ? { stratify } : {}),
+    ...(groups ? { groups } : {}),
+  });
   return { split, ...(by !== undefined && stratify ? { stratify: by } : {}) };
 }
 
@@ -73,45 +98,83 @@ export interface TrainingData {
   test?: CsvData;
 }
 
-export async function readTrainingData(graph: unknown, file: string, csv: CsvFlags, splitFlags: SplitFlags): Promise<TrainingData> {
+export async function readTrainingData(
+  graph: unknown,
+  file: string,
+  csv: CsvFlags,
+  splitFlags: SplitFlags,
+): Promise<TrainingData> {
   const tasks = readGraph(graph).tasks;
   const table = await readCsvTable(file, { delimiter: csv.delimiter });
   const { split, stratify } = splitTable(table, tasks, splitFlags, csv.taskColumn);
-  if (split.train.length === 0) throw new OptionsError(`mtgraph/cli: no rows are left for training (${table.rows} row(s) in ${file}) → at --valid/--test. Use smaller fractions or more data.`, { path: '--test' });
+  if (split.train.length === 0)
+    throw new OptionsError(
+      `mtgraph/cli: no rows are left for training (${table.rows} row(s) in ${file}) → at --valid/--test. Use smaller fractions or more data.`,
+      { path: '--test' },
+    );
   const fitted = fitPreprocessing(table, graph, {
     ...(csv.taskColumn !== undefined ? { taskColumn: csv.taskColumn } : {}),
     ...(csv.categorical ? { categorical: csv.categorical } : {}),
     ...(csv.exclude ? { exclude: csv.exclude } : {}),
-    standardize: csv.standardize, maxOneHot: csv.maxOneHot, impute: csv.impute, delimiter: csv.delimiter,
+    standardize: csv.standardize,
+    maxOneHot: csv.maxOneHot,
+    impute: csv.impute,
+    delimiter: csv.delimiter,
     rows: split.train,
   });
   const encoded = applyPreprocessing(table, fitted.preprocessing, tasks);
-  const part = (rows: Int32Array) => (rows.length > 0 ? toCsvData(encoded, table, fitted.preprocessing, tasks, [], rows) : undefined);
+  const part = (rows: Int32Array) =>
+    rows.length > 0 ? toCsvData(encoded, table, fitted.preprocessing, tasks, [], rows) : undefined;
   const train = toCsvData(encoded, table, fitted.preprocessing, tasks, [], split.train);
   if (train.unlabelled.length === tasks.length) {
-    throw new DataError(`mtgraph/cli: no task has a label in the training rows of ${file} (every target cell is empty) → at ${file}. Fill the label columns: ${tasks.slice(0, 5).map((t) => t.target.join('+')).join(', ')}.`, { path: file });
+    throw new DataError(
+      `mtgraph/cli: no task has a label in the training rows of ${file} (every target cell is empty) → at ${file}. Fill the label columns: ${tasks
+        .slice(0, 5)
+        .map((t) => t.target.join('+'))
+        .join(', ')}.`,
+      { path: file },
+    );
   }
   const record: SplitRecord = {
-    seed: splitFlags.seed, valid: splitFlags.valid, test: splitFlags.test,
-    ...(stratify !== undefined ? { stratify } : {}), ...(splitFlags.group !== undefined ? { group: splitFlags.group } : {}),
-    rows: table.rows, sha256: await fileDigest(file),
+    seed: splitFlags.seed,
+    valid: splitFlags.valid,
+    test: splitFlags.test,
+    ...(stratify !== undefined ? { stratify } : {}),
+    ...(splitFlags.group !== undefined ? { group: splitFlags.group } : {}),
+    rows: table.rows,
+    sha256: await fileDigest(file),
     sizes: { train: split.train.length, valid: split.valid.length, test: split.test.length },
   };
   const valid = part(split.valid);
   const test = part(split.test);
   return {
-    table, tasks, preprocessing: fitted.preprocessing, split: record,
-    notes: [...fitted.notes, ...encoded.notes, ...train.notes.filter((n) => !encoded.notes.includes(n))],
-    train, ...(valid ? { valid } : {}), ...(test ? { test } : {}),
+    table,
+    tasks,
+    preprocessing: fitted.preprocessing,
+    split: record,
+    notes: [
+      ...fitted.notes,
+      ...encoded.notes,
+      ...train.notes.filter((n) => !encoded.notes.includes(n)),
+    ],
+    train,
+    ...(valid ? { valid } : {}),
+    ...(test ? { test } : {}),
   };
 }
 
 /** The preprocessing saved with a model, or a FileError saying the model was not trained from a CSV. */
 export function savedPreprocessing(metadata: Record<string, unknown>, dir: string): Preprocessing {
   if (metadata.preprocessing === undefined) {
-    throw new FileError(`mtgraph/cli: the model in ${dir} has no saved preprocessing (metadata.json has no metadata.preprocessing), so its CSV columns are unknown → at ${path.join(dir, 'metadata.json')}. Train it with mtgraph train, or set model.metadata.preprocessing = (await readCsv(...)).preprocessing before saveModel.`, { path: dir });
+    throw new FileError(
+      `mtgraph/cli: the model in ${dir} has no saved preprocessing (metadata.json has no metadata.preprocessing), so its CSV columns are unknown → at ${path.join(dir, 'metadata.json')}. Train it with mtgraph train, or set model.metadata.preprocessing = (await readCsv(...)).preprocessing before saveModel.`,
+      { path: dir },
+    );
   }
-  return parsePreprocessing(metadata.preprocessing, `metadata.preprocessing in ${path.join(dir, 'metadata.json')}`);
+  return parsePreprocessing(
+    metadata.preprocessing,
+    `metadata.preprocessing in ${path.join(dir, 'metadata.json')}`,
+  );
 }
 
 /** The split saved with a model (metadata.training.split), if any. */
@@ -124,21 +187,38 @@ export function savedSplit(metadata: Record<string, unknown>): SplitRecord | und
 export type SplitName = 'all' | 'train' | 'valid' | 'test';
 
 /** Reads a CSV for a saved model: reapplies its preprocessing; `split` picks the rows of a part of the training split. */
-export async function readModelData(tasks: readonly CsvTask[], metadata: Record<string, unknown>, dir: string, file: string, options: { labels: 'required' | 'optional'; split: SplitName }): Promise<{ csv: CsvData; encoded: EncodedTable; table: CsvTable }> {
+export async function readModelData(
+  tasks: readonly CsvTask[],
+  metadata: Record<string, unknown>,
+  dir: string,
+  file: string,
+  options: { labels: 'required' | 'optional'; split: SplitName },
+): Promise<{ csv: CsvData; encoded: EncodedTable; table: CsvTable }> {
   const preprocessing = savedPreprocessing(metadata, dir);
   const table = await readCsvTable(file, { delimiter: preprocessing.delimiter });
   const encoded = applyPreprocessing(table, preprocessing, tasks, { labels: options.labels });
   let rows: Int32Array | undefined;
   if (options.split !== 'all') {
     const saved = savedSplit(metadata);
-    if (!saved) throw new OptionsError(`mtgraph/cli: --split ${options.split} needs the split saved by mtgraph train, and the model in ${dir} has none → at --split. Use --split all, or pass the rows to score in their own file.`, { path: '--split' });
+    if (!saved)
+      throw new OptionsError(
+        `mtgraph/cli: --split ${options.split} needs the split saved by mtgraph train, and the model in ${dir} has none → at --split. Use --split all, or pass the rows to score in their own file.`,
+        { path: '--split' },
+      );
     const digest = await fileDigest(file);
     if (digest !== saved.sha256 || table.rows !== saved.rows) {
-      throw new OptionsError(`mtgraph/cli: --split ${options.split} needs the file the model was trained on, and ${file} differs from it (${table.rows} rows, sha256 ${digest.slice(0, 12)}...; trained on ${saved.rows} rows, ${saved.sha256.slice(0, 12)}...) → at --split. Pass the training file, or use --split all.`, { path: '--split' });
+      throw new OptionsError(
+        `mtgraph/cli: --split ${options.split} needs the file the model was trained on, and ${file} differs from it (${table.rows} rows, sha256 ${digest.slice(0, 12)}...; trained on ${saved.rows} rows, ${saved.sha256.slice(0, 12)}...) → at --split. Pass the training file, or use --split all.`,
+        { path: '--split' },
+      );
     }
     const { split } = splitTable(table, tasks, saved, preprocessing.taskColumn?.column);
     rows = split[options.split];
-    if (rows.length === 0) throw new OptionsError(`mtgraph/cli: the ${options.split} part of the split is empty → at --split. Use --split all.`, { path: '--split' });
+    if (rows.length === 0)
+      throw new OptionsError(
+        `mtgraph/cli: the ${options.split} part of the split is empty → at --split. Use --split all.`,
+        { path: '--split' },
+      );
   }
   const csv = toCsvData(encoded, table, preprocessing, tasks, [], rows);
   return { csv, encoded, table };

@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { MtgraphError } from '../errors.js';
-import { Output } from './io.js';
+import type { Output } from './io.js';
 
 /** Exit codes of the `mtgraph` command. */
 export const EXIT = Object.freeze({
@@ -16,7 +16,12 @@ export const EXIT = Object.freeze({
 export function reportError(error: unknown, out: Output): number {
   if (error instanceof CommanderError) {
     // commander already printed its message (or the help / version); a help request is a success.
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version') return EXIT.ok;
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.help' ||
+      error.code === 'commander.version'
+    )
+      return EXIT.ok;
     return EXIT.user;
   }
   if (error instanceof MtgraphError) {
@@ -25,7 +30,9 @@ export function reportError(error: unknown, out: Output): number {
     return EXIT.user;
   }
   const e = error instanceof Error ? error : new Error(String(error));
-  out.io.stderr.write(`mtgraph: internal error: ${e.message}\n${e.stack ?? ''}\nThis is a bug in mtgraph: please report it with the command you ran.\n`);
+  out.io.stderr.write(
+    `mtgraph: internal error: ${e.message}\n${e.stack ?? ''}\nThis is a bug in mtgraph: please report it with the command you ran.\n`,
+  );
   out.data({ ok: false, error: { name: 'InternalError', message: e.message } });
   return EXIT.internal;
 }

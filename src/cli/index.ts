@@ -15,7 +15,11 @@ export type { CliIO } from './io.js';
 
 function version(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   } catch {
     return 'unknown';
   }
@@ -33,7 +37,10 @@ export async function run(argv: readonly string[], io: CliIO = processIO): Promi
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT.ok;
   } catch (error) {
-    const flags = { json: argv.includes('--json'), quiet: argv.includes('--quiet') || argv.includes('-q') };
+    const flags = {
+      json: argv.includes('--json'),
+      quiet: argv.includes('--quiet') || argv.includes('-q'),
+    };
     return reportError(error, ctx.out ?? new Output(io, flags));
   }
 }

@@ -18,7 +18,10 @@ export interface OutputFlags {
  * (and by --json, so stdout stays one parseable document).
  */
 export class Output {
-  constructor(readonly io: CliIO, readonly flags: OutputFlags) {}
+  constructor(
+    readonly io: CliIO,
+    readonly flags: OutputFlags,
+  ) {}
 
   get json(): boolean {
     return this.flags.json === true;
@@ -48,15 +51,26 @@ export class Output {
 /** JSON replacer: non-finite numbers as null, typed arrays as lists. */
 export function jsonSafe(_key: string, value: unknown): unknown {
   if (typeof value === 'number' && !Number.isFinite(value)) return null;
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView))
+    return Array.from(value as unknown as ArrayLike<number>);
   return value;
 }
 
 /** Aligns rows of cells into columns (first column left, the rest right-aligned). */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
-  return rows.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+  for (const row of rows)
+    row.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  return rows
+    .map((row) =>
+      row
+        .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** A number for a table: 4 significant digits, '-' when missing. */

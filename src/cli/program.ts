@@ -28,11 +28,17 @@ Examples:
 export function buildProgram(ctx: CommandContext, version: string): Command {
   const program = new Command('mtgraph');
   program
-    .description('graph-based multi-task learning: declare tasks and affinities as a graph, train one joint network')
+    .description(
+      'graph-based multi-task learning: declare tasks and affinities as a graph, train one joint network',
+    )
     .version(version, '-V, --version')
     .configureOutput({
-      writeOut: (s) => { ctx.io.stdout.write(s); },
-      writeErr: (s) => { ctx.io.stderr.write(s); },
+      writeOut: (s) => {
+        ctx.io.stdout.write(s);
+      },
+      writeErr: (s) => {
+        ctx.io.stderr.write(s);
+      },
       getOutHelpWidth: () => ctx.io.stdout.columns ?? 100,
       getErrHelpWidth: () => ctx.io.stderr.columns ?? 100,
     })
@@ -41,6 +47,17 @@ export function buildProgram(ctx: CommandContext, version: string): Command {
     .showSuggestionAfterError(true)
     .allowExcessArguments(false)
     .addHelpText('after', EPILOG);
-  for (const add of [demoCommand, validateCommand, planCommand, trainCommand, compareCommand, evalCommand, predictCommand, affinityCommand, vizCommand]) add(program, ctx);
+  for (const add of [
+    demoCommand,
+    validateCommand,
+    planCommand,
+    trainCommand,
+    compareCommand,
+    evalCommand,
+    predictCommand,
+    affinityCommand,
+    vizCommand,
+  ])
+    add(program, ctx);
   return program;
 }

@@ -11,7 +11,8 @@ export function taskLosses(taskLoss: Record<string, number>, width: number): str
     const part = `${text ? ' ' : ''}${task} ${fmt(loss)}`;
     const rest = entries.length - i - 1;
     const tail = rest > 0 ? ` ... ${rest} more` : '';
-    if (text.length + part.length + (rest > 0 ? tail.length : 0) > width && text) return `${text} ... ${entries.length - i} more`;
+    if (text.length + part.length + (rest > 0 ? tail.length : 0) > width && text)
+      return `${text} ... ${entries.length - i} more`;
     text += part;
   }
   return text;
@@ -35,11 +36,17 @@ export function trainingProgress(out: Output, epochs: number): Progress {
   if (out.flags.quiet || out.flags.json) return { onEpochEnd() {}, stop() {} };
   const columns = stderr.columns ?? 100;
   if (stderr.isTTY) {
-    const bar = new cliProgress.SingleBar({
-      stream: stderr as NodeJS.WritableStream,
-      format: 'epoch {value}/{total} [{bar}] loss {loss}{val} | {tasks} | {eta_formatted} left',
-      barsize: 20, hideCursor: true, clearOnComplete: false, etaBuffer: 5,
-    }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: stderr as NodeJS.WritableStream,
+        format: 'epoch {value}/{total} [{bar}] loss {loss}{val} | {tasks} | {eta_formatted} left',
+        barsize: 20,
+        hideCursor: true,
+        clearOnComplete: false,
+        etaBuffer: 5,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     bar.start(epochs, 0, { loss: '-', val: '', tasks: '' });
     return {
       onEpochEnd(epoch, logs) {
@@ -49,7 +56,9 @@ export function trainingProgress(out: Output, epochs: number): Progress {
           tasks: taskLosses(logs.taskLoss, Math.max(20, columns - 75)),
         });
       },
-      stop() { bar.stop(); },
+      stop() {
+        bar.stop();
+      },
     };
   }
   let elapsed = 0;
@@ -59,7 +68,9 @@ export function trainingProgress(out: Output, epochs: number): Progress {
       elapsed += logs.timeMs / 1000;
       const left = (elapsed / (epoch + 1)) * (epochs - epoch - 1);
       const val = logs.valLoss !== undefined ? `  valid ${fmt(logs.valLoss)}` : '';
-      stderr.write(`epoch ${String(epoch + 1).padStart(width)}/${epochs}  loss ${fmt(logs.loss)}${val}  ${taskLosses(logs.taskLoss, 90)}  (${seconds(logs.timeMs / 1000)}, ~${seconds(left)} left)\n`);
+      stderr.write(
+        `epoch ${String(epoch + 1).padStart(width)}/${epochs}  loss ${fmt(logs.loss)}${val}  ${taskLosses(logs.taskLoss, 90)}  (${seconds(logs.timeMs / 1000)}, ~${seconds(left)} left)\n`,
+      );
     },
     stop() {},
   };

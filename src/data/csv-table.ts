@@ -25,24 +25,55 @@ export interface ReadCsvTableOptions {
 const SCOPE = 'mtgraph/csv';
 
 /** A DataError about a place in a CSV file: `mtgraph/csv: <what> → at data.csv, line 7, column "age". <fix>` */
-export function csvError(file: string, at: { line?: number; column?: string }, what: string, fix: string, got?: unknown): DataError {
-  const where = [file, at.line !== undefined ? `line ${at.line}` : '', at.column !== undefined ? `column ${JSON.stringify(at.column)}` : ''].filter(Boolean).join(', ');
+export function csvError(
+  file: string,
+  at: { line?: number; column?: string },
+  what: string,
+  fix: string,
+  got?: unknown,
+): DataError {
+  const where = [
+    file,
+    at.line !== undefined ? `line ${at.line}` : '',
+    at.column !== undefined ? `column ${JSON.stringify(at.column)}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   const path = [file, at.line ?? '', at.column ?? ''].join(':').replace(/:+$/, '');
   return new DataError(`${SCOPE}: ${what} → at ${where}. ${fix}`, { path, got });
 }
 
-function parseError(file: string, error: CsvError & { lines?: number; record?: unknown[] }, expected: number): DataError {
+function parseError(
+  file: string,
+  error: CsvError & { lines?: number; record?: unknown[] },
+  expected: number,
+): DataError {
   const line = error.lines;
   switch (error.code) {
     case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH': {
       const got = Array.isArray(error.record) ? error.record.length : undefined;
-      return csvError(file, { line }, `the row has ${got ?? 'a different number of'} cells (expected ${expected}, one per header column)`,
-        'Quote cells that contain the delimiter, and give every row one cell per column (an empty cell marks a missing value).', got);
+      return csvError(
+        file,
+        { line },
+        `the row has ${got ?? 'a different number of'} cells (expected ${expected}, one per header column)`,
+        'Quote cells that contain the delimiter, and give every row one cell per column (an empty cell marks a missing value).',
+        got,
+      );
     }
     case 'CSV_QUOTE_NOT_CLOSED':
-      return csvError(file, { line }, 'a quoted cell is never closed', 'Close the quote ("...") or remove it.');
+      return csvError(
+        file,
+        { line },
+        'a quoted cell is never closed',
+        'Close the quote ("...") or remove it.',
+      );
     default:
-      return csvError(file, { line }, `the file is not valid CSV (${error.message})`, 'Fix the row; quote cells that contain quotes, delimiters or line breaks.');
+      return csvError(
+        file,
+        { line },
+        `the file is not valid CSV (${error.message})`,
+        'Fix the row; quote cells that contain quotes, delimiters or line breaks.',
+      );
   }
 }
 
@@ -51,15 +82,25 @@ function parseError(file: string, error: CsvError & { lines?: number; record?: u
  * Blank lines are skipped and cells trimmed. A missing file raises a FileError; an empty file,
  * a duplicate column name, a ragged row or a broken quote raise a DataError naming the line.
  */
-export async function readCsvTable(file: string, options: ReadCsvTableOptions = {}): Promise<CsvTable> {
+export async function readCsvTable(
+  file: string,
+  options: ReadCsvTableOptions = {},
+): Promise<CsvTable> {
   try {
     const stat = await fs.stat(file);
     if (stat.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
   } catch (cause) {
-    throw new FileError(`${SCOPE}: cannot read the data file ${file} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}). Check the path.`, { path: file, cause });
+    throw new FileError(
+      `${SCOPE}: cannot read the data file ${file} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}). Check the path.`,
+      { path: file, cause },
+    );
   }
   const parser = parse({
-    delimiter: options.delimiter ?? ',', bom: true, info: true, skip_empty_lines: true, trim: true,
+    delimiter: options.delimiter ?? ',',
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    trim: true,
   });
   const input = createReadStream(file);
   input.on('error', (error) => parser.destroy(error));
@@ -70,17 +111,35 @@ export async function readCsvTable(file: string, options: ReadCsvTableOptions = 
   const columns = new Map<string, string[]>();
   const lines: number[] = [];
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number };
+    }>) {
       if (header === undefined) {
         header = record;
         const seen = new Map<string, number>();
         header.forEach((name, i) => {
-          if (name === '') throw csvError(file, { line: info.lines }, `header column ${i + 1} has no name`, 'Name every column in the first row.');
-          if (seen.has(name)) throw csvError(file, { line: info.lines }, `the column name ${JSON.stringify(name)} appears twice in the header (columns ${seen.get(name)! + 1} and ${i + 1})`, 'Give every column a distinct name.', name);
+          if (name === '')
+            throw csvError(
+              file,
+              { line: info.lines },
+              `header column ${i + 1} has no name`,
+              'Name every column in the first row.',
+            );
+          if (seen.has(name))
+            throw csvError(
+              file,
+              { line: info.lines },
+              `the column name ${JSON.stringify(name)} appears twice in the header (columns ${seen.get(name)! + 1} and ${i + 1})`,
+              'Give every column a distinct name.',
+              name,
+            );
           seen.set(name, i);
         });
         const wanted = new Set(options.keep ? options.keep(header) : header);
-        kept = header.flatMap((name, i) => (wanted.has(name) ? [[i, [] as string[]] as [number, string[]]] : []));
+        kept = header.flatMap((name, i) =>
+          wanted.has(name) ? [[i, [] as string[]] as [number, string[]]] : [],
+        );
         for (const [i, cells] of kept) columns.set(header[i]!, cells);
         continue;
       }
@@ -91,10 +150,26 @@ export async function readCsvTable(file: string, options: ReadCsvTableOptions = 
     input.destroy();
     if (error instanceof DataError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && (code.startsWith('CSV_') || code.startsWith('INVALID_'))) throw parseError(file, error as CsvError, header?.length ?? 0);
-    throw new FileError(`${SCOPE}: cannot read the data file ${file} (${code ?? (error as Error).message}). Check the file is readable.`, { path: file, cause: error });
+    if (typeof code === 'string' && (code.startsWith('CSV_') || code.startsWith('INVALID_')))
+      throw parseError(file, error as CsvError, header?.length ?? 0);
+    throw new FileError(
+      `${SCOPE}: cannot read the data file ${file} (${code ?? (error as Error).message}). Check the file is readable.`,
+      { path: file, cause: error },
+    );
   }
-  if (header === undefined) throw csvError(file, {}, 'the file is empty (no header row)', 'Write a header row naming the columns, then one row per example.');
-  if (lines.length === 0) throw csvError(file, {}, 'the file has a header but no data rows', 'Add at least one row of data under the header.');
+  if (header === undefined)
+    throw csvError(
+      file,
+      {},
+      'the file is empty (no header row)',
+      'Write a header row naming the columns, then one row per example.',
+    );
+  if (lines.length === 0)
+    throw csvError(
+      file,
+      {},
+      'the file has a header but no data rows',
+      'Add at least one row of data under the header.',
+    );
   return { file, header, columns, lines: Int32Array.from(lines), rows: lines.length };
 }

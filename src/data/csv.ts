@@ -8,8 +8,14 @@ import { readGraph } from '../schema/validate.js';
 import type { MtgraphModel } from '../network/types.js';
 import { readCsvTable, type CsvTable } from './csv-table.js';
 import {
-  applyPreprocessing, fitPreprocessing, parsePreprocessing,
-  type ApplyPreprocessingOptions, type CsvTask, type EncodedTable, type PreprocessOptions, type Preprocessing,
+  applyPreprocessing,
+  fitPreprocessing,
+  parsePreprocessing,
+  type ApplyPreprocessingOptions,
+  type CsvTask,
+  type EncodedTable,
+  type PreprocessOptions,
+  type Preprocessing,
 } from './preprocess.js';
 import type { FlatMatrix, TaskData } from './types.js';
 
@@ -21,7 +27,10 @@ export interface ReadCsvOptions extends PreprocessOptions, ApplyPreprocessingOpt
 /** Task data read from a CSV file: flat features, labels per task (NaN where missing), masks of left-out tasks. */
 export interface CsvTaskData extends TaskData {
   x: FlatMatrix & { values: Float32Array; shape: [number, number] };
-  y: Record<string, Float32Array | (FlatMatrix & { values: Float32Array; shape: [number, number] })>;
+  y: Record<
+    string,
+    Float32Array | (FlatMatrix & { values: Float32Array; shape: [number, number] })
+  >;
   mask?: Record<string, Float32Array>;
 }
 
@@ -45,7 +54,12 @@ export interface CsvData {
 }
 
 function isModel(value: unknown): value is MtgraphModel {
-  return typeof value === 'object' && value !== null && Array.isArray((value as MtgraphModel).plan?.tasks) && isPlainObject((value as MtgraphModel).metadata);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as MtgraphModel).plan?.tasks) &&
+    isPlainObject((value as MtgraphModel).metadata)
+  );
 }
 
 /**
@@ -61,18 +75,37 @@ function isModel(value: unknown): value is MtgraphModel {
  * const fresh = await readCsv('new.csv', await loadModel('out/model'), { labels: 'optional' });
  * ```
  */
-export async function readCsv(path: string, source: unknown, options: ReadCsvOptions = {}): Promise<CsvData> {
-  if (typeof path !== 'string' || path === '') throw new OptionsError(`mtgraph/csv: the CSV path must be a non-empty string (got ${show(path)}) → at path.`, { path: 'path', got: path });
+export async function readCsv(
+  path: string,
+  source: unknown,
+  options: ReadCsvOptions = {},
+): Promise<CsvData> {
+  if (typeof path !== 'string' || path === '')
+    throw new OptionsError(
+      `mtgraph/csv: the CSV path must be a non-empty string (got ${show(path)}) → at path.`,
+      { path: 'path', got: path },
+    );
   const { preprocessing: given, labels, ...fitOptions } = options;
   const model = isModel(source) ? source : undefined;
   const saved = given ?? model?.metadata.preprocessing;
   const tasks: CsvTask[] = model ? model.plan.tasks : readGraph(source).tasks;
-  let preprocessing = saved === undefined ? undefined : parsePreprocessing(saved, given !== undefined ? 'options.preprocessing' : 'model.metadata.preprocessing');
-  const table = await readCsvTable(path, { delimiter: preprocessing?.delimiter ?? fitOptions.delimiter ?? ',' });
+  let preprocessing =
+    saved === undefined
+      ? undefined
+      : parsePreprocessing(
+          saved,
+          given !== undefined ? 'options.preprocessing' : 'model.metadata.preprocessing',
+        );
+  const table = await readCsvTable(path, {
+    delimiter: preprocessing?.delimiter ?? fitOptions.delimiter ?? ',',
+  });
   const notes: string[] = [];
   if (!preprocessing) {
     if (model) {
-      throw new OptionsError('mtgraph/csv: the model has no saved preprocessing (model.metadata.preprocessing) → at source. Pass the task graph instead, or options.preprocessing.', { path: 'source' });
+      throw new OptionsError(
+        'mtgraph/csv: the model has no saved preprocessing (model.metadata.preprocessing) → at source. Pass the task graph instead, or options.preprocessing.',
+        { path: 'source' },
+      );
     }
     const fitted = fitPreprocessing(table, source, fitOptions);
     preprocessing = fitted.preprocessing;
@@ -83,7 +116,14 @@ export async function readCsv(path: string, source: unknown, options: ReadCsvOpt
 }
 
 /** Assembles CsvData from an encoded table (all rows, or the rows `indices`). */
-export function toCsvData(encoded: EncodedTable, table: Pick<CsvTable, 'lines'>, preprocessing: Preprocessing, tasks: readonly CsvTask[], notes: readonly string[] = [], indices?: ArrayLike<number>): CsvData {
+export function toCsvData(
+  encoded: EncodedTable,
+  table: Pick<CsvTable, 'lines'>,
+  preprocessing: Preprocessing,
+  tasks: readonly CsvTask[],
+  notes: readonly string[] = [],
+  indices?: ArrayLike<number>,
+): CsvData {
   const pickRows = indices ?? Array.from({ length: encoded.rows }, (_, i) => i);
   const n = pickRows.length;
   const d = encoded.width;
@@ -118,10 +158,27 @@ export function toCsvData(encoded: EncodedTable, table: Pick<CsvTable, 'lines'>,
     }
     y[task.id] = w === 1 ? labels : { values: labels, shape: [n, w] };
   }
-  const data: CsvTaskData = { x: { values: x, shape: [n, d] }, y, ...(Object.keys(mask).length > 0 ? { mask } : {}) };
+  const data: CsvTaskData = {
+    x: { values: x, shape: [n, d] },
+    y,
+    ...(Object.keys(mask).length > 0 ? { mask } : {}),
+  };
   const out: CsvData = {
-    data, rows: n, columns: [...preprocessing.columns], lines, preprocessing, unlabelled,
-    notes: [...notes, ...encoded.notes, ...(unlabelled.length > 0 ? [`${unlabelled.length} task(s) have no label in these rows and are left out: ${unlabelled.slice(0, 5).join(', ')}${unlabelled.length > 5 ? ', ...' : ''}.`] : [])],
+    data,
+    rows: n,
+    columns: [...preprocessing.columns],
+    lines,
+    preprocessing,
+    unlabelled,
+    notes: [
+      ...notes,
+      ...encoded.notes,
+      ...(unlabelled.length > 0
+        ? [
+            `${unlabelled.length} task(s) have no label in these rows and are left out: ${unlabelled.slice(0, 5).join(', ')}${unlabelled.length > 5 ? ', ...' : ''}.`,
+          ]
+        : []),
+    ],
   };
   if (encoded.rowTask) out.rowTasks = Array.from(pickRows, (r) => tasks[encoded.rowTask![r]!]!.id);
   return out;

@@ -16,18 +16,31 @@ export function pathOf(where: Where, path: string): string {
 }
 
 /** A DataError in the house format: `<scope>: <what> → at <path>. <fix>` */
-export function dataError(where: Where, path: string, what: string, fix: string, got?: unknown): DataError {
+export function dataError(
+  where: Where,
+  path: string,
+  what: string,
+  fix: string,
+  got?: unknown,
+): DataError {
   const full = pathOf(where, path);
   return new DataError(`${where.scope}: ${what} → at ${full}. ${fix}`, { path: full, got });
 }
 
 /** True for a tfjs tensor (duck-typed, so a second copy of tfjs-core still counts). */
 export function isTensor(value: unknown): value is tf.Tensor {
-  return typeof value === 'object' && value !== null && typeof (value as tf.Tensor).dataSync === 'function'
-    && Array.isArray((value as tf.Tensor).shape) && typeof (value as tf.Tensor).dtype === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as tf.Tensor).dataSync === 'function' &&
+    Array.isArray((value as tf.Tensor).shape) &&
+    typeof (value as tf.Tensor).dtype === 'string'
+  );
 }
 
-export function isTypedArray(value: unknown): value is Float32Array | Float64Array | Int32Array | Uint8Array {
+export function isTypedArray(
+  value: unknown,
+): value is Float32Array | Float64Array | Int32Array | Uint8Array {
   return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
 
@@ -38,7 +51,13 @@ export function isFlatMatrix(value: unknown): value is FlatMatrix {
 /** Keys of a plain object, refusing anything else. */
 export function objectKeys(where: Where, value: unknown, path: string, example: string): string[] {
   if (!isPlainObject(value)) {
-    throw dataError(where, path, `${path} must be an object keyed by task id (got ${show(value)})`, `Write e.g. ${example}.`, value);
+    throw dataError(
+      where,
+      path,
+      `${path} must be an object keyed by task id (got ${show(value)})`,
+      `Write e.g. ${example}.`,
+      value,
+    );
   }
   return Object.keys(value);
 }

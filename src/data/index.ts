@@ -1,4 +1,13 @@
-export type { FeatureInput, LabelInput, LabelValue, MaskInput, TaskData, FlatMatrix, PreparedData, PreparedTask } from './types.js';
+export type {
+  FeatureInput,
+  LabelInput,
+  LabelValue,
+  MaskInput,
+  TaskData,
+  FlatMatrix,
+  PreparedData,
+  PreparedTask,
+} from './types.js';
 export { prepareData, prepareFeatures, selectRows, type PrepareOptions } from './prepare.js';
 export { readFeatures, type Features } from './features.js';
 export { TARGETS, targetOf, type TargetEncoder } from './targets.js';
@@ -6,9 +15,19 @@ export { toTensors, packColumns, disposeData, type DataTensors } from './tensors
 export { readCsv, toCsvData, type ReadCsvOptions, type CsvData, type CsvTaskData } from './csv.js';
 export { readCsvTable, csvError, type CsvTable, type ReadCsvTableOptions } from './csv-table.js';
 export {
-  fitPreprocessing, applyPreprocessing, parsePreprocessing, resolvePreprocessOptions, PreprocessingSchema, PREPROCESS_DEFAULTS,
-  type Preprocessing, type FeatureEncoding, type PreprocessOptions, type FittedPreprocessing, type EncodedTable,
-  type ApplyPreprocessingOptions, type CsvTask,
+  fitPreprocessing,
+  applyPreprocessing,
+  parsePreprocessing,
+  resolvePreprocessOptions,
+  PreprocessingSchema,
+  PREPROCESS_DEFAULTS,
+  type Preprocessing,
+  type FeatureEncoding,
+  type PreprocessOptions,
+  type FittedPreprocessing,
+  type EncodedTable,
+  type ApplyPreprocessingOptions,
+  type CsvTask,
 } from './preprocess.js';
 export { taskResolver, parseNumber } from './preprocess-cells.js';
 export { splitRows, type SplitOptions, type Split } from './preprocess-split.js';

@@ -20,7 +20,10 @@ const EXAMPLE = '{ x, y: { taskA: [...], taskB: [...] } }';
 
 /** Validates features only (for predict): the right width, finite values. Creates no tensor. */
 export function prepareFeatures(plan: Plan, x: unknown, options: PrepareOptions): Features {
-  return readFeatures(x, plan.input.features, { scope: options.scope, prefix: options.prefix ?? '' });
+  return readFeatures(x, plan.input.features, {
+    scope: options.scope,
+    prefix: options.prefix ?? '',
+  });
 }
 
 /**
@@ -35,11 +38,23 @@ export function prepareData(plan: Plan, data: unknown, options: PrepareOptions):
   const where: Where = { scope: options.scope, prefix: options.prefix ?? '' };
   const root = where.prefix || 'the data';
   if (!isPlainObject(data)) {
-    throw dataError(where, where.prefix || '(root)', `${root} must be an object ${EXAMPLE} (got ${show(data)})`, `Pass ${EXAMPLE}.`, data);
+    throw dataError(
+      where,
+      where.prefix || '(root)',
+      `${root} must be an object ${EXAMPLE} (got ${show(data)})`,
+      `Pass ${EXAMPLE}.`,
+      data,
+    );
   }
   for (const key of Object.keys(data)) {
     if (key !== 'x' && key !== 'y' && key !== 'mask') {
-      throw dataError(where, key, `unknown key ${JSON.stringify(key)} in ${root} (expected x, y and optionally mask)`, 'Check the spelling or remove it.', key);
+      throw dataError(
+        where,
+        key,
+        `unknown key ${JSON.stringify(key)} in ${root} (expected x, y and optionally mask)`,
+        'Check the spelling or remove it.',
+        key,
+      );
     }
   }
   const features = readFeatures(data.x, plan.input.features, where);
@@ -48,34 +63,68 @@ export function prepareData(plan: Plan, data: unknown, options: PrepareOptions):
   const known = new Set(ids);
   const yKeys = objectKeys(where, data.y, 'y', '{ y: { taskA: [0, 1, ...] } }');
   const y = data.y as Record<string, unknown>;
-  const maskKeys = data.mask === undefined ? [] : objectKeys(where, data.mask, 'mask', '{ mask: { taskA: [1, 0, ...] } }');
+  const maskKeys =
+    data.mask === undefined
+      ? []
+      : objectKeys(where, data.mask, 'mask', '{ mask: { taskA: [1, 0, ...] } }');
   const masks = (data.mask ?? {}) as Record<string, unknown>;
-  for (const [keys, what] of [[yKeys, 'y'], [maskKeys, 'mask']] as const) {
+  for (const [keys, what] of [
+    [yKeys, 'y'],
+    [maskKeys, 'mask'],
+  ] as const) {
     for (const key of keys) {
       if (!known.has(key)) {
-        throw dataError(where, `${what}.${key}`, `unknown task ${JSON.stringify(key)} in ${what} (expected any of: ${ids.join(', ')})`, 'Check the spelling, or remove it.', key);
+        throw dataError(
+          where,
+          `${what}.${key}`,
+          `unknown task ${JSON.stringify(key)} in ${what} (expected any of: ${ids.join(', ')})`,
+          'Check the spelling, or remove it.',
+          key,
+        );
       }
     }
   }
   const tasks: PreparedTask[] = plan.tasks.map((task) => {
     const width = targetOf(task).width(task);
-    const given = Object.hasOwn(masks, task.id) && masks[task.id] !== undefined ? readMask(masks[task.id], task, rows, width, where) : undefined;
+    const given =
+      Object.hasOwn(masks, task.id) && masks[task.id] !== undefined
+        ? readMask(masks[task.id], task, rows, width, where)
+        : undefined;
     const maskedOut = given !== undefined && given.every((v) => v === 0);
     if (!Object.hasOwn(y, task.id) || y[task.id] === undefined) {
-      if (maskedOut) return { id: task.id, width, labels: new Float32Array(rows * width), mask: new Float32Array(rows * width), labelled: 0, excluded: true };
-      throw dataError(where, `y.${task.id}`, `task "${task.id}" has no labels in y`,
-        `Add y.${task.id} (one label per row of x; NaN or -1 where missing), or leave the task out on purpose with mask: { ${task.id}: an array of ${rows} zeros }.`);
+      if (maskedOut)
+        return {
+          id: task.id,
+          width,
+          labels: new Float32Array(rows * width),
+          mask: new Float32Array(rows * width),
+          labelled: 0,
+          excluded: true,
+        };
+      throw dataError(
+        where,
+        `y.${task.id}`,
+        `task "${task.id}" has no labels in y`,
+        `Add y.${task.id} (one label per row of x; NaN or -1 where missing), or leave the task out on purpose with mask: { ${task.id}: an array of ${rows} zeros }.`,
+      );
     }
     const { labels, mask } = readLabels(y[task.id], task, rows, where, given);
     let labelled = 0;
     for (let i = 0; i < rows; i++) {
       for (let j = 0; j < width; j++) {
-        if (mask[i * width + j] === 1) { labelled++; break; }
+        if (mask[i * width + j] === 1) {
+          labelled++;
+          break;
+        }
       }
     }
     if (labelled === 0 && !maskedOut && !options.allowUnlabelled) {
-      throw dataError(where, `y.${task.id}`, `task "${task.id}" has no labelled row (all ${rows} labels are missing or masked)`,
-        `Give at least one label, or leave the task out on purpose with mask: { ${task.id}: an array of ${rows} zeros }.`);
+      throw dataError(
+        where,
+        `y.${task.id}`,
+        `task "${task.id}" has no labelled row (all ${rows} labels are missing or masked)`,
+        `Give at least one label, or leave the task out on purpose with mask: { ${task.id}: an array of ${rows} zeros }.`,
+      );
     }
     return { id: task.id, width, labels, mask, labelled, excluded: maskedOut };
   });

@@ -29,7 +29,11 @@ const FALSE = new Set(['false', 'no']);
  * or undefined when it is not a label of the task. Multiclass cells match a class name first,
  * then a class index; binary and multilabel cells take 0/1, true/false or yes/no.
  */
-export function encodeLabelCell(cell: string, task: CsvTask, missing: ReadonlySet<string>): number | undefined {
+export function encodeLabelCell(
+  cell: string,
+  task: CsvTask,
+  missing: ReadonlySet<string>,
+): number | undefined {
   if (missing.has(cell)) return NaN;
   let value: unknown;
   if (task.kind === 'multiclass' && task.outputNames.includes(cell)) value = cell;
@@ -47,7 +51,11 @@ export function encodeLabelCell(cell: string, task: CsvTask, missing: ReadonlySe
 
 /** What a label cell of the task may hold, for messages. */
 export function expectedLabel(task: CsvTask): string {
-  return targetOf(task as PlanTask).expected(task as PlanTask).replace(/ \([^)]*missing label\)$/, '') + ' (an empty cell for a missing label)';
+  return (
+    targetOf(task as PlanTask)
+      .expected(task as PlanTask)
+      .replace(/ \([^)]*missing label\)$/, '') + ' (an empty cell for a missing label)'
+  );
 }
 
 /**
@@ -55,7 +63,10 @@ export function expectedLabel(task: CsvTask): string {
  * explicit `map` gives, or the task whose id ends in the same number (`7` and `"07"` match
  * `school_007`, when only one task id ends in 7). Returns the task index, or -1.
  */
-export function taskResolver(tasks: readonly CsvTask[], map: Readonly<Record<string, string>> = {}): (value: string) => number {
+export function taskResolver(
+  tasks: readonly CsvTask[],
+  map: Readonly<Record<string, string>> = {},
+): (value: string) => number {
   const byId = new Map(tasks.map((t, i) => [t.id, i]));
   const byNumber = new Map<number, number>();
   const ambiguous = new Set<number>();
@@ -70,10 +81,11 @@ export function taskResolver(tasks: readonly CsvTask[], map: Readonly<Record<str
   return (value) => {
     const hit = cache.get(value);
     if (hit !== undefined) return hit;
-    let index = byId.get(value) ?? (Object.hasOwn(map, value) ? byId.get(map[value]!) ?? -1 : undefined);
+    let index =
+      byId.get(value) ?? (Object.hasOwn(map, value) ? (byId.get(map[value]!) ?? -1) : undefined);
     if (index === undefined) {
       const n = /^\d+$/.test(value) ? Number(value) : NaN;
-      index = Number.isInteger(n) && !ambiguous.has(n) ? byNumber.get(n) ?? -1 : -1;
+      index = Number.isInteger(n) && !ambiguous.has(n) ? (byNumber.get(n) ?? -1) : -1;
     }
     cache.set(value, index);
     return index;

@@ -44,14 +44,20 @@ function strata(values: readonly string[]): string[] {
   const numbers = values.map((v) => parseNumber(v));
   if (numbers.some((n, i) => n === undefined && values[i] !== '')) return [...values];
   const sorted = numbers.filter((n): n is number => n !== undefined).sort((a, b) => a - b);
-  const cuts = Array.from({ length: 9 }, (_, k) => sorted[Math.floor(((k + 1) * sorted.length) / 10)]!);
+  const cuts = Array.from(
+    { length: 9 },
+    (_, k) => sorted[Math.floor(((k + 1) * sorted.length) / 10)]!,
+  );
   return numbers.map((n) => (n === undefined ? '' : `q${cuts.filter((c) => n >= c).length}`));
 }
 
 function checkFraction(value: unknown, name: string): number {
   if (value === undefined) return 0;
   if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
-    throw new OptionsError(`${SCOPE}: ${name} must be a fraction in [0, 1) (got ${show(value)}) → at options.${name}. Use e.g. ${name}: 0.2.`, { path: `options.${name}`, got: value });
+    throw new OptionsError(
+      `${SCOPE}: ${name} must be a fraction in [0, 1) (got ${show(value)}) → at options.${name}. Use e.g. ${name}: 0.2.`,
+      { path: `options.${name}`, got: value },
+    );
   }
   return value;
 }
@@ -62,19 +68,32 @@ function checkFraction(value: unknown, name: string): number {
  * grouped (whole groups go to one part). The parts' sizes are within a row (a group) of the fractions.
  */
 export function splitRows(rows: number, options: SplitOptions = {}): Split {
-  if (!Number.isInteger(rows) || rows < 0) throw new OptionsError(`${SCOPE}: rows must be a whole number >= 0 (got ${show(rows)}) → at rows.`, { path: 'rows', got: rows });
+  if (!Number.isInteger(rows) || rows < 0)
+    throw new OptionsError(
+      `${SCOPE}: rows must be a whole number >= 0 (got ${show(rows)}) → at rows.`,
+      { path: 'rows', got: rows },
+    );
   const valid = checkFraction(options.valid, 'valid');
   const test = checkFraction(options.test, 'test');
   if (valid + test >= 1) {
-    throw new OptionsError(`${SCOPE}: valid + test must leave rows for training (got ${valid} + ${test} >= 1) → at options. Use smaller fractions, e.g. valid: 0.1, test: 0.2.`, { path: 'options', got: valid + test });
+    throw new OptionsError(
+      `${SCOPE}: valid + test must leave rows for training (got ${valid} + ${test} >= 1) → at options. Use smaller fractions, e.g. valid: 0.1, test: 0.2.`,
+      { path: 'options', got: valid + test },
+    );
   }
   if (options.stratify && options.groups) {
-    throw new OptionsError(`${SCOPE}: stratify and groups cannot be combined → at options. Pass one of them.`, { path: 'options' });
+    throw new OptionsError(
+      `${SCOPE}: stratify and groups cannot be combined → at options. Pass one of them.`,
+      { path: 'options' },
+    );
   }
   for (const key of ['stratify', 'groups'] as const) {
     const values = options[key];
     if (values !== undefined && (!Array.isArray(values) || values.length !== rows)) {
-      throw new OptionsError(`${SCOPE}: options.${key} must hold one value per row (got ${show(values)}; expected ${rows}) → at options.${key}.`, { path: `options.${key}`, got: values });
+      throw new OptionsError(
+        `${SCOPE}: options.${key} must hold one value per row (got ${show(values)}; expected ${rows}) → at options.${key}.`,
+        { path: `options.${key}`, got: values },
+      );
     }
   }
   const random = seededRandom(options.seed ?? 0);
@@ -119,7 +138,9 @@ export function splitRows(rows: number, options: SplitOptions = {}): Split {
       carryTest += n * test - nTest;
       const nValid = Math.min(n - nTest, Math.floor(n * valid + carryValid + 1e-9));
       carryValid += n * valid - nValid;
-      members.forEach((r, i) => { part[r] = i < nTest ? 2 : i < nTest + nValid ? 1 : 0; });
+      members.forEach((r, i) => {
+        part[r] = i < nTest ? 2 : i < nTest + nValid ? 1 : 0;
+      });
     }
   }
   const pick = (p: number) => {

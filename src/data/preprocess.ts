@@ -12,7 +12,12 @@ import { isPlainObject } from '../schema/common.js';
 import { readGraph, zodError } from '../schema/validate.js';
 import { csvError, type CsvTable } from './csv-table.js';
 import {
-  compareCategories, encodeLabelCell, expectedLabel, parseNumber, taskResolver, type CsvTask,
+  compareCategories,
+  encodeLabelCell,
+  expectedLabel,
+  parseNumber,
+  taskResolver,
+  type CsvTask,
 } from './preprocess-cells.js';
 
 export type { CsvTask } from './preprocess-cells.js';
@@ -98,12 +103,21 @@ const optionsSchema = z.strictObject({
   maxOneHot: z.int().min(1).optional(),
   impute: z.enum(['none', 'mean']).optional(),
   missing: z.array(z.string()).optional(),
-  rows: z.custom<ArrayLike<number>>((v) => Array.isArray(v) || ArrayBuffer.isView(v), { error: 'rows must be a list of row indices' }).optional(),
+  rows: z
+    .custom<ArrayLike<number>>((v) => Array.isArray(v) || ArrayBuffer.isView(v), {
+      error: 'rows must be a list of row indices',
+    })
+    .optional(),
   delimiter: z.string().min(1).optional(),
 });
 
 /** Validates preprocessing options (OptionsError) and fills the defaults. */
-export function resolvePreprocessOptions(options: unknown): PreprocessOptions & { standardize: boolean; maxOneHot: number; impute: 'none' | 'mean'; missing: string[] } {
+export function resolvePreprocessOptions(options: unknown): PreprocessOptions & {
+  standardize: boolean;
+  maxOneHot: number;
+  impute: 'none' | 'mean';
+  missing: string[];
+} {
   const parsed = optionsSchema.safeParse(options ?? {});
   if (!parsed.success) throw zodError(parsed.error, 'options', OptionsError, SCOPE);
   const o = parsed.data;
@@ -117,15 +131,31 @@ export function resolvePreprocessOptions(options: unknown): PreprocessOptions & 
 }
 
 function names(list: readonly string[], max = 8): string {
-  return list.slice(0, max).map((n) => JSON.stringify(n)).join(', ') + (list.length > max ? `, ... (${list.length} in all)` : '');
+  return (
+    list
+      .slice(0, max)
+      .map((n) => JSON.stringify(n))
+      .join(', ') + (list.length > max ? `, ... (${list.length} in all)` : '')
+  );
 }
 
 /** A column the table lacks: names the file, the column, what wanted it and the closest existing names. */
 function missingColumn(table: CsvTable, column: string, role: string, fix: string) {
   const lower = column.toLowerCase();
-  const close = table.header.filter((h) => h.toLowerCase() === lower || h.toLowerCase().includes(lower) || lower.includes(h.toLowerCase()));
+  const close = table.header.filter(
+    (h) =>
+      h.toLowerCase() === lower ||
+      h.toLowerCase().includes(lower) ||
+      lower.includes(h.toLowerCase()),
+  );
   const hint = close.length > 0 ? ` Did you mean ${names(close, 3)}?` : '';
-  return csvError(table.file, { column }, `the column ${JSON.stringify(column)} (${role}) is not in the header (the header has ${names(table.header)})`, `${fix}${hint}`, column);
+  return csvError(
+    table.file,
+    { column },
+    `the column ${JSON.stringify(column)} (${role}) is not in the header (the header has ${names(table.header)})`,
+    `${fix}${hint}`,
+    column,
+  );
 }
 
 function mean(values: Float64Array): number {
@@ -147,7 +177,11 @@ function std(values: Float64Array, m: number): number {
  * `options.categorical`, and columns whose cells are mostly not numbers; a numeric column with a
  * few non-numeric cells is an error naming the first one. Statistics come from `options.rows`.
  */
-export function fitPreprocessing(table: CsvTable, graph: unknown, options: PreprocessOptions = {}): FittedPreprocessing {
+export function fitPreprocessing(
+  table: CsvTable,
+  graph: unknown,
+  options: PreprocessOptions = {},
+): FittedPreprocessing {
   const o = resolvePreprocessOptions(options);
   const spec = readGraph(graph);
   const notes: string[] = [];
@@ -158,17 +192,37 @@ export function fitPreprocessing(table: CsvTable, graph: unknown, options: Prepr
   for (const t of spec.tasks) {
     for (const c of t.target) {
       if (!has(c)) {
-        throw missingColumn(table, c, `the target of task ${JSON.stringify(t.id)}`,
-          `Set the task's target attribute to the label column's name${t.target.length === 1 && c === t.id ? ' (it defaults to the task id)' : ''}, or rename the column.`);
+        throw missingColumn(
+          table,
+          c,
+          `the target of task ${JSON.stringify(t.id)}`,
+          `Set the task's target attribute to the label column's name${t.target.length === 1 && c === t.id ? ' (it defaults to the task id)' : ''}, or rename the column.`,
+        );
       }
     }
     targets[t.id] = [...t.target];
   }
-  if (o.taskColumn !== undefined && !has(o.taskColumn)) throw missingColumn(table, o.taskColumn, 'the task column', 'Name the column that says which task each row belongs to.');
+  if (o.taskColumn !== undefined && !has(o.taskColumn))
+    throw missingColumn(
+      table,
+      o.taskColumn,
+      'the task column',
+      'Name the column that says which task each row belongs to.',
+    );
 
   const targetColumns = new Set(Object.values(targets).flat());
-  const exclude = new Set([...(o.exclude ?? []), ...(o.taskColumn !== undefined ? [o.taskColumn] : [])]);
-  for (const c of o.exclude ?? []) if (!has(c)) throw missingColumn(table, c, 'an excluded column', 'Check the spelling of the excluded columns.');
+  const exclude = new Set([
+    ...(o.exclude ?? []),
+    ...(o.taskColumn !== undefined ? [o.taskColumn] : []),
+  ]);
+  for (const c of o.exclude ?? [])
+    if (!has(c))
+      throw missingColumn(
+        table,
+        c,
+        'an excluded column',
+        'Check the spelling of the excluded columns.',
+      );
   let featureColumns: string[];
   let source: string;
   if (o.features) {
@@ -181,39 +235,89 @@ export function fitPreprocessing(table: CsvTable, graph: unknown, options: Prepr
     featureColumns = table.header.filter((c) => !targetColumns.has(c) && !exclude.has(c));
     source = 'every column that is not a target';
     if (spec.input && spec.input.features !== featureColumns.length) {
-      throw csvError(table.file, {}, `the graph declares ${spec.input.features} input feature(s) but the file has ${featureColumns.length} feature column(s) (${names(featureColumns)})`,
-        `Name the feature columns in the graph (input: { columns: [...] }), exclude the extra columns, or set the graph's input to ${featureColumns.length}.`, featureColumns.length);
+      throw csvError(
+        table.file,
+        {},
+        `the graph declares ${spec.input.features} input feature(s) but the file has ${featureColumns.length} feature column(s) (${names(featureColumns)})`,
+        `Name the feature columns in the graph (input: { columns: [...] }), exclude the extra columns, or set the graph's input to ${featureColumns.length}.`,
+        featureColumns.length,
+      );
     }
   }
   for (const c of featureColumns) {
-    if (!has(c)) throw missingColumn(table, c, `a feature, from ${source}`, 'Add the column to the file, or remove it from the feature columns.');
+    if (!has(c))
+      throw missingColumn(
+        table,
+        c,
+        `a feature, from ${source}`,
+        'Add the column to the file, or remove it from the feature columns.',
+      );
     if (targetColumns.has(c)) {
       const task = Object.entries(targets).find(([, cs]) => cs.includes(c))![0];
-      throw csvError(table.file, { column: c }, `the column ${JSON.stringify(c)} is both a feature (from ${source}) and the target of task ${JSON.stringify(task)}`, 'A label must not be an input: remove it from the features.', c);
+      throw csvError(
+        table.file,
+        { column: c },
+        `the column ${JSON.stringify(c)} is both a feature (from ${source}) and the target of task ${JSON.stringify(task)}`,
+        'A label must not be an input: remove it from the features.',
+        c,
+      );
     }
-    if (c === o.taskColumn) throw csvError(table.file, { column: c }, `the task column ${JSON.stringify(c)} is also a feature (from ${source})`, 'Remove it from the features.', c);
+    if (c === o.taskColumn)
+      throw csvError(
+        table.file,
+        { column: c },
+        `the task column ${JSON.stringify(c)} is also a feature (from ${source})`,
+        'Remove it from the features.',
+        c,
+      );
   }
   if (featureColumns.length === 0) {
-    throw csvError(table.file, {}, 'no feature columns are left (every column is a target, the task column or excluded)', 'Add feature columns to the file, or name them in the graph (input: { columns: [...] }).');
+    throw csvError(
+      table.file,
+      {},
+      'no feature columns are left (every column is a target, the task column or excluded)',
+      'Add feature columns to the file, or name them in the graph (input: { columns: [...] }).',
+    );
   }
 
   // Tasks sharing a label column without a task column: every row counts for all of them.
   if (o.taskColumn === undefined) {
     const byColumn = new Map<string, string[]>();
-    for (const [id, cs] of Object.entries(targets)) for (const c of cs) byColumn.set(c, [...(byColumn.get(c) ?? []), id]);
+    for (const [id, cs] of Object.entries(targets))
+      for (const c of cs) byColumn.set(c, [...(byColumn.get(c) ?? []), id]);
     for (const [c, ids] of byColumn) {
-      if (ids.length > 1) notes.push(`${ids.length} tasks (${names(ids, 3)}) read the same label column ${JSON.stringify(c)}: every row is a label of each of them. If each row belongs to one task, pass taskColumn (--task-column).`);
+      if (ids.length > 1)
+        notes.push(
+          `${ids.length} tasks (${names(ids, 3)}) read the same label column ${JSON.stringify(c)}: every row is a label of each of them. If each row belongs to one task, pass taskColumn (--task-column).`,
+        );
     }
   }
 
   const rows = o.rows ? Array.from(o.rows) : undefined;
   if (rows) {
-    for (const r of rows) if (!Number.isInteger(r) || r < 0 || r >= table.rows) throw new OptionsError(`${SCOPE}: options.rows holds ${show(r)}, not a row of ${table.file} (0..${table.rows - 1}) → at options.rows. Pass row indices of the table.`, { path: 'options.rows', got: r });
-    if (rows.length === 0) throw new OptionsError(`${SCOPE}: options.rows is empty → at options.rows. Fit on at least one row.`, { path: 'options.rows' });
+    for (const r of rows)
+      if (!Number.isInteger(r) || r < 0 || r >= table.rows)
+        throw new OptionsError(
+          `${SCOPE}: options.rows holds ${show(r)}, not a row of ${table.file} (0..${table.rows - 1}) → at options.rows. Pass row indices of the table.`,
+          { path: 'options.rows', got: r },
+        );
+    if (rows.length === 0)
+      throw new OptionsError(
+        `${SCOPE}: options.rows is empty → at options.rows. Fit on at least one row.`,
+        { path: 'options.rows' },
+      );
   }
   const fitRows = rows ?? Array.from({ length: table.rows }, (_, i) => i);
   const declared = new Set([...(spec.input?.categorical ?? []), ...(o.categorical ?? [])]);
-  for (const c of declared) if (!featureColumns.includes(c)) throw csvError(table.file, { column: c }, `the categorical column ${JSON.stringify(c)} is not a feature column`, 'Add it to the features or remove it from the categorical columns.', c);
+  for (const c of declared)
+    if (!featureColumns.includes(c))
+      throw csvError(
+        table.file,
+        { column: c },
+        `the categorical column ${JSON.stringify(c)} is not a feature column`,
+        'Add it to the features or remove it from the categorical columns.',
+        c,
+      );
 
   const detected: string[] = [];
   const features: FeatureEncoding[] = featureColumns.map((column) => {
@@ -235,14 +339,24 @@ export function fitPreprocessing(table: CsvTable, graph: unknown, options: Prepr
         } else numbers.push(v);
       }
       if (present === 0) {
-        throw csvError(table.file, { column }, `the feature column ${JSON.stringify(column)} has no values (every cell is empty or missing)`, 'Fill the column, or exclude it from the features.');
+        throw csvError(
+          table.file,
+          { column },
+          `the feature column ${JSON.stringify(column)} has no values (every cell is empty or missing)`,
+          'Fill the column, or exclude it from the features.',
+        );
       }
       if (bad * 2 > present) {
         categorical = true;
         detected.push(column);
       } else if (bad > 0) {
-        throw csvError(table.file, { line: table.lines[firstBad]!, column }, `the cell is not a number (got ${JSON.stringify(cells[firstBad])}) in a numeric column (${present - bad} of ${present} cells are numbers)`,
-          'Fix the cell, leave it empty to mark it missing (with --impute mean), or declare the column categorical (input.categorical or --categorical).', cells[firstBad]);
+        throw csvError(
+          table.file,
+          { line: table.lines[firstBad]!, column },
+          `the cell is not a number (got ${JSON.stringify(cells[firstBad])}) in a numeric column (${present - bad} of ${present} cells are numbers)`,
+          'Fix the cell, leave it empty to mark it missing (with --impute mean), or declare the column categorical (input.categorical or --categorical).',
+          cells[firstBad],
+        );
       }
     }
     if (categorical) {
@@ -252,33 +366,52 @@ export function fitPreprocessing(table: CsvTable, graph: unknown, options: Prepr
       if (categories.length <= o.maxOneHot) return { column, type: 'one-hot', categories };
       const codes = new Float64Array(fitRows.length);
       const index = new Map(categories.map((c, i) => [c, i]));
-      fitRows.forEach((r, i) => { codes[i] = index.get(cells[r]!)!; });
+      fitRows.forEach((r, i) => {
+        codes[i] = index.get(cells[r]!)!;
+      });
       const m = o.standardize ? mean(codes) : 0;
       const s = o.standardize ? std(codes, m) || 1 : 1;
-      notes.push(`column ${JSON.stringify(column)} has ${categories.length} categories (more than maxOneHot ${o.maxOneHot}): encoded as integer codes.`);
+      notes.push(
+        `column ${JSON.stringify(column)} has ${categories.length} categories (more than maxOneHot ${o.maxOneHot}): encoded as integer codes.`,
+      );
       return { column, type: 'codes', categories, mean: m, scale: s };
     }
     const values = Float64Array.from(numbers);
     const m = mean(values);
     const s = std(values, m);
     return {
-      column, type: 'numeric',
+      column,
+      type: 'numeric',
       mean: o.standardize ? m : 0,
       scale: o.standardize ? s || 1 : 1,
       fill: o.impute === 'mean' ? m : null,
     };
   });
-  if (detected.length > 0) notes.push(`${detected.length} column(s) are mostly not numbers and are encoded as categories: ${names(detected)}.`);
-  const columns = features.flatMap((f) => (f.type === 'one-hot' ? f.categories.map((c) => `${f.column}=${c}`) : [f.column]));
+  if (detected.length > 0)
+    notes.push(
+      `${detected.length} column(s) are mostly not numbers and are encoded as categories: ${names(detected)}.`,
+    );
+  const columns = features.flatMap((f) =>
+    f.type === 'one-hot' ? f.categories.map((c) => `${f.column}=${c}`) : [f.column],
+  );
   const dup = columns.find((c, i) => columns.indexOf(c) !== i);
-  if (dup !== undefined) throw csvError(table.file, {}, `two inputs would both be named ${JSON.stringify(dup)} (a column name clashes with a one-hot column "column=category")`, 'Rename the column.', dup);
+  if (dup !== undefined)
+    throw csvError(
+      table.file,
+      {},
+      `two inputs would both be named ${JSON.stringify(dup)} (a column name clashes with a one-hot column "column=category")`,
+      'Rename the column.',
+      dup,
+    );
   const preprocessing: Preprocessing = {
     format: 'mtgraph-preprocessing',
     version: 1,
     features,
     columns,
     targets,
-    ...(o.taskColumn !== undefined ? { taskColumn: { column: o.taskColumn, ...(o.taskMap ? { map: { ...o.taskMap } } : {}) } } : {}),
+    ...(o.taskColumn !== undefined
+      ? { taskColumn: { column: o.taskColumn, ...(o.taskMap ? { map: { ...o.taskMap } } : {}) } }
+      : {}),
     missing: [...o.missing],
     delimiter: o.delimiter ?? ',',
   };
@@ -291,14 +424,36 @@ const scale = finite.refine((v) => v > 0, 'must be positive');
 export const PreprocessingSchema = z.strictObject({
   format: z.literal('mtgraph-preprocessing'),
   version: z.literal(1),
-  features: z.array(z.discriminatedUnion('type', [
-    z.strictObject({ column: name, type: z.literal('numeric'), mean: finite, scale, fill: finite.nullable() }),
-    z.strictObject({ column: name, type: z.literal('one-hot'), categories: z.array(z.string()).min(1) }),
-    z.strictObject({ column: name, type: z.literal('codes'), categories: z.array(z.string()).min(1), mean: finite, scale }),
-  ])).min(1),
+  features: z
+    .array(
+      z.discriminatedUnion('type', [
+        z.strictObject({
+          column: name,
+          type: z.literal('numeric'),
+          mean: finite,
+          scale,
+          fill: finite.nullable(),
+        }),
+        z.strictObject({
+          column: name,
+          type: z.literal('one-hot'),
+          categories: z.array(z.string()).min(1),
+        }),
+        z.strictObject({
+          column: name,
+          type: z.literal('codes'),
+          categories: z.array(z.string()).min(1),
+          mean: finite,
+          scale,
+        }),
+      ]),
+    )
+    .min(1),
   columns: z.array(name),
   targets: z.record(z.string(), z.array(name).min(1)),
-  taskColumn: z.strictObject({ column: name, map: z.record(z.string(), z.string()).optional() }).optional(),
+  taskColumn: z
+    .strictObject({ column: name, map: z.record(z.string(), z.string()).optional() })
+    .optional(),
   missing: z.array(z.string()),
   delimiter: z.string().min(1),
 });
@@ -306,14 +461,23 @@ export const PreprocessingSchema = z.strictObject({
 /** Validates a saved preprocessing (e.g. `model.metadata.preprocessing`); a FileError names the problem. */
 export function parsePreprocessing(value: unknown, where = 'preprocessing'): Preprocessing {
   if (!isPlainObject(value)) {
-    throw new FileError(`${SCOPE}: ${where} is not a saved preprocessing (got ${show(value)}). Train the model from a CSV file (mtgraph train), or save model.metadata.preprocessing from readCsv.`, { path: where, got: value });
+    throw new FileError(
+      `${SCOPE}: ${where} is not a saved preprocessing (got ${show(value)}). Train the model from a CSV file (mtgraph train), or save model.metadata.preprocessing from readCsv.`,
+      { path: where, got: value },
+    );
   }
   const parsed = PreprocessingSchema.safeParse(value);
   if (!parsed.success) throw zodError(parsed.error, where, FileError, SCOPE);
   const p = parsed.data as Preprocessing;
-  const width = p.features.reduce((s, f) => s + (f.type === 'one-hot' ? f.categories.length : 1), 0);
+  const width = p.features.reduce(
+    (s, f) => s + (f.type === 'one-hot' ? f.categories.length : 1),
+    0,
+  );
   if (width !== p.columns.length) {
-    throw new FileError(`${SCOPE}: ${where} is inconsistent: its features make ${width} inputs but it names ${p.columns.length} → at ${where}.columns. Save the model again.`, { path: `${where}.columns` });
+    throw new FileError(
+      `${SCOPE}: ${where} is inconsistent: its features make ${width} inputs but it names ${p.columns.length} → at ${where}.columns. Save the model again.`,
+      { path: `${where}.columns` },
+    );
   }
   return p;
 }
@@ -342,7 +506,12 @@ export interface ApplyPreprocessingOptions {
  * each task's labels (class names to indices, empty cells to NaN; in long format only the row's
  * own task is labelled). Every cell is checked; a bad one raises a DataError with its line and column.
  */
-export function applyPreprocessing(table: CsvTable, preprocessing: Preprocessing, tasks: readonly CsvTask[], options: ApplyPreprocessingOptions = {}): EncodedTable {
+export function applyPreprocessing(
+  table: CsvTable,
+  preprocessing: Preprocessing,
+  tasks: readonly CsvTask[],
+  options: ApplyPreprocessingOptions = {},
+): EncodedTable {
   const p = preprocessing;
   const missing = new Set(p.missing);
   const rows = table.rows;
@@ -352,22 +521,38 @@ export function applyPreprocessing(table: CsvTable, preprocessing: Preprocessing
   let offset = 0;
   for (const f of p.features) {
     const cells = table.columns.get(f.column);
-    if (!cells) throw missingColumn(table, f.column, 'a feature of the model', 'The file must have every feature column the model was trained on.');
+    if (!cells)
+      throw missingColumn(
+        table,
+        f.column,
+        'a feature of the model',
+        'The file must have every feature column the model was trained on.',
+      );
     if (f.type === 'numeric') {
       for (let r = 0; r < rows; r++) {
         const cell = cells[r]!;
         let v: number | undefined;
         if (missing.has(cell)) {
           if (f.fill === null) {
-            throw csvError(table.file, { line: table.lines[r]!, column: f.column }, `the feature cell is empty or missing (got ${JSON.stringify(cell)}); only labels may be missing`,
-              'Fill the cell, drop the row, or impute missing features with the column mean (--impute mean / impute: "mean").', cell);
+            throw csvError(
+              table.file,
+              { line: table.lines[r]!, column: f.column },
+              `the feature cell is empty or missing (got ${JSON.stringify(cell)}); only labels may be missing`,
+              'Fill the cell, drop the row, or impute missing features with the column mean (--impute mean / impute: "mean").',
+              cell,
+            );
           }
           v = f.fill;
         } else {
           v = parseNumber(cell);
           if (v === undefined) {
-            throw csvError(table.file, { line: table.lines[r]!, column: f.column }, `the cell is not a number (got ${JSON.stringify(cell)}) in a numeric feature column`,
-              'Fix the cell, or declare the column categorical (input.categorical or --categorical) and train again.', cell);
+            throw csvError(
+              table.file,
+              { line: table.lines[r]!, column: f.column },
+              `the cell is not a number (got ${JSON.stringify(cell)}) in a numeric feature column`,
+              'Fix the cell, or declare the column categorical (input.categorical or --categorical) and train again.',
+              cell,
+            );
           }
         }
         x[r * width + offset] = (v - f.mean) / f.scale;
@@ -385,7 +570,10 @@ export function applyPreprocessing(table: CsvTable, preprocessing: Preprocessing
           x[r * width + offset] = ((k ?? -1) - f.mean) / f.scale;
         }
       }
-      if (unseen > 0) notes.push(`column ${JSON.stringify(f.column)}: ${unseen} row(s) hold a category not seen in fitting (${f.type === 'one-hot' ? 'encoded as all zeros' : 'encoded as code -1'}).`);
+      if (unseen > 0)
+        notes.push(
+          `column ${JSON.stringify(f.column)}: ${unseen} row(s) hold a category not seen in fitting (${f.type === 'one-hot' ? 'encoded as all zeros' : 'encoded as code -1'}).`,
+        );
       offset += f.type === 'one-hot' ? f.categories.length : 1;
     }
   }
@@ -394,14 +582,28 @@ export function applyPreprocessing(table: CsvTable, preprocessing: Preprocessing
   if (p.taskColumn) {
     const { column } = p.taskColumn;
     const cells = table.columns.get(column);
-    if (!cells) throw missingColumn(table, column, 'the task column', 'The file must say which task each row belongs to, as the training file did.');
+    if (!cells)
+      throw missingColumn(
+        table,
+        column,
+        'the task column',
+        'The file must say which task each row belongs to, as the training file did.',
+      );
     const resolve = taskResolver(tasks, p.taskColumn.map);
     rowTask = new Int32Array(rows);
     for (let r = 0; r < rows; r++) {
       const k = resolve(cells[r]!);
       if (k < 0) {
-        throw csvError(table.file, { line: table.lines[r]!, column }, `the task column names no task of the graph (got ${JSON.stringify(cells[r])}; tasks are ${names(tasks.map((t) => t.id), 5)})`,
-          'A value must be a task id, or a number matching the trailing number of one task id (7 for school_007); fix the value, or add the task to the graph.', cells[r]);
+        throw csvError(
+          table.file,
+          { line: table.lines[r]!, column },
+          `the task column names no task of the graph (got ${JSON.stringify(cells[r])}; tasks are ${names(
+            tasks.map((t) => t.id),
+            5,
+          )})`,
+          'A value must be a task id, or a number matching the trailing number of one task id (7 for school_007); fix the value, or add the task to the graph.',
+          cells[r],
+        );
       }
       rowTask[r] = k;
     }
@@ -413,13 +615,23 @@ export function applyPreprocessing(table: CsvTable, preprocessing: Preprocessing
     const absent = cols.filter((c) => !table.columns.has(c));
     if (absent.length > 0) {
       if (options.labels === 'optional') return;
-      throw missingColumn(table, absent[0]!, `the target of task ${JSON.stringify(task.id)}`, 'Add the label column to the file (empty cells for unknown labels), or use predict, which needs no labels.');
+      throw missingColumn(
+        table,
+        absent[0]!,
+        `the target of task ${JSON.stringify(task.id)}`,
+        'Add the label column to the file (empty cells for unknown labels), or use predict, which needs no labels.',
+      );
     }
     const w = cols.length;
     const width = task.kind === 'regression' || task.kind === 'multilabel' ? task.outputs : 1;
     if (w !== width) {
-      throw csvError(table.file, {}, `task ${JSON.stringify(task.id)} needs ${width} label column(s) (got target ${names(cols)})`,
-        `Set the task's target to ${width === 1 ? 'one column' : `${width} columns, one per ${task.kind === 'regression' ? 'output' : 'label'}`}.`, cols);
+      throw csvError(
+        table.file,
+        {},
+        `task ${JSON.stringify(task.id)} needs ${width} label column(s) (got target ${names(cols)})`,
+        `Set the task's target to ${width === 1 ? 'one column' : `${width} columns, one per ${task.kind === 'regression' ? 'output' : 'label'}`}.`,
+        cols,
+      );
     }
     const out = new Float32Array(rows * width).fill(NaN);
     const columnCells = cols.map((c) => table.columns.get(c)!);
@@ -429,8 +641,13 @@ export function applyPreprocessing(table: CsvTable, preprocessing: Preprocessing
         const cell = columnCells[j]![r]!;
         const v = encodeLabelCell(cell, task, missing);
         if (v === undefined) {
-          throw csvError(table.file, { line: table.lines[r]!, column: cols[j]! }, `the cell is not a label of ${task.kind} task ${JSON.stringify(task.id)} (got ${JSON.stringify(cell)}; expected ${expectedLabel(task)})`,
-            'Fix the cell, or leave it empty to mark the label missing.', cell);
+          throw csvError(
+            table.file,
+            { line: table.lines[r]!, column: cols[j]! },
+            `the cell is not a label of ${task.kind} task ${JSON.stringify(task.id)} (got ${JSON.stringify(cell)}; expected ${expectedLabel(task)})`,
+            'Fix the cell, or leave it empty to mark the label missing.',
+            cell,
+          );
         }
         out[r * width + j] = v;
       }

@@ -25,7 +25,13 @@ function zeroOne(value: unknown): number | undefined {
   if (value === 0 || value === 1) return value;
   if (value === true) return 1;
   if (value === false) return 0;
-  if (value === -1 || value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value))) return NaN;
+  if (
+    value === -1 ||
+    value === null ||
+    value === undefined ||
+    (typeof value === 'number' && Number.isNaN(value))
+  )
+    return NaN;
   return undefined;
 }
 
@@ -64,7 +70,11 @@ const multiclass: TargetEncoder = {
     }
     return value === null || value === undefined ? NaN : undefined;
   },
-  expected: (task) => `a whole class index 0..${task.outputs - 1} or a class name (${task.outputNames.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}${task.outputs > 5 ? ', ...' : ''})${MISSING_CLASS}`,
+  expected: (task) =>
+    `a whole class index 0..${task.outputs - 1} or a class name (${task.outputNames
+      .slice(0, 5)
+      .map((n) => JSON.stringify(n))
+      .join(', ')}${task.outputs > 5 ? ', ...' : ''})${MISSING_CLASS}`,
 };
 
 const multilabel: TargetEncoder = {
@@ -75,7 +85,12 @@ const multilabel: TargetEncoder = {
 };
 
 /** The label readers, by task kind. */
-export const TARGETS: Readonly<Record<TaskKindName, TargetEncoder>> = Object.freeze({ regression, binary, multiclass, multilabel });
+export const TARGETS: Readonly<Record<TaskKindName, TargetEncoder>> = Object.freeze({
+  regression,
+  binary,
+  multiclass,
+  multilabel,
+});
 
 export function targetOf(task: PlanTask): TargetEncoder {
   const encoder = TARGETS[task.kind];

@@ -12,7 +12,10 @@ export interface DataTensors {
 }
 
 /** Packs the tasks' label columns in `order` (task ids) into one host matrix, and the masks likewise. */
-export function packColumns(data: PreparedData, order: readonly string[]): { y: Float32Array; mask: Float32Array; width: number } {
+export function packColumns(
+  data: PreparedData,
+  order: readonly string[],
+): { y: Float32Array; mask: Float32Array; width: number } {
   const byId = new Map(data.tasks.map((t) => [t.id, t]));
   const tasks = order.map((id) => byId.get(id)!);
   const width = tasks.reduce((s, t) => s + t.width, 0);

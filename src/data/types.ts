@@ -20,7 +20,10 @@ export type LabelInput =
   | tf.Tensor
   | readonly LabelValue[]
   | readonly (readonly LabelValue[])[]
-  | Float32Array | Float64Array | Int32Array | Uint8Array
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | Uint8Array
   | FlatMatrix;
 
 /** A task's mask: 1 (or true) where the label counts, 0 where it is missing; one per row, or one per label column. */
@@ -28,7 +31,10 @@ export type MaskInput =
   | tf.Tensor
   | readonly (number | boolean)[]
   | readonly (readonly (number | boolean)[])[]
-  | Float32Array | Float64Array | Int32Array | Uint8Array;
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | Uint8Array;
 
 /** Training or evaluation data in memory: features and, per task, labels and an optional mask. */
 export interface TaskData {

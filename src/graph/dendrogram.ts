@@ -31,7 +31,10 @@ export const DENDROGRAM_MAX_TASKS = 4000;
 export function dendrogram(spec: GraphSpec, linkage: Linkage = 'average'): Dendrogram {
   const n = spec.tasks.length;
   if (n > DENDROGRAM_MAX_TASKS) {
-    throw new PlanError(`mtgraph/dendrogram: too many tasks for hierarchical clustering (got ${n}; the limit is ${DENDROGRAM_MAX_TASKS}, it keeps an n x n matrix). Use the 'clustered' strategy for graphs this large.`, { path: 'tasks', got: n });
+    throw new PlanError(
+      `mtgraph/dendrogram: too many tasks for hierarchical clustering (got ${n}; the limit is ${DENDROGRAM_MAX_TASKS}, it keeps an n x n matrix). Use the 'clustered' strategy for graphs this large.`,
+      { path: 'tasks', got: n },
+    );
   }
   const d = new Float64Array(n * n).fill(1);
   for (let i = 0; i < n; i++) d[i * n + i] = 0;
@@ -97,7 +100,9 @@ export function dendrogram(spec: GraphSpec, linkage: Linkage = 'average'): Dendr
     remaining--;
   }
   // NN-chain finds merges out of order: sort by distance (stable), then renumber the clusters.
-  const order = merges.map((m, k) => ({ m, k })).sort((p, q) => p.m.distance - q.m.distance || p.k - q.k);
+  const order = merges
+    .map((m, k) => ({ m, k }))
+    .sort((p, q) => p.m.distance - q.m.distance || p.k - q.k);
   const rename = new Map<number, number>();
   order.forEach(({ k }, pos) => rename.set(n + k, n + pos));
   const sorted = order.map(({ m }) => {

@@ -1,8 +1,13 @@
 import Graph from 'graphology';
-import louvainImport, { type DetailedLouvainOutput, type LouvainOptions } from 'graphology-communities-louvain';
+import louvainImport, {
+  type DetailedLouvainOutput,
+  type LouvainOptions,
+} from 'graphology-communities-louvain';
 
 // The package is CommonJS with an ESM-style default in its types: the runtime default is the function itself.
-const louvain = louvainImport as unknown as { detailed(graph: unknown, options: LouvainOptions): DetailedLouvainOutput };
+const louvain = louvainImport as unknown as {
+  detailed(graph: unknown, options: LouvainOptions): DetailedLouvainOutput;
+};
 import type { GraphSpec } from '../schema/validate.js';
 import { seededRandom } from './random.js';
 
@@ -56,24 +61,32 @@ export interface LouvainGroupsOptions {
 }
 
 /** Groups tasks by Louvain community detection on the positive affinities (seeded). Also returns the modularity. */
-export function louvainGroups(spec: GraphSpec, options: LouvainGroupsOptions = {}): { groups: Groups; modularity: number } {
+export function louvainGroups(
+  spec: GraphSpec,
+  options: LouvainGroupsOptions = {},
+): { groups: Groups; modularity: number } {
   const g = new Graph.UndirectedGraph();
   for (const t of spec.tasks) g.addNode(t.id);
-  for (const a of spec.affinities) if (a.weight > 0) g.addEdge(a.source, a.target, { weight: a.weight });
+  for (const a of spec.affinities)
+    if (a.weight > 0) g.addEdge(a.source, a.target, { weight: a.weight });
   if (g.size === 0) return { groups: spec.tasks.map((t) => [t.id]), modularity: 0 };
   const result = louvain.detailed(g, {
     getEdgeWeight: 'weight',
     resolution: options.resolution ?? 1,
     rng: seededRandom(options.seed ?? 0),
   });
-  return { groups: fromLabels(spec, (i) => result.communities[spec.tasks[i]!.id]!), modularity: result.modularity };
+  return {
+    groups: fromLabels(spec, (i) => result.communities[spec.tasks[i]!.id]!),
+    modularity: result.modularity,
+  };
 }
 
 /** Groups tasks joined (transitively) by affinities of weight >= threshold. */
 export function thresholdGroups(spec: GraphSpec, threshold: number): Groups {
   const uf = new UnionFind(spec.tasks.length);
   for (const a of spec.affinities) {
-    if (a.weight >= threshold && a.weight > 0) uf.union(spec.index.get(a.source)!, spec.index.get(a.target)!);
+    if (a.weight >= threshold && a.weight > 0)
+      uf.union(spec.index.get(a.source)!, spec.index.get(a.target)!);
   }
   return fromLabels(spec, (i) => uf.find(i));
 }
@@ -96,7 +109,11 @@ export function isConflict(a: { weight: number; sharing: string; origin?: string
 }
 
 /** Affinity sources that are measurements from data (measureAffinity), not declarations. */
-export const MEASURED_SOURCES: ReadonlySet<string> = new Set(['lookahead', 'gradient-cosine', 'label-correlation']);
+export const MEASURED_SOURCES: ReadonlySet<string> = new Set([
+  'lookahead',
+  'gradient-cosine',
+  'label-correlation',
+]);
 
 /** A measured affinity is a conflict only below -MEASURED_CONFLICT (declared negative weights always are). */
 export const MEASURED_CONFLICT = 0.1;
@@ -108,7 +125,10 @@ export const MEASURED_CONFLICT = 0.1;
  * positive affinity within the group, to the sub-group they are most related to that holds
  * none of their conflicts. Returns the groups and one note per change.
  */
-export function enforceConstraints(spec: GraphSpec, groups: Groups): { groups: Groups; notes: string[] } {
+export function enforceConstraints(
+  spec: GraphSpec,
+  groups: Groups,
+): { groups: Groups; notes: string[] } {
   const n = spec.tasks.length;
   const notes: string[] = [];
   const groupOf = new Int32Array(n);
@@ -122,7 +142,9 @@ export function enforceConstraints(spec: GraphSpec, groups: Groups): { groups: G
     const j = spec.index.get(a.target)!;
     must.union(i, j);
     if (gMerge.find(groupOf[i]!) !== gMerge.find(groupOf[j]!)) {
-      notes.push(`${a.source} and ${a.target} are declared sharing: 'hard', so their groups were merged.`);
+      notes.push(
+        `${a.source} and ${a.target} are declared sharing: 'hard', so their groups were merged.`,
+      );
       gMerge.union(groupOf[i]!, groupOf[j]!);
     }
   }
@@ -134,13 +156,19 @@ export function enforceConstraints(spec: GraphSpec, groups: Groups): { groups: G
     const i = spec.index.get(a.source)!;
     const j = spec.index.get(a.target)!;
     if (isConflict(a)) {
-      for (const [p, q] of [[i, j], [j, i]] as const) {
+      for (const [p, q] of [
+        [i, j],
+        [j, i],
+      ] as const) {
         let s = conflicts.get(p);
         if (!s) conflicts.set(p, (s = new Set()));
         s.add(q);
       }
     } else if (a.weight > 0) {
-      for (const [p, q] of [[i, j], [j, i]] as const) {
+      for (const [p, q] of [
+        [i, j],
+        [j, i],
+      ] as const) {
         let m = positive.get(p);
         if (!m) positive.set(p, (m = new Map()));
         m.set(q, a.weight);
@@ -151,7 +179,9 @@ export function enforceConstraints(spec: GraphSpec, groups: Groups): { groups: G
   for (const group of merged) {
     const members = group.map((id) => spec.index.get(id)!);
     const inGroup = new Set(members);
-    const hasConflict = members.some((i) => [...(conflicts.get(i) ?? [])].some((j) => inGroup.has(j)));
+    const hasConflict = members.some((i) =>
+      [...(conflicts.get(i) ?? [])].some((j) => inGroup.has(j)),
+    );
     if (!hasConflict) {
       out.push(group);
       continue;
@@ -164,8 +194,19 @@ export function enforceConstraints(spec: GraphSpec, groups: Groups): { groups: G
       if (!u) units.set(r, (u = []));
       u.push(i);
     }
-    const strength = (u: number[]) => u.reduce((s, i) => s + [...(positive.get(i) ?? new Map<number, number>())].reduce((t, [j, w]) => t + (inGroup.has(j) ? w : 0), 0), 0);
-    const order = [...units.values()].map((u) => ({ u, s: strength(u) })).sort((a, b) => b.s - a.s || a.u[0]! - b.u[0]!);
+    const strength = (u: number[]) =>
+      u.reduce(
+        (s, i) =>
+          s +
+          [...(positive.get(i) ?? new Map<number, number>())].reduce(
+            (t, [j, w]) => t + (inGroup.has(j) ? w : 0),
+            0,
+          ),
+        0,
+      );
+    const order = [...units.values()]
+      .map((u) => ({ u, s: strength(u) }))
+      .sort((a, b) => b.s - a.s || a.u[0]! - b.u[0]!);
     const parts: number[][] = [];
     for (const { u } of order) {
       let best = -1;
@@ -173,7 +214,10 @@ export function enforceConstraints(spec: GraphSpec, groups: Groups): { groups: G
       parts.forEach((part, pi) => {
         const clash = u.some((i) => part.some((j) => conflicts.get(i)?.has(j)));
         if (clash) return;
-        const score = u.reduce((s, i) => s + part.reduce((t, j) => t + (positive.get(i)?.get(j) ?? 0), 0), 0);
+        const score = u.reduce(
+          (s, i) => s + part.reduce((t, j) => t + (positive.get(i)?.get(j) ?? 0), 0),
+          0,
+        );
         if (score > bestScore) {
           bestScore = score;
           best = pi;
@@ -183,7 +227,9 @@ export function enforceConstraints(spec: GraphSpec, groups: Groups): { groups: G
       else parts[best]!.push(...u);
     }
     const names = parts.map((p) => p.map((i) => spec.tasks[i]!.id));
-    notes.push(`group {${group.join(', ')}} held conflicting tasks, so it was split into ${names.map((p) => `{${p.join(', ')}}`).join(' and ')}.`);
+    notes.push(
+      `group {${group.join(', ')}} held conflicting tasks, so it was split into ${names.map((p) => `{${p.join(', ')}}`).join(' and ')}.`,
+    );
     out.push(...names);
   }
   return { groups: canonicalGroups(spec, out), notes };

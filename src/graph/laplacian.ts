@@ -8,7 +8,10 @@ export interface LaplacianOptions {
 }
 
 /** The graph Laplacian L = D - A of the affinities, as a dense matrix in task order. */
-export function laplacian(spec: GraphSpec, options: LaplacianOptions = {}): { tasks: string[]; matrix: number[][] } {
+export function laplacian(
+  spec: GraphSpec,
+  options: LaplacianOptions = {},
+): { tasks: string[]; matrix: number[][] } {
   const n = spec.tasks.length;
   const positiveOnly = options.positiveOnly ?? true;
   const a = Array.from({ length: n }, () => new Array<number>(n).fill(0));
@@ -19,12 +22,14 @@ export function laplacian(spec: GraphSpec, options: LaplacianOptions = {}): { ta
     a[i]![j] = a[j]![i] = e.weight;
   }
   const degree = a.map((row) => row.reduce((s, w) => s + w, 0));
-  const matrix = a.map((row, i) => row.map((w, j) => {
-    if (!options.normalized) return (i === j ? degree[i]! : 0) - w;
-    const di = degree[i]!;
-    const dj = degree[j]!;
-    if (i === j) return di > 0 ? 1 : 0;
-    return di > 0 && dj > 0 ? -w / Math.sqrt(di * dj) : 0;
-  }));
+  const matrix = a.map((row, i) =>
+    row.map((w, j) => {
+      if (!options.normalized) return (i === j ? degree[i]! : 0) - w;
+      const di = degree[i]!;
+      const dj = degree[j]!;
+      if (i === j) return di > 0 ? 1 : 0;
+      return di > 0 && dj > 0 ? -w / Math.sqrt(di * dj) : 0;
+    }),
+  );
   return { tasks: spec.tasks.map((t) => t.id), matrix };
 }

@@ -23,20 +23,33 @@ export async function readFileLimited(file: string, what: string, limit: number)
   try {
     handle = await fs.open(file, 'r');
   } catch (cause) {
-    throw new FileError(`${SCOPE}: cannot read the ${what} ${file} (${code(cause)}). Check the path.`, { path: file, cause });
+    throw new FileError(
+      `${SCOPE}: cannot read the ${what} ${file} (${code(cause)}). Check the path.`,
+      { path: file, cause },
+    );
   }
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) {
-      throw new FileError(`${SCOPE}: the ${what} ${file} is not a file (got a ${stat.isDirectory() ? 'folder' : 'special file'}). Give the path of the file itself.`, { path: file });
+      throw new FileError(
+        `${SCOPE}: the ${what} ${file} is not a file (got a ${stat.isDirectory() ? 'folder' : 'special file'}). Give the path of the file itself.`,
+        { path: file },
+      );
     }
-    const tooLarge = (size: number) => new FileError(`${SCOPE}: the ${what} ${file} is too large (got ${size} bytes; the limit is ${limit}). Check that it is the right file.`, { path: file, got: size });
+    const tooLarge = (size: number) =>
+      new FileError(
+        `${SCOPE}: the ${what} ${file} is too large (got ${size} bytes; the limit is ${limit}). Check that it is the right file.`,
+        { path: file, got: size },
+      );
     if (stat.size > limit) throw tooLarge(stat.size);
     let bytes: Buffer;
     try {
       bytes = await handle.readFile();
     } catch (cause) {
-      throw new FileError(`${SCOPE}: cannot read the ${what} ${file} (${code(cause)}).`, { path: file, cause });
+      throw new FileError(`${SCOPE}: cannot read the ${what} ${file} (${code(cause)}).`, {
+        path: file,
+        cause,
+      });
     }
     if (bytes.length > limit) throw tooLarge(bytes.length);
     return bytes;
@@ -62,7 +75,8 @@ export function findUnsafeJsonKey(value: unknown): { path: string; key: string }
     for (const key of keys) {
       if (UNSAFE_KEYS.has(key)) return { path: at ? `${at}.${key}` : key, key };
     }
-    for (let i = keys.length - 1; i >= 0; i--) stack.push([(v as Record<string, unknown>)[keys[i]!], at ? `${at}.${keys[i]}` : keys[i]!]);
+    for (let i = keys.length - 1; i >= 0; i--)
+      stack.push([(v as Record<string, unknown>)[keys[i]!], at ? `${at}.${keys[i]}` : keys[i]!]);
   }
   return undefined;
 }
@@ -71,7 +85,11 @@ export function findUnsafeJsonKey(value: unknown): { path: string; key: string }
  * Reads and parses a JSON file, refusing with a FileError a missing, oversized, truncated or
  * malformed file, and any `__proto__` / `constructor` / `prototype` key at any depth.
  */
-export async function readJsonFile(file: string, what: string, limit = MAX_JSON_BYTES): Promise<unknown> {
+export async function readJsonFile(
+  file: string,
+  what: string,
+  limit = MAX_JSON_BYTES,
+): Promise<unknown> {
   return parseJson(await readFileLimited(file, what, limit), file, what);
 }
 
@@ -79,14 +97,22 @@ export async function readJsonFile(file: string, what: string, limit = MAX_JSON_
 export function parseJson(bytes: Uint8Array, file: string, what: string): unknown {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    value = JSON.parse(
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+    );
   } catch (cause) {
     const empty = bytes.length === 0 ? ' (the file is empty)' : '';
-    throw new FileError(`${SCOPE}: the ${what} ${file} is not valid JSON${empty} (${(cause as Error).message}). The file is truncated or damaged: fix it or write it again.`, { path: file, cause });
+    throw new FileError(
+      `${SCOPE}: the ${what} ${file} is not valid JSON${empty} (${(cause as Error).message}). The file is truncated or damaged: fix it or write it again.`,
+      { path: file, cause },
+    );
   }
   const unsafe = findUnsafeJsonKey(value);
   if (unsafe) {
-    throw new FileError(`${SCOPE}: the key ${JSON.stringify(unsafe.key)} is not allowed in the ${what} ${file} (it could pollute Object.prototype) → at ${unsafe.path}. Remove it.`, { path: file, got: unsafe.path });
+    throw new FileError(
+      `${SCOPE}: the key ${JSON.stringify(unsafe.key)} is not allowed in the ${what} ${file} (it could pollute Object.prototype) → at ${unsafe.path}. Remove it.`,
+      { path: file, got: unsafe.path },
+    );
   }
   return value;
 }
@@ -106,7 +132,10 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
     await fs.rename(tmp, file);
   } catch (cause) {
     await fs.rm(tmp, { force: true });
-    throw new FileError(`${SCOPE}: cannot write ${file} (${code(cause)}). Check the folder exists and is writable.`, { path: file, cause });
+    throw new FileError(
+      `${SCOPE}: cannot write ${file} (${code(cause)}). Check the folder exists and is writable.`,
+      { path: file, cause },
+    );
   }
 }
 

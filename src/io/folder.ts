@@ -9,10 +9,11 @@ const SCOPE = 'mtgraph/io';
 /** The random tag of a save's hidden sibling folders: `.<name>.<tag>.tmp` and `.<name>.<tag>.old`. */
 const TAG = /^[0-9a-f]{12}$/;
 
-
-
 /** The hidden sibling folders of earlier saves of `target` with the given suffix, newest first. */
-async function siblings(target: string, suffix: '.old' | '.tmp'): Promise<Array<{ name: string; tag: string }>> {
+async function siblings(
+  target: string,
+  suffix: '.old' | '.tmp',
+): Promise<Array<{ name: string; tag: string }>> {
   const parent = path.dirname(target);
   const prefix = `.${path.basename(target)}.`;
   let entries: string[];
@@ -21,16 +22,25 @@ async function siblings(target: string, suffix: '.old' | '.tmp'): Promise<Array<
   } catch {
     return [];
   }
-  const found = await Promise.all(entries
-    .filter((e) => e.startsWith(prefix) && e.endsWith(suffix) && TAG.test(e.slice(prefix.length, -suffix.length)))
-    .map(async (name) => {
-      try {
-        const stat = await fs.lstat(path.join(parent, name));
-        return stat.isDirectory() ? { name, tag: name.slice(prefix.length, -suffix.length), time: stat.mtimeMs } : undefined;
-      } catch {
-        return undefined;
-      }
-    }));
+  const found = await Promise.all(
+    entries
+      .filter(
+        (e) =>
+          e.startsWith(prefix) &&
+          e.endsWith(suffix) &&
+          TAG.test(e.slice(prefix.length, -suffix.length)),
+      )
+      .map(async (name) => {
+        try {
+          const stat = await fs.lstat(path.join(parent, name));
+          return stat.isDirectory()
+            ? { name, tag: name.slice(prefix.length, -suffix.length), time: stat.mtimeMs }
+            : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+  );
   return found.filter((f) => f !== undefined).sort((a, b) => b.time - a.time);
 }
 
@@ -47,7 +57,8 @@ export async function recoverInterruptedSave(target: string): Promise<string> {
   const olds = await siblings(target, '.old');
   if (olds.length === 0) return target;
   if (await exists(target)) {
-    for (const old of olds) await fs.rm(path.join(parent, old.name), { recursive: true, force: true });
+    for (const old of olds)
+      await fs.rm(path.join(parent, old.name), { recursive: true, force: true });
     return target;
   }
   const newest = olds[0]!;
@@ -57,8 +68,12 @@ export async function recoverInterruptedSave(target: string): Promise<string> {
   } catch {
     return from; // a read-only place: read the previous model where it is
   }
-  await fs.rm(path.join(parent, `.${path.basename(target)}.${newest.tag}.tmp`), { recursive: true, force: true });
-  for (const old of olds.slice(1)) await fs.rm(path.join(parent, old.name), { recursive: true, force: true });
+  await fs.rm(path.join(parent, `.${path.basename(target)}.${newest.tag}.tmp`), {
+    recursive: true,
+    force: true,
+  });
+  for (const old of olds.slice(1))
+    await fs.rm(path.join(parent, old.name), { recursive: true, force: true });
   return target;
 }
 
@@ -74,11 +89,17 @@ async function checkTarget(dir: string, marker: string, what: string): Promise<b
     return false;
   }
   if (!stat.isDirectory()) {
-    throw new FileError(`${SCOPE}: cannot save the ${what} to ${dir}: it is a file, not a folder. Choose a folder path.`, { path: dir });
+    throw new FileError(
+      `${SCOPE}: cannot save the ${what} to ${dir}: it is a file, not a folder. Choose a folder path.`,
+      { path: dir },
+    );
   }
   const entries = await fs.readdir(dir);
   if (entries.length > 0 && !entries.includes(marker)) {
-    throw new FileError(`${SCOPE}: cannot save the ${what} to ${dir}: the folder holds other files and no ${marker}, and saving replaces the whole folder. Choose an empty or new folder.`, { path: dir, got: entries.slice(0, 5) });
+    throw new FileError(
+      `${SCOPE}: cannot save the ${what} to ${dir}: the folder holds other files and no ${marker}, and saving replaces the whole folder. Choose an empty or new folder.`,
+      { path: dir, got: entries.slice(0, 5) },
+    );
   }
   return true;
 }
@@ -95,7 +116,11 @@ export type FolderFiles = ReadonlyArray<readonly [name: string, content: string 
  * proves an existing folder is a previous save (`model.json`); any other non-empty folder is refused.
  * `what` names the content in messages ('model', 'checkpoint').
  */
-export async function writeFolderAtomic(dir: string, files: FolderFiles, options: { marker: string; what: string }): Promise<void> {
+export async function writeFolderAtomic(
+  dir: string,
+  files: FolderFiles,
+  options: { marker: string; what: string },
+): Promise<void> {
   const target = path.resolve(dir);
   await recoverInterruptedSave(target);
   const replacing = await checkTarget(target, options.marker, options.what);
@@ -109,7 +134,10 @@ export async function writeFolderAtomic(dir: string, files: FolderFiles, options
     for (const [name, content] of files) await writeFileDurable(path.join(tmp, name), content);
   } catch (cause) {
     await fs.rm(tmp, { recursive: true, force: true });
-    throw new FileError(`${SCOPE}: cannot write the ${options.what} to ${parent} (${code(cause)}). Check the folder is writable and the disk has room; the previous ${options.what}, if any, is unchanged.`, { path: target, cause });
+    throw new FileError(
+      `${SCOPE}: cannot write the ${options.what} to ${parent} (${code(cause)}). Check the folder is writable and the disk has room; the previous ${options.what}, if any, is unchanged.`,
+      { path: target, cause },
+    );
   }
   try {
     if (replacing) await fs.rename(target, old);
@@ -121,7 +149,10 @@ export async function writeFolderAtomic(dir: string, files: FolderFiles, options
     }
   } catch (cause) {
     await fs.rm(tmp, { recursive: true, force: true });
-    throw new FileError(`${SCOPE}: cannot move the saved ${options.what} into ${target} (${code(cause)}). The previous ${options.what}, if any, is unchanged.`, { path: target, cause });
+    throw new FileError(
+      `${SCOPE}: cannot move the saved ${options.what} into ${target} (${code(cause)}). The previous ${options.what}, if any, is unchanged.`,
+      { path: target, cause },
+    );
   }
   if (replacing) await fs.rm(old, { recursive: true, force: true });
 }

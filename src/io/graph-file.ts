@@ -20,7 +20,11 @@ export interface SaveGraphOptions {
 }
 
 /** Saves any valid task graph as graphology's serialized JSON (validated first; written atomically). */
-export async function saveGraph(graph: TaskGraph | Parameters<typeof readGraph>[0], file: string, options: SaveGraphOptions = {}): Promise<void> {
+export async function saveGraph(
+  graph: TaskGraph | Parameters<typeof readGraph>[0],
+  file: string,
+  options: SaveGraphOptions = {},
+): Promise<void> {
   readGraph(graph);
   const data = (graph as TaskGraph).export();
   const out = options.schema ? { $schema: options.schema, ...data } : data;

@@ -3,7 +3,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { FileError, MtgraphError, OptionsError, show } from '../errors.js';
-import { assemble, checkPlan, nameLayers, type LayerNames, type MtgraphModel } from '../network/index.js';
+import {
+  assemble,
+  checkPlan,
+  nameLayers,
+  type LayerNames,
+  type MtgraphModel,
+} from '../network/index.js';
 import type { Plan } from '../plan/types.js';
 import { TaskGraph } from '../graph/task-graph.js';
 import { findUnsafeKey, isPlainObject } from '../schema/common.js';
@@ -28,9 +34,15 @@ export const MODEL_FORMAT_VERSION = 1;
 export const MAX_WEIGHT_BYTES = 2 * 1024 * 1024 * 1024;
 const SCOPE = 'mtgraph/io';
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
-
-
+const DTYPE_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+  complex64: 8,
+};
 
 function captureArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let captured: tf.io.ModelArtifacts | undefined;
@@ -51,16 +63,23 @@ export function sha256(bytes: string | Uint8Array): string {
  * `plan.json`, `graph.json` (when the graph is known) and, last, `metadata.json`, which records the
  * SHA-256 of every other file so that files of different saves are never loaded together.
  */
-export async function modelFolderFiles(model: MtgraphModel): Promise<Array<[string, string | Uint8Array]>> {
+export async function modelFolderFiles(
+  model: MtgraphModel,
+): Promise<Array<[string, string | Uint8Array]>> {
   let metadataText: string;
   try {
     metadataText = JSON.stringify(model.metadata ?? {});
   } catch (cause) {
-    throw new FileError(`${SCOPE}: model.metadata cannot be written as JSON (${(cause as Error).message}) → at metadata. Keep only plain values in it.`, { path: 'metadata', cause });
+    throw new FileError(
+      `${SCOPE}: model.metadata cannot be written as JSON (${(cause as Error).message}) → at metadata. Keep only plain values in it.`,
+      { path: 'metadata', cause },
+    );
   }
   const artifacts = await captureArtifacts(model.model);
   if (!artifacts.weightSpecs || artifacts.weightData === undefined) {
-    throw new FileError(`${SCOPE}: tfjs returned no weights for the model (got ${show(artifacts.weightData)}). This is a bug: please report it.`);
+    throw new FileError(
+      `${SCOPE}: tfjs returned no weights for the model (got ${show(artifacts.weightData)}). This is a bug: please report it.`,
+    );
   }
   const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
   const modelJson = {
@@ -70,14 +89,17 @@ export async function modelFolderFiles(model: MtgraphModel): Promise<Array<[stri
     convertedBy: artifacts.convertedBy ?? null,
     weightsManifest: [{ paths: [MODEL_FILES.weights], weights: artifacts.weightSpecs }],
     ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
-    ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
+    ...(artifacts.userDefinedMetadata
+      ? { userDefinedMetadata: artifacts.userDefinedMetadata }
+      : {}),
   };
   const files: Array<[string, string | Uint8Array]> = [
     [MODEL_FILES.model, JSON.stringify(modelJson)],
     [MODEL_FILES.weights, weights],
     [MODEL_FILES.plan, `${JSON.stringify(model.plan, null, 2)}\n`],
   ];
-  if (model.graph !== undefined) files.push([MODEL_FILES.graph, `${JSON.stringify(model.graph, null, 2)}\n`]);
+  if (model.graph !== undefined)
+    files.push([MODEL_FILES.graph, `${JSON.stringify(model.graph, null, 2)}\n`]);
   const metadata = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -94,7 +116,10 @@ export async function modelFolderFiles(model: MtgraphModel): Promise<Array<[stri
 /** Checks what saveModel (and a checkpoint) is given: a built model. */
 export function checkSavable(model: MtgraphModel, scope = SCOPE): void {
   if (!(model?.model instanceof tf.LayersModel) || !Array.isArray(model.plan?.tasks)) {
-    throw new OptionsError(`${scope}: saveModel needs what build(plan) or compile(graph, options) returns (got ${show(model)}) → at model. Build it first, or save a bare tfjs model with model.save().`, { path: 'model', got: model });
+    throw new OptionsError(
+      `${scope}: saveModel needs what build(plan) or compile(graph, options) returns (got ${show(model)}) → at model. Build it first, or save a bare tfjs model with model.save().`,
+      { path: 'model', got: model },
+    );
   }
 }
 
@@ -108,7 +133,11 @@ export function checkSavable(model: MtgraphModel, scope = SCOPE): void {
  */
 export async function saveModel(model: MtgraphModel, dir: string): Promise<void> {
   checkSavable(model);
-  if (typeof dir !== 'string' || dir === '') throw new OptionsError(`${SCOPE}: the model folder must be a non-empty path (got ${show(dir)}) → at dir.`, { path: 'dir', got: dir });
+  if (typeof dir !== 'string' || dir === '')
+    throw new OptionsError(
+      `${SCOPE}: the model folder must be a non-empty path (got ${show(dir)}) → at dir.`,
+      { path: 'dir', got: dir },
+    );
   const files = await modelFolderFiles(model);
   await writeFolderAtomic(dir, files, { marker: MODEL_FILES.model, what: 'model' });
 }
@@ -124,21 +153,41 @@ export interface ModelJson {
 }
 
 function readModelJson(value: unknown, file: string): ModelJson {
-  const bad = (what: string) => new FileError(`${SCOPE}: ${file} is not a tfjs layers model: ${what}. Save the model again with saveModel.`, { path: file });
+  const bad = (what: string) =>
+    new FileError(
+      `${SCOPE}: ${file} is not a tfjs layers model: ${what}. Save the model again with saveModel.`,
+      { path: file },
+    );
   if (!isPlainObject(value)) throw bad(`expected an object (got ${show(value)})`);
   if (!isPlainObject(value.modelTopology)) throw bad('modelTopology is missing');
-  if (value.format !== undefined && value.format !== 'layers-model') throw bad(`format is ${show(value.format)}, expected "layers-model"`);
+  if (value.format !== undefined && value.format !== 'layers-model')
+    throw bad(`format is ${show(value.format)}, expected "layers-model"`);
   const manifest = value.weightsManifest;
   if (!Array.isArray(manifest)) throw bad('weightsManifest is missing');
   for (const group of manifest) {
-    if (!isPlainObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw bad('a weightsManifest entry lacks paths or weights');
+    if (!isPlainObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights))
+      throw bad('a weightsManifest entry lacks paths or weights');
     for (const p of group.paths) {
-      if (typeof p !== 'string' || p === '' || p === '.' || p === '..' || p.includes('/') || p.includes('\\')) {
+      if (
+        typeof p !== 'string' ||
+        p === '' ||
+        p === '.' ||
+        p === '..' ||
+        p.includes('/') ||
+        p.includes('\\')
+      ) {
         throw bad(`the weights path ${show(p)} must be a file name inside the model folder`);
       }
     }
     for (const w of group.weights) {
-      if (!isPlainObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0) || typeof w.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, w.dtype)) {
+      if (
+        !isPlainObject(w) ||
+        typeof w.name !== 'string' ||
+        !Array.isArray(w.shape) ||
+        !w.shape.every((d) => Number.isInteger(d) && d >= 0) ||
+        typeof w.dtype !== 'string' ||
+        !Object.hasOwn(DTYPE_BYTES, w.dtype)
+      ) {
         throw bad(`a weight spec is malformed (got ${show(w)})`);
       }
     }
@@ -162,21 +211,33 @@ type Checksums = Readonly<Record<string, string>>;
 function verify(bytes: Uint8Array, name: string, dir: string, checksums: Checksums): void {
   const expected = checksums[name];
   if (expected !== undefined && sha256(bytes) !== expected) {
-    throw new FileError(`${SCOPE}: ${name} in ${dir} does not match ${MODEL_FILES.metadata} (its SHA-256 differs from the one recorded when the model was saved). The files come from different saves, or one was changed or damaged: save the model again.`, { path: path.join(dir, name), got: name });
+    throw new FileError(
+      `${SCOPE}: ${name} in ${dir} does not match ${MODEL_FILES.metadata} (its SHA-256 differs from the one recorded when the model was saved). The files come from different saves, or one was changed or damaged: save the model again.`,
+      { path: path.join(dir, name), got: name },
+    );
   }
 }
 
 /** The bytes read of each file, checked against metadata.json's checksums once every other check has passed. */
 type ReadFiles = Map<string, Uint8Array>;
 
-async function readRecorded(dir: string, name: string, what: string, read: ReadFiles, limit: number): Promise<Uint8Array> {
+async function readRecorded(
+  dir: string,
+  name: string,
+  what: string,
+  read: ReadFiles,
+  limit: number,
+): Promise<Uint8Array> {
   const bytes = await readFileLimited(path.join(dir, name), what, limit);
   read.set(name, bytes);
   return bytes;
 }
 
 /** The first float32 weight that is NaN or infinite, if any (by name). */
-function nonFiniteWeight(data: ArrayBuffer, specs: readonly tf.io.WeightsManifestEntry[]): string | undefined {
+function nonFiniteWeight(
+  data: ArrayBuffer,
+  specs: readonly tf.io.WeightsManifestEntry[],
+): string | undefined {
   let offset = 0;
   for (const s of specs) {
     const count = s.shape.reduce((a, b) => a * b, 1);
@@ -189,7 +250,12 @@ function nonFiniteWeight(data: ArrayBuffer, specs: readonly tf.io.WeightsManifes
   return undefined;
 }
 
-async function readWeights(dir: string, json: ModelJson, file: string, read: ReadFiles): Promise<ArrayBuffer> {
+async function readWeights(
+  dir: string,
+  json: ModelJson,
+  file: string,
+  read: ReadFiles,
+): Promise<ArrayBuffer> {
   const chunks: Uint8Array[] = [];
   for (const group of json.weightsManifest) {
     for (const name of group.paths) {
@@ -198,9 +264,16 @@ async function readWeights(dir: string, json: ModelJson, file: string, read: Rea
       try {
         size = (await fs.stat(p)).size;
       } catch (cause) {
-        throw new FileError(`${SCOPE}: cannot read the weights file ${p} named by ${file} (${code(cause)}). The model folder is incomplete: save it again.`, { path: p, cause });
+        throw new FileError(
+          `${SCOPE}: cannot read the weights file ${p} named by ${file} (${code(cause)}). The model folder is incomplete: save it again.`,
+          { path: p, cause },
+        );
       }
-      if (size > MAX_WEIGHT_BYTES) throw new FileError(`${SCOPE}: the weights file ${p} is too large (got ${size} bytes; the limit is ${MAX_WEIGHT_BYTES}).`, { path: p, got: size });
+      if (size > MAX_WEIGHT_BYTES)
+        throw new FileError(
+          `${SCOPE}: the weights file ${p} is too large (got ${size} bytes; the limit is ${MAX_WEIGHT_BYTES}).`,
+          { path: p, got: size },
+        );
       chunks.push(await readRecorded(dir, name, 'weights file', read, MAX_WEIGHT_BYTES));
     }
   }
@@ -208,7 +281,10 @@ async function readWeights(dir: string, json: ModelJson, file: string, read: Rea
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const expected = expectedBytes(specs);
   if (expected !== undefined && expected !== total) {
-    throw new FileError(`${SCOPE}: the weights in ${dir} do not match ${file} (got ${total} bytes; the manifest needs ${expected}). The files are from different saves or truncated: save the model again.`, { path: path.join(dir, MODEL_FILES.weights), got: total });
+    throw new FileError(
+      `${SCOPE}: the weights in ${dir} do not match ${file} (got ${total} bytes; the manifest needs ${expected}). The files are from different saves or truncated: save the model again.`,
+      { path: path.join(dir, MODEL_FILES.weights), got: total },
+    );
   }
   const out = new Uint8Array(total);
   let offset = 0;
@@ -218,7 +294,10 @@ async function readWeights(dir: string, json: ModelJson, file: string, read: Rea
   }
   const bad = expected === undefined ? undefined : nonFiniteWeight(out.buffer, specs);
   if (bad !== undefined) {
-    throw new FileError(`${SCOPE}: the weights in ${dir} hold a NaN or infinite value (first in ${JSON.stringify(bad)}). The model diverged before it was saved, or the file is damaged: train or save it again.`, { path: path.join(dir, MODEL_FILES.weights), got: bad });
+    throw new FileError(
+      `${SCOPE}: the weights in ${dir} hold a NaN or infinite value (first in ${JSON.stringify(bad)}). The model diverged before it was saved, or the file is damaged: train or save it again.`,
+      { path: path.join(dir, MODEL_FILES.weights), got: bad },
+    );
   }
   return out.buffer;
 }
@@ -235,14 +314,25 @@ function inFile<T>(file: string, read: () => T): T {
 /** Checks that the tfjs model is the model of `plan`: input width, one output per task with its units, every named layer present. */
 function checkAgainstPlan(model: tf.LayersModel, plan: Plan, dir: string): LayerNames {
   const names = nameLayers(plan);
-  const mismatch = (what: string) => new FileError(`${SCOPE}: ${MODEL_FILES.plan} does not match ${MODEL_FILES.model} in ${dir}: ${what}. The files come from different models: save the model again.`, { path: path.join(dir, MODEL_FILES.plan) });
+  const mismatch = (what: string) =>
+    new FileError(
+      `${SCOPE}: ${MODEL_FILES.plan} does not match ${MODEL_FILES.model} in ${dir}: ${what}. The files come from different models: save the model again.`,
+      { path: path.join(dir, MODEL_FILES.plan) },
+    );
   const expected = plan.tasks.map((t) => names.heads.get(t.id)!);
-  if (JSON.stringify(model.outputNames) !== JSON.stringify(expected)) throw mismatch(`the model's outputs are ${model.outputNames.join(', ')}, the plan's tasks give ${expected.join(', ')}`);
+  if (JSON.stringify(model.outputNames) !== JSON.stringify(expected))
+    throw mismatch(
+      `the model's outputs are ${model.outputNames.join(', ')}, the plan's tasks give ${expected.join(', ')}`,
+    );
   const width = model.inputs[0]?.shape[1];
-  if (model.inputs.length !== 1 || width !== plan.input.features) throw mismatch(`the model reads ${show(width)} features, the plan ${plan.input.features}`);
+  if (model.inputs.length !== 1 || width !== plan.input.features)
+    throw mismatch(`the model reads ${show(width)} features, the plan ${plan.input.features}`);
   plan.tasks.forEach((t, i) => {
     const units = model.outputs[i]!.shape[1];
-    if (units !== plan.heads[t.id]!.units) throw mismatch(`the output of "${t.id}" has ${show(units)} units, the plan's head ${plan.heads[t.id]!.units}`);
+    if (units !== plan.heads[t.id]!.units)
+      throw mismatch(
+        `the output of "${t.id}" has ${show(units)} units, the plan's head ${plan.heads[t.id]!.units}`,
+      );
   });
   const present = new Set(model.layers.map((l) => l.name));
   const wanted = [
@@ -254,9 +344,18 @@ function checkAgainstPlan(model: tf.LayersModel, plan: Plan, dir: string): Layer
   const missing = wanted.filter((n) => !present.has(n));
   const unfused = [...names.fusedHeads.keys()].filter((n) => !present.has(n));
   if (unfused.length > 0 && unfused.length === missing.length) {
-    throw new FileError(`${SCOPE}: ${MODEL_FILES.model} in ${dir} has one Dense head per task where this version of mtgraph builds the heads that read one block as one layer (${unfused.map((n) => JSON.stringify(n)).join(', ')}): the model was saved by an earlier version. Train and save it again with this version.`, { path: path.join(dir, MODEL_FILES.model) });
+    throw new FileError(
+      `${SCOPE}: ${MODEL_FILES.model} in ${dir} has one Dense head per task where this version of mtgraph builds the heads that read one block as one layer (${unfused.map((n) => JSON.stringify(n)).join(', ')}): the model was saved by an earlier version. Train and save it again with this version.`,
+      { path: path.join(dir, MODEL_FILES.model) },
+    );
   }
-  if (missing.length > 0) throw mismatch(`the model has no layer ${missing.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
+  if (missing.length > 0)
+    throw mismatch(
+      `the model has no layer ${missing
+        .slice(0, 3)
+        .map((n) => JSON.stringify(n))
+        .join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`,
+    );
   return names;
 }
 
@@ -291,19 +390,49 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   const planFile = path.join(root, MODEL_FILES.plan);
   const graphFile = path.join(root, MODEL_FILES.graph);
   const { metadata, checksums } = (await exists(metadataFile))
-    ? readMetadata(parseJson(await readFileLimited(metadataFile, 'metadata file', MAX_JSON_BYTES), metadataFile, 'metadata file'), metadataFile)
+    ? readMetadata(
+        parseJson(
+          await readFileLimited(metadataFile, 'metadata file', MAX_JSON_BYTES),
+          metadataFile,
+          'metadata file',
+        ),
+        metadataFile,
+      )
     : { metadata: {}, checksums: {} };
   const read: ReadFiles = new Map();
-  const json = readModelJson(parseJson(await readRecorded(root, MODEL_FILES.model, 'model file', read, MAX_JSON_BYTES), modelFile, 'model file'), modelFile);
-  const planData = parseJson(await readRecorded(root, MODEL_FILES.plan, 'plan file', read, MAX_JSON_BYTES), planFile, 'plan file');
+  const json = readModelJson(
+    parseJson(
+      await readRecorded(root, MODEL_FILES.model, 'model file', read, MAX_JSON_BYTES),
+      modelFile,
+      'model file',
+    ),
+    modelFile,
+  );
+  const planData = parseJson(
+    await readRecorded(root, MODEL_FILES.plan, 'plan file', read, MAX_JSON_BYTES),
+    planFile,
+    'plan file',
+  );
   const plan = inFile(planFile, () => checkPlan(planData));
   let graph: SerializedTaskGraph | undefined;
-  if (checksums[MODEL_FILES.graph] !== undefined || await exists(graphFile)) {
-    const data = parseJson(await readRecorded(root, MODEL_FILES.graph, 'graph file', read, MAX_JSON_BYTES), graphFile, 'graph file');
+  if (checksums[MODEL_FILES.graph] !== undefined || (await exists(graphFile))) {
+    const data = parseJson(
+      await readRecorded(root, MODEL_FILES.graph, 'graph file', read, MAX_JSON_BYTES),
+      graphFile,
+      'graph file',
+    );
     const g = inFile(graphFile, () => TaskGraph.from(data));
     const unknown = plan.tasks.filter((t) => !g.hasNode(t.id)).map((t) => t.id);
     if (unknown.length > 0) {
-      throw new FileError(`${SCOPE}: ${MODEL_FILES.graph} does not match ${MODEL_FILES.plan} in ${root}: the plan's task(s) ${unknown.slice(0, 3).map((t) => JSON.stringify(t)).join(', ')} are not in the graph. The files come from different models: save the model again.`, { path: graphFile, got: unknown });
+      throw new FileError(
+        `${SCOPE}: ${MODEL_FILES.graph} does not match ${MODEL_FILES.plan} in ${root}: the plan's task(s) ${unknown
+          .slice(0, 3)
+          .map((t) => JSON.stringify(t))
+          .join(
+            ', ',
+          )} are not in the graph. The files come from different models: save the model again.`,
+        { path: graphFile, got: unknown },
+      );
     }
     graph = data as SerializedTaskGraph;
   }
@@ -311,11 +440,23 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   const verifyChecksums = () => {
     for (const [name, bytes] of read) verify(bytes, name, root, checksums);
     for (const name of Object.keys(checksums)) {
-      if (!read.has(name)) throw new FileError(`${SCOPE}: ${name} is missing from ${root} (${MODEL_FILES.metadata} says the model was saved with it). The folder is incomplete: save the model again.`, { path: path.join(root, name) });
+      if (!read.has(name))
+        throw new FileError(
+          `${SCOPE}: ${name} is missing from ${root} (${MODEL_FILES.metadata} says the model was saved with it). The folder is incomplete: save the model again.`,
+          { path: path.join(root, name) },
+        );
     }
   };
   return {
-    verifyChecksums, dir: root, json, plan, ...(graph ? { graph } : {}), metadata, weightData, weightSpecs: json.weightsManifest.flatMap((g) => g.weights) };
+    verifyChecksums,
+    dir: root,
+    json,
+    plan,
+    ...(graph ? { graph } : {}),
+    metadata,
+    weightData,
+    weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+  };
 }
 
 /**
@@ -326,24 +467,34 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
  * between its two renames, the previous model is restored first (see `recoverInterruptedSave`).
  */
 export async function loadModel(dir: string): Promise<MtgraphModel> {
-  if (typeof dir !== 'string' || dir === '') throw new OptionsError(`${SCOPE}: the model folder must be a non-empty path (got ${show(dir)}) → at dir.`, { path: 'dir', got: dir });
+  if (typeof dir !== 'string' || dir === '')
+    throw new OptionsError(
+      `${SCOPE}: the model folder must be a non-empty path (got ${show(dir)}) → at dir.`,
+      { path: 'dir', got: dir },
+    );
   const root = await recoverInterruptedSave(path.resolve(dir));
-  const { json, plan, graph, metadata, weightData, weightSpecs, verifyChecksums } = await readModelFolder(root);
+  const { json, plan, graph, metadata, weightData, weightSpecs, verifyChecksums } =
+    await readModelFolder(root);
   const modelFile = path.join(root, MODEL_FILES.model);
   let model: tf.LayersModel;
   try {
-    model = await tf.loadLayersModel(tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs,
-      weightData,
-      format: json.format ?? 'layers-model',
-      ...(json.generatedBy !== undefined ? { generatedBy: json.generatedBy } : {}),
-      ...(json.convertedBy != null ? { convertedBy: json.convertedBy } : {}),
-      ...(json.trainingConfig ? { trainingConfig: json.trainingConfig } : {}),
-      ...(json.userDefinedMetadata ? { userDefinedMetadata: json.userDefinedMetadata } : {}),
-    }));
+    model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs,
+        weightData,
+        format: json.format ?? 'layers-model',
+        ...(json.generatedBy !== undefined ? { generatedBy: json.generatedBy } : {}),
+        ...(json.convertedBy != null ? { convertedBy: json.convertedBy } : {}),
+        ...(json.trainingConfig ? { trainingConfig: json.trainingConfig } : {}),
+        ...(json.userDefinedMetadata ? { userDefinedMetadata: json.userDefinedMetadata } : {}),
+      }),
+    );
   } catch (cause) {
-    throw new FileError(`${SCOPE}: tfjs cannot rebuild the model from ${modelFile} (${(cause as Error).message.split('\n')[0]}). The file is damaged or was written by another program: save the model again.`, { path: modelFile, cause });
+    throw new FileError(
+      `${SCOPE}: tfjs cannot rebuild the model from ${modelFile} (${(cause as Error).message.split('\n')[0]}). The file is damaged or was written by another program: save the model again.`,
+      { path: modelFile, cause },
+    );
   }
   try {
     const names = checkAgainstPlan(model, plan, root);
@@ -357,21 +508,46 @@ export async function loadModel(dir: string): Promise<MtgraphModel> {
 
 const HEX = /^[0-9a-f]{64}$/;
 
-function readMetadata(value: unknown, file: string): { metadata: Record<string, unknown>; checksums: Checksums } {
+function readMetadata(
+  value: unknown,
+  file: string,
+): { metadata: Record<string, unknown>; checksums: Checksums } {
   if (!isPlainObject(value) || value.format !== MODEL_FORMAT) {
-    throw new FileError(`${SCOPE}: ${file} is not mtgraph model metadata (got format ${show(isPlainObject(value) ? value.format : value)}; expected ${JSON.stringify(MODEL_FORMAT)}). Save the model again with saveModel.`, { path: file });
+    throw new FileError(
+      `${SCOPE}: ${file} is not mtgraph model metadata (got format ${show(isPlainObject(value) ? value.format : value)}; expected ${JSON.stringify(MODEL_FORMAT)}). Save the model again with saveModel.`,
+      { path: file },
+    );
   }
   if (value.formatVersion !== MODEL_FORMAT_VERSION) {
-    throw new FileError(`${SCOPE}: unknown model format version in ${file} (got ${show(value.formatVersion)}; expected ${MODEL_FORMAT_VERSION}). Load it with the mtgraph version that saved it, or save it again.`, { path: file, got: value.formatVersion });
+    throw new FileError(
+      `${SCOPE}: unknown model format version in ${file} (got ${show(value.formatVersion)}; expected ${MODEL_FORMAT_VERSION}). Load it with the mtgraph version that saved it, or save it again.`,
+      { path: file, got: value.formatVersion },
+    );
   }
   const inner = value.metadata ?? {};
-  if (!isPlainObject(inner)) throw new FileError(`${SCOPE}: the metadata in ${file} must be an object (got ${show(inner)}).`, { path: file });
+  if (!isPlainObject(inner))
+    throw new FileError(
+      `${SCOPE}: the metadata in ${file} must be an object (got ${show(inner)}).`,
+      { path: file },
+    );
   const unsafe = findUnsafeKey(inner, 'metadata');
-  if (unsafe) throw new FileError(`${SCOPE}: the key ${JSON.stringify(unsafe.key)} is not allowed → at ${unsafe.path} in ${file}. The file was tampered with.`, { path: file, got: unsafe.key });
+  if (unsafe)
+    throw new FileError(
+      `${SCOPE}: the key ${JSON.stringify(unsafe.key)} is not allowed → at ${unsafe.path} in ${file}. The file was tampered with.`,
+      { path: file, got: unsafe.key },
+    );
   const sums = value.sha256 ?? {};
   const known = new Set<string>(Object.values(MODEL_FILES));
-  if (!isPlainObject(sums) || !Object.entries(sums).every(([name, hash]) => known.has(name) && typeof hash === 'string' && HEX.test(hash))) {
-    throw new FileError(`${SCOPE}: the sha256 entry of ${file} must map model file names to SHA-256 hex digests (got ${show(sums)}). Save the model again with saveModel.`, { path: file });
+  if (
+    !isPlainObject(sums) ||
+    !Object.entries(sums).every(
+      ([name, hash]) => known.has(name) && typeof hash === 'string' && HEX.test(hash),
+    )
+  ) {
+    throw new FileError(
+      `${SCOPE}: the sha256 entry of ${file} must map model file names to SHA-256 hex digests (got ${show(sums)}). Save the model again with saveModel.`,
+      { path: file },
+    );
   }
   return { metadata: inner, checksums: sums as Record<string, string> };
 }

@@ -29,7 +29,8 @@ export interface BuildOptions {
 
 function serialized(graph: BuildOptions['graph']): SerializedTaskGraph | undefined {
   if (graph === undefined) return undefined;
-  if (typeof (graph as { export?: unknown }).export === 'function') return (graph as { export(): unknown }).export() as SerializedTaskGraph;
+  if (typeof (graph as { export?: unknown }).export === 'function')
+    return (graph as { export(): unknown }).export() as SerializedTaskGraph;
   return graph as SerializedTaskGraph;
 }
 
@@ -41,7 +42,11 @@ function serialized(graph: BuildOptions['graph']): SerializedTaskGraph | undefin
 export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
   const checked = checkPlan(plan);
   const seed = options.seed ?? checked.seed;
-  if (!Number.isInteger(seed)) throw new OptionsError(`mtgraph/build: seed must be a whole number (got ${show(seed)}) → at options.seed. Use e.g. seed: 42.`, { path: 'options.seed', got: seed });
+  if (!Number.isInteger(seed))
+    throw new OptionsError(
+      `mtgraph/build: seed must be a whole number (got ${show(seed)}) → at options.seed. Use e.g. seed: 42.`,
+      { path: 'options.seed', got: seed },
+    );
   const names = nameLayers(checked);
   const created: tf.layers.Layer[] = [];
   const ctx: BuildContext = {
@@ -69,7 +74,8 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
     const stackOf = (experts: readonly string[]) => {
       const key = experts.join('\u0000');
       let stacked = stacks.get(key);
-      if (!stacked) stacks.set(key, (stacked = stackExperts(experts.map(resolve), stackNames.get(key)!, ctx)));
+      if (!stacked)
+        stacks.set(key, (stacked = stackExperts(experts.map(resolve), stackNames.get(key)!, ctx)));
       return stacked;
     };
     // Only what some task reads is built; checkPlan has ruled out unknown parents and cycles.
@@ -80,7 +86,13 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
       const gate = gates.get(id!);
       const out = block
         ? denseStack(resolve(block.parent), block.layers, names.blocks.get(block.id)!, ctx)
-        : gateMix(resolve(gate!.parent), stackOf(gate!.experts), gate!.experts.length, names.gates.get(gate!.id)!, ctx);
+        : gateMix(
+            resolve(gate!.parent),
+            stackOf(gate!.experts),
+            gate!.experts.length,
+            names.gates.get(gate!.id)!,
+            ctx,
+          );
       made.set(id, out);
       return out;
     };
@@ -89,30 +101,51 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
     for (let i = 0; i < depth; i++) {
       for (const t of checked.tasks) {
         const layer = checked.towers[t.id]!.layers[i];
-        if (layer) towers.set(t.id, denseStep(towers.get(t.id)!, layer, names.towers.get(t.id)![i]!, ctx));
+        if (layer)
+          towers.set(t.id, denseStep(towers.get(t.id)!, layer, names.towers.get(t.id)![i]!, ctx));
       }
-      checked.couplings.forEach((c, index) => getCouplingBuilder(c.kind)!.afterTowerLayer?.(c, index, i, towers, ctx));
+      checked.couplings.forEach((c, index) =>
+        getCouplingBuilder(c.kind)!.afterTowerLayer?.(c, index, i, towers, ctx),
+      );
     }
     // Heads fused into one MultiHead: one product for the group, then each task's columns, activated, in a layer named by the task.
     const fused = new Map<string, tf.SymbolicTensor>();
     for (const [name, tasks] of names.fusedHeads) {
       const units = tasks.map((id) => checked.heads[id]!.units);
       const scale = columnScale(checked.heads, tasks);
-      const layer = ctx.track(new MultiHead({
-        units, kernelInitializers: tasks.map((id) => ctx.kernelInitializer(names.heads.get(id)!)), name,
-        ...(scale ? { mean: scale.mean, std: scale.std } : {}),
-      }));
+      const layer = ctx.track(
+        new MultiHead({
+          units,
+          kernelInitializers: tasks.map((id) => ctx.kernelInitializer(names.heads.get(id)!)),
+          name,
+          ...(scale ? { mean: scale.mean, std: scale.std } : {}),
+        }),
+      );
       const logits = layer.apply(towers.get(tasks[0]!)!) as tf.SymbolicTensor;
       let begin = 0;
       tasks.forEach((id, i) => {
-        const head = ctx.track(new Columns({ begin, size: units[i]!, activation: checked.heads[id]!.activation, name: names.heads.get(id)! }));
+        const head = ctx.track(
+          new Columns({
+            begin,
+            size: units[i]!,
+            activation: checked.heads[id]!.activation,
+            name: names.heads.get(id)!,
+          }),
+        );
         fused.set(id, head.apply(logits) as tf.SymbolicTensor);
         begin += units[i]!;
       });
     }
-    const outputs = checked.tasks.map((t) => fused.get(t.id) ?? getHeadBuilder(t.kind)!.build(towers.get(t.id)!, checked.heads[t.id]!, t, ctx));
+    const outputs = checked.tasks.map(
+      (t) =>
+        fused.get(t.id) ??
+        getHeadBuilder(t.kind)!.build(towers.get(t.id)!, checked.heads[t.id]!, t, ctx),
+    );
     const model = tf.model({ inputs: input, outputs, name: names.model });
-    return assemble(model, checked, names, { graph: serialized(options.graph), metadata: { ...options.metadata } });
+    return assemble(model, checked, names, {
+      graph: serialized(options.graph),
+      metadata: { ...options.metadata },
+    });
   } catch (error) {
     for (const layer of created) {
       try {

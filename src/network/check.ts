@@ -16,28 +16,65 @@ export function checkPlan(value: unknown): Plan {
   const plan = parsePlan(value);
   const ids = new Set<string>();
   for (const t of plan.tasks) {
-    if (ids.has(t.id)) throw new PlanError(`${SCOPE}: task "${t.id}" appears twice in plan.tasks → at tasks. Keep one entry per task.`, { path: 'tasks', got: t.id });
+    if (ids.has(t.id))
+      throw new PlanError(
+        `${SCOPE}: task "${t.id}" appears twice in plan.tasks → at tasks. Keep one entry per task.`,
+        { path: 'tasks', got: t.id },
+      );
     ids.add(t.id);
     const head = plan.heads[t.id];
-    if (!plan.towers[t.id]) throw new PlanError(`${SCOPE}: task "${t.id}" has no tower → at towers.${t.id}. Give it one (layers may be empty).`, { path: `towers.${t.id}` });
-    if (!head) throw new PlanError(`${SCOPE}: task "${t.id}" has no head → at heads.${t.id}. Give it one, e.g. { units: ${t.outputs}, activation: 'linear', loss: 'mse' }.`, { path: `heads.${t.id}` });
-    if (head.units !== t.outputs) throw new PlanError(`${SCOPE}: the head of "${t.id}" has ${head.units} units but the task has ${t.outputs} output(s) → at heads.${t.id}.units. Make them agree.`, { path: `heads.${t.id}.units`, got: head.units });
-    if (!getHeadBuilder(t.kind)) throw new PlanError(`${SCOPE}: no head builder for task kind "${t.kind}" (known: ${headKinds().join(', ')}) → at tasks.${t.id}.kind.`, { path: `tasks.${t.id}.kind`, got: t.kind });
+    if (!plan.towers[t.id])
+      throw new PlanError(
+        `${SCOPE}: task "${t.id}" has no tower → at towers.${t.id}. Give it one (layers may be empty).`,
+        { path: `towers.${t.id}` },
+      );
+    if (!head)
+      throw new PlanError(
+        `${SCOPE}: task "${t.id}" has no head → at heads.${t.id}. Give it one, e.g. { units: ${t.outputs}, activation: 'linear', loss: 'mse' }.`,
+        { path: `heads.${t.id}` },
+      );
+    if (head.units !== t.outputs)
+      throw new PlanError(
+        `${SCOPE}: the head of "${t.id}" has ${head.units} units but the task has ${t.outputs} output(s) → at heads.${t.id}.units. Make them agree.`,
+        { path: `heads.${t.id}.units`, got: head.units },
+      );
+    if (!getHeadBuilder(t.kind))
+      throw new PlanError(
+        `${SCOPE}: no head builder for task kind "${t.kind}" (known: ${headKinds().join(', ')}) → at tasks.${t.id}.kind.`,
+        { path: `tasks.${t.id}.kind`, got: t.kind },
+      );
   }
   const width = widths({ blocks: plan.blocks, gates: plan.gates }, plan.input.features);
   for (const t of plan.tasks) {
     const parent = plan.towers[t.id]!.parent;
-    if (!width.has(parent)) throw new PlanError(`${SCOPE}: the tower of "${t.id}" reads the unknown "${parent}" → at towers.${t.id}.parent. Name a block or gate of the plan, or null for the input.`, { path: `towers.${t.id}.parent`, got: parent });
+    if (!width.has(parent))
+      throw new PlanError(
+        `${SCOPE}: the tower of "${t.id}" reads the unknown "${parent}" → at towers.${t.id}.parent. Name a block or gate of the plan, or null for the input.`,
+        { path: `towers.${t.id}.parent`, got: parent },
+      );
   }
   for (const g of plan.gates) {
-    if (g.task !== null && !ids.has(g.task)) throw new PlanError(`${SCOPE}: gate "${g.id}" belongs to the unknown task "${g.task}" → at gates.${g.id}.task.`, { path: `gates.${g.id}.task`, got: g.task });
+    if (g.task !== null && !ids.has(g.task))
+      throw new PlanError(
+        `${SCOPE}: gate "${g.id}" belongs to the unknown task "${g.task}" → at gates.${g.id}.task.`,
+        { path: `gates.${g.id}.task`, got: g.task },
+      );
   }
   plan.couplings.forEach((c, i) => {
     const path = `couplings[${i}]`;
     const builder = getCouplingBuilder(c.kind);
-    if (!builder) throw new PlanError(`${SCOPE}: unknown coupling kind "${c.kind}" (known: ${couplingKinds().join(', ')}) → at ${path}.kind.`, { path: `${path}.kind`, got: c.kind });
+    if (!builder)
+      throw new PlanError(
+        `${SCOPE}: unknown coupling kind "${c.kind}" (known: ${couplingKinds().join(', ')}) → at ${path}.kind.`,
+        { path: `${path}.kind`, got: c.kind },
+      );
     const tasks = c.kind === 'laplacian' ? c.pairs.flatMap(([a, b]) => [a, b]) : c.tasks;
-    for (const t of tasks) if (!ids.has(t)) throw new PlanError(`${SCOPE}: a coupling names the unknown task "${t}" → at ${path}. Name tasks of the plan.`, { path, got: t });
+    for (const t of tasks)
+      if (!ids.has(t))
+        throw new PlanError(
+          `${SCOPE}: a coupling names the unknown task "${t}" → at ${path}. Name tasks of the plan.`,
+          { path, got: t },
+        );
     builder.check?.(c, plan, path);
   });
   return plan;

@@ -23,10 +23,14 @@ export function fusedHeadGroups(plan: Plan): HeadGroup[] {
   const parentOf = new Map<string, string | null>();
   for (const task of plan.tasks) {
     const tower = plan.towers[task.id];
-    if (tower && tower.layers.length === 0 && getHeadBuilder(task.kind)?.fusable) parentOf.set(task.id, tower.parent);
+    if (tower && tower.layers.length === 0 && getHeadBuilder(task.kind)?.fusable)
+      parentOf.set(task.id, tower.parent);
   }
   const readers = plan.couplings
-    .map((c) => ({ builder: getCouplingBuilder(c.kind), tasks: getCouplingBuilder(c.kind)?.headTasks?.(c) ?? [] }))
+    .map((c) => ({
+      builder: getCouplingBuilder(c.kind),
+      tasks: getCouplingBuilder(c.kind)?.headTasks?.(c) ?? [],
+    }))
     .filter((r) => r.tasks.length > 0);
   for (const r of readers) if (!r.builder?.fusedHeads) for (const t of r.tasks) parentOf.delete(t);
   // A coupling reading fused heads needs all of its heads in one layer: else none of them is fused.
@@ -35,12 +39,13 @@ export function fusedHeadGroups(plan: Plan): HeadGroup[] {
     for (const p of parentOf.values()) size.set(p, (size.get(p) ?? 0) + 1);
     return size;
   };
-  for (let changed = true; changed;) {
+  for (let changed = true; changed; ) {
     changed = false;
     const size = groupSize();
     for (const r of readers) {
       const parents = new Set(r.tasks.map((t) => (parentOf.has(t) ? parentOf.get(t)! : undefined)));
-      const together = parents.size === 1 && !parents.has(undefined) && (size.get([...parents][0]!) ?? 0) >= 2;
+      const together =
+        parents.size === 1 && !parents.has(undefined) && (size.get([...parents][0]!) ?? 0) >= 2;
       if (!together) for (const t of r.tasks) changed = parentOf.delete(t) || changed;
     }
   }
@@ -52,5 +57,7 @@ export function fusedHeadGroups(plan: Plan): HeadGroup[] {
     if (list) list.push(task.id);
     else groups.set(parent, [task.id]);
   }
-  return [...groups].filter(([, tasks]) => tasks.length >= 2).map(([parent, tasks]) => ({ parent, tasks }));
+  return [...groups]
+    .filter(([, tasks]) => tasks.length >= 2)
+    .map(([parent, tasks]) => ({ parent, tasks }));
 }

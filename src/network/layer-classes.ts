@@ -8,7 +8,10 @@ import './heads/index.js';
 /** The tfjs layer classes `build(plan)` would put in the model (for backend checks), without building it. */
 export function planLayerClasses(plan: Plan): string[] {
   const classes = new Set<string>(['InputLayer']);
-  const stacks = [...plan.blocks.map((b) => b.layers), ...Object.values(plan.towers).map((t) => t.layers)];
+  const stacks = [
+    ...plan.blocks.map((b) => b.layers),
+    ...Object.values(plan.towers).map((t) => t.layers),
+  ];
   for (const layer of stacks.flat()) {
     classes.add('Dense');
     if (layer.batchNorm) classes.add('BatchNormalization').add('Activation');
@@ -26,6 +29,7 @@ export function planLayerClasses(plan: Plan): string[] {
     for (const c of typeof own === 'function' ? own(plan.heads[t.id]!) : own) classes.add(c);
   }
   if (groups.length > 0) classes.add('MtgraphMultiHead').add('MtgraphColumns');
-  for (const coupling of plan.couplings) for (const c of getCouplingBuilder(coupling.kind)?.layerClasses ?? []) classes.add(c);
+  for (const coupling of plan.couplings)
+    for (const c of getCouplingBuilder(coupling.kind)?.layerClasses ?? []) classes.add(c);
   return [...classes];
 }

@@ -45,7 +45,12 @@ export interface AssembleOptions {
 }
 
 /** Wraps a tfjs model made from `plan` (built or loaded) and attaches the plan's penalties. */
-export function assemble(model: tf.LayersModel, plan: Plan, names: LayerNames, options: AssembleOptions = {}): MtgraphModel {
+export function assemble(
+  model: tf.LayersModel,
+  plan: Plan,
+  names: LayerNames,
+  options: AssembleOptions = {},
+): MtgraphModel {
   const parts: ModelParts = {
     model,
     plan,
@@ -53,10 +58,16 @@ export function assemble(model: tf.LayersModel, plan: Plan, names: LayerNames, o
     towerDense: (task, index) => model.getLayer(names.towers.get(task)![index]!.dense),
     head: (task) => {
       const fusedIn = fusedHeadOf(names, task);
-      if (fusedIn) throw new PlanError(`mtgraph/build: the head of "${task}" is fused into layer "${fusedIn.layer}" with ${fusedIn.tasks.length - 1} other head(s), so it has no variables of its own → at couplings. A coupling that reads heads must list them in its builder's headTasks(), and read fused heads from their layer when it sets fusedHeads.`, { path: 'couplings', got: task });
+      if (fusedIn)
+        throw new PlanError(
+          `mtgraph/build: the head of "${task}" is fused into layer "${fusedIn.layer}" with ${fusedIn.tasks.length - 1} other head(s), so it has no variables of its own → at couplings. A coupling that reads heads must list them in its builder's headTasks(), and read fused heads from their layer when it sets fusedHeads.`,
+          { path: 'couplings', got: task },
+        );
       return model.getLayer(names.heads.get(task)!);
     },
   };
-  const penalties = plan.couplings.flatMap((c, i) => getCouplingBuilder(c.kind)?.penalties?.(c, i, parts) ?? []);
+  const penalties = plan.couplings.flatMap(
+    (c, i) => getCouplingBuilder(c.kind)?.penalties?.(c, i, parts) ?? [],
+  );
   return new BuiltModel(model, plan, names, penalties, options.graph, options.metadata ?? {});
 }

@@ -47,7 +47,10 @@ export interface LayerNames {
 }
 
 /** The MultiHead layer a task's head is fused into and its tasks, or undefined when the head is its own Dense. */
-export function fusedHeadOf(names: LayerNames, task: string): { layer: string; tasks: string[] } | undefined {
+export function fusedHeadOf(
+  names: LayerNames,
+  task: string,
+): { layer: string; tasks: string[] } | undefined {
   for (const [layer, tasks] of names.fusedHeads) if (tasks.includes(task)) return { layer, tasks };
   return undefined;
 }
@@ -73,7 +76,11 @@ class NameAllocator {
   }
 }
 
-function stepNames(names: NameAllocator, prefix: string, layers: readonly LayerPlan[]): StepNames[] {
+function stepNames(
+  names: NameAllocator,
+  prefix: string,
+  layers: readonly LayerPlan[],
+): StepNames[] {
   return layers.map((l, i) => {
     const step: StepNames = { dense: names.take(`${prefix}.dense${i}`) };
     if (l.batchNorm) {
@@ -116,14 +123,20 @@ export function nameLayers(plan: Plan): LayerNames {
       mix: names.take(`${g.id}.mix`),
     });
   }
-  for (const t of plan.tasks) out.towers.set(t.id, stepNames(names, `tower.${t.id}`, plan.towers[t.id]?.layers ?? []));
-  for (const g of fusedHeadGroups(plan)) out.fusedHeads.set(names.take(`heads.${g.parent ?? 'input'}`), g.tasks);
+  for (const t of plan.tasks)
+    out.towers.set(t.id, stepNames(names, `tower.${t.id}`, plan.towers[t.id]?.layers ?? []));
+  for (const g of fusedHeadGroups(plan))
+    out.fusedHeads.set(names.take(`heads.${g.parent ?? 'input'}`), g.tasks);
   plan.couplings.forEach((c, i) => {
     const builder = getCouplingBuilder(c.kind);
     const wish = builder?.layerName?.(c, i);
     if (wish !== undefined) out.couplings.set(i, names.take(wish));
     const parts = builder?.partNames?.(c, i);
-    if (parts !== undefined) out.couplingParts.set(i, parts.map((p) => names.take(p)));
+    if (parts !== undefined)
+      out.couplingParts.set(
+        i,
+        parts.map((p) => names.take(p)),
+      );
   });
   return out;
 }

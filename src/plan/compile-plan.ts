@@ -3,36 +3,63 @@ import { readGraph, type GraphSpec } from '../schema/validate.js';
 import { TASK_KINDS } from '../schema/kinds/index.js';
 import { getStrategy, type StrategyContext, type StrategyResult } from './registry.js';
 import { runStrategy } from './run.js';
-import { resolvePlanOptions, resolveStack, type PlanOptions, type ResolvedPlanOptions } from './options.js';
+import {
+  resolvePlanOptions,
+  resolveStack,
+  type PlanOptions,
+  type ResolvedPlanOptions,
+} from './options.js';
 import { layersOf } from './layers.js';
 import { countParams } from './params.js';
 import { PLAN_VERSION, type HeadPlan, type LayerPlan, type Plan, type PlanTask } from './types.js';
 import './strategies/index.js';
-
 
 function headOf(task: GraphSpec['tasks'][number]): HeadPlan {
   return { units: task.outputs, activation: TASK_KINDS[task.kind].headActivation, loss: task.loss };
 }
 
 /** The heads' target scales from options.targetScale, checked against the graph's tasks. */
-function scaledHeads(spec: GraphSpec, heads: Record<string, HeadPlan>, scales: ResolvedPlanOptions['targetScale']): Record<string, HeadPlan> {
+function scaledHeads(
+  spec: GraphSpec,
+  heads: Record<string, HeadPlan>,
+  scales: ResolvedPlanOptions['targetScale'],
+): Record<string, HeadPlan> {
   const byId = new Map(spec.tasks.map((t) => [t.id, t]));
   for (const [id, scale] of Object.entries(scales)) {
     const where = `options.targetScale.${id}`;
     const task = byId.get(id);
-    if (!task) throw new OptionsError(`mtgraph/plan: options.targetScale names "${id}", which is no task of the graph → at ${where}. Use one of: ${[...byId.keys()].slice(0, 10).join(', ')}.`, { path: where, got: id });
-    if (task.kind !== 'regression') throw new OptionsError(`mtgraph/plan: options.targetScale names the ${task.kind} task "${id}"; only regression targets are scaled → at ${where}. Remove it.`, { path: where, got: task.kind });
+    if (!task)
+      throw new OptionsError(
+        `mtgraph/plan: options.targetScale names "${id}", which is no task of the graph → at ${where}. Use one of: ${[...byId.keys()].slice(0, 10).join(', ')}.`,
+        { path: where, got: id },
+      );
+    if (task.kind !== 'regression')
+      throw new OptionsError(
+        `mtgraph/plan: options.targetScale names the ${task.kind} task "${id}"; only regression targets are scaled → at ${where}. Remove it.`,
+        { path: where, got: task.kind },
+      );
     const spread = (v: number | number[], what: 'mean' | 'std') => {
       const values = typeof v === 'number' ? Array.from({ length: task.outputs }, () => v) : v;
-      if (values.length !== task.outputs) throw new OptionsError(`mtgraph/plan: options.targetScale.${id}.${what} has ${values.length} value(s) for ${task.outputs} output(s) → at ${where}.${what}. Give one number, or one per output.`, { path: `${where}.${what}`, got: values.length });
+      if (values.length !== task.outputs)
+        throw new OptionsError(
+          `mtgraph/plan: options.targetScale.${id}.${what} has ${values.length} value(s) for ${task.outputs} output(s) → at ${where}.${what}. Give one number, or one per output.`,
+          { path: `${where}.${what}`, got: values.length },
+        );
       return [...values];
     };
-    heads[id] = { ...heads[id]!, scale: { mean: spread(scale.mean, 'mean'), std: spread(scale.std, 'std') } };
+    heads[id] = {
+      ...heads[id]!,
+      scale: { mean: spread(scale.mean, 'mean'), std: spread(scale.std, 'std') },
+    };
   }
   return heads;
 }
 
-function context(spec: GraphSpec, options: ResolvedPlanOptions, inputWidth: number): StrategyContext {
+function context(
+  spec: GraphSpec,
+  options: ResolvedPlanOptions,
+  inputWidth: number,
+): StrategyContext {
   const towerByTask = new Map<string, LayerPlan[]>();
   for (const t of spec.tasks) {
     towerByTask.set(t.id, layersOf(t.head ? resolveStack(t.head, options.tower) : options.tower));
@@ -45,25 +72,49 @@ function context(spec: GraphSpec, options: ResolvedPlanOptions, inputWidth: numb
     towerLayers: (task) => towerByTask.get(task)!.map((l) => ({ ...l })),
     strategy: (name) => {
       const s = getStrategy(name);
-      if (!s) throw new PlanError(`mtgraph/plan: unknown strategy "${name}".`, { path: 'options.strategy', got: name });
+      if (!s)
+        throw new PlanError(`mtgraph/plan: unknown strategy "${name}".`, {
+          path: 'options.strategy',
+          got: name,
+        });
       return s;
     },
-    countParams: (r) => countParams({ blocks: r.blocks, towers: r.towers, heads, gates: r.gates ?? [], couplings: r.couplings ?? [] }, inputWidth).total,
+    countParams: (r) =>
+      countParams(
+        {
+          blocks: r.blocks,
+          towers: r.towers,
+          heads,
+          gates: r.gates ?? [],
+          couplings: r.couplings ?? [],
+        },
+        inputWidth,
+      ).total,
   };
   return ctx;
 }
 
-
 function checkTopology(spec: GraphSpec, r: StrategyResult, strategy: string): void {
   const ids = new Set<string>();
   for (const x of [...r.blocks, ...(r.gates ?? [])]) {
-    if (ids.has(x.id)) throw new PlanError(`mtgraph/plan: strategy "${strategy}" produced the id "${x.id}" twice; block and gate ids must be unique.`, { path: `blocks.${x.id}` });
+    if (ids.has(x.id))
+      throw new PlanError(
+        `mtgraph/plan: strategy "${strategy}" produced the id "${x.id}" twice; block and gate ids must be unique.`,
+        { path: `blocks.${x.id}` },
+      );
     ids.add(x.id);
   }
   for (const t of spec.tasks) {
     const tower = r.towers[t.id];
-    if (!tower) throw new PlanError(`mtgraph/plan: strategy "${strategy}" gave task "${t.id}" no tower.`, { path: `towers.${t.id}` });
-    if (tower.parent !== null && !ids.has(tower.parent)) throw new PlanError(`mtgraph/plan: the tower of "${t.id}" reads the unknown "${tower.parent}".`, { path: `towers.${t.id}.parent` });
+    if (!tower)
+      throw new PlanError(`mtgraph/plan: strategy "${strategy}" gave task "${t.id}" no tower.`, {
+        path: `towers.${t.id}`,
+      });
+    if (tower.parent !== null && !ids.has(tower.parent))
+      throw new PlanError(
+        `mtgraph/plan: the tower of "${t.id}" reads the unknown "${tower.parent}".`,
+        { path: `towers.${t.id}.parent` },
+      );
   }
 }
 
@@ -76,20 +127,37 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
   const resolved = resolvePlanOptions(options);
   const input = resolved.input ?? spec.input;
   if (!input) {
-    throw new OptionsError('mtgraph/plan: the number of input features is unknown → at graph.input. Set the graph attribute input (e.g. new TaskGraph({ input: { features: 10 } })) or pass options.input.', { path: 'graph.input' });
+    throw new OptionsError(
+      'mtgraph/plan: the number of input features is unknown → at graph.input. Set the graph attribute input (e.g. new TaskGraph({ input: { features: 10 } })) or pass options.input.',
+      { path: 'graph.input' },
+    );
   }
   const ctx = context(spec, resolved, input.features);
   const result = runStrategy(ctx, getStrategy(resolved.strategy)!);
   const used = result.strategy ?? resolved.strategy;
   checkTopology(spec, result, used);
   const tasks: PlanTask[] = spec.tasks.map((t) => ({
-    id: t.id, kind: t.kind, outputs: t.outputs, outputNames: t.outputNames, loss: t.loss, weight: t.weight, target: t.target, metrics: t.metrics,
+    id: t.id,
+    kind: t.kind,
+    outputs: t.outputs,
+    outputNames: t.outputNames,
+    loss: t.loss,
+    weight: t.weight,
+    target: t.target,
+    metrics: t.metrics,
   }));
   const towers = Object.fromEntries(spec.tasks.map((t) => [t.id, result.towers[t.id]!]));
-  const heads = scaledHeads(spec, Object.fromEntries(spec.tasks.map((t) => [t.id, headOf(t)])), resolved.targetScale);
+  const heads = scaledHeads(
+    spec,
+    Object.fromEntries(spec.tasks.map((t) => [t.id, headOf(t)])),
+    resolved.targetScale,
+  );
   const gates = result.gates ?? [];
   const couplings = result.couplings ?? [];
-  const params = countParams({ blocks: result.blocks, towers, heads, gates, couplings }, input.features);
+  const params = countParams(
+    { blocks: result.blocks, towers, heads, gates, couplings },
+    input.features,
+  );
   const out: Plan = {
     version: PLAN_VERSION,
     strategy: used,

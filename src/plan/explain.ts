@@ -2,7 +2,15 @@ import type { LayerPlan, Plan } from './types.js';
 import { listNames } from './strategies/shared.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
-const stack = (layers: LayerPlan[]) => (layers.length === 0 ? 'no layers' : layers.map((l) => `${l.units}${l.activation === 'relu' ? '' : ` ${l.activation}`}${l.dropout ? ` drop ${l.dropout}` : ''}${l.batchNorm ? ' bn' : ''}${l.l2 ? ` l2 ${l.l2}` : ''}`).join(' -> '));
+const stack = (layers: LayerPlan[]) =>
+  layers.length === 0
+    ? 'no layers'
+    : layers
+        .map(
+          (l) =>
+            `${l.units}${l.activation === 'relu' ? '' : ` ${l.activation}`}${l.dropout ? ` drop ${l.dropout}` : ''}${l.batchNorm ? ' bn' : ''}${l.l2 ? ` l2 ${l.l2}` : ''}`,
+        )
+        .join(' -> ');
 
 export interface ExplainOptions {
   /** Names listed before "and N more" (default 8). */
@@ -16,13 +24,18 @@ export function explain(plan: Plan, options: ExplainOptions = {}): string {
   const lines: string[] = [];
   const title = plan.name ? `${plan.name}: ` : '';
   const requested = plan.requested !== plan.strategy ? ` (asked: ${plan.requested})` : '';
-  lines.push(`${title}strategy ${plan.strategy}${requested}, ${plan.tasks.length} task(s), ${plan.input.features} input feature(s), ${fmt(plan.params.total)} parameters`);
+  lines.push(
+    `${title}strategy ${plan.strategy}${requested}, ${plan.tasks.length} task(s), ${plan.input.features} input feature(s), ${fmt(plan.params.total)} parameters`,
+  );
   const kinds = new Map<string, string[]>();
   for (const t of plan.tasks) kinds.set(t.kind, [...(kinds.get(t.kind) ?? []), t.id]);
-  lines.push(`tasks: ${[...kinds].map(([k, ids]) => `${ids.length} ${k} (${names(ids)})`).join('; ')}`);
+  lines.push(
+    `tasks: ${[...kinds].map(([k, ids]) => `${ids.length} ${k} (${names(ids)})`).join('; ')}`,
+  );
   // The network, as a tree from the input: blocks and gates under their parents, then towers.
   const children = new Map<string | null, string[]>();
-  const add = (parent: string | null, label: string) => children.set(parent, [...(children.get(parent) ?? []), label]);
+  const add = (parent: string | null, label: string) =>
+    children.set(parent, [...(children.get(parent) ?? []), label]);
   for (const b of plan.blocks) add(b.parent, b.id);
   for (const g of plan.gates) add(g.parent, g.id);
   const blocks = new Map(plan.blocks.map((b) => [b.id, b]));
@@ -41,24 +54,39 @@ export function explain(plan: Plan, options: ExplainOptions = {}): string {
       seen.add(id);
       const b = blocks.get(id);
       const g = gates.get(id);
-      if (b) lines.push(`${indent}${b.role === 'expert' ? 'expert' : 'block'} ${id}: ${stack(b.layers)} [${fmt(plan.params.blocks[id] ?? 0)} params] for ${names(b.tasks)}`);
-      else if (g) lines.push(`${indent}gate ${id}: softmax over ${g.experts.length} expert(s)${g.task ? ` for ${g.task}` : ' (shared)'}`);
+      if (b)
+        lines.push(
+          `${indent}${b.role === 'expert' ? 'expert' : 'block'} ${id}: ${stack(b.layers)} [${fmt(plan.params.blocks[id] ?? 0)} params] for ${names(b.tasks)}`,
+        );
+      else if (g)
+        lines.push(
+          `${indent}gate ${id}: softmax over ${g.experts.length} expert(s)${g.task ? ` for ${g.task}` : ' (shared)'}`,
+        );
       walk(id, `${indent}  `);
     }
     const towers = towersAt.get(parent) ?? [];
     const shown = towers.slice(0, max);
     for (const t of shown) {
       const head = plan.heads[t]!;
-      lines.push(`${indent}tower ${t}: ${stack(plan.towers[t]!.layers)} -> head ${head.units} ${head.activation} (${head.loss})${head.scale ? `, scaled: mean ${head.scale.mean.map((v) => +v.toPrecision(4)).join('/')} std ${head.scale.std.map((v) => +v.toPrecision(4)).join('/')}` : ''} [${fmt((plan.params.towers[t] ?? 0) + (plan.params.heads[t] ?? 0))} params]`);
+      lines.push(
+        `${indent}tower ${t}: ${stack(plan.towers[t]!.layers)} -> head ${head.units} ${head.activation} (${head.loss})${head.scale ? `, scaled: mean ${head.scale.mean.map((v) => +v.toPrecision(4)).join('/')} std ${head.scale.std.map((v) => +v.toPrecision(4)).join('/')}` : ''} [${fmt((plan.params.towers[t] ?? 0) + (plan.params.heads[t] ?? 0))} params]`,
+      );
     }
-    if (towers.length > shown.length) lines.push(`${indent}... and ${towers.length - shown.length} more tower(s) like these`);
+    if (towers.length > shown.length)
+      lines.push(`${indent}... and ${towers.length - shown.length} more tower(s) like these`);
   };
   walk(null, '    ');
   if (plan.couplings.length > 0) {
     lines.push('couplings:');
     for (const c of plan.couplings.slice(0, max)) {
-      if (c.kind === 'laplacian') lines.push(`  laplacian on ${c.layer === 'head' ? 'the heads' : `tower layer ${c.layer}`}: ${c.pairs.length} pair(s), strength ${c.strength}`);
-      else lines.push(`  cross-stitch after tower layer ${c.after}: ${c.tasks.length} towers (${names(c.tasks)})`);
+      if (c.kind === 'laplacian')
+        lines.push(
+          `  laplacian on ${c.layer === 'head' ? 'the heads' : `tower layer ${c.layer}`}: ${c.pairs.length} pair(s), strength ${c.strength}`,
+        );
+      else
+        lines.push(
+          `  cross-stitch after tower layer ${c.after}: ${c.tasks.length} towers (${names(c.tasks)})`,
+        );
     }
     if (plan.couplings.length > max) lines.push(`  ... and ${plan.couplings.length - max} more`);
   }

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { OptionsError } from '../errors.js';
-import { LayerStackSchema, findUnsafeKey, isPlainObject, says, type Activation } from '../schema/common.js';
+import {
+  LayerStackSchema,
+  findUnsafeKey,
+  isPlainObject,
+  says,
+  type Activation,
+} from '../schema/common.js';
 import { normaliseInput, zodError } from '../schema/validate.js';
 import { InputSchema, type InputSpec } from '../schema/graph-attributes.js';
 import { allStrategies, getStrategy, strategyNames } from './registry.js';
@@ -18,8 +24,20 @@ export interface LayerStack {
 export const PLAN_DEFAULTS = Object.freeze({
   strategy: 'auto',
   seed: 0,
-  trunk: Object.freeze({ units: Object.freeze([64, 32]), activation: 'relu', dropout: 0, batchNorm: false, l2: 0 }),
-  tower: Object.freeze({ units: Object.freeze([] as number[]), activation: 'relu', dropout: 0, batchNorm: false, l2: 0 }),
+  trunk: Object.freeze({
+    units: Object.freeze([64, 32]),
+    activation: 'relu',
+    dropout: 0,
+    batchNorm: false,
+    l2: 0,
+  }),
+  tower: Object.freeze({
+    units: Object.freeze([] as number[]),
+    activation: 'relu',
+    dropout: 0,
+    batchNorm: false,
+    l2: 0,
+  }),
 } as const);
 
 /** Options of `plan(graph, options)` and `compile(graph, options)`. */
@@ -60,14 +78,34 @@ export interface ResolvedPlanOptions {
 
 const SCOPE = 'mtgraph/plan';
 
-const finite = (what: string) => z.number({ error: says(`${what} must be a finite number`, `Use e.g. ${what}: ${what === 'std' ? '12.5' : '40'}.`) })
-  .refine(Number.isFinite, { error: says(`${what} must be a finite number`, `Use e.g. ${what}: ${what === 'std' ? '12.5' : '40'}.`) });
-const positive = finite('std').refine((v) => v > 0, { error: says('std must be above 0', 'Use the targets\' standard deviation, e.g. std: 12.5; leave a constant target unscaled.') });
+const finite = (what: string) =>
+  z
+    .number({
+      error: says(
+        `${what} must be a finite number`,
+        `Use e.g. ${what}: ${what === 'std' ? '12.5' : '40'}.`,
+      ),
+    })
+    .refine(Number.isFinite, {
+      error: says(
+        `${what} must be a finite number`,
+        `Use e.g. ${what}: ${what === 'std' ? '12.5' : '40'}.`,
+      ),
+    });
+const positive = finite('std').refine((v) => v > 0, {
+  error: says(
+    'std must be above 0',
+    "Use the targets' standard deviation, e.g. std: 12.5; leave a constant target unscaled.",
+  ),
+});
 /** One regression task's target scale: a number for every output, or one per output. */
-export const TargetScaleSchema = z.strictObject({
-  mean: z.union([finite('mean'), z.array(finite('mean')).min(1)]),
-  std: z.union([positive, z.array(positive).min(1)]),
-}, { error: says('a target scale must be { mean, std }', 'Use e.g. { mean: 40, std: 12.5 }.') });
+export const TargetScaleSchema = z.strictObject(
+  {
+    mean: z.union([finite('mean'), z.array(finite('mean')).min(1)]),
+    std: z.union([positive, z.array(positive).min(1)]),
+  },
+  { error: says('a target scale must be { mean, std }', 'Use e.g. { mean: 40, std: 12.5 }.') },
+);
 
 const commonShape = {
   strategy: z.string().optional(),
@@ -78,7 +116,16 @@ const commonShape = {
   targetScale: z.record(z.string(), TargetScaleSchema).optional(),
 };
 
-export function resolveStack(given: z.infer<typeof LayerStackSchema> | undefined, defaults: { units: readonly number[]; activation: string; dropout: number; batchNorm: boolean; l2: number }): LayerStack {
+export function resolveStack(
+  given: z.infer<typeof LayerStackSchema> | undefined,
+  defaults: {
+    units: readonly number[];
+    activation: string;
+    dropout: number;
+    batchNorm: boolean;
+    l2: number;
+  },
+): LayerStack {
   return {
     units: [...(given?.units ?? defaults.units)],
     activation: (given?.activation ?? defaults.activation) as Activation,
@@ -92,21 +139,33 @@ export function resolveStack(given: z.infer<typeof LayerStackSchema> | undefined
 export function resolvePlanOptions(options: unknown): ResolvedPlanOptions {
   const given = options ?? {};
   if (!isPlainObject(given)) {
-    throw new OptionsError(`${SCOPE}: options must be an object (got ${typeof given}) → at options. Write e.g. { strategy: 'hard' }.`, { path: 'options', got: given });
+    throw new OptionsError(
+      `${SCOPE}: options must be an object (got ${typeof given}) → at options. Write e.g. { strategy: 'hard' }.`,
+      { path: 'options', got: given },
+    );
   }
   const unsafe = findUnsafeKey(given, 'options');
   if (unsafe) {
-    throw new OptionsError(`${SCOPE}: the key ${JSON.stringify(unsafe.key)} is not allowed → at ${unsafe.path}. Remove it.`, { path: unsafe.path, got: unsafe.key });
+    throw new OptionsError(
+      `${SCOPE}: the key ${JSON.stringify(unsafe.key)} is not allowed → at ${unsafe.path}. Remove it.`,
+      { path: unsafe.path, got: unsafe.key },
+    );
   }
   const strategy = given.strategy ?? PLAN_DEFAULTS.strategy;
   if (typeof strategy !== 'string' || !getStrategy(strategy)) {
-    throw new OptionsError(`${SCOPE}: unknown strategy (got ${JSON.stringify(strategy)}; expected one of ${strategyNames().join(', ')}) → at options.strategy. Pick one of them.`, { path: 'options.strategy', got: strategy });
+    throw new OptionsError(
+      `${SCOPE}: unknown strategy (got ${JSON.stringify(strategy)}; expected one of ${strategyNames().join(', ')}) → at options.strategy. Pick one of them.`,
+      { path: 'options.strategy', got: strategy },
+    );
   }
   const sectionKeys = new Map(allStrategies().map((s) => [s.optionsKey, s]));
   const known = [...Object.keys(commonShape), ...sectionKeys.keys()];
   for (const key of Object.keys(given)) {
     if (!known.includes(key)) {
-      throw new OptionsError(`${SCOPE}: unknown option ${JSON.stringify(key)} (expected any of: ${known.join(', ')}) → at options.${key}. Check the spelling or remove it.`, { path: `options.${key}`, got: key });
+      throw new OptionsError(
+        `${SCOPE}: unknown option ${JSON.stringify(key)} (expected any of: ${known.join(', ')}) → at options.${key}. Check the spelling or remove it.`,
+        { path: `options.${key}`, got: key },
+      );
     }
   }
   const commonGiven = Object.fromEntries(Object.entries(given).filter(([k]) => k in commonShape));

@@ -1,5 +1,13 @@
 import { PlanError } from '../errors.js';
-import type { BlockPlan, CouplingPlan, GatePlan, HeadPlan, LayerPlan, ParamCount, TowerPlan } from './types.js';
+import type {
+  BlockPlan,
+  CouplingPlan,
+  GatePlan,
+  HeadPlan,
+  LayerPlan,
+  ParamCount,
+  TowerPlan,
+} from './types.js';
 
 interface Topology {
   blocks: BlockPlan[];
@@ -10,7 +18,10 @@ interface Topology {
 }
 
 /** Parameters of a dense stack reading `width` features: weights, biases and (4 per unit) batch norm. */
-export function stackParams(layers: readonly LayerPlan[], width: number): { params: number; width: number } {
+export function stackParams(
+  layers: readonly LayerPlan[],
+  width: number,
+): { params: number; width: number } {
   let params = 0;
   let w = width;
   for (const l of layers) {
@@ -24,7 +35,10 @@ export function stackParams(layers: readonly LayerPlan[], width: number): { para
  * Output width of every block and gate, checking that every `parent` names a block or gate
  * declared before it and that a gate's experts agree on their width.
  */
-export function widths(topology: Pick<Topology, 'blocks' | 'gates'>, inputWidth: number): Map<string | null, number> {
+export function widths(
+  topology: Pick<Topology, 'blocks' | 'gates'>,
+  inputWidth: number,
+): Map<string | null, number> {
   const width = new Map<string | null, number>([[null, inputWidth]]);
   const blocks = new Map(topology.blocks.map((b) => [b.id, b]));
   const gates = new Map(topology.gates.map((g) => [g.id, g]));
@@ -33,7 +47,11 @@ export function widths(topology: Pick<Topology, 'blocks' | 'gates'>, inputWidth:
     const known = width.get(id);
     if (known !== undefined) return known;
     const key = id as string;
-    if (visiting.has(key)) throw new PlanError(`mtgraph/plan: cycle through "${key}" in the plan's parents. Every block and gate must read from the input or from an earlier block or gate.`, { path: `blocks.${key}` });
+    if (visiting.has(key))
+      throw new PlanError(
+        `mtgraph/plan: cycle through "${key}" in the plan's parents. Every block and gate must read from the input or from an earlier block or gate.`,
+        { path: `blocks.${key}` },
+      );
     visiting.add(key);
     let w: number;
     const block = blocks.get(key);
@@ -42,13 +60,22 @@ export function widths(topology: Pick<Topology, 'blocks' | 'gates'>, inputWidth:
       w = stackParams(block.layers, resolve(block.parent)).width;
     } else if (gate) {
       const ws = gate.experts.map((e) => {
-        if (!blocks.has(e)) throw new PlanError(`mtgraph/plan: gate "${gate.id}" names the unknown expert "${e}".`, { path: `gates.${gate.id}` });
+        if (!blocks.has(e))
+          throw new PlanError(`mtgraph/plan: gate "${gate.id}" names the unknown expert "${e}".`, {
+            path: `gates.${gate.id}`,
+          });
         return resolve(e);
       });
-      if (ws.length === 0 || ws.some((x) => x !== ws[0])) throw new PlanError(`mtgraph/plan: the experts of gate "${gate.id}" must exist and have one width (got ${ws.join(', ') || 'none'}).`, { path: `gates.${gate.id}` });
+      if (ws.length === 0 || ws.some((x) => x !== ws[0]))
+        throw new PlanError(
+          `mtgraph/plan: the experts of gate "${gate.id}" must exist and have one width (got ${ws.join(', ') || 'none'}).`,
+          { path: `gates.${gate.id}` },
+        );
       w = ws[0]!;
     } else {
-      throw new PlanError(`mtgraph/plan: unknown parent "${key}" (no block or gate has that id).`, { path: `blocks.${key}` });
+      throw new PlanError(`mtgraph/plan: unknown parent "${key}" (no block or gate has that id).`, {
+        path: `blocks.${key}`,
+      });
     }
     visiting.delete(key);
     width.set(key, w);
@@ -62,17 +89,28 @@ export function widths(topology: Pick<Topology, 'blocks' | 'gates'>, inputWidth:
 /** Counts the parameters of a plan's topology, total and per part. */
 export function countParams(topology: Topology, inputWidth: number): ParamCount {
   const width = widths(topology, inputWidth);
-  const count: ParamCount = { total: 0, blocks: {}, towers: {}, heads: {}, gates: {}, couplings: 0 };
-  for (const b of topology.blocks) count.blocks[b.id] = stackParams(b.layers, width.get(b.parent)!).params;
-  for (const g of topology.gates) count.gates[g.id] = width.get(g.parent)! * g.experts.length + g.experts.length;
+  const count: ParamCount = {
+    total: 0,
+    blocks: {},
+    towers: {},
+    heads: {},
+    gates: {},
+    couplings: 0,
+  };
+  for (const b of topology.blocks)
+    count.blocks[b.id] = stackParams(b.layers, width.get(b.parent)!).params;
+  for (const g of topology.gates)
+    count.gates[g.id] = width.get(g.parent)! * g.experts.length + g.experts.length;
   for (const [task, tower] of Object.entries(topology.towers)) {
     const t = stackParams(tower.layers, width.get(tower.parent)!);
     count.towers[task] = t.params;
     const head = topology.heads[task];
     if (head) count.heads[task] = t.width * head.units + head.units;
   }
-  for (const c of topology.couplings) if (c.kind === 'cross-stitch') count.couplings += c.tasks.length * c.tasks.length;
+  for (const c of topology.couplings)
+    if (c.kind === 'cross-stitch') count.couplings += c.tasks.length * c.tasks.length;
   const sum = (r: Record<string, number>) => Object.values(r).reduce((s, x) => s + x, 0);
-  count.total = sum(count.blocks) + sum(count.gates) + sum(count.towers) + sum(count.heads) + count.couplings;
+  count.total =
+    sum(count.blocks) + sum(count.gates) + sum(count.towers) + sum(count.heads) + count.couplings;
   return count;
 }

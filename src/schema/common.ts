@@ -18,7 +18,17 @@ export const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'construct
 
 /** Activations a layer may use (the names of tfjs-layers' activations). */
 export const ACTIVATIONS = [
-  'relu', 'relu6', 'elu', 'selu', 'tanh', 'sigmoid', 'linear', 'softplus', 'softsign', 'swish', 'mish',
+  'relu',
+  'relu6',
+  'elu',
+  'selu',
+  'tanh',
+  'sigmoid',
+  'linear',
+  'softplus',
+  'softsign',
+  'swish',
+  'mish',
 ] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
@@ -27,25 +37,52 @@ export const ActivationSchema = z.enum(ACTIVATIONS, {
 });
 
 export const UnitsSchema = z.array(
-  z.int({ error: says('layer units must be a whole number', 'Use a positive integer such as 32.') })
+  z
+    .int({
+      error: says('layer units must be a whole number', 'Use a positive integer such as 32.'),
+    })
     .min(1, { error: says('layer units must be positive', 'Use a positive integer such as 32.') })
-    .max(MAX_LAYER_UNITS, { error: says(`layer units must be at most ${MAX_LAYER_UNITS}`, 'Use a smaller layer, e.g. 256.') }),
-  { error: says('units must be a list of layer sizes', 'Write e.g. units: [64, 32] (an empty list means no layer).') },
+    .max(MAX_LAYER_UNITS, {
+      error: says(
+        `layer units must be at most ${MAX_LAYER_UNITS}`,
+        'Use a smaller layer, e.g. 256.',
+      ),
+    }),
+  {
+    error: says(
+      'units must be a list of layer sizes',
+      'Write e.g. units: [64, 32] (an empty list means no layer).',
+    ),
+  },
 );
 
 /** A stack of dense layers: `units` per layer, one activation, optional dropout and batch norm. */
 export const LayerStackSchema = z.strictObject({
   units: UnitsSchema.optional().meta({ description: 'Width of each dense layer, bottom to top.' }),
-  activation: ActivationSchema.optional().meta({ description: 'Activation of every layer (default relu).' }),
-  dropout: z.number({ error: says('dropout must be a number', 'Use a rate in [0, 1), e.g. 0.1.') })
+  activation: ActivationSchema.optional().meta({
+    description: 'Activation of every layer (default relu).',
+  }),
+  dropout: z
+    .number({ error: says('dropout must be a number', 'Use a rate in [0, 1), e.g. 0.1.') })
     .min(0, { error: says('dropout must be in [0, 1)', 'Use a rate in [0, 1), e.g. 0.1.') })
     .lt(1, { error: says('dropout must be in [0, 1)', 'Use a rate in [0, 1), e.g. 0.1.') })
-    .optional().meta({ description: 'Dropout rate after each layer (default 0).' }),
-  batchNorm: z.boolean().optional().meta({ description: 'Batch normalisation after each layer (default false).' }),
-  l2: z.number({ error: says('l2 must be a number', 'Use a weight decay >= 0, e.g. 1e-4.') })
+    .optional()
+    .meta({ description: 'Dropout rate after each layer (default 0).' }),
+  batchNorm: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Batch normalisation after each layer (default false).' }),
+  l2: z
+    .number({ error: says('l2 must be a number', 'Use a weight decay >= 0, e.g. 1e-4.') })
     .min(0, { error: says('l2 must be >= 0', 'Use a weight decay >= 0, e.g. 1e-4.') })
-    .refine(Number.isFinite, { error: says('l2 must be finite', 'Use a weight decay >= 0, e.g. 1e-4.') })
-    .optional().meta({ description: "L2 penalty on each layer's kernel, l2 * sum(W^2), added to the training loss (default 0)." }),
+    .refine(Number.isFinite, {
+      error: says('l2 must be finite', 'Use a weight decay >= 0, e.g. 1e-4.'),
+    })
+    .optional()
+    .meta({
+      description:
+        "L2 penalty on each layer's kernel, l2 * sum(W^2), added to the training loss (default 0).",
+    }),
 });
 export type LayerStackInput = z.infer<typeof LayerStackSchema>;
 
@@ -67,7 +104,11 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** Finds the first own key anywhere inside `value` that could pollute a prototype; returns its path. */
-export function findUnsafeKey(value: unknown, path: string, depth = 0): { path: string; key: string } | undefined {
+export function findUnsafeKey(
+  value: unknown,
+  path: string,
+  depth = 0,
+): { path: string; key: string } | undefined {
   if (depth > 32 || value === null || typeof value !== 'object') return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -78,7 +119,11 @@ export function findUnsafeKey(value: unknown, path: string, depth = 0): { path: 
   }
   for (const key of Object.keys(value)) {
     if (UNSAFE_KEYS.has(key)) return { path: path ? `${path}.${key}` : key, key };
-    const found = findUnsafeKey((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, depth + 1);
+    const found = findUnsafeKey(
+      (value as Record<string, unknown>)[key],
+      path ? `${path}.${key}` : key,
+      depth + 1,
+    );
     if (found) return found;
   }
   return undefined;

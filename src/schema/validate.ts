@@ -1,8 +1,18 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
-  GraphSpecError, GraphStructureError, MtgraphError, UnsafeKeyError, show,
+  GraphSpecError,
+  GraphStructureError,
+  type MtgraphError,
+  UnsafeKeyError,
+  show,
 } from '../errors.js';
-import { findUnsafeKey, isPlainObject, joinPath, UNSAFE_KEYS, type LayerStackInput } from './common.js';
+import {
+  findUnsafeKey,
+  isPlainObject,
+  joinPath,
+  UNSAFE_KEYS,
+  type LayerStackInput,
+} from './common.js';
 import { TASK_KINDS, taskKind, type TaskAttributes, type TaskKindName } from './kinds/index.js';
 import { AffinityAttributesSchema, type AffinityAttributes, type SharingMode } from './affinity.js';
 import { GraphAttributesSchema, type GraphAttributes, type InputSpec } from './graph-attributes.js';
@@ -48,18 +58,29 @@ export interface GraphSpec {
 }
 
 /** Converts a failed zod parse into a GraphSpecError naming the first problem and listing the rest. */
-export function zodError(error: z.ZodError, base: string, ErrorClass: new (m: string, d: { path: string; got?: unknown; cause?: unknown }) => MtgraphError = GraphSpecError, scope = SCOPE): MtgraphError {
+export function zodError(
+  error: z.ZodError,
+  base: string,
+  ErrorClass: new (
+    m: string,
+    d: { path: string; got?: unknown; cause?: unknown },
+  ) => MtgraphError = GraphSpecError,
+  scope = SCOPE,
+): MtgraphError {
   const first = error.issues[0]!;
   // An unknown key is reported at the key itself (`tasks.x.clases`), with a readable message.
   const keys = first.code === 'unrecognized_keys' ? first.keys : [];
   const unknownKey = keys[0];
   const path = joinPath(base, unknownKey === undefined ? first.path : [...first.path, unknownKey]);
-  const text = unknownKey !== undefined && first.message.startsWith('Unrecognized key')
-    ? `unknown key ${keys.map((k) => JSON.stringify(k)).join(', ')}. Check the spelling or remove it.`
-    : first.message;
+  const text =
+    unknownKey !== undefined && first.message.startsWith('Unrecognized key')
+      ? `unknown key ${keys.map((k) => JSON.stringify(k)).join(', ')}. Check the spelling or remove it.`
+      : first.message;
   let message = `${scope}: ${text} → at ${path || '(root)'}`;
   if (error.issues.length > 1) {
-    const rest = error.issues.slice(1).map((issue) => `✖ ${issue.message} → at ${joinPath(base, issue.path) || '(root)'}`);
+    const rest = error.issues
+      .slice(1)
+      .map((issue) => `✖ ${issue.message} → at ${joinPath(base, issue.path) || '(root)'}`);
     message += `\n${rest.join('\n')}`;
   }
   return new ErrorClass(message, { path, cause: error });
@@ -68,25 +89,45 @@ export function zodError(error: z.ZodError, base: string, ErrorClass: new (m: st
 /** Refuses ids that are not non-empty strings, or that could pollute prototypes. */
 export function checkTaskId(id: unknown, path: string): string {
   if (typeof id !== 'string' && typeof id !== 'number') {
-    throw new GraphSpecError(`${SCOPE}: a task id must be a string (got ${show(id)}) → at ${path}. Use a short name such as "click".`, { path, got: id });
+    throw new GraphSpecError(
+      `${SCOPE}: a task id must be a string (got ${show(id)}) → at ${path}. Use a short name such as "click".`,
+      { path, got: id },
+    );
   }
   const key = String(id);
   if (key.length === 0) {
-    throw new GraphSpecError(`${SCOPE}: a task id must not be empty → at ${path}. Use a short name such as "click".`, { path, got: id });
+    throw new GraphSpecError(
+      `${SCOPE}: a task id must not be empty → at ${path}. Use a short name such as "click".`,
+      { path, got: id },
+    );
   }
   if (UNSAFE_KEYS.has(key)) {
-    throw new UnsafeKeyError(`${SCOPE}: ${JSON.stringify(key)} cannot be a task id (it would reach Object.prototype) → at ${path}. Rename the task.`, { path, got: key });
+    throw new UnsafeKeyError(
+      `${SCOPE}: ${JSON.stringify(key)} cannot be a task id (it would reach Object.prototype) → at ${path}. Rename the task.`,
+      { path, got: key },
+    );
   }
   return key;
 }
 
-function checkContainer(value: unknown, path: string, what: string, example: string): Record<string, unknown> {
+function checkContainer(
+  value: unknown,
+  path: string,
+  what: string,
+  example: string,
+): Record<string, unknown> {
   if (!isPlainObject(value)) {
-    throw new GraphSpecError(`${SCOPE}: ${what} must be a plain object (got ${show(value)}) → at ${path}. Write e.g. ${example}.`, { path, got: value });
+    throw new GraphSpecError(
+      `${SCOPE}: ${what} must be a plain object (got ${show(value)}) → at ${path}. Write e.g. ${example}.`,
+      { path, got: value },
+    );
   }
   const unsafe = findUnsafeKey(value, path);
   if (unsafe) {
-    throw new UnsafeKeyError(`${SCOPE}: the key ${JSON.stringify(unsafe.key)} is not allowed (it could pollute Object.prototype) → at ${unsafe.path}. Remove it.`, { path: unsafe.path, got: unsafe.key });
+    throw new UnsafeKeyError(
+      `${SCOPE}: the key ${JSON.stringify(unsafe.key)} is not allowed (it could pollute Object.prototype) → at ${unsafe.path}. Remove it.`,
+      { path: unsafe.path, got: unsafe.key },
+    );
   }
   return value;
 }
@@ -94,14 +135,22 @@ function checkContainer(value: unknown, path: string, what: string, example: str
 /** Validates a task's attributes; throws a GraphSpecError at `tasks.<id>.<attribute>`. */
 export function parseTaskAttributes(id: string, attributes: unknown): TaskAttributes {
   const base = `tasks.${id}`;
-  const attrs = checkContainer(attributes, base, `the attributes of task "${id}"`, "{ kind: 'binary' }");
+  const attrs = checkContainer(
+    attributes,
+    base,
+    `the attributes of task "${id}"`,
+    "{ kind: 'binary' }",
+  );
   const kindName = attrs.kind;
   const kind = typeof kindName === 'string' ? taskKind(kindName) : undefined;
   if (!kind) {
     const path = `${base}.kind`;
     const known = Object.keys(TASK_KINDS).join(', ');
     const found = kindName === undefined ? 'no kind' : show(kindName);
-    throw new GraphSpecError(`${SCOPE}: unknown task kind (got ${found}; expected one of ${known}) → at ${path}. Set kind, e.g. { kind: 'binary' }.`, { path, got: kindName });
+    throw new GraphSpecError(
+      `${SCOPE}: unknown task kind (got ${found}; expected one of ${known}) → at ${path}. Set kind, e.g. { kind: 'binary' }.`,
+      { path, got: kindName },
+    );
   }
   const result = kind.schema.safeParse(attrs);
   if (!result.success) throw zodError(result.error, base);
@@ -124,7 +173,12 @@ export function parseAffinityAttributes(path: string, attributes: unknown): Affi
 }
 
 export function parseGraphAttributes(attributes: unknown): GraphAttributes {
-  const attrs = checkContainer(attributes ?? {}, 'graph', 'graph attributes', '{ input: { features: 10 } }');
+  const attrs = checkContainer(
+    attributes ?? {},
+    'graph',
+    'graph attributes',
+    '{ input: { features: 10 } }',
+  );
   const result = GraphAttributesSchema.safeParse(attrs);
   if (!result.success) throw zodError(result.error, 'graph');
   return result.data;
@@ -136,17 +190,26 @@ export function normaliseInput(input: GraphAttributes['input']): InputSpec | und
   if (typeof input === 'number') return { features: input };
   const { features, columns, categorical } = input;
   if (features !== undefined && columns !== undefined && features !== columns.length) {
-    throw new GraphSpecError(`${SCOPE}: input.features and input.columns disagree (got features: ${features} but ${columns.length} column name(s)) → at graph.input. Give one of them, or make them match.`, { path: 'graph.input', got: input });
+    throw new GraphSpecError(
+      `${SCOPE}: input.features and input.columns disagree (got features: ${features} but ${columns.length} column name(s)) → at graph.input. Give one of them, or make them match.`,
+      { path: 'graph.input', got: input },
+    );
   }
   if (features === undefined && columns === undefined) {
-    throw new GraphSpecError(`${SCOPE}: input needs features or columns (got neither) → at graph.input. Write input: { features: 10 } or input: { columns: [...] }.`, { path: 'graph.input' });
+    throw new GraphSpecError(
+      `${SCOPE}: input needs features or columns (got neither) → at graph.input. Write input: { features: 10 } or input: { columns: [...] }.`,
+      { path: 'graph.input' },
+    );
   }
   const spec: InputSpec = { features: features ?? columns!.length };
   if (columns) spec.columns = [...columns];
   if (categorical) {
     const unknown = columns ? categorical.find((c) => !columns.includes(c)) : undefined;
     if (unknown !== undefined) {
-      throw new GraphSpecError(`${SCOPE}: categorical column ${JSON.stringify(unknown)} is not one of the input columns → at graph.input.categorical. Add it to input.columns or remove it.`, { path: 'graph.input.categorical', got: unknown });
+      throw new GraphSpecError(
+        `${SCOPE}: categorical column ${JSON.stringify(unknown)} is not one of the input columns → at graph.input.categorical. Add it to input.columns or remove it.`,
+        { path: 'graph.input.categorical', got: unknown },
+      );
     }
     spec.categorical = [...categorical];
   }
@@ -156,7 +219,12 @@ export function normaliseInput(input: GraphAttributes['input']): InputSpec | und
 /** Fills in a task's defaults from its kind. */
 export function taskSpec(id: string, attributes: TaskAttributes): TaskSpec {
   const kind = TASK_KINDS[attributes.kind];
-  const target = attributes.target === undefined ? [id] : typeof attributes.target === 'string' ? [attributes.target] : [...attributes.target];
+  const target =
+    attributes.target === undefined
+      ? [id]
+      : typeof attributes.target === 'string'
+        ? [attributes.target]
+        : [...attributes.target];
   const spec: TaskSpec = {
     id,
     kind: attributes.kind,
@@ -177,15 +245,28 @@ interface GraphLike {
   multi: boolean;
   order: number;
   forEachNode(cb: (node: string, attributes: unknown) => void): void;
-  forEachEdge(cb: (edge: string, attributes: unknown, source: string, target: string, sa: unknown, ta: unknown, undirected: boolean) => void): void;
+  forEachEdge(
+    cb: (
+      edge: string,
+      attributes: unknown,
+      source: string,
+      target: string,
+      sa: unknown,
+      ta: unknown,
+      undirected: boolean,
+    ) => void,
+  ): void;
   getAttributes(): unknown;
 }
 
 function isGraphLike(value: unknown): value is GraphLike {
-  return value !== null && typeof value === 'object'
-    && typeof (value as GraphLike).forEachNode === 'function'
-    && typeof (value as GraphLike).forEachEdge === 'function'
-    && typeof (value as GraphLike).type === 'string';
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as GraphLike).forEachNode === 'function' &&
+    typeof (value as GraphLike).forEachEdge === 'function' &&
+    typeof (value as GraphLike).type === 'string'
+  );
 }
 
 /**
@@ -194,13 +275,22 @@ function isGraphLike(value: unknown): value is GraphLike {
  */
 export function readGraph(graph: unknown): GraphSpec {
   if (!isGraphLike(graph)) {
-    throw new GraphStructureError(`${SCOPE}: expected a graphology graph (got ${show(graph)}). Build one with new TaskGraph(), or load a file with loadGraph(path).`, { path: '', got: graph });
+    throw new GraphStructureError(
+      `${SCOPE}: expected a graphology graph (got ${show(graph)}). Build one with new TaskGraph(), or load a file with loadGraph(path).`,
+      { path: '', got: graph },
+    );
   }
   if (graph.type !== 'undirected') {
-    throw new GraphStructureError(`${SCOPE}: a task graph must be undirected (got a ${graph.type} graph) → at graph.type. Affinities are symmetric: use new TaskGraph() or graphology's UndirectedGraph.`, { path: 'graph.type', got: graph.type });
+    throw new GraphStructureError(
+      `${SCOPE}: a task graph must be undirected (got a ${graph.type} graph) → at graph.type. Affinities are symmetric: use new TaskGraph() or graphology's UndirectedGraph.`,
+      { path: 'graph.type', got: graph.type },
+    );
   }
   if (graph.order === 0) {
-    throw new GraphStructureError(`${SCOPE}: the graph has no tasks → at tasks. Add at least one task with graph.addTask(id, { kind }).`, { path: 'tasks' });
+    throw new GraphStructureError(
+      `${SCOPE}: the graph has no tasks → at tasks. Add at least one task with graph.addTask(id, { kind }).`,
+      { path: 'tasks' },
+    );
   }
   const attributes = parseGraphAttributes(graph.getAttributes());
   const tasks: TaskSpec[] = [];
@@ -216,17 +306,29 @@ export function readGraph(graph: unknown): GraphSpec {
   graph.forEachEdge((_edge, attrs, source, target) => {
     const path = `edges[${i}]`;
     if (source === target) {
-      throw new GraphStructureError(`${SCOPE}: self-loop on task "${source}" → at ${path}. A task's affinity with itself is implicit: remove the edge.`, { path, got: source });
+      throw new GraphStructureError(
+        `${SCOPE}: self-loop on task "${source}" → at ${path}. A task's affinity with itself is implicit: remove the edge.`,
+        { path, got: source },
+      );
     }
     if (seen) {
       const pair = source < target ? `${source}\u0000${target}` : `${target}\u0000${source}`;
       if (seen.has(pair)) {
-        throw new GraphStructureError(`${SCOPE}: parallel affinity between "${source}" and "${target}" → at ${path}. Keep one edge per pair and combine the weights.`, { path, got: [source, target] });
+        throw new GraphStructureError(
+          `${SCOPE}: parallel affinity between "${source}" and "${target}" → at ${path}. Keep one edge per pair and combine the weights.`,
+          { path, got: [source, target] },
+        );
       }
       seen.add(pair);
     }
     const a = parseAffinityAttributes(path, attrs);
-    const affinity: AffinitySpec = { index: i, source, target, weight: a.weight ?? 1, sharing: a.sharing ?? 'auto' };
+    const affinity: AffinitySpec = {
+      index: i,
+      source,
+      target,
+      weight: a.weight ?? 1,
+      sharing: a.sharing ?? 'auto',
+    };
     if (a.source !== undefined) affinity.origin = a.source;
     affinities.push(affinity);
     i++;

@@ -63,14 +63,28 @@ export function generateTaskFamily(options: TaskFamilyOptions = {}): TaskFamily 
   const spread = options.taskSpread ?? 0.15;
   const noise = options.noise ?? 0.3;
   const missing = options.missing ?? 0.2;
-  if (G < 2 || K < 2) throw new OptionsError('mtgraph/synthetic: a task family needs at least 2 groups of 2 tasks (got groups ' + G + ', tasksPerGroup ' + K + ').', { path: 'options.groups' });
-  if (!(missing >= 0 && missing < 1)) throw new OptionsError(`mtgraph/synthetic: missing must be in [0, 1) (got ${missing}).`, { path: 'options.missing', got: missing });
+  if (G < 2 || K < 2)
+    throw new OptionsError(
+      'mtgraph/synthetic: a task family needs at least 2 groups of 2 tasks (got groups ' +
+        G +
+        ', tasksPerGroup ' +
+        K +
+        ').',
+      { path: 'options.groups' },
+    );
+  if (!(missing >= 0 && missing < 1))
+    throw new OptionsError(`mtgraph/synthetic: missing must be in [0, 1) (got ${missing}).`, {
+      path: 'options.missing',
+      got: missing,
+    });
   const rand = seededRandom(options.seed ?? 0);
   const normal = gaussian(rand);
   // One random one-hidden-layer ReLU network per group, f_g(x) = v . relu(W x), reading its own
   // share of the features (i % G === g) so that groups are unrelated; scaled to mean 0, variance 1.
   const nets = Array.from({ length: G }, (_, g) => ({
-    W: Array.from({ length: h }, () => Array.from({ length: d }, (_, i) => (i % G === g ? normal() : 0))),
+    W: Array.from({ length: h }, () =>
+      Array.from({ length: d }, (_, i) => (i % G === g ? normal() : 0)),
+    ),
     v: Array.from({ length: h }, () => normal()),
     shift: 0,
     scale: 1,
@@ -130,11 +144,16 @@ export function generateTaskFamily(options: TaskFamilyOptions = {}): TaskFamily 
   for (const t of tasks) graph.addTask(t.id, { kind: 'regression' });
   for (let g = 0; g < G; g++) {
     for (let a = 0; a < K; a++) {
-      for (let b = a + 1; b < K; b++) graph.addAffinity(`g${g}_t${a}`, `g${g}_t${b}`, { weight: Math.round((0.6 + 0.3 * rand()) * 100) / 100 });
+      for (let b = a + 1; b < K; b++)
+        graph.addAffinity(`g${g}_t${a}`, `g${g}_t${b}`, {
+          weight: Math.round((0.6 + 0.3 * rand()) * 100) / 100,
+        });
     }
   }
   const conflict: [string, string] = ['g0_t0', 'g1_t0'];
   graph.addAffinity(conflict[0], conflict[1], { weight: -0.5 });
-  const groups = Array.from({ length: G }, (_, g) => tasks.filter((t) => t.group === g).map((t) => t.id));
+  const groups = Array.from({ length: G }, (_, g) =>
+    tasks.filter((t) => t.group === g).map((t) => t.id),
+  );
   return { graph, train, test, truth: { groups, conflict } };
 }

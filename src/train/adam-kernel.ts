@@ -21,7 +21,11 @@ export const APPLY_STEP_KERNEL = 'MtgraphApplyStep';
  * the Add kernel does) and returns 1 when every step value is finite: exactly when every gradient
  * value is, since a NaN or infinite gradient makes its step NaN (inf / inf in Adam's ratio).
  */
-function applyStep(step: Float32Array, params: readonly Float32Array[], out: readonly Float32Array[]): number {
+function applyStep(
+  step: Float32Array,
+  params: readonly Float32Array[],
+  out: readonly Float32Array[],
+): number {
   let at = 0;
   let probe = 0;
   for (let k = 0; k < params.length; k++) {
@@ -60,14 +64,24 @@ const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const out = params.map((p) => new Float32Array(p.shape.reduce((s, d) => s * d, 1)));
   const read = (t: Info) => b.readSync(t.dataId) as Float32Array; // float32 tensors only
   const ok = applyStep(read(step), params.map(read), out);
-  return [...out.map((values, k) => b.makeTensorInfo([...params[k]!.shape], 'float32', values)), b.makeTensorInfo([1], 'float32', Float32Array.of(ok))];
+  return [
+    ...out.map((values, k) => b.makeTensorInfo([...params[k]!.shape], 'float32', values)),
+    b.makeTensorInfo([1], 'float32', Float32Array.of(ok)),
+  ];
 };
 
-for (const [backendName, kernelFunc] of [['wasm', wasmKernel], ['cpu', cpuKernel]] as const) {
-  if (!tf.getKernel(APPLY_STEP_KERNEL, backendName)) tf.registerKernel({ kernelName: APPLY_STEP_KERNEL, backendName, kernelFunc });
+for (const [backendName, kernelFunc] of [
+  ['wasm', wasmKernel],
+  ['cpu', cpuKernel],
+] as const) {
+  if (!tf.getKernel(APPLY_STEP_KERNEL, backendName))
+    tf.registerKernel({ kernelName: APPLY_STEP_KERNEL, backendName, kernelFunc });
 }
 
 /** Whether the one-kernel end of step runs on the current backend (`MTGRAPH_FUSED_ADAM=off`: never). */
 export function applyStepKernelAvailable(): boolean {
-  return process.env.MTGRAPH_FUSED_ADAM !== 'off' && tf.getKernel(APPLY_STEP_KERNEL, tf.getBackend()) !== undefined;
+  return (
+    process.env.MTGRAPH_FUSED_ADAM !== 'off' &&
+    tf.getKernel(APPLY_STEP_KERNEL, tf.getBackend()) !== undefined
+  );
 }

@@ -23,7 +23,11 @@ export interface EvaluateOptions {
  * `metrics`, by default every metric of its kind), computed on labelled rows only. Tasks left
  * out on purpose (all-zero mask) are not reported. Data is validated first, as in `fit`.
  */
-export async function evaluate(model: MtgraphModel, data: TaskData, options: EvaluateOptions = {}): Promise<Evaluation> {
+export async function evaluate(
+  model: MtgraphModel,
+  data: TaskData,
+  options: EvaluateOptions = {},
+): Promise<Evaluation> {
   checkModel(model, SCOPE);
   const prepared = prepareData(model.plan, data, { scope: SCOPE });
   const metricsOf = resolveTaskMetrics(model.plan, SCOPE);
@@ -35,7 +39,9 @@ export async function evaluate(model: MtgraphModel, data: TaskData, options: Eva
     const { sums, predictions } = await run(model, objective, tensors, chunk);
     const T = objective.order.length;
     const result: Evaluation = {};
-    for (const [id, metrics] of Object.entries(scoreTasks(model.plan, prepared, predictions, metricsOf))) {
+    for (const [id, metrics] of Object.entries(
+      scoreTasks(model.plan, prepared, predictions, metricsOf),
+    )) {
       const t = objective.order.indexOf(id);
       const den = sums[T + t]!;
       result[id] = { loss: den > 0 ? sums[t]! / den : NaN, ...metrics };
@@ -48,7 +54,12 @@ export async function evaluate(model: MtgraphModel, data: TaskData, options: Eva
 }
 
 /** Forward passes in chunks: per-task loss sums (training order) and host predictions (plan order). */
-async function run(model: MtgraphModel, objective: Objective, data: DataTensors, chunk: number): Promise<{ sums: Float32Array; predictions: Float32Array[] }> {
+async function run(
+  model: MtgraphModel,
+  objective: Objective,
+  data: DataTensors,
+  chunk: number,
+): Promise<{ sums: Float32Array; predictions: Float32Array[] }> {
   const tasks = model.plan.tasks;
   const predictions = tasks.map((t) => new Float32Array(data.rows * t.outputs));
   let acc: tf.Tensor1D = tf.zeros([2 * objective.order.length]);
@@ -69,7 +80,13 @@ async function run(model: MtgraphModel, objective: Objective, data: DataTensors,
       acc = next;
       const values = (await packed.data()) as Float32Array;
       packed.dispose();
-      unpackOutputs(values, size, tasks.map((t) => t.outputs), predictions, start);
+      unpackOutputs(
+        values,
+        size,
+        tasks.map((t) => t.outputs),
+        predictions,
+        start,
+      );
     }
     return { sums: (await acc.data()) as Float32Array, predictions };
   } finally {

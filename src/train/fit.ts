@@ -15,7 +15,13 @@ import { finiteProbe, modelVariables, restore, snapshot } from './weights.js';
 import { checkModel } from './model-check.js';
 import { makeStep, recordLength, type Step } from './steps.js';
 import { epochSeed } from './random.js';
-import { fingerprint, resumeCheckpoint, saveCheckpoint, type RunFingerprint, type RunState } from './checkpoint.js';
+import {
+  fingerprint,
+  resumeCheckpoint,
+  saveCheckpoint,
+  type RunFingerprint,
+  type RunState,
+} from './checkpoint.js';
 import { assertTrainable } from '../backend/trainable.js';
 import { reseedDropout } from '../network/layers/dropout.js';
 import type { EpochLogs, History } from './history.js';
@@ -49,7 +55,11 @@ const PROBE = (T: number) => 5 * T + 4;
  * Each epoch's shuffle is seeded by (seed, epoch). With `checkpoint` the run is saved every
  * `every` epochs (see checkpoint.ts); with `resumeFrom` a saved run continues where it stopped.
  */
-export async function fit(model: MtgraphModel, data: TaskData, options: FitOptions = {}): Promise<History> {
+export async function fit(
+  model: MtgraphModel,
+  data: TaskData,
+  options: FitOptions = {},
+): Promise<History> {
   const started = performance.now();
   checkModel(model, SCOPE);
   assertTrainable(model);
@@ -57,13 +67,18 @@ export async function fit(model: MtgraphModel, data: TaskData, options: FitOptio
   let train = prepareData(model.plan, data, { scope: SCOPE });
   let val: PreparedData | undefined;
   if (opts.validationData !== undefined) {
-    val = prepareData(model.plan, opts.validationData, { scope: SCOPE, prefix: 'options.validationData' });
+    val = prepareData(model.plan, opts.validationData, {
+      scope: SCOPE,
+      prefix: 'options.validationData',
+    });
   } else if (opts.validationSplit) {
     ({ train, val } = splitValidation(train, opts.validationSplit, opts.seed));
   }
   const notes = targetScaleNotes(model.plan, train);
   const objective = new Objective(model.plan, model.outputIndex);
-  const metrics = opts.metrics ? { metricsOf: resolveTaskMetrics(model.plan, SCOPE), data: val ?? train } : undefined;
+  const metrics = opts.metrics
+    ? { metricsOf: resolveTaskMetrics(model.plan, SCOPE), data: val ?? train }
+    : undefined;
   let trainData: DataTensors | undefined;
   let valData: DataTensors | undefined;
   let balancer: Balancer | undefined;
@@ -72,15 +87,36 @@ export async function fit(model: MtgraphModel, data: TaskData, options: FitOptio
     trainData = toTensors(train, objective.order);
     if (val) valData = toTensors(val, objective.order);
     balancer = getBalance(opts.balance)!.create({
-      tasks: objective.tasks, epochs: opts.epochs, seed: opts.seed, options: opts.balanceOptions, model, optimizer: opts.optimizer,
+      tasks: objective.tasks,
+      epochs: opts.epochs,
+      seed: opts.seed,
+      options: opts.balanceOptions,
+      model,
+      optimizer: opts.optimizer,
     });
     optimizer = getOptimizer(opts.optimizer.name)!.create(opts.optimizer.learningRate);
-    const run = new TrainingRun(model, objective, balancer, optimizer, opts, trainData, valData, metrics);
-    let epochsTrainedBefore = typeof model.metadata?.epochsTrained === 'number' ? model.metadata.epochsTrained : 0;
+    const run = new TrainingRun(
+      model,
+      objective,
+      balancer,
+      optimizer,
+      opts,
+      trainData,
+      valData,
+      metrics,
+    );
+    let epochsTrainedBefore =
+      typeof model.metadata?.epochsTrained === 'number' ? model.metadata.epochsTrained : 0;
     const print = opts.checkpoint || opts.resumeFrom ? fingerprint(opts, train, val) : undefined;
     let resumed: RunState | undefined;
     if (opts.resumeFrom !== undefined) {
-      const r = await resumeCheckpoint(opts.resumeFrom, { model, optimizer, balancer, variables: run.variables, fingerprint: print! });
+      const r = await resumeCheckpoint(opts.resumeFrom, {
+        model,
+        optimizer,
+        balancer,
+        variables: run.variables,
+        fingerprint: print!,
+      });
       resumed = r.state;
       epochsTrainedBefore = r.epochsTrainedBefore;
     }
@@ -92,7 +128,13 @@ export async function fit(model: MtgraphModel, data: TaskData, options: FitOptio
     model.metadata = {
       ...model.metadata,
       epochsTrained: epochsTrainedBefore + history.epochs,
-      fit: { seed: opts.seed, balance: opts.balance, balanceOptions: opts.balanceOptions, optimizer: opts.optimizer, batchSize: opts.batchSize },
+      fit: {
+        seed: opts.seed,
+        balance: opts.balance,
+        balanceOptions: opts.balanceOptions,
+        optimizer: opts.optimizer,
+        batchSize: opts.batchSize,
+      },
     };
     return history;
   } finally {
@@ -105,12 +147,22 @@ export async function fit(model: MtgraphModel, data: TaskData, options: FitOptio
 }
 
 /** Splits off validation rows: the last fraction, or a seeded random fraction. */
-function splitValidation(data: PreparedData, split: { fraction: number; shuffle: boolean }, seed: number): { train: PreparedData; val: PreparedData } {
+function splitValidation(
+  data: PreparedData,
+  split: { fraction: number; shuffle: boolean },
+  seed: number,
+): { train: PreparedData; val: PreparedData } {
   const where = { scope: SCOPE, prefix: '' };
   const n = data.rows;
   const cut = Math.floor(n * (1 - split.fraction));
   if (cut < 1 || cut >= n) {
-    throw dataError(where, 'options.validationSplit', `validationSplit ${split.fraction} of ${n} rows leaves ${cut} row(s) for training and ${n - cut} for validation`, 'Use more rows or another fraction, so that both parts have at least one row.', split.fraction);
+    throw dataError(
+      where,
+      'options.validationSplit',
+      `validationSplit ${split.fraction} of ${n} rows leaves ${cut} row(s) for training and ${n - cut} for validation`,
+      'Use more rows or another fraction, so that both parts have at least one row.',
+      split.fraction,
+    );
   }
   const order = Array.from({ length: n }, (_, i) => i);
   if (split.shuffle) shuffle(order, seededRandom(seed ^ 0x5eed5));
@@ -119,8 +171,12 @@ function splitValidation(data: PreparedData, split: { fraction: number; shuffle:
   const train = selectRows(data, trainRows);
   for (const t of train.tasks) {
     if (t.labelled === 0 && !t.excluded) {
-      throw dataError(where, `y.${t.id}`, `task "${t.id}" has no labelled row left for training after validationSplit held out ${n - cut} of ${n} rows`,
-        'Use a smaller validationSplit, { fraction, shuffle: true }, or more labelled rows.');
+      throw dataError(
+        where,
+        `y.${t.id}`,
+        `task "${t.id}" has no labelled row left for training after validationSplit held out ${n - cut} of ${n} rows`,
+        'Use a smaller validationSplit, { fraction, shuffle: true }, or more labelled rows.',
+      );
     }
   }
   return { train, val: selectRows(data, valRows) };
@@ -170,10 +226,15 @@ class TrainingRun {
     this.tasks = objective.order.length;
     this.outputs = model.plan.tasks.map((t) => t.outputs);
     this.allVariables = modelVariables(model);
-    this.hasPenalty = model.penalties.length > 0 || tf.tidy(() => model.model.calculateLosses().length > 0);
-    const own = 'variables' in balancer ? balancer.variables ?? [] : [];
+    this.hasPenalty =
+      model.penalties.length > 0 || tf.tidy(() => model.model.calculateLosses().length > 0);
+    const own = 'variables' in balancer ? (balancer.variables ?? []) : [];
     this.step = makeStep({
-      model, objective, balancer, optimizer, method: opts.balance,
+      model,
+      objective,
+      balancer,
+      optimizer,
+      method: opts.balance,
       variables: [...model.trainableVariables, ...own],
       hasPenalty: this.hasPenalty,
       penalty: () => this.penalty(),
@@ -191,20 +252,32 @@ class TrainingRun {
    * Runs the epochs left: all of them, or those after a resumed checkpoint's. With `checkpointing`
    * (options.checkpoint), saves the run after every `every`-th epoch and after the last one.
    */
-  async loop(resumed?: RunState, checkpointing?: { fingerprint: RunFingerprint; epochsTrainedBefore: number }): Promise<History> {
+  async loop(
+    resumed?: RunState,
+    checkpointing?: { fingerprint: RunFingerprint; epochsTrainedBefore: number },
+  ): Promise<History> {
     const { opts, objective } = this;
     const T = this.tasks;
     const n = this.train.rows;
     const history: History = resumed?.history ?? {
-      epochs: 0, loss: [], taskLoss: {}, weights: {}, penalty: [], stoppedEarly: false, notes: [], seed: opts.seed,
-      trainRows: n, valRows: this.val?.rows ?? 0,
+      epochs: 0,
+      loss: [],
+      taskLoss: {},
+      weights: {},
+      penalty: [],
+      stoppedEarly: false,
+      notes: [],
+      seed: opts.seed,
+      trainRows: n,
+      valRows: this.val?.rows ?? 0,
       timing: { prepareMs: 0, epochMs: [], totalMs: 0, samplesPerSecond: 0 },
     };
     const fresh = resumed === undefined;
     // Per-task records follow plan.tasks order; `at[i]` is task i's slot in the training order.
     const ids = this.model.plan.tasks.map((t) => t.id);
     const at = ids.map((id) => objective.order.indexOf(id));
-    const byTask = (values: readonly number[]) => Object.fromEntries(ids.map((id, i) => [id, values[at[i]!]!]));
+    const byTask = (values: readonly number[]) =>
+      Object.fromEntries(ids.map((id, i) => [id, values[at[i]!]!]));
     if (fresh) {
       for (const id of ids) {
         history.taskLoss[id] = [];
@@ -217,14 +290,17 @@ class TrainingRun {
     }
     // Per-epoch metrics: host buffers for the predictions, reused every epoch, and the History's series.
     const scored = this.metrics;
-    const predictions = scored ? this.outputs.map((w) => new Float32Array(scored.data.rows * w)) : [];
+    const predictions = scored
+      ? this.outputs.map((w) => new Float32Array(scored.data.rows * w))
+      : [];
     let series: Record<string, Record<string, number[]>> = {};
     if (scored) {
       const restored = this.val ? history.valMetrics : history.metrics;
       if (restored) series = restored;
       else {
         this.model.plan.tasks.forEach((task, i) => {
-          if (!scored.data.tasks[i]!.excluded) series[task.id] = Object.fromEntries(scored.metricsOf[i]!.map((m) => [m.name, []]));
+          if (!scored.data.tasks[i]!.excluded)
+            series[task.id] = Object.fromEntries(scored.metricsOf[i]!.map((m) => [m.name, []]));
         });
       }
       if (this.val) history.valMetrics = series;
@@ -243,7 +319,9 @@ class TrainingRun {
         for (let i = 0; i < n; i++) perm[i] = i;
         shuffle(perm, seededRandom(epochSeed(opts.seed, epoch)));
         reseedDropout(this.model.model, opts.seed, epoch);
-        const withMetrics = scored !== undefined && ((epoch + 1) % opts.metricsEvery === 0 || epoch === opts.epochs - 1);
+        const withMetrics =
+          scored !== undefined &&
+          ((epoch + 1) % opts.metricsEvery === 0 || epoch === opts.epochs - 1);
         const { values, steps } = await this.epoch(perm, withMetrics);
         // values: [num(T), den(T), weightSum(T), finiteSteps(T), totalSum, penaltySum, finiteGradientSteps, firstBadStep(T + 1),
         //          probe, (valNum(T), valDen(T), valPenalty)?, outputs?]
@@ -254,7 +332,12 @@ class TrainingRun {
         const loss = values[4 * T]! / n;
         const penalty = values[4 * T + 1]! / n;
         this.checkFinite({
-          epoch, steps, num, loss, penalty, good,
+          epoch,
+          steps,
+          num,
+          loss,
+          penalty,
+          good,
           firstBad: values.subarray(4 * T + 3, 5 * T + 4),
           probe: values[PROBE(T)]!,
         });
@@ -262,7 +345,10 @@ class TrainingRun {
         good = snapshot(this.allVariables);
         this.balancer.onEpochEnd?.(epoch, taskLoss);
         const logs: EpochLogs = {
-          epoch, loss, penalty, timeMs: 0,
+          epoch,
+          loss,
+          penalty,
+          timeMs: 0,
           taskLoss: byTask(taskLoss),
           weights: byTask(weights),
         };
@@ -278,7 +364,9 @@ class TrainingRun {
           const vDen = values.subarray(base + T, base + 2 * T);
           const valTask = Array.from(vNum, (s, t) => (vDen[t]! > 0 ? s / vDen[t]! : NaN));
           let valLoss = values[base + 2 * T]!;
-          valTask.forEach((l, t) => { if (!Number.isNaN(l)) valLoss += weights[t]! * l; });
+          valTask.forEach((l, t) => {
+            if (!Number.isNaN(l)) valLoss += weights[t]! * l;
+          });
           logs.valLoss = valLoss;
           logs.valTaskLoss = byTask(valTask);
           history.valLoss!.push(valLoss);
@@ -289,13 +377,19 @@ class TrainingRun {
           if (withMetrics) {
             const rows = scored.data.rows;
             const start = PROBE(T) + 1 + (this.val ? 2 * T + 1 : 0);
-            unpackOutputs(values.subarray(start, start + rows * this.outputs.reduce((a, b) => a + b, 0)), rows, this.outputs, predictions);
+            unpackOutputs(
+              values.subarray(start, start + rows * this.outputs.reduce((a, b) => a + b, 0)),
+              rows,
+              this.outputs,
+              predictions,
+            );
             scores = scoreTasks(this.model.plan, scored.data, predictions, scored.metricsOf);
             if (this.val) logs.valMetrics = scores;
             else logs.metrics = scores;
           }
           for (const [id, byMetric] of Object.entries(series)) {
-            for (const [name, column] of Object.entries(byMetric)) column.push(scores?.[id]?.[name] ?? NaN);
+            for (const [name, column] of Object.entries(byMetric))
+              column.push(scores?.[id]?.[name] ?? NaN);
           }
         }
         history.epochs = epoch + 1;
@@ -320,11 +414,20 @@ class TrainingRun {
         history.timing.epochMs.push(logs.timeMs);
         if (stop) history.stoppedEarly = true;
         const cp = opts.checkpoint;
-        if (cp && checkpointing && ((epoch + 1) % cp.every === 0 || epoch === opts.epochs - 1 || stop)) {
+        if (
+          cp &&
+          checkpointing &&
+          ((epoch + 1) % cp.every === 0 || epoch === opts.epochs - 1 || stop)
+        ) {
           await saveCheckpoint(cp.dir, {
-            model: this.model, optimizer: this.optimizer, balancer: this.balancer, variables: this.allVariables,
+            model: this.model,
+            optimizer: this.optimizer,
+            balancer: this.balancer,
+            variables: this.allVariables,
             state: { epoch: epoch + 1, history, stopping: { bestValue, bestEpoch, wait }, best },
-            epochs: opts.epochs, fingerprint: checkpointing.fingerprint, epochsTrainedBefore: checkpointing.epochsTrainedBefore,
+            epochs: opts.epochs,
+            fingerprint: checkpointing.fingerprint,
+            epochsTrainedBefore: checkpointing.epochsTrainedBefore,
           });
         }
         if (opts.onEpochEnd) await opts.onEpochEnd(epoch, logs);
@@ -343,7 +446,10 @@ class TrainingRun {
   }
 
   /** Runs one epoch over `perm` and validation; returns every number the epoch needs, read back at once. */
-  private async epoch(perm: Int32Array, withMetrics: boolean): Promise<{ values: Float32Array; steps: number }> {
+  private async epoch(
+    perm: Int32Array,
+    withMetrics: boolean,
+  ): Promise<{ values: Float32Array; steps: number }> {
     const { train } = this;
     const batch = this.opts.batchSize;
     const n = train.rows;
@@ -360,10 +466,16 @@ class TrainingRun {
       const [nextAcc, nextBad] = tf.tidy(() => {
         const all = tf.stack(pending) as tf.Tensor2D;
         // Summed over the epoch: per-task loss sums, label counts, weights, finite steps; objective, penalty, finite gradients.
-        const finite = tf.concat([tf.slice(all, [0, 3 * T], [-1, T]), tf.slice(all, [0, 4 * T + 2], [-1, 1])], 1);
+        const finite = tf.concat(
+          [tf.slice(all, [0, 3 * T], [-1, T]), tf.slice(all, [0, 4 * T + 2], [-1, 1])],
+          1,
+        );
         const step = tf.reshape(tf.range(pendingFrom, pendingFrom + pending.length), [-1, 1]);
         const bad = tf.min(tf.add(step, tf.mul(finite, tf.sub(NO_STEP, step))), 0);
-        return [tf.add(acc, tf.sum(all, 0)) as tf.Tensor1D, tf.minimum(firstBad, bad) as tf.Tensor1D] as const;
+        return [
+          tf.add(acc, tf.sum(all, 0)) as tf.Tensor1D,
+          tf.minimum(firstBad, bad) as tf.Tensor1D,
+        ] as const;
       });
       tf.dispose(pending);
       acc.dispose();
@@ -377,10 +489,17 @@ class TrainingRun {
     try {
       for (let start = 0; start < n; start += batch, steps++) {
         const size = Math.min(batch, n - start);
-        pending.push(tf.tidy(() => {
-          const idx = n <= batch ? permT : tf.slice(permT, start, size);
-          return this.step({ x: tf.gather(train.x, idx), y: tf.gather(train.y, idx), mask: tf.gather(train.mask, idx), size });
-        }));
+        pending.push(
+          tf.tidy(() => {
+            const idx = n <= batch ? permT : tf.slice(permT, start, size);
+            return this.step({
+              x: tf.gather(train.x, idx),
+              y: tf.gather(train.y, idx),
+              mask: tf.gather(train.mask, idx),
+              size,
+            });
+          }),
+        );
         if (pending.length === RECORDS_PER_FOLD) fold();
       }
       fold();
@@ -414,7 +533,11 @@ class TrainingRun {
    * `[num(T), den(T)]` when `sums`, and the outputs flattened from `rows × sum of outputs`
    * (tasks in plan order) when `outputs`. Call inside tf.tidy.
    */
-  private infer(data: DataTensors, sums: boolean, outputs: boolean): { sums?: tf.Tensor1D; outputs?: tf.Tensor1D } {
+  private infer(
+    data: DataTensors,
+    sums: boolean,
+    outputs: boolean,
+  ): { sums?: tf.Tensor1D; outputs?: tf.Tensor1D } {
     const { model, objective } = this;
     let acc: tf.Tensor1D | undefined = sums ? tf.zeros([2 * this.tasks]) : undefined;
     const chunks: tf.Tensor[] = [];
@@ -431,15 +554,24 @@ class TrainingRun {
           const { num, den } = objective.sums(all, y, mask);
           next = tf.add(acc, tf.concat([num, den])) as tf.Tensor1D;
         }
-        const ordered = outputs ? model.plan.tasks.map((t) => all[model.outputIndex.get(t.id)!]!) : [];
-        const out = outputs ? tf.reshape(ordered.length === 1 ? ordered[0]! : tf.concat(ordered, 1), [-1]) : undefined;
+        const ordered = outputs
+          ? model.plan.tasks.map((t) => all[model.outputIndex.get(t.id)!]!)
+          : [];
+        const out = outputs
+          ? tf.reshape(ordered.length === 1 ? ordered[0]! : tf.concat(ordered, 1), [-1])
+          : undefined;
         return [next, out] as const;
       });
       acc?.dispose();
       acc = next;
       if (out) chunks.push(out);
     }
-    return { sums: acc, outputs: outputs ? (chunks.length === 1 ? chunks[0]! : tf.concat(chunks)) as tf.Tensor1D : undefined };
+    return {
+      sums: acc,
+      outputs: outputs
+        ? ((chunks.length === 1 ? chunks[0]! : tf.concat(chunks)) as tf.Tensor1D)
+        : undefined,
+    };
   }
 
   /**
@@ -447,7 +579,16 @@ class TrainingRun {
    * epoch first. Names the task whose loss went non-finite first, and the step (batch) where it
    * happened: once one loss is NaN the shared weights soon make every loss NaN.
    */
-  private checkFinite(e: { epoch: number; steps: number; num: Float32Array; loss: number; penalty: number; firstBad: Float32Array; probe: number; good: tf.Tensor[] }): void {
+  private checkFinite(e: {
+    epoch: number;
+    steps: number;
+    num: Float32Array;
+    loss: number;
+    penalty: number;
+    firstBad: Float32Array;
+    probe: number;
+    good: tf.Tensor[];
+  }): void {
     const T = this.tasks;
     let first = -1;
     for (let t = 0; t < T; t++) {
@@ -456,24 +597,49 @@ class TrainingRun {
     }
     const gradientStep = e.firstBad[T]! < NO_STEP ? e.firstBad[T]! : undefined;
     const taskStep = first >= 0 && e.firstBad[first]! < NO_STEP ? e.firstBad[first]! : undefined;
-    const task = first >= 0 && (gradientStep === undefined || taskStep === undefined || taskStep <= gradientStep) ? this.objective.order[first] : undefined;
-    const what = task !== undefined ? `the loss of task "${task}"`
-      : gradientStep !== undefined ? 'a gradient (the losses were finite)'
-        : !Number.isFinite(e.penalty) ? 'the coupling penalty'
-          : !Number.isFinite(e.loss) ? 'the combined loss (balancing weights)'
-            : !Number.isFinite(e.probe) ? 'the weights (the last update overflowed)' : undefined;
+    const task =
+      first >= 0 &&
+      (gradientStep === undefined || taskStep === undefined || taskStep <= gradientStep)
+        ? this.objective.order[first]
+        : undefined;
+    const what =
+      task !== undefined
+        ? `the loss of task "${task}"`
+        : gradientStep !== undefined
+          ? 'a gradient (the losses were finite)'
+          : !Number.isFinite(e.penalty)
+            ? 'the coupling penalty'
+            : !Number.isFinite(e.loss)
+              ? 'the combined loss (balancing weights)'
+              : !Number.isFinite(e.probe)
+                ? 'the weights (the last update overflowed)'
+                : undefined;
     if (what === undefined) return;
     restore(this.allVariables, e.good);
     const step = task !== undefined ? taskStep : gradientStep;
-    const value = task !== undefined ? (Number.isFinite(e.num[first]!) ? NaN : e.num[first]) : gradientStep !== undefined ? NaN
-      : !Number.isFinite(e.penalty) ? e.penalty : !Number.isFinite(e.loss) ? e.loss : e.probe;
-    const kept = e.epoch === 0 ? 'its initial weights' : `the weights from the end of epoch ${e.epoch}`;
+    const value =
+      task !== undefined
+        ? Number.isFinite(e.num[first]!)
+          ? NaN
+          : e.num[first]
+        : gradientStep !== undefined
+          ? NaN
+          : !Number.isFinite(e.penalty)
+            ? e.penalty
+            : !Number.isFinite(e.loss)
+              ? e.loss
+              : e.probe;
+    const kept =
+      e.epoch === 0 ? 'its initial weights' : `the weights from the end of epoch ${e.epoch}`;
     const path = task !== undefined ? `tasks.${task}` : 'options.optimizer.learningRate';
     const batch = this.opts.batchSize;
-    const where = step === undefined ? '' : ` It first happened at step ${step + 1} of ${e.steps} of epoch ${e.epoch + 1} (the batch of shuffled rows ${step * batch}..${Math.min((step + 1) * batch, this.train.rows) - 1}; step ${e.epoch * e.steps + step + 1} of the run).`;
+    const where =
+      step === undefined
+        ? ''
+        : ` It first happened at step ${step + 1} of ${e.steps} of epoch ${e.epoch + 1} (the batch of shuffled rows ${step * batch}..${Math.min((step + 1) * batch, this.train.rows) - 1}; step ${e.epoch * e.steps + step + 1} of the run).`;
     throw new TrainingError(
       `${SCOPE}: ${what} became non-finite (got ${value}) in epoch ${e.epoch + 1} of ${this.opts.epochs} → at ${path}. Training stopped and the model keeps ${kept}.${where} ` +
-      'Lower the learning rate (options.optimizer.learningRate), scale the features and regression targets, or check the labels of that task.',
+        'Lower the learning rate (options.optimizer.learningRate), scale the features and regression targets, or check the labels of that task.',
       { path, got: { task, epoch: e.epoch, step: step === undefined ? undefined : step, value } },
     );
   }

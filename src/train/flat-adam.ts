@@ -58,7 +58,10 @@ export class FlatAdam extends tf.Optimizer {
     return this.update(variableGradients, true) ?? tf.ones([1]);
   }
 
-  private update(variableGradients: tf.NamedTensorMap | NamedTensor[], check: boolean): tf.Tensor1D | undefined {
+  private update(
+    variableGradients: tf.NamedTensorMap | NamedTensor[],
+    check: boolean,
+  ): tf.Tensor1D | undefined {
     const entries: Array<[string, tf.Tensor]> = Array.isArray(variableGradients)
       ? variableGradients.map((g) => [g.name, g.tensor])
       : Object.entries(variableGradients);
@@ -71,7 +74,8 @@ export class FlatAdam extends tf.Optimizer {
     const layout = this.layoutFor(variables);
     const finite = tf.tidy(() => {
       const flat = (t: tf.Tensor) => (t.rank === 1 ? t : tf.reshape(t, [-1]));
-      const g = entries.length === 1 ? flat(entries[0]![1]) : tf.concat(entries.map(([, t]) => flat(t)));
+      const g =
+        entries.length === 1 ? flat(entries[0]![1]) : tf.concat(entries.map(([, t]) => flat(t)));
       const m = this.m!;
       const v = this.v!;
       const newM = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
@@ -86,17 +90,29 @@ export class FlatAdam extends tf.Optimizer {
       if (applyStepKernelAvailable()) {
         // One kernel adds each variable's part of the step and checks that it is finite (adam-kernel.ts).
         const inputs: tf.NamedTensorMap = { step };
-        variables.forEach((variable, k) => { inputs[`p${k}`] = variable; });
-        const outputs = tf.engine().runKernel(APPLY_STEP_KERNEL, inputs, { count: variables.length }) as tf.Tensor[];
+        variables.forEach((variable, k) => {
+          inputs[`p${k}`] = variable;
+        });
+        const outputs = tf
+          .engine()
+          .runKernel(APPLY_STEP_KERNEL, inputs, { count: variables.length }) as tf.Tensor[];
         variables.forEach((variable, k) => variable.assign(outputs[k]!));
         return check ? (outputs[variables.length] as tf.Tensor1D) : undefined;
       }
       variables.forEach((variable, i) => {
-        const part = variables.length === 1 ? step : tf.slice(step, layout.offsets[i]!, layout.sizes[i]!);
-        variable.assign(tf.add(layout.shapes[i]!.length === 1 ? part : tf.reshape(part, layout.shapes[i]!), variable));
+        const part =
+          variables.length === 1 ? step : tf.slice(step, layout.offsets[i]!, layout.sizes[i]!);
+        variable.assign(
+          tf.add(
+            layout.shapes[i]!.length === 1 ? part : tf.reshape(part, layout.shapes[i]!),
+            variable,
+          ),
+        );
       });
       // x * 0 is NaN exactly for NaN and infinities.
-      return check ? (tf.reshape(tf.cast(tf.isFinite(tf.sum(tf.mul(g, 0))), 'float32'), [1]) as tf.Tensor1D) : undefined;
+      return check
+        ? (tf.reshape(tf.cast(tf.isFinite(tf.sum(tf.mul(g, 0))), 'float32'), [1]) as tf.Tensor1D)
+        : undefined;
     });
     this.incrementIterations();
     return finite;
@@ -106,15 +122,22 @@ export class FlatAdam extends tf.Optimizer {
   private layoutFor(variables: readonly tf.Variable[]): Layout {
     const sizes = variables.map((v) => v.size);
     if (this.layout) {
-      const same = this.layout.sizes.length === sizes.length && sizes.every((s, i) => s === this.layout!.sizes[i]);
-      if (!same) throw new Error(`FlatAdam: every step must pass the same variables in the same order (first ${this.layout.sizes.length} of sizes ${this.layout.sizes.join(',')}, now ${sizes.length} of sizes ${sizes.join(',')})`);
+      const same =
+        this.layout.sizes.length === sizes.length &&
+        sizes.every((s, i) => s === this.layout!.sizes[i]);
+      if (!same)
+        throw new Error(
+          `FlatAdam: every step must pass the same variables in the same order (first ${this.layout.sizes.length} of sizes ${this.layout.sizes.join(',')}, now ${sizes.length} of sizes ${sizes.join(',')})`,
+        );
       return this.layout;
     }
     const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
     const total = sizes.reduce((a, b) => a + b, 0);
     const layout: Layout = { sizes, shapes: variables.map((v) => [...v.shape]), offsets, total };
     if (this.m && this.m.size !== total) {
-      throw new Error(`FlatAdam: the restored moments hold ${this.m.size} values, the variables ${total}`);
+      throw new Error(
+        `FlatAdam: the restored moments hold ${this.m.size} values, the variables ${total}`,
+      );
     }
     this.m ??= tf.tidy(() => tf.zeros([total]).variable(false));
     this.v ??= tf.tidy(() => tf.zeros([total]).variable(false));
@@ -130,7 +153,13 @@ export class FlatAdam extends tf.Optimizer {
   }
 
   override async getWeights(): Promise<NamedTensor[]> {
-    const moments = this.m && this.v ? [{ name: 'flat/m', tensor: this.m }, { name: 'flat/v', tensor: this.v }] : [];
+    const moments =
+      this.m && this.v
+        ? [
+            { name: 'flat/m', tensor: this.m },
+            { name: 'flat/v', tensor: this.v },
+          ]
+        : [];
     return [await this.saveIterations(), ...moments];
   }
 
@@ -145,7 +174,9 @@ export class FlatAdam extends tf.Optimizer {
       throw new Error(`FlatAdam: expected the two flat moments (got ${values.length} tensor(s))`);
     }
     if (this.layout && values[0]!.tensor.size !== this.layout.total) {
-      throw new Error(`FlatAdam: the moments hold ${values[0]!.tensor.size} values, the variables ${this.layout.total}`);
+      throw new Error(
+        `FlatAdam: the moments hold ${values[0]!.tensor.size} values, the variables ${this.layout.total}`,
+      );
     }
     this.m?.dispose();
     this.v?.dispose();
@@ -154,6 +185,11 @@ export class FlatAdam extends tf.Optimizer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+    return {
+      learningRate: this.learningRate,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+    };
   }
 }

@@ -11,7 +11,11 @@ export function forward(model: MtgraphModel, x: tf.Tensor2D, training: boolean):
 }
 
 /** Calls `f` on consecutive row chunks of the given tensors (each chunk inside `tf.tidy`). */
-export function forChunks(rows: number, chunk: number, f: (start: number, size: number) => void): void {
+export function forChunks(
+  rows: number,
+  chunk: number,
+  f: (start: number, size: number) => void,
+): void {
   for (let start = 0; start < rows; start += chunk) {
     const size = Math.min(chunk, rows - start);
     f(start, size);
@@ -62,7 +66,13 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
     let begin = 0;
     for (const id of tasks) {
       const size = plan.heads[id]!.units;
-      sources[model.outputIndex.get(id)!] = { output: outputs.length, begin, size, width, activation: plan.heads[id]!.activation };
+      sources[model.outputIndex.get(id)!] = {
+        output: outputs.length,
+        begin,
+        size,
+        width,
+        activation: plan.heads[id]!.activation,
+      };
       begin += size;
     }
     outputs.push(logits);
@@ -73,7 +83,10 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
     sources[i] = { output: outputs.length, begin: 0, size: units, width: units, activation: null };
     outputs.push(model.model.outputs[i]!);
   });
-  const view: TrainingView = { model: tf.model({ inputs: model.model.inputs, outputs, name: `${model.model.name}.training` }), sources };
+  const view: TrainingView = {
+    model: tf.model({ inputs: model.model.inputs, outputs, name: `${model.model.name}.training` }),
+    sources,
+  };
   views.set(model, view);
   return view;
 }

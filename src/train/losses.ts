@@ -68,7 +68,10 @@ registerLoss({
   compute: (yTrue, yPred) => {
     const error = tf.abs(tf.sub(yPred, yTrue));
     const quadratic = tf.minimum(error, HUBER_DELTA);
-    return tf.add(tf.mul(0.5, tf.square(quadratic)), tf.mul(HUBER_DELTA, tf.sub(error, quadratic))) as tf.Tensor2D;
+    return tf.add(
+      tf.mul(0.5, tf.square(quadratic)),
+      tf.mul(HUBER_DELTA, tf.sub(error, quadratic)),
+    ) as tf.Tensor2D;
   },
 });
 
@@ -79,7 +82,9 @@ registerLoss({
   compute: (yTrue, yPred) => {
     const p = tf.clipByValue(yPred, EPSILON, 1 - EPSILON);
     // -(y log p + (1 - y) log(1 - p)), plus 0 * yPred so that a NaN output stays NaN after the clip
-    const loss = tf.neg(tf.add(tf.mul(yTrue, tf.log(p)), tf.mul(tf.sub(1, yTrue), tf.log(tf.sub(1, p)))));
+    const loss = tf.neg(
+      tf.add(tf.mul(yTrue, tf.log(p)), tf.mul(tf.sub(1, yTrue), tf.log(tf.sub(1, p)))),
+    );
     return keepNaN(loss, yPred) as tf.Tensor2D;
   },
 });
@@ -92,6 +97,9 @@ registerLoss({
     const classes = yPred.shape[1];
     const oneHot = tf.oneHot(tf.cast(tf.reshape(yTrue, [-1]), 'int32'), classes);
     const picked = tf.sum(tf.mul(yPred, oneHot), 1, true);
-    return keepNaN(tf.neg(tf.log(tf.clipByValue(picked, EPSILON, 1))), tf.sum(yPred, 1, true)) as tf.Tensor2D;
+    return keepNaN(
+      tf.neg(tf.log(tf.clipByValue(picked, EPSILON, 1))),
+      tf.sum(yPred, 1, true),
+    ) as tf.Tensor2D;
   },
 });

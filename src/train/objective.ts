@@ -25,7 +25,10 @@ interface LossGroup {
 }
 
 /** `(x - mean) / std` column by column: labels and outputs of scaled regression heads in standardised units. */
-function standardise(x: tf.Tensor2D, scale: { mean: number[]; std: number[] } | undefined): tf.Tensor2D {
+function standardise(
+  x: tf.Tensor2D,
+  scale: { mean: number[]; std: number[] } | undefined,
+): tf.Tensor2D {
   if (!scale) return x;
   return tf.div(tf.sub(x, tf.tensor1d(scale.mean)), tf.tensor1d(scale.std)) as tf.Tensor2D;
 }
@@ -54,17 +57,31 @@ export class Objective {
     plan.tasks.forEach((task, i) => {
       const loss = getLoss(task.loss);
       if (!loss) {
-        throw new PlanError(`${SCOPE}: unknown loss for task "${task.id}" (got ${JSON.stringify(task.loss)}; expected one of ${lossNames().join(', ')}) → at tasks[${i}].loss. Use a loss of the task's kind.`, { path: `tasks[${i}].loss`, got: task.loss });
+        throw new PlanError(
+          `${SCOPE}: unknown loss for task "${task.id}" (got ${JSON.stringify(task.loss)}; expected one of ${lossNames().join(', ')}) → at tasks[${i}].loss. Use a loss of the task's kind.`,
+          { path: `tasks[${i}].loss`, got: task.loss },
+        );
       }
       const width = targetOf(task).width(task);
       if (loss.elementwise && width !== task.outputs) {
-        throw new PlanError(`${SCOPE}: loss "${loss.name}" does not fit ${task.kind} task "${task.id}" (${width} label column(s) against ${task.outputs} outputs) → at tasks[${i}].loss. Use the default loss of the kind.`, { path: `tasks[${i}].loss`, got: task.loss });
+        throw new PlanError(
+          `${SCOPE}: loss "${loss.name}" does not fit ${task.kind} task "${task.id}" (${width} label column(s) against ${task.outputs} outputs) → at tasks[${i}].loss. Use the default loss of the kind.`,
+          { path: `tasks[${i}].loss`, got: task.loss },
+        );
       }
       const output = outputIndex.get(task.id);
-      if (output === undefined) throw new PlanError(`${SCOPE}: the model has no output for task "${task.id}" → at tasks[${i}]. Build the model from this plan.`, { path: `tasks[${i}]` });
+      if (output === undefined)
+        throw new PlanError(
+          `${SCOPE}: the model has no output for task "${task.id}" → at tasks[${i}]. Build the model from this plan.`,
+          { path: `tasks[${i}]` },
+        );
       const key = loss.elementwise ? `loss:${loss.name}:${width}` : `task:${task.id}`;
       let group = groups.get(key);
-      if (!group) groups.set(key, (group = { loss, tasks: [], outputs: [], taskWidth: width, offset: 0, width: 0 }));
+      if (!group)
+        groups.set(
+          key,
+          (group = { loss, tasks: [], outputs: [], taskWidth: width, offset: 0, width: 0 }),
+        );
       group.tasks.push(task);
       group.outputs.push(output);
       group.width += width;
@@ -72,7 +89,10 @@ export class Objective {
     this.groups = [...groups.values()];
     // Label columns are output columns here: an elementwise loss needs label width = outputs, and a scaled head is regression.
     for (const g of this.groups) {
-      const scale = columnScale(plan.heads, g.tasks.map((t) => t.id));
+      const scale = columnScale(
+        plan.heads,
+        g.tasks.map((t) => t.id),
+      );
       if (scale) g.scale = scale;
     }
     let offset = 0;
@@ -84,14 +104,20 @@ export class Objective {
     this.order = this.tasks.map((t) => t.id);
     this.widths = this.tasks.map((t) => targetOf(t).width(t));
     this.outputs = this.groups.flatMap((g) => g.outputs);
-    this.slots = this.groups.flatMap((g) => g.tasks.map((_, i) => ({ group: g, column: g.offset + i * g.taskWidth })));
+    this.slots = this.groups.flatMap((g) =>
+      g.tasks.map((_, i) => ({ group: g, column: g.offset + i * g.taskWidth })),
+    );
   }
 
   /**
    * Masked loss sums of a batch, per task in training order: `num[t] = sum(mask * loss)` and
    * `den[t] = sum(mask)`. The task loss is `num / max(1, den)`.
    */
-  sums(outputs: readonly tf.Tensor[], y: tf.Tensor2D, mask: tf.Tensor2D): { num: tf.Tensor1D; den: tf.Tensor1D } {
+  sums(
+    outputs: readonly tf.Tensor[],
+    y: tf.Tensor2D,
+    mask: tf.Tensor2D,
+  ): { num: tf.Tensor1D; den: tf.Tensor1D } {
     const ordered = this.groups.map((g) => {
       const preds = g.outputs.map((i) => outputs[i] as tf.Tensor2D);
       return preds.length === 1 ? preds[0]! : tf.concat(preds, 1);
@@ -100,34 +126,62 @@ export class Objective {
   }
 
   /** The sums from each group's predictions, its tasks' outputs side by side. */
-  private sumsOf(predictions: readonly tf.Tensor[], y: tf.Tensor2D, mask: tf.Tensor2D): { num: tf.Tensor1D; den: tf.Tensor1D } {
+  private sumsOf(
+    predictions: readonly tf.Tensor[],
+    y: tf.Tensor2D,
+    mask: tf.Tensor2D,
+  ): { num: tf.Tensor1D; den: tf.Tensor1D } {
     const single = this.groups.length === 1;
-    const perTask = (m: tf.Tensor2D, g: LossGroup): tf.Tensor1D => (g.taskWidth === 1
-      ? tf.sum(m, 0)
-      : tf.sum(tf.reshape(m, [-1, g.tasks.length, g.taskWidth]), [0, 2])) as tf.Tensor1D;
+    const perTask = (m: tf.Tensor2D, g: LossGroup): tf.Tensor1D =>
+      (g.taskWidth === 1
+        ? tf.sum(m, 0)
+        : tf.sum(tf.reshape(m, [-1, g.tasks.length, g.taskWidth]), [0, 2])) as tf.Tensor1D;
     const nums: tf.Tensor1D[] = [];
     const dens: tf.Tensor1D[] = [];
     this.groups.forEach((g, gi) => {
       const yPred = predictions[gi] as tf.Tensor2D;
       const yTrue = single ? y : tf.slice(y, [0, g.offset], [-1, g.width]);
       const m = single ? mask : tf.slice(mask, [0, g.offset], [-1, g.width]);
-      nums.push(perTask(tf.mul(g.loss.compute(standardise(yTrue, g.scale), standardise(yPred, g.scale)), m), g));
+      nums.push(
+        perTask(
+          tf.mul(g.loss.compute(standardise(yTrue, g.scale), standardise(yPred, g.scale)), m),
+          g,
+        ),
+      );
       dens.push(perTask(m, g));
     });
-    return single ? { num: nums[0]!, den: dens[0]! } : { num: tf.concat(nums) as tf.Tensor1D, den: tf.concat(dens) as tf.Tensor1D };
+    return single
+      ? { num: nums[0]!, den: dens[0]! }
+      : { num: tf.concat(nums) as tf.Tensor1D, den: tf.concat(dens) as tf.Tensor1D };
   }
 
   /**
    * The masked loss sums of one task (`t` in training order) from its output alone: the same
    * numbers as `sums(...)[t]`, without computing the other tasks' losses.
    */
-  taskSums(t: number, output: tf.Tensor, y: tf.Tensor2D, mask: tf.Tensor2D): { num: tf.Scalar; den: tf.Scalar } {
+  taskSums(
+    t: number,
+    output: tf.Tensor,
+    y: tf.Tensor2D,
+    mask: tf.Tensor2D,
+  ): { num: tf.Scalar; den: tf.Scalar } {
     const { group, column } = this.slots[t]!;
     const yTrue = tf.slice(y, [0, column], [-1, group.taskWidth]);
     const m = tf.slice(mask, [0, column], [-1, group.taskWidth]);
     const at = column - group.offset;
-    const scale = group.scale && { mean: group.scale.mean.slice(at, at + group.taskWidth), std: group.scale.std.slice(at, at + group.taskWidth) };
-    return { num: tf.sum(tf.mul(group.loss.compute(standardise(yTrue, scale), standardise(output as tf.Tensor2D, scale)), m)), den: tf.sum(m) };
+    const scale = group.scale && {
+      mean: group.scale.mean.slice(at, at + group.taskWidth),
+      std: group.scale.std.slice(at, at + group.taskWidth),
+    };
+    return {
+      num: tf.sum(
+        tf.mul(
+          group.loss.compute(standardise(yTrue, scale), standardise(output as tf.Tensor2D, scale)),
+          m,
+        ),
+      ),
+      den: tf.sum(m),
+    };
   }
 
   /**
@@ -136,12 +190,18 @@ export class Objective {
    * element by element are read as one block of columns (the whole output when it is exactly the
    * group's), activated once.
    */
-  viewSums(view: TrainingView, outputs: readonly tf.Tensor[], y: tf.Tensor2D, mask: tf.Tensor2D): { num: tf.Tensor1D; den: tf.Tensor1D } {
+  viewSums(
+    view: TrainingView,
+    outputs: readonly tf.Tensor[],
+    y: tf.Tensor2D,
+    mask: tf.Tensor2D,
+  ): { num: tf.Tensor1D; den: tf.Tensor1D } {
     const blocks = this.blocksOf(view);
     const ordered = this.groups.map((g, gi) => {
       const parts = blocks[gi]!.map((b) => {
         const out = outputs[b.output] as tf.Tensor2D;
-        const columns = b.begin === 0 && b.size === b.width ? out : tf.slice(out, [0, b.begin], [-1, b.size]);
+        const columns =
+          b.begin === 0 && b.size === b.width ? out : tf.slice(out, [0, b.begin], [-1, b.size]);
         return b.activation === null ? columns : COLUMN_ACTIVATIONS[b.activation]!(columns);
       });
       return parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
@@ -160,8 +220,16 @@ export class Objective {
       for (const i of g.outputs) {
         const s = view.sources[i]!;
         const last = out.at(-1);
-        const elementwise = s.activation === null || s.activation === 'linear' || s.activation === 'sigmoid';
-        if (last && elementwise && last.output === s.output && last.activation === s.activation && last.begin + last.size === s.begin) last.size += s.size;
+        const elementwise =
+          s.activation === null || s.activation === 'linear' || s.activation === 'sigmoid';
+        if (
+          last &&
+          elementwise &&
+          last.output === s.output &&
+          last.activation === s.activation &&
+          last.begin + last.size === s.begin
+        )
+          last.size += s.size;
         else out.push({ ...s });
       }
       // A softmax block is one task's columns (never merged above unless alone).

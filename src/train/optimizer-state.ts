@@ -20,16 +20,24 @@ export interface OptimizerSnapshot {
 }
 
 /** Own scalar variables of an optimizer that `getWeights` does not return (Adam's accBeta1 / accBeta2). */
-function scalarVariables(optimizer: tf.Optimizer, listed: ReadonlySet<tf.Tensor>): Array<[string, tf.Variable]> {
+function scalarVariables(
+  optimizer: tf.Optimizer,
+  listed: ReadonlySet<tf.Tensor>,
+): Array<[string, tf.Variable]> {
   return Object.entries(optimizer as unknown as Record<string, unknown>)
-    .filter((entry): entry is [string, tf.Variable] => entry[1] instanceof tf.Variable && entry[1].size === 1 && !listed.has(entry[1]))
+    .filter(
+      (entry): entry is [string, tf.Variable] =>
+        entry[1] instanceof tf.Variable && entry[1].size === 1 && !listed.has(entry[1]),
+    )
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export async function captureOptimizer(optimizer: tf.Optimizer): Promise<OptimizerSnapshot> {
   const weights = await optimizer.getWeights();
   const listed = new Set(weights.map((w) => w.tensor));
-  const scalars = Object.fromEntries(scalarVariables(optimizer, listed).map(([key, v]) => [key, v.dataSync()[0]!]));
+  const scalars = Object.fromEntries(
+    scalarVariables(optimizer, listed).map(([key, v]) => [key, v.dataSync()[0]!]),
+  );
   const made = weights.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable));
   return { weights, scalars, dispose: () => tf.dispose(made) };
 }
@@ -38,8 +46,14 @@ export async function captureOptimizer(optimizer: tf.Optimizer): Promise<Optimiz
  * Restores a snapshot into a fresh optimizer of the same kind (one that has taken no step).
  * `values` are the tensors of `getWeights()` in order (the caller keeps and disposes them).
  */
-export async function restoreOptimizer(optimizer: tf.Optimizer, values: readonly tf.Tensor[], scalars: Readonly<Record<string, number>>): Promise<void> {
-  await optimizer.setWeights(values.map((tensor, i) => ({ name: i === 0 ? 'iter' : `slot/${i}`, tensor })));
+export async function restoreOptimizer(
+  optimizer: tf.Optimizer,
+  values: readonly tf.Tensor[],
+  scalars: Readonly<Record<string, number>>,
+): Promise<void> {
+  await optimizer.setWeights(
+    values.map((tensor, i) => ({ name: i === 0 ? 'iter' : `slot/${i}`, tensor })),
+  );
   const own = new Map(scalarVariables(optimizer, new Set()));
   for (const [key, value] of Object.entries(scalars)) {
     const v = own.get(key);
@@ -53,7 +67,11 @@ export async function optimizerToJson(optimizer: tf.Optimizer): Promise<unknown>
   const snap = await captureOptimizer(optimizer);
   try {
     return {
-      weights: snap.weights.map((w) => ({ shape: w.tensor.shape, dtype: w.tensor.dtype, values: Array.from(w.tensor.dataSync()) })),
+      weights: snap.weights.map((w) => ({
+        shape: w.tensor.shape,
+        dtype: w.tensor.dtype,
+        values: Array.from(w.tensor.dataSync()),
+      })),
       scalars: snap.scalars,
     };
   } finally {
@@ -62,18 +80,33 @@ export async function optimizerToJson(optimizer: tf.Optimizer): Promise<unknown>
 }
 
 /** Restores what `optimizerToJson` returned; throws when it does not fit. */
-export async function optimizerFromJson(optimizer: tf.Optimizer, value: unknown, owner: string): Promise<void> {
-  const bad = () => new Error(`the saved state of '${owner}' does not fit: its optimizer state is malformed`);
-  if (!isPlainObject(value) || !Array.isArray(value.weights) || !isPlainObject(value.scalars)) throw bad();
+export async function optimizerFromJson(
+  optimizer: tf.Optimizer,
+  value: unknown,
+  owner: string,
+): Promise<void> {
+  const bad = () =>
+    new Error(`the saved state of '${owner}' does not fit: its optimizer state is malformed`);
+  if (!isPlainObject(value) || !Array.isArray(value.weights) || !isPlainObject(value.scalars))
+    throw bad();
   const scalars = value.scalars;
   if (!Object.values(scalars).every((v) => typeof v === 'number')) throw bad();
   const tensors = value.weights.map((w: unknown) => {
-    if (!isPlainObject(w) || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)
-      || (w.dtype !== 'float32' && w.dtype !== 'int32') || !Array.isArray(w.values) || !w.values.every((v) => typeof v === 'number')
-      || w.values.length !== (w.shape as number[]).reduce((a, b) => a * b, 1)) throw bad();
+    if (
+      !isPlainObject(w) ||
+      !Array.isArray(w.shape) ||
+      !w.shape.every((d) => Number.isInteger(d) && d >= 0) ||
+      (w.dtype !== 'float32' && w.dtype !== 'int32') ||
+      !Array.isArray(w.values) ||
+      !w.values.every((v) => typeof v === 'number') ||
+      w.values.length !== (w.shape as number[]).reduce((a, b) => a * b, 1)
+    )
+      throw bad();
     return w;
   });
-  const made = tensors.map((w) => tf.tensor(w.values as number[], w.shape as number[], w.dtype as 'float32' | 'int32'));
+  const made = tensors.map((w) =>
+    tf.tensor(w.values as number[], w.shape as number[], w.dtype as 'float32' | 'int32'),
+  );
   try {
     await restoreOptimizer(optimizer, made, scalars as Record<string, number>);
   } finally {

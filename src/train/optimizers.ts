@@ -25,4 +25,8 @@ export function optimizerNames(): string[] {
 
 registerOptimizer({ name: 'adam', defaultLearningRate: 1e-3, create: (lr) => new FlatAdam(lr) });
 registerOptimizer({ name: 'sgd', defaultLearningRate: 1e-2, create: (lr) => tf.train.sgd(lr) });
-registerOptimizer({ name: 'rmsprop', defaultLearningRate: 1e-3, create: (lr) => tf.train.rmsprop(lr) });
+registerOptimizer({
+  name: 'rmsprop',
+  defaultLearningRate: 1e-3,
+  create: (lr) => tf.train.rmsprop(lr),
+});

@@ -36,7 +36,12 @@ export interface FitOptions {
   /** Separate validation data (same form as the training data). */
   validationData?: TaskData;
   /** Stop when `monitor` has not improved by more than `minDelta` for `patience` epochs, and restore the best weights. */
-  earlyStopping?: { patience: number; monitor?: 'val_loss' | 'loss'; minDelta?: number; restoreBestWeights?: boolean };
+  earlyStopping?: {
+    patience: number;
+    monitor?: 'val_loss' | 'loss';
+    minDelta?: number;
+    restoreBestWeights?: boolean;
+  };
   /**
    * Compute each task's metrics (its `metrics`, as `evaluate` does) at the end of epochs: on the
    * validation data when there is any (History.valMetrics), else on the training data
@@ -74,7 +79,11 @@ export const FIT_DEFAULTS = Object.freeze({
   validationSplit: 0,
   metrics: true,
   metricsEvery: 1,
-  earlyStopping: Object.freeze({ monitor: 'val_loss when there is validation data, else loss', minDelta: 0, restoreBestWeights: true }),
+  earlyStopping: Object.freeze({
+    monitor: 'val_loss when there is validation data, else loss',
+    minDelta: 0,
+    restoreBestWeights: true,
+  }),
 });
 
 export interface ResolvedFitOptions {
@@ -87,7 +96,14 @@ export interface ResolvedFitOptions {
   balanceOptions: Record<string, unknown>;
   validationSplit: { fraction: number; shuffle: boolean } | undefined;
   validationData: unknown;
-  earlyStopping: { patience: number; monitor: 'val_loss' | 'loss'; minDelta: number; restoreBestWeights: boolean } | undefined;
+  earlyStopping:
+    | {
+        patience: number;
+        monitor: 'val_loss' | 'loss';
+        minDelta: number;
+        restoreBestWeights: boolean;
+      }
+    | undefined;
   metrics: boolean;
   metricsEvery: number;
   onEpochEnd: ((epoch: number, logs: EpochLogs) => void | Promise<void>) | undefined;
@@ -96,8 +112,13 @@ export interface ResolvedFitOptions {
 }
 
 const positiveInt = (what: string, example: string) =>
-  z.int({ error: says(`${what} must be a whole number`, `Use e.g. ${example}.`) }).min(1, { error: says(`${what} must be at least 1`, `Use e.g. ${example}.`) });
-const fraction = z.number({ error: says('validationSplit must be a number', 'Use a fraction in (0, 1), e.g. 0.2.') })
+  z
+    .int({ error: says(`${what} must be a whole number`, `Use e.g. ${example}.`) })
+    .min(1, { error: says(`${what} must be at least 1`, `Use e.g. ${example}.`) });
+const fraction = z
+  .number({
+    error: says('validationSplit must be a number', 'Use a fraction in (0, 1), e.g. 0.2.'),
+  })
   .gt(0, { error: says('validationSplit must be in (0, 1)', 'Use e.g. 0.2, or leave it out.') })
   .lt(1, { error: says('validationSplit must be in (0, 1)', 'Use e.g. 0.2, or leave it out.') });
 
@@ -105,79 +126,192 @@ const schema = z.strictObject({
   epochs: positiveInt('epochs', 'epochs: 10').optional(),
   batchSize: positiveInt('batchSize', 'batchSize: 32').optional(),
   seed: z.int({ error: says('seed must be a whole number', 'Use e.g. seed: 42.') }).optional(),
-  optimizer: z.union([
-    z.string(),
-    z.strictObject({
-      name: z.string({ error: (issue) => says('optimizer.name must be a string', `Use one of: ${optimizerNames().join(', ')}.`)(issue) }),
-      learningRate: z.number({ error: says('learningRate must be a number', 'Use e.g. learningRate: 0.001.') })
-        .positive({ error: says('learningRate must be positive', 'Use e.g. learningRate: 0.001.') }).optional(),
-    }),
-  ], { error: says('optimizer must be a name or { name, learningRate }', "Write e.g. optimizer: { name: 'adam', learningRate: 0.001 }.") }).optional(),
-  balance: z.string({ error: (issue) => says('balance must be a method name', `Use one of: ${balanceNames().join(', ')}.`)(issue) }).optional(),
+  optimizer: z
+    .union(
+      [
+        z.string(),
+        z.strictObject({
+          name: z.string({
+            error: (issue) =>
+              says(
+                'optimizer.name must be a string',
+                `Use one of: ${optimizerNames().join(', ')}.`,
+              )(issue),
+          }),
+          learningRate: z
+            .number({
+              error: says('learningRate must be a number', 'Use e.g. learningRate: 0.001.'),
+            })
+            .positive({
+              error: says('learningRate must be positive', 'Use e.g. learningRate: 0.001.'),
+            })
+            .optional(),
+        }),
+      ],
+      {
+        error: says(
+          'optimizer must be a name or { name, learningRate }',
+          "Write e.g. optimizer: { name: 'adam', learningRate: 0.001 }.",
+        ),
+      },
+    )
+    .optional(),
+  balance: z
+    .string({
+      error: (issue) =>
+        says('balance must be a method name', `Use one of: ${balanceNames().join(', ')}.`)(issue),
+    })
+    .optional(),
   balanceOptions: z.unknown().optional(),
-  validationSplit: z.union([fraction, z.strictObject({ fraction, shuffle: z.boolean().optional() })], {
-    error: says('validationSplit must be a fraction or { fraction, shuffle }', 'Write e.g. validationSplit: 0.2.'),
-  }).optional(),
+  validationSplit: z
+    .union([fraction, z.strictObject({ fraction, shuffle: z.boolean().optional() })], {
+      error: says(
+        'validationSplit must be a fraction or { fraction, shuffle }',
+        'Write e.g. validationSplit: 0.2.',
+      ),
+    })
+    .optional(),
   validationData: z.unknown().optional(),
-  earlyStopping: z.strictObject({
-    patience: z.int({ error: says('earlyStopping.patience must be a whole number', 'Use e.g. patience: 5.') })
-      .min(0, { error: says('earlyStopping.patience must be >= 0', 'Use e.g. patience: 5.') }),
-    monitor: z.enum(['val_loss', 'loss'], { error: says('unknown earlyStopping.monitor', "Use 'val_loss' or 'loss'.") }).optional(),
-    minDelta: z.number().min(0, { error: says('earlyStopping.minDelta must be >= 0', 'Use e.g. minDelta: 0.') }).optional(),
-    restoreBestWeights: z.boolean().optional(),
-  }, { error: says('earlyStopping must be { patience, monitor? }', "Write e.g. earlyStopping: { patience: 5, monitor: 'val_loss' }.") }).optional(),
-  metrics: z.boolean({ error: says('metrics must be true or false', 'Use metrics: false to skip the per-epoch metrics.') }).optional(),
+  earlyStopping: z
+    .strictObject(
+      {
+        patience: z
+          .int({
+            error: says('earlyStopping.patience must be a whole number', 'Use e.g. patience: 5.'),
+          })
+          .min(0, { error: says('earlyStopping.patience must be >= 0', 'Use e.g. patience: 5.') }),
+        monitor: z
+          .enum(['val_loss', 'loss'], {
+            error: says('unknown earlyStopping.monitor', "Use 'val_loss' or 'loss'."),
+          })
+          .optional(),
+        minDelta: z
+          .number()
+          .min(0, { error: says('earlyStopping.minDelta must be >= 0', 'Use e.g. minDelta: 0.') })
+          .optional(),
+        restoreBestWeights: z.boolean().optional(),
+      },
+      {
+        error: says(
+          'earlyStopping must be { patience, monitor? }',
+          "Write e.g. earlyStopping: { patience: 5, monitor: 'val_loss' }.",
+        ),
+      },
+    )
+    .optional(),
+  metrics: z
+    .boolean({
+      error: says(
+        'metrics must be true or false',
+        'Use metrics: false to skip the per-epoch metrics.',
+      ),
+    })
+    .optional(),
   metricsEvery: positiveInt('metricsEvery', 'metricsEvery: 5').optional(),
-  onEpochEnd: z.custom<NonNullable<FitOptions['onEpochEnd']>>((v) => typeof v === 'function', {
-    error: says('onEpochEnd must be a function', 'Pass (epoch, logs) => { ... }.'),
-  }).optional(),
-  checkpoint: z.strictObject({
-    dir: z.string({ error: says('checkpoint.dir must be a folder path', "Write e.g. checkpoint: { dir: 'out/checkpoint' }.") })
-      .min(1, { error: says('checkpoint.dir must not be empty', "Write e.g. checkpoint: { dir: 'out/checkpoint' }.") }),
-    every: positiveInt('checkpoint.every', 'every: 5').optional(),
-  }, { error: says('checkpoint must be { dir, every? }', "Write e.g. checkpoint: { dir: 'out/checkpoint', every: 5 }.") }).optional(),
-  resumeFrom: z.string({ error: says('resumeFrom must be a checkpoint folder', "Write e.g. resumeFrom: 'out/checkpoint'.") })
-    .min(1, { error: says('resumeFrom must not be empty', "Write e.g. resumeFrom: 'out/checkpoint'.") }).optional(),
+  onEpochEnd: z
+    .custom<NonNullable<FitOptions['onEpochEnd']>>((v) => typeof v === 'function', {
+      error: says('onEpochEnd must be a function', 'Pass (epoch, logs) => { ... }.'),
+    })
+    .optional(),
+  checkpoint: z
+    .strictObject(
+      {
+        dir: z
+          .string({
+            error: says(
+              'checkpoint.dir must be a folder path',
+              "Write e.g. checkpoint: { dir: 'out/checkpoint' }.",
+            ),
+          })
+          .min(1, {
+            error: says(
+              'checkpoint.dir must not be empty',
+              "Write e.g. checkpoint: { dir: 'out/checkpoint' }.",
+            ),
+          }),
+        every: positiveInt('checkpoint.every', 'every: 5').optional(),
+      },
+      {
+        error: says(
+          'checkpoint must be { dir, every? }',
+          "Write e.g. checkpoint: { dir: 'out/checkpoint', every: 5 }.",
+        ),
+      },
+    )
+    .optional(),
+  resumeFrom: z
+    .string({
+      error: says(
+        'resumeFrom must be a checkpoint folder',
+        "Write e.g. resumeFrom: 'out/checkpoint'.",
+      ),
+    })
+    .min(1, {
+      error: says('resumeFrom must not be empty', "Write e.g. resumeFrom: 'out/checkpoint'."),
+    })
+    .optional(),
 });
 
 /** Validates fit options and fills the defaults; `planSeed` is the default seed. */
 export function resolveFitOptions(options: unknown, planSeed: number): ResolvedFitOptions {
   const given = options ?? {};
   if (!isPlainObject(given)) {
-    throw new OptionsError(`${SCOPE}: options must be an object (got ${show(given)}) → at options. Write e.g. { epochs: 10 }.`, { path: 'options', got: given });
+    throw new OptionsError(
+      `${SCOPE}: options must be an object (got ${show(given)}) → at options. Write e.g. { epochs: 10 }.`,
+      { path: 'options', got: given },
+    );
   }
   const parsed = schema.safeParse(given);
   if (!parsed.success) throw zodError(parsed.error, 'options', OptionsError, SCOPE);
   const o = parsed.data;
-  const opt = typeof o.optimizer === 'string' ? { name: o.optimizer } : o.optimizer ?? { name: FIT_DEFAULTS.optimizer };
+  const opt =
+    typeof o.optimizer === 'string'
+      ? { name: o.optimizer }
+      : (o.optimizer ?? { name: FIT_DEFAULTS.optimizer });
   const factory = getOptimizer(opt.name);
   if (!factory) {
     const path = typeof o.optimizer === 'string' ? 'options.optimizer' : 'options.optimizer.name';
-    throw new OptionsError(`${SCOPE}: unknown optimizer (got ${JSON.stringify(opt.name)}; expected one of ${optimizerNames().join(', ')}) → at ${path}. Pick one of them.`, { path, got: opt.name });
+    throw new OptionsError(
+      `${SCOPE}: unknown optimizer (got ${JSON.stringify(opt.name)}; expected one of ${optimizerNames().join(', ')}) → at ${path}. Pick one of them.`,
+      { path, got: opt.name },
+    );
   }
   const balance = o.balance ?? FIT_DEFAULTS.balance;
   if (!getBalance(balance)) {
-    throw new OptionsError(`${SCOPE}: unknown balancing method (got ${JSON.stringify(balance)}; expected one of ${balanceNames().join(', ')}) → at options.balance. Pick one of them.`, { path: 'options.balance', got: balance });
+    throw new OptionsError(
+      `${SCOPE}: unknown balancing method (got ${JSON.stringify(balance)}; expected one of ${balanceNames().join(', ')}) → at options.balance. Pick one of them.`,
+      { path: 'options.balance', got: balance },
+    );
   }
   const balanceOptions = resolveBalanceOptions(balance, o.balanceOptions);
   if (o.validationSplit !== undefined && o.validationData !== undefined) {
-    throw new OptionsError(`${SCOPE}: validationSplit and validationData are both given → at options.validationSplit. Give one of them.`, { path: 'options.validationSplit' });
+    throw new OptionsError(
+      `${SCOPE}: validationSplit and validationData are both given → at options.validationSplit. Give one of them.`,
+      { path: 'options.validationSplit' },
+    );
   }
-  const validationSplit = o.validationSplit === undefined ? undefined
-    : typeof o.validationSplit === 'number' ? { fraction: o.validationSplit, shuffle: false }
-      : { fraction: o.validationSplit.fraction, shuffle: o.validationSplit.shuffle ?? false };
+  const validationSplit =
+    o.validationSplit === undefined
+      ? undefined
+      : typeof o.validationSplit === 'number'
+        ? { fraction: o.validationSplit, shuffle: false }
+        : { fraction: o.validationSplit.fraction, shuffle: o.validationSplit.shuffle ?? false };
   const hasValidation = validationSplit !== undefined || o.validationData !== undefined;
   let earlyStopping: ResolvedFitOptions['earlyStopping'];
   if (o.earlyStopping) {
     const monitor = o.earlyStopping.monitor ?? (hasValidation ? 'val_loss' : 'loss');
     if (monitor === 'val_loss' && !hasValidation) {
-      throw new OptionsError(`${SCOPE}: earlyStopping monitors val_loss but there is no validation data → at options.earlyStopping.monitor. Add validationSplit or validationData, or monitor 'loss'.`, { path: 'options.earlyStopping.monitor', got: monitor });
+      throw new OptionsError(
+        `${SCOPE}: earlyStopping monitors val_loss but there is no validation data → at options.earlyStopping.monitor. Add validationSplit or validationData, or monitor 'loss'.`,
+        { path: 'options.earlyStopping.monitor', got: monitor },
+      );
     }
     earlyStopping = {
       patience: o.earlyStopping.patience,
       monitor,
       minDelta: o.earlyStopping.minDelta ?? FIT_DEFAULTS.earlyStopping.minDelta,
-      restoreBestWeights: o.earlyStopping.restoreBestWeights ?? FIT_DEFAULTS.earlyStopping.restoreBestWeights,
+      restoreBestWeights:
+        o.earlyStopping.restoreBestWeights ?? FIT_DEFAULTS.earlyStopping.restoreBestWeights,
     };
   }
   return {
@@ -193,7 +327,9 @@ export function resolveFitOptions(options: unknown, planSeed: number): ResolvedF
     metrics: o.metrics ?? FIT_DEFAULTS.metrics,
     metricsEvery: o.metricsEvery ?? FIT_DEFAULTS.metricsEvery,
     onEpochEnd: o.onEpochEnd,
-    checkpoint: o.checkpoint ? { dir: o.checkpoint.dir, every: o.checkpoint.every ?? 1 } : undefined,
+    checkpoint: o.checkpoint
+      ? { dir: o.checkpoint.dir, every: o.checkpoint.every ?? 1 }
+      : undefined,
     resumeFrom: o.resumeFrom,
   };
 }
@@ -203,10 +339,15 @@ function resolveBalanceOptions(balance: string, given: unknown): Record<string, 
   const method = getBalance(balance)!;
   const path = 'options.balanceOptions';
   if (given !== undefined && !isPlainObject(given)) {
-    throw new OptionsError(`${SCOPE}: balanceOptions must be an object of '${balance}' options (got ${show(given)}) → at ${path}. Write e.g. balanceOptions: {}.`, { path, got: given });
+    throw new OptionsError(
+      `${SCOPE}: balanceOptions must be an object of '${balance}' options (got ${show(given)}) → at ${path}. Write e.g. balanceOptions: {}.`,
+      { path, got: given },
+    );
   }
   const parsed = method.options.safeParse(given ?? {});
   if (!parsed.success) throw zodError(parsed.error, path, OptionsError, SCOPE);
-  const values = Object.fromEntries(Object.entries(parsed.data as Record<string, unknown>).filter(([, v]) => v !== undefined));
+  const values = Object.fromEntries(
+    Object.entries(parsed.data as Record<string, unknown>).filter(([, v]) => v !== undefined),
+  );
   return { ...method.defaults, ...values };
 }

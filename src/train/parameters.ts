@@ -38,13 +38,19 @@ const headKey = (task: string): PartKey => `head:${task}`;
 const couplingKey = (index: number): PartKey => `coupling:${index}`;
 
 /** The tfjs layers of a planned dense layer that hold weights. */
-const weighted = (step: StepNames): string[] => [step.dense, ...(step.batchNorm ? [step.batchNorm] : [])];
+const weighted = (step: StepNames): string[] => [
+  step.dense,
+  ...(step.batchNorm ? [step.batchNorm] : []),
+];
 
 /**
  * For every part of the plan: the tasks whose outputs depend on it, from the plan alone.
  * `addsLayer(i)` says whether coupling i adds a layer mixing towers (a cross-stitch unit).
  */
-export function planPartUsers(plan: Plan, addsLayer: (index: number) => boolean): Map<PartKey, Set<string>> {
+export function planPartUsers(
+  plan: Plan,
+  addsLayer: (index: number) => boolean,
+): Map<PartKey, Set<string>> {
   const users = new Map<PartKey, Set<string>>();
   const use = (key: PartKey, task: string) => {
     let set = users.get(key);
@@ -83,7 +89,8 @@ export function planPartUsers(plan: Plan, addsLayer: (index: number) => boolean)
     for (const user of c.tasks) {
       use(couplingKey(i), user);
       for (const t of c.tasks) {
-        for (let k = 0; k <= c.after && k < (plan.towers[t]?.layers.length ?? 0); k++) use(towerKey(t, k), user);
+        for (let k = 0; k <= c.after && k < (plan.towers[t]?.layers.length ?? 0); k++)
+          use(towerKey(t, k), user);
         reads(plan.towers[t]?.parent ?? null, user, new Set());
       }
     }
@@ -102,7 +109,8 @@ function partLayers(model: MtgraphModel): Map<PartKey, string[]> {
   const layers = new Map<PartKey, string[]>();
   for (const [id, steps] of names.blocks) layers.set(blockKey(id), steps.flatMap(weighted));
   for (const [id, gate] of names.gates) layers.set(gateKey(id), [gate.weights]);
-  for (const [task, steps] of names.towers) steps.forEach((s, i) => layers.set(towerKey(task, i), weighted(s)));
+  for (const [task, steps] of names.towers)
+    steps.forEach((s, i) => layers.set(towerKey(task, i), weighted(s)));
   for (const [task, head] of names.heads) layers.set(headKey(task), [head]);
   for (const [i, name] of names.couplings) layers.set(couplingKey(i), [name]);
   return layers;
@@ -136,13 +144,15 @@ export function taskParameters(model: MtgraphModel): TaskParameters {
   const owner = new Map<tf.Variable, string | null>(); // null = shared
   for (const [key, tasks] of users) {
     for (const name of layers.get(key) ?? []) {
-      for (const v of layerVariables(model, name)) owner.set(v, tasks.size >= 2 ? null : [...tasks][0]!);
+      for (const v of layerVariables(model, name))
+        owner.set(v, tasks.size >= 2 ? null : [...tasks][0]!);
     }
   }
   const shared: tf.Variable[] = [];
   const own = new Map<string, tf.Variable[]>(plan.tasks.map((t) => [t.id, []]));
   const fused = new Map<tf.Variable, string[]>();
-  for (const [name, tasks] of names.fusedHeads) for (const v of layerVariables(model, name)) fused.set(v, tasks);
+  for (const [name, tasks] of names.fusedHeads)
+    for (const v of layerVariables(model, name)) fused.set(v, tasks);
   for (const v of model.trainableVariables) {
     const group = fused.get(v);
     if (group) {
@@ -164,7 +174,9 @@ export function taskParameters(model: MtgraphModel): TaskParameters {
     const block = blocks.get(id);
     if (block) {
       const steps = names.blocks.get(id) ?? [];
-      return isShared(blockKey(id)) && steps.length > 0 ? [steps.at(-1)!.dense] : fromPart(block.parent, seen);
+      return isShared(blockKey(id)) && steps.length > 0
+        ? [steps.at(-1)!.dense]
+        : fromPart(block.parent, seen);
     }
     const gate = gates.get(id);
     if (!gate) return [];
@@ -212,17 +224,22 @@ export function sharedRepresentation(model: MtgraphModel): SharedRepresentation 
     if (!blocks.has(id) || chain.includes(id)) return undefined; // a gate on the way, or a cycle
     chain.unshift(id);
   }
-  const heads = plan.tasks.map((t, i) => model.model.outputs[i]?.sourceLayer.name === names.heads.get(t.id));
+  const heads = plan.tasks.map(
+    (t, i) => model.model.outputs[i]?.sourceLayer.name === names.heads.get(t.id),
+  );
   if (heads.some((ok) => !ok)) return undefined;
   const apply = (x: tf.Tensor, layerName: string, training: boolean) =>
     model.model.getLayer(layerName).apply(x, { training }) as tf.Tensor;
-  const run = (x: tf.Tensor, steps: readonly StepNames[], training: boolean) => steps.reduce((h, s) => {
-    for (const name of [s.dense, s.batchNorm, s.activation, s.dropout]) if (name !== undefined) h = apply(h, name, training);
-    return h;
-  }, x);
+  const run = (x: tf.Tensor, steps: readonly StepNames[], training: boolean) =>
+    steps.reduce((h, s) => {
+      for (const name of [s.dense, s.batchNorm, s.activation, s.dropout])
+        if (name !== undefined) h = apply(h, name, training);
+      return h;
+    }, x);
   return {
     block: top,
-    encode: (x, training) => chain.reduce((h, id) => run(h, names.blocks.get(id) ?? [], training), x),
+    encode: (x, training) =>
+      chain.reduce((h, id) => run(h, names.blocks.get(id) ?? [], training), x),
     decode: (task, z, training) => {
       const h = run(z, names.towers.get(task) ?? [], training);
       const fusedIn = fusedHeadOf(names, task);

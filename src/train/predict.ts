@@ -17,7 +17,11 @@ export interface PredictOptions {
  * (probabilities for binary, multiclass and multilabel tasks). The caller disposes them.
  * x is validated first (width, finite values).
  */
-export function predict(model: MtgraphModel, x: FeatureInput, options: PredictOptions = {}): Record<string, tf.Tensor2D> {
+export function predict(
+  model: MtgraphModel,
+  x: FeatureInput,
+  options: PredictOptions = {},
+): Record<string, tf.Tensor2D> {
   checkModel(model, SCOPE);
   const features = prepareFeatures(model.plan, x, { scope: SCOPE });
   const chunk = options.batchSize ?? INFERENCE_CHUNK;

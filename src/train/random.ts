@@ -24,7 +24,9 @@ export function randomStream(seed: number, state?: number): RandomStream {
 
 /** Reads a saved stream state (a 32-bit unsigned integer), or undefined when `value` is not one. */
 export function streamState(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff ? value : undefined;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff
+    ? value
+    : undefined;
 }
 
 /**

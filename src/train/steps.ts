@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../network/types.js';
 import { OptionsError } from '../errors.js';
-import type { Balancer, BalanceNeeds, Combined, GradientBalancer, LossBalancer, TaskGradients } from './balance/index.js';
+import type {
+  Balancer,
+  BalanceNeeds,
+  Combined,
+  GradientBalancer,
+  LossBalancer,
+  TaskGradients,
+} from './balance/index.js';
 import { forward, forwardView, trainingView } from './forward.js';
 import type { FlatAdam } from './flat-adam.js';
 import type { Objective } from './objective.js';
@@ -45,7 +52,10 @@ export const recordLength = (tasks: number): number => 4 * tasks + 3;
 /** 1 when every gradient value is finite, else 0 (`x * 0` is NaN exactly for NaN and infinities). */
 function gradientsFinite(grads: readonly tf.Tensor[]): tf.Tensor1D {
   if (grads.length === 0) return tf.ones([1]);
-  return tf.reshape(tf.cast(tf.isFinite(tf.addN(grads.map((g) => tf.sum(tf.mul(g, 0))))), 'float32'), [1]) as tf.Tensor1D;
+  return tf.reshape(
+    tf.cast(tf.isFinite(tf.addN(grads.map((g) => tf.sum(tf.mul(g, 0))))), 'float32'),
+    [1],
+  ) as tf.Tensor1D;
 }
 
 /**
@@ -61,16 +71,38 @@ function applyChecked(optimizer: tf.Optimizer, grads: tf.NamedTensorMap): tf.Ten
 }
 
 /** The record of a step but its last entry (see `Step`). */
-function recordValues(num: tf.Tensor1D, den: tf.Tensor1D, weights: tf.Tensor1D, total: tf.Scalar, penalty: tf.Scalar | undefined, size: number): tf.Tensor1D {
+function recordValues(
+  num: tf.Tensor1D,
+  den: tf.Tensor1D,
+  weights: tf.Tensor1D,
+  total: tf.Scalar,
+  penalty: tf.Scalar | undefined,
+  size: number,
+): tf.Tensor1D {
   return tf.concat([
-    num, den, weights, tf.cast(tf.isFinite(num), 'float32'),
-    tf.reshape(tf.mul(total, size), [1]), penalty ? tf.reshape(tf.mul(penalty, size), [1]) : tf.zeros([1]),
+    num,
+    den,
+    weights,
+    tf.cast(tf.isFinite(num), 'float32'),
+    tf.reshape(tf.mul(total, size), [1]),
+    penalty ? tf.reshape(tf.mul(penalty, size), [1]) : tf.zeros([1]),
   ]) as tf.Tensor1D;
 }
 
 /** The record a step returns: `recordValues`, then whether every applied gradient was finite. */
-function record(num: tf.Tensor1D, den: tf.Tensor1D, weights: tf.Tensor1D, total: tf.Scalar, penalty: tf.Scalar | undefined, size: number, grads: readonly tf.Tensor[]): tf.Tensor1D {
-  return tf.concat([recordValues(num, den, weights, total, penalty, size), gradientsFinite(grads)]) as tf.Tensor1D;
+function record(
+  num: tf.Tensor1D,
+  den: tf.Tensor1D,
+  weights: tf.Tensor1D,
+  total: tf.Scalar,
+  penalty: tf.Scalar | undefined,
+  size: number,
+  grads: readonly tf.Tensor[],
+): tf.Tensor1D {
+  return tf.concat([
+    recordValues(num, den, weights, total, penalty, size),
+    gradientsFinite(grads),
+  ]) as tf.Tensor1D;
 }
 
 /** The variables a training step may move besides the trainable ones (batch-norm moving statistics). */
@@ -83,13 +115,18 @@ function movingStatistics(model: MtgraphModel): tf.Variable[] {
  * The step of loss balancers: one pass, `combine` turns the task losses into the objective, whose
  * gradient (plus the penalty's) moves the model's variables and the balancer's own.
  */
-function lossStep(ctx: StepContext, combine: (taskLoss: tf.Tensor1D) => Combined = (l) => (ctx.balancer as LossBalancer).combine(l)): Step {
+function lossStep(
+  ctx: StepContext,
+  combine: (taskLoss: tf.Tensor1D) => Combined = (l) => (ctx.balancer as LossBalancer).combine(l),
+): Step {
   const { model, objective } = ctx;
   const view = trainingView(model);
   return ({ x, y, mask, size }) => {
     let partial: tf.Tensor1D | undefined;
     const { grads } = tf.variableGrads(() => {
-      const { num, den } = view ? objective.viewSums(view, forwardView(view, x, true), y, mask) : objective.sums(forward(model, x, true), y, mask);
+      const { num, den } = view
+        ? objective.viewSums(view, forwardView(view, x, true), y, mask)
+        : objective.sums(forward(model, x, true), y, mask);
       const taskLoss = tf.div(num, tf.maximum(den, 1)) as tf.Tensor1D;
       const { total: combined, weights } = combine(taskLoss);
       const penalty = ctx.hasPenalty ? ctx.penalty() : undefined;
@@ -148,9 +185,18 @@ function taskGradientStep(ctx: StepContext): Step {
           return tf.div(num, tf.maximum(den, 1)) as tf.Scalar;
         }, [...shared, ...own[t]!]);
         losses.push(value);
-        if (columns > 0) rows.push(tf.concat(shared.map((v) => tf.reshape(grads[v.name] ?? tf.zerosLike(v), [-1]))) as tf.Tensor1D);
+        if (columns > 0)
+          rows.push(
+            tf.concat(
+              shared.map((v) => tf.reshape(grads[v.name] ?? tf.zerosLike(v), [-1])),
+            ) as tf.Tensor1D,
+          );
         sharedGrads.push(grads);
-        ownGrads.push(Object.fromEntries(own[t]!.flatMap((v) => (grads[v.name] ? [[v.name, grads[v.name]!]] : []))));
+        ownGrads.push(
+          Object.fromEntries(
+            own[t]!.flatMap((v) => (grads[v.name] ? [[v.name, grads[v.name]!]] : [])),
+          ),
+        );
       }
       if (saved) restore(statistics, saved);
       const lossVector = tf.stack(losses) as tf.Tensor1D;
@@ -160,12 +206,22 @@ function taskGradientStep(ctx: StepContext): Step {
       if (columns > 0) {
         const matrix = tf.stack(rows) as tf.Tensor2D;
         // The last shared layers' columns, gathered from the gradients (a column slice of the matrix is slow on some backends).
-        const lastRows = () => tf.stack(sharedGrads.map((grads) => tf.concat(last.map((v) => tf.reshape(grads[v.name] ?? tf.zerosLike(v), [-1]))))) as tf.Tensor2D;
-        const result = balancer.combineGradients(taskGradients(lossVector, matrix, last.length > 0 ? lastRows : undefined));
+        const lastRows = () =>
+          tf.stack(
+            sharedGrads.map((grads) =>
+              tf.concat(last.map((v) => tf.reshape(grads[v.name] ?? tf.zerosLike(v), [-1]))),
+            ),
+          ) as tf.Tensor2D;
+        const result = balancer.combineGradients(
+          taskGradients(lossVector, matrix, last.length > 0 ? lastRows : undefined),
+        );
         weights = result.weights;
         ownScale = result.own;
-        const combined = result.shared ?? tf.reshape(tf.matMul(tf.reshape(weights, [1, T]), matrix), [-1]);
-        shared.forEach((v, i) => { update[v.name] = tf.reshape(tf.slice(combined, offsets[i]!, sizes[i]!), v.shape); });
+        const combined =
+          result.shared ?? tf.reshape(tf.matMul(tf.reshape(weights, [1, T]), matrix), [-1]);
+        shared.forEach((v, i) => {
+          update[v.name] = tf.reshape(tf.slice(combined, offsets[i]!, sizes[i]!), v.shape);
+        });
       } else {
         weights = tf.ones([T]); // nothing shared: every task trains its own parameters
       }
@@ -181,11 +237,20 @@ function taskGradientStep(ctx: StepContext): Step {
       if (ctx.hasPenalty) {
         const { value, grads } = tf.variableGrads(() => ctx.penalty(), model.trainableVariables);
         penalty = value;
-        for (const [name, g] of Object.entries(grads)) update[name] = update[name] ? tf.add(update[name]!, g) : g;
+        for (const [name, g] of Object.entries(grads))
+          update[name] = update[name] ? tf.add(update[name]!, g) : g;
       }
       ctx.optimizer.applyGradients(update);
       const total = tf.sum(tf.mul(weights, lossVector)) as tf.Scalar;
-      return record(tf.stack(nums) as tf.Tensor1D, tf.stack(dens) as tf.Tensor1D, weights, penalty ? tf.add(total, penalty) : total, penalty, size, Object.values(update));
+      return record(
+        tf.stack(nums) as tf.Tensor1D,
+        tf.stack(dens) as tf.Tensor1D,
+        weights,
+        penalty ? tf.add(total, penalty) : total,
+        penalty,
+        size,
+        Object.values(update),
+      );
     } finally {
       tf.dispose(kept);
       if (saved) tf.dispose(saved);
@@ -211,7 +276,10 @@ function representationStep(ctx: StepContext): Step {
   const statistics = movingStatistics(model);
   const T = objective.order.length;
   let weights: tf.Tensor1D | undefined;
-  const weighted = lossStep(ctx, (taskLoss) => ({ total: tf.sum(tf.mul(taskLoss, weights!)) as tf.Scalar, weights: weights! }));
+  const weighted = lossStep(ctx, (taskLoss) => ({
+    total: tf.sum(tf.mul(taskLoss, weights!)) as tf.Scalar,
+    weights: weights!,
+  }));
   return (batch) => {
     const { x, y, mask } = batch;
     const saved = statistics.length > 0 ? snapshot(statistics) : undefined;
@@ -229,7 +297,9 @@ function representationStep(ctx: StepContext): Step {
         rows.push(tf.reshape(grad, [-1]) as tf.Tensor1D);
       }
       if (saved) restore(statistics, saved);
-      weights = balancer.combineGradients(taskGradients(tf.stack(losses) as tf.Tensor1D, tf.stack(rows) as tf.Tensor2D)).weights;
+      weights = balancer.combineGradients(
+        taskGradients(tf.stack(losses) as tf.Tensor1D, tf.stack(rows) as tf.Tensor2D),
+      ).weights;
       return weighted(batch);
     } finally {
       if (saved) tf.dispose(saved);
@@ -239,14 +309,18 @@ function representationStep(ctx: StepContext): Step {
 }
 
 /** The TaskGradients of one step; the Gram matrix and the last-layer rows are computed on first use. */
-function taskGradients(losses: tf.Tensor1D, matrix: tf.Tensor2D, lastRows?: () => tf.Tensor2D): TaskGradients {
+function taskGradients(
+  losses: tf.Tensor1D,
+  matrix: tf.Tensor2D,
+  lastRows?: () => tf.Tensor2D,
+): TaskGradients {
   let gram: tf.Tensor2D | undefined;
   let last: tf.Tensor2D | undefined;
   return {
     losses,
     matrix,
     gram: () => (gram ??= tf.matMul(matrix, matrix, false, true) as tf.Tensor2D),
-    last: () => (last ??= lastRows ? lastRows() : tf.zeros([matrix.shape[0], 0]) as tf.Tensor2D),
+    last: () => (last ??= lastRows ? lastRows() : (tf.zeros([matrix.shape[0], 0]) as tf.Tensor2D)),
   };
 }
 

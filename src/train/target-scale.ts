@@ -31,8 +31,15 @@ function featureWidth(x: unknown): number | undefined {
 export function targetScale(graph: unknown, data: TaskData): Record<string, TargetScale> {
   // The width of x itself (a CSV's encoded columns may outnumber the graph's input columns); plan() checks the graph, only labels are read.
   const width = featureWidth((data as { x?: unknown } | null)?.x);
-  const tasks = plan(graph, { strategy: 'single', trunk: { units: [] }, ...(width !== undefined ? { input: { features: width } } : {}) });
-  const prepared = prepareData(tasks, data, { scope: 'mtgraph/targetScale', allowUnlabelled: true });
+  const tasks = plan(graph, {
+    strategy: 'single',
+    trunk: { units: [] },
+    ...(width !== undefined ? { input: { features: width } } : {}),
+  });
+  const prepared = prepareData(tasks, data, {
+    scope: 'mtgraph/targetScale',
+    allowUnlabelled: true,
+  });
   const out: Record<string, TargetScale> = {};
   for (const t of prepared.tasks) {
     if (tasks.tasks.find((p) => p.id === t.id)?.kind !== 'regression' || t.excluded) continue;
@@ -57,7 +64,8 @@ function labelMoments(t: PreparedTask): Array<{ mean: number; std: number; rms: 
     }
     const mean = n > 0 ? sum / n : 0;
     let squares = 0;
-    for (let i = j; i < t.labels.length; i += t.width) if (t.mask[i] === 1) squares += (t.labels[i]! - mean) ** 2;
+    for (let i = j; i < t.labels.length; i += t.width)
+      if (t.mask[i] === 1) squares += (t.labels[i]! - mean) ** 2;
     const std = n > 1 ? Math.sqrt(squares / n) : 0;
     return { mean, std, rms: Math.sqrt(mean * mean + std * std) };
   });
@@ -66,7 +74,10 @@ function labelMoments(t: PreparedTask): Array<{ mean: number; std: number; rms: 
 /** How far apart the sizes of regression targets may be before `fit` notes it (a factor of 100: 10,000 in squared error). */
 export const TARGET_SIZE_RATIO = 100;
 
-const fmt = (v: number) => (v !== 0 && (Math.abs(v) >= 1e4 || Math.abs(v) < 1e-2) ? v.toExponential(1) : String(Number(v.toPrecision(3))));
+const fmt = (v: number) =>
+  v !== 0 && (Math.abs(v) >= 1e4 || Math.abs(v) < 1e-2)
+    ? v.toExponential(1)
+    : String(Number(v.toPrecision(3)));
 
 /**
  * A note when the regression targets `fit` trains on without a target scale differ in size (root
@@ -78,7 +89,8 @@ export function targetScaleNotes(plan: Plan, data: PreparedData): string[] {
   const sizes: Array<{ id: string; rms: number }> = [];
   for (const t of data.tasks) {
     const task = plan.tasks.find((p) => p.id === t.id);
-    if (task?.kind !== 'regression' || t.excluded || t.labelled === 0 || plan.heads[t.id]?.scale) continue;
+    if (task?.kind !== 'regression' || t.excluded || t.labelled === 0 || plan.heads[t.id]?.scale)
+      continue;
     sizes.push({ id: t.id, rms: Math.max(...labelMoments(t).map((m) => m.rms)) });
   }
   if (sizes.length < 2) return [];
@@ -86,7 +98,7 @@ export function targetScaleNotes(plan: Plan, data: PreparedData): string[] {
   const large = sizes.reduce((a, b) => (b.rms > a.rms ? b : a));
   if (!(large.rms >= TARGET_SIZE_RATIO * Math.max(small.rms, 1e-12))) return [];
   return [
-    `regression targets differ in size: "${large.id}" has a root mean square of ${fmt(large.rms)}, "${small.id}" ${fmt(small.rms)}, so the loss of "${large.id}" dominates the joint loss and "${small.id}" is barely trained. `
-    + 'Compile with targetScale: targetScale(graph, data) to train each task on standardised targets while predicting in its own units (the CLI does so unless --no-target-scale).',
+    `regression targets differ in size: "${large.id}" has a root mean square of ${fmt(large.rms)}, "${small.id}" ${fmt(small.rms)}, so the loss of "${large.id}" dominates the joint loss and "${small.id}" is barely trained. ` +
+      'Compile with targetScale: targetScale(graph, data) to train each task on standardised targets while predicting in its own units (the CLI does so unless --no-target-scale).',
   ];
 }

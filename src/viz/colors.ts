@@ -2,8 +2,18 @@
 
 /** Group colours (Tableau-like, without the red kept for conflicting affinities). */
 export const PALETTE: readonly string[] = Object.freeze([
-  '#4c78a8', '#f58518', '#54a24b', '#b279a2', '#72b7b2', '#eeca3b', '#9d755d', '#ff9da6',
-  '#2f4b7c', '#8cd17d', '#d37295', '#86bcb6',
+  '#4c78a8',
+  '#f58518',
+  '#54a24b',
+  '#b279a2',
+  '#72b7b2',
+  '#eeca3b',
+  '#9d755d',
+  '#ff9da6',
+  '#2f4b7c',
+  '#8cd17d',
+  '#d37295',
+  '#86bcb6',
 ]);
 
 /** Colour of a task kind. */
@@ -31,6 +41,9 @@ export function hslToHex(h: number, s: number, l: number): string {
   const k = (n: number) => (n + h / 30) % 12;
   const a = s * Math.min(l, 1 - l);
   const f = (n: number) => l - a * Math.max(-1, Math.min(k(n) - 3, Math.min(9 - k(n), 1)));
-  const hex = (x: number) => Math.round(x * 255).toString(16).padStart(2, '0');
+  const hex = (x: number) =>
+    Math.round(x * 255)
+      .toString(16)
+      .padStart(2, '0');
   return `#${hex(f(0))}${hex(f(8))}${hex(f(4))}`;
 }

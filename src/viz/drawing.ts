@@ -57,26 +57,46 @@ export function autoNodeSize(n: number): [number, number] {
   return [1.5, 5];
 }
 
-function groupsOf(spec: GraphSpec, options: DrawingOptions): { groups: string[][]; source: string } {
+function groupsOf(
+  spec: GraphSpec,
+  options: DrawingOptions,
+): { groups: string[][]; source: string } {
   if (options.groups) {
     const seen = new Set<string>();
-    options.groups.forEach((group, i) => group.forEach((id, j) => {
-      if (!spec.index.has(id)) {
-        throw new OptionsError(`${SCOPE}: groups name the unknown task ${JSON.stringify(id)} → at options.groups[${i}][${j}]. Use task ids of this graph (plan.groups fits the graph it was planned from).`, { path: `options.groups[${i}][${j}]`, got: id });
-      }
-      if (seen.has(id)) {
-        throw new OptionsError(`${SCOPE}: task ${JSON.stringify(id)} is in two groups → at options.groups[${i}][${j}]. Put each task in one group.`, { path: `options.groups[${i}][${j}]`, got: id });
-      }
-      seen.add(id);
-    }));
+    options.groups.forEach((group, i) =>
+      group.forEach((id, j) => {
+        if (!spec.index.has(id)) {
+          throw new OptionsError(
+            `${SCOPE}: groups name the unknown task ${JSON.stringify(id)} → at options.groups[${i}][${j}]. Use task ids of this graph (plan.groups fits the graph it was planned from).`,
+            { path: `options.groups[${i}][${j}]`, got: id },
+          );
+        }
+        if (seen.has(id)) {
+          throw new OptionsError(
+            `${SCOPE}: task ${JSON.stringify(id)} is in two groups → at options.groups[${i}][${j}]. Put each task in one group.`,
+            { path: `options.groups[${i}][${j}]`, got: id },
+          );
+        }
+        seen.add(id);
+      }),
+    );
     return { groups: options.groups, source: 'given groups' };
   }
-  return { groups: louvainGroups(spec, { seed: options.seed }).groups, source: `Louvain groups, seed ${options.seed}` };
+  return {
+    groups: louvainGroups(spec, { seed: options.seed }).groups,
+    source: `Louvain groups, seed ${options.seed}`,
+  };
 }
 
-function sizeValues(spec: GraphSpec, sizeBy: string | SizeFunction): { values: number[]; label: string } {
+function sizeValues(
+  spec: GraphSpec,
+  sizeBy: string | SizeFunction,
+): { values: number[]; label: string } {
   if (typeof sizeBy === 'function') {
-    return { values: spec.tasks.map((t) => Number(sizeBy(t.id, { ...t.attributes }))), label: 'size: given function' };
+    return {
+      values: spec.tasks.map((t) => Number(sizeBy(t.id, { ...t.attributes }))),
+      label: 'size: given function',
+    };
   }
   if (sizeBy === 'degree') {
     const values = spec.tasks.map(() => 0);
@@ -86,14 +106,19 @@ function sizeValues(spec: GraphSpec, sizeBy: string | SizeFunction): { values: n
     }
     return { values, label: 'size: sum of |weight|' };
   }
-  if (sizeBy === 'weight') return { values: spec.tasks.map((t) => t.weight), label: 'size: task weight' };
-  if (sizeBy === 'outputs') return { values: spec.tasks.map((t) => t.outputs), label: 'size: outputs' };
+  if (sizeBy === 'weight')
+    return { values: spec.tasks.map((t) => t.weight), label: 'size: task weight' };
+  if (sizeBy === 'outputs')
+    return { values: spec.tasks.map((t) => t.outputs), label: 'size: outputs' };
   const values = spec.tasks.map((t) => {
     const v = (t.attributes as Record<string, unknown>)[sizeBy];
     return typeof v === 'number' ? v : NaN;
   });
   if (values.every((v) => !Number.isFinite(v))) {
-    throw new OptionsError(`${SCOPE}: sizeBy ${JSON.stringify(sizeBy)} is not a numeric attribute of any task → at options.sizeBy. Use 'degree', 'weight', 'outputs', a numeric task attribute, or a function.`, { path: 'options.sizeBy', got: sizeBy });
+    throw new OptionsError(
+      `${SCOPE}: sizeBy ${JSON.stringify(sizeBy)} is not a numeric attribute of any task → at options.sizeBy. Use 'degree', 'weight', 'outputs', a numeric task attribute, or a function.`,
+      { path: 'options.sizeBy', got: sizeBy },
+    );
   }
   return { values, label: `size: ${sizeBy}` };
 }
@@ -113,11 +138,18 @@ export function computeDrawing(graph: AbstractGraph, options: DrawingOptions): D
   if (options.colorBy === 'group') {
     const { groups, source } = groupsOf(spec, options);
     const real = groups.filter((g) => g.length > 1);
-    real.forEach((g, k) => g.forEach((id) => { group[spec.index.get(id)!] = k; }));
+    real.forEach((g, k) =>
+      g.forEach((id) => {
+        group[spec.index.get(id)!] = k;
+      }),
+    );
     title = `colour: ${source}`;
     totalEntries = real.length;
     real.slice(0, LEGEND_MAX).forEach((g, k) => {
-      entries.push({ color: categoryColor(k), label: `${truncate(labelOf(spec, g[0]!), 22)} and ${g.length - 1} more` });
+      entries.push({
+        color: categoryColor(k),
+        label: `${truncate(labelOf(spec, g[0]!), 22)} and ${g.length - 1} more`,
+      });
     });
     if (group.some((g) => g < 0)) {
       entries.push({ color: UNGROUPED_COLOR, label: 'not in a group' });
@@ -127,7 +159,8 @@ export function computeDrawing(graph: AbstractGraph, options: DrawingOptions): D
   } else if (options.colorBy === 'kind') {
     title = 'colour: task kind';
     const kinds = new Set<string>(spec.tasks.map((t) => t.kind));
-    for (const k of Object.keys(KIND_COLORS)) if (kinds.has(k)) entries.push({ color: KIND_COLORS[k]!, label: k });
+    for (const k of Object.keys(KIND_COLORS))
+      if (kinds.has(k)) entries.push({ color: KIND_COLORS[k]!, label: k });
     totalEntries = entries.length;
     colorOf = (i) => KIND_COLORS[spec.tasks[i]!.kind] ?? UNGROUPED_COLOR;
   } else {
@@ -160,7 +193,13 @@ export function computeDrawing(graph: AbstractGraph, options: DrawingOptions): D
       attributes,
     };
   });
-  return { spec, layout, tasks, legend: { title, entries, more: Math.max(0, totalEntries - entries.length) }, size: { label: sizeLabel, min, max, rMin, rMax } };
+  return {
+    spec,
+    layout,
+    tasks,
+    legend: { title, entries, more: Math.max(0, totalEntries - entries.length) },
+    size: { label: sizeLabel, min, max, rMin, rMax },
+  };
 }
 
 /** A task's display name: its `label` attribute, else its id. */

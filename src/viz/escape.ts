@@ -5,14 +5,21 @@
  */
 
 /** Characters XML 1.0 forbids (C0 controls but tab, newline and return; U+FFFE, U+FFFF; lone surrogates). */
-const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const INVALID_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Replaces characters that XML 1.0 cannot hold with U+FFFD (the text stays readable, the document stays well-formed). */
 export function xmlSafe(text: string): string {
   return text.replace(INVALID_XML, '\uFFFD');
 }
 
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Escapes text for XML / HTML element content and attribute values alike (`& < > " '`). */
 export function escapeXml(value: unknown): string {
@@ -50,7 +57,7 @@ export function truncate(text: string, max: number): string {
 export function textWidth(text: string, fontSize: number): number {
   let units = 0;
   for (const ch of text) {
-    if ('iljtf.,:;|!\'` '.includes(ch)) units += 0.34;
+    if ("iljtf.,:;|!'` ".includes(ch)) units += 0.34;
     else if ('mwMW@%'.includes(ch)) units += 0.9;
     else if (ch >= 'A' && ch <= 'Z') units += 0.7;
     else if (ch.codePointAt(0)! > 0x2e80) units += 1;
@@ -59,7 +66,8 @@ export function textWidth(text: string, fontSize: number): number {
   return units * fontSize;
 }
 
-const CSS_COLOR = /^(#[0-9a-f]{3,4}|#[0-9a-f]{6}|#[0-9a-f]{8}|(rgb|rgba|hsl|hsla)\(\s*[-+0-9.%\s,/deg]+\)|[a-z]{3,20})$/i;
+const CSS_COLOR =
+  /^(#[0-9a-f]{3,4}|#[0-9a-f]{6}|#[0-9a-f]{8}|(rgb|rgba|hsl|hsla)\(\s*[-+0-9.%\s,/deg]+\)|[a-z]{3,20})$/i;
 
 /**
  * A colour given on a graph (`color` attribute) if it is a plain CSS colour (hex, rgb(), hsl()

@@ -8,7 +8,14 @@ import { NEGATIVE_EDGE_COLOR, POSITIVE_EDGE_COLOR } from './colors.js';
 import { computeDrawing, type Drawing } from './drawing.js';
 import { escapeAttr, escapeXml, num, textWidth, truncate } from './escape.js';
 import { placeLabels } from './labels.js';
-import { GRAPH_SVG_DEFAULTS, GraphSvgOptionsSchema, LayoutOptionsSchema, resolveOptions, type GraphSvgOptions, type LayoutOptions } from './options.js';
+import {
+  GRAPH_SVG_DEFAULTS,
+  GraphSvgOptionsSchema,
+  LayoutOptionsSchema,
+  resolveOptions,
+  type GraphSvgOptions,
+  type LayoutOptions,
+} from './options.js';
 
 /** Graphs with at most this many tasks get every label in 'auto' mode; larger ones only the labels that fit. */
 export const ALL_LABELS_UP_TO = 150;
@@ -37,17 +44,28 @@ function autoEdgeWidth(n: number): [number, number] {
 }
 
 /** Canvas positions of the layout: uniform scale into the area with a margin, y flipped (layout y up, SVG y down). */
-export function fitToArea(drawing: Drawing, width: number, height: number, margin: number): { cx: Float64Array; cy: Float64Array; toLayout: (cx: number, cy: number) => [number, number] } {
+export function fitToArea(
+  drawing: Drawing,
+  width: number,
+  height: number,
+  margin: number,
+): { cx: Float64Array; cy: Float64Array; toLayout: (cx: number, cy: number) => [number, number] } {
   const { x, y } = drawing.layout;
   const n = x.length;
-  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    x1 = -Infinity,
+    y0 = Infinity,
+    y1 = -Infinity;
   for (let i = 0; i < n; i++) {
-    x0 = Math.min(x0, x[i]!); x1 = Math.max(x1, x[i]!);
-    y0 = Math.min(y0, y[i]!); y1 = Math.max(y1, y[i]!);
+    x0 = Math.min(x0, x[i]!);
+    x1 = Math.max(x1, x[i]!);
+    y0 = Math.min(y0, y[i]!);
+    y1 = Math.max(y1, y[i]!);
   }
   const w = Math.max(width - 2 * margin, 1);
   const h = Math.max(height - 2 * margin, 1);
-  const spanX = x1 - x0, spanY = y1 - y0;
+  const spanX = x1 - x0,
+    spanY = y1 - y0;
   const scale = Math.min(spanX > 0 ? w / spanX : Infinity, spanY > 0 ? h / spanY : Infinity);
   const s = Number.isFinite(scale) ? scale : 1;
   const offX = margin + (w - (spanX > 0 ? spanX * s : 0)) / 2;
@@ -65,7 +83,15 @@ export function fitToArea(drawing: Drawing, width: number, height: number, margi
  * Pushes overlapping nodes apart in canvas space (a few relaxation passes over a grid), keeping
  * them inside [margin, size - margin]. Deterministic.
  */
-export function separateNodes(cx: Float64Array, cy: Float64Array, r: number[], width: number, height: number, margin: number, passes = 40): void {
+export function separateNodes(
+  cx: Float64Array,
+  cy: Float64Array,
+  r: number[],
+  width: number,
+  height: number,
+  margin: number,
+  passes = 40,
+): void {
   const n = cx.length;
   const pad = 2;
   const cell = Math.max(4, 2 * Math.max(...r) + pad);
@@ -80,24 +106,31 @@ export function separateNodes(cx: Float64Array, cy: Float64Array, r: number[], w
     }
     let moved = false;
     for (let a = 0; a < n; a++) {
-      const gi = Math.floor(cx[a]! / cell), gj = Math.floor(cy[a]! / cell);
-      for (let di = -1; di <= 1; di++) for (let dj = -1; dj <= 1; dj++) {
-        for (const b of grid.get(key(gi + di, gj + dj)) ?? []) {
-          if (b <= a) continue;
-          let dx = cx[b]! - cx[a]!, dy = cy[b]! - cy[a]!;
-          let d = Math.hypot(dx, dy);
-          const min = r[a]! + r[b]! + pad;
-          if (d >= min) continue;
-          if (d < 1e-6) {
-            const angle = ((a * 7 + b * 13) % 360) * (Math.PI / 180);
-            dx = Math.cos(angle); dy = Math.sin(angle); d = 1;
+      const gi = Math.floor(cx[a]! / cell),
+        gj = Math.floor(cy[a]! / cell);
+      for (let di = -1; di <= 1; di++)
+        for (let dj = -1; dj <= 1; dj++) {
+          for (const b of grid.get(key(gi + di, gj + dj)) ?? []) {
+            if (b <= a) continue;
+            let dx = cx[b]! - cx[a]!,
+              dy = cy[b]! - cy[a]!;
+            let d = Math.hypot(dx, dy);
+            const min = r[a]! + r[b]! + pad;
+            if (d >= min) continue;
+            if (d < 1e-6) {
+              const angle = ((a * 7 + b * 13) % 360) * (Math.PI / 180);
+              dx = Math.cos(angle);
+              dy = Math.sin(angle);
+              d = 1;
+            }
+            const push = (min - d) / 2 / d;
+            cx[a] = cx[a]! - dx * push;
+            cy[a] = cy[a]! - dy * push;
+            cx[b] = cx[b]! + dx * push;
+            cy[b] = cy[b]! + dy * push;
+            moved = true;
           }
-          const push = (min - d) / 2 / d;
-          cx[a] = cx[a]! - dx * push; cy[a] = cy[a]! - dy * push;
-          cx[b] = cx[b]! + dx * push; cy[b] = cy[b]! + dy * push;
-          moved = true;
         }
-      }
     }
     for (let k = 0; k < n; k++) {
       cx[k] = Math.min(width - margin, Math.max(margin, cx[k]!));
@@ -107,16 +140,25 @@ export function separateNodes(cx: Float64Array, cy: Float64Array, r: number[], w
   }
 }
 
-function legendSvg(drawing: Drawing, x: number, fontSize: number, hasNegative: boolean, note: string[]): { svg: string; height: number; width: number } {
+function legendSvg(
+  drawing: Drawing,
+  x: number,
+  fontSize: number,
+  hasNegative: boolean,
+  note: string[],
+): { svg: string; height: number; width: number } {
   const out: string[] = [];
   const line = fontSize + 8;
   let y = 20;
-  const text = (tx: number, ty: number, s: string, extra = '') => `<text x="${num(tx)}" y="${num(ty)}"${extra}>${escapeXml(s)}</text>`;
+  const text = (tx: number, ty: number, s: string, extra = '') =>
+    `<text x="${num(tx)}" y="${num(ty)}"${extra}>${escapeXml(s)}</text>`;
   if (drawing.legend.title) {
     out.push(text(0, y, drawing.legend.title, ' font-weight="600"'));
     y += line;
     for (const e of drawing.legend.entries) {
-      out.push(`<circle cx="7" cy="${num(y - fontSize * 0.35)}" r="6" fill="${escapeAttr(e.color)}" stroke="#fff"/>`);
+      out.push(
+        `<circle cx="7" cy="${num(y - fontSize * 0.35)}" r="6" fill="${escapeAttr(e.color)}" stroke="#fff"/>`,
+      );
       out.push(text(20, y, e.label));
       y += line;
     }
@@ -130,10 +172,14 @@ function legendSvg(drawing: Drawing, x: number, fontSize: number, hasNegative: b
   out.push(text(0, y, size.label, ' font-weight="600"'));
   y += line;
   if (size.max > size.min) {
-    out.push(`<circle cx="${num(size.rMax)}" cy="${num(y - fontSize * 0.35)}" r="${num(size.rMin)}" fill="#ccc"/>`);
+    out.push(
+      `<circle cx="${num(size.rMax)}" cy="${num(y - fontSize * 0.35)}" r="${num(size.rMin)}" fill="#ccc"/>`,
+    );
     out.push(text(2 * size.rMax + 8, y, `${formatValue(size.min)}`));
     y += Math.max(line, 2 * size.rMax + 6);
-    out.push(`<circle cx="${num(size.rMax)}" cy="${num(y - fontSize * 0.35 - size.rMax / 2)}" r="${num(size.rMax)}" fill="#ccc"/>`);
+    out.push(
+      `<circle cx="${num(size.rMax)}" cy="${num(y - fontSize * 0.35 - size.rMax / 2)}" r="${num(size.rMax)}" fill="#ccc"/>`,
+    );
     out.push(text(2 * size.rMax + 8, y - size.rMax / 2, `${formatValue(size.max)}`));
     y += line;
   } else {
@@ -143,11 +189,15 @@ function legendSvg(drawing: Drawing, x: number, fontSize: number, hasNegative: b
   y += 6;
   out.push(text(0, y, 'edges: affinity, width ∝ |weight|', ' font-weight="600"'));
   y += line;
-  out.push(`<line x1="0" y1="${num(y - fontSize * 0.35)}" x2="28" y2="${num(y - fontSize * 0.35)}" stroke="${POSITIVE_EDGE_COLOR}" stroke-width="2.5"/>`);
+  out.push(
+    `<line x1="0" y1="${num(y - fontSize * 0.35)}" x2="28" y2="${num(y - fontSize * 0.35)}" stroke="${POSITIVE_EDGE_COLOR}" stroke-width="2.5"/>`,
+  );
   out.push(text(36, y, 'positive: related'));
   y += line;
   if (hasNegative) {
-    out.push(`<line x1="0" y1="${num(y - fontSize * 0.35)}" x2="28" y2="${num(y - fontSize * 0.35)}" stroke="${NEGATIVE_EDGE_COLOR}" stroke-width="2.5" stroke-dasharray="6 4"/>`);
+    out.push(
+      `<line x1="0" y1="${num(y - fontSize * 0.35)}" x2="28" y2="${num(y - fontSize * 0.35)}" stroke="${NEGATIVE_EDGE_COLOR}" stroke-width="2.5" stroke-dasharray="6 4"/>`,
+    );
     out.push(text(36, y, 'negative: conflicting'));
     y += line;
   }
@@ -156,8 +206,17 @@ function legendSvg(drawing: Drawing, x: number, fontSize: number, hasNegative: b
     out.push(text(0, y, l, ` fill="#888" font-size="${num(Math.max(8, fontSize - 2))}"`));
     y += line - 2;
   }
-  const widest = Math.max(...drawing.legend.entries.map((e) => 20 + textWidth(e.label, fontSize)), textWidth(drawing.legend.title, fontSize * 1.05), textWidth(size.label, fontSize * 1.05), textWidth('edges: affinity, width ∝ |weight|', fontSize * 1.05));
-  return { svg: `<g class="legend" transform="translate(${num(x)},0)" font-size="${num(fontSize)}">${out.join('')}</g>`, height: y + 8, width: widest + 24 };
+  const widest = Math.max(
+    ...drawing.legend.entries.map((e) => 20 + textWidth(e.label, fontSize)),
+    textWidth(drawing.legend.title, fontSize * 1.05),
+    textWidth(size.label, fontSize * 1.05),
+    textWidth('edges: affinity, width ∝ |weight|', fontSize * 1.05),
+  );
+  return {
+    svg: `<g class="legend" transform="translate(${num(x)},0)" font-size="${num(fontSize)}">${out.join('')}</g>`,
+    height: y + 8,
+    width: widest + 24,
+  };
 }
 
 function formatValue(v: number): string {
@@ -181,7 +240,15 @@ export function renderGraphSvg(graph: AbstractGraph, options: GraphSvgOptions = 
   const fontSize = o.fontSize;
   const margin = drawing.size.rMax + 6 + (n <= ALL_LABELS_UP_TO ? fontSize : 0);
   const { cx, cy, toLayout } = fitToArea(drawing, width, height, margin);
-  if (n <= SEPARATE_UP_TO) separateNodes(cx, cy, tasks.map((t) => t.r), width, height, drawing.size.rMax + 2);
+  if (n <= SEPARATE_UP_TO)
+    separateNodes(
+      cx,
+      cy,
+      tasks.map((t) => t.r),
+      width,
+      height,
+      drawing.size.rMax + 2,
+    );
   if (o.writePositions) {
     tasks.forEach((t, i) => {
       const [x, y] = toLayout(cx[i]!, cy[i]!);
@@ -192,16 +259,19 @@ export function renderGraphSvg(graph: AbstractGraph, options: GraphSvgOptions = 
   const [eMin, eMax] = o.edgeWidth === 'auto' ? autoEdgeWidth(n) : o.edgeWidth;
   const edgeOpacity = n <= 300 ? 0.75 : n <= 2000 ? 0.45 : 0.25;
   const titles = spec.affinities.length <= EDGE_TITLES_UP_TO;
-  const edgeLines = (negative: boolean) => spec.affinities
-    .filter((a) => (a.weight < 0) === negative)
-    .map((a) => {
-      const i = spec.index.get(a.source)!;
-      const j = spec.index.get(a.target)!;
-      const w = eMin + (eMax - eMin) * Math.min(1, Math.abs(a.weight));
-      const attrs = `x1="${num(cx[i]!)}" y1="${num(cy[i]!)}" x2="${num(cx[j]!)}" y2="${num(cy[j]!)}" stroke-width="${num(w, 2)}"`;
-      const tip = titles ? `<title>${escapeXml(`${tasks[i]!.label} — ${tasks[j]!.label}: ${a.weight}${a.sharing !== 'auto' ? ` (sharing ${a.sharing})` : ''}`)}</title>` : '';
-      return tip ? `<line ${attrs}>${tip}</line>` : `<line ${attrs}/>`;
-    });
+  const edgeLines = (negative: boolean) =>
+    spec.affinities
+      .filter((a) => a.weight < 0 === negative)
+      .map((a) => {
+        const i = spec.index.get(a.source)!;
+        const j = spec.index.get(a.target)!;
+        const w = eMin + (eMax - eMin) * Math.min(1, Math.abs(a.weight));
+        const attrs = `x1="${num(cx[i]!)}" y1="${num(cy[i]!)}" x2="${num(cx[j]!)}" y2="${num(cy[j]!)}" stroke-width="${num(w, 2)}"`;
+        const tip = titles
+          ? `<title>${escapeXml(`${tasks[i]!.label} — ${tasks[j]!.label}: ${a.weight}${a.sharing !== 'auto' ? ` (sharing ${a.sharing})` : ''}`)}</title>`
+          : '';
+        return tip ? `<line ${attrs}>${tip}</line>` : `<line ${attrs}/>`;
+      });
   const positive = edgeLines(false);
   const negative = edgeLines(true);
 
@@ -212,23 +282,43 @@ export function renderGraphSvg(graph: AbstractGraph, options: GraphSvgOptions = 
 
   const labelMode = o.labels === 'auto' ? (n <= ALL_LABELS_UP_TO ? 'all' : 'fit') : o.labels;
   const maxChars = n <= ALL_LABELS_UP_TO ? 40 : 24;
-  const placed = labelMode === 'none' ? [] : placeLabels(
-    tasks.map((t, i) => ({ x: cx[i]!, y: cy[i]!, r: t.r, text: truncate(t.label, maxChars) })),
-    { fontSize, width, height, mode: labelMode, max: MAX_FIT_LABELS },
+  const placed =
+    labelMode === 'none'
+      ? []
+      : placeLabels(
+          tasks.map((t, i) => ({
+            x: cx[i]!,
+            y: cy[i]!,
+            r: t.r,
+            text: truncate(t.label, maxChars),
+          })),
+          { fontSize, width, height, mode: labelMode, max: MAX_FIT_LABELS },
+        );
+  const labels = placed.map(
+    (p) =>
+      `<text x="${num(p.x)}" y="${num(p.y)}"${p.anchor === 'start' ? '' : ` text-anchor="${p.anchor}"`}>${escapeXml(truncate(tasks[p.node]!.label, maxChars))}</text>`,
   );
-  const labels = placed.map((p) => `<text x="${num(p.x)}" y="${num(p.y)}"${p.anchor === 'start' ? '' : ` text-anchor="${p.anchor}"`}>${escapeXml(truncate(tasks[p.node]!.label, maxChars))}</text>`);
-  const leaders = placed.filter((p) => p.leader).map((p) => {
-    const [l, t, r, b] = p.box;
-    const x = Math.min(Math.max(cx[p.node]!, l), r), y = Math.min(Math.max(cy[p.node]!, t), b);
-    return `<line x1="${num(cx[p.node]!)}" y1="${num(cy[p.node]!)}" x2="${num(x)}" y2="${num(y)}"/>`;
-  });
+  const leaders = placed
+    .filter((p) => p.leader)
+    .map((p) => {
+      const [l, t, r, b] = p.box;
+      const x = Math.min(Math.max(cx[p.node]!, l), r),
+        y = Math.min(Math.max(cy[p.node]!, t), b);
+      return `<line x1="${num(cx[p.node]!)}" y1="${num(cy[p.node]!)}" x2="${num(x)}" y2="${num(y)}"/>`;
+    });
 
   const title = o.title ?? spec.name ?? 'task graph';
   const caption = `${title}: ${n} task${n === 1 ? '' : 's'}, ${spec.affinities.length} affinit${spec.affinities.length === 1 ? 'y' : 'ies'}`;
-  const layoutNote = drawing.layout.source === 'positions'
-    ? ['layout: positions from the graph']
-    : [`layout: ForceAtlas2${drawing.layout.barnesHut ? ' (Barnes-Hut)' : ''}`, `${drawing.layout.iterations} iterations, seed ${o.seed}`];
-  const legend = o.legend ? legendSvg(drawing, width + 16, fontSize, negative.length > 0, layoutNote) : undefined;
+  const layoutNote =
+    drawing.layout.source === 'positions'
+      ? ['layout: positions from the graph']
+      : [
+          `layout: ForceAtlas2${drawing.layout.barnesHut ? ' (Barnes-Hut)' : ''}`,
+          `${drawing.layout.iterations} iterations, seed ${o.seed}`,
+        ];
+  const legend = o.legend
+    ? legendSvg(drawing, width + 16, fontSize, negative.length > 0, layoutNote)
+    : undefined;
   const header = fontSize + 18;
   const totalWidth = legend ? width + Math.max(MIN_LEGEND_WIDTH, legend.width) : width;
   const totalHeight = header + Math.max(height, legend?.height ?? 0);
@@ -242,7 +332,9 @@ export function renderGraphSvg(graph: AbstractGraph, options: GraphSvgOptions = 
     `<g class="edges positive" stroke="${POSITIVE_EDGE_COLOR}" stroke-opacity="${edgeOpacity}" stroke-linecap="round">${positive.join('')}</g>`,
     `<g class="edges negative" stroke="${NEGATIVE_EDGE_COLOR}" stroke-opacity="${Math.min(1, edgeOpacity + 0.15)}" stroke-dasharray="6 4">${negative.join('')}</g>`,
     `<g class="nodes" stroke="#fff" stroke-width="${n <= 300 ? 1.5 : 0.5}">${nodes.join('')}</g>`,
-    leaders.length ? `<g class="leaders" stroke="#999" stroke-width="0.6">${leaders.join('')}</g>` : '',
+    leaders.length
+      ? `<g class="leaders" stroke="#999" stroke-width="0.6">${leaders.join('')}</g>`
+      : '',
     `<g class="labels" fill="#222" stroke="#fff" stroke-width="3" stroke-linejoin="round" paint-order="stroke">${labels.join('')}</g>`,
     legend?.svg ?? '',
     '</g>',
@@ -254,10 +346,30 @@ export function renderGraphSvg(graph: AbstractGraph, options: GraphSvgOptions = 
  * Lays out a task graph (seeded ForceAtlas2, bounded iterations) and returns each task's
  * position, y up, without drawing it.
  */
-export function layoutGraph(graph: AbstractGraph, options: LayoutOptions = {}): Record<string, { x: number; y: number }> {
-  const o = resolveOptions(LayoutOptionsSchema, options, { seed: 0, iterations: 'auto' as number | 'auto', barnesHut: 'auto' as boolean | 'auto', usePositions: false }, 'layoutGraph');
-  const drawing = computeDrawing(graph, { ...o, colorBy: 'none', sizeBy: 'weight', nodeSize: [1, 1] });
+export function layoutGraph(
+  graph: AbstractGraph,
+  options: LayoutOptions = {},
+): Record<string, { x: number; y: number }> {
+  const o = resolveOptions(
+    LayoutOptionsSchema,
+    options,
+    {
+      seed: 0,
+      iterations: 'auto' as number | 'auto',
+      barnesHut: 'auto' as boolean | 'auto',
+      usePositions: false,
+    },
+    'layoutGraph',
+  );
+  const drawing = computeDrawing(graph, {
+    ...o,
+    colorBy: 'none',
+    sizeBy: 'weight',
+    nodeSize: [1, 1],
+  });
   const out: Record<string, { x: number; y: number }> = Object.create(null);
-  drawing.tasks.forEach((t, i) => { out[t.id] = { x: drawing.layout.x[i]!, y: drawing.layout.y[i]! }; });
+  drawing.tasks.forEach((t, i) => {
+    out[t.id] = { x: drawing.layout.x[i]!, y: drawing.layout.y[i]! };
+  });
   return out;
 }

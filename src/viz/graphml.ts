@@ -8,7 +8,12 @@ import { readGraph } from '../schema/validate.js';
 import { computeDrawing } from './drawing.js';
 import { escapeAttr, escapeXml } from './escape.js';
 import { safeKeys } from './gexf.js';
-import { GRAPH_SVG_DEFAULTS, GraphmlOptionsSchema, resolveOptions, type GraphmlOptions } from './options.js';
+import {
+  GRAPH_SVG_DEFAULTS,
+  GraphmlOptionsSchema,
+  resolveOptions,
+  type GraphmlOptions,
+} from './options.js';
 
 type Domain = 'graph' | 'node' | 'edge';
 type KeyType = 'boolean' | 'int' | 'long' | 'double' | 'string';
@@ -33,27 +38,42 @@ function typeOf(value: unknown): KeyType {
 function widen(a: KeyType, b: KeyType): KeyType {
   if (a === b) return a;
   const numeric: KeyType[] = ['int', 'long', 'double'];
-  if (numeric.includes(a) && numeric.includes(b)) return numeric[Math.max(numeric.indexOf(a), numeric.indexOf(b))]!;
+  if (numeric.includes(a) && numeric.includes(b))
+    return numeric[Math.max(numeric.indexOf(a), numeric.indexOf(b))]!;
   return 'string';
 }
 
 function text(value: unknown, type: KeyType): string {
-  if (type === 'string') return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
-  if (type === 'double' && typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? 'INF' : '-INF';
+  if (type === 'string')
+    return typeof value === 'string'
+      ? value
+      : typeof value === 'number' || typeof value === 'boolean'
+        ? String(value)
+        : JSON.stringify(value);
+  if (type === 'double' && typeof value === 'number' && !Number.isFinite(value))
+    return Number.isNaN(value) ? 'NaN' : value > 0 ? 'INF' : '-INF';
   return String(value);
 }
 
 class KeyTable {
   readonly keys: Key[] = [];
   private readonly byName = new Map<string, Key>();
-  constructor(private readonly prefix: string, private readonly domain: Domain) {}
+  constructor(
+    private readonly prefix: string,
+    private readonly domain: Domain,
+  ) {}
   see(name: string, value: unknown): void {
     if (value === undefined || value === null) return;
     const type = typeOf(value);
     const key = this.byName.get(name);
     if (key) key.type = widen(key.type, type);
     else {
-      const created: Key = { id: `${this.prefix}${this.keys.length}`, domain: this.domain, name, type };
+      const created: Key = {
+        id: `${this.prefix}${this.keys.length}`,
+        domain: this.domain,
+        name,
+        type,
+      };
       this.keys.push(created);
       this.byName.set(name, created);
     }
@@ -75,7 +95,12 @@ class KeyTable {
  * `viz: true`, nodes also get x, y, size and color from the layout (seeded).
  */
 export function toGraphml(graph: AbstractGraph, options: GraphmlOptions = {}): string {
-  const o = resolveOptions(GraphmlOptionsSchema, options, { ...GRAPH_SVG_DEFAULTS, viz: false, colorBy: 'group' as const }, 'toGraphml');
+  const o = resolveOptions(
+    GraphmlOptionsSchema,
+    options,
+    { ...GRAPH_SVG_DEFAULTS, viz: false, colorBy: 'group' as const },
+    'toGraphml',
+  );
   const drawing = o.viz ? computeDrawing(graph, o) : (readGraph(graph), undefined);
   const graphKeys = new KeyTable('g', 'graph');
   const nodeKeys = new KeyTable('n', 'node');
@@ -90,11 +115,19 @@ export function toGraphml(graph: AbstractGraph, options: GraphmlOptions = {}): s
   });
   if (drawing) {
     drawing.tasks.forEach((t, i) => {
-      Object.assign(nodeAttributes.get(t.id)!, { x: round(drawing.layout.x[i]!), y: round(drawing.layout.y[i]!), size: round(t.r), color: t.color });
+      Object.assign(nodeAttributes.get(t.id)!, {
+        x: round(drawing.layout.x[i]!),
+        y: round(drawing.layout.y[i]!),
+        size: round(t.r),
+        color: t.color,
+      });
     });
   }
-  for (const a of nodeAttributes.values()) for (const [k, v] of Object.entries(a)) nodeKeys.see(k, v);
-  graph.forEachEdge((_e, attrs) => { for (const [k, v] of Object.entries(attrs)) edgeKeys.see(k, v); });
+  for (const a of nodeAttributes.values())
+    for (const [k, v] of Object.entries(a)) nodeKeys.see(k, v);
+  graph.forEachEdge((_e, attrs) => {
+    for (const [k, v] of Object.entries(attrs)) edgeKeys.see(k, v);
+  });
 
   const nodeIds = safeKeys(graph.nodes());
   const edgeIds = safeKeys(graph.edges());
@@ -103,14 +136,20 @@ export function toGraphml(graph: AbstractGraph, options: GraphmlOptions = {}): s
     '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">',
   ];
   for (const key of [...graphKeys.keys, ...nodeKeys.keys, ...edgeKeys.keys]) {
-    lines.push(`  <key id="${key.id}" for="${key.domain}" attr.name="${escapeAttr(key.name)}" attr.type="${key.type}"/>`);
+    lines.push(
+      `  <key id="${key.id}" for="${key.domain}" attr.name="${escapeAttr(key.name)}" attr.type="${key.type}"/>`,
+    );
   }
   lines.push('  <graph id="G" edgedefault="undirected">');
   const graphData = graphKeys.data(graphAttributes, '    ');
   if (graphData) lines.push(graphData);
   graph.forEachNode((node) => {
     const data = nodeKeys.data(nodeAttributes.get(node)!, '      ');
-    lines.push(data ? `    <node id="${escapeAttr(nodeIds.get(node))}">\n${data}\n    </node>` : `    <node id="${escapeAttr(nodeIds.get(node))}"/>`);
+    lines.push(
+      data
+        ? `    <node id="${escapeAttr(nodeIds.get(node))}">\n${data}\n    </node>`
+        : `    <node id="${escapeAttr(nodeIds.get(node))}"/>`,
+    );
   });
   graph.forEachEdge((edge, attrs, source, target) => {
     const open = `    <edge id="${escapeAttr(edgeIds.get(edge))}" source="${escapeAttr(nodeIds.get(source))}" target="${escapeAttr(nodeIds.get(target))}"`;

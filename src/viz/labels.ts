@@ -46,8 +46,10 @@ class BoxGrid {
   constructor(private readonly cell: number) {}
   private keys(b: Box): number[] {
     const out: number[] = [];
-    const x0 = Math.floor(b[0] / this.cell), x1 = Math.floor(b[2] / this.cell);
-    const y0 = Math.floor(b[1] / this.cell), y1 = Math.floor(b[3] / this.cell);
+    const x0 = Math.floor(b[0] / this.cell),
+      x1 = Math.floor(b[2] / this.cell);
+    const y0 = Math.floor(b[1] / this.cell),
+      y1 = Math.floor(b[3] / this.cell);
     for (let i = x0; i <= x1; i++) for (let j = y0; j <= y1; j++) out.push(i * 100_003 + j);
     return out;
   }
@@ -100,27 +102,43 @@ export function placeLabels(nodes: LabelNode[], options: LabelOptions): PlacedLa
     for (const step of STEPS) {
       const gap = 3 + (step - 1) * fontSize * 0.9;
       const d = n.r + gap;
-      const spots: Array<[number, number, 'start' | 'middle' | 'end']> = step === 1
-        ? [
-          [n.x + d, n.y + ascent / 2 - descent / 2, 'start'],
-          [n.x - d, n.y + ascent / 2 - descent / 2, 'end'],
-          [n.x, n.y - d - descent, 'middle'],
-          [n.x, n.y + d + ascent, 'middle'],
-          [n.x + d * 0.75, n.y - d * 0.75, 'start'],
-          [n.x + d * 0.75, n.y + d * 0.75 + ascent, 'start'],
-          [n.x - d * 0.75, n.y - d * 0.75, 'end'],
-          [n.x - d * 0.75, n.y + d * 0.75 + ascent, 'end'],
-        ]
-        : ANGLES.map((a) => {
-          const cx = n.x + Math.cos(a) * d, cy = n.y + Math.sin(a) * d;
-          const anchor = Math.cos(a) > 0.3 ? 'start' : Math.cos(a) < -0.3 ? 'end' : 'middle';
-          return [cx, cy + (Math.sin(a) > 0.3 ? ascent : Math.sin(a) < -0.3 ? -descent : ascent / 2 - descent / 2), anchor];
-        });
+      const spots: Array<[number, number, 'start' | 'middle' | 'end']> =
+        step === 1
+          ? [
+              [n.x + d, n.y + ascent / 2 - descent / 2, 'start'],
+              [n.x - d, n.y + ascent / 2 - descent / 2, 'end'],
+              [n.x, n.y - d - descent, 'middle'],
+              [n.x, n.y + d + ascent, 'middle'],
+              [n.x + d * 0.75, n.y - d * 0.75, 'start'],
+              [n.x + d * 0.75, n.y + d * 0.75 + ascent, 'start'],
+              [n.x - d * 0.75, n.y - d * 0.75, 'end'],
+              [n.x - d * 0.75, n.y + d * 0.75 + ascent, 'end'],
+            ]
+          : ANGLES.map((a) => {
+              const cx = n.x + Math.cos(a) * d,
+                cy = n.y + Math.sin(a) * d;
+              const anchor = Math.cos(a) > 0.3 ? 'start' : Math.cos(a) < -0.3 ? 'end' : 'middle';
+              return [
+                cx,
+                cy +
+                  (Math.sin(a) > 0.3
+                    ? ascent
+                    : Math.sin(a) < -0.3
+                      ? -descent
+                      : ascent / 2 - descent / 2),
+                anchor,
+              ];
+            });
       for (const [x, y, anchor] of spots) {
         const left = anchor === 'start' ? x : anchor === 'end' ? x - w : x - w / 2;
         const box: Box = [left, y - ascent, left + w, y + descent];
-        const outside = Math.max(0, -box[0]) + Math.max(0, box[2] - width) + Math.max(0, -box[1]) + Math.max(0, box[3] - height);
-        const cost = grid.overlap(box, options.mode === 'fit') + outside * fontSize * 10 + (step - 1) * 0.01;
+        const outside =
+          Math.max(0, -box[0]) +
+          Math.max(0, box[2] - width) +
+          Math.max(0, -box[1]) +
+          Math.max(0, box[3] - height);
+        const cost =
+          grid.overlap(box, options.mode === 'fit') + outside * fontSize * 10 + (step - 1) * 0.01;
         if (cost < bestCost) {
           bestCost = cost;
           best = { node: i, x, y, anchor, box, leader: step > 1 };

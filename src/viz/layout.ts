@@ -43,23 +43,35 @@ export interface ResolvedLayoutOptions {
 
 /** The number of iterations 'auto' gives a graph of this size. */
 export function autoIterations(tasks: number, affinities: number): number {
-  return Math.max(MIN_ITERATIONS, Math.min(MAX_ITERATIONS, Math.round(ITERATION_BUDGET / (tasks + affinities / 2))));
+  return Math.max(
+    MIN_ITERATIONS,
+    Math.min(MAX_ITERATIONS, Math.round(ITERATION_BUDGET / (tasks + affinities / 2))),
+  );
 }
 
 /** The ForceAtlas2 settings mtgraph uses for a graph of `order` tasks (graphology's inferred settings, Barnes-Hut as asked). */
-export function layoutSettings(order: number, options: Pick<ResolvedLayoutOptions, 'barnesHut' | 'forceAtlas2'>): ForceAtlas2Settings {
-  const barnesHutOptimize = options.barnesHut === 'auto' ? order > BARNES_HUT_FROM : options.barnesHut;
+export function layoutSettings(
+  order: number,
+  options: Pick<ResolvedLayoutOptions, 'barnesHut' | 'forceAtlas2'>,
+): ForceAtlas2Settings {
+  const barnesHutOptimize =
+    options.barnesHut === 'auto' ? order > BARNES_HUT_FROM : options.barnesHut;
   return { ...forceAtlas2.inferSettings(order), barnesHutOptimize, ...options.forceAtlas2 };
 }
 
 /** A graphology graph with seeded initial positions and the layout weights (positive affinities attract; negative ones do not). */
-export function layoutInput(spec: GraphSpec, seed: number): InstanceType<typeof Graph.UndirectedGraph> {
+export function layoutInput(
+  spec: GraphSpec,
+  seed: number,
+): InstanceType<typeof Graph.UndirectedGraph> {
   const rand = seededRandom(seed);
   const n = spec.tasks.length;
   const spread = 10 * Math.sqrt(n);
   const g = new Graph.UndirectedGraph({ allowSelfLoops: false });
-  for (const t of spec.tasks) g.addNode(t.id, { x: (rand() * 2 - 1) * spread, y: (rand() * 2 - 1) * spread, size: 1 });
-  for (const a of spec.affinities) g.mergeEdge(a.source, a.target, { weight: Math.max(0, a.weight) });
+  for (const t of spec.tasks)
+    g.addNode(t.id, { x: (rand() * 2 - 1) * spread, y: (rand() * 2 - 1) * spread, size: 1 });
+  for (const a of spec.affinities)
+    g.mergeEdge(a.source, a.target, { weight: Math.max(0, a.weight) });
   return g;
 }
 
@@ -73,20 +85,45 @@ export function computeLayout(spec: GraphSpec, options: ResolvedLayoutOptions): 
   if (options.usePositions) {
     spec.tasks.forEach((t, i) => {
       const { x: px, y: py } = t.attributes as { x?: unknown; y?: unknown };
-      if (typeof px !== 'number' || typeof py !== 'number' || !Number.isFinite(px) || !Number.isFinite(py)) {
-        throw new OptionsError(`${SCOPE}: usePositions needs finite x and y on every task (task ${JSON.stringify(t.id)} has x ${String(px)}, y ${String(py)}) → at tasks.${t.id}.x. Run the layout once with writePositions: true, or drop usePositions.`, { path: `tasks.${t.id}.x`, got: px });
+      if (
+        typeof px !== 'number' ||
+        typeof py !== 'number' ||
+        !Number.isFinite(px) ||
+        !Number.isFinite(py)
+      ) {
+        throw new OptionsError(
+          `${SCOPE}: usePositions needs finite x and y on every task (task ${JSON.stringify(t.id)} has x ${String(px)}, y ${String(py)}) → at tasks.${t.id}.x. Run the layout once with writePositions: true, or drop usePositions.`,
+          { path: `tasks.${t.id}.x`, got: px },
+        );
       }
       x[i] = px;
       y[i] = py;
     });
-    return { x, y, iterations: 0, barnesHut: false, settings, source: 'positions', ms: performance.now() - t0 };
+    return {
+      x,
+      y,
+      iterations: 0,
+      barnesHut: false,
+      settings,
+      source: 'positions',
+      ms: performance.now() - t0,
+    };
   }
-  const iterations = options.iterations === 'auto' ? autoIterations(n, spec.affinities.length) : options.iterations;
+  const iterations =
+    options.iterations === 'auto' ? autoIterations(n, spec.affinities.length) : options.iterations;
   const g = layoutInput(spec, options.seed);
   if (n > 1) forceAtlas2.assign(g, { iterations, settings, getEdgeWeight: 'weight' });
   spec.tasks.forEach((t, i) => {
     x[i] = g.getNodeAttribute(t.id, 'x') as number;
     y[i] = g.getNodeAttribute(t.id, 'y') as number;
   });
-  return { x, y, iterations: n > 1 ? iterations : 0, barnesHut: settings.barnesHutOptimize === true, settings, source: 'forceatlas2', ms: performance.now() - t0 };
+  return {
+    x,
+    y,
+    iterations: n > 1 ? iterations : 0,
+    barnesHut: settings.barnesHutOptimize === true,
+    settings,
+    source: 'forceatlas2',
+    ms: performance.now() - t0,
+  };
 }

@@ -7,7 +7,16 @@
 import type { LayerPlan, Plan } from '../plan/types.js';
 import { count, truncate } from './escape.js';
 
-export type PartKind = 'input' | 'block' | 'expert' | 'gate' | 'tower' | 'head' | 'tasks' | 'subtree' | 'cross-stitch';
+export type PartKind =
+  | 'input'
+  | 'block'
+  | 'expert'
+  | 'gate'
+  | 'tower'
+  | 'head'
+  | 'tasks'
+  | 'subtree'
+  | 'cross-stitch';
 
 export interface Part {
   id: string;
@@ -54,8 +63,17 @@ const INPUT = '(input)';
 
 export function layersText(layers: LayerPlan[]): string {
   if (layers.length === 0) return 'no layers';
-  const act = layers.every((l) => l.activation === layers[0]!.activation) ? ` ${layers[0]!.activation}` : '';
-  return layers.map((l) => `${l.units}${act ? '' : ` ${l.activation}`}${l.dropout ? ` d${l.dropout}` : ''}${l.batchNorm ? ' bn' : ''}${l.l2 ? ` l2 ${l.l2}` : ''}`).join(' → ') + act;
+  const act = layers.every((l) => l.activation === layers[0]!.activation)
+    ? ` ${layers[0]!.activation}`
+    : '';
+  return (
+    layers
+      .map(
+        (l) =>
+          `${l.units}${act ? '' : ` ${l.activation}`}${l.dropout ? ` d${l.dropout}` : ''}${l.batchNorm ? ' bn' : ''}${l.l2 ? ` l2 ${l.l2}` : ''}`,
+      )
+      .join(' → ') + act
+  );
 }
 
 const paramsLine = (p: number) => `${count(p)} params`;
@@ -65,12 +83,25 @@ function fullParts(plan: Plan): PartGraph {
   const parts: Part[] = [];
   const links: PartLink[] = [];
   const input = plan.input as { features: number; columns?: string[] };
-  parts.push({ id: INPUT, kind: 'input', title: 'input', lines: [`${input.features} feature${input.features === 1 ? '' : 's'}`], params: 0, tasks: plan.tasks.map((t) => t.id), tip: `input: ${input.features} features${input.columns ? ` (${input.columns.join(', ')})` : ''}` });
+  parts.push({
+    id: INPUT,
+    kind: 'input',
+    title: 'input',
+    lines: [`${input.features} feature${input.features === 1 ? '' : 's'}`],
+    params: 0,
+    tasks: plan.tasks.map((t) => t.id),
+    tip: `input: ${input.features} features${input.columns ? ` (${input.columns.join(', ')})` : ''}`,
+  });
   const from = (parent: string | null) => parent ?? INPUT;
   for (const b of plan.blocks) {
     const params = plan.params.blocks[b.id] ?? 0;
     parts.push({
-      id: b.id, kind: b.role === 'expert' ? 'expert' : 'block', title: b.id, lines: [layersText(b.layers), paramsLine(params)], params, tasks: b.tasks,
+      id: b.id,
+      kind: b.role === 'expert' ? 'expert' : 'block',
+      title: b.id,
+      lines: [layersText(b.layers), paramsLine(params)],
+      params,
+      tasks: b.tasks,
       tip: `${b.role === 'expert' ? 'expert' : 'shared block'} ${b.id}: ${layersText(b.layers)}, ${count(params)} params, for ${b.tasks.join(', ')}`,
     });
     links.push({ from: from(b.parent), to: b.id, style: 'data' });
@@ -78,7 +109,12 @@ function fullParts(plan: Plan): PartGraph {
   for (const g of plan.gates) {
     const params = plan.params.gates[g.id] ?? 0;
     parts.push({
-      id: g.id, kind: 'gate', title: g.id, lines: [`softmax over ${g.experts.length} experts`, paramsLine(params)], params, tasks: g.task ? [g.task] : plan.tasks.map((t) => t.id),
+      id: g.id,
+      kind: 'gate',
+      title: g.id,
+      lines: [`softmax over ${g.experts.length} experts`, paramsLine(params)],
+      params,
+      tasks: g.task ? [g.task] : plan.tasks.map((t) => t.id),
       tip: `gate ${g.id}${g.task ? ` of task ${g.task}` : ' (shared)'}: mixes ${g.experts.join(', ')}; reads ${g.parent ?? 'the input'}`,
     });
     for (const e of g.experts) links.push({ from: e, to: g.id, style: 'data' });
@@ -90,22 +126,51 @@ function fullParts(plan: Plan): PartGraph {
     let below = from(tower?.parent ?? null);
     if (tower && tower.layers.length > 0) {
       const params = plan.params.towers[t.id] ?? 0;
-      parts.push({ id: `tower:${t.id}`, kind: 'tower', title: `tower ${t.id}`, lines: [layersText(tower.layers), paramsLine(params)], params, tasks: [t.id], tip: `tower of ${t.id}: ${layersText(tower.layers)}, ${count(params)} params` });
+      parts.push({
+        id: `tower:${t.id}`,
+        kind: 'tower',
+        title: `tower ${t.id}`,
+        lines: [layersText(tower.layers), paramsLine(params)],
+        params,
+        tasks: [t.id],
+        tip: `tower of ${t.id}: ${layersText(tower.layers)}, ${count(params)} params`,
+      });
       links.push({ from: below, to: `tower:${t.id}`, style: 'data' });
       below = `tower:${t.id}`;
     }
     const params = plan.params.heads[t.id] ?? 0;
     const headText = head ? `${head.units} ${head.activation} · ${head.loss}` : t.kind;
-    parts.push({ id: `head:${t.id}`, kind: 'head', title: t.id, lines: [headText, paramsLine(params)], params, tasks: [t.id], taskKind: t.kind, tip: `head of ${t.id} (${t.kind}): ${headText}, ${count(params)} params, weight ${t.weight}` });
+    parts.push({
+      id: `head:${t.id}`,
+      kind: 'head',
+      title: t.id,
+      lines: [headText, paramsLine(params)],
+      params,
+      tasks: [t.id],
+      taskKind: t.kind,
+      tip: `head of ${t.id} (${t.kind}): ${headText}, ${count(params)} params, weight ${t.weight}`,
+    });
     links.push({ from: below, to: `head:${t.id}`, style: 'data' });
   }
   plan.couplings.forEach((c, i) => {
     if (c.kind !== 'cross-stitch') return;
     const id = `cross-stitch:${i}`;
-    parts.push({ id, kind: 'cross-stitch', title: `cross-stitch after layer ${c.after}`, lines: [`${c.tasks.length} towers, α ${c.tasks.length}×${c.tasks.length}`], params: c.tasks.length * c.tasks.length, tasks: c.tasks, tip: `cross-stitch unit after tower layer ${c.after} mixing ${c.tasks.join(', ')}` });
+    parts.push({
+      id,
+      kind: 'cross-stitch',
+      title: `cross-stitch after layer ${c.after}`,
+      lines: [`${c.tasks.length} towers, α ${c.tasks.length}×${c.tasks.length}`],
+      params: c.tasks.length * c.tasks.length,
+      tasks: c.tasks,
+      tip: `cross-stitch unit after tower layer ${c.after} mixing ${c.tasks.join(', ')}`,
+    });
     for (const t of c.tasks) {
       const tower = plan.towers[t];
-      links.push({ from: tower && tower.layers.length > 0 ? `tower:${t}` : `head:${t}`, to: id, style: 'coupling' });
+      links.push({
+        from: tower && tower.layers.length > 0 ? `tower:${t}` : `head:${t}`,
+        to: id,
+        style: 'coupling',
+      });
     }
   });
   return { parts, links, pairs: [], innerPairs: new Map(), notes: [] };
@@ -118,7 +183,8 @@ function fold(graph: PartGraph, rep: Map<string, string>, created: Part[]): Part
   const seen = new Set<string>();
   const links: PartLink[] = [];
   for (const l of graph.links) {
-    const a = r(l.from), b = r(l.to);
+    const a = r(l.from),
+      b = r(l.to);
     if (a === b) continue;
     const key = `${a}\u0000${b}\u0000${l.style}`;
     if (seen.has(key)) continue;
@@ -128,16 +194,36 @@ function fold(graph: PartGraph, rep: Map<string, string>, created: Part[]): Part
   return { parts, links, pairs: graph.pairs, innerPairs: graph.innerPairs, notes: graph.notes };
 }
 
-function summarise(kind: 'tasks' | 'subtree', id: string, members: Part[], title: string, plan: Plan): Part {
+function summarise(
+  kind: 'tasks' | 'subtree',
+  id: string,
+  members: Part[],
+  title: string,
+  plan: Plan,
+): Part {
   const tasks = [...new Set(members.flatMap((m) => m.tasks))];
   const order = new Map(plan.tasks.map((t, i) => [t.id, i]));
   tasks.sort((a, b) => order.get(a)! - order.get(b)!);
   const params = members.reduce((s, m) => s + m.params, 0);
-  const names = tasks.slice(0, 3).map((t) => truncate(t, 14)).join(', ') + (tasks.length > 3 ? ` +${tasks.length - 3}` : '');
+  const names =
+    tasks
+      .slice(0, 3)
+      .map((t) => truncate(t, 14))
+      .join(', ') + (tasks.length > 3 ? ` +${tasks.length - 3}` : '');
   const kinds = new Map<string, number>();
   for (const m of members) kinds.set(m.kind, (kinds.get(m.kind) ?? 0) + 1);
-  const what = [...kinds].map(([k, n]) => `${n} ${k === 'cross-stitch' ? 'units' : `${k}${n === 1 ? '' : 's'}`}`).join(', ');
-  return { id, kind, title, lines: [names, what, paramsLine(params)], params, tasks, tip: `${title}: ${what}, ${count(params)} params; tasks: ${tasks.join(', ')}` };
+  const what = [...kinds]
+    .map(([k, n]) => `${n} ${k === 'cross-stitch' ? 'units' : `${k}${n === 1 ? '' : 's'}`}`)
+    .join(', ');
+  return {
+    id,
+    kind,
+    title,
+    lines: [names, what, paramsLine(params)],
+    params,
+    tasks,
+    tip: `${title}: ${what}, ${count(params)} params; tasks: ${tasks.join(', ')}`,
+  };
 }
 
 /** Folds each task's private parts into one box per attachment point (the shared parts they read). */
@@ -145,7 +231,15 @@ function foldTasks(graph: PartGraph, plan: Plan): PartGraph {
   const privateOf = new Map<string, string>();
   for (const p of graph.parts) {
     if (p.kind === 'input' || p.kind === 'cross-stitch') continue;
-    if (p.tasks.length === 1 && (p.kind === 'head' || p.kind === 'tower' || p.kind === 'gate' || p.kind === 'expert' || p.kind === 'block')) privateOf.set(p.id, p.tasks[0]!);
+    if (
+      p.tasks.length === 1 &&
+      (p.kind === 'head' ||
+        p.kind === 'tower' ||
+        p.kind === 'gate' ||
+        p.kind === 'expert' ||
+        p.kind === 'block')
+    )
+      privateOf.set(p.id, p.tasks[0]!);
   }
   // Cross-stitch units tie towers together: fold them with the tasks they mix when all of those are folded.
   const attach = new Map<string, Set<string>>();
@@ -175,7 +269,9 @@ function foldTasks(graph: PartGraph, plan: Plan): PartGraph {
   // A cross-stitch unit whose towers all fold into one summary is folded into it.
   for (const p of graph.parts) {
     if (p.kind !== 'cross-stitch') continue;
-    const targets = new Set(graph.links.filter((l) => l.to === p.id).map((l) => rep.get(l.from) ?? l.from));
+    const targets = new Set(
+      graph.links.filter((l) => l.to === p.id).map((l) => rep.get(l.from) ?? l.from),
+    );
     if (targets.size === 1) {
       const only = [...targets][0]!;
       if (only.startsWith('tasks:')) {
@@ -186,12 +282,18 @@ function foldTasks(graph: PartGraph, plan: Plan): PartGraph {
     }
   }
   const folded = fold(graph, rep, created);
-  folded.notes.push(`the private parts of ${plan.tasks.length} tasks are drawn as ${created.length} summary box${created.length === 1 ? '' : 'es'} (one per set of shared parts they read)`);
+  folded.notes.push(
+    `the private parts of ${plan.tasks.length} tasks are drawn as ${created.length} summary box${created.length === 1 ? '' : 'es'} (one per set of shared parts they read)`,
+  );
   return folded;
 }
 
 /** The breadth-first tree of a part graph from the input: depth and first parent of every part reached. */
-function bfsTree(graph: PartGraph): { depth: Map<string, number>; parent: Map<string, string>; children: Map<string, string[]> } {
+function bfsTree(graph: PartGraph): {
+  depth: Map<string, number>;
+  parent: Map<string, string>;
+  children: Map<string, string[]>;
+} {
   const depth = new Map<string, number>([[INPUT, 0]]);
   const parent = new Map<string, string>();
   const children = new Map<string, string[]>();
@@ -252,8 +354,18 @@ function foldDepth(graph: PartGraph, plan: Plan, maxNodes: number): PartGraph {
     const anc = ancestorAt(p.id, cut);
     groups.set(anc, [...(groups.get(anc) ?? []), p.id]);
   }
-  const folded = foldGroups(graph, plan, [...groups].map(([anc, members]) => ({ anchor: anc, members, title: `below ${truncate(anc, 20)}` })));
-  folded.notes.push(`parts deeper than level ${cut} are drawn as ${groups.size} summary box${groups.size === 1 ? '' : 'es'} under their ancestor`);
+  const folded = foldGroups(
+    graph,
+    plan,
+    [...groups].map(([anc, members]) => ({
+      anchor: anc,
+      members,
+      title: `below ${truncate(anc, 20)}`,
+    })),
+  );
+  folded.notes.push(
+    `parts deeper than level ${cut} are drawn as ${groups.size} summary box${groups.size === 1 ? '' : 'es'} under their ancestor`,
+  );
   return folded;
 }
 
@@ -286,13 +398,23 @@ function foldBreadth(graph: PartGraph, plan: Plan, maxNodes: number): PartGraph 
   let chosen = plans(cap);
   while (cap > 4 && chosen.total > maxNodes) chosen = plans(--cap);
   if (chosen.folds.length === 0) return graph;
-  const folded = foldGroups(graph, plan, chosen.folds.map((f) => ({ ...f, title: `more under ${truncate(f.anchor, 16)}` })));
-  folded.notes.push(`parts with more than ${cap} branches show the ${cap - 1} largest; the others are drawn as one summary box each`);
+  const folded = foldGroups(
+    graph,
+    plan,
+    chosen.folds.map((f) => ({ ...f, title: `more under ${truncate(f.anchor, 16)}` })),
+  );
+  folded.notes.push(
+    `parts with more than ${cap} branches show the ${cap - 1} largest; the others are drawn as one summary box each`,
+  );
   return folded;
 }
 
 /** Replaces each group of parts by one summary box linked from its anchor. */
-function foldGroups(graph: PartGraph, plan: Plan, groups: Array<{ anchor: string; members: string[]; title: string }>): PartGraph {
+function foldGroups(
+  graph: PartGraph,
+  plan: Plan,
+  groups: Array<{ anchor: string; members: string[]; title: string }>,
+): PartGraph {
   const byId = new Map(graph.parts.map((p) => [p.id, p]));
   const rep = new Map<string, string>();
   const created: Part[] = [];
@@ -305,7 +427,8 @@ function foldGroups(graph: PartGraph, plan: Plan, groups: Array<{ anchor: string
   const folded = fold(graph, rep, created);
   groups.forEach((group, i) => {
     const id = `subtree:${i}:${group.anchor}`;
-    if (!folded.links.some((l) => l.from === group.anchor && l.to === id)) folded.links.push({ from: group.anchor, to: id, style: 'data' });
+    if (!folded.links.some((l) => l.from === group.anchor && l.to === id))
+      folded.links.push({ from: group.anchor, to: id, style: 'data' });
   });
   return folded;
 }
@@ -318,7 +441,8 @@ function pairLinks(graph: PartGraph, plan: Plan, rep: (id: string) => string): P
     if (c.kind !== 'laplacian') continue;
     const layer = c.layer === 'head' ? 'head' : `layer ${c.layer}`;
     for (const [a, b, w] of c.pairs) {
-      const pa = rep(a), pb = rep(b);
+      const pa = rep(a),
+        pb = rep(b);
       if (pa === pb) {
         inner.set(pa, (inner.get(pa) ?? 0) + 1);
         continue;
@@ -352,7 +476,8 @@ export function planParts(plan: Plan, options: PartOptions): PartGraph {
   const drawnFor = new Map<string, string>();
   for (const t of plan.tasks) if (ids.has(`head:${t.id}`)) drawnFor.set(t.id, `head:${t.id}`);
   for (const p of graph.parts) {
-    if (p.kind === 'tasks' || p.kind === 'subtree') for (const t of p.tasks) if (!drawnFor.has(t)) drawnFor.set(t, p.id);
+    if (p.kind === 'tasks' || p.kind === 'subtree')
+      for (const t of p.tasks) if (!drawnFor.has(t)) drawnFor.set(t, p.id);
   }
   return pairLinks(graph, plan, (t) => drawnFor.get(t) ?? INPUT);
 }

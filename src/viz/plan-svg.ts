@@ -8,7 +8,12 @@ import { parsePlan } from '../plan/schema.js';
 import type { Plan } from '../plan/types.js';
 import { KIND_COLORS } from './colors.js';
 import { count, escapeAttr, escapeXml, num, textWidth, truncate } from './escape.js';
-import { PLAN_SVG_DEFAULTS, PlanSvgOptionsSchema, resolveOptions, type PlanSvgOptions } from './options.js';
+import {
+  PLAN_SVG_DEFAULTS,
+  PlanSvgOptionsSchema,
+  resolveOptions,
+  type PlanSvgOptions,
+} from './options.js';
 import { planParts, type Part, type PartKind } from './plan-parts.js';
 
 const FONT = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif";
@@ -17,7 +22,9 @@ const COUPLING_COLOR = '#8e44ad';
 const WIDE = 1800;
 
 /** Fill and border of each kind of box. */
-export const PART_STYLE: Readonly<Record<PartKind, { fill: string; stroke: string; label: string }>> = Object.freeze({
+export const PART_STYLE: Readonly<
+  Record<PartKind, { fill: string; stroke: string; label: string }>
+> = Object.freeze({
   input: { fill: '#eeeeee', stroke: '#777777', label: 'input' },
   block: { fill: '#dbe8f6', stroke: '#4c78a8', label: 'shared block' },
   expert: { fill: '#ece2f0', stroke: '#b279a2', label: 'expert' },
@@ -39,8 +46,14 @@ interface Box {
 
 function boxSize(part: Part, fontSize: number): { width: number; height: number } {
   const title = truncate(part.title, 32);
-  const w = Math.max(textWidth(title, fontSize + 1) + 4, ...part.lines.map((l) => textWidth(truncate(l, 40), fontSize - 1)));
-  return { width: Math.ceil(w + 20), height: Math.ceil((fontSize + 4) * (1 + part.lines.length) + 10) };
+  const w = Math.max(
+    textWidth(title, fontSize + 1) + 4,
+    ...part.lines.map((l) => textWidth(truncate(l, 40), fontSize - 1)),
+  );
+  return {
+    width: Math.ceil(w + 20),
+    height: Math.ceil((fontSize + 4) * (1 + part.lines.length) + 10),
+  };
 }
 
 /**
@@ -57,7 +70,14 @@ export function renderPlanSvg(plan: Plan, options: PlanSvgOptions = {}): string 
   const sizes = new Map(graph.parts.map((part) => [part.id, boxSize(part, fontSize)]));
   const layout = (rankdir: 'TB' | 'LR') => {
     const g = new dagre.graphlib.Graph({ multigraph: false });
-    g.setGraph({ rankdir, nodesep: rankdir === 'TB' ? 18 : 10, ranksep: rankdir === 'TB' ? 42 : 56, edgesep: 10, marginx: 12, marginy: 12 });
+    g.setGraph({
+      rankdir,
+      nodesep: rankdir === 'TB' ? 18 : 10,
+      ranksep: rankdir === 'TB' ? 42 : 56,
+      edgesep: 10,
+      marginx: 12,
+      marginy: 12,
+    });
     g.setDefaultEdgeLabel(() => ({}));
     // dagre orders the siblings of a rank in reverse insertion order: insert in reverse so tasks read in plan order.
     for (const part of [...graph.parts].reverse()) g.setNode(part.id, { ...sizes.get(part.id)! });
@@ -94,35 +114,50 @@ export function renderPlanSvg(plan: Plan, options: PlanSvgOptions = {}): string 
     const pts = e.points ?? [];
     if (pts.length < 2) continue;
     const d = `M${pts.map((q) => `${num(q.x)},${num(q.y)}`).join('L')}`;
-    const style = l.style === 'data' ? 'stroke="#666" stroke-width="1.3"'
-      : l.style === 'gate' ? 'stroke="#f58518" stroke-width="1" stroke-dasharray="2 3"'
-        : `stroke="${COUPLING_COLOR}" stroke-width="1.3" stroke-dasharray="6 4"`;
-    const last = pts[pts.length - 1]!, prev = pts[pts.length - 2]!;
+    const style =
+      l.style === 'data'
+        ? 'stroke="#666" stroke-width="1.3"'
+        : l.style === 'gate'
+          ? 'stroke="#f58518" stroke-width="1" stroke-dasharray="2 3"'
+          : `stroke="${COUPLING_COLOR}" stroke-width="1.3" stroke-dasharray="6 4"`;
+    const last = pts[pts.length - 1]!,
+      prev = pts[pts.length - 2]!;
     const angle = Math.atan2(last.y - prev.y, last.x - prev.x);
     const head = [0, 2.6, -2.6].map((da, i) => {
       const r = i === 0 ? 0 : 7;
       return `${num(last.x - r * Math.cos(angle + da / 6))},${num(last.y - r * Math.sin(angle + da / 6))}`;
     });
-    linkSvg.push(`<path d="${d}" fill="none" ${style}/><polygon points="${head.join(' ')}" fill="${l.style === 'data' ? '#666' : l.style === 'gate' ? '#f58518' : COUPLING_COLOR}"/>`);
+    linkSvg.push(
+      `<path d="${d}" fill="none" ${style}/><polygon points="${head.join(' ')}" fill="${l.style === 'data' ? '#666' : l.style === 'gate' ? '#f58518' : COUPLING_COLOR}"/>`,
+    );
   }
 
   // Laplacian pairs: dashed arcs beside the boxes (below them top to bottom, right of them left to
   // right), the strongest first, at most maxCouplingLinks.
-  const pairs = [...graph.pairs].sort((a, b) => b.weight - a.weight || b.pairs - a.pairs).slice(0, o.maxCouplingLinks);
+  const pairs = [...graph.pairs]
+    .sort((a, b) => b.weight - a.weight || b.pairs - a.pairs)
+    .slice(0, o.maxCouplingLinks);
   let arcExtent = 0;
   const arcSvg = pairs.map((pl) => {
-    const a = boxes.get(pl.a), b = boxes.get(pl.b);
+    const a = boxes.get(pl.a),
+      b = boxes.get(pl.b);
     if (!a || !b) return '';
     let d: string;
     if (vertical) {
       const [l, r] = a.x <= b.x ? [a, b] : [b, a];
-      const x1 = l.x, y1 = l.y + l.height / 2, x2 = r.x, y2 = r.y + r.height / 2;
+      const x1 = l.x,
+        y1 = l.y + l.height / 2,
+        x2 = r.x,
+        y2 = r.y + r.height / 2;
       const cy = Math.max(y1, y2) + 14 + Math.min(120, Math.abs(x2 - x1) * 0.18);
       arcExtent = Math.max(arcExtent, (Math.max(y1, y2) + cy) / 2 - diagramHeight);
       d = `M${num(x1)},${num(y1)}Q${num((x1 + x2) / 2)},${num(cy)} ${num(x2)},${num(y2)}`;
     } else {
       const [t, u] = a.y <= b.y ? [a, b] : [b, a];
-      const x1 = t.x + t.width / 2, y1 = t.y, x2 = u.x + u.width / 2, y2 = u.y;
+      const x1 = t.x + t.width / 2,
+        y1 = t.y,
+        x2 = u.x + u.width / 2,
+        y2 = u.y;
       const cx = Math.max(x1, x2) + 14 + Math.min(120, Math.abs(y2 - y1) * 0.18);
       arcExtent = Math.max(arcExtent, (Math.max(x1, x2) + cx) / 2 - diagramWidth);
       d = `M${num(x1)},${num(y1)}Q${num(cx)},${num((y1 + y2) / 2)} ${num(x2)},${num(y2)}`;
@@ -137,16 +172,24 @@ export function renderPlanSvg(plan: Plan, options: PlanSvgOptions = {}): string 
   // Boxes.
   const boxSvg = [...boxes.values()].map((b) => {
     const style = PART_STYLE[b.part.kind];
-    const stroke = b.part.kind === 'head' ? KIND_COLORS[b.part.taskKind ?? ''] ?? style.stroke : style.stroke;
-    const left = b.x - b.width / 2, top = b.y - b.height / 2;
+    const stroke =
+      b.part.kind === 'head' ? (KIND_COLORS[b.part.taskKind ?? ''] ?? style.stroke) : style.stroke;
+    const left = b.x - b.width / 2,
+      top = b.y - b.height / 2;
     const inner = graph.innerPairs.get(b.part.id);
-    const lines = inner ? [...b.part.lines, `${inner} coupled pair${inner === 1 ? '' : 's'} inside`] : b.part.lines;
+    const lines = inner
+      ? [...b.part.lines, `${inner} coupled pair${inner === 1 ? '' : 's'} inside`]
+      : b.part.lines;
     const height = inner ? b.height + fontSize + 4 : b.height;
     const text = [
       `<text x="${num(b.x)}" y="${num(top + fontSize + 6)}" font-weight="600" font-size="${num(fontSize + 1)}">${escapeXml(truncate(b.part.title, 32))}</text>`,
-      ...lines.map((line, i) => `<text x="${num(b.x)}" y="${num(top + fontSize + 6 + (i + 1) * (fontSize + 4))}" font-size="${num(fontSize - 1)}" fill="#444">${escapeXml(truncate(line, 40))}</text>`),
+      ...lines.map(
+        (line, i) =>
+          `<text x="${num(b.x)}" y="${num(top + fontSize + 6 + (i + 1) * (fontSize + 4))}" font-size="${num(fontSize - 1)}" fill="#444">${escapeXml(truncate(line, 40))}</text>`,
+      ),
     ];
-    const dash = b.part.kind === 'tasks' || b.part.kind === 'subtree' ? ' stroke-dasharray="3 2"' : '';
+    const dash =
+      b.part.kind === 'tasks' || b.part.kind === 'subtree' ? ' stroke-dasharray="3 2"' : '';
     return `<g class="part ${b.part.kind}"><title>${escapeXml(b.part.tip)}</title><rect x="${num(left)}" y="${num(top)}" width="${num(b.width)}" height="${num(height)}" rx="6" fill="${style.fill}" stroke="${escapeAttr(stroke)}" stroke-width="${b.part.kind === 'head' ? 2 : 1.3}"${dash}/>${text.join('')}</g>`;
   });
 
@@ -155,34 +198,48 @@ export function renderPlanSvg(plan: Plan, options: PlanSvgOptions = {}): string 
   const legendLines: string[] = [];
   let ly = 16;
   const line = fontSize + 8;
-  for (const [kind, style] of Object.entries(PART_STYLE) as Array<[PartKind, (typeof PART_STYLE)[PartKind]]>) {
+  for (const [kind, style] of Object.entries(PART_STYLE) as Array<
+    [PartKind, (typeof PART_STYLE)[PartKind]]
+  >) {
     if (!kinds.has(kind)) continue;
-    legendLines.push(`<rect x="0" y="${num(ly - fontSize + 1)}" width="22" height="${num(fontSize + 2)}" rx="3" fill="${style.fill}" stroke="${style.stroke}"/><text x="30" y="${num(ly)}">${escapeXml(style.label)}</text>`);
+    legendLines.push(
+      `<rect x="0" y="${num(ly - fontSize + 1)}" width="22" height="${num(fontSize + 2)}" rx="3" fill="${style.fill}" stroke="${style.stroke}"/><text x="30" y="${num(ly)}">${escapeXml(style.label)}</text>`,
+    );
     ly += line;
   }
   const headKinds = new Set(p.tasks.map((t) => t.kind));
   for (const [k, color] of Object.entries(KIND_COLORS)) {
     if (!headKinds.has(k as never) || !kinds.has('head')) continue;
-    legendLines.push(`<rect x="8" y="${num(ly - fontSize + 1)}" width="14" height="${num(fontSize + 2)}" rx="3" fill="#fff" stroke="${color}" stroke-width="2"/><text x="30" y="${num(ly)}">${escapeXml(k)}</text>`);
+    legendLines.push(
+      `<rect x="8" y="${num(ly - fontSize + 1)}" width="14" height="${num(fontSize + 2)}" rx="3" fill="#fff" stroke="${color}" stroke-width="2"/><text x="30" y="${num(ly)}">${escapeXml(k)}</text>`,
+    );
     ly += line;
   }
-  legendLines.push(`<line x1="0" y1="${num(ly - fontSize / 3)}" x2="22" y2="${num(ly - fontSize / 3)}" stroke="#666" stroke-width="1.3"/><text x="30" y="${num(ly)}">reads from</text>`);
+  legendLines.push(
+    `<line x1="0" y1="${num(ly - fontSize / 3)}" x2="22" y2="${num(ly - fontSize / 3)}" stroke="#666" stroke-width="1.3"/><text x="30" y="${num(ly)}">reads from</text>`,
+  );
   ly += line;
   if (graph.links.some((l) => l.style === 'gate')) {
-    legendLines.push(`<line x1="0" y1="${num(ly - fontSize / 3)}" x2="22" y2="${num(ly - fontSize / 3)}" stroke="#f58518" stroke-dasharray="2 3"/><text x="30" y="${num(ly)}">gate input</text>`);
+    legendLines.push(
+      `<line x1="0" y1="${num(ly - fontSize / 3)}" x2="22" y2="${num(ly - fontSize / 3)}" stroke="#f58518" stroke-dasharray="2 3"/><text x="30" y="${num(ly)}">gate input</text>`,
+    );
     ly += line;
   }
   if (pairs.length || kinds.has('cross-stitch')) {
-    legendLines.push(`<line x1="0" y1="${num(ly - fontSize / 3)}" x2="22" y2="${num(ly - fontSize / 3)}" stroke="${COUPLING_COLOR}" stroke-width="1.5" stroke-dasharray="5 4"/><text x="30" y="${num(ly)}">coupling</text>`);
+    legendLines.push(
+      `<line x1="0" y1="${num(ly - fontSize / 3)}" x2="22" y2="${num(ly - fontSize / 3)}" stroke="${COUPLING_COLOR}" stroke-width="1.5" stroke-dasharray="5 4"/><text x="30" y="${num(ly)}">coupling</text>`,
+    );
     ly += line;
   }
   const legendWidth = o.legend ? 210 : 0;
   const legendX = diagramWidth + arcWidth + 16;
 
   // Caption lines: strategy, size, couplings, folding notes.
-  const couplingText = p.couplings.map((c) => c.kind === 'laplacian'
-    ? `Laplacian on ${c.layer === 'head' ? 'heads' : `tower layer ${c.layer}`} (strength ${c.strength}, ${c.pairs.length} pairs)`
-    : `cross-stitch after layer ${c.after} (${c.tasks.length} tasks)`);
+  const couplingText = p.couplings.map((c) =>
+    c.kind === 'laplacian'
+      ? `Laplacian on ${c.layer === 'head' ? 'heads' : `tower layer ${c.layer}`} (strength ${c.strength}, ${c.pairs.length} pairs)`
+      : `cross-stitch after layer ${c.after} (${c.tasks.length} tasks)`,
+  );
   const hidden = graph.pairs.length - pairs.length;
   const notes = [
     ...(couplingText.length ? [`couplings: ${truncate(couplingText.join('; '), 160)}`] : []),
@@ -206,9 +263,10 @@ export function renderPlanSvg(plan: Plan, options: PlanSvgOptions = {}): string 
     `<g class="couplings">${arcSvg.join('')}</g>`,
     `<g class="parts" text-anchor="middle">${boxSvg.join('')}</g>`,
     '</g>',
-    o.legend ? `<g class="legend" transform="translate(${num(legendX)},${num(header)})">${legendLines.join('')}</g>` : '',
+    o.legend
+      ? `<g class="legend" transform="translate(${num(legendX)},${num(header)})">${legendLines.join('')}</g>`
+      : '',
     `<g class="notes" font-size="${num(fontSize - 1)}" fill="#666">${notes.map((n, i) => `<text x="8" y="${num(footY + (i + 1) * (fontSize + 6))}">${escapeXml(n)}</text>`).join('')}</g>`,
     '</svg>',
   ].join('\n');
 }
-

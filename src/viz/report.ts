@@ -12,10 +12,23 @@ import { readGraph } from '../schema/validate.js';
 import type { History } from '../train/history.js';
 import type { Evaluation } from '../train/evaluate.js';
 import { findUnsafeKey, isPlainObject } from '../schema/common.js';
-import { affinitySpec, comparisonSpec, renderVegaLite, taskLossSpec, totalLossSpec, weightsSpec } from './charts.js';
+import {
+  affinitySpec,
+  comparisonSpec,
+  renderVegaLite,
+  taskLossSpec,
+  totalLossSpec,
+  weightsSpec,
+} from './charts.js';
 import { count, escapeXml } from './escape.js';
 import { renderGraphSvg } from './graph-svg.js';
-import { REPORT_DEFAULTS, ReportOptionsSchema, SCOPE, resolveOptions, type ReportOptions } from './options.js';
+import {
+  REPORT_DEFAULTS,
+  ReportOptionsSchema,
+  SCOPE,
+  resolveOptions,
+  type ReportOptions,
+} from './options.js';
 import { renderPlanSvg } from './plan-svg.js';
 
 /**
@@ -56,21 +69,45 @@ function fail(path: string, what: string, fix: string, got?: unknown): never {
 }
 
 function checkNumbers(value: unknown, path: string): number[] {
-  if (!Array.isArray(value)) fail(path, `expected a list of numbers (got ${typeof value})`, 'Pass the History that fit() returned.', value);
+  if (!Array.isArray(value))
+    fail(
+      path,
+      `expected a list of numbers (got ${typeof value})`,
+      'Pass the History that fit() returned.',
+      value,
+    );
   value.forEach((v, i) => {
-    if (typeof v !== 'number' && v !== null) fail(`${path}[${i}]`, `expected a number (got ${typeof v})`, 'Pass the History that fit() returned.', v);
+    if (typeof v !== 'number' && v !== null)
+      fail(
+        `${path}[${i}]`,
+        `expected a number (got ${typeof v})`,
+        'Pass the History that fit() returned.',
+        v,
+      );
   });
   return value as number[];
 }
 
 function checkSeries(value: unknown, path: string): Record<string, number[]> {
-  if (!isPlainObject(value)) fail(path, `expected an object of per-task number lists (got ${typeof value})`, 'Pass the History that fit() returned.', value);
+  if (!isPlainObject(value))
+    fail(
+      path,
+      `expected an object of per-task number lists (got ${typeof value})`,
+      'Pass the History that fit() returned.',
+      value,
+    );
   for (const [k, v] of Object.entries(value)) checkNumbers(v, `${path}.${k}`);
   return value as Record<string, number[]>;
 }
 
 function checkHistory(h: unknown): History {
-  if (!isPlainObject(h)) fail('history', `expected the History that fit() returns (got ${typeof h})`, 'Pass the value fit() resolved to, or leave history out.', h);
+  if (!isPlainObject(h))
+    fail(
+      'history',
+      `expected the History that fit() returns (got ${typeof h})`,
+      'Pass the value fit() resolved to, or leave history out.',
+      h,
+    );
   checkNumbers(h.loss, 'history.loss');
   checkSeries(h.taskLoss, 'history.taskLoss');
   if (h.valLoss !== undefined) checkNumbers(h.valLoss, 'history.valLoss');
@@ -81,44 +118,139 @@ function checkHistory(h: unknown): History {
 }
 
 function checkMetrics(m: unknown): Evaluation {
-  if (!isPlainObject(m)) fail('metrics', `expected { [task]: { [metric]: number } } (got ${typeof m})`, 'Pass what evaluate() returned.', m);
+  if (!isPlainObject(m))
+    fail(
+      'metrics',
+      `expected { [task]: { [metric]: number } } (got ${typeof m})`,
+      'Pass what evaluate() returned.',
+      m,
+    );
   for (const [task, scores] of Object.entries(m)) {
-    if (!isPlainObject(scores)) fail(`metrics.${task}`, `expected { [metric]: number } (got ${typeof scores})`, 'Pass what evaluate() returned.', scores);
+    if (!isPlainObject(scores))
+      fail(
+        `metrics.${task}`,
+        `expected { [metric]: number } (got ${typeof scores})`,
+        'Pass what evaluate() returned.',
+        scores,
+      );
     for (const [name, v] of Object.entries(scores)) {
-      if (typeof v !== 'number' && v !== null) fail(`metrics.${task}.${name}`, `expected a number (got ${typeof v})`, 'Pass what evaluate() returned.', v);
+      if (typeof v !== 'number' && v !== null)
+        fail(
+          `metrics.${task}.${name}`,
+          `expected a number (got ${typeof v})`,
+          'Pass what evaluate() returned.',
+          v,
+        );
     }
   }
   return m as Evaluation;
 }
 
 function checkComparison(c: unknown): StrategyComparison {
-  if (!isPlainObject(c)) fail('comparison', `expected { strategies, tasks } (got ${typeof c})`, 'Pass the strategies and their scores per task.', c);
+  if (!isPlainObject(c))
+    fail(
+      'comparison',
+      `expected { strategies, tasks } (got ${typeof c})`,
+      'Pass the strategies and their scores per task.',
+      c,
+    );
   const { strategies, tasks, scoredOn } = c as Record<string, unknown>;
-  if (!Array.isArray(strategies) || strategies.length === 0 || !strategies.every((s) => typeof s === 'string')) {
-    fail('comparison.strategies', 'expected a non-empty list of strategy names', 'Pass e.g. ["single", "hard"].', strategies);
+  if (
+    !Array.isArray(strategies) ||
+    strategies.length === 0 ||
+    !strategies.every((s) => typeof s === 'string')
+  ) {
+    fail(
+      'comparison.strategies',
+      'expected a non-empty list of strategy names',
+      'Pass e.g. ["single", "hard"].',
+      strategies,
+    );
   }
-  if (!Array.isArray(tasks)) fail('comparison.tasks', 'expected a list of { id, metric, values }', 'Pass one entry per task.', tasks);
+  if (!Array.isArray(tasks))
+    fail(
+      'comparison.tasks',
+      'expected a list of { id, metric, values }',
+      'Pass one entry per task.',
+      tasks,
+    );
   tasks.forEach((t, i) => {
     const where = `comparison.tasks[${i}]`;
-    if (!isPlainObject(t) || typeof t.id !== 'string' || typeof t.metric !== 'string' || !Array.isArray(t.values)) fail(where, 'expected { id, metric, values }', 'Give the task id, the metric and one score per strategy.', t);
-    if (t.values.length !== strategies.length || !t.values.every((v: unknown) => v === null || typeof v === 'number')) {
-      fail(`${where}.values`, `expected ${strategies.length} scores (numbers or null), one per strategy (got ${JSON.stringify(t.values).slice(0, 60)})`, 'Give one score per strategy, in the order of comparison.strategies.', t.values);
+    if (
+      !isPlainObject(t) ||
+      typeof t.id !== 'string' ||
+      typeof t.metric !== 'string' ||
+      !Array.isArray(t.values)
+    )
+      fail(
+        where,
+        'expected { id, metric, values }',
+        'Give the task id, the metric and one score per strategy.',
+        t,
+      );
+    if (
+      t.values.length !== strategies.length ||
+      !t.values.every((v: unknown) => v === null || typeof v === 'number')
+    ) {
+      fail(
+        `${where}.values`,
+        `expected ${strategies.length} scores (numbers or null), one per strategy (got ${JSON.stringify(t.values).slice(0, 60)})`,
+        'Give one score per strategy, in the order of comparison.strategies.',
+        t.values,
+      );
     }
   });
-  if (scoredOn !== undefined && typeof scoredOn !== 'string') fail('comparison.scoredOn', 'expected a string', "Describe the rows scored, e.g. '1,299 test rows'.", scoredOn);
+  if (scoredOn !== undefined && typeof scoredOn !== 'string')
+    fail(
+      'comparison.scoredOn',
+      'expected a string',
+      "Describe the rows scored, e.g. '1,299 test rows'.",
+      scoredOn,
+    );
   return c as unknown as StrategyComparison;
 }
 
 function checkAffinity(a: unknown): AffinityMatrix {
-  if (!isPlainObject(a)) fail('affinity', `expected { tasks: string[], matrix: number[][] } (got ${typeof a})`, 'Pass the task ids and a square matrix.', a);
+  if (!isPlainObject(a))
+    fail(
+      'affinity',
+      `expected { tasks: string[], matrix: number[][] } (got ${typeof a})`,
+      'Pass the task ids and a square matrix.',
+      a,
+    );
   const { tasks, matrix } = a;
-  if (!Array.isArray(tasks) || tasks.length === 0 || tasks.some((t) => typeof t !== 'string')) fail('affinity.tasks', 'expected a non-empty list of task ids', 'Write tasks: ["a", "b", ...].', tasks);
-  if (new Set(tasks).size !== tasks.length) fail('affinity.tasks', 'a task id appears twice', 'List each task once.', tasks);
-  if (!Array.isArray(matrix) || matrix.length !== tasks.length) fail('affinity.matrix', `expected ${tasks.length} rows, one per task (got ${Array.isArray(matrix) ? matrix.length : typeof matrix})`, 'Give a square matrix in the order of affinity.tasks.', matrix);
+  if (!Array.isArray(tasks) || tasks.length === 0 || tasks.some((t) => typeof t !== 'string'))
+    fail(
+      'affinity.tasks',
+      'expected a non-empty list of task ids',
+      'Write tasks: ["a", "b", ...].',
+      tasks,
+    );
+  if (new Set(tasks).size !== tasks.length)
+    fail('affinity.tasks', 'a task id appears twice', 'List each task once.', tasks);
+  if (!Array.isArray(matrix) || matrix.length !== tasks.length)
+    fail(
+      'affinity.matrix',
+      `expected ${tasks.length} rows, one per task (got ${Array.isArray(matrix) ? matrix.length : typeof matrix})`,
+      'Give a square matrix in the order of affinity.tasks.',
+      matrix,
+    );
   matrix.forEach((row, i) => {
-    if (!Array.isArray(row) || row.length !== tasks.length) fail(`affinity.matrix[${i}]`, `expected ${tasks.length} values (got ${Array.isArray(row) ? row.length : typeof row})`, 'Give a square matrix in the order of affinity.tasks.', row);
+    if (!Array.isArray(row) || row.length !== tasks.length)
+      fail(
+        `affinity.matrix[${i}]`,
+        `expected ${tasks.length} values (got ${Array.isArray(row) ? row.length : typeof row})`,
+        'Give a square matrix in the order of affinity.tasks.',
+        row,
+      );
     row.forEach((v, j) => {
-      if (v !== null && typeof v !== 'number') fail(`affinity.matrix[${i}][${j}]`, `expected a number in [-1, 1] or null (got ${typeof v})`, 'Use null for unknown affinities.', v);
+      if (v !== null && typeof v !== 'number')
+        fail(
+          `affinity.matrix[${i}][${j}]`,
+          `expected a number in [-1, 1] or null (got ${typeof v})`,
+          'Use null for unknown affinities.',
+          v,
+        );
     });
   });
   return a as unknown as AffinityMatrix;
@@ -140,7 +272,8 @@ function figure(svg: string, caption: string): string {
 /** The width of a section's content in px (main's max-width less paddings). */
 const PAGE_WIDTH = 1190;
 
-const finiteOr = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : null);
+const finiteOr = (v: number | null | undefined): number | null =>
+  typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : null;
 
 const lastFinite = (xs: number[] | undefined): number | undefined => {
   if (!xs) return undefined;
@@ -177,12 +310,35 @@ pre { background: #f6f6f6; padding: 10px; overflow: auto; font-size: 12.5px; }
  * with metrics), and the affinity heatmap (with an affinity matrix). All text is escaped; the
  * page has no script and a Content-Security-Policy that forbids any request.
  */
-export async function renderReport(input: ReportInput, options: ReportOptions = {}): Promise<string> {
-  if (!isPlainObject(input)) fail('input', `expected { graph, plan?, history?, metrics?, affinity? } (got ${typeof input})`, 'Pass an object with at least the graph.', input);
-  const unsafe = findUnsafeKey(input.metrics ?? {}, 'metrics') ?? findUnsafeKey(input.affinity ?? {}, 'affinity');
-  if (unsafe) fail(unsafe.path, `the key ${JSON.stringify(unsafe.key)} is not allowed`, 'Remove it.', unsafe.key);
+export async function renderReport(
+  input: ReportInput,
+  options: ReportOptions = {},
+): Promise<string> {
+  if (!isPlainObject(input))
+    fail(
+      'input',
+      `expected { graph, plan?, history?, metrics?, affinity? } (got ${typeof input})`,
+      'Pass an object with at least the graph.',
+      input,
+    );
+  const unsafe =
+    findUnsafeKey(input.metrics ?? {}, 'metrics') ??
+    findUnsafeKey(input.affinity ?? {}, 'affinity');
+  if (unsafe)
+    fail(
+      unsafe.path,
+      `the key ${JSON.stringify(unsafe.key)} is not allowed`,
+      'Remove it.',
+      unsafe.key,
+    );
   for (const key of Object.keys(input)) {
-    if (!INPUT_KEYS.includes(key)) fail(key, `unknown input ${JSON.stringify(key)} (expected any of: ${INPUT_KEYS.join(', ')})`, 'Check the spelling or remove it.', key);
+    if (!INPUT_KEYS.includes(key))
+      fail(
+        key,
+        `unknown input ${JSON.stringify(key)} (expected any of: ${INPUT_KEYS.join(', ')})`,
+        'Check the spelling or remove it.',
+        key,
+      );
   }
   const o = resolveOptions(ReportOptionsSchema, options, REPORT_DEFAULTS, 'renderReport');
   const spec = readGraph(input.graph);
@@ -196,7 +352,8 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
   const taskIds = spec.tasks.map((t) => t.id);
   const sections: Array<{ id: string; title: string; html: string }> = [];
   let charts = 0;
-  const chart = (spec: Parameters<typeof renderVegaLite>[0]) => renderVegaLite(spec, `chart${++charts}-`);
+  const chart = (spec: Parameters<typeof renderVegaLite>[0]) =>
+    renderVegaLite(spec, `chart${++charts}-`);
 
   // Task graph.
   const graphOptions = { seed, ...(plan?.groups ? { groups: plan.groups } : {}), ...o.graph };
@@ -204,7 +361,10 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
   sections.push({
     id: 'graph',
     title: 'Task graph',
-    html: figure(graphSvg, `${spec.tasks.length} tasks and ${spec.affinities.length} affinities. Node colour: ${o.graph?.colorBy === 'kind' ? 'task kind' : plan?.groups && !o.graph?.groups ? "the plan's groups" : 'groups'}; dashed red edges are conflicting (negative) affinities.`),
+    html: figure(
+      graphSvg,
+      `${spec.tasks.length} tasks and ${spec.affinities.length} affinities. Node colour: ${o.graph?.colorBy === 'kind' ? 'task kind' : plan?.groups && !o.graph?.groups ? "the plan's groups" : 'groups'}; dashed red edges are conflicting (negative) affinities.`,
+    ),
   });
 
   // Network.
@@ -212,8 +372,12 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
     sections.push({
       id: 'network',
       title: 'Network',
-      html: figure(renderPlanSvg(plan, o.plan ?? {}), `Strategy ${plan.strategy}${plan.requested !== plan.strategy ? ` (asked: ${plan.requested})` : ''}, ${count(plan.params.total)} parameters.`)
-        + `<details><summary>The plan explained</summary><pre>${escapeXml(explain(plan, { maxNames: 12 }))}</pre></details>`,
+      html:
+        figure(
+          renderPlanSvg(plan, o.plan ?? {}),
+          `Strategy ${plan.strategy}${plan.requested !== plan.strategy ? ` (asked: ${plan.requested})` : ''}, ${count(plan.params.total)} parameters.`,
+        ) +
+        `<details><summary>The plan explained</summary><pre>${escapeXml(explain(plan, { maxNames: 12 }))}</pre></details>`,
     });
   }
 
@@ -227,27 +391,39 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
       history.valRows ? `${count(history.valRows)} validation rows` : '',
       history.bestEpoch !== undefined ? `best epoch ${history.bestEpoch + 1}` : '',
       history.stoppedEarly ? 'stopped early' : '',
-      history.timing?.totalMs !== undefined ? `${(history.timing.totalMs / 1000).toFixed(1)} s` : '',
+      history.timing?.totalMs !== undefined
+        ? `${(history.timing.totalMs / 1000).toFixed(1)} s`
+        : '',
     ].filter(Boolean);
     parts.push(`<p class="note">${escapeXml(facts.join(' · '))}</p>`);
     for (const note of history.notes ?? []) parts.push(`<p class="warning">${escapeXml(note)}</p>`);
     const series = [{ name: 'train', values: history.loss }];
     if (history.valLoss) series.push({ name: 'validation', values: history.valLoss });
-    if (history.penalty?.some((p) => p !== 0 && Number.isFinite(p))) series.push({ name: 'penalty', values: history.penalty });
-    parts.push(figure(await chart(totalLossSpec(series)), 'Joint objective per epoch (weighted sum of the task losses plus coupling penalties).'));
+    if (history.penalty?.some((p) => p !== 0 && Number.isFinite(p)))
+      series.push({ name: 'penalty', values: history.penalty });
+    parts.push(
+      figure(
+        await chart(totalLossSpec(series)),
+        'Joint objective per epoch (weighted sum of the task losses plus coupling penalties).',
+      ),
+    );
 
     const withLoss = taskIds.filter((t) => history.taskLoss[t]);
     const extra = Object.keys(history.taskLoss).filter((t) => !spec.index.has(t));
     const all = [...withLoss, ...extra];
     if (all.length > 0) {
       let shown = all;
-      let note = 'Per-task loss on the training data and, when there is one, on the validation data.';
+      let note =
+        'Per-task loss on the training data and, when there is one, on the validation data.';
       if (all.length > o.maxTaskCharts) {
-        const final = (t: string) => lastFinite(history.valTaskLoss?.[t]) ?? lastFinite(history.taskLoss[t]) ?? -Infinity;
+        const final = (t: string) =>
+          lastFinite(history.valTaskLoss?.[t]) ?? lastFinite(history.taskLoss[t]) ?? -Infinity;
         shown = [...all].sort((a, b) => final(b) - final(a)).slice(0, o.maxTaskCharts);
         note += ` Showing the ${o.maxTaskCharts} of ${all.length} tasks with the highest final loss; the table below lists all.`;
       }
-      parts.push(figure(await chart(taskLossSpec(shown, history.taskLoss, history.valTaskLoss)), note));
+      parts.push(
+        figure(await chart(taskLossSpec(shown, history.taskLoss, history.valTaskLoss)), note),
+      );
     }
 
     const weighted = all.filter((t) => (history.weights?.[t]?.length ?? 0) > 0);
@@ -259,20 +435,34 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
       if (varies && epochs > 1) {
         let shown = weighted;
         if (weighted.length > 60) {
-          const spread = (t: string) => { const w = history.weights[t]!.filter(Number.isFinite); return Math.max(...w) - Math.min(...w); };
+          const spread = (t: string) => {
+            const w = history.weights[t]!.filter(Number.isFinite);
+            return Math.max(...w) - Math.min(...w);
+          };
           shown = [...weighted].sort((a, b) => spread(b) - spread(a)).slice(0, 60);
         }
-        parts.push(figure(await chart(weightsSpec(shown, history.weights)), `Loss-balancing weights per epoch${shown.length < weighted.length ? ` (the ${shown.length} tasks whose weight varied most)` : ''}.`));
+        parts.push(
+          figure(
+            await chart(weightsSpec(shown, history.weights)),
+            `Loss-balancing weights per epoch${shown.length < weighted.length ? ` (the ${shown.length} tasks whose weight varied most)` : ''}.`,
+          ),
+        );
       } else {
         const distinct = [...new Set(weighted.map((t) => fmt(lastFinite(history.weights[t]))))];
-        parts.push(`<p class="note">${escapeXml(`Loss-balancing weights were constant over the epochs (${distinct.length === 1 ? `all ${distinct[0]}` : 'see the table'}).`)}</p>`);
+        parts.push(
+          `<p class="note">${escapeXml(`Loss-balancing weights were constant over the epochs (${distinct.length === 1 ? `all ${distinct[0]}` : 'see the table'}).`)}</p>`,
+        );
       }
     }
     sections.push({ id: 'training', title: 'Training', html: parts.join('\n') });
   }
 
   // Metrics table.
-  const table = metricsTable(spec.tasks.map((t) => ({ id: t.id, kind: t.kind })), metrics, history);
+  const table = metricsTable(
+    spec.tasks.map((t) => ({ id: t.id, kind: t.kind })),
+    metrics,
+    history,
+  );
   if (table) sections.push({ id: 'metrics', title: 'Metrics', html: table });
 
   // Affinity heatmap.
@@ -280,15 +470,27 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
     const { spec: heatmap, binned } = affinitySpec(affinity.tasks, affinity.matrix);
     const svg = await chart(heatmap);
     const n = affinity.tasks.length;
-    const directed = affinity.matrix.some((row, i) => row.some((v, j) => finiteOr(v) !== finiteOr(affinity.matrix[j]![i])));
+    const directed = affinity.matrix.some((row, i) =>
+      row.some((v, j) => finiteOr(v) !== finiteOr(affinity.matrix[j]![i])),
+    );
     const method = typeof affinity.method === 'string' ? ` Measured by ${affinity.method}.` : '';
-    const how = (directed ? ' Directed: the cell in row i and column j is the effect of task i on task j.' : '') + method + (binned > 1
-      ? ` The ${n} tasks are binned, in the given order, into groups of ${binned}: each cell is the mean affinity between two groups.`
-      : n > 60 ? ' Task names are left out at this size.' : '');
+    const how =
+      (directed
+        ? ' Directed: the cell in row i and column j is the effect of task i on task j.'
+        : '') +
+      method +
+      (binned > 1
+        ? ` The ${n} tasks are binned, in the given order, into groups of ${binned}: each cell is the mean affinity between two groups.`
+        : n > 60
+          ? ' Task names are left out at this size.'
+          : '');
     sections.push({
       id: 'affinity',
       title: 'Learned affinity',
-      html: figure(svg, `Affinity between ${n} tasks on a fixed scale from -1 (red, conflicting) to 1 (blue, related).${how}`),
+      html: figure(
+        svg,
+        `Affinity between ${n} tasks on a fixed scale from -1 (red, conflicting) to 1 (blue, related).${how}`,
+      ),
     });
   }
 
@@ -304,8 +506,12 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
     sections.push({
       id: 'comparison',
       title: 'Strategies compared',
-      html: figure(svg, `Held-out score per task and strategy${comparison.scoredOn ? `, on ${comparison.scoredOn}` : ''}; higher is better (each task's metric is named beside it).`)
-        + `<div class="table"><table><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div><p class="note">Bold: the best score of each task. – means no score.</p>`,
+      html:
+        figure(
+          svg,
+          `Held-out score per task and strategy${comparison.scoredOn ? `, on ${comparison.scoredOn}` : ''}; higher is better (each task's metric is named beside it).`,
+        ) +
+        `<div class="table"><table><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div><p class="note">Bold: the best score of each task. – means no score.</p>`,
     });
   }
 
@@ -315,7 +521,9 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
     plan ? `strategy ${plan.strategy}` : '',
     plan ? `${count(plan.params.total)} parameters` : '',
     history ? `${history.loss.length} epochs` : '',
-  ].filter(Boolean).join(' · ');
+  ]
+    .filter(Boolean)
+    .join(' · ');
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -335,7 +543,9 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
     spec.description ? `<p>${escapeXml(spec.description)}</p>` : '',
     `<nav>${sections.map((s) => `<a href="#${s.id}">${escapeXml(s.title)}</a>`).join('')}</nav>`,
     '</header>',
-    ...sections.map((s) => `<section id="${s.id}">\n<h2>${escapeXml(s.title)}</h2>\n${s.html}\n</section>`),
+    ...sections.map(
+      (s) => `<section id="${s.id}">\n<h2>${escapeXml(s.title)}</h2>\n${s.html}\n</section>`,
+    ),
     '<footer class="note">Made by mtgraph. This page is self-contained: it loads nothing and runs no script.</footer>',
     '</main>',
     '</body>',
@@ -345,7 +555,11 @@ export async function renderReport(input: ReportInput, options: ReportOptions = 
 }
 
 /** Final metrics per task: from `metrics` (evaluate), else from the last epoch of the history with metrics; with the last losses from the history. */
-function metricsTable(tasks: Array<{ id: string; kind: string }>, metrics: Evaluation | undefined, history: History | undefined): string | undefined {
+function metricsTable(
+  tasks: Array<{ id: string; kind: string }>,
+  metrics: Evaluation | undefined,
+  history: History | undefined,
+): string | undefined {
   const rows = new Map<string, Record<string, number | undefined>>();
   let source = '';
   if (metrics) {
@@ -373,16 +587,24 @@ function metricsTable(tasks: Array<{ id: string; kind: string }>, metrics: Evalu
   }
   if (rows.size === 0) return undefined;
   const names = new Set<string>();
-  for (const r of rows.values()) for (const k of Object.keys(r)) if (!lossCols.includes(k)) names.add(k);
-  const metricCols = [...names].sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : a.localeCompare(b)));
+  for (const r of rows.values())
+    for (const k of Object.keys(r)) if (!lossCols.includes(k)) names.add(k);
+  const metricCols = [...names].sort((a, b) =>
+    a === 'loss' ? -1 : b === 'loss' ? 1 : a.localeCompare(b),
+  );
   const cols = [...metricCols, ...lossCols];
   const kindOf = new Map(tasks.map((t) => [t.id, t.kind]));
-  const order = [...tasks.map((t) => t.id).filter((t) => rows.has(t)), ...[...rows.keys()].filter((t) => !kindOf.has(t))];
+  const order = [
+    ...tasks.map((t) => t.id).filter((t) => rows.has(t)),
+    ...[...rows.keys()].filter((t) => !kindOf.has(t)),
+  ];
   const head = `<tr><th>task</th><th>kind</th>${cols.map((c) => `<th>${escapeXml(c)}</th>`).join('')}</tr>`;
   const body = order.map((t) => {
     const r = rows.get(t)!;
     return `<tr><td>${escapeXml(t)}</td><td>${escapeXml(kindOf.get(t) ?? '')}</td>${cols.map((c) => `<td>${fmt(r[c])}</td>`).join('')}</tr>`;
   });
-  const notes = [source, history ? 'train / val loss: the last epoch of the history' : ''].filter(Boolean).join('; ');
+  const notes = [source, history ? 'train / val loss: the last epoch of the history' : '']
+    .filter(Boolean)
+    .join('; ');
   return `<div class="table"><table><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div><p class="note">${escapeXml(notes)}. – means no value (no labels, or not computed).</p>`;
 }

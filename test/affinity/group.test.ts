@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { TaskGraph, OptionsError, GraphStructureError } from '../../src/index.js';
-import { groupTasks, exhaustiveGroups, partitionScore, EXHAUSTIVE_MAX_TASKS } from '../../src/affinity/index.js';
+import {
+  groupTasks,
+  exhaustiveGroups,
+  partitionScore,
+  EXHAUSTIVE_MAX_TASKS,
+} from '../../src/affinity/index.js';
 import { seededRandom } from '../../src/graph/random.js';
 
 function graphOf(tasks: string[], edges: Array<[string, string, number]>): TaskGraph {
@@ -14,10 +19,19 @@ function graphOf(tasks: string[], edges: Array<[string, string, number]>): TaskG
  * Two triangles {a,b,c} and {d,e,f} (0.8 inside), bridged by the two strongest pairs c-d and b-e
  * (1.0). Greedy merging takes the bridges first and cannot undo them by moving one task at a time.
  */
-const TRAP = graphOf(['a', 'b', 'c', 'd', 'e', 'f'], [
-  ['a', 'b', 0.8], ['a', 'c', 0.8], ['b', 'c', 0.8], ['d', 'e', 0.8], ['d', 'f', 0.8], ['e', 'f', 0.8],
-  ['c', 'd', 1], ['b', 'e', 1],
-]);
+const TRAP = graphOf(
+  ['a', 'b', 'c', 'd', 'e', 'f'],
+  [
+    ['a', 'b', 0.8],
+    ['a', 'c', 0.8],
+    ['b', 'c', 0.8],
+    ['d', 'e', 0.8],
+    ['d', 'f', 0.8],
+    ['e', 'f', 0.8],
+    ['c', 'd', 1],
+    ['b', 'e', 1],
+  ],
+);
 
 /** Every partition of 0..n-1 into at most k groups, as labels (a plain reference enumeration). */
 function allPartitions(n: number, k: number): number[][] {
@@ -42,16 +56,25 @@ function matrixOf(g: TaskGraph): Float64Array[] {
 
 function isPartition(groups: string[][], tasks: string[]): boolean {
   const flat = groups.flat();
-  return flat.length === tasks.length && new Set(flat).size === tasks.length && tasks.every((t) => flat.includes(t));
+  return (
+    flat.length === tasks.length &&
+    new Set(flat).size === tasks.length &&
+    tasks.every((t) => flat.includes(t))
+  );
 }
 
 describe('groupTasks', () => {
   it('groupTasks exhaustive finds the optimum where greedy merging is trapped', () => {
     const best = groupTasks(TRAP, { groups: 2 });
     expect(best.method).toBe('exhaustive');
-    expect(best.groups).toEqual([['a', 'b', 'c'], ['d', 'e', 'f']]);
+    expect(best.groups).toEqual([
+      ['a', 'b', 'c'],
+      ['d', 'e', 'f'],
+    ]);
     expect(best.score).toBeCloseTo(4.8, 10); // each triangle: 3 tasks x mean affinity 0.8
-    const reference = Math.max(...allPartitions(6, 2).map((labels) => partitionScore(matrixOf(TRAP), labels)));
+    const reference = Math.max(
+      ...allPartitions(6, 2).map((labels) => partitionScore(matrixOf(TRAP), labels)),
+    );
     expect(best.score).toBeCloseTo(reference, 10);
     const greedy = groupTasks(TRAP, { groups: 2, method: 'greedy' });
     expect(greedy.method).toBe('greedy');
@@ -64,14 +87,31 @@ describe('groupTasks', () => {
       const r = groupTasks(TRAP, { groups: k });
       expect(r.groups.length).toBeLessThanOrEqual(k);
       expect(isPartition(r.groups, TRAP.nodes())).toBe(true);
-      expect(r.score).toBeCloseTo(partitionScore(matrixOf(TRAP), TRAP.nodes().map((t) => r.groups.findIndex((g) => g.includes(t)))), 10);
+      expect(r.score).toBeCloseTo(
+        partitionScore(
+          matrixOf(TRAP),
+          TRAP.nodes().map((t) => r.groups.findIndex((g) => g.includes(t))),
+        ),
+        10,
+      );
     }
     expect(groupTasks(TRAP, { groups: 1 }).groups).toEqual([TRAP.nodes()]);
   });
 
   it('groupTasks keeps tasks with negative affinity apart when the budget allows', () => {
-    const g = graphOf(['p', 'q', 'r', 's'], [['p', 'q', 0.9], ['r', 's', 0.9], ['p', 'r', -0.8], ['q', 's', 0.1]]);
-    expect(groupTasks(g, { groups: 2 }).groups).toEqual([['p', 'q'], ['r', 's']]);
+    const g = graphOf(
+      ['p', 'q', 'r', 's'],
+      [
+        ['p', 'q', 0.9],
+        ['r', 's', 0.9],
+        ['p', 'r', -0.8],
+        ['q', 's', 0.1],
+      ],
+    );
+    expect(groupTasks(g, { groups: 2 }).groups).toEqual([
+      ['p', 'q'],
+      ['r', 's'],
+    ]);
     const forced = groupTasks(g, { groups: 1 });
     expect(forced.groups).toEqual([['p', 'q', 'r', 's']]);
     expect(forced.notes.join('\n')).toMatch(/negative affinity share a group.*p\/r/);
@@ -85,13 +125,19 @@ describe('groupTasks', () => {
     for (let i = 0; i < n; i++) {
       for (let j = i + 1; j < n; j++) {
         const same = i % 3 === j % 3;
-        edges.push([tasks[i]!, tasks[j]!, Math.round(((same ? 0.6 : -0.1) + 0.3 * (random() - 0.5)) * 100) / 100]);
+        edges.push([
+          tasks[i]!,
+          tasks[j]!,
+          Math.round(((same ? 0.6 : -0.1) + 0.3 * (random() - 0.5)) * 100) / 100,
+        ]);
       }
     }
     const g = graphOf(tasks, edges);
     const r = groupTasks(g, { groups: 3 });
     expect(r.method).toBe('greedy');
-    expect(r.notes[0]).toMatch(new RegExp(`more than the exhaustive limit of ${EXHAUSTIVE_MAX_TASKS}`));
+    expect(r.notes[0]).toMatch(
+      new RegExp(`more than the exhaustive limit of ${EXHAUSTIVE_MAX_TASKS}`),
+    );
     expect(isPartition(r.groups, tasks)).toBe(true);
     expect(r.groups.length).toBeLessThanOrEqual(3);
     expect(r.groups).toEqual([0, 1, 2].map((m) => tasks.filter((_, i) => i % 3 === m)));
@@ -100,13 +146,27 @@ describe('groupTasks', () => {
       groupTasks(g, { groups: 3, method: 'exhaustive' });
     } catch (error) {
       expect((error as OptionsError).path).toBe('options.method');
-      expect((error as Error).message).toContain(`limited to ${EXHAUSTIVE_MAX_TASKS} tasks (got ${n})`);
+      expect((error as Error).message).toContain(
+        `limited to ${EXHAUSTIVE_MAX_TASKS} tasks (got ${n})`,
+      );
     }
   });
 
   it('groupTasks accepts what measureAffinity returns', () => {
-    const result = { graph: TRAP, matrix: [], raw: [], tasks: TRAP.nodes(), method: 'label-correlation', steps: 0, trainingSteps: 0, notes: [] };
-    expect(groupTasks(result, { groups: 2 }).groups).toEqual([['a', 'b', 'c'], ['d', 'e', 'f']]);
+    const result = {
+      graph: TRAP,
+      matrix: [],
+      raw: [],
+      tasks: TRAP.nodes(),
+      method: 'label-correlation',
+      steps: 0,
+      trainingSteps: 0,
+      notes: [],
+    };
+    expect(groupTasks(result, { groups: 2 }).groups).toEqual([
+      ['a', 'b', 'c'],
+      ['d', 'e', 'f'],
+    ]);
   });
 
   it('exhaustiveGroups prefers fewer groups on ties', () => {

@@ -59,7 +59,10 @@ const handData = { x, y: { a, b, c, d, m }, mask: { b: bMask } };
 
 describe('measureAffinity label-correlation', () => {
   it('label-correlation equals hand-computed correlations, with missing labels excluded', async () => {
-    const r = await measureAffinity(handGraph(), handData, { method: 'label-correlation', minRows: 5 });
+    const r = await measureAffinity(handGraph(), handData, {
+      method: 'label-correlation',
+      minRows: 5,
+    });
     expect(r.tasks).toEqual(['a', 'b', 'c', 'd', 'm']);
     const at = (p: string, q: string) => r.matrix[r.tasks.indexOf(p)]![r.tasks.indexOf(q)]!;
     expect(at('a', 'b')).toBeCloseTo(1, 10); // the masked row 9 and the NaN row 11 are left out
@@ -69,7 +72,12 @@ describe('measureAffinity label-correlation', () => {
     expect(at('a', 'c')).toBeCloseTo(reference(a, cSeen), 10);
     expect(at('b', 'd')).toBeCloseTo(reference(bSeen, d), 10);
     // multiclass: the indicator column with the largest |r| against a (class 0: negative, class 2: positive, equal size)
-    const indicators = [0, 1, 2].map((k) => reference(a, m.map((v) => (v === k ? 1 : 0))));
+    const indicators = [0, 1, 2].map((k) =>
+      reference(
+        a,
+        m.map((v) => (v === k ? 1 : 0)),
+      ),
+    );
     const strongest = indicators.reduce((s, v) => (Math.abs(v) > Math.abs(s) ? v : s));
     expect(at('a', 'm')).toBeCloseTo(strongest, 10);
     expect(r.steps).toBe(0);
@@ -110,14 +118,21 @@ describe('measureAffinity label-correlation', () => {
     const loose = await measureAffinity(g, data, { method: 'label-correlation', minRows: 5 });
     expect(loose.graph.hasEdge('p', 'q')).toBe(true);
     const all = Math.abs(loose.matrix[1]![2]!);
-    const kept = await measureAffinity(g, data, { method: 'label-correlation', minRows: 5, threshold: Math.min(1, all + 1e-3) });
+    const kept = await measureAffinity(g, data, {
+      method: 'label-correlation',
+      minRows: 5,
+      threshold: Math.min(1, all + 1e-3),
+    });
     expect(kept.graph.hasEdge('q', 's')).toBe(false);
   });
 
   it('label-correlation of a generated family plans with clustered into the true groups', async () => {
     const family = generateTaskFamily({ groups: 3, tasksPerGroup: 3, seed: 1, trainRows: 200 });
     const before = tf.memory().numTensors;
-    const r = await measureAffinity(family.graph, family.train, { method: 'label-correlation', threshold: 0.2 });
+    const r = await measureAffinity(family.graph, family.train, {
+      method: 'label-correlation',
+      threshold: 0.2,
+    });
     expect(tf.memory().numTensors).toBe(before);
     const p = plan(r.graph, { strategy: 'clustered', trunk: { units: [8] } });
     expect(p.groups).toEqual(family.truth.groups);

@@ -32,8 +32,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  initBackend, generateTaskFamily, plan, build, fit, evaluate, measureAffinity, groupTasks,
-  type Plan, type TaskFamily,
+  initBackend,
+  generateTaskFamily,
+  plan,
+  build,
+  fit,
+  evaluate,
+  measureAffinity,
+  groupTasks,
+  type Plan,
+  type TaskFamily,
 } from '../../src/index.js';
 import { adjustedRand } from './ari.js';
 
@@ -41,7 +49,12 @@ const SEEDS = [1, 2, 3] as const;
 const TRUNK = { units: [8] };
 const ROWS = 300;
 /** The same budget for every model. */
-const FIT = { epochs: 100, batchSize: 64, optimizer: { name: 'adam', learningRate: 0.01 }, metrics: false } as const;
+const FIT = {
+  epochs: 100,
+  batchSize: 64,
+  optimizer: { name: 'adam', learningRate: 0.01 },
+  metrics: false,
+} as const;
 
 /** Trains the plan's model with the common budget; mean test MSE over the tasks. */
 async function meanTestLoss(p: Plan, family: TaskFamily, seed: number): Promise<number> {
@@ -56,7 +69,12 @@ async function meanTestLoss(p: Plan, family: TaskFamily, seed: number): Promise<
   }
 }
 
-interface SeedResult { ari: number; single: number; hard: number; learned: number }
+interface SeedResult {
+  ari: number;
+  single: number;
+  hard: number;
+  learned: number;
+}
 const results = new Map<number, SeedResult>();
 
 beforeAll(async () => {
@@ -64,35 +82,57 @@ beforeAll(async () => {
 });
 
 describe('learned affinity graph, three groups of three tasks', () => {
-  it.each(SEEDS)('seed %i: measure, group, plan and train single / hard / learned', async (seed) => {
-    const before = tf.memory().numTensors;
-    const family = generateTaskFamily({ groups: 3, tasksPerGroup: 3, seed, trainRows: ROWS });
-    const learned = await measureAffinity(family.graph, family.train, { method: 'lookahead', seed });
-    const ari = adjustedRand(groupTasks(learned, { groups: 3 }).groups, family.truth.groups);
+  it.each(SEEDS)(
+    'seed %i: measure, group, plan and train single / hard / learned',
+    async (seed) => {
+      const before = tf.memory().numTensors;
+      const family = generateTaskFamily({ groups: 3, tasksPerGroup: 3, seed, trainRows: ROWS });
+      const learned = await measureAffinity(family.graph, family.train, {
+        method: 'lookahead',
+        seed,
+      });
+      const ari = adjustedRand(groupTasks(learned, { groups: 3 }).groups, family.truth.groups);
 
-    const fromLearned = plan(learned.graph, { strategy: 'auto', trunk: TRUNK, seed });
-    expect(fromLearned.strategy).toBe('clustered');
-    expect(fromLearned.notes.join('\n')).toMatch(/task grouping/);
+      const fromLearned = plan(learned.graph, { strategy: 'auto', trunk: TRUNK, seed });
+      expect(fromLearned.strategy).toBe('clustered');
+      expect(fromLearned.notes.join('\n')).toMatch(/task grouping/);
 
-    const result: SeedResult = {
-      ari,
-      single: await meanTestLoss(plan(family.graph, { strategy: 'single', trunk: TRUNK, seed }), family, seed),
-      hard: await meanTestLoss(plan(family.graph, { strategy: 'hard', trunk: TRUNK, seed }), family, seed),
-      learned: await meanTestLoss(fromLearned, family, seed),
-    };
-    results.set(seed, result);
-    expect(tf.memory().numTensors).toBe(before);
-    for (const v of [result.single, result.hard, result.learned]) expect(Number.isFinite(v)).toBe(true);
-    // Beats single on every seed.
-    expect(result.learned).toBeLessThan(result.single);
-  });
+      const result: SeedResult = {
+        ari,
+        single: await meanTestLoss(
+          plan(family.graph, { strategy: 'single', trunk: TRUNK, seed }),
+          family,
+          seed,
+        ),
+        hard: await meanTestLoss(
+          plan(family.graph, { strategy: 'hard', trunk: TRUNK, seed }),
+          family,
+          seed,
+        ),
+        learned: await meanTestLoss(fromLearned, family, seed),
+      };
+      results.set(seed, result);
+      expect(tf.memory().numTensors).toBe(before);
+      for (const v of [result.single, result.hard, result.learned])
+        expect(Number.isFinite(v)).toBe(true);
+      // Beats single on every seed.
+      expect(result.learned).toBeLessThan(result.single);
+    },
+  );
 
   it('recovers the groups on at least two of three seeds; the learned graph is no worse than hard on every seed', () => {
     expect(results.size).toBe(SEEDS.length);
     const all = [...results.entries()];
     const recovered = all.filter(([, r]) => r.ari >= 0.8);
-    expect(recovered.length, `ARI per seed: ${all.map(([s, r]) => `${s}: ${r.ari.toFixed(2)}`).join(', ')}`).toBeGreaterThanOrEqual(2);
+    expect(
+      recovered.length,
+      `ARI per seed: ${all.map(([s, r]) => `${s}: ${r.ari.toFixed(2)}`).join(', ')}`,
+    ).toBeGreaterThanOrEqual(2);
     // No worse than hard: at most 5 % above its mean test MSE, on every seed (the one with wrongly measured groups included).
-    for (const [seed, r] of all) expect(r.learned, `seed ${seed}: learned ${r.learned.toFixed(4)} vs hard ${r.hard.toFixed(4)}`).toBeLessThanOrEqual(1.05 * r.hard);
+    for (const [seed, r] of all)
+      expect(
+        r.learned,
+        `seed ${seed}: learned ${r.learned.toFixed(4)} vs hard ${r.hard.toFixed(4)}`,
+      ).toBeLessThanOrEqual(1.05 * r.hard);
   });
 });

@@ -17,10 +17,17 @@ function small(): TaskGraph {
 const rows = 24;
 const data = {
   x: Array.from({ length: rows }, (_, i) => [i / rows, (i % 5) / 5]),
-  y: { a: Array.from({ length: rows }, (_, i) => i / rows), b: Array.from({ length: rows }, (_, i) => i % 2) },
+  y: {
+    a: Array.from({ length: rows }, (_, i) => i / rows),
+    b: Array.from({ length: rows }, (_, i) => i % 2),
+  },
 };
 
-async function failure(options: unknown, graph: unknown = small(), input: unknown = data): Promise<Error> {
+async function failure(
+  options: unknown,
+  graph: unknown = small(),
+  input: unknown = data,
+): Promise<Error> {
   const before = tf.memory().numTensors;
   let caught: unknown;
   try {
@@ -66,9 +73,13 @@ describe('measureAffinity options', () => {
 
   it('measureAffinity option errors name what was found and how to fix it', async () => {
     const error = await failure({ method: 'lookahead', minRows: 5 });
-    expect(error.message).toMatchInlineSnapshot(`"mtgraph/measureAffinity: option "minRows" does not apply to method 'lookahead' (it is read by 'label-correlation') → at options.minRows. Remove it, or choose one of those methods."`);
+    expect(error.message).toMatchInlineSnapshot(
+      `"mtgraph/measureAffinity: option "minRows" does not apply to method 'lookahead' (it is read by 'label-correlation') → at options.minRows. Remove it, or choose one of those methods."`,
+    );
     const single = await failure({ plan: { strategy: 'single' } });
-    expect(single.message).toMatch(/shares none → at options.plan.strategy\. Use a plan with shared blocks/);
+    expect(single.message).toMatch(
+      /shares none → at options.plan.strategy\. Use a plan with shared blocks/,
+    );
   });
 
   it('measureAffinity refuses a model whose tasks differ from the graph', async () => {
@@ -87,20 +98,39 @@ describe('measureAffinity options', () => {
     }
   });
 
-  it.each(['lookahead', 'gradient-cosine', 'label-correlation'])('measureAffinity %s raises DataError for bad data before any tensor', async (method) => {
-    const missing = await failure({ method }, small(), { x: data.x, y: { a: data.y.a } });
-    expect(missing).toBeInstanceOf(DataError);
-    expect((missing as DataError).path).toBe('y.b');
-    const badLabel = await failure({ method }, small(), { x: data.x, y: { a: data.y.a, b: data.y.b.map((v, i) => (i === 3 ? 2 : v)) } });
-    expect((badLabel as DataError).path).toBe('y.b[3]');
-    const badX = await failure({ method }, small(), { x: data.x.map((r, i) => (i === 4 ? [r[0]!, NaN] : r)), y: data.y });
-    expect((badX as DataError).path).toBe('x[4][1]');
-  });
+  it.each(['lookahead', 'gradient-cosine', 'label-correlation'])(
+    'measureAffinity %s raises DataError for bad data before any tensor',
+    async (method) => {
+      const missing = await failure({ method }, small(), { x: data.x, y: { a: data.y.a } });
+      expect(missing).toBeInstanceOf(DataError);
+      expect((missing as DataError).path).toBe('y.b');
+      const badLabel = await failure({ method }, small(), {
+        x: data.x,
+        y: { a: data.y.a, b: data.y.b.map((v, i) => (i === 3 ? 2 : v)) },
+      });
+      expect((badLabel as DataError).path).toBe('y.b[3]');
+      const badX = await failure({ method }, small(), {
+        x: data.x.map((r, i) => (i === 4 ? [r[0]!, NaN] : r)),
+        y: data.y,
+      });
+      expect((badX as DataError).path).toBe('x[4][1]');
+    },
+  );
 
   it('measureAffinity defaults are visible and a run on them frees every tensor', async () => {
-    expect(AFFINITY_DEFAULTS).toMatchObject({ method: 'lookahead', steps: 50, warmup: 10, batchSize: 32, scale: 'self', minRows: 10 });
+    expect(AFFINITY_DEFAULTS).toMatchObject({
+      method: 'lookahead',
+      steps: 50,
+      warmup: 10,
+      batchSize: 32,
+      scale: 'self',
+      minRows: 10,
+    });
     const before = tf.memory().numTensors;
-    const r = await measureAffinity(small(), data, { steps: 4, plan: { strategy: 'hard', trunk: { units: [4] } } });
+    const r = await measureAffinity(small(), data, {
+      steps: 4,
+      plan: { strategy: 'hard', trunk: { units: [4] } },
+    });
     expect(tf.memory().numTensors).toBe(before);
     expect(r.method).toBe('lookahead');
     expect(r.steps).toBe(2); // warm-up defaults to half of a short run

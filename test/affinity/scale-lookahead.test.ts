@@ -36,13 +36,21 @@ describe('scaleLookahead', () => {
     expect(matrix[3]![2]).toBeCloseTo(0.15, 10);
     expect(matrix[0]![2]).toBe(-1);
     expect(matrix[2]![2]).toBe(1);
-    expect(notes.join(' ')).toMatch(/did not lower the loss of c on average; their weights use the median own gain of the other tasks \(0\.200\)/);
+    expect(notes.join(' ')).toMatch(
+      /did not lower the loss of c on average; their weights use the median own gain of the other tasks \(0\.200\)/,
+    );
   });
 
   it("'self' with no positive own gain at all falls back to 'max'", () => {
-    const mean = [[-0.1, 0.2], [0.4, -0.3]];
+    const mean = [
+      [-0.1, 0.2],
+      [0.4, -0.3],
+    ];
     const { matrix, notes } = scaleLookahead(mean, 'self', ['a', 'b']);
-    [[-0.25, 0.5], [1, -0.75]].forEach((row, i) => row.forEach((v, j) => expect(matrix[i]![j]).toBeCloseTo(v, 10)));
+    [
+      [-0.25, 0.5],
+      [1, -0.75],
+    ].forEach((row, i) => row.forEach((v, j) => expect(matrix[i]![j]).toBeCloseTo(v, 10)));
     expect(notes[0]).toMatch(/no task's own step lowered its loss/);
   });
 });

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, generateTaskFamily, compile, plan, type TaskFamily } from '../../src/index.js';
+import {
+  initBackend,
+  generateTaskFamily,
+  compile,
+  plan,
+  type TaskFamily,
+} from '../../src/index.js';
 import { measureAffinity, groupTasks, type AffinityResult } from '../../src/affinity/index.js';
 import { adjustedRand } from './ari.js';
 
@@ -18,16 +24,18 @@ function withinAcross(r: AffinityResult, groups: string[][]): { within: number; 
   let nw = 0;
   let across = 0;
   let na = 0;
-  r.tasks.forEach((a, i) => r.tasks.forEach((b, j) => {
-    if (i === j) return;
-    if (groupOf.get(a) === groupOf.get(b)) {
-      within += r.matrix[i]![j]!;
-      nw++;
-    } else {
-      across += r.matrix[i]![j]!;
-      na++;
-    }
-  }));
+  r.tasks.forEach((a, i) =>
+    r.tasks.forEach((b, j) => {
+      if (i === j) return;
+      if (groupOf.get(a) === groupOf.get(b)) {
+        within += r.matrix[i]![j]!;
+        nw++;
+      } else {
+        across += r.matrix[i]![j]!;
+        na++;
+      }
+    }),
+  );
   return { within: within / nw, across: across / na };
 }
 
@@ -53,17 +61,32 @@ describe.each(['lookahead', 'gradient-cosine'] as const)('measureAffinity %s', (
 
 describe('measureAffinity lookahead', () => {
   it('lookahead graphs plan with clustered into the true groups', async () => {
-    const r = await measureAffinity(family.graph, family.train, { method: 'lookahead', seed: 1, threshold: 0.05 });
+    const r = await measureAffinity(family.graph, family.train, {
+      method: 'lookahead',
+      seed: 1,
+      threshold: 0.05,
+    });
     const p = plan(r.graph, { strategy: 'clustered', trunk: { units: [8] } });
     expect(p.groups).toEqual(family.truth.groups);
   });
 
   it('lookahead trains a given model in place and leaves no tensor behind', async () => {
-    const model = compile(family.graph, { strategy: 'mmoe', mmoe: { experts: 2 }, trunk: { units: [8] }, seed: 2 });
+    const model = compile(family.graph, {
+      strategy: 'mmoe',
+      mmoe: { experts: 2 },
+      trunk: { units: [8] },
+      seed: 2,
+    });
     try {
       const start = model.model.getWeights().map((w) => w.dataSync().slice());
       const before = tf.memory().numTensors;
-      const r = await measureAffinity(family.graph, family.train, { method: 'lookahead', model, steps: 6, warmup: 2, measureEvery: 2 });
+      const r = await measureAffinity(family.graph, family.train, {
+        method: 'lookahead',
+        model,
+        steps: 6,
+        warmup: 2,
+        measureEvery: 2,
+      });
       expect(tf.memory().numTensors).toBe(before);
       expect(r.steps).toBe(2);
       expect(r.notes[0]).toMatch(/expert0, expert1/);
@@ -76,9 +99,18 @@ describe('measureAffinity lookahead', () => {
   });
 
   it("lookahead 'max' scale gives the strongest pair weight 1", async () => {
-    const r = await measureAffinity(family.graph, family.train, { method: 'lookahead', scale: 'max', steps: 20, warmup: 10 });
+    const r = await measureAffinity(family.graph, family.train, {
+      method: 'lookahead',
+      scale: 'max',
+      steps: 20,
+      warmup: 10,
+    });
     let largest = 0;
-    r.matrix.forEach((row, i) => row.forEach((v, j) => { if (i !== j) largest = Math.max(largest, Math.abs(v)); }));
+    r.matrix.forEach((row, i) =>
+      row.forEach((v, j) => {
+        if (i !== j) largest = Math.max(largest, Math.abs(v));
+      }),
+    );
     expect(largest).toBeCloseTo(1, 10);
   });
 });

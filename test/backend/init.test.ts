@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertTrainable, initBackend, loadFailureReason, untrainableLayers, type BackendReport } from '../../src/backend/index.js';
+import {
+  assertTrainable,
+  initBackend,
+  loadFailureReason,
+  untrainableLayers,
+  type BackendReport,
+} from '../../src/backend/index.js';
 import { BackendError } from '../../src/errors.js';
 import { plan } from '../../src/plan/compile-plan.js';
 import { compile } from '../../src/network/index.js';
@@ -39,7 +45,11 @@ describe('initBackend', () => {
 
   it('initBackend can be forced by option and by MTGRAPH_BACKEND', async () => {
     const cpu = await initBackend({ backend: 'cpu' });
-    expect(cpu).toMatchObject({ backend: 'cpu', forcedBy: 'option', tried: [{ name: 'cpu', ok: true }] });
+    expect(cpu).toMatchObject({
+      backend: 'cpu',
+      forcedBy: 'option',
+      tried: [{ name: 'cpu', ok: true }],
+    });
     expect(tf.getBackend()).toBe('cpu');
     process.env.MTGRAPH_BACKEND = 'wasm';
     try {
@@ -54,7 +64,9 @@ describe('initBackend', () => {
     process.env.MTGRAPH_BACKEND = 'gpu';
     try {
       await expect(initBackend()).rejects.toThrow(BackendError);
-      await expect(initBackend()).rejects.toThrow(/unknown backend \(got "gpu"; expected one of tensorflow, wasm, cpu\) → at MTGRAPH_BACKEND/);
+      await expect(initBackend()).rejects.toThrow(
+        /unknown backend \(got "gpu"; expected one of tensorflow, wasm, cpu\) → at MTGRAPH_BACKEND/,
+      );
     } finally {
       delete process.env.MTGRAPH_BACKEND;
     }
@@ -63,21 +75,41 @@ describe('initBackend', () => {
   it('initBackend raises when the forced backend cannot load', async () => {
     if (report.backend === 'tensorflow') return;
     const before = await initBackend();
-    await expect(initBackend({ backend: 'tensorflow' })).rejects.toThrow(/the forced backend "tensorflow" cannot load/);
+    await expect(initBackend({ backend: 'tensorflow' })).rejects.toThrow(
+      /the forced backend "tensorflow" cannot load/,
+    );
     expect(tf.getBackend()).toBe(before.backend);
     expect(await initBackend()).toBe(before);
   });
 });
 
 describe('loadFailureReason', () => {
-  const fail = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
+  const fail = (message: string, code?: string) =>
+    Object.assign(new Error(message), code ? { code } : {});
 
   it('loadFailureReason tells a missing package from a half-installed one', () => {
     const module = '@tensorflow/tfjs-node';
-    expect(loadFailureReason(fail(`Cannot find package '${module}' imported from /x.js`, 'ERR_MODULE_NOT_FOUND'), module)).toBe('not installed (ERR_MODULE_NOT_FOUND)');
-    expect(loadFailureReason(fail("Cannot find module './lib/napi-v8/tfjs_binding.node'\nRequire stack: ...", 'MODULE_NOT_FOUND'), module))
-      .toBe("installed but incomplete: Cannot find module './lib/napi-v8/tfjs_binding.node'");
-    expect(loadFailureReason(fail('The Node.js native addon module (tfjs_binding.node) can not be found'), module)).toMatch(/^The Node.js native addon/);
+    expect(
+      loadFailureReason(
+        fail(`Cannot find package '${module}' imported from /x.js`, 'ERR_MODULE_NOT_FOUND'),
+        module,
+      ),
+    ).toBe('not installed (ERR_MODULE_NOT_FOUND)');
+    expect(
+      loadFailureReason(
+        fail(
+          "Cannot find module './lib/napi-v8/tfjs_binding.node'\nRequire stack: ...",
+          'MODULE_NOT_FOUND',
+        ),
+        module,
+      ),
+    ).toBe("installed but incomplete: Cannot find module './lib/napi-v8/tfjs_binding.node'");
+    expect(
+      loadFailureReason(
+        fail('The Node.js native addon module (tfjs_binding.node) can not be found'),
+        module,
+      ),
+    ).toMatch(/^The Node.js native addon/);
     expect(loadFailureReason('not an error')).toBe('not an error');
   });
 });
@@ -85,7 +117,10 @@ describe('loadFailureReason', () => {
 describe('untrainableLayers', () => {
   it('untrainableLayers finds nothing in any plan on wasm and cpu', () => {
     for (const strategy of STRATEGIES) {
-      const p = plan(smallGraph(), { strategy, trunk: { units: [4], batchNorm: true, dropout: 0.1 } });
+      const p = plan(smallGraph(), {
+        strategy,
+        trunk: { units: [4], batchNorm: true, dropout: 0.1 },
+      });
       expect(untrainableLayers(p, 'wasm')).toEqual([]);
       expect(untrainableLayers(p, 'cpu')).toEqual([]);
       expect(() => assertTrainable(p, 'wasm')).not.toThrow();
@@ -104,7 +139,9 @@ describe('untrainableLayers', () => {
       { layer: 'Conv2D', missing: ['Conv2DBackpropFilter'] },
       { layer: 'Embedding', missing: ['UnsortedSegmentSum'] },
     ]);
-    expect(() => assertTrainable(['Conv2D'], 'wasm')).toThrowErrorMatchingInlineSnapshot(`[BackendError: mtgraph/backend: the "wasm" backend cannot train Conv2D (needs Conv2DBackpropFilter). Install @tensorflow/tfjs-node, or set MTGRAPH_BACKEND=cpu, or use only dense layers.]`);
+    expect(() => assertTrainable(['Conv2D'], 'wasm')).toThrowErrorMatchingInlineSnapshot(
+      `[BackendError: mtgraph/backend: the "wasm" backend cannot train Conv2D (needs Conv2DBackpropFilter). Install @tensorflow/tfjs-node, or set MTGRAPH_BACKEND=cpu, or use only dense layers.]`,
+    );
     expect(untrainableLayers(['Conv2D', 'Embedding'], 'cpu')).toEqual([]);
   });
 });

@@ -2,7 +2,12 @@ import { describe, it, expect, beforeAll, afterEach } from 'vitest';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, LaplacianPenalty } from '../../src/index.js';
-import { laplacianKernel, laplacianKernelAvailable, laplacianKernelImplementation, LAPLACIAN_KERNEL } from '../../src/backend/laplacian-kernel.js';
+import {
+  laplacianKernel,
+  laplacianKernelAvailable,
+  laplacianKernelImplementation,
+  LAPLACIAN_KERNEL,
+} from '../../src/backend/laplacian-kernel.js';
 import { LAPLACIAN_WASM } from '../../src/backend/wasm/laplacian.wasm.js';
 import { compileWat, wasmDir } from '../../scripts/build-wasm.js';
 
@@ -23,7 +28,7 @@ const SHAPES = [[7, 9], [37], [2, 8]];
 /** A Laplacian over `rows` rows (a chain of the first rows - 1, random pairs beside it, some negative), the last row without entries. */
 function laplacianOf(rows: number, seed: number): Float32Array {
   let s = seed;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   const L = new Float32Array(rows * rows);
   for (let i = 0; i < rows - 1; i++) {
     for (let j = i + 1; j < rows - 1; j++) {
@@ -40,10 +45,18 @@ function laplacianOf(rows: number, seed: number): Float32Array {
 }
 
 /** The value and gradients written with tensor operations: X the rows laid end to end, M = L X, value sum(X M), gradient 2 M. */
-function reference(xs: tf.Tensor[], rows: number, L: Float32Array): { value: number; grads: Float32Array[] } {
+function reference(
+  xs: tf.Tensor[],
+  rows: number,
+  L: Float32Array,
+): { value: number; grads: Float32Array[] } {
   return tf.tidy(() => {
     const pieces = xs.length / rows;
-    const X = tf.stack(Array.from({ length: rows }, (_, r) => tf.concat(xs.slice(r * pieces, (r + 1) * pieces).map((x) => tf.reshape(x, [-1])))));
+    const X = tf.stack(
+      Array.from({ length: rows }, (_, r) =>
+        tf.concat(xs.slice(r * pieces, (r + 1) * pieces).map((x) => tf.reshape(x, [-1]))),
+      ),
+    );
     const M = tf.matMul(tf.tensor2d(L, [rows, rows]), X as tf.Tensor2D);
     const value = tf.sum(tf.mul(X, M)).dataSync()[0]!;
     const G = tf.mul(M, 2).arraySync() as number[][];
@@ -61,10 +74,13 @@ function reference(xs: tf.Tensor[], rows: number, L: Float32Array): { value: num
 }
 
 function randomRows(rows: number, seed: number): tf.Tensor[] {
-  return Array.from({ length: rows }, (_, r) => SHAPES.map((shape, p) => tf.randomNormal(shape, 0, 1, 'float32', seed + 10 * r + p))).flat();
+  return Array.from({ length: rows }, (_, r) =>
+    SHAPES.map((shape, p) => tf.randomNormal(shape, 0, 1, 'float32', seed + 10 * r + p)),
+  ).flat();
 }
 
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 describe(`${LAPLACIAN_KERNEL} kernel`, () => {
   it('the committed wasm binary is the compiled laplacian.wat (run `npm run build:wasm` after editing it)', async () => {
@@ -77,7 +93,11 @@ describe(`${LAPLACIAN_KERNEL} kernel`, () => {
       if (name === 'wasm' && backend !== 'wasm') return;
       await tf.setBackend(name);
       expect(laplacianKernelImplementation()).toBe(name === 'wasm' ? 'wasm-simd' : 'javascript');
-      for (const [rows, seed] of [[6, 1], [1, 5], [3, 9]] as const) {
+      for (const [rows, seed] of [
+        [6, 1],
+        [1, 5],
+        [3, 9],
+      ] as const) {
         const xs = randomRows(rows, seed);
         const L = laplacianOf(rows, seed);
         const before = tf.memory().numTensors;
@@ -85,12 +105,17 @@ describe(`${LAPLACIAN_KERNEL} kernel`, () => {
         const ref = reference(xs, rows, L);
         expect(value.shape).toEqual([]);
         expect(grads.map((g) => g.shape)).toEqual(xs.map((x) => x.shape));
-        expect(Math.abs(value.dataSync()[0]! - ref.value)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.value)));
+        expect(Math.abs(value.dataSync()[0]! - ref.value)).toBeLessThan(
+          1e-4 * Math.max(1, Math.abs(ref.value)),
+        );
         grads.forEach((g, k) => expect(maxDiff(g.dataSync(), ref.grads[k]!)).toBeLessThan(1e-4));
         if (rows > 1) {
           // The last row has no entries in L: its gradient is exactly 0.
           const pieces = SHAPES.length;
-          for (let p = 0; p < pieces; p++) expect(Math.max(...Array.from(grads[(rows - 1) * pieces + p]!.dataSync(), Math.abs))).toBe(0);
+          for (let p = 0; p < pieces; p++)
+            expect(
+              Math.max(...Array.from(grads[(rows - 1) * pieces + p]!.dataSync(), Math.abs)),
+            ).toBe(0);
           expect(ref.value).not.toBe(0);
         }
         tf.dispose([value, ...grads]);
@@ -110,11 +135,27 @@ describe(`${LAPLACIAN_KERNEL} kernel`, () => {
     expect(tf.getBackend()).toBe(backend);
     const rows = 4;
     const vars = randomRows(rows, 3).map((x) => tf.variable(x));
-    const byRow = Array.from({ length: rows }, (_, r) => vars.slice(r * SHAPES.length, (r + 1) * SHAPES.length));
-    const penalty = new LaplacianPenalty(0.3, [[byRow[0]!, byRow[1]!, 0.9], [byRow[1]!, byRow[2]!, -0.4], [byRow[0]!, byRow[3]!, 0.2]], 0);
+    const byRow = Array.from({ length: rows }, (_, r) =>
+      vars.slice(r * SHAPES.length, (r + 1) * SHAPES.length),
+    );
+    const penalty = new LaplacianPenalty(
+      0.3,
+      [
+        [byRow[0]!, byRow[1]!, 0.9],
+        [byRow[1]!, byRow[2]!, -0.4],
+        [byRow[0]!, byRow[3]!, 0.2],
+      ],
+      0,
+    );
     const run = (scale: number) => {
-      const { value, grads } = tf.variableGrads(() => tf.mul(penalty.value(), scale) as tf.Scalar, vars);
-      const out = { value: value.dataSync()[0]!, grads: vars.map((v) => grads[v.name]!.dataSync()) };
+      const { value, grads } = tf.variableGrads(
+        () => tf.mul(penalty.value(), scale) as tf.Scalar,
+        vars,
+      );
+      const out = {
+        value: value.dataSync()[0]!,
+        grads: vars.map((v) => grads[v.name]!.dataSync()),
+      };
       tf.dispose([value, ...Object.values(grads)]);
       return out;
     };

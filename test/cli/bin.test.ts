@@ -18,7 +18,11 @@ afterAll(async () => {
 });
 
 function mtgraph(...args: string[]) {
-  return spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  return spawnSync(process.execPath, [bin, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
 }
 
 describe('bin/mtgraph.js', () => {
@@ -27,28 +31,54 @@ describe('bin/mtgraph.js', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Usage: mtgraph \[options\] \[command\]/);
     const v = mtgraph('--version');
-    expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version);
+    expect(v.stdout.trim()).toBe(
+      JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version,
+    );
   });
 
   it('npx mtgraph --help works in the repository', () => {
-    const r = spawnSync('npx', ['--no-install', 'mtgraph', 'validate', '--help'], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync('npx', ['--no-install', 'mtgraph', 'validate', '--help'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Usage: mtgraph validate/);
   });
 
   it('exits with 1 and one message for a user error', async () => {
-    await fs.writeFile(path.join(dir, 'bad.json'), JSON.stringify({ nodes: [{ key: 'a', attributes: { kind: 'ranking' } }] }));
+    await fs.writeFile(
+      path.join(dir, 'bad.json'),
+      JSON.stringify({ nodes: [{ key: 'a', attributes: { kind: 'ranking' } }] }),
+    );
     const r = mtgraph('validate', 'bad.json');
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^GraphSpecError: mtgraph\/spec: unknown task kind \(got "ranking"; expected one of regression, binary, multiclass, multilabel\) → at tasks\.a\.kind/);
+    expect(r.stderr).toMatch(
+      /^GraphSpecError: mtgraph\/spec: unknown task kind \(got "ranking"; expected one of regression, binary, multiclass, multilabel\) → at tasks\.a\.kind/,
+    );
     expect(mtgraph('nope').status).toBe(1);
   });
 
   it('a run killed during training leaves no model folder behind', async () => {
     await fs.writeFile(path.join(dir, 'shop.json'), JSON.stringify(SHOP_GRAPH));
     await fs.writeFile(path.join(dir, 'shop.csv'), shopCsv(400, 3));
-    const child = spawn(process.execPath, [bin, 'train', 'shop.json', '--data', 'shop.csv', '--epochs', '500', '--batch-size', '8', '--out', 'killed'], { cwd: dir });
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'train',
+        'shop.json',
+        '--data',
+        'shop.csv',
+        '--epochs',
+        '500',
+        '--batch-size',
+        '8',
+        '--out',
+        'killed',
+      ],
+      { cwd: dir },
+    );
     await new Promise<void>((resolve, reject) => {
       let err = '';
       child.stderr.on('data', (chunk: Buffer) => {

@@ -14,8 +14,20 @@ export async function cli(...args: string[]): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await run(args, {
-    stdout: { write: (s: string) => { stdout += s; return true; }, isTTY: false },
-    stderr: { write: (s: string) => { stderr += s; return true; }, isTTY: false },
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+        return true;
+      },
+      isTTY: false,
+    },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        return true;
+      },
+      isTTY: false,
+    },
   });
   return { code, stdout, stderr };
 }
@@ -27,11 +39,14 @@ export async function tempDir(prefix: string): Promise<string> {
 /** A seeded pseudo-random source (LCG), for generated fixtures. */
 export function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
 
 export const SHOP_GRAPH = {
-  attributes: { name: 'shop', input: { columns: ['age', 'visits', 'city'], categorical: ['city'] } },
+  attributes: {
+    name: 'shop',
+    input: { columns: ['age', 'visits', 'city'], categorical: ['city'] },
+  },
   options: { type: 'undirected', multi: false, allowSelfLoops: false },
   nodes: [
     { key: 'spend', attributes: { kind: 'regression' } },
@@ -56,7 +71,17 @@ export function shopCsv(rows: number, seed = 1): string {
     const spend = (visits * 2 + (city === 'paris' ? 5 : 0) + random()).toFixed(2);
     const click = visits > 10 ? 1 : 0;
     const segment = ['new', 'casual', 'loyal'][Math.min(2, Math.floor(visits / 7))]!;
-    lines.push([`u${i}`, age, visits, city, random() < 0.1 ? '' : spend, random() < 0.1 ? '' : click, random() < 0.1 ? '' : segment].join(','));
+    lines.push(
+      [
+        `u${i}`,
+        age,
+        visits,
+        city,
+        random() < 0.1 ? '' : spend,
+        random() < 0.1 ? '' : click,
+        random() < 0.1 ? '' : segment,
+      ].join(','),
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -9,7 +9,14 @@ import { DataError, FileError, OptionsError } from '../../src/errors.js';
 import { TaskGraph } from '../../src/graph/index.js';
 import { loadModel, saveModel } from '../../src/io/index.js';
 import { fit, predict } from '../../src/train/index.js';
-import { parsePreprocessing, readCsv, readCsvTable, splitRows, taskResolver, type FlatMatrix } from '../../src/data/index.js';
+import {
+  parsePreprocessing,
+  readCsv,
+  readCsvTable,
+  splitRows,
+  taskResolver,
+  type FlatMatrix,
+} from '../../src/data/index.js';
 
 let dir: string;
 
@@ -51,7 +58,15 @@ describe('readCsv', () => {
     const file = await write('shop.csv', SHOP);
     const csv = await readCsv(file, shopGraph());
     expect(csv.rows).toBe(5);
-    expect(csv.columns).toEqual(['age', 'city=oslo', 'city=paris', 'city=rome', 'plan=a', 'plan=b', 'plan=c']);
+    expect(csv.columns).toEqual([
+      'age',
+      'city=oslo',
+      'city=paris',
+      'city=rome',
+      'plan=a',
+      'plan=b',
+      'plan=c',
+    ]);
     expect(csv.notes.join(' ')).toMatch(/2 column\(s\) are mostly not numbers.*"city", "plan"/);
     const x = csv.data.x.values as Float32Array;
     const ages = [0, 1, 2, 3, 4].map((r) => x[r * 7]!);
@@ -62,15 +77,24 @@ describe('readCsv', () => {
     expect(Array.from(csv.data.y.click as Float32Array)).toEqual([1, 0, NaN, 1, 0]);
     expect(Array.from(csv.data.y.segment as Float32Array)).toEqual([0, 1, 2, NaN, 0]);
     expect(Array.from(csv.lines)).toEqual([2, 3, 4, 5, 6]);
-    expect(csv.preprocessing.features[0]).toMatchObject({ column: 'age', type: 'numeric', mean: 40 });
+    expect(csv.preprocessing.features[0]).toMatchObject({
+      column: 'age',
+      type: 'numeric',
+      mean: 40,
+    });
   });
 
   it('readCsv uses the graph input columns and categorical list, and integer codes above maxOneHot', async () => {
     const file = await write('shop.csv', SHOP);
-    const csv = await readCsv(file, shopGraph({ columns: ['age', 'city'], categorical: ['age'] }), { maxOneHot: 3, standardize: false });
+    const csv = await readCsv(file, shopGraph({ columns: ['age', 'city'], categorical: ['age'] }), {
+      maxOneHot: 3,
+      standardize: false,
+    });
     expect(csv.preprocessing.features.map((f) => f.type)).toEqual(['codes', 'one-hot']);
     expect(csv.columns).toEqual(['age', 'city=oslo', 'city=paris', 'city=rome']);
-    expect(Array.from(csv.data.x.values as Float32Array).filter((_, k) => k % 4 === 0)).toEqual([0, 1, 2, 3, 4]);
+    expect(Array.from(csv.data.x.values as Float32Array).filter((_, k) => k % 4 === 0)).toEqual([
+      0, 1, 2, 3, 4,
+    ]);
   });
 
   it('readCsv reads multi-output and multilabel targets from lists of columns', async () => {
@@ -85,7 +109,8 @@ describe('readCsv', () => {
 
   it('readCsv in long format labels each row for its own task only', async () => {
     const g = new TaskGraph();
-    for (const id of ['school_000', 'school_001', 'school_002']) g.addTask(id, { kind: 'regression', target: 'score' });
+    for (const id of ['school_000', 'school_001', 'school_002'])
+      g.addTask(id, { kind: 'regression', target: 'score' });
     const file = await write('long.csv', 'task,f,score\n0,1,10\n1,2,20\n02,3,30\n0,4,40\n');
     const csv = await readCsv(file, g, { taskColumn: 'task' });
     expect(csv.columns).toEqual(['f']);
@@ -93,7 +118,9 @@ describe('readCsv', () => {
     expect(Array.from(csv.data.y.school_000 as Float32Array)).toEqual([10, NaN, NaN, 40]);
     expect(Array.from(csv.data.y.school_002 as Float32Array)).toEqual([NaN, NaN, 30, NaN]);
     const bad = await write('long-bad.csv', 'task,f,score\n0,1,10\n9,2,20\n');
-    await expect(readCsv(bad, g, { taskColumn: 'task' })).rejects.toThrow(/task column names no task of the graph \(got "9".*line 3, column "task"/);
+    await expect(readCsv(bad, g, { taskColumn: 'task' })).rejects.toThrow(
+      /task column names no task of the graph \(got "9".*line 3, column "task"/,
+    );
   });
 
   it('readCsv warns when tasks share a label column without a task column', async () => {
@@ -105,7 +132,10 @@ describe('readCsv', () => {
   });
 
   it('readCsv leaves out and masks a task without a single label', async () => {
-    const csv = await readCsv(await write('nolabel.csv', 'age,spend,click,segment\n1,,1,new\n2,,0,loyal\n'), shopGraph());
+    const csv = await readCsv(
+      await write('nolabel.csv', 'age,spend,click,segment\n1,,1,new\n2,,0,loyal\n'),
+      shopGraph(),
+    );
     expect(csv.unlabelled).toEqual(['spend']);
     expect(csv.data.y.spend).toBeUndefined();
     expect(Array.from(csv.data.mask!.spend!)).toEqual([0, 0]);
@@ -114,39 +144,74 @@ describe('readCsv', () => {
   it('readCsv refuses bad files with the file, line and column', async () => {
     const g = shopGraph();
     await expect(readCsv(path.join(dir, 'nope.csv'), g)).rejects.toThrow(FileError);
-    await expect(readCsv(await write('empty.csv', ''), g)).rejects.toThrow(/the file is empty \(no header row\)/);
-    await expect(readCsv(await write('header.csv', 'age,spend,click,segment\n'), g)).rejects.toThrow(/header but no data rows/);
-    await expect(readCsv(await write('ragged.csv', 'age,spend,click,segment\n1,2,1,new\n3,4,0\n'), g))
-      .rejects.toThrow(/the row has 3 cells \(expected 4, one per header column\) → at .*ragged\.csv, line 3\./);
-    await expect(readCsv(await write('dup.csv', 'age,age,spend,click,segment\n1,1,2,1,new\n'), g)).rejects.toThrow(/"age" appears twice/);
-    await expect(readCsv(await write('notarget.csv', 'age,spend,click\n1,2,1\n'), g))
-      .rejects.toThrow(/the column "segment" \(the target of task "segment"\) is not in the header.*Set the task's target/);
-    const badCell = await write('badcell.csv', 'age,spend,click,segment\n1,2,1,new\n2,3,0,new\nabc,4,1,new\n4,5,1,new\n');
+    await expect(readCsv(await write('empty.csv', ''), g)).rejects.toThrow(
+      /the file is empty \(no header row\)/,
+    );
+    await expect(
+      readCsv(await write('header.csv', 'age,spend,click,segment\n'), g),
+    ).rejects.toThrow(/header but no data rows/);
+    await expect(
+      readCsv(await write('ragged.csv', 'age,spend,click,segment\n1,2,1,new\n3,4,0\n'), g),
+    ).rejects.toThrow(
+      /the row has 3 cells \(expected 4, one per header column\) → at .*ragged\.csv, line 3\./,
+    );
+    await expect(
+      readCsv(await write('dup.csv', 'age,age,spend,click,segment\n1,1,2,1,new\n'), g),
+    ).rejects.toThrow(/"age" appears twice/);
+    await expect(
+      readCsv(await write('notarget.csv', 'age,spend,click\n1,2,1\n'), g),
+    ).rejects.toThrow(
+      /the column "segment" \(the target of task "segment"\) is not in the header.*Set the task's target/,
+    );
+    const badCell = await write(
+      'badcell.csv',
+      'age,spend,click,segment\n1,2,1,new\n2,3,0,new\nabc,4,1,new\n4,5,1,new\n',
+    );
     const error = await readCsv(badCell, g).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataError);
-    expect((error as DataError).message).toMatch(/the cell is not a number \(got "abc"\) in a numeric column.*line 4, column "age"/);
+    expect((error as DataError).message).toMatch(
+      /the cell is not a number \(got "abc"\) in a numeric column.*line 4, column "age"/,
+    );
     expect((error as DataError).path).toBe(`${badCell}:4:age`);
-    await expect(readCsv(await write('badlabel.csv', 'age,spend,click,segment\n1,2,1,vip\n'), g))
-      .rejects.toThrow(/not a label of multiclass task "segment" \(got "vip".*"new", "casual", "loyal".*line 2, column "segment"/);
-    await expect(readCsv(await write('quote.csv', 'age,spend,click,segment\n1,"2,1,new\n'), g)).rejects.toThrow(/quoted cell is never closed/);
+    await expect(
+      readCsv(await write('badlabel.csv', 'age,spend,click,segment\n1,2,1,vip\n'), g),
+    ).rejects.toThrow(
+      /not a label of multiclass task "segment" \(got "vip".*"new", "casual", "loyal".*line 2, column "segment"/,
+    );
+    await expect(
+      readCsv(await write('quote.csv', 'age,spend,click,segment\n1,"2,1,new\n'), g),
+    ).rejects.toThrow(/quoted cell is never closed/);
   });
 
   it('readCsv refuses a graph that does not match the file', async () => {
     const file = await write('shop.csv', SHOP);
-    await expect(readCsv(file, shopGraph({ features: 5 }))).rejects.toThrow(/the graph declares 5 input feature\(s\) but the file has 3 feature column\(s\)/);
-    await expect(readCsv(file, shopGraph({ columns: ['age', 'income'] }))).rejects.toThrow(/"income" \(a feature, from the graph's input.columns\) is not in the header/);
-    await expect(readCsv(file, shopGraph({ columns: ['age', 'spend'] }))).rejects.toThrow(/both a feature .* and the target of task "spend"/);
+    await expect(readCsv(file, shopGraph({ features: 5 }))).rejects.toThrow(
+      /the graph declares 5 input feature\(s\) but the file has 3 feature column\(s\)/,
+    );
+    await expect(readCsv(file, shopGraph({ columns: ['age', 'income'] }))).rejects.toThrow(
+      /"income" \(a feature, from the graph's input.columns\) is not in the header/,
+    );
+    await expect(readCsv(file, shopGraph({ columns: ['age', 'spend'] }))).rejects.toThrow(
+      /both a feature .* and the target of task "spend"/,
+    );
   });
 
   it('readCsv imputes a missing feature with the mean only when asked', async () => {
-    const file = await write('gap.csv', 'age,spend,click,segment\n10,1,1,new\n,2,0,new\n30,3,1,loyal\n');
-    await expect(readCsv(file, shopGraph())).rejects.toThrow(/feature cell is empty or missing.*line 3, column "age".*--impute mean/);
+    const file = await write(
+      'gap.csv',
+      'age,spend,click,segment\n10,1,1,new\n,2,0,new\n30,3,1,loyal\n',
+    );
+    await expect(readCsv(file, shopGraph())).rejects.toThrow(
+      /feature cell is empty or missing.*line 3, column "age".*--impute mean/,
+    );
     const csv = await readCsv(file, shopGraph(), { impute: 'mean' });
     expect((csv.data.x.values as Float32Array)[1]).toBeCloseTo(0, 6);
   });
 
   it('readCsv refuses bad options', async () => {
-    await expect(readCsv(await write('shop.csv', SHOP), shopGraph(), { maxOneHot: 0 })).rejects.toThrow(OptionsError);
+    await expect(
+      readCsv(await write('shop.csv', SHOP), shopGraph(), { maxOneHot: 0 }),
+    ).rejects.toThrow(OptionsError);
   });
 });
 
@@ -154,14 +219,23 @@ describe('saved preprocessing', () => {
   it('a model saved with its preprocessing predicts the same from a new file', async () => {
     const graph = shopGraph();
     const train = await readCsv(await write('shop.csv', SHOP), graph);
-    const model = compile(graph, { strategy: 'hard', trunk: { units: [4] }, seed: 1, input: { columns: train.columns } });
+    const model = compile(graph, {
+      strategy: 'hard',
+      trunk: { units: [4] },
+      seed: 1,
+      input: { columns: train.columns },
+    });
     await fit(model, train.data, { epochs: 2, seed: 1, metrics: false });
     model.metadata.preprocessing = train.preprocessing;
     const out = path.join(dir, 'model');
     await saveModel(model, out);
     const loaded = await loadModel(out);
     // Same rows in another order, without label columns, and one unseen city.
-    const fresh = await readCsv(await write('new.csv', 'plan,city,age\nb,rome,60\na,paris,20\nc,lima,35\n'), loaded, { labels: 'optional' });
+    const fresh = await readCsv(
+      await write('new.csv', 'plan,city,age\nb,rome,60\na,paris,20\nc,lima,35\n'),
+      loaded,
+      { labels: 'optional' },
+    );
     expect(fresh.columns).toEqual(train.columns);
     expect(fresh.notes.join(' ')).toMatch(/column "city": 1 row\(s\) hold a category not seen/);
     const a = predict(model, train.data.x);
@@ -169,7 +243,11 @@ describe('saved preprocessing', () => {
     for (const task of ['spend', 'click', 'segment']) {
       const va = a[task]!.arraySync() as number[][];
       const vb = b[task]!.arraySync() as number[][];
-      for (const [i, j] of [[4, 0], [0, 1]] as const) vb[j]!.forEach((v, k) => expect(v).toBeCloseTo(va[i]![k]!, 5));
+      for (const [i, j] of [
+        [4, 0],
+        [0, 1],
+      ] as const)
+        vb[j]!.forEach((v, k) => expect(v).toBeCloseTo(va[i]![k]!, 5));
     }
     tf.dispose([...Object.values(a), ...Object.values(b)]);
     model.dispose();
@@ -179,10 +257,17 @@ describe('saved preprocessing', () => {
   it('parsePreprocessing refuses a damaged preprocessing', () => {
     expect(() => parsePreprocessing({ format: 'mtgraph-preprocessing' })).toThrow(FileError);
     expect(() => parsePreprocessing('x')).toThrow(/not a saved preprocessing/);
-    expect(() => parsePreprocessing({
-      format: 'mtgraph-preprocessing', version: 1, features: [{ column: 'a', type: 'numeric', mean: 0, scale: 1, fill: null }],
-      columns: ['a', 'b'], targets: {}, missing: [], delimiter: ',',
-    })).toThrow(/makes? 1 inputs but it names 2/);
+    expect(() =>
+      parsePreprocessing({
+        format: 'mtgraph-preprocessing',
+        version: 1,
+        features: [{ column: 'a', type: 'numeric', mean: 0, scale: 1, fill: null }],
+        columns: ['a', 'b'],
+        targets: {},
+        missing: [],
+        delimiter: ',',
+      }),
+    ).toThrow(/makes? 1 inputs but it names 2/);
   });
 });
 
@@ -199,7 +284,8 @@ describe('splitRows', () => {
   it('splitRows stratifies every stratum and keeps groups whole', () => {
     const strata = Array.from({ length: 90 }, (_, i) => (i < 60 ? 'a' : i < 80 ? 'b' : 'c'));
     const s = splitRows(90, { seed: 1, test: 0.3, stratify: strata });
-    const count = (rows: Int32Array, k: string) => Array.from(rows).filter((r) => strata[r] === k).length;
+    const count = (rows: Int32Array, k: string) =>
+      Array.from(rows).filter((r) => strata[r] === k).length;
     expect([count(s.test, 'a'), count(s.test, 'b'), count(s.test, 'c')]).toEqual([18, 6, 3]);
     const groups = Array.from({ length: 90 }, (_, i) => `g${Math.floor(i / 9)}`);
     const g = splitRows(90, { seed: 1, test: 0.2, groups });
@@ -209,7 +295,9 @@ describe('splitRows', () => {
   });
 
   it('splitRows refuses bad fractions', () => {
-    expect(() => splitRows(10, { valid: 0.5, test: 0.5 })).toThrow(/valid \+ test must leave rows for training/);
+    expect(() => splitRows(10, { valid: 0.5, test: 0.5 })).toThrow(
+      /valid \+ test must leave rows for training/,
+    );
     expect(() => splitRows(10, { test: 1.5 })).toThrow(OptionsError);
     expect(() => splitRows(10, { stratify: ['a'] })).toThrow(/one value per row/);
   });
@@ -224,7 +312,13 @@ describe('readCsvTable and taskResolver', () => {
   });
 
   it('taskResolver matches ids, explicit names and unique trailing numbers', () => {
-    const tasks = ['s_1', 's_02', 'x_2', 'other'].map((id) => ({ id, kind: 'binary' as const, outputs: 1, outputNames: [id], target: [id] }));
+    const tasks = ['s_1', 's_02', 'x_2', 'other'].map((id) => ({
+      id,
+      kind: 'binary' as const,
+      outputs: 1,
+      outputNames: [id],
+      target: [id],
+    }));
     const resolve = taskResolver(tasks, { o: 'other' });
     expect(['s_1', '1', '001', '2', 'o', 'nope'].map(resolve)).toEqual([0, 0, 0, -1, 3, -1]);
   });

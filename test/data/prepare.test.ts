@@ -48,15 +48,19 @@ describe('prepareData', () => {
     const flat = { values: Float32Array.from(x.flat()), shape: [N, 3] };
     const t = tf.tensor2d(x);
     const b = prepareData(plan, { ...d, x: flat }, { scope: 'mtgraph/fit' });
-    const c = prepareData(plan, {
-      x: t,
-      y: {
-        price: tf.tensor2d(d.y.price as number[][]),
-        click: Float32Array.from(d.y.click as number[]),
-        segment: (d.y.segment as number[]).map((k) => ['low', 'mid', 'high'][k]),
-        tags: { values: (d.y.tags as number[][]).flat(), shape: [N, 2] },
+    const c = prepareData(
+      plan,
+      {
+        x: t,
+        y: {
+          price: tf.tensor2d(d.y.price as number[][]),
+          click: Float32Array.from(d.y.click as number[]),
+          segment: (d.y.segment as number[]).map((k) => ['low', 'mid', 'high'][k]),
+          tags: { values: (d.y.tags as number[][]).flat(), shape: [N, 2] },
+        },
       },
-    }, { scope: 'mtgraph/fit' });
+      { scope: 'mtgraph/fit' },
+    );
     t.dispose();
     for (const p of [b, c]) {
       expect(p.x).toEqual(a.x);
@@ -78,7 +82,10 @@ describe('prepareData', () => {
     d.y.segment[3] = NaN;
     d.y.segment[4] = 7; // masked out below, so never checked
     (d.y.tags as unknown[])[5] = [1, -1];
-    d.mask = { segment: x.map((_, i) => (i === 4 ? 0 : 1)), tags: x.map((_, i) => (i === 6 ? [0, 1] : [1, 1])) };
+    d.mask = {
+      segment: x.map((_, i) => (i === 4 ? 0 : 1)),
+      tags: x.map((_, i) => (i === 6 ? [0, 1] : [1, 1])),
+    };
     const p = prepareData(plan, d, { scope: 'mtgraph/fit' });
     const [price, click, segment, tags] = p.tasks;
     expect(Array.from(price!.mask.slice(0, 4))).toEqual([0, 1, 0, 0]);
@@ -111,32 +118,200 @@ describe('prepareData', () => {
 
 describe('prepareData bad data', () => {
   const cases: Array<[string, (d: ReturnType<typeof good>) => unknown, string, RegExp]> = [
-    ['wrong number of features', (d) => ({ ...d, x: d.x.map((r) => [...r, 0]) }), 'x[0]', /4 features per row \(expected 3/],
-    ['a ragged row of x', (d) => { d.x[3] = [1, 2]; return d; }, 'x[3]', /row 3 of x has 2 values/],
-    ['NaN in x', (d) => { d.x[3]![2] = NaN; return d; }, 'x[3][2]', /x\[3\]\[2\] is NaN.*Impute/],
-    ['Infinity in x', (d) => { d.x[5]![0] = Infinity; return d; }, 'x[5][0]', /Infinity/],
-    ['a string in x', (d) => { (d.x[1] as unknown[])[1] = '3'; return d; }, 'x[1][1]', /not a number/],
-    ['a flat x whose shape disagrees', (d) => ({ ...d, x: { values: new Float32Array(N * 3), shape: [N, 4] } }), 'x', /4 features per row/],
-    ['a flat x with too few values', (d) => ({ ...d, x: { values: new Float32Array(5), shape: [N, 3] } }), 'x.values', /5 numbers \(expected 16 × 3/],
+    [
+      'wrong number of features',
+      (d) => ({ ...d, x: d.x.map((r) => [...r, 0]) }),
+      'x[0]',
+      /4 features per row \(expected 3/,
+    ],
+    [
+      'a ragged row of x',
+      (d) => {
+        d.x[3] = [1, 2];
+        return d;
+      },
+      'x[3]',
+      /row 3 of x has 2 values/,
+    ],
+    [
+      'NaN in x',
+      (d) => {
+        d.x[3]![2] = NaN;
+        return d;
+      },
+      'x[3][2]',
+      /x\[3\]\[2\] is NaN.*Impute/,
+    ],
+    [
+      'Infinity in x',
+      (d) => {
+        d.x[5]![0] = Infinity;
+        return d;
+      },
+      'x[5][0]',
+      /Infinity/,
+    ],
+    [
+      'a string in x',
+      (d) => {
+        (d.x[1] as unknown[])[1] = '3';
+        return d;
+      },
+      'x[1][1]',
+      /not a number/,
+    ],
+    [
+      'a flat x whose shape disagrees',
+      (d) => ({ ...d, x: { values: new Float32Array(N * 3), shape: [N, 4] } }),
+      'x',
+      /4 features per row/,
+    ],
+    [
+      'a flat x with too few values',
+      (d) => ({ ...d, x: { values: new Float32Array(5), shape: [N, 3] } }),
+      'x.values',
+      /5 numbers \(expected 16 × 3/,
+    ],
     ['a rank-3 tensor x', (d) => ({ ...d, x: 'tensor3' }), 'x', /rank-2/],
     ['no rows', (d) => ({ ...d, x: [] }), 'x', /no rows/],
-    ['a task missing from y', (d) => { delete d.y.click; return d; }, 'y.click', /task "click" has no labels in y.*mask: \{ click:/],
-    ['a multiclass label outside its classes', (d) => { d.y.segment[12] = 3; return d; }, 'y.segment[12]', /outside its classes .*got 3; expected a whole class index 0\.\.2/],
-    ['a fractional class', (d) => { d.y.segment[2] = 1.5; return d; }, 'y.segment[2]', /got 1\.5/],
-    ['an unknown class name', (d) => { d.y.segment[2] = 'top'; return d; }, 'y.segment[2]', /got "top"/],
-    ['a binary label that is not 0/1', (d) => { d.y.click[4] = 2; return d; }, 'y.click[4]', /got 2; expected 0 or 1/],
-    ['a multilabel row of the wrong width', (d) => { d.y.tags[2] = [1]; return d; }, 'y.tags[2]', /has 1 values \(expected 2/],
-    ['a multilabel value that is not 0/1', (d) => { (d.y.tags as unknown[][])[2] = [1, 0.5]; return d; }, 'y.tags[2][1]', /got 0\.5/],
-    ['a regression label that is infinite', (d) => { (d.y.price as number[][])[5] = [1, Infinity]; return d; }, 'y.price[5][1]', /not a finite number/],
-    ['a single regression label where two are needed', (d) => { (d.y.price as unknown[])[5] = 3; return d; }, 'y.price[5]', /row of 2 labels/],
-    ['labels shorter than x', (d) => { d.y.click.pop(); return d; }, 'y.click', /15 labels \(expected 16/],
-    ['a label tensor of the wrong shape', (d) => ({ ...d, y: { ...d.y, price: 'tensor[16,3]' } }), 'y.price', /shape \[16, 3\] \(expected \[16, 2\]/],
-    ['an unknown task in y', (d) => { d.y.clik = d.y.click; return d; }, 'y.clik', /unknown task "clik" in y \(expected any of: price, click, segment, tags\)/],
-    ['an unknown task in mask', (d) => ({ ...d, mask: { sgement: [] } }), 'mask.sgement', /unknown task "sgement" in mask/],
-    ['a mask of the wrong length', (d) => ({ ...d, mask: { click: [1, 0] } }), 'mask.click', /2 values \(expected 16/],
-    ['a mask value that is not 0/1', (d) => ({ ...d, mask: { click: x.map((_, i) => (i === 3 ? 2 : 1)) } }), 'mask.click[3]', /must be 0 or 1 \(got 2\)/],
-    ['a task with no labelled row', (d) => { d.y.click = d.y.click.map(() => -1); return d; }, 'y.click', /no labelled row \(all 16 labels are missing or masked\)/],
-    ['y that is not an object', (d) => ({ ...d, y: [1, 2] }), 'y', /must be an object keyed by task id/],
+    [
+      'a task missing from y',
+      (d) => {
+        delete d.y.click;
+        return d;
+      },
+      'y.click',
+      /task "click" has no labels in y.*mask: \{ click:/,
+    ],
+    [
+      'a multiclass label outside its classes',
+      (d) => {
+        d.y.segment[12] = 3;
+        return d;
+      },
+      'y.segment[12]',
+      /outside its classes .*got 3; expected a whole class index 0\.\.2/,
+    ],
+    [
+      'a fractional class',
+      (d) => {
+        d.y.segment[2] = 1.5;
+        return d;
+      },
+      'y.segment[2]',
+      /got 1\.5/,
+    ],
+    [
+      'an unknown class name',
+      (d) => {
+        d.y.segment[2] = 'top';
+        return d;
+      },
+      'y.segment[2]',
+      /got "top"/,
+    ],
+    [
+      'a binary label that is not 0/1',
+      (d) => {
+        d.y.click[4] = 2;
+        return d;
+      },
+      'y.click[4]',
+      /got 2; expected 0 or 1/,
+    ],
+    [
+      'a multilabel row of the wrong width',
+      (d) => {
+        d.y.tags[2] = [1];
+        return d;
+      },
+      'y.tags[2]',
+      /has 1 values \(expected 2/,
+    ],
+    [
+      'a multilabel value that is not 0/1',
+      (d) => {
+        (d.y.tags as unknown[][])[2] = [1, 0.5];
+        return d;
+      },
+      'y.tags[2][1]',
+      /got 0\.5/,
+    ],
+    [
+      'a regression label that is infinite',
+      (d) => {
+        (d.y.price as number[][])[5] = [1, Infinity];
+        return d;
+      },
+      'y.price[5][1]',
+      /not a finite number/,
+    ],
+    [
+      'a single regression label where two are needed',
+      (d) => {
+        (d.y.price as unknown[])[5] = 3;
+        return d;
+      },
+      'y.price[5]',
+      /row of 2 labels/,
+    ],
+    [
+      'labels shorter than x',
+      (d) => {
+        d.y.click.pop();
+        return d;
+      },
+      'y.click',
+      /15 labels \(expected 16/,
+    ],
+    [
+      'a label tensor of the wrong shape',
+      (d) => ({ ...d, y: { ...d.y, price: 'tensor[16,3]' } }),
+      'y.price',
+      /shape \[16, 3\] \(expected \[16, 2\]/,
+    ],
+    [
+      'an unknown task in y',
+      (d) => {
+        d.y.clik = d.y.click;
+        return d;
+      },
+      'y.clik',
+      /unknown task "clik" in y \(expected any of: price, click, segment, tags\)/,
+    ],
+    [
+      'an unknown task in mask',
+      (d) => ({ ...d, mask: { sgement: [] } }),
+      'mask.sgement',
+      /unknown task "sgement" in mask/,
+    ],
+    [
+      'a mask of the wrong length',
+      (d) => ({ ...d, mask: { click: [1, 0] } }),
+      'mask.click',
+      /2 values \(expected 16/,
+    ],
+    [
+      'a mask value that is not 0/1',
+      (d) => ({ ...d, mask: { click: x.map((_, i) => (i === 3 ? 2 : 1)) } }),
+      'mask.click[3]',
+      /must be 0 or 1 \(got 2\)/,
+    ],
+    [
+      'a task with no labelled row',
+      (d) => {
+        d.y.click = d.y.click.map(() => -1);
+        return d;
+      },
+      'y.click',
+      /no labelled row \(all 16 labels are missing or masked\)/,
+    ],
+    [
+      'y that is not an object',
+      (d) => ({ ...d, y: [1, 2] }),
+      'y',
+      /must be an object keyed by task id/,
+    ],
     ['an unknown key in the data', (d) => ({ ...d, labels: {} }), 'labels', /unknown key "labels"/],
   ];
 
@@ -150,7 +325,9 @@ describe('prepareData bad data', () => {
       const error = fails(d);
       expect(error.path).toBe(path);
       expect(error.message).toMatch(message);
-      expect(error.message).toMatch(new RegExp(`^mtgraph/fit: .* → at ${path.replace(/[[\].]/g, '\\$&')}\\. `));
+      expect(error.message).toMatch(
+        new RegExp(`^mtgraph/fit: .* → at ${path.replace(/[[\].]/g, '\\$&')}\\. `),
+      );
     } finally {
       tf.dispose(tensors);
     }
@@ -159,18 +336,23 @@ describe('prepareData bad data', () => {
   it('prepareData names the data it reads with a prefix (validation data)', () => {
     const d = good();
     d.x[1]![0] = NaN;
-    expect(() => prepareData(plan, d, { scope: 'mtgraph/fit', prefix: 'options.validationData' }))
-      .toThrowError(expect.objectContaining({ path: 'options.validationData.x[1][0]' }));
+    expect(() =>
+      prepareData(plan, d, { scope: 'mtgraph/fit', prefix: 'options.validationData' }),
+    ).toThrowError(expect.objectContaining({ path: 'options.validationData.x[1][0]' }));
   });
 
   it('prepareData error text reads scope, what, where and fix', () => {
     const d = good();
     d.y.segment[12] = 3;
-    expect(() => prepareData(plan, d, { scope: 'mtgraph/fit' })).toThrowErrorMatchingInlineSnapshot(`[DataError: mtgraph/fit: a label outside its classes for multiclass task "segment" (got 3; expected a whole class index 0..2 or a class name ("low", "mid", "high") (-1, NaN or null for a missing label)) → at y.segment[12]. Fix the label, or mark it missing with -1 / NaN or a 0 in mask.]`);
+    expect(() => prepareData(plan, d, { scope: 'mtgraph/fit' })).toThrowErrorMatchingInlineSnapshot(
+      `[DataError: mtgraph/fit: a label outside its classes for multiclass task "segment" (got 3; expected a whole class index 0..2 or a class name ("low", "mid", "high") (-1, NaN or null for a missing label)) → at y.segment[12]. Fix the label, or mark it missing with -1 / NaN or a 0 in mask.]`,
+    );
   });
 
   it('prepareFeatures validates x alone', () => {
     expect(prepareFeatures(plan, x, { scope: 'mtgraph/predict' }).rows).toBe(N);
-    expect(() => prepareFeatures(plan, [[1, 2]], { scope: 'mtgraph/predict' })).toThrowError(/mtgraph\/predict: x has 2 features per row/);
+    expect(() => prepareFeatures(plan, [[1, 2]], { scope: 'mtgraph/predict' })).toThrowError(
+      /mtgraph\/predict: x has 2 features per row/,
+    );
   });
 });

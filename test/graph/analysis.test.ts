@@ -1,7 +1,16 @@
 import { describe, it, expect } from 'vitest';
 import {
-  TaskGraph, readGraph, louvainGroups, thresholdGroups, enforceConstraints, dendrogram, cutDendrogram, laplacian, seededRandom,
-  PlanError, DENDROGRAM_MAX_TASKS,
+  TaskGraph,
+  readGraph,
+  louvainGroups,
+  thresholdGroups,
+  enforceConstraints,
+  dendrogram,
+  cutDendrogram,
+  laplacian,
+  seededRandom,
+  PlanError,
+  DENDROGRAM_MAX_TASKS,
 } from '../../src/index.js';
 import { twoCliques, randomGraph } from '../fixtures.js';
 
@@ -9,7 +18,10 @@ describe('groups', () => {
   it('louvainGroups finds the two cliques and is seeded', () => {
     const spec = readGraph(twoCliques());
     const { groups, modularity } = louvainGroups(spec, { seed: 1 });
-    expect(groups).toEqual([['a1', 'a2', 'a3'], ['b1', 'b2', 'b3']]);
+    expect(groups).toEqual([
+      ['a1', 'a2', 'a3'],
+      ['b1', 'b2', 'b3'],
+    ]);
     expect(modularity).toBeGreaterThan(0.4);
     const big = readGraph(randomGraph(200, 800, 3));
     expect(louvainGroups(big, { seed: 5 })).toEqual(louvainGroups(big, { seed: 5 }));
@@ -25,7 +37,10 @@ describe('groups', () => {
 
   it('thresholdGroups joins tasks transitively above the threshold', () => {
     const spec = readGraph(twoCliques());
-    expect(thresholdGroups(spec, 0.75)).toEqual([['a1', 'a2', 'a3'], ['b1', 'b2', 'b3']]);
+    expect(thresholdGroups(spec, 0.75)).toEqual([
+      ['a1', 'a2', 'a3'],
+      ['b1', 'b2', 'b3'],
+    ]);
     expect(thresholdGroups(spec, 0.95)).toEqual([['a1'], ['a2'], ['a3'], ['b1'], ['b2'], ['b3']]);
   });
 
@@ -64,10 +79,13 @@ describe('dendrogram', () => {
     const n0 = 20;
     for (let i = 0; i < n0; i++) g.addTask(`t${i}`, { kind: 'regression' });
     const rand = seededRandom(11);
-    for (let i = 0; i < n0; i++) for (let j = i + 1; j < n0; j++) g.addAffinity(`t${i}`, `t${j}`, { weight: rand() * 2 - 1 });
+    for (let i = 0; i < n0; i++)
+      for (let j = i + 1; j < n0; j++) g.addAffinity(`t${i}`, `t${j}`, { weight: rand() * 2 - 1 });
     const spec = readGraph(g);
     const n = spec.tasks.length;
-    const d: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 0 : 1)));
+    const d: number[][] = Array.from({ length: n }, (_, i) =>
+      Array.from({ length: n }, (_, j) => (i === j ? 0 : 1)),
+    );
     for (const a of spec.affinities) {
       const i = spec.index.get(a.source)!;
       const j = spec.index.get(a.target)!;
@@ -105,7 +123,11 @@ describe('dendrogram', () => {
   });
 
   it('dendrogram refuses graphs beyond its stated limit', () => {
-    const big = { tasks: Array.from({ length: DENDROGRAM_MAX_TASKS + 1 }, (_, i) => ({ id: `t${i}` })), affinities: [], index: new Map() };
+    const big = {
+      tasks: Array.from({ length: DENDROGRAM_MAX_TASKS + 1 }, (_, i) => ({ id: `t${i}` })),
+      affinities: [],
+      index: new Map(),
+    };
     expect(() => dendrogram(big as never)).toThrow(PlanError);
   });
 });
@@ -119,7 +141,11 @@ describe('laplacian', () => {
     g.addAffinity('a', 'c', { weight: -0.5 });
     const { tasks, matrix } = laplacian(readGraph(g));
     expect(tasks).toEqual(['a', 'b', 'c']);
-    expect(matrix).toEqual([[0.5, -0.5, 0], [-0.5, 0.75, -0.25], [0, -0.25, 0.25]]);
+    expect(matrix).toEqual([
+      [0.5, -0.5, 0],
+      [-0.5, 0.75, -0.25],
+      [0, -0.25, 0.25],
+    ]);
     const norm = laplacian(readGraph(g), { normalized: true }).matrix;
     expect(norm[0]![1]).toBeCloseTo(-0.5 / Math.sqrt(0.5 * 0.75), 12);
   });

@@ -5,10 +5,18 @@ import { describe, it, expect } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { loadGraph, plan, saveGraph, strategyNames, type TaskGraph } from '../../src/index.js';
 import { graphSchemaText, schemaFile } from '../../scripts/generate-schema.js';
-import { GRAPH_FILES, defaultDataDir, graphsDir, writeGraphs } from '../../scripts/generate-graphs.js';
+import {
+  GRAPH_FILES,
+  defaultDataDir,
+  graphsDir,
+  writeGraphs,
+} from '../../scripts/generate-graphs.js';
 
 /** What each example graph must hold: tasks by kind and, for the declared ones, the exact edge count. */
-const EXPECTED: Record<string, { tasks: number; kinds: Record<string, number>; edges?: number; negative?: boolean }> = {
+const EXPECTED: Record<
+  string,
+  { tasks: number; kinds: Record<string, number>; edges?: number; negative?: boolean }
+> = {
   'keras-two-task.json': { tasks: 2, kinds: { binary: 1, multiclass: 1 }, edges: 1 },
   'recommender.json': { tasks: 5, kinds: { binary: 4, regression: 1 }, edges: 5, negative: true },
   'census-income.json': { tasks: 3, kinds: { binary: 3 }, edges: 3, negative: true },
@@ -43,7 +51,9 @@ describe('graph.schema.json', () => {
     const badWeight = structuredClone(file);
     badWeight.edges[0].attributes.weight = 2;
     expect(validate(badWeight)).toBe(false);
-    expect(validate.errors?.some((e) => e.instancePath === '/edges/0/attributes/weight')).toBe(true);
+    expect(validate.errors?.some((e) => e.instancePath === '/edges/0/attributes/weight')).toBe(
+      true,
+    );
     const badKind = structuredClone(file);
     badKind.nodes[0].attributes.kind = 'ranking';
     expect(validate(badKind)).toBe(false);
@@ -55,7 +65,9 @@ describe('graph.schema.json', () => {
 
 describe('graphs/*.json', () => {
   it('graphs/ holds exactly the generated files', () => {
-    const files = readdirSync(graphsDir).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(graphsDir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     expect(files).toEqual([...GRAPH_FILES].sort());
     expect(Object.keys(EXPECTED).sort()).toEqual([...GRAPH_FILES].sort());
   });
@@ -139,7 +151,9 @@ describe('graphs/*.json', () => {
     for (const x of w) expect(Math.abs(x)).toBeGreaterThanOrEqual(0.15);
     graph.forEachNode((id, attrs) => expect(attrs.target).toBe(`present_${id}`));
     const input = graph.getAttribute('input');
-    expect(typeof input === 'object' && input.columns?.every((c) => c.startsWith('score_'))).toBe(true);
+    expect(typeof input === 'object' && input.columns?.every((c) => c.startsWith('score_'))).toBe(
+      true,
+    );
   });
 });
 
@@ -149,7 +163,9 @@ describe.skipIf(!existsSync(defaultDataDir))('scripts/generate-graphs.ts', () =>
     try {
       await writeGraphs(out);
       for (const file of GRAPH_FILES) {
-        expect(readFileSync(path.join(out, file), 'utf8'), file).toBe(readFileSync(path.join(graphsDir, file), 'utf8'));
+        expect(readFileSync(path.join(out, file), 'utf8'), file).toBe(
+          readFileSync(path.join(graphsDir, file), 'utf8'),
+        );
       }
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -158,5 +174,7 @@ describe.skipIf(!existsSync(defaultDataDir))('scripts/generate-graphs.ts', () =>
 });
 
 if (!existsSync(defaultDataDir)) {
-  console.warn(`test/graphs: ${defaultDataDir} is absent; skipping the regeneration check (the committed graphs are still checked).`);
+  console.warn(
+    `test/graphs: ${defaultDataDir} is absent; skipping the regeneration check (the committed graphs are still checked).`,
+  );
 }

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compile, type MtgraphModel } from '../../src/network/index.js';
-import { FileError, MtgraphError, PlanError } from '../../src/errors.js';
+import { FileError, type MtgraphError, PlanError } from '../../src/errors.js';
 import { loadGraph, saveGraph } from '../../src/io/graph-file.js';
 import { MAX_JSON_BYTES } from '../../src/io/files.js';
 import { loadModel, MAX_WEIGHT_BYTES, saveModel } from '../../src/io/model-file.js';
@@ -27,7 +27,10 @@ afterAll(() => removeDir(root));
 
 let counter = 0;
 /** A model with scrambled weights, saved to a new folder. */
-async function savedModel(strategy = 'hard', seed = 1): Promise<{ model: MtgraphModel; dir: string }> {
+async function savedModel(
+  strategy = 'hard',
+  seed = 1,
+): Promise<{ model: MtgraphModel; dir: string }> {
   const model = compile(smallGraph(), { strategy, trunk: { units: [4] } });
   scrambleWeights(model.model, seed);
   model.metadata.owner = 'hardening';
@@ -49,7 +52,11 @@ async function predictions(model: MtgraphModel): Promise<number[]> {
   return values;
 }
 
-async function expectRefused(dir: string, pattern: RegExp, ErrorClass: typeof MtgraphError = FileError): Promise<void> {
+async function expectRefused(
+  dir: string,
+  pattern: RegExp,
+  ErrorClass: typeof MtgraphError = FileError,
+): Promise<void> {
   const before = tf.memory().numTensors;
   const error = await thrown(() => loadModel(dir));
   expect(error).toBeInstanceOf(ErrorClass);
@@ -60,10 +67,20 @@ async function expectRefused(dir: string, pattern: RegExp, ErrorClass: typeof Mt
 
 describe('loadModel and loadGraph refuse oversized and truncated files', () => {
   it(`loadModel refuses a model.json, plan.json or metadata.json over ${MAX_JSON_BYTES} bytes and a weights.bin over ${MAX_WEIGHT_BYTES} bytes, before reading them`, async () => {
-    for (const [file, limit] of [['model.json', MAX_JSON_BYTES], ['plan.json', MAX_JSON_BYTES], ['metadata.json', MAX_JSON_BYTES], ['weights.bin', MAX_WEIGHT_BYTES]] as const) {
+    for (const [file, limit] of [
+      ['model.json', MAX_JSON_BYTES],
+      ['plan.json', MAX_JSON_BYTES],
+      ['metadata.json', MAX_JSON_BYTES],
+      ['weights.bin', MAX_WEIGHT_BYTES],
+    ] as const) {
       const { model, dir } = await savedModel();
       await fs.truncate(path.join(dir, file), limit + 1); // sparse: no disk used
-      await expectRefused(dir, new RegExp(`${file.replace('.', '\\.')} is too large \\(got ${limit + 1} bytes; the limit is ${limit}\\)`));
+      await expectRefused(
+        dir,
+        new RegExp(
+          `${file.replace('.', '\\.')} is too large \\(got ${limit + 1} bytes; the limit is ${limit}\\)`,
+        ),
+      );
       model.dispose();
     }
   });
@@ -73,7 +90,9 @@ describe('loadModel and loadGraph refuse oversized and truncated files', () => {
     await fs.writeFile(file, '');
     await expect(loadGraph(file)).rejects.toThrow(/is not valid JSON \(the file is empty\)/);
     await fs.truncate(file, MAX_JSON_BYTES + 1);
-    await expect(loadGraph(file)).rejects.toThrow(new RegExp(`too large \\(got ${MAX_JSON_BYTES + 1} bytes; the limit is ${MAX_JSON_BYTES}\\)`));
+    await expect(loadGraph(file)).rejects.toThrow(
+      new RegExp(`too large \\(got ${MAX_JSON_BYTES + 1} bytes; the limit is ${MAX_JSON_BYTES}\\)`),
+    );
     await saveGraph(smallGraph(), file);
     const text = await fs.readFile(file, 'utf8');
     await fs.writeFile(file, text.slice(0, text.length - 10));
@@ -87,7 +106,12 @@ describe('loadModel and loadGraph refuse oversized and truncated files', () => {
       const p = path.join(dir, file);
       const bytes = await fs.readFile(p);
       await fs.writeFile(p, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-      await expectRefused(dir, file === 'weights.bin' ? /do not match .*model\.json \(got \d+ bytes; the manifest needs \d+\)/ : /is not valid JSON/);
+      await expectRefused(
+        dir,
+        file === 'weights.bin'
+          ? /do not match .*model\.json \(got \d+ bytes; the manifest needs \d+\)/
+          : /is not valid JSON/,
+      );
       model.dispose();
     }
   });
@@ -98,7 +122,10 @@ describe('loadModel refuses files that do not belong together', () => {
     const a = await savedModel('soft', 1);
     const b = await savedModel('soft', 2);
     await fs.copyFile(path.join(b.dir, 'weights.bin'), path.join(a.dir, 'weights.bin'));
-    await expectRefused(a.dir, /weights\.bin in .* does not match metadata\.json \(its SHA-256 differs/);
+    await expectRefused(
+      a.dir,
+      /weights\.bin in .* does not match metadata\.json \(its SHA-256 differs/,
+    );
     [a.model, b.model].forEach((m) => m.dispose());
   });
 
@@ -147,11 +174,17 @@ describe('loadModel refuses files that do not belong together', () => {
   it('loadModel refuses plans and metadata of versions it does not know', async () => {
     const a = await savedModel();
     const planFile = path.join(a.dir, 'plan.json');
-    await fs.writeFile(planFile, (await fs.readFile(planFile, 'utf8')).replace('"version": 1', '"version": 2'));
+    await fs.writeFile(
+      planFile,
+      (await fs.readFile(planFile, 'utf8')).replace('"version": 1', '"version": 2'),
+    );
     await expectRefused(a.dir, /unknown plan version \(got 2; expected 1\)/, PlanError);
     const b = await savedModel();
     const metaFile = path.join(b.dir, 'metadata.json');
-    await fs.writeFile(metaFile, (await fs.readFile(metaFile, 'utf8')).replace('"formatVersion": 1', '"formatVersion": 99'));
+    await fs.writeFile(
+      metaFile,
+      (await fs.readFile(metaFile, 'utf8')).replace('"formatVersion": 1', '"formatVersion": 99'),
+    );
     await expectRefused(b.dir, /unknown model format version .* \(got 99; expected 1\)/);
     [a, b].forEach((s) => s.model.dispose());
   });
@@ -159,30 +192,64 @@ describe('loadModel refuses files that do not belong together', () => {
 
 describe('__proto__ keys in files cannot pollute prototypes', () => {
   const CRAFTED: Array<[string, string, (text: string) => string]> = [
-    ['model.json', 'modelTopology.__proto__', (t) => t.replace('"modelTopology":{', '"modelTopology":{"__proto__":{"polluted":1},')],
-    ['model.json', 'a layer config.constructor', (t) => t.replace('"config":{', '"config":{"constructor":{"prototype":{"polluted":1}},')],
-    ['plan.json', 'towers.__proto__', (t) => t.replace('"towers": {', '"towers": {"__proto__": {"polluted": 1},')],
-    ['metadata.json', 'metadata.__proto__', (t) => t.replace('"metadata": {', '"metadata": {"__proto__": {"polluted": 1},')],
-    ['metadata.json', 'sha256.__proto__', (t) => t.replace('"sha256": {', '"sha256": {"__proto__": "00",')],
-    ['graph.json', '__proto__ 50 levels down an attribute', (t) => t.replace('"attributes": {', `"attributes": {"description": "x", "label": ${'{"a": '.repeat(50)}{"__proto__": {"polluted": 1}}${'}'.repeat(50)},`)],
+    [
+      'model.json',
+      'modelTopology.__proto__',
+      (t) => t.replace('"modelTopology":{', '"modelTopology":{"__proto__":{"polluted":1},'),
+    ],
+    [
+      'model.json',
+      'a layer config.constructor',
+      (t) => t.replace('"config":{', '"config":{"constructor":{"prototype":{"polluted":1}},'),
+    ],
+    [
+      'plan.json',
+      'towers.__proto__',
+      (t) => t.replace('"towers": {', '"towers": {"__proto__": {"polluted": 1},'),
+    ],
+    [
+      'metadata.json',
+      'metadata.__proto__',
+      (t) => t.replace('"metadata": {', '"metadata": {"__proto__": {"polluted": 1},'),
+    ],
+    [
+      'metadata.json',
+      'sha256.__proto__',
+      (t) => t.replace('"sha256": {', '"sha256": {"__proto__": "00",'),
+    ],
+    [
+      'graph.json',
+      '__proto__ 50 levels down an attribute',
+      (t) =>
+        t.replace(
+          '"attributes": {',
+          `"attributes": {"description": "x", "label": ${'{"a": '.repeat(50)}{"__proto__": {"polluted": 1}}${'}'.repeat(50)},`,
+        ),
+    ],
   ];
 
-  it.each(CRAFTED)('loadModel refuses a crafted %s (%s) and leaves every prototype untouched', async (file, _where, craft) => {
-    const { model, dir } = await savedModel();
-    const p = path.join(dir, file);
-    const text = await fs.readFile(p, 'utf8');
-    const crafted = craft(text);
-    expect(crafted).not.toBe(text);
-    await fs.writeFile(p, crafted);
-    await expectRefused(dir, /the key "(__proto__|constructor)" is not allowed in the .* file/);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    model.dispose();
-  });
+  it.each(CRAFTED)(
+    'loadModel refuses a crafted %s (%s) and leaves every prototype untouched',
+    async (file, _where, craft) => {
+      const { model, dir } = await savedModel();
+      const p = path.join(dir, file);
+      const text = await fs.readFile(p, 'utf8');
+      const crafted = craft(text);
+      expect(crafted).not.toBe(text);
+      await fs.writeFile(p, crafted);
+      await expectRefused(dir, /the key "(__proto__|constructor)" is not allowed in the .* file/);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      model.dispose();
+    },
+  );
 
   it('loadGraph refuses __proto__ deeper than any nesting limit', async () => {
     const file = path.join(root, 'deep.json');
     const deep = `${'['.repeat(5000)}{"__proto__": {"polluted": 1}}${']'.repeat(5000)}`;
-    await fs.writeFile(file, `{"nodes": [{"key": "a", "attributes": {"kind": "binary"}}], "edges": [], "attributes": {"description": "d"}, "x": ${deep}}`);
+    await fs.writeFile(
+      file,
+      `{"nodes": [{"key": "a", "attributes": {"kind": "binary"}}], "edges": [], "attributes": {"description": "d"}, "x": ${deep}}`,
+    );
     const error = await thrown(() => loadGraph(file));
     expect(error).toBeInstanceOf(FileError);
     expect((error as FileError).got).toMatch(/^x(\[0\]){5000}\.__proto__$/);
@@ -198,13 +265,16 @@ describe('saveModel is atomic', () => {
     scrambleWeights(model.model, 77);
     const real = fs.writeFile;
     const spy = vi.spyOn(fs, 'writeFile').mockImplementation(async (file, ...rest) => {
-      if (String(file).endsWith('weights.bin')) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      if (String(file).endsWith('weights.bin'))
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
       return real(file, ...rest);
     });
     try {
       const error = await thrown(() => saveModel(model, dir));
       expect(error).toBeInstanceOf(FileError);
-      expect((error as Error).message).toMatch(/^mtgraph\/io: cannot write the model to .* \(ENOSPC\)\. .*the previous model, if any, is unchanged\.$/);
+      expect((error as Error).message).toMatch(
+        /^mtgraph\/io: cannot write the model to .* \(ENOSPC\)\. .*the previous model, if any, is unchanged\.$/,
+      );
     } finally {
       spy.mockRestore();
     }
@@ -252,7 +322,14 @@ describe('saveModel is atomic', () => {
     const now = await predictions(model);
     await saveModel(model, dir);
     expect(await hidden(dir)).toEqual([]);
-    expect(await predictions(await loadModel(dir).then((m) => { setTimeout(() => m.dispose()); return m; }))).toEqual(now);
+    expect(
+      await predictions(
+        await loadModel(dir).then((m) => {
+          setTimeout(() => m.dispose());
+          return m;
+        }),
+      ),
+    ).toEqual(now);
     // A crash after the second rename leaves only a stale .old: removed by the next load.
     await fs.cp(dir, path.join(parent, `.${base}.aaaaaaaaaaaa.old`), { recursive: true });
     const again = await loadModel(dir);
@@ -266,7 +343,9 @@ describe('saveModel is atomic', () => {
     const before = await fs.readFile(file, 'utf8');
     const g = smallGraph();
     g.addTask('extra', { kind: 'binary' });
-    const spy = vi.spyOn(fs, 'rename').mockRejectedValue(Object.assign(new Error('denied'), { code: 'EACCES' }));
+    const spy = vi
+      .spyOn(fs, 'rename')
+      .mockRejectedValue(Object.assign(new Error('denied'), { code: 'EACCES' }));
     try {
       await expect(saveGraph(g, file)).rejects.toThrow(/cannot write .* \(EACCES\)/);
     } finally {

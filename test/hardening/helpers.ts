@@ -21,7 +21,9 @@ const PROTOTYPES: Array<[string, object]> = [
 
 /** The own property names of the built-in prototypes, to compare after hostile input. */
 export function prototypeSnapshot(): Record<string, string[]> {
-  return Object.fromEntries(PROTOTYPES.map(([name, proto]) => [name, Reflect.ownKeys(proto).map(String).sort()]));
+  return Object.fromEntries(
+    PROTOTYPES.map(([name, proto]) => [name, Reflect.ownKeys(proto).map(String).sort()]),
+  );
 }
 
 /** True when no built-in prototype gained, lost or changed a property, and `{}` still has no stray keys. */
@@ -29,8 +31,11 @@ export function prototypesUntouched(before: Record<string, string[]>): boolean {
   const now = prototypeSnapshot();
   const probe = {} as Record<string, unknown>;
   for (const _key in probe) return false; // an enumerable key inherited from a polluted prototype
-  return PROTOTYPES.every(([name]) => JSON.stringify(now[name]) === JSON.stringify(before[name]))
-    && probe.polluted === undefined && Object.getPrototypeOf(probe) === Object.prototype;
+  return (
+    PROTOTYPES.every(([name]) => JSON.stringify(now[name]) === JSON.stringify(before[name])) &&
+    probe.polluted === undefined &&
+    Object.getPrototypeOf(probe) === Object.prototype
+  );
 }
 
 /** Runs `fn` and returns what it threw (failing the test when it does not throw). */

@@ -12,7 +12,16 @@ import { cpu, features, fixtureModel, type FixtureOptions } from '../train/fixtu
  * the grid is split over two test files (loss and gradient methods) so that they run in parallel.
  */
 
-export const STRATEGIES = ['single', 'hard', 'clustered', 'tree', 'soft', 'cross-stitch', 'mmoe', 'ple'] as const;
+export const STRATEGIES = [
+  'single',
+  'hard',
+  'clustered',
+  'tree',
+  'soft',
+  'cross-stitch',
+  'mmoe',
+  'ple',
+] as const;
 export const EPOCHS = 100;
 /** Heap growth allowed from epoch 10 to epoch 100 of one run, after a full GC (the history grows by a few kB). */
 const HEAP_SLACK = 4 * 1024 * 1024;
@@ -42,29 +51,37 @@ export function longRuns(methods: ReadonlyArray<[string, Record<string, unknown>
   });
 
   describe.each(STRATEGIES)('strategy %s', (strategy) => {
-    it.each(methods)(`fit runs ${EPOCHS} epochs with balance %s %j with a flat tensor count and a bounded heap`, async (balance, balanceOptions) => {
-      const model = fixtureModel({ ...TWO, strategy });
-      const before = tf.memory().numTensors;
-      const counts: number[] = [];
-      let heapAt10 = 0;
-      let heapAtEnd = 0;
-      const options: FitOptions = {
-        epochs: EPOCHS, batchSize: 8, seed: 1, balance, balanceOptions, metricsEvery: 50,
-        optimizer: { name: 'adam', learningRate: 0.01 },
-        onEpochEnd: (epoch) => {
-          counts.push(tf.memory().numTensors);
-          if (epoch === 9) heapAt10 = heap();
-          if (epoch === EPOCHS - 1) heapAtEnd = heap();
-        },
-      };
-      const history = await fit(model, DATA, options);
-      expect(history.epochs).toBe(EPOCHS);
-      expect(history.loss.every(Number.isFinite)).toBe(true);
-      expect(counts).toHaveLength(EPOCHS);
-      expect(new Set(counts)).toEqual(new Set([counts[0]]));
-      expect(tf.memory().numTensors).toBe(before);
-      expect(heapAtEnd - heapAt10).toBeLessThan(HEAP_SLACK);
-      model.dispose();
-    });
+    it.each(methods)(
+      `fit runs ${EPOCHS} epochs with balance %s %j with a flat tensor count and a bounded heap`,
+      async (balance, balanceOptions) => {
+        const model = fixtureModel({ ...TWO, strategy });
+        const before = tf.memory().numTensors;
+        const counts: number[] = [];
+        let heapAt10 = 0;
+        let heapAtEnd = 0;
+        const options: FitOptions = {
+          epochs: EPOCHS,
+          batchSize: 8,
+          seed: 1,
+          balance,
+          balanceOptions,
+          metricsEvery: 50,
+          optimizer: { name: 'adam', learningRate: 0.01 },
+          onEpochEnd: (epoch) => {
+            counts.push(tf.memory().numTensors);
+            if (epoch === 9) heapAt10 = heap();
+            if (epoch === EPOCHS - 1) heapAtEnd = heap();
+          },
+        };
+        const history = await fit(model, DATA, options);
+        expect(history.epochs).toBe(EPOCHS);
+        expect(history.loss.every(Number.isFinite)).toBe(true);
+        expect(counts).toHaveLength(EPOCHS);
+        expect(new Set(counts)).toEqual(new Set([counts[0]]));
+        expect(tf.memory().numTensors).toBe(before);
+        expect(heapAtEnd - heapAt10).toBeLessThan(HEAP_SLACK);
+        model.dispose();
+      },
+    );
   });
 }

@@ -48,7 +48,11 @@ function expectSame(a: Float32Array[], b: Float32Array[]): void {
   a.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(b[i]!)));
 }
 
-async function failing(model: MtgraphModel, d: ReturnType<typeof data>, options: FitOptions): Promise<{ error: TrainingError; leaked: number }> {
+async function failing(
+  model: MtgraphModel,
+  d: ReturnType<typeof data>,
+  options: FitOptions,
+): Promise<{ error: TrainingError; leaked: number }> {
   const before = tf.memory().numTensors;
   const error = await thrown(() => fit(model, d, { metrics: false, ...options }));
   expect(error).toBeInstanceOf(TrainingError);
@@ -69,10 +73,12 @@ describe('fit stops on non-finite values', () => {
     const step = stepOf(bad, rows, batchSize, seed, 0);
     expect(error.path).toBe('tasks.spend');
     expect(error.got).toMatchObject({ task: 'spend', epoch: 0, step });
-    expect(error.message).toMatch(new RegExp(
-      `^mtgraph/fit: the loss of task "spend" became non-finite \\(got (Infinity|NaN)\\) in epoch 1 of 5 → at tasks\\.spend\\. Training stopped and the model keeps its initial weights\\. `
-      + `It first happened at step ${step + 1} of 5 of epoch 1 \\(the batch of shuffled rows ${step * 8}\\.\\.${step * 8 + 7}; step ${step + 1} of the run\\)\\. Lower the learning rate`,
-    ));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^mtgraph/fit: the loss of task "spend" became non-finite \\(got (Infinity|NaN)\\) in epoch 1 of 5 → at tasks\\.spend\\. Training stopped and the model keeps its initial weights\\. ` +
+          `It first happened at step ${step + 1} of 5 of epoch 1 \\(the batch of shuffled rows ${step * 8}\\.\\.${step * 8 + 7}; step ${step + 1} of the run\\)\\. Lower the learning rate`,
+      ),
+    );
     expectSame(weightsOf(model), initial);
     expect(leaked).toBe(0);
     model.dispose();
@@ -83,15 +89,25 @@ describe('fit stops on non-finite values', () => {
     let good: Float32Array[] = weightsOf(model);
     let epochs = 0;
     const { error, leaked } = await failing(model, data(32), {
-      epochs: 50, batchSize: 8, seed: 2, optimizer: { name: 'sgd', learningRate: 3 },
-      onEpochEnd: () => { good = weightsOf(model); epochs++; },
+      epochs: 50,
+      batchSize: 8,
+      seed: 2,
+      optimizer: { name: 'sgd', learningRate: 3 },
+      onEpochEnd: () => {
+        good = weightsOf(model);
+        epochs++;
+      },
     });
     const { epoch, step } = error.got as { epoch: number; step: number };
     expect(epoch).toBe(epochs);
     expect(epoch).toBeGreaterThan(2); // it trained a few good epochs first: their weights are the ones kept
     expect(step).toBeGreaterThanOrEqual(0);
     expect(step).toBeLessThan(4);
-    expect(error.message).toMatch(new RegExp(`in epoch ${epoch + 1} of 50 → at (tasks\\.\\w+|options\\.optimizer\\.learningRate)\\. .* It first happened at step ${step + 1} of 4 of epoch ${epoch + 1}`));
+    expect(error.message).toMatch(
+      new RegExp(
+        `in epoch ${epoch + 1} of 50 → at (tasks\\.\\w+|options\\.optimizer\\.learningRate)\\. .* It first happened at step ${step + 1} of 4 of epoch ${epoch + 1}`,
+      ),
+    );
     expectSame(weightsOf(model), good);
     expect(weightsOf(model).every((w) => w.every(Number.isFinite))).toBe(true);
     expect(leaked).toBe(0);
@@ -100,25 +116,40 @@ describe('fit stops on non-finite values', () => {
 
   it('fit names a non-finite gradient when every loss is finite', async () => {
     // A balancing method whose objective has the task losses' value but a NaN gradient.
-    registerBalance(defineBalance<Record<never, never>>({
-      name: 'test-nan-gradient',
-      summary: 'finite objective, NaN gradient (a test of fit)',
-      needs: 'losses',
-      options: noOptions('test-nan-gradient'),
-      defaults: {},
-      create: ({ tasks }) => {
-        const weights = tf.keep(tf.ones([tasks.length])) as tf.Tensor1D;
-        const poisoned = tf.customGrad((l) => {
-          const losses = l as tf.Tensor;
-          return { value: tf.sum(losses), gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.fill(losses.shape, NaN)) };
-        });
-        return { combine: (taskLoss) => ({ total: poisoned(taskLoss) as tf.Scalar, weights }), dispose: () => weights.dispose() };
-      },
-    }));
+    registerBalance(
+      defineBalance<Record<never, never>>({
+        name: 'test-nan-gradient',
+        summary: 'finite objective, NaN gradient (a test of fit)',
+        needs: 'losses',
+        options: noOptions('test-nan-gradient'),
+        defaults: {},
+        create: ({ tasks }) => {
+          const weights = tf.keep(tf.ones([tasks.length])) as tf.Tensor1D;
+          const poisoned = tf.customGrad((l) => {
+            const losses = l as tf.Tensor;
+            return {
+              value: tf.sum(losses),
+              gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.fill(losses.shape, NaN)),
+            };
+          });
+          return {
+            combine: (taskLoss) => ({ total: poisoned(taskLoss) as tf.Scalar, weights }),
+            dispose: () => weights.dispose(),
+          };
+        },
+      }),
+    );
     const model = fixtureModel(TWO);
     let good = weightsOf(model);
-    const { error, leaked } = await failing(model, data(16), { epochs: 3, batchSize: 8, seed: 1, balance: 'test-nan-gradient' });
-    expect(error.message).toMatch(/^mtgraph\/fit: a gradient \(the losses were finite\) became non-finite \(got NaN\) in epoch 1 of 3 → at options\.optimizer\.learningRate\. Training stopped and the model keeps its initial weights\. It first happened at step 1 of 2 of epoch 1/);
+    const { error, leaked } = await failing(model, data(16), {
+      epochs: 3,
+      batchSize: 8,
+      seed: 1,
+      balance: 'test-nan-gradient',
+    });
+    expect(error.message).toMatch(
+      /^mtgraph\/fit: a gradient \(the losses were finite\) became non-finite \(got NaN\) in epoch 1 of 3 → at options\.optimizer\.learningRate\. Training stopped and the model keeps its initial weights\. It first happened at step 1 of 2 of epoch 1/,
+    );
     expectSame(weightsOf(model), good);
     good = [];
     expect(leaked).toBe(0);
@@ -128,9 +159,16 @@ describe('fit stops on non-finite values', () => {
   it('fit on a gradient method names the task whose loss went non-finite first', async () => {
     const model = fixtureModel(TWO);
     const initial = weightsOf(model);
-    const { error, leaked } = await failing(model, data(24, 5), { epochs: 2, batchSize: 24, seed: 3, balance: 'pcgrad' });
+    const { error, leaked } = await failing(model, data(24, 5), {
+      epochs: 2,
+      batchSize: 24,
+      seed: 3,
+      balance: 'pcgrad',
+    });
     expect(error.path).toBe('tasks.spend');
-    expect(error.message).toMatch(/the loss of task "spend" became non-finite .* It first happened at step 1 of 1 of epoch 1/);
+    expect(error.message).toMatch(
+      /the loss of task "spend" became non-finite .* It first happened at step 1 of 1 of epoch 1/,
+    );
     expectSame(weightsOf(model), initial);
     expect(leaked).toBe(0);
     model.dispose();

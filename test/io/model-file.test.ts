@@ -30,8 +30,14 @@ function maxDiff(a: MtgraphModel, b: MtgraphModel, x: tf.Tensor): number {
   });
 }
 
-async function saved(strategy: string, name = strategy): Promise<{ model: MtgraphModel; dir: string }> {
-  const model = compile(smallGraph(), { strategy, trunk: { units: [6, 4], batchNorm: strategy === 'hard' } });
+async function saved(
+  strategy: string,
+  name = strategy,
+): Promise<{ model: MtgraphModel; dir: string }> {
+  const model = compile(smallGraph(), {
+    strategy,
+    trunk: { units: [6, 4], batchNorm: strategy === 'hard' },
+  });
   scrambleWeights(model.model);
   const dir = path.join(root, name);
   await saveModel(model, dir);
@@ -39,41 +45,68 @@ async function saved(strategy: string, name = strategy): Promise<{ model: Mtgrap
 }
 
 describe('saveModel / loadModel', () => {
-  it.each(STRATEGIES)('a saved %s model loads back with the same predictions, penalties, graph and metadata', async (strategy) => {
-    const { model, dir } = await saved(strategy);
-    model.metadata.epochs = 3;
-    await saveModel(model, dir);
-    const again = await loadModel(dir);
-    const x = tf.randomNormal([9, 5], 0, 1, 'float32', 2);
-    expect(maxDiff(model, again, x)).toBeLessThanOrEqual(1e-6);
-    expect(again.plan).toEqual(model.plan);
-    expect(again.graph).toEqual(model.graph);
-    expect(again.metadata).toEqual({ epochs: 3 });
-    expect(again.penalties.map((p) => p.name)).toEqual(model.penalties.map((p) => p.name));
-    expect(tf.tidy(() => again.penalty().dataSync()[0])).toBeCloseTo(tf.tidy(() => model.penalty().dataSync()[0]!), 5);
-    expect([...again.outputIndex]).toEqual([...model.outputIndex]);
-    x.dispose();
-    model.dispose();
-    again.dispose();
-  });
+  it.each(STRATEGIES)(
+    'a saved %s model loads back with the same predictions, penalties, graph and metadata',
+    async (strategy) => {
+      const { model, dir } = await saved(strategy);
+      model.metadata.epochs = 3;
+      await saveModel(model, dir);
+      const again = await loadModel(dir);
+      const x = tf.randomNormal([9, 5], 0, 1, 'float32', 2);
+      expect(maxDiff(model, again, x)).toBeLessThanOrEqual(1e-6);
+      expect(again.plan).toEqual(model.plan);
+      expect(again.graph).toEqual(model.graph);
+      expect(again.metadata).toEqual({ epochs: 3 });
+      expect(again.penalties.map((p) => p.name)).toEqual(model.penalties.map((p) => p.name));
+      expect(tf.tidy(() => again.penalty().dataSync()[0])).toBeCloseTo(
+        tf.tidy(() => model.penalty().dataSync()[0]!),
+        5,
+      );
+      expect([...again.outputIndex]).toEqual([...model.outputIndex]);
+      x.dispose();
+      model.dispose();
+      again.dispose();
+    },
+  );
 
   it('saveModel writes the standard tfjs layers files that a file:// loader reads', async () => {
     const { model, dir } = await saved('cross-stitch', 'standard');
-    expect((await fs.readdir(dir)).sort()).toEqual(['graph.json', 'metadata.json', 'model.json', 'plan.json', 'weights.bin']);
+    expect((await fs.readdir(dir)).sort()).toEqual([
+      'graph.json',
+      'metadata.json',
+      'model.json',
+      'plan.json',
+      'weights.bin',
+    ]);
     const json = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
-    expect(Object.keys(json)).toEqual(expect.arrayContaining(['modelTopology', 'weightsManifest', 'format', 'generatedBy', 'convertedBy']));
+    expect(Object.keys(json)).toEqual(
+      expect.arrayContaining([
+        'modelTopology',
+        'weightsManifest',
+        'format',
+        'generatedBy',
+        'convertedBy',
+      ]),
+    );
     expect(json.format).toBe('layers-model');
     expect(json.weightsManifest).toEqual([{ paths: ['weights.bin'], weights: expect.any(Array) }]);
     // What tfjs-node's file:// handler does: model.json -> getModelArtifactsForJSON -> weights from the listed paths.
     const artifacts = await tf.io.getModelArtifactsForJSON(json, async (manifest) => {
       const bytes = await fs.readFile(path.join(dir, manifest[0]!.paths[0]!));
-      return [manifest[0]!.weights, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)];
+      return [
+        manifest[0]!.weights,
+        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      ];
     });
     const plain = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
     const x = tf.ones([2, 5]);
     const a = model.model.predict(x) as tf.Tensor[];
     const b = plain.predict(x) as tf.Tensor[];
-    a.forEach((y, i) => expect(tf.tidy(() => tf.max(tf.abs(tf.sub(y, b[i]!))).dataSync()[0])).toBeLessThanOrEqual(1e-6));
+    a.forEach((y, i) =>
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(y, b[i]!))).dataSync()[0])).toBeLessThanOrEqual(
+        1e-6,
+      ),
+    );
     tf.dispose([x, ...a, ...b]);
     plain.dispose();
     model.dispose();
@@ -145,7 +178,9 @@ describe('loadModel refuses what does not belong together', () => {
     const { model, dir } = await saved('hard', 'other-plan');
     const other = plan(smallGraph(), { strategy: 'mmoe', trunk: { units: [4] } });
     await fs.writeFile(path.join(dir, 'plan.json'), JSON.stringify(other));
-    await expect(loadModel(dir)).rejects.toThrow(/plan.json does not match model.json .*: the model has no layer/);
+    await expect(loadModel(dir)).rejects.toThrow(
+      /plan.json does not match model.json .*: the model has no layer/,
+    );
     model.dispose();
   });
 
@@ -156,8 +191,30 @@ describe('loadModel refuses what does not belong together', () => {
     const g = new TaskGraph({ input: { features: 3 } });
     for (const id of ['a', 'b', 'c']) g.addTask(id, { kind: 'regression' });
     const hard = plan(g, { strategy: 'hard', trunk: { units: [4] } });
-    const p = { ...hard, towers: { ...hard.towers, c: { parent: hard.towers.c!.parent, layers: [{ units: 4, activation: 'relu' as const, dropout: 0, batchNorm: false }] } } };
-    const coupled = { ...p, couplings: [{ kind: 'laplacian' as const, layer: 'head' as const, strength: 0.1, pairs: [['a', 'b', 0.5], ['b', 'c', 0.5]] as Array<[string, string, number]> }] };
+    const p = {
+      ...hard,
+      towers: {
+        ...hard.towers,
+        c: {
+          parent: hard.towers.c!.parent,
+          layers: [{ units: 4, activation: 'relu' as const, dropout: 0, batchNorm: false }],
+        },
+      },
+    };
+    const coupled = {
+      ...p,
+      couplings: [
+        {
+          kind: 'laplacian' as const,
+          layer: 'head' as const,
+          strength: 0.1,
+          pairs: [
+            ['a', 'b', 0.5],
+            ['b', 'c', 0.5],
+          ] as Array<[string, string, number]>,
+        },
+      ],
+    };
     const model = build(coupled);
     expect(model.layerNames.fusedHeads.size).toBe(0);
     const dir = path.join(root, 'unfused');
@@ -165,7 +222,9 @@ describe('loadModel refuses what does not belong together', () => {
     await fs.writeFile(path.join(dir, 'plan.json'), JSON.stringify(p));
     const error = await loadModel(dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FileError);
-    expect((error as Error).message).toMatch(/has one Dense head per task where this version of mtgraph builds the heads that read one block as one layer \("heads\.[^"]+"\): the model was saved by an earlier version\. Train and save it again/);
+    expect((error as Error).message).toMatch(
+      /has one Dense head per task where this version of mtgraph builds the heads that read one block as one layer \("heads\.[^"]+"\): the model was saved by an earlier version\. Train and save it again/,
+    );
     model.dispose();
   });
 
@@ -174,7 +233,9 @@ describe('loadModel refuses what does not belong together', () => {
     const file = path.join(dir, 'weights.bin');
     const bytes = await fs.readFile(file);
     await fs.writeFile(file, bytes.subarray(0, bytes.length - 4));
-    await expect(loadModel(dir)).rejects.toThrow(/do not match .*model.json \(got \d+ bytes; the manifest needs \d+\)/);
+    await expect(loadModel(dir)).rejects.toThrow(
+      /do not match .*model.json \(got \d+ bytes; the manifest needs \d+\)/,
+    );
     await fs.rm(file);
     await expect(loadModel(dir)).rejects.toThrow(FileError);
     model.dispose();
@@ -196,7 +257,9 @@ describe('loadModel refuses what does not belong together', () => {
     const file = path.join(dir, 'metadata.json');
     const meta = JSON.parse(await fs.readFile(file, 'utf8'));
     await fs.writeFile(file, JSON.stringify({ ...meta, formatVersion: 9 }));
-    await expect(loadModel(dir)).rejects.toThrow(/unknown model format version .*got 9; expected 1/);
+    await expect(loadModel(dir)).rejects.toThrow(
+      /unknown model format version .*got 9; expected 1/,
+    );
     model.dispose();
   });
 

@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
-import { build, compile, CrossStitch, planLayerClasses, registerHead, sanitizeName } from '../../src/network/index.js';
+import {
+  build,
+  compile,
+  CrossStitch,
+  planLayerClasses,
+  registerHead,
+  sanitizeName,
+} from '../../src/network/index.js';
 import { denseHead } from '../../src/network/heads/index.js';
 import { OptionsError, PlanError } from '../../src/errors.js';
 import { plan } from '../../src/plan/compile-plan.js';
@@ -16,49 +23,67 @@ beforeAll(async () => {
 const TRUNK = { units: [6, 4] };
 
 describe('build', () => {
-  it.each(STRATEGIES)('build %s gives one output per task of shape batch x head units, finite', (strategy) => {
-    const p = plan(smallGraph(), { strategy, trunk: TRUNK });
-    const m = build(p);
-    try {
-      expect(m.model.outputs).toHaveLength(p.tasks.length);
-      expect(m.model.countParams()).toBe(p.params.total);
-      const x = tf.randomNormal([7, 5], 0, 1, 'float32', 3);
-      const ys = m.model.predict(x) as tf.Tensor[];
-      p.tasks.forEach((t, i) => {
-        expect(m.outputIndex.get(t.id)).toBe(i);
-        expect(ys[i]!.shape).toEqual([7, p.heads[t.id]!.units]);
-        expect(tf.all(tf.isFinite(ys[i]!)).dataSync()[0]).toBe(1);
-      });
-      tf.dispose([x, ...ys]);
-    } finally {
-      m.dispose();
-    }
-  });
-
-  it.each(STRATEGIES)('build %s can be trained: every trainable variable gets a finite gradient', (strategy) => {
-    const m = compile(smallGraph(), { strategy, trunk: { units: [4, 4], batchNorm: true, dropout: 0.1 } });
-    try {
-      const x = tf.randomNormal([8, 5], 0, 1, 'float32', 4);
-      const { value, grads } = tf.variableGrads(() => {
-        const ys = m.model.apply(x, { training: true }) as tf.Tensor[];
-        return tf.addN([...ys.map((y) => tf.mean(tf.square(y))), m.penalty()]) as tf.Scalar;
-      }, m.trainableVariables);
-      expect(Object.keys(grads)).toHaveLength(m.trainableVariables.length);
-      for (const g of Object.values(grads)) expect(tf.all(tf.isFinite(g)).dataSync()[0]).toBe(1);
-      tf.dispose([x, value, grads]);
-    } finally {
-      m.dispose();
-    }
-  });
-
-  it.each(STRATEGIES)('planLayerClasses lists exactly the layer classes of the built %s model, with and without a target scale', (strategy) => {
-    for (const scale of [{}, { targetScale: { spend: { mean: 3, std: 2 } } }]) {
-      const p = plan(smallGraph(), { strategy, trunk: { units: [4, 4], batchNorm: true, dropout: 0.1 }, ...scale });
+  it.each(STRATEGIES)(
+    'build %s gives one output per task of shape batch x head units, finite',
+    (strategy) => {
+      const p = plan(smallGraph(), { strategy, trunk: TRUNK });
       const m = build(p);
-      expect(planLayerClasses(p).sort()).toEqual([...new Set(m.model.layers.map((l) => l.getClassName()))].sort());
-      m.dispose();
-    }
-  });
+      try {
+        expect(m.model.outputs).toHaveLength(p.tasks.length);
+        expect(m.model.countParams()).toBe(p.params.total);
+        const x = tf.randomNormal([7, 5], 0, 1, 'float32', 3);
+        const ys = m.model.predict(x) as tf.Tensor[];
+        p.tasks.forEach((t, i) => {
+          expect(m.outputIndex.get(t.id)).toBe(i);
+          expect(ys[i]!.shape).toEqual([7, p.heads[t.id]!.units]);
+          expect(tf.all(tf.isFinite(ys[i]!)).dataSync()[0]).toBe(1);
+        });
+        tf.dispose([x, ...ys]);
+      } finally {
+        m.dispose();
+      }
+    },
+  );
+
+  it.each(STRATEGIES)(
+    'build %s can be trained: every trainable variable gets a finite gradient',
+    (strategy) => {
+      const m = compile(smallGraph(), {
+        strategy,
+        trunk: { units: [4, 4], batchNorm: true, dropout: 0.1 },
+      });
+      try {
+        const x = tf.randomNormal([8, 5], 0, 1, 'float32', 4);
+        const { value, grads } = tf.variableGrads(() => {
+          const ys = m.model.apply(x, { training: true }) as tf.Tensor[];
+          return tf.addN([...ys.map((y) => tf.mean(tf.square(y))), m.penalty()]) as tf.Scalar;
+        }, m.trainableVariables);
+        expect(Object.keys(grads)).toHaveLength(m.trainableVariables.length);
+        for (const g of Object.values(grads)) expect(tf.all(tf.isFinite(g)).dataSync()[0]).toBe(1);
+        tf.dispose([x, value, grads]);
+      } finally {
+        m.dispose();
+      }
+    },
+  );
+
+  it.each(STRATEGIES)(
+    'planLayerClasses lists exactly the layer classes of the built %s model, with and without a target scale',
+    (strategy) => {
+      for (const scale of [{}, { targetScale: { spend: { mean: 3, std: 2 } } }]) {
+        const p = plan(smallGraph(), {
+          strategy,
+          trunk: { units: [4, 4], batchNorm: true, dropout: 0.1 },
+          ...scale,
+        });
+        const m = build(p);
+        expect(planLayerClasses(p).sort()).toEqual(
+          [...new Set(m.model.layers.map((l) => l.getClassName()))].sort(),
+        );
+        m.dispose();
+      }
+    },
+  );
 
   it('build names outputs by task id, sanitised where tfjs cannot hold the characters', () => {
     const m = compile(smallGraph(), { strategy: 'hard', trunk: TRUNK });
@@ -105,7 +130,10 @@ describe('build', () => {
   it('build leaks no tensors: predict leaves the count unchanged, dispose returns to the baseline', () => {
     for (const strategy of STRATEGIES) {
       const baseline = tf.memory().numTensors;
-      const m = compile(smallGraph(), { strategy, trunk: { units: [4], batchNorm: true, dropout: 0.2 } });
+      const m = compile(smallGraph(), {
+        strategy,
+        trunk: { units: [4], batchNorm: true, dropout: 0.2 },
+      });
       expect(tf.memory().numTensors - baseline).toBe(m.model.weights.length);
       const x = tf.ones([3, 5]);
       const built = tf.memory().numTensors;
@@ -140,13 +168,23 @@ describe('build refuses plans it cannot build', () => {
 
   it('build refuses a Laplacian pair whose layers differ in shape', () => {
     const p = plan(smallGraph(), { strategy: 'soft', trunk: TRUNK });
-    p.couplings.push({ kind: 'laplacian', layer: 'head', strength: 1, pairs: [['click', 'segment id/2', 1]] });
+    p.couplings.push({
+      kind: 'laplacian',
+      layer: 'head',
+      strength: 1,
+      pairs: [['click', 'segment id/2', 1]],
+    });
     expect(() => build(p)).toThrow(/differ in shape/);
   });
 
   it('build refuses a negative Laplacian weight', () => {
     const p = plan(smallGraph(), { strategy: 'soft', trunk: TRUNK });
-    p.couplings.push({ kind: 'laplacian', layer: 0, strength: 1, pairs: [['click', 'tags', -0.5]] });
+    p.couplings.push({
+      kind: 'laplacian',
+      layer: 0,
+      strength: 1,
+      pairs: [['click', 'tags', -0.5]],
+    });
     expect(() => build(p)).toThrow(/negative weight \(got -0.5\)/);
   });
 
@@ -157,7 +195,13 @@ describe('build refuses plans it cannot build', () => {
 
   it('build frees what it made when it fails half way', () => {
     const baseline = tf.memory().numTensors;
-    const failing = registerHead({ kinds: ['regression'], layerClasses: [], build() { throw new Error('boom'); } });
+    const failing = registerHead({
+      kinds: ['regression'],
+      layerClasses: [],
+      build() {
+        throw new Error('boom');
+      },
+    });
     try {
       expect(() => build(base())).toThrow('boom');
     } finally {
@@ -183,13 +227,29 @@ describe('cross-stitch', () => {
   });
 
   it('cross-stitch computes out_i = sum_j alpha_ij * in_j, side by side in one output', () => {
-    const unit = new CrossStitch({ alpha: [[0.9, 0.1], [0.3, 0.7]] });
-    const a = tf.tensor2d([[1, 2], [0, 1]]);
-    const b = tf.tensor2d([[10, 20], [5, 0]]);
+    const unit = new CrossStitch({
+      alpha: [
+        [0.9, 0.1],
+        [0.3, 0.7],
+      ],
+    });
+    const a = tf.tensor2d([
+      [1, 2],
+      [0, 1],
+    ]);
+    const b = tf.tensor2d([
+      [10, 20],
+      [5, 0],
+    ]);
     const out = unit.apply([a, b]) as tf.Tensor;
     expect(out.shape).toEqual([2, 4]);
-    const expected = [[1.9, 3.8, 7.3, 14.6], [0.5, 0.9, 3.5, 0.3]];
-    Array.from(out.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expected[Math.floor(i / 4)]![i % 4]!, 5));
+    const expected = [
+      [1.9, 3.8, 7.3, 14.6],
+      [0.5, 0.9, 3.5, 0.3],
+    ];
+    Array.from(out.dataSync()).forEach((v, i) =>
+      expect(v).toBeCloseTo(expected[Math.floor(i / 4)]![i % 4]!, 5),
+    );
     tf.dispose([a, b, out]);
     unit.dispose();
   });
@@ -220,13 +280,24 @@ describe('cross-stitch', () => {
   });
 
   it('cross-stitch serialises through the tfjs registry', () => {
-    const unit = new CrossStitch({ alpha: [[0.8, 0.2], [0.25, 0.75]], name: 'mix' });
+    const unit = new CrossStitch({
+      alpha: [
+        [0.8, 0.2],
+        [0.25, 0.75],
+      ],
+      name: 'mix',
+    });
     const config = unit.getConfig();
-    expect(config.alpha).toEqual([[0.8, 0.2], [0.25, 0.75]]);
+    expect(config.alpha).toEqual([
+      [0.8, 0.2],
+      [0.25, 0.75],
+    ]);
     const json = JSON.parse(JSON.stringify({ className: CrossStitch.className, config }));
     const again = tf.layers.Layer.fromConfig(CrossStitch, json.config) as CrossStitch;
     expect(again.getConfig()).toEqual(config);
-    expect(tf.serialization.SerializationMap.getMap().classNameMap.CrossStitch?.[0]).toBe(CrossStitch);
+    expect(tf.serialization.SerializationMap.getMap().classNameMap.CrossStitch?.[0]).toBe(
+      CrossStitch,
+    );
   });
 
   it('cross-stitch refuses a matrix that is not square', () => {
@@ -236,25 +307,43 @@ describe('cross-stitch', () => {
 
 describe('gates', () => {
   it('gates over the same experts share one stack (mmoe: one Concatenate for every gate); other gates keep their own (ple)', () => {
-    const mmoe = build(plan(smallGraph(), { strategy: 'mmoe', trunk: TRUNK, mmoe: { experts: 3 } }));
+    const mmoe = build(
+      plan(smallGraph(), { strategy: 'mmoe', trunk: TRUNK, mmoe: { experts: 3 } }),
+    );
     const classes = (m: typeof mmoe) => m.model.layers.map((l) => l.getClassName());
     expect(classes(mmoe).filter((c) => c === 'Concatenate')).toHaveLength(1);
     expect(classes(mmoe).filter((c) => c === 'Reshape')).toHaveLength(3);
-    expect(classes(mmoe).filter((c) => c === 'MtgraphGateMix')).toHaveLength(mmoe.plan.gates.length);
+    expect(classes(mmoe).filter((c) => c === 'MtgraphGateMix')).toHaveLength(
+      mmoe.plan.gates.length,
+    );
     // Each gate's output is its own weights times the shared stack: sum_e w[e] * expert_e.
     const x = tf.randomNormal([4, 5], 0, 1, 'float32', 3);
     const probe = (name: string) => {
-      const out = (tf.model({ inputs: mmoe.model.inputs, outputs: mmoe.model.getLayer(name).output as tf.SymbolicTensor }).predict(x) as tf.Tensor);
+      const out = tf
+        .model({
+          inputs: mmoe.model.inputs,
+          outputs: mmoe.model.getLayer(name).output as tf.SymbolicTensor,
+        })
+        .predict(x) as tf.Tensor;
       const values = out.arraySync() as number[][];
       out.dispose();
       return values;
     };
-    const experts = mmoe.plan.blocks.map((b) => probe(mmoe.layerNames.blocks.get(b.id)!.at(-1)!.dense));
+    const experts = mmoe.plan.blocks.map((b) =>
+      probe(mmoe.layerNames.blocks.get(b.id)!.at(-1)!.dense),
+    );
     for (const gate of mmoe.plan.gates) {
       const names = mmoe.layerNames.gates.get(gate.id)!;
       const w = probe(names.weights);
       const mixed = probe(names.mix);
-      mixed.forEach((row, r) => row.forEach((v, j) => expect(v).toBeCloseTo(gate.experts.reduce((sum, _, e) => sum + w[r]![e]! * experts[e]![r]![j]!, 0), 5)));
+      mixed.forEach((row, r) =>
+        row.forEach((v, j) =>
+          expect(v).toBeCloseTo(
+            gate.experts.reduce((sum, _, e) => sum + w[r]![e]! * experts[e]![r]![j]!, 0),
+            5,
+          ),
+        ),
+      );
     }
     x.dispose();
     mmoe.dispose();
@@ -264,22 +353,27 @@ describe('gates', () => {
     ple.dispose();
   });
 
-
-  it.each(['mmoe', 'ple'] as const)('a %s gate weighs its experts with weights that sum to 1', (strategy) => {
-    const p = plan(smallGraph(), { strategy, trunk: TRUNK });
-    const m = build(p);
-    const x = tf.randomNormal([6, 5], 0, 1, 'float32', 9);
-    for (const gate of p.gates) {
-      const layer = m.model.getLayer(m.layerNames.gates.get(gate.id)!.weights);
-      const probe = tf.model({ inputs: m.model.inputs, outputs: layer.output as tf.SymbolicTensor });
-      const w = probe.predict(x) as tf.Tensor;
-      expect(w.shape).toEqual([6, gate.experts.length]);
-      for (const s of w.sum(1).dataSync()) expect(s).toBeCloseTo(1, 5);
-      w.dispose();
-    }
-    x.dispose();
-    m.dispose();
-  });
+  it.each(['mmoe', 'ple'] as const)(
+    'a %s gate weighs its experts with weights that sum to 1',
+    (strategy) => {
+      const p = plan(smallGraph(), { strategy, trunk: TRUNK });
+      const m = build(p);
+      const x = tf.randomNormal([6, 5], 0, 1, 'float32', 9);
+      for (const gate of p.gates) {
+        const layer = m.model.getLayer(m.layerNames.gates.get(gate.id)!.weights);
+        const probe = tf.model({
+          inputs: m.model.inputs,
+          outputs: layer.output as tf.SymbolicTensor,
+        });
+        const w = probe.predict(x) as tf.Tensor;
+        expect(w.shape).toEqual([6, gate.experts.length]);
+        for (const s of w.sum(1).dataSync()) expect(s).toBeCloseTo(1, 5);
+        w.dispose();
+      }
+      x.dispose();
+      m.dispose();
+    },
+  );
 });
 
 describe('Laplacian penalty', () => {
@@ -300,8 +394,22 @@ describe('Laplacian penalty', () => {
     const m = tiny();
     expect(m.penalties.map((p) => p.name)).toEqual(['laplacian:tower.0', 'laplacian:head']);
     const layer = (name: string) => m.model.getLayer(name);
-    set(layer(m.layerNames.towers.get('a')![0]!.dense), [[1, 2], [3, 4]], [0, 1]);
-    set(layer(m.layerNames.towers.get('b')![0]!.dense), [[0, 2], [3, 5]], [1, 1]);
+    set(
+      layer(m.layerNames.towers.get('a')![0]!.dense),
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [0, 1],
+    );
+    set(
+      layer(m.layerNames.towers.get('b')![0]!.dense),
+      [
+        [0, 2],
+        [3, 5],
+      ],
+      [1, 1],
+    );
     set(layer(m.layerNames.heads.get('a')!), [[1], [1]], [0]);
     set(layer(m.layerNames.heads.get('b')!), [[1], [3]], [2]);
     // tower: (1 + 1) + 1 = 3; head: 4 + 4 = 8; each times 0.5 * 0.8
@@ -319,7 +427,14 @@ describe('Laplacian penalty', () => {
     tb!.setWeights(ta!.getWeights());
     hb!.setWeights(ha!.getWeights());
     expect(tf.tidy(() => m.penalty().dataSync()[0])).toBe(0);
-    set(tb!, [[0, 0], [0, 0]], [0, 0]);
+    set(
+      tb!,
+      [
+        [0, 0],
+        [0, 0],
+      ],
+      [0, 0],
+    );
     const { value, grads } = tf.variableGrads(() => m.penalty(), m.trainableVariables);
     expect(value.dataSync()[0]).toBeGreaterThan(0);
     const kernel = grads[(tb!.weights[0]!.read() as tf.Variable).name]!;

@@ -17,7 +17,8 @@ beforeAll(async () => {
 });
 afterAll(() => removeDir(root));
 
-const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+const maxDiff = (a: tf.Tensor, b: tf.Tensor) =>
+  tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 
 describe('GateMix', () => {
   it("computes Keras's Dot(axes 1) of gate weights and stacked experts, with the same gradients", () => {
@@ -25,7 +26,10 @@ describe('GateMix', () => {
     const E = tf.randomNormal([7, 3, 5], 0, 1, 'float32', 2) as tf.Tensor3D;
     const probe = tf.randomNormal([7, 5], 0, 1, 'float32', 3);
     const dot = tf.layers.dot({ axes: 1 });
-    const loss = (mix: (a: tf.Tensor2D, b: tf.Tensor3D) => tf.Tensor) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(mix(a as tf.Tensor2D, b as tf.Tensor3D), probe)));
+    const loss = (mix: (a: tf.Tensor2D, b: tf.Tensor3D) => tf.Tensor) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(mix(a as tf.Tensor2D, b as tf.Tensor3D), probe)),
+      );
     tf.dispose(dot.apply([w, E]) as tf.Tensor); // builds the Dot layer
     const before = tf.memory().numTensors;
     const ours = loss(gateMix)([w, E]);
@@ -45,19 +49,36 @@ describe('GateMix', () => {
   it('is serialisable and refuses inputs of the wrong rank', () => {
     const layer = new GateMix({ name: 'g.mix' });
     const config = layer.getConfig();
-    const again = tf.layers.Layer.fromConfig(GateMix, JSON.parse(JSON.stringify(config))) as GateMix;
+    const again = tf.layers.Layer.fromConfig(
+      GateMix,
+      JSON.parse(JSON.stringify(config)),
+    ) as GateMix;
     expect(again.getConfig()).toEqual(config);
-    expect(tf.serialization.SerializationMap.getMap().classNameMap.MtgraphGateMix?.[0]).toBe(GateMix);
-    expect(() => layer.computeOutputShape([[null, 3], [null, 3]])).toThrow(/experts \[batch, k, d\]/);
+    expect(tf.serialization.SerializationMap.getMap().classNameMap.MtgraphGateMix?.[0]).toBe(
+      GateMix,
+    );
+    expect(() =>
+      layer.computeOutputShape([
+        [null, 3],
+        [null, 3],
+      ]),
+    ).toThrow(/experts \[batch, k, d\]/);
   });
 
   it('an MMoE saved with Dot layers (before GateMix) loads and predicts as the same model with GateMix', async () => {
-    const model = compile(smallGraph(), { strategy: 'mmoe', trunk: { units: [6] }, mmoe: { experts: 3 } });
+    const model = compile(smallGraph(), {
+      strategy: 'mmoe',
+      trunk: { units: [6] },
+      mmoe: { experts: 3 },
+    });
     const dir = path.join(root, 'old-mmoe');
     await saveModel(model, dir);
     const file = path.join(dir, 'model.json');
     const json = await readFile(file, 'utf8');
-    const old = json.replaceAll('"class_name":"MtgraphGateMix","config":{', '"class_name":"Dot","config":{"axes":1,"normalize":false,');
+    const old = json.replaceAll(
+      '"class_name":"MtgraphGateMix","config":{',
+      '"class_name":"Dot","config":{"axes":1,"normalize":false,',
+    );
     expect(old).not.toBe(json);
     await writeFile(file, old);
     // As the older save recorded it: metadata.json holds each file's SHA-256.
@@ -66,7 +87,9 @@ describe('GateMix', () => {
     meta.sha256['model.json'] = sha256(old);
     await writeFile(metaFile, JSON.stringify(meta));
     const loaded = await loadModel(dir);
-    expect(loaded.model.layers.filter((l) => l.getClassName() === 'Dot')).toHaveLength(model.plan.gates.length);
+    expect(loaded.model.layers.filter((l) => l.getClassName() === 'Dot')).toHaveLength(
+      model.plan.gates.length,
+    );
     const x = tf.randomNormal([6, model.plan.input.features], 0, 1, 'float32', 4);
     const a = model.model.predict(x) as tf.Tensor[];
     const b = loaded.model.predict(x) as tf.Tensor[];

@@ -2,7 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 import { TaskGraph } from '../../src/graph/task-graph.js';
 
 /** The strategies every build and io test runs through. */
-export const STRATEGIES = ['single', 'hard', 'clustered', 'tree', 'soft', 'cross-stitch', 'mmoe', 'ple'] as const;
+export const STRATEGIES = [
+  'single',
+  'hard',
+  'clustered',
+  'tree',
+  'soft',
+  'cross-stitch',
+  'mmoe',
+  'ple',
+] as const;
 
 /** A small graph: four tasks of every kind, one id that tfjs layer names cannot hold, and a conflict. */
 export function smallGraph(): TaskGraph {
@@ -20,7 +29,9 @@ export function smallGraph(): TaskGraph {
 
 /** Replaces every weight of a model by seeded random values (so round trips compare something other than initial values). */
 export function scrambleWeights(model: tf.LayersModel, seed = 1): void {
-  const values = model.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.1, 1, 'float32', seed + i));
+  const values = model
+    .getWeights()
+    .map((w, i) => tf.randomUniform(w.shape, 0.1, 1, 'float32', seed + i));
   model.setWeights(values);
   tf.dispose(values);
 }

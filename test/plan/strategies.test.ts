@@ -1,14 +1,28 @@
 import { describe, it, expect } from 'vitest';
-import { TaskGraph, plan, explain, parsePlan, strategyNames, countParams, PlanError, type Plan } from '../../src/index.js';
+import {
+  TaskGraph,
+  plan,
+  explain,
+  parsePlan,
+  strategyNames,
+  countParams,
+  PlanError,
+  type Plan,
+} from '../../src/index.js';
 import { twoCliques, randomGraph } from '../fixtures.js';
 
-const sorted = (groups: string[][]) => groups.map((g) => [...g].sort()).sort((a, b) => a[0]!.localeCompare(b[0]!));
+const sorted = (groups: string[][]) =>
+  groups.map((g) => [...g].sort()).sort((a, b) => a[0]!.localeCompare(b[0]!));
 
 describe('plan: hard', () => {
   it('hard yields one block holding every task, and every tower reads it', () => {
     const p = plan(twoCliques(), { strategy: 'hard', trunk: { units: [16, 8] } });
     expect(p.blocks).toHaveLength(1);
-    expect(p.blocks[0]).toMatchObject({ id: 'trunk', parent: null, tasks: ['a1', 'a2', 'a3', 'b1', 'b2', 'b3'] });
+    expect(p.blocks[0]).toMatchObject({
+      id: 'trunk',
+      parent: null,
+      tasks: ['a1', 'a2', 'a3', 'b1', 'b2', 'b3'],
+    });
     expect(p.blocks[0]!.layers.map((l) => l.units)).toEqual([16, 8]);
     for (const t of p.tasks) expect(p.towers[t.id]!.parent).toBe('trunk');
     expect(p.notes.join('\n')).toMatch(/conflicting pair/);
@@ -24,12 +38,21 @@ describe('plan: hard', () => {
 describe('plan: clustered', () => {
   it('clustered splits two positive cliques joined by negative edges into exactly those groups', () => {
     const p = plan(twoCliques(), { strategy: 'clustered' });
-    expect(sorted(p.groups!)).toEqual([['a1', 'a2', 'a3'], ['b1', 'b2', 'b3']]);
-    expect(p.blocks.map((b) => b.tasks.sort())).toEqual([['a1', 'a2', 'a3'], ['b1', 'b2', 'b3']]);
+    expect(sorted(p.groups!)).toEqual([
+      ['a1', 'a2', 'a3'],
+      ['b1', 'b2', 'b3'],
+    ]);
+    expect(p.blocks.map((b) => b.tasks.sort())).toEqual([
+      ['a1', 'a2', 'a3'],
+      ['b1', 'b2', 'b3'],
+    ]);
   });
 
   it('clustered by threshold keeps only strong edges', () => {
-    const p = plan(twoCliques(), { strategy: 'clustered', clustered: { method: 'threshold', threshold: 0.85 } });
+    const p = plan(twoCliques(), {
+      strategy: 'clustered',
+      clustered: { method: 'threshold', threshold: 0.85 },
+    });
     expect(sorted(p.groups!)).toEqual([['a1', 'a2'], ['a3'], ['b1', 'b2'], ['b3']]);
     expect(p.towers.a3!.parent).toBeNull();
     expect(p.towers.a3!.layers).toHaveLength(2); // a private copy of the trunk
@@ -57,7 +80,8 @@ describe('plan: clustered', () => {
       g.addAffinity('x', 'z', { weight: -0.02, ...(source ? { source } : {}) });
       return g;
     };
-    const groups = (g: TaskGraph) => sorted(plan(g, { strategy: 'clustered', clustered: { groups: [['x', 'y', 'z']] } }).groups!);
+    const groups = (g: TaskGraph) =>
+      sorted(plan(g, { strategy: 'clustered', clustered: { groups: [['x', 'y', 'z']] } }).groups!);
     expect(groups(make('lookahead'))).toEqual([['x', 'y', 'z']]);
     expect(groups(make())).not.toEqual([['x', 'y', 'z']]);
   });
@@ -67,20 +91,41 @@ describe('plan: clustered', () => {
     for (const id of ['p', 'q', 'r', 's']) g.addTask(id, { kind: 'binary' });
     g.addAffinity('p', 'q', { weight: 0.9, sharing: 'none' });
     g.addAffinity('r', 's', { weight: 0.1, sharing: 'hard' });
-    const p = plan(g, { strategy: 'clustered', clustered: { method: 'threshold', threshold: 0.5 } });
+    const p = plan(g, {
+      strategy: 'clustered',
+      clustered: { method: 'threshold', threshold: 0.5 },
+    });
     expect(sorted(p.groups!)).toEqual([['p'], ['q'], ['r', 's']]);
   });
 
   it('clustered takes explicit groups, leaves unlisted tasks alone and still splits conflicts', () => {
-    const p = plan(twoCliques(), { strategy: 'clustered', clustered: { groups: [['a1', 'a2', 'b1'], ['b2', 'b3']] } });
+    const p = plan(twoCliques(), {
+      strategy: 'clustered',
+      clustered: {
+        groups: [
+          ['a1', 'a2', 'b1'],
+          ['b2', 'b3'],
+        ],
+      },
+    });
     expect(sorted(p.groups!)).toEqual([['a1', 'a2'], ['a3'], ['b1'], ['b2', 'b3']]);
-    expect(() => plan(twoCliques(), { strategy: 'clustered', clustered: { groups: [['a1', 'zz']] } })).toThrow(expect.objectContaining({ path: 'options.clustered.groups[0][1]' }));
-    expect(() => plan(twoCliques(), { strategy: 'clustered', clustered: { groups: [['a1'], ['a1']] } })).toThrow(expect.objectContaining({ path: 'options.clustered.groups[1][0]' }));
+    expect(() =>
+      plan(twoCliques(), { strategy: 'clustered', clustered: { groups: [['a1', 'zz']] } }),
+    ).toThrow(expect.objectContaining({ path: 'options.clustered.groups[0][1]' }));
+    expect(() =>
+      plan(twoCliques(), { strategy: 'clustered', clustered: { groups: [['a1'], ['a1']] } }),
+    ).toThrow(expect.objectContaining({ path: 'options.clustered.groups[1][0]' }));
   });
 
   it("clustered 'task-grouping' maximises within-group affinity under a budget", () => {
-    const p = plan(twoCliques(), { strategy: 'clustered', clustered: { method: 'task-grouping', budget: 2 } });
-    expect(sorted(p.groups!)).toEqual([['a1', 'a2', 'a3'], ['b1', 'b2', 'b3']]);
+    const p = plan(twoCliques(), {
+      strategy: 'clustered',
+      clustered: { method: 'task-grouping', budget: 2 },
+    });
+    expect(sorted(p.groups!)).toEqual([
+      ['a1', 'a2', 'a3'],
+      ['b1', 'b2', 'b3'],
+    ]);
     expect(p.notes.join('\n')).toMatch(/task grouping \(exhaustive\)/);
   });
 
@@ -93,15 +138,23 @@ describe('plan: clustered', () => {
 
 describe('plan: soft', () => {
   it('soft has one Laplacian pair per positive edge with its weight, on every tower layer', () => {
-    const p = plan(twoCliques(), { strategy: 'soft', trunk: { units: [16, 8] }, soft: { strength: 0.05 } });
+    const p = plan(twoCliques(), {
+      strategy: 'soft',
+      trunk: { units: [16, 8] },
+      soft: { strength: 0.05 },
+    });
     const layers = p.couplings.filter((c) => c.kind === 'laplacian' && c.layer !== 'head');
     expect(layers).toHaveLength(2);
     for (const c of layers) {
       if (c.kind !== 'laplacian') throw new Error('unreachable');
       expect(c.strength).toBe(0.05);
       expect(c.pairs).toEqual([
-        ['a1', 'a2', 0.9], ['a2', 'a3', 0.8], ['a1', 'a3', 0.7],
-        ['b1', 'b2', 0.9], ['b2', 'b3', 0.6], ['b1', 'b3', 0.8],
+        ['a1', 'a2', 0.9],
+        ['a2', 'a3', 0.8],
+        ['a1', 'a3', 0.7],
+        ['b1', 'b2', 0.9],
+        ['b2', 'b3', 0.6],
+        ['b1', 'b3', 0.8],
       ]);
     }
     expect(p.blocks).toEqual([]);
@@ -115,7 +168,9 @@ describe('plan: soft', () => {
     g.addTask('c', { kind: 'multiclass', classes: 4 });
     g.addAffinity('a', 'b', { weight: 0.5 });
     g.addAffinity('a', 'c', { weight: 0.5 });
-    const head = plan(g, { strategy: 'soft' }).couplings.find((c) => c.kind === 'laplacian' && c.layer === 'head');
+    const head = plan(g, { strategy: 'soft' }).couplings.find(
+      (c) => c.kind === 'laplacian' && c.layer === 'head',
+    );
     expect(head).toMatchObject({ pairs: [['a', 'b', 0.5]] });
   });
 });
@@ -127,7 +182,11 @@ describe('plan: tree', () => {
     g.addAffinity('a', 'b', { weight: 0.95 });
     g.addAffinity('a', 'c', { weight: 0.5 });
     g.addAffinity('b', 'c', { weight: 0.5 });
-    const p = plan(g, { strategy: 'tree', trunk: { units: [32, 16, 8] }, tree: { thresholds: [0.3, 0.6, 0.9] } });
+    const p = plan(g, {
+      strategy: 'tree',
+      trunk: { units: [32, 16, 8] },
+      tree: { thresholds: [0.3, 0.6, 0.9] },
+    });
     // Layer 0: {a, b, c}; layers 1-2: {a, b}; d is alone from the start.
     const abc = p.blocks.find((b) => b.tasks.length === 3)!;
     const ab = p.blocks.find((b) => b.tasks.length === 2)!;
@@ -166,7 +225,9 @@ describe('plan: tree', () => {
   });
 
   it('tree needs one threshold per trunk layer', () => {
-    expect(() => plan(twoCliques(), { strategy: 'tree', tree: { thresholds: [0.5] } })).toThrow(/one value per trunk layer/);
+    expect(() => plan(twoCliques(), { strategy: 'tree', tree: { thresholds: [0.5] } })).toThrow(
+      /one value per trunk layer/,
+    );
   });
 });
 
@@ -203,7 +264,11 @@ describe('plan: mixture of experts', () => {
   });
 
   it('ple has shared and task experts per level, task gates over their own and shared experts', () => {
-    const p = plan(twoCliques(), { strategy: 'ple', trunk: { units: [16, 8] }, ple: { sharedExperts: 2, taskExperts: 1 } });
+    const p = plan(twoCliques(), {
+      strategy: 'ple',
+      trunk: { units: [16, 8] },
+      ple: { sharedExperts: 2, taskExperts: 1 },
+    });
     expect(p.blocks).toHaveLength(2 * (2 + 6));
     const g = p.gates.find((x) => x.id === 'ple1.gate.a1')!;
     expect(g.experts).toEqual(['ple1.a1.expert0', 'ple1.shared0', 'ple1.shared1']);
@@ -228,7 +293,10 @@ describe('plan: auto', () => {
     expect(p.strategy).toBe('clustered');
     expect(p.notes[0]).toMatch(/learned from data \(lookahead\)/);
     expect(p.notes.join('\n')).toMatch(/task grouping/);
-    expect(sorted(p.groups!)).toEqual([['a1', 'a2', 'a3'], ['b1', 'b2', 'b3']]);
+    expect(sorted(p.groups!)).toEqual([
+      ['a1', 'a2', 'a3'],
+      ['b1', 'b2', 'b3'],
+    ]);
   });
 
   it('auto chooses hard without affinities and single for one task', () => {
@@ -259,30 +327,41 @@ describe('plan: auto', () => {
 describe('plan: every strategy', () => {
   const graph = randomGraph(30, 90, 7);
 
-  it.each(strategyNames())('%s is deterministic: same graph, options and seed give byte-identical JSON', (strategy) => {
-    const a = JSON.stringify(plan(graph, { strategy, seed: 3 }));
-    const b = JSON.stringify(plan(TaskGraph.from(JSON.parse(JSON.stringify(graph.export()))), { strategy, seed: 3 }));
-    expect(a).toBe(b);
-  });
+  it.each(strategyNames())(
+    '%s is deterministic: same graph, options and seed give byte-identical JSON',
+    (strategy) => {
+      const a = JSON.stringify(plan(graph, { strategy, seed: 3 }));
+      const b = JSON.stringify(
+        plan(TaskGraph.from(JSON.parse(JSON.stringify(graph.export()))), { strategy, seed: 3 }),
+      );
+      expect(a).toBe(b);
+    },
+  );
 
-  it.each(strategyNames())('%s: the plan survives a JSON round trip through parsePlan', (strategy) => {
-    const p = plan(graph, { strategy });
-    const back: Plan = parsePlan(JSON.parse(JSON.stringify(p)));
-    expect(back).toEqual(p);
-    expect(countParams(back, back.input.features)).toEqual(p.params);
-  });
+  it.each(strategyNames())(
+    '%s: the plan survives a JSON round trip through parsePlan',
+    (strategy) => {
+      const p = plan(graph, { strategy });
+      const back: Plan = parsePlan(JSON.parse(JSON.stringify(p)));
+      expect(back).toEqual(p);
+      expect(countParams(back, back.input.features)).toEqual(p.params);
+    },
+  );
 
-  it.each(strategyNames())('%s: every task has a tower whose parent exists, and explain names every task', (strategy) => {
-    const p = plan(graph, { strategy });
-    const ids = new Set([...p.blocks.map((b) => b.id), ...p.gates.map((g) => g.id)]);
-    for (const t of p.tasks) {
-      const parent = p.towers[t.id]!.parent;
-      if (parent !== null) expect(ids.has(parent)).toBe(true);
-    }
-    const text = explain(p, { maxNames: 1000 });
-    for (const t of p.tasks) expect(text).toContain(t.id);
-    expect(p.params.total).toBeGreaterThan(0);
-  });
+  it.each(strategyNames())(
+    '%s: every task has a tower whose parent exists, and explain names every task',
+    (strategy) => {
+      const p = plan(graph, { strategy });
+      const ids = new Set([...p.blocks.map((b) => b.id), ...p.gates.map((g) => g.id)]);
+      for (const t of p.tasks) {
+        const parent = p.towers[t.id]!.parent;
+        if (parent !== null) expect(ids.has(parent)).toBe(true);
+      }
+      const text = explain(p, { maxNames: 1000 });
+      for (const t of p.tasks) expect(text).toContain(t.id);
+      expect(p.params.total).toBeGreaterThan(0);
+    },
+  );
 
   it('parsePlan refuses an unknown version and a malformed plan', () => {
     const p = JSON.parse(JSON.stringify(plan(graph, { strategy: 'hard' })));

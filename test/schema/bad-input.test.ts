@@ -1,12 +1,23 @@
 import { describe, it, expect } from 'vitest';
 import Graph from 'graphology';
 import {
-  TaskGraph, plan, MtgraphError, GraphSpecError, GraphStructureError, DuplicateTaskError, UnknownTaskError,
-  UnsafeKeyError, OptionsError,
+  TaskGraph,
+  plan,
+  MtgraphError,
+  GraphSpecError,
+  GraphStructureError,
+  DuplicateTaskError,
+  UnknownTaskError,
+  UnsafeKeyError,
+  OptionsError,
 } from '../../src/index.js';
 
 /** Runs fn, expects it to throw an error of `cls` whose path is `path`; returns the error. */
-function expectError(fn: () => unknown, cls: new (...args: any[]) => MtgraphError, path: string): MtgraphError {
+function expectError(
+  fn: () => unknown,
+  cls: new (...args: any[]) => MtgraphError,
+  path: string,
+): MtgraphError {
   let caught: unknown;
   try {
     fn();
@@ -31,7 +42,11 @@ function twoTasks(): TaskGraph {
 
 describe('task attributes', () => {
   it('addTask rejects an unknown kind', () => {
-    const e = expectError(() => twoTasks().addTask('x', { kind: 'ordinal' } as never), GraphSpecError, 'tasks.x.kind');
+    const e = expectError(
+      () => twoTasks().addTask('x', { kind: 'ordinal' } as never),
+      GraphSpecError,
+      'tasks.x.kind',
+    );
     expect(e.message).toMatch(/regression, binary, multiclass, multilabel/);
   });
 
@@ -40,57 +55,107 @@ describe('task attributes', () => {
   });
 
   it('addTask rejects multiclass without classes', () => {
-    const e = expectError(() => twoTasks().addTask('seg', { kind: 'multiclass' } as never), GraphSpecError, 'tasks.seg.classes');
+    const e = expectError(
+      () => twoTasks().addTask('seg', { kind: 'multiclass' } as never),
+      GraphSpecError,
+      'tasks.seg.classes',
+    );
     expect(e.message).toMatch(/needs classes/);
   });
 
   it('addTask rejects multiclass with fewer than 2 classes', () => {
-    const e = expectError(() => twoTasks().addTask('seg', { kind: 'multiclass', classes: 1 }), GraphSpecError, 'tasks.seg.classes');
-    expect(e.message).toMatchInlineSnapshot(`"mtgraph/spec: a multiclass task needs at least 2 classes (got 1). Set classes to the number of classes (at least 2) or a list of class names, e.g. classes: 3. → at tasks.seg.classes"`);
+    const e = expectError(
+      () => twoTasks().addTask('seg', { kind: 'multiclass', classes: 1 }),
+      GraphSpecError,
+      'tasks.seg.classes',
+    );
+    expect(e.message).toMatchInlineSnapshot(
+      `"mtgraph/spec: a multiclass task needs at least 2 classes (got 1). Set classes to the number of classes (at least 2) or a list of class names, e.g. classes: 3. → at tasks.seg.classes"`,
+    );
   });
 
   it('addTask rejects a single class name', () => {
-    expectError(() => twoTasks().addTask('seg', { kind: 'multiclass', classes: ['only'] }), GraphSpecError, 'tasks.seg.classes');
+    expectError(
+      () => twoTasks().addTask('seg', { kind: 'multiclass', classes: ['only'] }),
+      GraphSpecError,
+      'tasks.seg.classes',
+    );
   });
 
   it('addTask rejects multilabel without labels', () => {
-    expectError(() => twoTasks().addTask('tags', { kind: 'multilabel' } as never), GraphSpecError, 'tasks.tags.labels');
+    expectError(
+      () => twoTasks().addTask('tags', { kind: 'multilabel' } as never),
+      GraphSpecError,
+      'tasks.tags.labels',
+    );
   });
 
   it('addTask rejects a negative task weight', () => {
-    const e = expectError(() => twoTasks().addTask('x', { kind: 'binary', weight: -1 }), GraphSpecError, 'tasks.x.weight');
+    const e = expectError(
+      () => twoTasks().addTask('x', { kind: 'binary', weight: -1 }),
+      GraphSpecError,
+      'tasks.x.weight',
+    );
     expect(e.message).toMatch(/>= 0/);
   });
 
   it('addTask rejects a non-finite task weight', () => {
-    expectError(() => twoTasks().addTask('x', { kind: 'binary', weight: Number.POSITIVE_INFINITY }), GraphSpecError, 'tasks.x.weight');
+    expectError(
+      () => twoTasks().addTask('x', { kind: 'binary', weight: Number.POSITIVE_INFINITY }),
+      GraphSpecError,
+      'tasks.x.weight',
+    );
   });
 
   it('addTask rejects non-integer layer units', () => {
-    expectError(() => twoTasks().addTask('x', { kind: 'binary', head: { units: [16, 2.5] } }), GraphSpecError, 'tasks.x.head.units[1]');
+    expectError(
+      () => twoTasks().addTask('x', { kind: 'binary', head: { units: [16, 2.5] } }),
+      GraphSpecError,
+      'tasks.x.head.units[1]',
+    );
   });
 
   it('addTask rejects non-positive layer units', () => {
-    expectError(() => twoTasks().addTask('x', { kind: 'binary', head: { units: [0] } }), GraphSpecError, 'tasks.x.head.units[0]');
+    expectError(
+      () => twoTasks().addTask('x', { kind: 'binary', head: { units: [0] } }),
+      GraphSpecError,
+      'tasks.x.head.units[0]',
+    );
   });
 
   it('addTask rejects an unknown activation', () => {
-    const e = expectError(() => twoTasks().addTask('x', { kind: 'binary', head: { activation: 'relux' as never } }), GraphSpecError, 'tasks.x.head.activation');
+    const e = expectError(
+      () => twoTasks().addTask('x', { kind: 'binary', head: { activation: 'relux' as never } }),
+      GraphSpecError,
+      'tasks.x.head.activation',
+    );
     expect(e.message).toMatch(/relu, relu6/);
   });
 
   it('addTask rejects a loss of another kind', () => {
-    expectError(() => twoTasks().addTask('x', { kind: 'binary', loss: 'mse' as never }), GraphSpecError, 'tasks.x.loss');
+    expectError(
+      () => twoTasks().addTask('x', { kind: 'binary', loss: 'mse' as never }),
+      GraphSpecError,
+      'tasks.x.loss',
+    );
   });
 
   it('addTask rejects a misspelled attribute and names the known ones', () => {
-    const e = expectError(() => twoTasks().addTask('x', { kind: 'multiclass', classes: 3, clases: 3 } as never), GraphSpecError, 'tasks.x.clases');
+    const e = expectError(
+      () => twoTasks().addTask('x', { kind: 'multiclass', classes: 3, clases: 3 } as never),
+      GraphSpecError,
+      'tasks.x.clases',
+    );
     expect(e.message).toMatch(/"clases"/);
     expect(e.message).toMatch(/classes/);
   });
 
   it('addTask rejects a duplicate task', () => {
-    expectError(() => twoTasks().addTask('click', { kind: 'binary' }), DuplicateTaskError, 'tasks.click');
+    expectError(
+      () => twoTasks().addTask('click', { kind: 'binary' }),
+      DuplicateTaskError,
+      'tasks.click',
+    );
   });
 
   it('addTask rejects attributes that are not a plain object', () => {
@@ -105,38 +170,72 @@ describe('task attributes', () => {
 
 describe('affinities', () => {
   it('addAffinity rejects an unknown task', () => {
-    const e = expectError(() => twoTasks().addAffinity('click', 'churn', { weight: 0.5 }), UnknownTaskError, 'edges[0]');
+    const e = expectError(
+      () => twoTasks().addAffinity('click', 'churn', { weight: 0.5 }),
+      UnknownTaskError,
+      'edges[0]',
+    );
     expect(e.message).toMatch(/"churn"/);
   });
 
   it('addAffinity rejects a self-loop', () => {
-    expectError(() => twoTasks().addAffinity('click', 'click', { weight: 0.5 }), GraphStructureError, 'edges[0]');
+    expectError(
+      () => twoTasks().addAffinity('click', 'click', { weight: 0.5 }),
+      GraphStructureError,
+      'edges[0]',
+    );
   });
 
   it('addAffinity rejects a parallel edge, in either direction', () => {
     const g = twoTasks();
     g.addAffinity('click', 'segment', { weight: 0.5 });
-    expectError(() => g.addAffinity('segment', 'click', { weight: 0.2 }), GraphStructureError, 'edges[1]');
+    expectError(
+      () => g.addAffinity('segment', 'click', { weight: 0.2 }),
+      GraphStructureError,
+      'edges[1]',
+    );
   });
 
   it('addAffinity rejects a weight outside [-1, 1]', () => {
-    expectError(() => twoTasks().addAffinity('click', 'segment', { weight: 1.5 }), GraphSpecError, 'edges[0].weight');
-    expectError(() => twoTasks().addAffinity('click', 'segment', { weight: -1.01 }), GraphSpecError, 'edges[0].weight');
+    expectError(
+      () => twoTasks().addAffinity('click', 'segment', { weight: 1.5 }),
+      GraphSpecError,
+      'edges[0].weight',
+    );
+    expectError(
+      () => twoTasks().addAffinity('click', 'segment', { weight: -1.01 }),
+      GraphSpecError,
+      'edges[0].weight',
+    );
   });
 
   it('addAffinity rejects a non-finite weight', () => {
-    expectError(() => twoTasks().addAffinity('click', 'segment', { weight: Number.NaN }), GraphSpecError, 'edges[0].weight');
-    expectError(() => twoTasks().addAffinity('click', 'segment', { weight: Number.NEGATIVE_INFINITY }), GraphSpecError, 'edges[0].weight');
+    expectError(
+      () => twoTasks().addAffinity('click', 'segment', { weight: Number.NaN }),
+      GraphSpecError,
+      'edges[0].weight',
+    );
+    expectError(
+      () => twoTasks().addAffinity('click', 'segment', { weight: Number.NEGATIVE_INFINITY }),
+      GraphSpecError,
+      'edges[0].weight',
+    );
   });
 
   it('addAffinity rejects an unknown sharing mode', () => {
-    expectError(() => twoTasks().addAffinity('click', 'segment', { sharing: 'some' as never }), GraphSpecError, 'edges[0].sharing');
+    expectError(
+      () => twoTasks().addAffinity('click', 'segment', { sharing: 'some' as never }),
+      GraphSpecError,
+      'edges[0].sharing',
+    );
   });
 
   it('addAffinity defaults the weight to 1', () => {
     const g = twoTasks();
     g.addAffinity('click', 'segment');
-    expect(plan(g, { strategy: 'soft' }).couplings[0]).toMatchObject({ pairs: [['click', 'segment', 1]] });
+    expect(plan(g, { strategy: 'soft' }).couplings[0]).toMatchObject({
+      pairs: [['click', 'segment', 1]],
+    });
   });
 });
 
@@ -148,7 +247,9 @@ describe('graphs passed in', () => {
   });
 
   it('plan rejects a mixed graph', () => {
-    const g = new (Graph as unknown as { Graph: typeof Graph.UndirectedGraph }).Graph({ type: 'mixed' } as never);
+    const g = new (Graph as unknown as { Graph: typeof Graph.UndirectedGraph }).Graph({
+      type: 'mixed',
+    } as never);
     g.addNode('a', { kind: 'binary' });
     expectError(() => plan(g, { input: 3 }), GraphStructureError, 'graph.type');
   });
@@ -203,38 +304,82 @@ describe('graphs passed in', () => {
 
   it('TaskGraph rejects a bad input attribute', () => {
     expectError(() => new TaskGraph({ input: 0 }), GraphSpecError, 'graph.input');
-    expectError(() => new TaskGraph({ input: { features: 3, columns: ['a', 'b'] } }), GraphSpecError, 'graph.input');
-    expectError(() => new TaskGraph({ input: { columns: ['a', 'a'] } }), GraphSpecError, 'graph.input.columns');
+    expectError(
+      () => new TaskGraph({ input: { features: 3, columns: ['a', 'b'] } }),
+      GraphSpecError,
+      'graph.input',
+    );
+    expectError(
+      () => new TaskGraph({ input: { columns: ['a', 'a'] } }),
+      GraphSpecError,
+      'graph.input.columns',
+    );
   });
 });
 
 describe('options', () => {
   it('plan rejects an unknown strategy and lists the known ones', () => {
-    const e = expectError(() => plan(twoTasks(), { strategy: 'shared' }), OptionsError, 'options.strategy');
+    const e = expectError(
+      () => plan(twoTasks(), { strategy: 'shared' }),
+      OptionsError,
+      'options.strategy',
+    );
     expect(e.message).toMatch(/single, hard, clustered, tree, soft, cross-stitch, mmoe, ple, auto/);
   });
 
   it('plan rejects an unknown option', () => {
-    expectError(() => plan(twoTasks(), { strategy: 'hard', epochs: 3 }), OptionsError, 'options.epochs');
+    expectError(
+      () => plan(twoTasks(), { strategy: 'hard', epochs: 3 }),
+      OptionsError,
+      'options.epochs',
+    );
   });
 
   it('plan rejects an unknown option inside a strategy section', () => {
-    expectError(() => plan(twoTasks(), { strategy: 'clustered', clustered: { treshold: 0.5 } }), OptionsError, 'options.clustered.treshold');
+    expectError(
+      () => plan(twoTasks(), { strategy: 'clustered', clustered: { treshold: 0.5 } }),
+      OptionsError,
+      'options.clustered.treshold',
+    );
   });
 
   it('plan rejects non-integer and non-positive trunk units', () => {
-    expectError(() => plan(twoTasks(), { trunk: { units: [32, 0.5] } }), OptionsError, 'options.trunk.units[1]');
-    expectError(() => plan(twoTasks(), { trunk: { units: [-4] } }), OptionsError, 'options.trunk.units[0]');
+    expectError(
+      () => plan(twoTasks(), { trunk: { units: [32, 0.5] } }),
+      OptionsError,
+      'options.trunk.units[1]',
+    );
+    expectError(
+      () => plan(twoTasks(), { trunk: { units: [-4] } }),
+      OptionsError,
+      'options.trunk.units[0]',
+    );
   });
 
   it('plan rejects an unknown activation in options', () => {
-    expectError(() => plan(twoTasks(), { trunk: { activation: 'sigmoidal' as never } }), OptionsError, 'options.trunk.activation');
+    expectError(
+      () => plan(twoTasks(), { trunk: { activation: 'sigmoidal' as never } }),
+      OptionsError,
+      'options.trunk.activation',
+    );
   });
 
   it('plan rejects out-of-range strategy options', () => {
-    expectError(() => plan(twoTasks(), { strategy: 'cross-stitch', crossStitch: { selfWeight: 0.4 } }), OptionsError, 'options.crossStitch.selfWeight');
-    expectError(() => plan(twoTasks(), { strategy: 'mmoe', mmoe: { experts: 0 } }), OptionsError, 'options.mmoe.experts');
-    expectError(() => plan(twoTasks(), { strategy: 'soft', soft: { strength: -1 } }), OptionsError, 'options.soft.strength');
+    expectError(
+      () => plan(twoTasks(), { strategy: 'cross-stitch', crossStitch: { selfWeight: 0.4 } }),
+      OptionsError,
+      'options.crossStitch.selfWeight',
+    );
+    expectError(
+      () => plan(twoTasks(), { strategy: 'mmoe', mmoe: { experts: 0 } }),
+      OptionsError,
+      'options.mmoe.experts',
+    );
+    expectError(
+      () => plan(twoTasks(), { strategy: 'soft', soft: { strength: -1 } }),
+      OptionsError,
+      'options.soft.strength',
+    );
   });
 });
 
@@ -253,23 +398,34 @@ describe('unsafe keys', () => {
   });
 
   it('addTask rejects constructor nested in an attribute', () => {
-    const attrs = JSON.parse('{"kind":"binary","head":{"constructor":{"prototype":{"polluted":true}}}}');
+    const attrs = JSON.parse(
+      '{"kind":"binary","head":{"constructor":{"prototype":{"polluted":true}}}}',
+    );
     expectError(() => twoTasks().addTask('x', attrs), UnsafeKeyError, 'tasks.x.head.constructor');
   });
 
   it('addAffinity rejects __proto__ in attributes', () => {
     const attrs = JSON.parse('{"weight":0.5,"__proto__":{"polluted":true}}');
-    expectError(() => twoTasks().addAffinity('click', 'segment', attrs), UnsafeKeyError, 'edges[0].__proto__');
+    expectError(
+      () => twoTasks().addAffinity('click', 'segment', attrs),
+      UnsafeKeyError,
+      'edges[0].__proto__',
+    );
   });
 
   it('TaskGraph.from rejects __proto__ anywhere and leaves Object.prototype untouched', () => {
-    const text = '{"attributes":{"input":3},"nodes":[{"key":"a","attributes":{"kind":"binary"}}],"edges":[],"__proto__":{"polluted":true}}';
+    const text =
+      '{"attributes":{"input":3},"nodes":[{"key":"a","attributes":{"kind":"binary"}}],"edges":[],"__proto__":{"polluted":true}}';
     expectError(() => TaskGraph.from(JSON.parse(text)), UnsafeKeyError, '__proto__');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
   });
 
   it('plan rejects __proto__ in options', () => {
-    expectError(() => plan(twoTasks(), JSON.parse('{"strategy":"hard","trunk":{"__proto__":{"units":[1]}}}')), OptionsError, 'options.trunk.__proto__');
+    expectError(
+      () => plan(twoTasks(), JSON.parse('{"strategy":"hard","trunk":{"__proto__":{"units":[1]}}}')),
+      OptionsError,
+      'options.trunk.__proto__',
+    );
   });
 });

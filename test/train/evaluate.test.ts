@@ -18,14 +18,30 @@ let model: MtgraphModel;
 beforeAll(async () => {
   await cpu();
   model = fixtureModel({
-    features: 4, trunk: [16],
-    tasks: { spend: { kind: 'regression', outputs: 2 }, click: { kind: 'binary' }, segment: { kind: 'multiclass', classes: 3 }, tags: { kind: 'multilabel', labels: 2 } },
+    features: 4,
+    trunk: [16],
+    tasks: {
+      spend: { kind: 'regression', outputs: 2 },
+      click: { kind: 'binary' },
+      segment: { kind: 'multiclass', classes: 3 },
+      tags: { kind: 'multilabel', labels: 2 },
+    },
   });
-  await fit(model, { x: x.slice(0, 150), y: Object.fromEntries(Object.entries(y).map(([k, v]) => [k, v.slice(0, 150)])) }, { epochs: 30, optimizer: { name: 'adam', learningRate: 0.02 } });
+  await fit(
+    model,
+    {
+      x: x.slice(0, 150),
+      y: Object.fromEntries(Object.entries(y).map(([k, v]) => [k, v.slice(0, 150)])),
+    },
+    { epochs: 30, optimizer: { name: 'adam', learningRate: 0.02 } },
+  );
 });
 afterAll(() => model.dispose());
 
-const test = () => ({ x: x.slice(150), y: Object.fromEntries(Object.entries(y).map(([k, v]) => [k, v.slice(150)])) as typeof y });
+const test = () => ({
+  x: x.slice(150),
+  y: Object.fromEntries(Object.entries(y).map(([k, v]) => [k, v.slice(150)])) as typeof y,
+});
 
 describe('evaluate', () => {
   it('evaluate reports loss and every metric of each task kind', async () => {
@@ -57,18 +73,38 @@ describe('evaluate', () => {
     tf.dispose(Object.values(out));
     const rows = data.x.map((_, i) => i).filter((i) => data.y.click[i] !== -1);
     expect(rows.length).toBeLessThan(data.x.length);
-    expect(scores.click!.auc).toBeCloseTo(rocAuc(rows.map((i) => data.y.click[i]!), rows.map((i) => click[i]!)), 6);
+    expect(scores.click!.auc).toBeCloseTo(
+      rocAuc(
+        rows.map((i) => data.y.click[i]!),
+        rows.map((i) => click[i]!),
+      ),
+      6,
+    );
     expect(scores.segment!['macro-f1']).toBeCloseTo(macroF1(data.y.segment, seg), 6);
-    const r2a = r2Score(data.y.spend.map((r) => r[0]!), data.y.spend.map((_, i) => spend[2 * i]!));
+    const r2a = r2Score(
+      data.y.spend.map((r) => r[0]!),
+      data.y.spend.map((_, i) => spend[2 * i]!),
+    );
     const kept = data.y.spend.map((_, i) => i).filter((i) => !Number.isNaN(data.y.spend[i]![1]));
-    const r2b = r2Score(kept.map((i) => data.y.spend[i]![1]!), kept.map((i) => spend[2 * i + 1]!));
+    const r2b = r2Score(
+      kept.map((i) => data.y.spend[i]![1]!),
+      kept.map((i) => spend[2 * i + 1]!),
+    );
     expect(scores.spend!.r2).toBeCloseTo((r2a + r2b) / 2, 5);
   });
 
   it('evaluate agrees with the validation loss of fit', async () => {
-    const other = fixtureModel({ features: 4, trunk: [8], tasks: { spend: { kind: 'regression', outputs: 2 }, click: { kind: 'binary' } } });
+    const other = fixtureModel({
+      features: 4,
+      trunk: [8],
+      tasks: { spend: { kind: 'regression', outputs: 2 }, click: { kind: 'binary' } },
+    });
     const val = { x: test().x, y: { spend: test().y.spend, click: test().y.click } };
-    const h = await fit(other, { x: x.slice(0, 150), y: { spend: y.spend.slice(0, 150), click: y.click.slice(0, 150) } }, { epochs: 2, validationData: val });
+    const h = await fit(
+      other,
+      { x: x.slice(0, 150), y: { spend: y.spend.slice(0, 150), click: y.click.slice(0, 150) } },
+      { epochs: 2, validationData: val },
+    );
     const scores = await evaluate(other, val);
     expect(scores.spend!.loss).toBeCloseTo(h.valTaskLoss!.spend!.at(-1)!, 5);
     expect(scores.click!.loss).toBeCloseTo(h.valTaskLoss!.click!.at(-1)!, 5);
@@ -78,7 +114,15 @@ describe('evaluate', () => {
   it('evaluate leaves out a task excluded with an all-zero mask, and frees its tensors', async () => {
     const data = test();
     const before = tf.memory().numTensors;
-    const scores = await evaluate(model, { x: data.x, y: { spend: data.y.spend, click: data.y.click, segment: data.y.segment }, mask: { tags: new Array(50).fill(0) } }, { batchSize: 16 });
+    const scores = await evaluate(
+      model,
+      {
+        x: data.x,
+        y: { spend: data.y.spend, click: data.y.click, segment: data.y.segment },
+        mask: { tags: new Array(50).fill(0) },
+      },
+      { batchSize: 16 },
+    );
     expect(Object.keys(scores)).toEqual(['spend', 'click', 'segment']);
     expect(tf.memory().numTensors).toBe(before);
     const whole = await evaluate(model, data);
@@ -88,7 +132,11 @@ describe('evaluate', () => {
   it('evaluate rejects bad data with the evaluate scope', async () => {
     const data = test();
     (data.y.segment as number[])[3] = 9;
-    await expect(evaluate(model, data)).rejects.toMatchObject({ name: 'DataError', path: 'y.segment[3]', message: expect.stringMatching(/^mtgraph\/evaluate: /) });
+    await expect(evaluate(model, data)).rejects.toMatchObject({
+      name: 'DataError',
+      path: 'y.segment[3]',
+      message: expect.stringMatching(/^mtgraph\/evaluate: /),
+    });
   });
 });
 
@@ -96,7 +144,11 @@ describe('predict', () => {
   it('predict returns one tensor per task, in chunks or whole, and leaks nothing', () => {
     const before = tf.memory().numTensors;
     const whole = predict(model, x);
-    const chunked = predict(model, { values: Float32Array.from(x.flat()), shape: [200, 4] }, { batchSize: 7 });
+    const chunked = predict(
+      model,
+      { values: Float32Array.from(x.flat()), shape: [200, 4] },
+      { batchSize: 7 },
+    );
     expect(Object.keys(whole)).toEqual(['spend', 'click', 'segment', 'tags']);
     expect(whole.spend!.shape).toEqual([200, 2]);
     expect(whole.segment!.shape).toEqual([200, 3]);
@@ -121,7 +173,9 @@ describe('predict', () => {
   it('predict validates x first', () => {
     const before = tf.memory().numTensors;
     expect(() => predict(model, [[1, 2, 3]])).toThrowError(DataError);
-    expect(() => predict(model, [[1, 2, 3, NaN]])).toThrowError(expect.objectContaining({ path: 'x[0][3]' }));
+    expect(() => predict(model, [[1, 2, 3, NaN]])).toThrowError(
+      expect.objectContaining({ path: 'x[0][3]' }),
+    );
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -7,9 +7,19 @@ const STRATEGIES = ['single', 'hard', 'clustered', 'soft'] as const;
 
 async function meanTestMse(seed: number, strategy: string): Promise<number> {
   const family = generateTaskFamily({ seed, trainRows: 150 });
-  const model = compile(family.graph, { strategy, trunk: { units: [4] }, seed, soft: { strength: 0.01 } });
+  const model = compile(family.graph, {
+    strategy,
+    trunk: { units: [4] },
+    seed,
+    soft: { strength: 0.01 },
+  });
   try {
-    await fit(model, family.train, { epochs: 100, batchSize: 16, seed, optimizer: { name: 'adam', learningRate: 0.01 } });
+    await fit(model, family.train, {
+      epochs: 100,
+      batchSize: 16,
+      seed,
+      optimizer: { name: 'adam', learningRate: 0.01 },
+    });
     const scores = await evaluate(model, family.test);
     const tasks = family.graph.nodes();
     return tasks.reduce((s, t) => s + scores[t]!.mse!, 0) / tasks.length;
@@ -23,13 +33,17 @@ describe('graph-aware strategies on a generated task family', () => {
     await initBackend();
   });
 
-  it.each([1, 3])('clustered and soft beat single and hard on mean test MSE (seed %i)', async (seed) => {
-    const mse: Record<string, number> = {};
-    for (const s of STRATEGIES) mse[s] = await meanTestMse(seed, s);
-    const baseline = Math.min(mse.single!, mse.hard!);
-    expect(mse.clustered).toBeLessThan(baseline * 0.95);
-    expect(mse.soft).toBeLessThan(baseline * 0.95);
-  }, 120_000);
+  it.each([1, 3])(
+    'clustered and soft beat single and hard on mean test MSE (seed %i)',
+    async (seed) => {
+      const mse: Record<string, number> = {};
+      for (const s of STRATEGIES) mse[s] = await meanTestMse(seed, s);
+      const baseline = Math.min(mse.single!, mse.hard!);
+      expect(mse.clustered).toBeLessThan(baseline * 0.95);
+      expect(mse.soft).toBeLessThan(baseline * 0.95);
+    },
+    120_000,
+  );
 
   it('the clustered plan recovers the true groups', () => {
     const family = generateTaskFamily({ seed: 1 });

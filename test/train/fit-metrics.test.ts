@@ -15,7 +15,10 @@ const FOUR: FixtureOptions = {
     segment: { kind: 'multiclass', classes: 3 },
     tags: { kind: 'multilabel', labels: 2 },
   },
-  edges: [['price', 'click', 0.6], ['click', 'segment', -0.4]],
+  edges: [
+    ['price', 'click', 0.6],
+    ['click', 'segment', -0.4],
+  ],
 };
 
 /** Learnable labels with some missing (NaN, -1 and a mask). */
@@ -38,16 +41,26 @@ const TASKS = ['price', 'click', 'segment', 'tags'];
 const OPTIONS = { batchSize: 16, optimizer: { name: 'adam', learningRate: 0.01 }, seed: 3 };
 
 /** Each task's metrics from evaluate, without the loss. */
-async function evaluated(model: Parameters<typeof evaluate>[0], data: TaskData, batchSize?: number): Promise<Record<string, Record<string, number>>> {
+async function evaluated(
+  model: Parameters<typeof evaluate>[0],
+  data: TaskData,
+  batchSize?: number,
+): Promise<Record<string, Record<string, number>>> {
   const scores = await evaluate(model, data, batchSize ? { batchSize } : {});
-  return Object.fromEntries(Object.entries(scores).map(([id, { loss: _loss, ...metrics }]) => [id, metrics]));
+  return Object.fromEntries(
+    Object.entries(scores).map(([id, { loss: _loss, ...metrics }]) => [id, metrics]),
+  );
 }
 
-function expectClose(actual: Record<string, Record<string, number>>, expected: Record<string, Record<string, number>>): void {
+function expectClose(
+  actual: Record<string, Record<string, number>>,
+  expected: Record<string, Record<string, number>>,
+): void {
   expect(Object.keys(actual)).toEqual(Object.keys(expected));
   for (const [id, metrics] of Object.entries(expected)) {
     expect(Object.keys(actual[id]!), id).toEqual(Object.keys(metrics));
-    for (const [name, value] of Object.entries(metrics)) expect(actual[id]![name], `${id}.${name}`).toBeCloseTo(value, 5);
+    for (const [name, value] of Object.entries(metrics))
+      expect(actual[id]![name], `${id}.${name}`).toBeCloseTo(value, 5);
   }
 }
 
@@ -56,7 +69,13 @@ describe('fit metrics', () => {
     const model = fixtureModel(FOUR);
     const data = fourData(80);
     const logs: EpochLogs[] = [];
-    const history = await fit(model, data, { ...OPTIONS, epochs: 4, onEpochEnd: (_e, l) => { logs.push(l); } });
+    const history = await fit(model, data, {
+      ...OPTIONS,
+      epochs: 4,
+      onEpochEnd: (_e, l) => {
+        logs.push(l);
+      },
+    });
     expect(history.valMetrics).toBeUndefined();
     const metrics = history.metrics!;
     expect(Object.keys(metrics)).toEqual(TASKS);
@@ -83,7 +102,14 @@ describe('fit metrics', () => {
     const model = fixtureModel(FOUR);
     const val = fourData(30, 2);
     const logs: EpochLogs[] = [];
-    const history = await fit(model, fourData(60), { ...OPTIONS, epochs: 3, validationData: val, onEpochEnd: (_e, l) => { logs.push(l); } });
+    const history = await fit(model, fourData(60), {
+      ...OPTIONS,
+      epochs: 3,
+      validationData: val,
+      onEpochEnd: (_e, l) => {
+        logs.push(l);
+      },
+    });
     expect(history.metrics).toBeUndefined();
     expect(Object.keys(history.valMetrics!)).toEqual(TASKS);
     expect(history.valMetrics!.click!.auc).toHaveLength(3);
@@ -94,11 +120,28 @@ describe('fit metrics', () => {
 
   it('fit scores the held-out rows of a validationSplit', async () => {
     const model = fixtureModel(FOUR);
-    const data = fourData(50) as { x: number[][]; y: Record<string, unknown[]>; mask: Record<string, number[]> };
-    const history = await fit(model, data as TaskData, { ...OPTIONS, epochs: 2, validationSplit: 0.4 });
+    const data = fourData(50) as {
+      x: number[][];
+      y: Record<string, unknown[]>;
+      mask: Record<string, number[]>;
+    };
+    const history = await fit(model, data as TaskData, {
+      ...OPTIONS,
+      epochs: 2,
+      validationSplit: 0.4,
+    });
     const tail = (v: unknown[]) => v.slice(30);
-    const held = { x: data.x.slice(30), y: Object.fromEntries(Object.entries(data.y).map(([k, v]) => [k, tail(v)])), mask: { segment: tail(data.mask.segment!) } } as TaskData;
-    const last = Object.fromEntries(Object.entries(history.valMetrics!).map(([id, m]) => [id, Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.at(-1)!]))]));
+    const held = {
+      x: data.x.slice(30),
+      y: Object.fromEntries(Object.entries(data.y).map(([k, v]) => [k, tail(v)])),
+      mask: { segment: tail(data.mask.segment!) },
+    } as TaskData;
+    const last = Object.fromEntries(
+      Object.entries(history.valMetrics!).map(([id, m]) => [
+        id,
+        Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.at(-1)!])),
+      ]),
+    );
     expectClose(last, await evaluated(model, held));
     model.dispose();
   });
@@ -108,11 +151,24 @@ describe('fit metrics', () => {
     const scored: boolean[] = [];
     const counts: number[] = [];
     const history = await fit(model, fourData(40), {
-      ...OPTIONS, epochs: 7, metricsEvery: 3,
-      onEpochEnd: (_e, l) => { scored.push(l.metrics !== undefined); counts.push(tf.memory().numTensors); },
+      ...OPTIONS,
+      epochs: 7,
+      metricsEvery: 3,
+      onEpochEnd: (_e, l) => {
+        scored.push(l.metrics !== undefined);
+        counts.push(tf.memory().numTensors);
+      },
     });
     expect(scored).toEqual([false, false, true, false, false, true, true]);
-    expect(history.metrics!.segment!.accuracy!.map(Number.isNaN)).toEqual([true, true, false, true, true, false, false]);
+    expect(history.metrics!.segment!.accuracy!.map(Number.isNaN)).toEqual([
+      true,
+      true,
+      false,
+      true,
+      true,
+      false,
+      false,
+    ]);
     expect(new Set(counts).size).toBe(1);
     model.dispose();
   });
@@ -120,7 +176,15 @@ describe('fit metrics', () => {
   it('fit with metrics: false computes none', async () => {
     const model = fixtureModel(FOUR);
     const logs: EpochLogs[] = [];
-    const history = await fit(model, fourData(40), { ...OPTIONS, epochs: 2, metrics: false, validationSplit: 0.25, onEpochEnd: (_e, l) => { logs.push(l); } });
+    const history = await fit(model, fourData(40), {
+      ...OPTIONS,
+      epochs: 2,
+      metrics: false,
+      validationSplit: 0.25,
+      onEpochEnd: (_e, l) => {
+        logs.push(l);
+      },
+    });
     expect(history.metrics).toBeUndefined();
     expect(history.valMetrics).toBeUndefined();
     expect(logs.some((l) => 'metrics' in l || 'valMetrics' in l)).toBe(false);
@@ -130,15 +194,27 @@ describe('fit metrics', () => {
 
   it('fit leaves out a task excluded on purpose and scores a task without labels as NaN', async () => {
     const model = fixtureModel(FOUR);
-    const data = fourData(40) as { x: number[][]; y: Record<string, unknown>; mask: Record<string, number[]> };
+    const data = fourData(40) as {
+      x: number[][];
+      y: Record<string, unknown>;
+      mask: Record<string, number[]>;
+    };
     delete data.y.tags;
     data.mask.tags = data.x.map(() => 0);
     const history = await fit(model, data as TaskData, { ...OPTIONS, epochs: 1 });
     expect(Object.keys(history.metrics!)).toEqual(['price', 'click', 'segment']);
     // a validation split whose held-out rows of `click` are all unlabelled
-    const split = fourData(20, 6) as { x: number[][]; y: Record<string, unknown[]>; mask: Record<string, number[]> };
+    const split = fourData(20, 6) as {
+      x: number[][];
+      y: Record<string, unknown[]>;
+      mask: Record<string, number[]>;
+    };
     split.y.click = split.y.click!.map((v, i) => (i >= 15 ? -1 : v));
-    const h2 = await fit(model, split as TaskData, { ...OPTIONS, epochs: 1, validationSplit: 0.25 });
+    const h2 = await fit(model, split as TaskData, {
+      ...OPTIONS,
+      epochs: 1,
+      validationSplit: 0.25,
+    });
     expect(Number.isNaN(h2.valMetrics!.click!.auc![0])).toBe(true);
     expect(Number.isFinite(h2.valMetrics!.price!.mse![0])).toBe(true);
     model.dispose();
@@ -148,7 +224,12 @@ describe('fit metrics', () => {
     const model = fixtureModel({ ...FOUR, trunk: [4] });
     const data = fourData(8192 + 300, 4);
     const history = await fit(model, data, { epochs: 1, batchSize: 4096, seed: 1 });
-    const last = Object.fromEntries(Object.entries(history.metrics!).map(([id, m]) => [id, Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v[0]!]))]));
+    const last = Object.fromEntries(
+      Object.entries(history.metrics!).map(([id, m]) => [
+        id,
+        Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v[0]!])),
+      ]),
+    );
     expectClose(last, await evaluated(model, data, 100_000));
     model.dispose();
   });

@@ -5,7 +5,17 @@ import { prepareData, toTensors } from '../../src/data/index.js';
 import { DataError, OptionsError, TrainingError } from '../../src/errors.js';
 import type { MtgraphModel } from '../../src/network/types.js';
 import type { TaskData } from '../../src/data/types.js';
-import { cpu, features, fixtureModel, gaussian, rng, weightsOf, type FixtureOptions, FOUR_TASKS, fourTaskData } from './fixture.js';
+import {
+  cpu,
+  features,
+  fixtureModel,
+  gaussian,
+  rng,
+  weightsOf,
+  type FixtureOptions,
+  FOUR_TASKS,
+  fourTaskData,
+} from './fixture.js';
 
 beforeAll(cpu);
 
@@ -13,7 +23,11 @@ const FOUR: FixtureOptions = {
   features: 6,
   trunk: [16],
   tasks: FOUR_TASKS,
-  edges: [['price', 'click', 0.6], ['click', 'segment', 0.5], ['segment', 'tags', 0.4]],
+  edges: [
+    ['price', 'click', 0.6],
+    ['click', 'segment', 0.5],
+    ['segment', 'tags', 0.4],
+  ],
 };
 
 /** Learnable labels for FOUR on `rows` rows, with some labels missing. */
@@ -61,18 +75,31 @@ describe('fit masks', () => {
           const count = t.mask.reduce((a, b) => a + b, 0);
           for (let j = 0; j < t.width; j++) {
             const rowsOf = x.map((_, i) => i).filter((i) => t.mask[i * t.width + j] === 1);
-            const out = (model.model.apply(tf.tensor2d(rowsOf.map((i) => x[i]!)), { training: true }) as tf.Tensor[])[k]!;
+            const out = (
+              model.model.apply(tf.tensor2d(rowsOf.map((i) => x[i]!)), {
+                training: true,
+              }) as tf.Tensor[]
+            )[k]!;
             const labels = tf.tensor2d(rowsOf.map((i) => [t.labels[i * t.width + j]!]));
             let sum: tf.Tensor;
             if (kind === 'multiclass') {
-              const oneHot = tf.tensor2d(rowsOf.map((i) => [0, 1, 2].map((c) => (c === t.labels[i] ? 1 : 0))));
+              const oneHot = tf.tensor2d(
+                rowsOf.map((i) => [0, 1, 2].map((c) => (c === t.labels[i] ? 1 : 0))),
+              );
               sum = tf.neg(tf.sum(tf.log(tf.clipByValue(tf.sum(tf.mul(out, oneHot), 1), 1e-7, 1))));
             } else {
               const p = tf.slice(out, [0, j], [-1, 1]);
               if (kind === 'regression') sum = tf.sum(tf.square(tf.sub(p, labels)));
               else {
                 const c = tf.clipByValue(p, 1e-7, 1 - 1e-7);
-                sum = tf.neg(tf.sum(tf.add(tf.mul(labels, tf.log(c)), tf.mul(tf.sub(1, labels), tf.log(tf.sub(1, c))))));
+                sum = tf.neg(
+                  tf.sum(
+                    tf.add(
+                      tf.mul(labels, tf.log(c)),
+                      tf.mul(tf.sub(1, labels), tf.log(tf.sub(1, c))),
+                    ),
+                  ),
+                );
               }
             }
             terms.push(tf.div(sum, count) as tf.Scalar);
@@ -80,7 +107,8 @@ describe('fit masks', () => {
         });
         return tf.addN(terms) as tf.Scalar;
       }, vars);
-      const labelled = (task: string) => prepared.tasks.find((p) => p.id === task)!.mask.reduce((a, b) => a + b, 0);
+      const labelled = (task: string) =>
+        prepared.tasks.find((p) => p.id === task)!.mask.reduce((a, b) => a + b, 0);
       expect(labelled('price')).toBeLessThan(rows * 2);
       expect(labelled('segment')).toBe(rows - 2);
       for (const v of vars) {
@@ -90,7 +118,12 @@ describe('fit masks', () => {
         expect(Math.max(...Array.from(b, Math.abs)), v.name).toBeGreaterThan(1e-4);
         expect(maxAbsDiff(a, b), v.name).toBeLessThan(1e-5);
       }
-      tf.dispose([masked.value, byHand.value, ...Object.values(masked.grads), ...Object.values(byHand.grads)]);
+      tf.dispose([
+        masked.value,
+        byHand.value,
+        ...Object.values(masked.grads),
+        ...Object.values(byHand.grads),
+      ]);
     } finally {
       tf.dispose([data.x, data.y, data.mask]);
       objective.dispose();
@@ -99,7 +132,11 @@ describe('fit masks', () => {
   });
 
   it('fit on rows with missing labels takes the same step as fit on the labelled rows alone', async () => {
-    const options: FixtureOptions = { features: 4, trunk: [6], tasks: { a: { kind: 'regression' }, b: { kind: 'binary' } } };
+    const options: FixtureOptions = {
+      features: 4,
+      trunk: [6],
+      tasks: { a: { kind: 'regression' }, b: { kind: 'binary' } },
+    };
     const x = features(20, 4, 9);
     const drop = new Set([3, 7, 11, 18]);
     const ya = x.map((v, i) => (drop.has(i) ? NaN : v[0]! - v[1]!));
@@ -109,7 +146,11 @@ describe('fit masks', () => {
     const subset = fixtureModel(options);
     const fitOptions = { epochs: 1, batchSize: 64, optimizer: { name: 'sgd', learningRate: 0.5 } };
     await fit(masked, { x, y: { a: ya, b: yb } }, fitOptions);
-    await fit(subset, { x: x.filter(keep), y: { a: ya.filter(keep), b: yb.filter(keep) } }, fitOptions);
+    await fit(
+      subset,
+      { x: x.filter(keep), y: { a: ya.filter(keep), b: yb.filter(keep) } },
+      fitOptions,
+    );
     const a = weightsOf(masked);
     const b = weightsOf(subset);
     a.forEach((w, i) => expect(maxAbsDiff(w, b[i]!)).toBeLessThan(1e-5));
@@ -121,7 +162,11 @@ describe('fit masks', () => {
 describe('fit', () => {
   it('fit lowers the training loss of every task on generated data', async () => {
     const model = fixtureModel(FOUR);
-    const history = await fit(model, fourData(256), { epochs: 25, optimizer: { name: 'adam', learningRate: 0.01 }, seed: 3 });
+    const history = await fit(model, fourData(256), {
+      epochs: 25,
+      optimizer: { name: 'adam', learningRate: 0.01 },
+      seed: 3,
+    });
     expect(history.epochs).toBe(25);
     expect(history.loss.at(-1)!).toBeLessThan(history.loss[0]! * 0.6);
     for (const id of ['price', 'click', 'segment', 'tags']) {
@@ -135,18 +180,33 @@ describe('fit', () => {
   });
 
   it.each(['sgd', 'rmsprop'])('fit trains with %s', async (name) => {
-    const model = fixtureModel({ features: 6, trunk: [8], tasks: { a: { kind: 'regression', loss: 'huber' }, b: { kind: 'regression', loss: 'mae' } } });
+    const model = fixtureModel({
+      features: 6,
+      trunk: [8],
+      tasks: { a: { kind: 'regression', loss: 'huber' }, b: { kind: 'regression', loss: 'mae' } },
+    });
     const x = features(128, 6, 2);
-    const history = await fit(model, { x, y: { a: x.map((v) => v[0]! * 2), b: x.map((v) => v[1]! - v[2]!) } }, { epochs: 15, optimizer: { name, learningRate: name === 'sgd' ? 0.1 : 0.01 } });
+    const history = await fit(
+      model,
+      { x, y: { a: x.map((v) => v[0]! * 2), b: x.map((v) => v[1]! - v[2]!) } },
+      { epochs: 15, optimizer: { name, learningRate: name === 'sgd' ? 0.1 : 0.01 } },
+    );
     expect(history.loss.at(-1)!).toBeLessThan(history.loss[0]!);
     model.dispose();
   });
 
   it('fit weighs tasks by their plan weight and reports per-task and validation losses', async () => {
-    const model = fixtureModel({ ...FOUR, tasks: { ...FOUR.tasks, click: { kind: 'binary', weight: 3 } } });
+    const model = fixtureModel({
+      ...FOUR,
+      tasks: { ...FOUR.tasks, click: { kind: 'binary', weight: 3 } },
+    });
     const logs: unknown[] = [];
     const history = await fit(model, fourData(120), {
-      epochs: 3, validationData: fourData(40, 2), onEpochEnd: (_epoch, l) => { logs.push(l); },
+      epochs: 3,
+      validationData: fourData(40, 2),
+      onEpochEnd: (_epoch, l) => {
+        logs.push(l);
+      },
     });
     expect(history.weights.click).toEqual([3, 3, 3]);
     expect(history.valLoss).toHaveLength(3);
@@ -168,7 +228,11 @@ describe('fit', () => {
     const model = fixtureModel(FOUR);
     const a = await fit(model, fourData(50), { epochs: 1, validationSplit: 0.2 });
     expect([a.trainRows, a.valRows]).toEqual([40, 10]);
-    const b = await fit(model, fourData(50), { epochs: 1, validationSplit: { fraction: 0.3, shuffle: true }, seed: 4 });
+    const b = await fit(model, fourData(50), {
+      epochs: 1,
+      validationSplit: { fraction: 0.3, shuffle: true },
+      seed: 4,
+    });
     expect([b.trainRows, b.valRows]).toEqual([35, 15]);
     model.dispose();
   });
@@ -176,7 +240,12 @@ describe('fit', () => {
   it('fit with the same seed and initial weights gives identical losses; another seed differs', async () => {
     const run = async (seed: number) => {
       const model = fixtureModel(FOUR);
-      const h = await fit(model, fourData(100), { epochs: 4, batchSize: 16, seed, validationSplit: { fraction: 0.2, shuffle: true } });
+      const h = await fit(model, fourData(100), {
+        epochs: 4,
+        batchSize: 16,
+        seed,
+        validationSplit: { fraction: 0.2, shuffle: true },
+      });
       model.dispose();
       return [...h.loss, ...h.valLoss!];
     };
@@ -187,16 +256,28 @@ describe('fit', () => {
 
   it('fit early stopping restores the best weights', async () => {
     // Pure-noise labels: the training loss falls while the validation loss soon rises.
-    const model = fixtureModel({ features: 8, trunk: [64, 64], tasks: { a: { kind: 'regression' } } });
+    const model = fixtureModel({
+      features: 8,
+      trunk: [64, 64],
+      tasks: { a: { kind: 'regression' } },
+    });
     const noise = (rows: number, seed: number) => {
       const r = rng(seed);
-      return { x: features(rows, 8, seed), y: { a: Array.from({ length: rows }, () => gaussian(r)) } };
+      return {
+        x: features(rows, 8, seed),
+        y: { a: Array.from({ length: rows }, () => gaussian(r)) },
+      };
     };
     const seen: Float32Array[][] = [];
     const history = await fit(model, noise(24, 1), {
-      epochs: 60, batchSize: 8, optimizer: { name: 'adam', learningRate: 0.02 }, validationData: noise(24, 2),
+      epochs: 60,
+      batchSize: 8,
+      optimizer: { name: 'adam', learningRate: 0.02 },
+      validationData: noise(24, 2),
       earlyStopping: { patience: 3 },
-      onEpochEnd: () => { seen.push(weightsOf(model)); },
+      onEpochEnd: () => {
+        seen.push(weightsOf(model));
+      },
     });
     const val = history.valLoss!;
     const best = val.indexOf(Math.min(...val));
@@ -217,7 +298,9 @@ describe('fit non-finite losses', () => {
     const fusedIn = [...model.layerNames.fusedHeads].find(([, tasks]) => tasks.includes('click'));
     const head = model.model.getLayer(fusedIn ? fusedIn[0] : model.layerNames.heads.get('click')!);
     const columns = fusedIn ? fusedIn[1].map((id) => model.plan.heads[id]!.units) : [];
-    const first = fusedIn ? columns.slice(0, fusedIn[1].indexOf('click')).reduce((a, b) => a + b, 0) : 0;
+    const first = fusedIn
+      ? columns.slice(0, fusedIn[1].indexOf('click')).reduce((a, b) => a + b, 0)
+      : 0;
     const width = fusedIn ? model.plan.heads.click!.units : Infinity;
     let good: Float32Array[] = [];
     const run = fit(model, fourData(64), {
@@ -228,7 +311,10 @@ describe('fit non-finite losses', () => {
         const [kernel, bias] = head.getWeights();
         const poisoned = tf.tidy(() => {
           const k = kernel!.shape[1]!;
-          const nan = tf.range(0, k).less(first + width).logicalAnd(tf.range(0, k).greaterEqual(first));
+          const nan = tf
+            .range(0, k)
+            .less(first + width)
+            .logicalAnd(tf.range(0, k).greaterEqual(first));
           return tf.where(tf.broadcastTo(nan, kernel!.shape), tf.fill(kernel!.shape, NaN), kernel!);
         });
         head.setWeights([poisoned, bias!]);
@@ -238,7 +324,9 @@ describe('fit non-finite losses', () => {
     const error = await run.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TrainingError);
     expect((error as TrainingError).path).toBe('tasks.click');
-    expect((error as Error).message).toMatch(/^mtgraph\/fit: the loss of task "click" became non-finite \(got NaN\) in epoch 3 of 10 → at tasks\.click\. Training stopped and the model keeps the weights from the end of epoch 2\./);
+    expect((error as Error).message).toMatch(
+      /^mtgraph\/fit: the loss of task "click" became non-finite \(got NaN\) in epoch 3 of 10 → at tasks\.click\. Training stopped and the model keeps the weights from the end of epoch 2\./,
+    );
     const now = weightsOf(model);
     good.forEach((w, i) => expect(Array.from(now[i]!)).toEqual(Array.from(w)));
     model.dispose();
@@ -248,9 +336,15 @@ describe('fit non-finite losses', () => {
     const model = fixtureModel({ features: 6, trunk: [8], tasks: { a: { kind: 'regression' } } });
     const x = features(64, 6, 3);
     const before = tf.memory().numTensors;
-    const error = await fit(model, { x, y: { a: x.map((v) => 1e3 * v[0]!) } }, { epochs: 5, optimizer: { name: 'sgd', learningRate: 1e6 } }).catch((e: unknown) => e);
+    const error = await fit(
+      model,
+      { x, y: { a: x.map((v) => 1e3 * v[0]!) } },
+      { epochs: 5, optimizer: { name: 'sgd', learningRate: 1e6 } },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TrainingError);
-    expect((error as Error).message).toMatch(/became non-finite \(got (NaN|-?Infinity)\) in epoch \d of 5 → at tasks\.a\. Training stopped and the model keeps/);
+    expect((error as Error).message).toMatch(
+      /became non-finite \(got (NaN|-?Infinity)\) in epoch \d of 5 → at tasks\.a\. Training stopped and the model keeps/,
+    );
     expect(allFinite(model)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
@@ -263,8 +357,13 @@ describe('fit tensors', () => {
     const counts: number[] = [];
     const before = tf.memory().numTensors;
     await fit(model, fourData(60), {
-      epochs: 20, batchSize: 16, validationSplit: 0.25, earlyStopping: { patience: 100 },
-      onEpochEnd: () => { counts.push(tf.memory().numTensors); },
+      epochs: 20,
+      batchSize: 16,
+      validationSplit: 0.25,
+      earlyStopping: { patience: 100 },
+      onEpochEnd: () => {
+        counts.push(tf.memory().numTensors);
+      },
     });
     expect(counts).toHaveLength(20);
     expect(new Set(counts).size).toBe(1);
@@ -273,10 +372,20 @@ describe('fit tensors', () => {
   });
 
   it('fit with batch norm and dropout keeps tensor counts flat', async () => {
-    const model = fixtureModel({ ...FOUR, trunk: [8], extra: { trunk: { units: [8], batchNorm: true, dropout: 0.2 } } });
+    const model = fixtureModel({
+      ...FOUR,
+      trunk: [8],
+      extra: { trunk: { units: [8], batchNorm: true, dropout: 0.2 } },
+    });
     const counts: number[] = [];
     const before = tf.memory().numTensors;
-    const h = await fit(model, fourData(60), { epochs: 6, batchSize: 16, onEpochEnd: () => { counts.push(tf.memory().numTensors); } });
+    const h = await fit(model, fourData(60), {
+      epochs: 6,
+      batchSize: 16,
+      onEpochEnd: () => {
+        counts.push(tf.memory().numTensors);
+      },
+    });
     expect(new Set(counts).size).toBe(1);
     expect(tf.memory().numTensors).toBe(before);
     expect(h.loss.every(Number.isFinite)).toBe(true);
@@ -296,18 +405,33 @@ describe('fit bad input', () => {
     expect(tf.memory().numTensors).toBe(before);
     const val = fourData(10) as { x: number[][]; y: Record<string, number[]> };
     val.y.segment![4] = 5;
-    await expect(fit(model, fourData(20), { validationData: val })).rejects.toMatchObject({ name: 'DataError', path: 'options.validationData.y.segment[4]' });
+    await expect(fit(model, fourData(20), { validationData: val })).rejects.toMatchObject({
+      name: 'DataError',
+      path: 'options.validationData.y.segment[4]',
+    });
     model.dispose();
   });
 
   it.each([
     [{ epochs: 0 }, 'options.epochs', /epochs must be at least 1/],
     [{ epoch: 3 }, 'options.epoch', /unknown key "epoch"/],
-    [{ optimizer: 'adagrad' }, 'options.optimizer', /unknown optimizer \(got "adagrad"; expected one of adam, sgd, rmsprop\)/],
-    [{ optimizer: { name: 'adam', learningRate: -1 } }, 'options.optimizer.learningRate', /learningRate must be positive/],
+    [
+      { optimizer: 'adagrad' },
+      'options.optimizer',
+      /unknown optimizer \(got "adagrad"; expected one of adam, sgd, rmsprop\)/,
+    ],
+    [
+      { optimizer: { name: 'adam', learningRate: -1 } },
+      'options.optimizer.learningRate',
+      /learningRate must be positive/,
+    ],
     [{ balance: 'magic' }, 'options.balance', /unknown balancing method/],
     [{ validationSplit: 1.5 }, 'options.validationSplit', /validationSplit/],
-    [{ earlyStopping: { patience: 2, monitor: 'val_loss' } }, 'options.earlyStopping.monitor', /no validation data/],
+    [
+      { earlyStopping: { patience: 2, monitor: 'val_loss' } },
+      'options.earlyStopping.monitor',
+      /no validation data/,
+    ],
     [{ onEpochEnd: 3 }, 'options.onEpochEnd', /onEpochEnd must be a function/],
     [{ metrics: 'yes' }, 'options.metrics', /metrics must be true or false/],
     [{ metricsEvery: 0 }, 'options.metricsEvery', /metricsEvery must be at least 1/],
@@ -321,14 +445,20 @@ describe('fit bad input', () => {
   });
 
   it('fit rejects something that is not a built model', async () => {
-    await expect(fit({} as never, fourData(5))).rejects.toMatchObject({ name: 'OptionsError', path: 'model' });
+    await expect(fit({} as never, fourData(5))).rejects.toMatchObject({
+      name: 'OptionsError',
+      path: 'model',
+    });
   });
 
   it('fit refuses a validation split that leaves a task without training labels', async () => {
     const model = fixtureModel(FOUR);
     const data = fourData(20) as { x: number[][]; y: Record<string, number[]> };
     data.y.click = data.y.click!.map((v, i) => (i < 16 ? -1 : v));
-    await expect(fit(model, data, { validationSplit: 0.25 })).rejects.toMatchObject({ name: 'DataError', path: 'y.click' });
+    await expect(fit(model, data, { validationSplit: 0.25 })).rejects.toMatchObject({
+      name: 'DataError',
+      path: 'y.click',
+    });
     model.dispose();
   });
 });
@@ -356,10 +486,16 @@ describe('fit names the first non-finite step of a long epoch', () => {
     });
     const model = fixtureModel({ features: 3, trunk: [4], tasks: { a: { kind: 'regression' } } });
     const x = features(300, 3, 9);
-    const error = await fit(model, { x, y: { a: x.map((v) => v[0]!) } }, { epochs: 2, batchSize: 2, balance: 'test-nan-at-step-100', metrics: false }).catch((e: unknown) => e);
+    const error = await fit(
+      model,
+      { x, y: { a: x.map((v) => v[0]!) } },
+      { epochs: 2, batchSize: 2, balance: 'test-nan-at-step-100', metrics: false },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TrainingError);
     expect((error as Error).message).toMatch(/a gradient \(the losses were finite\)/);
-    expect((error as Error).message).toMatch(/It first happened at step 100 of 150 of epoch 1 \(the batch of shuffled rows 198\.\.199; step 100 of the run\)/);
+    expect((error as Error).message).toMatch(
+      /It first happened at step 100 of 150 of epoch 1 \(the batch of shuffled rows 198\.\.199; step 100 of the run\)/,
+    );
     model.dispose();
   });
 });

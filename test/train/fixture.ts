@@ -90,7 +90,10 @@ export const FOUR_TASKS: FixtureOptions['tasks'] = {
  * reads feature `tagFeature`. With `missing` (default), some price and click labels are missing;
  * with `mask`, every sixth segment label is masked out too.
  */
-export function fourTaskData(rows: number, o: { seed?: number; features: number; tagFeature: number; missing?: boolean; mask?: boolean }): TaskData {
+export function fourTaskData(
+  rows: number,
+  o: { seed?: number; features: number; tagFeature: number; missing?: boolean; mask?: boolean },
+): TaskData {
   const seed = o.seed ?? 1;
   const missing = o.missing ?? true;
   const x = features(rows, o.features, seed);

@@ -15,7 +15,10 @@ function setup(prefix: string) {
     tf.variable(tf.randomNormal([3], 0, 1, 'float32', 2), true, `${prefix}/b`),
     tf.variable(tf.randomNormal([2, 2, 2], 0, 1, 'float32', 3), true, `${prefix}/c`),
   ];
-  const grads = (k: number): tf.NamedTensorMap => Object.fromEntries(vars.map((v, i) => [v.name, tf.randomNormal(v.shape, 0, 1 + k, 'float32', 10 * k + i + 1)]));
+  const grads = (k: number): tf.NamedTensorMap =>
+    Object.fromEntries(
+      vars.map((v, i) => [v.name, tf.randomNormal(v.shape, 0, 1 + k, 'float32', 10 * k + i + 1)]),
+    );
   return { vars, grads };
 }
 
@@ -39,35 +42,40 @@ describe('FlatAdam', () => {
     }
     expect(tf.memory().numTensors).toBe(before);
     expect(values(a.vars)).toEqual(values(b.vars));
-    expect(values(a.vars)[0]).not.toEqual(Array.from(tf.tidy(() => tf.randomNormal([4, 3], 0, 1, 'float32', 1).dataSync())));
+    expect(values(a.vars)[0]).not.toEqual(
+      Array.from(tf.tidy(() => tf.randomNormal([4, 3], 0, 1, 'float32', 1).dataSync())),
+    );
     flat.dispose();
     reference.dispose();
     tf.dispose([...a.vars, ...b.vars]);
   });
 
-  it.each(['wasm', 'cpu'])('on %s, the end of the step is one kernel, with the same results as tf.train.adam', async (backend) => {
-    const previous = tf.getBackend();
-    if (!(await tf.setBackend(backend))) return;
-    try {
-      const a = setup(`fused-${backend}-a`);
-      const b = setup(`fused-${backend}-b`);
-      const flat = new FlatAdam(0.03);
-      const reference = tf.train.adam(0.03);
-      const profile = await tf.profile(() => {
-        for (let k = 0; k < 4; k++) {
-          flat.applyGradients(tf.tidy(() => a.grads(k)));
-          reference.applyGradients(tf.tidy(() => b.grads(k)) as never);
-        }
-      });
-      expect(profile.kernelNames).toContain(APPLY_STEP_KERNEL);
-      expect(values(a.vars)).toEqual(values(b.vars));
-      flat.dispose();
-      reference.dispose();
-      tf.dispose([...a.vars, ...b.vars]);
-    } finally {
-      await tf.setBackend(previous);
-    }
-  });
+  it.each(['wasm', 'cpu'])(
+    'on %s, the end of the step is one kernel, with the same results as tf.train.adam',
+    async (backend) => {
+      const previous = tf.getBackend();
+      if (!(await tf.setBackend(backend))) return;
+      try {
+        const a = setup(`fused-${backend}-a`);
+        const b = setup(`fused-${backend}-b`);
+        const flat = new FlatAdam(0.03);
+        const reference = tf.train.adam(0.03);
+        const profile = await tf.profile(() => {
+          for (let k = 0; k < 4; k++) {
+            flat.applyGradients(tf.tidy(() => a.grads(k)));
+            reference.applyGradients(tf.tidy(() => b.grads(k)) as never);
+          }
+        });
+        expect(profile.kernelNames).toContain(APPLY_STEP_KERNEL);
+        expect(values(a.vars)).toEqual(values(b.vars));
+        flat.dispose();
+        reference.dispose();
+        tf.dispose([...a.vars, ...b.vars]);
+      } finally {
+        await tf.setBackend(previous);
+      }
+    },
+  );
 
   it('restores from getWeights into a fresh optimizer and continues with the same steps', async () => {
     const a = setup('flat-c');
@@ -75,7 +83,10 @@ describe('FlatAdam', () => {
     const first = new FlatAdam(0.02);
     for (let k = 0; k < 3; k++) first.applyGradients(tf.tidy(() => a.grads(k)));
     b.vars.forEach((v, i) => v.assign(a.vars[i]!));
-    const saved = (await first.getWeights()).map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
+    const saved = (await first.getWeights()).map((w) => ({
+      name: w.name,
+      tensor: tf.clone(w.tensor),
+    }));
     expect(saved.map((w) => w.name)).toEqual(['iter', 'flat/m', 'flat/v']);
     const second = new FlatAdam(0.02);
     await second.setWeights(saved);
@@ -95,7 +106,9 @@ describe('FlatAdam', () => {
     const adam = new FlatAdam(0.01);
     adam.applyGradients(tf.tidy(() => a.grads(0)));
     const g = tf.tidy(() => a.grads(1));
-    expect(() => adam.applyGradients({ [a.vars[0]!.name]: g[a.vars[0]!.name]! })).toThrow(/same variables in the same order/);
+    expect(() => adam.applyGradients({ [a.vars[0]!.name]: g[a.vars[0]!.name]! })).toThrow(
+      /same variables in the same order/,
+    );
     tf.dispose(Object.values(g));
     adam.dispose();
     tf.dispose(a.vars);
@@ -104,12 +117,18 @@ describe('FlatAdam', () => {
   it('applyGradientsChecked says whether every gradient value was finite', () => {
     const a = setup('flat-f');
     const adam = new FlatAdam(0.01);
-    const flags = [0, NaN, Infinity, -Infinity].map((bad, k) => tf.tidy(() => {
-      const g = a.grads(k);
-      const name = a.vars[2]!.name;
-      g[name] = tf.where(tf.equal(tf.range(0, 8).reshape([2, 2, 2]), 5), tf.fill([2, 2, 2], bad === 0 ? 1 : bad), g[name]!);
-      return adam.applyGradientsChecked(g).dataSync()[0];
-    }));
+    const flags = [0, NaN, Infinity, -Infinity].map((bad, k) =>
+      tf.tidy(() => {
+        const g = a.grads(k);
+        const name = a.vars[2]!.name;
+        g[name] = tf.where(
+          tf.equal(tf.range(0, 8).reshape([2, 2, 2]), 5),
+          tf.fill([2, 2, 2], bad === 0 ? 1 : bad),
+          g[name]!,
+        );
+        return adam.applyGradientsChecked(g).dataSync()[0];
+      }),
+    );
     expect(flags).toEqual([1, 0, 0, 0]);
     adam.dispose();
     tf.dispose(a.vars);

@@ -3,7 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile, fit, loadModel, OptionsError, plan, saveModel, TaskGraph } from '../../src/index.js';
+import {
+  compile,
+  fit,
+  loadModel,
+  OptionsError,
+  plan,
+  saveModel,
+  TaskGraph,
+} from '../../src/index.js';
 import { explain } from '../../src/plan/index.js';
 import { cpu, features } from './fixture.js';
 
@@ -23,8 +31,16 @@ const data = () => {
   return { x, y: { a: x.map((v) => v[0]! + v[1]!), b: x.map((v) => v[0]! - v[2]!) } };
 };
 /** sum of squares of every Dense kernel of the trunk. */
-const trunkSquares = (m: ReturnType<typeof compile>) => tf.tidy(() => [...m.layerNames.blocks.values()].flat()
-  .reduce((s, step) => s + tf.sum(tf.square(m.model.getLayer(step.dense).getWeights()[0]!)).dataSync()[0]!, 0));
+const trunkSquares = (m: ReturnType<typeof compile>) =>
+  tf.tidy(() =>
+    [...m.layerNames.blocks.values()]
+      .flat()
+      .reduce(
+        (s, step) =>
+          s + tf.sum(tf.square(m.model.getLayer(step.dense).getWeights()[0]!)).dataSync()[0]!,
+        0,
+      ),
+  );
 
 describe('l2 weight decay on planned layers', () => {
   it('is planned only when asked, and explained', () => {
@@ -37,22 +53,35 @@ describe('l2 weight decay on planned layers', () => {
 
   it('refuses a negative or infinite l2 with an OptionsError at the option', () => {
     for (const bad of [-1, Infinity, 'big']) {
-      const error = (() => { try { plan(graph(), { strategy: 'hard', trunk: { l2: bad as number } }); } catch (e) { return e; } })();
+      const error = (() => {
+        try {
+          plan(graph(), { strategy: 'hard', trunk: { l2: bad as number } });
+        } catch (e) {
+          return e;
+        }
+      })();
       expect(error).toBeInstanceOf(OptionsError);
       expect((error as OptionsError).path).toBe('options.trunk.l2');
     }
   });
 
   it('adds l2 * sum(W^2) to the training loss: the penalty is reported and the kernels end smaller', async () => {
-    const runs = await Promise.all([0, 0.05].map(async (l2) => {
-      const m = compile(graph(), { strategy: 'hard', trunk: { units: [8, 4], l2 }, seed: 2 });
-      const before = trunkSquares(m);
-      const history = await fit(m, data(), { epochs: 30, batchSize: 64, metrics: false, optimizer: { name: 'adam', learningRate: 0.02 } });
-      const after = trunkSquares(m);
-      m.dispose();
-      return { before, after, penalty: history.penalty };
-    }));
-    const [plain, decayed] = runs as [typeof runs[0], typeof runs[0]];
+    const runs = await Promise.all(
+      [0, 0.05].map(async (l2) => {
+        const m = compile(graph(), { strategy: 'hard', trunk: { units: [8, 4], l2 }, seed: 2 });
+        const before = trunkSquares(m);
+        const history = await fit(m, data(), {
+          epochs: 30,
+          batchSize: 64,
+          metrics: false,
+          optimizer: { name: 'adam', learningRate: 0.02 },
+        });
+        const after = trunkSquares(m);
+        m.dispose();
+        return { before, after, penalty: history.penalty };
+      }),
+    );
+    const [plain, decayed] = runs as [(typeof runs)[0], (typeof runs)[0]];
     expect(plain.before).toBeCloseTo(decayed.before, 5); // same start
     expect(plain.penalty.every((p) => p === 0)).toBe(true);
     // epoch 1's penalty is the mean over its one step of 0.05 * sum(W^2) at the start of the step
@@ -68,7 +97,10 @@ describe('l2 weight decay on planned layers', () => {
     const loaded = await loadModel(path.join(dir, 'model'));
     expect(loaded.model.calculateLosses()).toHaveLength(2);
     const expected = tf.tidy(() => 0.01 * trunkSquares(loaded));
-    expect(tf.tidy(() => tf.addN(loaded.model.calculateLosses()).dataSync()[0])).toBeCloseTo(expected, 5);
+    expect(tf.tidy(() => tf.addN(loaded.model.calculateLosses()).dataSync()[0])).toBeCloseTo(
+      expected,
+      5,
+    );
     tf.dispose(loaded.model.calculateLosses());
     m.dispose();
     loaded.dispose();

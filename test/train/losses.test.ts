@@ -7,12 +7,15 @@ import { cpu, fixtureModel } from './fixture.js';
 beforeAll(cpu);
 
 function perElement(name: string, yTrue: number[][], yPred: number[][]): number[][] {
-  return tf.tidy(() => getLoss(name)!.compute(tf.tensor2d(yTrue), tf.tensor2d(yPred)).arraySync() as number[][]);
+  return tf.tidy(
+    () => getLoss(name)!.compute(tf.tensor2d(yTrue), tf.tensor2d(yPred)).arraySync() as number[][],
+  );
 }
 
 describe('losses', () => {
   it('every loss a task kind can name is registered', () => {
-    for (const kind of Object.values(TASK_KINDS)) for (const l of kind.losses) expect(lossNames()).toContain(l);
+    for (const kind of Object.values(TASK_KINDS))
+      for (const l of kind.losses) expect(lossNames()).toContain(l);
   });
 
   it('per-element values match hand computation', () => {
@@ -21,12 +24,29 @@ describe('losses', () => {
     const huber = perElement('huber', [[0], [0]], [[0.5], [3]]);
     expect(huber[0]![0]).toBeCloseTo(0.125, 6);
     expect(huber[1]![0]).toBeCloseTo(2.5, 6);
-    const bce = perElement('binary-crossentropy', [[1, 0], [1, 0]], [[0.9, 0.2], [0, 1]]);
+    const bce = perElement(
+      'binary-crossentropy',
+      [
+        [1, 0],
+        [1, 0],
+      ],
+      [
+        [0.9, 0.2],
+        [0, 1],
+      ],
+    );
     expect(bce[0]![0]).toBeCloseTo(-Math.log(0.9), 5);
     expect(bce[0]![1]).toBeCloseTo(-Math.log(0.8), 5);
     expect(bce[1]![0]).toBeCloseTo(-Math.log(1e-7), 1); // clipped, finite
     expect(Number.isFinite(bce[1]![1]!)).toBe(true);
-    const ce = perElement('crossentropy', [[0], [2]], [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]);
+    const ce = perElement(
+      'crossentropy',
+      [[0], [2]],
+      [
+        [0.7, 0.2, 0.1],
+        [0.1, 0.3, 0.6],
+      ],
+    );
     expect(ce[0]![0]).toBeCloseTo(-Math.log(0.7), 5);
     expect(ce[1]![0]).toBeCloseTo(-Math.log(0.6), 5);
   });
@@ -37,14 +57,37 @@ describe('losses', () => {
   });
 
   it('Objective reduces sum(mask * loss) / max(1, sum(mask)) per task', () => {
-    const model = fixtureModel({ features: 2, tasks: { a: { kind: 'regression', outputs: 2 }, b: { kind: 'regression' }, c: { kind: 'multiclass', classes: 3 } } });
+    const model = fixtureModel({
+      features: 2,
+      tasks: {
+        a: { kind: 'regression', outputs: 2 },
+        b: { kind: 'regression' },
+        c: { kind: 'multiclass', classes: 3 },
+      },
+    });
     const objective = new Objective(model.plan, model.outputIndex);
     try {
       expect(objective.order).toEqual(['a', 'b', 'c']);
       const [num, den] = tf.tidy(() => {
-        const outputs = [tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[0], [1]]), tf.tensor2d([[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]])];
-        const y = tf.tensor2d([[0, 0, 5, 2], [3, 3, 1, 0]]);
-        const mask = tf.tensor2d([[1, 1, 0, 1], [0, 1, 0, 0]]);
+        const outputs = [
+          tf.tensor2d([
+            [1, 2],
+            [3, 4],
+          ]),
+          tf.tensor2d([[0], [1]]),
+          tf.tensor2d([
+            [0.5, 0.25, 0.25],
+            [0.1, 0.1, 0.8],
+          ]),
+        ];
+        const y = tf.tensor2d([
+          [0, 0, 5, 2],
+          [3, 3, 1, 0],
+        ]);
+        const mask = tf.tensor2d([
+          [1, 1, 0, 1],
+          [0, 1, 0, 0],
+        ]);
         const s = objective.sums(outputs, y, mask);
         return [s.num.arraySync(), s.den.arraySync()];
       });

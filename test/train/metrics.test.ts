@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  accuracy, binaryAccuracy, binaryLogLoss, categoricalLogLoss, getMetric, macroF1, meanAbsoluteError, meanSquaredError,
-  metricNames, microF1, r2Score, rocAuc, type MetricInput,
+  accuracy,
+  binaryAccuracy,
+  binaryLogLoss,
+  categoricalLogLoss,
+  getMetric,
+  macroF1,
+  meanAbsoluteError,
+  meanSquaredError,
+  metricNames,
+  microF1,
+  r2Score,
+  rocAuc,
+  type MetricInput,
 } from '../../src/train/metrics/index.js';
 import { TASK_KINDS } from '../../src/schema/kinds/index.js';
 
@@ -18,17 +29,19 @@ describe('metric functions', () => {
 
   it('rocAuc equals the pairwise count on random scores with many ties, and is NaN for a NaN score', () => {
     let state = 9;
-    const random = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const random = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
     for (let trial = 0; trial < 5; trial++) {
       const labels = Array.from({ length: 301 }, () => (random() < 0.3 ? 1 : 0));
       const scores = labels.map((l) => Math.round((l * 0.2 + random()) * 20) / 20);
       let pairs = 0;
       let count = 0;
-      labels.forEach((li, i) => labels.forEach((lj, j) => {
-        if (li !== 1 || lj !== 0) return;
-        count++;
-        pairs += scores[i]! > scores[j]! ? 1 : scores[i] === scores[j] ? 0.5 : 0;
-      }));
+      labels.forEach((li, i) =>
+        labels.forEach((lj, j) => {
+          if (li !== 1 || lj !== 0) return;
+          count++;
+          pairs += scores[i]! > scores[j]! ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+        }),
+      );
       expect(rocAuc(labels, scores)).toBeCloseTo(pairs / count, 12);
     }
     expect(rocAuc([0, 1, 0, 1], [0.1, NaN, 0.3, 0.9])).toBeNaN();
@@ -36,7 +49,10 @@ describe('metric functions', () => {
 
   it('macroF1 averages over classes seen in truth or predictions', () => {
     // class 0: 2*1/(2+1+1) = 0.5; class 1: 4/5; class 2: 2/3; class 3 never occurs and is left out
-    expect(macroF1([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0])).toBeCloseTo((0.5 + 0.8 + 2 / 3) / 3, 12);
+    expect(macroF1([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0])).toBeCloseTo(
+      (0.5 + 0.8 + 2 / 3) / 3,
+      12,
+    );
     // class 2 predicted but never true scores 0
     expect(macroF1([0, 0, 1], [0, 2, 1])).toBeCloseTo((2 / 3 + 1 + 0) / 3, 12);
   });
@@ -55,7 +71,10 @@ describe('metric functions', () => {
   it('log losses and accuracies', () => {
     expect(binaryLogLoss([1, 0], [0.9, 0.2])).toBeCloseTo(-(Math.log(0.9) + Math.log(0.8)) / 2, 6);
     expect(binaryLogLoss([1], [0])).toBeCloseTo(-Math.log(1e-7), 4);
-    expect(categoricalLogLoss([0, 2], [0.7, 0.2, 0.1, 0.1, 0.3, 0.6], 3)).toBeCloseTo(-(Math.log(0.7) + Math.log(0.6)) / 2, 6);
+    expect(categoricalLogLoss([0, 2], [0.7, 0.2, 0.1, 0.1, 0.3, 0.6], 3)).toBeCloseTo(
+      -(Math.log(0.7) + Math.log(0.6)) / 2,
+      6,
+    );
     expect(binaryAccuracy([1, 0, 1], [0.5, 0.49, 0.2])).toBeCloseTo(2 / 3, 12);
     expect(accuracy([0, 1, 2], [0, 2, 2])).toBeCloseTo(2 / 3, 12);
   });
@@ -69,31 +88,51 @@ describe('metric functions', () => {
 
 describe('metric registry', () => {
   it('has every metric a task kind can name', () => {
-    for (const kind of Object.values(TASK_KINDS)) for (const m of kind.metrics) expect(metricNames()).toContain(m);
+    for (const kind of Object.values(TASK_KINDS))
+      for (const m of kind.metrics) expect(metricNames()).toContain(m);
     for (const kind of Object.values(TASK_KINDS)) expect(kind.metrics).toContain(kind.compareBy);
   });
 
   it('metrics count labelled rows only', () => {
     // binary: the third row is unlabelled and would flip every metric
-    const binary: MetricInput = { rows: 5, width: 1, outputs: 1, truth: f32([0, 1, 0, 1, 0]), pred: f32([0.2, 0.9, 0.99, 0.7, 0.1]), mask: f32([1, 1, 0, 1, 1]) };
+    const binary: MetricInput = {
+      rows: 5,
+      width: 1,
+      outputs: 1,
+      truth: f32([0, 1, 0, 1, 0]),
+      pred: f32([0.2, 0.9, 0.99, 0.7, 0.1]),
+      mask: f32([1, 1, 0, 1, 1]),
+    };
     expect(getMetric('auc')!.compute(binary)).toBe(1);
     expect(getMetric('accuracy')!.compute(binary)).toBe(1);
-    expect(getMetric('logloss')!.compute(binary)).toBeCloseTo(binaryLogLoss([0, 1, 1, 0], [0.2, 0.9, 0.7, 0.1]), 6);
+    expect(getMetric('logloss')!.compute(binary)).toBeCloseTo(
+      binaryLogLoss([0, 1, 1, 0], [0.2, 0.9, 0.7, 0.1]),
+      6,
+    );
   });
 
   it('multiclass metrics use argmax against class indexes', () => {
     const input: MetricInput = {
-      rows: 4, width: 1, outputs: 3, truth: f32([0, 2, 1, 1]), mask: f32([1, 1, 1, 0]),
+      rows: 4,
+      width: 1,
+      outputs: 3,
+      truth: f32([0, 2, 1, 1]),
+      mask: f32([1, 1, 1, 0]),
       pred: f32([0.7, 0.2, 0.1, 0.1, 0.3, 0.6, 0.5, 0.4, 0.1, 0, 1, 0]),
     };
     expect(getMetric('accuracy')!.compute(input)).toBeCloseTo(2 / 3, 6);
     expect(getMetric('macro-f1')!.compute(input)).toBeCloseTo(macroF1([0, 2, 1], [0, 2, 0]), 6);
-    expect(getMetric('logloss')!.compute(input)).toBeCloseTo(categoricalLogLoss([0, 2, 1], [0.7, 0.2, 0.1, 0.1, 0.3, 0.6, 0.5, 0.4, 0.1], 3), 6);
+    expect(getMetric('logloss')!.compute(input)).toBeCloseTo(
+      categoricalLogLoss([0, 2, 1], [0.7, 0.2, 0.1, 0.1, 0.3, 0.6, 0.5, 0.4, 0.1], 3),
+      6,
+    );
   });
 
   it('mean-auc skips labels without both classes; micro-f1 pools labelled entries', () => {
     const input: MetricInput = {
-      rows: 4, width: 2, outputs: 2,
+      rows: 4,
+      width: 2,
+      outputs: 2,
       truth: f32([0, 1, 1, 1, 0, 1, 1, 0]),
       pred: f32([0.1, 0.8, 0.9, 0.2, 0.3, 0.7, 0.6, 0.9]),
       mask: f32([1, 1, 1, 1, 1, 1, 1, 0]),
@@ -106,7 +145,9 @@ describe('metric registry', () => {
 
   it('regression metrics average r2 over outputs', () => {
     const input: MetricInput = {
-      rows: 4, width: 2, outputs: 2,
+      rows: 4,
+      width: 2,
+      outputs: 2,
       truth: f32([3, 1, -0.5, 2, 2, 3, 7, 4]),
       pred: f32([2.5, 1, 0, 2, 2, 3, 8, 4]),
       mask: f32([1, 1, 1, 1, 1, 1, 1, 1]),

@@ -48,8 +48,13 @@ describe.each(strategyNames())('strategy %s', (strategy) => {
     const built = tf.memory().numTensors;
     const counts: number[] = [];
     const history = await fit(model, mixedData(96, 3), {
-      epochs: EPOCHS, batchSize: 32, seed: 2, optimizer: { name: 'adam', learningRate: 0.02 },
-      onEpochEnd: () => { counts.push(tf.memory().numTensors); },
+      epochs: EPOCHS,
+      batchSize: 32,
+      seed: 2,
+      optimizer: { name: 'adam', learningRate: 0.02 },
+      onEpochEnd: () => {
+        counts.push(tf.memory().numTensors);
+      },
     });
 
     // (a) the joint training loss falls clearly, and so does every task's

@@ -16,11 +16,22 @@ import { fakeAffinity, fakeHistory } from './report-fixture.js';
 const CHROMIUM = process.env.MTGRAPH_CHROMIUM ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 if (!available) {
-  console.warn(`test/viz/browser.test.ts skipped: no chromium at ${CHROMIUM}. Install it with \`apt-get install -y chromium\` (.ci/run does), or set MTGRAPH_CHROMIUM to a Chromium binary.`);
+  console.warn(
+    `test/viz/browser.test.ts skipped: no chromium at ${CHROMIUM}. Install it with \`apt-get install -y chromium\` (.ci/run does), or set MTGRAPH_CHROMIUM to a Chromium binary.`,
+  );
 }
 
 /** Chromium flags for a closed network: no background requests, no first-run work, a fresh profile (playwright makes one). */
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe.skipIf(!available)('renderReport in headless chromium', () => {
   let browser: Browser;
@@ -40,20 +51,31 @@ describe.skipIf(!available)('renderReport in headless chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
     const requests: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning')
+        problems.push(`console ${m.type()}: ${m.text()}`);
+    });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); void d.dismiss(); });
+    page.on('dialog', (d) => {
+      problems.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
     return { page, problems, requests, url: pathToFileURL(file).href };
   }
 
   /** Share of pixels that differ from the most common colour (the background), and the number of distinct colours. */
-  async function ink(png: Buffer): Promise<{ width: number; height: number; share: number; colours: number }> {
+  async function ink(
+    png: Buffer,
+  ): Promise<{ width: number; height: number; share: number; colours: number }> {
     const blank = await browser.newPage();
     try {
       return await blank.evaluate(async (b64: string) => {
-        const w = globalThis as unknown as { Image: new () => { src: string; width: number; height: number; decode(): Promise<void> }; document: { createElement(tag: string): any } };
+        const w = globalThis as unknown as {
+          Image: new () => { src: string; width: number; height: number; decode(): Promise<void> };
+          document: { createElement(tag: string): any };
+        };
         const img = new w.Image();
         img.src = `data:image/png;base64,${b64}`;
         await img.decode();
@@ -70,7 +92,12 @@ describe.skipIf(!available)('renderReport in headless chromium', () => {
         }
         const total = data.length / 4;
         const background = Math.max(...counts.values());
-        return { width: img.width, height: img.height, share: (total - background) / total, colours: counts.size };
+        return {
+          width: img.width,
+          height: img.height,
+          share: (total - background) / total,
+          colours: counts.size,
+        };
       }, png.toString('base64'));
     } finally {
       await blank.close();
@@ -80,13 +107,26 @@ describe.skipIf(!available)('renderReport in headless chromium', () => {
   it('renderReport opens with no console errors, no requests, hostile names as text, and a picture that is not blank', async () => {
     const g = hostileGraph();
     const tasks = g.nodes();
-    const html = await renderReport({ graph: g, plan: plan(g, { strategy: 'soft', trunk: { units: [8] } }), history: fakeHistory(tasks), affinity: fakeAffinity(tasks) });
+    const html = await renderReport({
+      graph: g,
+      plan: plan(g, { strategy: 'soft', trunk: { units: [8] } }),
+      history: fakeHistory(tasks),
+      affinity: fakeAffinity(tasks),
+    });
     const { page, problems, requests, url } = await open(html, 'report.html');
     expect(problems).toEqual([]);
     expect(requests).toEqual([url]);
-    const text = await page.evaluate(() => (globalThis as unknown as { document: { body: { innerText: string } } }).document.body.innerText);
+    const text = await page.evaluate(
+      () =>
+        (globalThis as unknown as { document: { body: { innerText: string } } }).document.body
+          .innerText,
+    );
     for (const h of HOSTILE) expect(text).toContain(h);
-    const scripts = await page.evaluate(() => (globalThis as unknown as { document: { scripts: { length: number } } }).document.scripts.length);
+    const scripts = await page.evaluate(
+      () =>
+        (globalThis as unknown as { document: { scripts: { length: number } } }).document.scripts
+          .length,
+    );
     expect(scripts).toBe(0);
     const svgCount = await page.locator('svg').count();
     expect(svgCount).toBe(6);
@@ -103,7 +143,8 @@ describe.skipIf(!available)('renderReport in headless chromium', () => {
   });
 
   it('the browser checks catch a script, a request and a blank page (control)', async () => {
-    const bad = '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><script>alert(1); console.error("ran")</script><img src="http://127.0.0.1:9/x.png"></body></html>';
+    const bad =
+      '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><script>alert(1); console.error("ran")</script><img src="http://127.0.0.1:9/x.png"></body></html>';
     const { page, problems, requests } = await open(bad, 'bad.html');
     expect(problems.some((p) => p.startsWith('dialog'))).toBe(true);
     expect(requests.some((r) => r.startsWith('http://'))).toBe(true);
@@ -113,7 +154,11 @@ describe.skipIf(!available)('renderReport in headless chromium', () => {
 
   it('renderReport for the 139-task School graph renders in the browser without errors', async () => {
     const school = await loadGraph('graphs/school.json');
-    const html = await renderReport({ graph: school, plan: plan(school, { strategy: 'clustered' }), history: fakeHistory(school.nodes(), 30) });
+    const html = await renderReport({
+      graph: school,
+      plan: plan(school, { strategy: 'clustered' }),
+      history: fakeHistory(school.nodes(), 30),
+    });
     const { page, problems, requests, url } = await open(html, 'school.html');
     expect(problems).toEqual([]);
     expect(requests).toEqual([url]);

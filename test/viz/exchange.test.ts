@@ -9,11 +9,15 @@ import { HOSTILE, elements, hostileGraph, parseXml } from './helpers.js';
 
 // CommonJS packages: the runtime default holds parse.
 const gexf = gexfImport as unknown as { parse: (G: typeof Graph, source: string) => AbstractGraph };
-const graphml = graphmlImport as unknown as { parse: (G: typeof Graph, source: string) => AbstractGraph };
+const graphml = graphmlImport as unknown as {
+  parse: (G: typeof Graph, source: string) => AbstractGraph;
+};
 
 /** Edges as sorted "a|b|weight" strings, independent of direction and order. */
 function edgeSet(g: AbstractGraph | TaskGraph): string[] {
-  return (g as AbstractGraph).mapEdges((_e, a, s, t) => `${[s, t].sort().join('|')}|${a.weight ?? 'none'}`).sort();
+  return (g as AbstractGraph)
+    .mapEdges((_e, a, s, t) => `${[s, t].sort().join('|')}|${a.weight ?? 'none'}`)
+    .sort();
 }
 
 describe('toGexf', () => {
@@ -33,7 +37,9 @@ describe('toGexf', () => {
     const xml = toGexf(hostileGraph(), { seed: 1 });
     const tree = parseXml(xml);
     expect(elements(tree, 'viz:position')).toHaveLength(hostileGraph().order);
-    expect(elements(tree, 'viz:color').every((c) => /^#[0-9a-f]{6}$/.test(c.attrs.hex!))).toBe(true);
+    expect(elements(tree, 'viz:color').every((c) => /^#[0-9a-f]{6}$/.test(c.attrs.hex!))).toBe(
+      true,
+    );
     const back = gexf.parse(Graph, xml);
     back.forEachNode((_n, a) => {
       expect(Number.isFinite(a.x) && Number.isFinite(a.y) && a.size > 0).toBe(true);
@@ -75,7 +81,8 @@ describe('toGraphml', () => {
     const xml = toGraphml(hostileGraph());
     const tree = parseXml(xml);
     const keys = elements(tree, 'key').map((k) => k.attrs);
-    const key = (domain: string, name: string) => keys.find((k) => k.for === domain && k['attr.name'] === name);
+    const key = (domain: string, name: string) =>
+      keys.find((k) => k.for === domain && k['attr.name'] === name);
     expect(key('edge', 'weight')?.['attr.type']).toBe('double');
     expect(key('edge', 'sharing')?.['attr.type']).toBe('string');
     expect(key('node', 'kind')?.['attr.type']).toBe('string');
@@ -100,7 +107,10 @@ describe('toGraphml', () => {
     });
     expect(back.getEdgeAttribute(back.edge(HOSTILE[1], 'b2')!, 'sharing')).toBe('none');
     expect(back.getAttribute('name')).toBe('two cliques');
-    expect(JSON.parse(back.getNodeAttribute(HOSTILE[1], 'classes') as string)).toEqual(['x', 'y&z']);
+    expect(JSON.parse(back.getNodeAttribute(HOSTILE[1], 'classes') as string)).toEqual([
+      'x',
+      'y&z',
+    ]);
   });
 
   it('toGraphml with viz adds numeric x, y, size and a colour', () => {

@@ -11,19 +11,31 @@ function labelBoxes(svg: string, fontSize = 12): Array<[number, number, number, 
   return elements(parseXml(svg), 'text')
     .filter((t) => t.path.some((p) => p === 'g.labels'))
     .map((t) => {
-      const x = Number(t.attrs.x), y = Number(t.attrs.y);
+      const x = Number(t.attrs.x),
+        y = Number(t.attrs.y);
       const w = textWidth(t.text, fontSize);
-      const left = t.attrs['text-anchor'] === 'end' ? x - w : t.attrs['text-anchor'] === 'middle' ? x - w / 2 : x;
+      const left =
+        t.attrs['text-anchor'] === 'end'
+          ? x - w
+          : t.attrs['text-anchor'] === 'middle'
+            ? x - w / 2
+            : x;
       return [left, y - fontSize * 0.8, left + w, y + fontSize * 0.25];
     });
 }
 
 function overlaps(boxes: Array<[number, number, number, number]>): number {
   let n = 0;
-  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-    const a = boxes[i]!, b = boxes[j]!;
-    if (Math.min(a[2], b[2]) - Math.max(a[0], b[0]) > 0.5 && Math.min(a[3], b[3]) - Math.max(a[1], b[1]) > 0.5) n++;
-  }
+  for (let i = 0; i < boxes.length; i++)
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i]!,
+        b = boxes[j]!;
+      if (
+        Math.min(a[2], b[2]) - Math.max(a[0], b[0]) > 0.5 &&
+        Math.min(a[3], b[3]) - Math.max(a[1], b[1]) > 0.5
+      )
+        n++;
+    }
   return n;
 }
 
@@ -32,10 +44,14 @@ describe('renderGraphSvg', () => {
     const g = hostileGraph();
     const svg = renderGraphSvg(g, { seed: 1 });
     const tree = parseXml(svg);
-    const labels = elements(tree, 'text').filter((t) => t.path.includes('g.labels')).map((t) => t.text);
+    const labels = elements(tree, 'text')
+      .filter((t) => t.path.includes('g.labels'))
+      .map((t) => t.text);
     const expected = g.mapNodes((id, a) => (a.label as string | undefined) ?? id);
     expect(labels.sort()).toEqual(expected.sort());
-    expect(elements(tree, 'circle').filter((c) => c.path.includes('g.nodes'))).toHaveLength(g.order);
+    expect(elements(tree, 'circle').filter((c) => c.path.includes('g.nodes'))).toHaveLength(
+      g.order,
+    );
     expect(elements(tree, 'g').some((e) => e.attrs.class === 'legend')).toBe(true);
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   });
@@ -71,7 +87,8 @@ describe('renderGraphSvg', () => {
     expect(negLines).toHaveLength(2);
     expect(posLines).toHaveLength(6);
     // The 0.9 edges are wider than the 0.6 one.
-    const width = (weight: number) => Number(posLines.find((l) => l.text.endsWith(`: ${weight}`))!.attrs['stroke-width']);
+    const width = (weight: number) =>
+      Number(posLines.find((l) => l.text.endsWith(`: ${weight}`))!.attrs['stroke-width']);
     expect(width(0.9)).toBeGreaterThan(width(0.6));
   });
 
@@ -86,8 +103,12 @@ describe('renderGraphSvg', () => {
     expect(r('big')).toBeGreaterThan(r('small'));
     const fill = (id: string) => circles.find((c) => c.text.startsWith(id))!.attrs.fill;
     expect(fill('big')).not.toBe(fill('small'));
-    const legend = elements(tree, 'text').filter((t) => t.path.some((p) => p === 'g.legend')).map((t) => t.text);
-    expect(legend).toEqual(expect.arrayContaining(['colour: task kind', 'binary', 'regression', 'size: task weight']));
+    const legend = elements(tree, 'text')
+      .filter((t) => t.path.some((p) => p === 'g.legend'))
+      .map((t) => t.text);
+    expect(legend).toEqual(
+      expect.arrayContaining(['colour: task kind', 'binary', 'regression', 'size: task weight']),
+    );
     // A function works too.
     expect(() => renderGraphSvg(g, { sizeBy: (id) => id.length })).not.toThrow();
   });
@@ -109,7 +130,10 @@ describe('renderGraphSvg', () => {
       expect(Number.isFinite(a.y)).toBe(true);
     });
     const again = renderGraphSvg(g, { usePositions: true });
-    const circles = (svg: string) => elements(parseXml(svg), 'circle').filter((c) => c.path.includes('g.nodes')).map((c) => [Number(c.attrs.cx), Number(c.attrs.cy)]);
+    const circles = (svg: string) =>
+      elements(parseXml(svg), 'circle')
+        .filter((c) => c.path.includes('g.nodes'))
+        .map((c) => [Number(c.attrs.cx), Number(c.attrs.cy)]);
     const [a, b] = [circles(first), circles(again)];
     a.forEach((p, i) => {
       expect(b[i]![0]).toBeCloseTo(p[0]!, 0);
@@ -120,7 +144,9 @@ describe('renderGraphSvg', () => {
   it('renderGraphSvg draws a single task and a graph without affinities', async () => {
     const scene = await loadGraph('graphs/scene.json');
     const svg = renderGraphSvg(scene);
-    expect(elements(parseXml(svg), 'circle').filter((c) => c.path.includes('g.nodes'))).toHaveLength(1);
+    expect(
+      elements(parseXml(svg), 'circle').filter((c) => c.path.includes('g.nodes')),
+    ).toHaveLength(1);
   });
 
   it('renderGraphSvg lays out 1,000 tasks in bounded time and labels only what fits', () => {
@@ -151,11 +177,21 @@ describe('renderGraphSvg', () => {
   it('renderGraphSvg refuses bad options and graphs with errors that say where', () => {
     const g = twoCliques();
     expect(() => renderGraphSvg(g, { colour: 'kind' } as never)).toThrow(OptionsError);
-    expect(() => renderGraphSvg(g, { colour: 'kind' } as never)).toThrow(/unknown key "colour".*→ at options\.colour/);
-    expect(() => renderGraphSvg(g, { colorBy: 'rainbow' as never })).toThrow(/colorBy must be group, kind or none/);
-    expect(() => renderGraphSvg(g, { sizeBy: 'nope' })).toThrow(/sizeBy "nope" is not a numeric attribute/);
-    expect(() => renderGraphSvg(g, { groups: [['a1', 'zz']] })).toThrow(/unknown task "zz" → at options.groups\[0\]\[1\]/);
-    expect(() => renderGraphSvg(g, { usePositions: true })).toThrow(/usePositions needs finite x and y/);
+    expect(() => renderGraphSvg(g, { colour: 'kind' } as never)).toThrow(
+      /unknown key "colour".*→ at options\.colour/,
+    );
+    expect(() => renderGraphSvg(g, { colorBy: 'rainbow' as never })).toThrow(
+      /colorBy must be group, kind or none/,
+    );
+    expect(() => renderGraphSvg(g, { sizeBy: 'nope' })).toThrow(
+      /sizeBy "nope" is not a numeric attribute/,
+    );
+    expect(() => renderGraphSvg(g, { groups: [['a1', 'zz']] })).toThrow(
+      /unknown task "zz" → at options.groups\[0\]\[1\]/,
+    );
+    expect(() => renderGraphSvg(g, { usePositions: true })).toThrow(
+      /usePositions needs finite x and y/,
+    );
     expect(() => renderGraphSvg(new Graph.DirectedGraph())).toThrow(GraphStructureError);
     expect(() => renderGraphSvg({} as never)).toThrow(GraphStructureError);
   });

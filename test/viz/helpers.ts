@@ -1,10 +1,14 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { expect } from 'vitest';
-import { TaskGraph } from '../../src/index.js';
+import type { TaskGraph } from '../../src/index.js';
 import { twoCliques } from '../fixtures.js';
 
 /** Task ids that would run as markup if any renderer forgot to escape. */
-export const HOSTILE = ['<script>alert(1)</script>', '"a&b"', "it's <b>bold</b> & 'quoted'"] as const;
+export const HOSTILE = [
+  '<script>alert(1)</script>',
+  '"a&b"',
+  "it's <b>bold</b> & 'quoted'",
+] as const;
 
 /** twoCliques plus tasks with hostile ids and labels, and a negative edge to one of them. */
 export function hostileGraph(): TaskGraph {
@@ -22,21 +26,35 @@ export function hostileGraph(): TaskGraph {
 export function parseXml(xml: string): unknown[] {
   const valid = XMLValidator.validate(xml);
   if (valid !== true) expect.fail(`not well-formed XML: ${JSON.stringify(valid.err)}`);
-  const parser = new XMLParser({ preserveOrder: true, ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true, trimValues: false, parseTagValue: false, parseAttributeValue: false });
+  const parser = new XMLParser({
+    preserveOrder: true,
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    htmlEntities: true,
+    trimValues: false,
+    parseTagValue: false,
+    parseAttributeValue: false,
+  });
   return parser.parse(xml) as unknown[];
 }
 
 type XmlNode = Record<string, unknown> & { ':@'?: Record<string, string> };
 
 /** Every element named `tag`, depth first, with its attributes and its text content. */
-export function elements(tree: unknown[], tag: string): Array<{ attrs: Record<string, string>; text: string; path: string[] }> {
+export function elements(
+  tree: unknown[],
+  tag: string,
+): Array<{ attrs: Record<string, string>; text: string; path: string[] }> {
   const out: Array<{ attrs: Record<string, string>; text: string; path: string[] }> = [];
-  const textOf = (nodes: unknown[]): string => nodes.map((n) => {
-    const node = n as XmlNode;
-    if ('#text' in node) return String(node['#text']);
-    const name = Object.keys(node).find((k) => k !== ':@');
-    return name ? textOf(node[name] as unknown[]) : '';
-  }).join('');
+  const textOf = (nodes: unknown[]): string =>
+    nodes
+      .map((n) => {
+        const node = n as XmlNode;
+        if ('#text' in node) return String(node['#text']);
+        const name = Object.keys(node).find((k) => k !== ':@');
+        return name ? textOf(node[name] as unknown[]) : '';
+      })
+      .join('');
   const walk = (nodes: unknown[], path: string[]) => {
     for (const n of nodes) {
       const node = n as XmlNode;

@@ -7,16 +7,19 @@ import { HOSTILE, elements, hostileGraph, parseXml } from './helpers.js';
 const texts = (svg: string) => elements(parseXml(svg), 'text').map((t) => t.text);
 
 describe('renderPlanSvg', () => {
-  it.each(strategyNames())('renderPlanSvg draws strategy %s as well-formed SVG naming every task and the parameter count', (strategy) => {
-    const g = hostileGraph();
-    const p = plan(g, { strategy, trunk: { units: [16, 8] }, seed: 1 });
-    const svg = renderPlanSvg(p);
-    const all = texts(svg);
-    for (const t of g.nodes()) expect(all.some((x) => x === t || x === `tower ${t}`)).toBe(true);
-    expect(all.join('\n')).toContain(`${p.params.total.toLocaleString('en-US')} parameters`);
-    expect(all.some((x) => /^[\d,]+ params$/.test(x))).toBe(true);
-    expect(svg).not.toMatch(/<script|<b>/);
-  });
+  it.each(strategyNames())(
+    'renderPlanSvg draws strategy %s as well-formed SVG naming every task and the parameter count',
+    (strategy) => {
+      const g = hostileGraph();
+      const p = plan(g, { strategy, trunk: { units: [16, 8] }, seed: 1 });
+      const svg = renderPlanSvg(p);
+      const all = texts(svg);
+      for (const t of g.nodes()) expect(all.some((x) => x === t || x === `tower ${t}`)).toBe(true);
+      expect(all.join('\n')).toContain(`${p.params.total.toLocaleString('en-US')} parameters`);
+      expect(all.some((x) => /^[\d,]+ params$/.test(x))).toBe(true);
+      expect(svg).not.toMatch(/<script|<b>/);
+    },
+  );
 
   it('renderPlanSvg draws couplings as dashed links', () => {
     const g = hostileGraph();
@@ -25,21 +28,35 @@ describe('renderPlanSvg', () => {
     expect(arcs.length).toBeGreaterThan(0);
     expect(arcs.every((a) => a.attrs['stroke-dasharray'])).toBe(true);
     expect(arcs.some((a) => a.text.startsWith('Laplacian penalty'))).toBe(true);
-    const stitch = parseXml(renderPlanSvg(plan(g, { strategy: 'cross-stitch', trunk: { units: [8, 4] } })));
-    expect(elements(stitch, 'g').filter((e) => e.attrs.class === 'part cross-stitch').length).toBeGreaterThan(0);
-    expect(elements(stitch, 'path').some((p) => p.path.includes('g.links') && p.attrs['stroke-dasharray'] === '6 4')).toBe(true);
+    const stitch = parseXml(
+      renderPlanSvg(plan(g, { strategy: 'cross-stitch', trunk: { units: [8, 4] } })),
+    );
+    expect(
+      elements(stitch, 'g').filter((e) => e.attrs.class === 'part cross-stitch').length,
+    ).toBeGreaterThan(0);
+    expect(
+      elements(stitch, 'path').some(
+        (p) => p.path.includes('g.links') && p.attrs['stroke-dasharray'] === '6 4',
+      ),
+    ).toBe(true);
   });
 
   it('renderPlanSvg lays out input above shared blocks above heads (left to right when very wide)', async () => {
     const along = (svg: string, axis: 'x' | 'y') => {
       const tree = parseXml(svg);
-      return (cls: string) => elements(tree, 'rect').filter((r) => r.path.includes(`g.${cls}`)).map((r) => Number(r.attrs[axis]));
+      return (cls: string) =>
+        elements(tree, 'rect')
+          .filter((r) => r.path.includes(`g.${cls}`))
+          .map((r) => Number(r.attrs[axis]));
     };
     const census = await loadGraph('graphs/census-income.json');
     const y = along(renderPlanSvg(plan(census, { strategy: 'hard', trunk: { units: [8] } })), 'y');
     expect(Math.max(...y('part input'))).toBeLessThan(Math.min(...y('part block')));
     expect(Math.max(...y('part block'))).toBeLessThan(Math.min(...y('part head')));
-    const wide = along(renderPlanSvg(plan(hostileGraph(), { strategy: 'hard', trunk: { units: [8] } })), 'x');
+    const wide = along(
+      renderPlanSvg(plan(hostileGraph(), { strategy: 'hard', trunk: { units: [8] } })),
+      'x',
+    );
     expect(Math.max(...wide('part input'))).toBeLessThan(Math.min(...wide('part block')));
     expect(Math.max(...wide('part block'))).toBeLessThan(Math.min(...wide('part head')));
   });
@@ -47,7 +64,8 @@ describe('renderPlanSvg', () => {
   it('renderPlanSvg folds large plans into summary boxes and stays fast', async () => {
     const school = await loadGraph('graphs/school.json');
     const clustered = renderPlanSvg(plan(school, { strategy: 'clustered' }));
-    const boxes = (svg: string) => elements(parseXml(svg), 'g').filter((e) => e.attrs.class?.startsWith('part ')).length;
+    const boxes = (svg: string) =>
+      elements(parseXml(svg), 'g').filter((e) => e.attrs.class?.startsWith('part ')).length;
     expect(boxes(clustered)).toBeLessThan(60);
     expect(clustered).toContain('the private parts of 139 tasks are drawn as');
     const big = randomGraph(1000, 4000);
@@ -59,7 +77,10 @@ describe('renderPlanSvg', () => {
       parseXml(svg);
     }
     // All parts are drawn when asked.
-    const full = renderPlanSvg(plan(school, { strategy: 'clustered' }), { maxTasks: 1000, maxNodes: 1000 });
+    const full = renderPlanSvg(plan(school, { strategy: 'clustered' }), {
+      maxTasks: 1000,
+      maxNodes: 1000,
+    });
     expect(texts(full).filter((t) => t.startsWith('school_'))).toHaveLength(139);
   });
 

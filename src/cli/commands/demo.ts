@@ -36,12 +36,26 @@ export async function runDemo(flags: DemoFlags, out: Output): Promise<void> {
   const family = generateTaskFamily({ seed, trainRows: 150 });
   const tasks = family.graph.nodes();
   out.info(`${family.graph.getAttribute('description')}`);
-  out.info(`true groups: ${family.truth.groups.map((g) => `{${g.join(', ')}}`).join(' ')}; conflicting pair: ${family.truth.conflict.join(' / ')}`);
+  out.info(
+    `true groups: ${family.truth.groups.map((g) => `{${g.join(', ')}}`).join(' ')}; conflicting pair: ${family.truth.conflict.join(' / ')}`,
+  );
 
   // The same network budget for every strategy: a 4-unit trunk (copied per task where nothing is shared).
   const options = { trunk: { units: [4] }, seed, soft: { strength: 0.01 } };
-  const fitOptions = { epochs, batchSize: 16, seed, optimizer: { name: 'adam', learningRate: 0.01 } };
-  type Result = { mse: Record<string, number>; mean: number; seconds: number; model: Awaited<ReturnType<typeof compile>>; history: Awaited<ReturnType<typeof fit>>; scores: Awaited<ReturnType<typeof evaluate>> };
+  const fitOptions = {
+    epochs,
+    batchSize: 16,
+    seed,
+    optimizer: { name: 'adam', learningRate: 0.01 },
+  };
+  type Result = {
+    mse: Record<string, number>;
+    mean: number;
+    seconds: number;
+    model: Awaited<ReturnType<typeof compile>>;
+    history: Awaited<ReturnType<typeof fit>>;
+    scores: Awaited<ReturnType<typeof evaluate>>;
+  };
   const results: Partial<Record<(typeof STRATEGIES)[number], Result>> = {};
   try {
     for (const strategy of STRATEGIES) {
@@ -54,46 +68,106 @@ export async function runDemo(flags: DemoFlags, out: Output): Promise<void> {
       const mean = tasks.reduce((s, t) => s + mse[t]!, 0) / tasks.length;
       const seconds = (performance.now() - t0) / 1000;
       results[strategy] = { mse, mean, seconds, model, history, scores };
-      out.info(`trained ${strategy.padEnd(9)} ${model.plan.params.total.toLocaleString('en-US').padStart(6)} params, joint train loss (sum over tasks) ${history.loss[0]!.toFixed(2)} -> ${history.loss.at(-1)!.toFixed(2)}, ${seconds.toFixed(1)} s`);
+      out.info(
+        `trained ${strategy.padEnd(9)} ${model.plan.params.total.toLocaleString('en-US').padStart(6)} params, joint train loss (sum over tasks) ${history.loss[0]!.toFixed(2)} -> ${history.loss.at(-1)!.toFixed(2)}, ${seconds.toFixed(1)} s`,
+      );
     }
     const r = (s: (typeof STRATEGIES)[number]) => results[s]!;
     const groups = r('clustered').model.plan.groups ?? [];
     const w = 10;
-    const lines = [`test MSE per task (lower is better; noise floor 0.09)`, '', `${'task'.padEnd(8)}${STRATEGIES.map((s) => s.padStart(w)).join('')}`];
+    const lines = [
+      `test MSE per task (lower is better; noise floor 0.09)`,
+      '',
+      `${'task'.padEnd(8)}${STRATEGIES.map((s) => s.padStart(w)).join('')}`,
+    ];
     for (const t of tasks) {
       const row = STRATEGIES.map((s) => r(s).mse[t]!);
       const best = Math.min(...row);
-      lines.push(`${t.padEnd(8)}${row.map((v) => `${v === best ? '*' : ' '}${v.toFixed(3)}`.padStart(w)).join('')}`);
+      lines.push(
+        `${t.padEnd(8)}${row.map((v) => `${v === best ? '*' : ' '}${v.toFixed(3)}`.padStart(w)).join('')}`,
+      );
     }
-    lines.push(`${'mean'.padEnd(8)}${STRATEGIES.map((s) => r(s).mean.toFixed(3).padStart(w)).join('')}`);
+    lines.push(
+      `${'mean'.padEnd(8)}${STRATEGIES.map((s) => r(s).mean.toFixed(3).padStart(w)).join('')}`,
+    );
     const ranked = [...STRATEGIES].sort((a, b) => r(a).mean - r(b).mean);
     const best = ranked[0]!;
     const baselines = Math.min(r('single').mean, r('hard').mean);
     const graphAware = ['clustered', 'soft'] as const;
     const beats = graphAware.filter((s) => r(s).mean < baselines);
-    lines.unshift(`clustered found ${groups.length} group(s): ${groups.map((g) => `{${g.join(', ')}}`).join(' ')}`, '');
-    lines.push('', `best: ${best} (mean test MSE ${r(best).mean.toFixed(3)}); graph-aware strategies beating both single and hard: ${beats.length ? beats.join(' and ') : 'none'} ` +
-      `(${graphAware.map((s) => `${s} ${(100 * (1 - r(s).mean / baselines)).toFixed(0)}% lower`).join(', ')} than the better baseline)`);
+    lines.unshift(
+      `clustered found ${groups.length} group(s): ${groups.map((g) => `{${g.join(', ')}}`).join(' ')}`,
+      '',
+    );
+    lines.push(
+      '',
+      `best: ${best} (mean test MSE ${r(best).mean.toFixed(3)}); graph-aware strategies beating both single and hard: ${beats.length ? beats.join(' and ') : 'none'} ` +
+        `(${graphAware.map((s) => `${s} ${(100 * (1 - r(s).mean / baselines)).toFixed(0)}% lower`).join(', ')} than the better baseline)`,
+    );
 
     // Save the best model with its report, load it back, check the predictions agree.
     const winner = r(best);
-    winner.model.metadata = { ...winner.model.metadata, training: { data: 'generateTaskFamily', seed, epochs, strategy: best, scoredOn: 'test', metrics: winner.scores, history: winner.history } };
-    const html = await renderReport({ graph: family.graph, plan: winner.model.plan, history: winner.history, metrics: winner.scores }, { seed, title: `mtgraph demo: ${best} sharing on a generated task family` });
+    winner.model.metadata = {
+      ...winner.model.metadata,
+      training: {
+        data: 'generateTaskFamily',
+        seed,
+        epochs,
+        strategy: best,
+        scoredOn: 'test',
+        metrics: winner.scores,
+        history: winner.history,
+      },
+    };
+    const html = await renderReport(
+      {
+        graph: family.graph,
+        plan: winner.model.plan,
+        history: winner.history,
+        metrics: winner.scores,
+      },
+      { seed, title: `mtgraph demo: ${best} sharing on a generated task family` },
+    );
     await saveModel(winner.model, modelDir);
     await writeFileAtomic(reportFile, html);
     const again = await loadModel(modelDir);
     const x = tf.tensor2d(family.test.x.slice(0, 64));
     const a = predict(winner.model, x);
     const b = predict(again, x);
-    const diff = Math.max(...tasks.map((t) => tf.tidy(() => tf.max(tf.abs(tf.sub(a[t]!, b[t]!))).dataSync()[0]!)));
+    const diff = Math.max(
+      ...tasks.map((t) => tf.tidy(() => tf.max(tf.abs(tf.sub(a[t]!, b[t]!))).dataSync()[0]!)),
+    );
     tf.dispose([x, ...Object.values(a), ...Object.values(b)]);
     again.dispose();
     const seconds = (performance.now() - started) / 1000;
-    lines.push(`saved ${best} to ${shown(modelDir)}; reloaded, max |difference| of predictions ${diff.toExponential(1)}`, `report: ${shown(reportFile)} (open it in a browser)`, '', `done in ${seconds.toFixed(1)} s`);
+    lines.push(
+      `saved ${best} to ${shown(modelDir)}; reloaded, max |difference| of predictions ${diff.toExponential(1)}`,
+      `report: ${shown(reportFile)} (open it in a browser)`,
+      '',
+      `done in ${seconds.toFixed(1)} s`,
+    );
     out.data({
-      ok: true, backend, seed, epochs, best, model: modelDir, report: reportFile, seconds,
-      strategies: Object.fromEntries(STRATEGIES.map((s) => [s, { meanMse: r(s).mean, mse: r(s).mse, params: r(s).model.plan.params.total, seconds: r(s).seconds }])),
-      groups, beats,
+      ok: true,
+      backend,
+      seed,
+      epochs,
+      best,
+      model: modelDir,
+      report: reportFile,
+      seconds,
+      strategies: Object.fromEntries(
+        STRATEGIES.map((s) => [
+          s,
+          {
+            meanMse: r(s).mean,
+            mse: r(s).mse,
+            params: r(s).model.plan.params.total,
+            seconds: r(s).seconds,
+          },
+        ]),
+      ),
+      groups,
+      beats,
     });
     out.result(lines.join('\n'));
   } finally {
@@ -102,8 +176,11 @@ export async function runDemo(flags: DemoFlags, out: Output): Promise<void> {
 }
 
 export function demoCommand(program: Command, ctx: CommandContext): void {
-  const cmd = program.command('demo')
-    .description('the embedded default job: compare sharing strategies on a generated task family; writes <out>/report.html')
+  const cmd = program
+    .command('demo')
+    .description(
+      'the embedded default job: compare sharing strategies on a generated task family; writes <out>/report.html',
+    )
     .option('-e, --epochs <n>', 'epochs per strategy', wholeNumber(1), 100)
     .option('-o, --out <dir>', 'folder for demo-model/ and report.html', 'out');
   seedOption(cmd, 'the generated data, the plans and the training', 2);

@@ -13,27 +13,53 @@ interface EvalFlags {
 }
 
 /** Per-task scores as a table: one row per task, one column per metric (union over kinds), and the mean of each. */
-export function metricsTable(tasks: ReadonlyArray<{ id: string; kind: string }>, metrics: Record<string, Record<string, number>>): string {
+export function metricsTable(
+  tasks: ReadonlyArray<{ id: string; kind: string }>,
+  metrics: Record<string, Record<string, number>>,
+): string {
   const scored = tasks.filter((t) => metrics[t.id]);
   const names: string[] = [];
-  for (const t of scored) for (const m of Object.keys(metrics[t.id]!)) if (!names.includes(m)) names.push(m);
+  for (const t of scored)
+    for (const m of Object.keys(metrics[t.id]!)) if (!names.includes(m)) names.push(m);
   const rows = [['task', 'kind', ...names]];
-  for (const t of scored) rows.push([t.id, t.kind, ...names.map((m) => (m in metrics[t.id]! ? fmt(metrics[t.id]![m]) : ''))]);
+  for (const t of scored)
+    rows.push([
+      t.id,
+      t.kind,
+      ...names.map((m) => (m in metrics[t.id]! ? fmt(metrics[t.id]![m]) : '')),
+    ]);
   if (scored.length > 1) {
-    rows.push(['mean', '', ...names.map((m) => {
-      const values = scored.map((t) => metrics[t.id]![m]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-      return values.length > 0 ? fmt(values.reduce((a, b) => a + b, 0) / values.length) : '';
-    })]);
+    rows.push([
+      'mean',
+      '',
+      ...names.map((m) => {
+        const values = scored
+          .map((t) => metrics[t.id]![m])
+          .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+        return values.length > 0 ? fmt(values.reduce((a, b) => a + b, 0) / values.length) : '';
+      }),
+    ]);
   }
   return table(rows);
 }
 
 export function evalCommand(program: Command, ctx: CommandContext): void {
-  const cmd = program.command('eval')
+  const cmd = program
+    .command('eval')
     .description('score a saved model on a CSV file: per-task loss and metrics')
     .argument('<model-dir>', 'a model folder written by mtgraph train')
-    .requiredOption('--data <file.csv>', 'rows with the feature and label columns the model was trained on')
-    .addOption(new Option('--split <part>', 'score only this part of the training split (the file must be the training file)').choices(['all', 'train', 'valid', 'test']).default('all'));
+    .requiredOption(
+      '--data <file.csv>',
+      'rows with the feature and label columns the model was trained on',
+    )
+    .addOption(
+      new Option(
+        '--split <part>',
+        'score only this part of the training split (the file must be the training file)',
+      )
+        .choices(['all', 'train', 'valid', 'test'])
+        .default('all'),
+    );
   outputOptions(cmd);
   cmd.action(async (dir: string, flags: EvalFlags) => {
     const out = outputOf(ctx, flags);
@@ -42,15 +68,30 @@ export function evalCommand(program: Command, ctx: CommandContext): void {
     const { evaluate } = await import('../../train/index.js');
     const model = await loadModel(dir);
     try {
-      const { csv } = await readModelData(model.plan.tasks, model.metadata, dir, flags.data, { labels: 'required', split: flags.split });
+      const { csv } = await readModelData(model.plan.tasks, model.metadata, dir, flags.data, {
+        labels: 'required',
+        split: flags.split,
+      });
       for (const note of csv.notes) out.warn(note);
       if (csv.unlabelled.length === model.plan.tasks.length) {
         const { DataError } = await import('../../errors.js');
-        throw new DataError(`mtgraph/cli: no task has a label in ${flags.data}${flags.split !== 'all' ? ` (${flags.split} rows)` : ''} → at ${flags.data}. Fill the label columns to score the model, or use mtgraph predict.`, { path: flags.data });
+        throw new DataError(
+          `mtgraph/cli: no task has a label in ${flags.data}${flags.split !== 'all' ? ` (${flags.split} rows)` : ''} → at ${flags.data}. Fill the label columns to score the model, or use mtgraph predict.`,
+          { path: flags.data },
+        );
       }
       const metrics = await evaluate(model, csv.data);
-      out.data({ ok: true, model: dir, data: flags.data, split: flags.split, rows: csv.rows, metrics });
-      out.result(`${metricsTable(model.plan.tasks, metrics)}\n\n${csv.rows} row(s) of ${shown(flags.data)}${flags.split !== 'all' ? ` (${flags.split} part)` : ''}`);
+      out.data({
+        ok: true,
+        model: dir,
+        data: flags.data,
+        split: flags.split,
+        rows: csv.rows,
+        metrics,
+      });
+      out.result(
+        `${metricsTable(model.plan.tasks, metrics)}\n\n${csv.rows} row(s) of ${shown(flags.data)}${flags.split !== 'all' ? ` (${flags.split} part)` : ''}`,
+      );
     } finally {
       model.dispose();
     }

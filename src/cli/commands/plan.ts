@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
-import { csvOptions, modelOptions, outputOptions, planOptions, seedOption, type CsvFlags, type ModelFlags } from '../options.js';
+import {
+  csvOptions,
+  modelOptions,
+  outputOptions,
+  planOptions,
+  seedOption,
+  type CsvFlags,
+  type ModelFlags,
+} from '../options.js';
 import { outputOf, type CommandContext } from './shared.js';
 
 interface PlanFlags extends CsvFlags, ModelFlags {
@@ -9,10 +17,14 @@ interface PlanFlags extends CsvFlags, ModelFlags {
 }
 
 export function planCommand(program: Command, ctx: CommandContext): void {
-  const cmd = program.command('plan')
+  const cmd = program
+    .command('plan')
     .description('compile a task graph into a Plan and explain it (or print the Plan JSON)')
     .argument('<graph.json>', 'a task graph file')
-    .option('--data <file.csv>', 'size the input from this CSV file (after encoding categorical columns)');
+    .option(
+      '--data <file.csv>',
+      'size the input from this CSV file (after encoding categorical columns)',
+    );
   modelOptions(cmd);
   seedOption(cmd, 'planning (Louvain grouping)');
   csvOptions(cmd);
@@ -30,14 +42,19 @@ export function planCommand(program: Command, ctx: CommandContext): void {
         ...(flags.taskColumn !== undefined ? { taskColumn: flags.taskColumn } : {}),
         ...(flags.categorical ? { categorical: flags.categorical } : {}),
         ...(flags.exclude ? { exclude: flags.exclude } : {}),
-        standardize: flags.standardize, maxOneHot: flags.maxOneHot, impute: flags.impute,
+        standardize: flags.standardize,
+        maxOneHot: flags.maxOneHot,
+        impute: flags.impute,
       });
       for (const note of fitted.notes) out.warn(note);
       columns = fitted.preprocessing.columns;
     }
     if (columns === undefined && graph.getAttribute('input') === undefined) {
       const { OptionsError } = await import('../../errors.js');
-      throw new OptionsError(`mtgraph/cli: ${file} does not say how many input features there are (no graph attribute input) → at graph.input. Pass --data file.csv to size the input from a CSV file, or add "input": { "columns": [...] } to the graph's attributes.`, { path: 'graph.input' });
+      throw new OptionsError(
+        `mtgraph/cli: ${file} does not say how many input features there are (no graph attribute input) → at graph.input. Pass --data file.csv to size the input from a CSV file, or add "input": { "columns": [...] } to the graph's attributes.`,
+        { path: 'graph.input' },
+      );
     }
     const p = plan(graph, planOptions(flags, columns));
     out.data(p);

@@ -14,7 +14,9 @@ interface PredictFlags {
 
 /** One CSV cell, quoted when it holds the delimiter, a quote, a line break or edge spaces. */
 export function csvCell(value: string, delimiter = ','): string {
-  return value.includes(delimiter) || /["\r\n]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value;
+  return value.includes(delimiter) || /["\r\n]/.test(value) || value !== value.trim()
+    ? `"${value.replaceAll('"', '""')}"`
+    : value;
 }
 
 function number(v: number): string {
@@ -38,12 +40,22 @@ function taskCells(task: PlanTask, values: Float32Array, r: number): string[] {
 }
 
 export function predictCommand(program: Command, ctx: CommandContext): void {
-  const cmd = program.command('predict')
-    .description('predict with a saved model: one output column per task output, one row per input row')
+  const cmd = program
+    .command('predict')
+    .description(
+      'predict with a saved model: one output column per task output, one row per input row',
+    )
     .argument('<model-dir>', 'a model folder written by mtgraph train')
-    .requiredOption('--data <file.csv>', 'rows with the feature columns the model was trained on (label columns are not needed)')
+    .requiredOption(
+      '--data <file.csv>',
+      'rows with the feature columns the model was trained on (label columns are not needed)',
+    )
     .option('-o, --out <preds.csv>', 'write the predictions here (default: stdout)')
-    .option('--keep <columns>', 'copy these input columns (e.g. an id) before the predictions (comma-separated)', list);
+    .option(
+      '--keep <columns>',
+      'copy these input columns (e.g. an id) before the predictions (comma-separated)',
+      list,
+    );
   outputOptions(cmd);
   cmd.action(async (dir: string, flags: PredictFlags) => {
     const out = outputOf(ctx, flags);
@@ -53,16 +65,27 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
     const { OptionsError } = await import('../../errors.js');
     const model = await loadModel(dir);
     try {
-      const { csv, table } = await readModelData(model.plan.tasks, model.metadata, dir, flags.data, { labels: 'optional', split: 'all' });
+      const { csv, table } = await readModelData(
+        model.plan.tasks,
+        model.metadata,
+        dir,
+        flags.data,
+        { labels: 'optional', split: 'all' },
+      );
       for (const note of csv.notes.filter((n) => !n.includes('have no label'))) out.warn(note);
       const keep = flags.keep ?? [];
       for (const c of keep) {
-        if (!table.columns.has(c)) throw new OptionsError(`mtgraph/cli: --keep names no column of ${flags.data} (got ${JSON.stringify(c)}) → at --keep. Name columns of the file.`, { path: '--keep', got: c });
+        if (!table.columns.has(c))
+          throw new OptionsError(
+            `mtgraph/cli: --keep names no column of ${flags.data} (got ${JSON.stringify(c)}) → at --keep. Name columns of the file.`,
+            { path: '--keep', got: c },
+          );
       }
       const outputs = predict(model, csv.data.x);
       const values = new Map<string, Float32Array>();
       try {
-        for (const t of model.plan.tasks) values.set(t.id, outputs[t.id]!.dataSync() as Float32Array);
+        for (const t of model.plan.tasks)
+          values.set(t.id, outputs[t.id]!.dataSync() as Float32Array);
       } finally {
         for (const t of Object.values(outputs)) t.dispose();
       }
@@ -71,7 +94,10 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
       const long = csv.rowTasks !== undefined && tasks.every((t) => t.outputs === 1);
       // Long format with one output per task: the row's task column, its task id and one prediction column.
       const idColumn = taskColumn === 'task_id' ? 'task_id_resolved' : 'task_id';
-      const header = [...keep, ...(long ? [taskColumn!, idColumn, 'prediction'] : tasks.flatMap(taskColumns))];
+      const header = [
+        ...keep,
+        ...(long ? [taskColumn!, idColumn, 'prediction'] : tasks.flatMap(taskColumns)),
+      ];
       const lines = [header.map((h) => csvCell(h)).join(',')];
       for (let r = 0; r < csv.rows; r++) {
         const cells = keep.map((c) => table.columns.get(c)![r]!);
@@ -92,7 +118,9 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
       if (flags.out !== undefined) {
         await writeFileAtomic(flags.out, text);
         out.data({ ok: true, out: flags.out, rows: csv.rows, columns: header });
-        out.result(`${shown(flags.out)}: ${csv.rows} row(s), columns ${header.slice(0, 8).join(', ')}${header.length > 8 ? `, ... (${header.length})` : ''}`);
+        out.result(
+          `${shown(flags.out)}: ${csv.rows} row(s), columns ${header.slice(0, 8).join(', ')}${header.length > 8 ? `, ... (${header.length})` : ''}`,
+        );
       } else if (out.json) {
         out.data({ ok: true, rows: csv.rows, columns: header, csv: text });
       } else {

@@ -19,7 +19,9 @@ export async function startBackend(out: Output): Promise<string> {
   const { initBackend } = await import('../../backend/index.js');
   const report = await initBackend();
   const skipped = report.tried.filter((t) => !t.ok).map((t) => `${t.name}: ${t.reason}`);
-  out.info(`backend: ${report.backend}${skipped.length > 0 ? ` (skipped ${skipped.join('; ')})` : ''}`);
+  out.info(
+    `backend: ${report.backend}${skipped.length > 0 ? ` (skipped ${skipped.join('; ')})` : ''}`,
+  );
   return report.backend;
 }
 

@@ -3,8 +3,17 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import {
-  csvOptions, fitSettings, modelOptions, outputOptions, planOptions, seedOption, splitOptions, trainingOptions,
-  type CsvFlags, type ModelFlags, type TrainingFlags,
+  csvOptions,
+  fitSettings,
+  modelOptions,
+  outputOptions,
+  planOptions,
+  seedOption,
+  splitOptions,
+  trainingOptions,
+  type CsvFlags,
+  type ModelFlags,
+  type TrainingFlags,
 } from '../options.js';
 import { readTrainingData } from '../data.js';
 import { trainingProgress } from '../progress.js';
@@ -24,27 +33,49 @@ async function checkOutFolder(dir: string): Promise<void> {
   const { FileError } = await import('../../errors.js');
   let entries: string[];
   try {
-    if (!(await fs.stat(dir)).isDirectory()) throw new FileError(`mtgraph/cli: --out ${dir} is a file, not a folder → at --out. Choose a folder path for the model.`, { path: '--out', got: dir });
+    if (!(await fs.stat(dir)).isDirectory())
+      throw new FileError(
+        `mtgraph/cli: --out ${dir} is a file, not a folder → at --out. Choose a folder path for the model.`,
+        { path: '--out', got: dir },
+      );
     entries = await fs.readdir(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
   if (entries.length > 0 && !entries.includes('model.json')) {
-    throw new FileError(`mtgraph/cli: --out ${dir} holds other files and no model, and saving replaces the whole folder → at --out. Choose an empty or new folder.`, { path: '--out', got: entries.slice(0, 5) });
+    throw new FileError(
+      `mtgraph/cli: --out ${dir} holds other files and no model, and saving replaces the whole folder → at --out. Choose an empty or new folder.`,
+      { path: '--out', got: entries.slice(0, 5) },
+    );
   }
 }
 
 export function trainCommand(program: Command, ctx: CommandContext): void {
-  const cmd = program.command('train')
-    .description('train a multi-task model from a task graph and a CSV file; writes the model folder and report.html')
-    .argument('<graph.json>', 'a task graph file: tasks (their target columns), affinities, input columns')
-    .requiredOption('--data <file.csv>', 'the training data: one row per example, a header row, the label columns of the tasks');
+  const cmd = program
+    .command('train')
+    .description(
+      'train a multi-task model from a task graph and a CSV file; writes the model folder and report.html',
+    )
+    .argument(
+      '<graph.json>',
+      'a task graph file: tasks (their target columns), affinities, input columns',
+    )
+    .requiredOption(
+      '--data <file.csv>',
+      'the training data: one row per example, a header row, the label columns of the tasks',
+    );
   modelOptions(cmd);
   trainingOptions(cmd);
   cmd
-    .option('-o, --out <dir>', 'the model folder to write (replaced if it holds a model)', 'out/model')
-    .addOption(new Option('--report <file>', 'where to write the HTML report (default: <out>/report.html)'))
+    .option(
+      '-o, --out <dir>',
+      'the model folder to write (replaced if it holds a model)',
+      'out/model',
+    )
+    .addOption(
+      new Option('--report <file>', 'where to write the HTML report (default: <out>/report.html)'),
+    )
     .option('--no-report', 'write no report');
   seedOption(cmd, 'the split, the initialisation and the shuffling');
   csvOptions(cmd);
@@ -57,17 +88,35 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     await checkOutFolder(flags.out);
     const data = await readTrainingData(graph, flags.data, flags, splitOptions(flags));
     const sizes = data.split.sizes;
-    out.info(`${shown(flags.data)}: ${data.table.rows} row(s) -> train ${sizes.train}, valid ${sizes.valid}, test ${sizes.test}${data.split.stratify ? ` (stratified by ${data.split.stratify})` : data.split.group ? ` (grouped by ${data.split.group})` : ''}; ${data.preprocessing.columns.length} model input(s) from ${data.preprocessing.features.length} column(s)`);
+    out.info(
+      `${shown(flags.data)}: ${data.table.rows} row(s) -> train ${sizes.train}, valid ${sizes.valid}, test ${sizes.test}${data.split.stratify ? ` (stratified by ${data.split.stratify})` : data.split.group ? ` (grouped by ${data.split.group})` : ''}; ${data.preprocessing.columns.length} model input(s) from ${data.preprocessing.features.length} column(s)`,
+    );
     for (const note of data.notes) out.warn(note);
 
     await startBackend(out);
     const { compile } = await import('../../network/index.js');
     const { fit, evaluate, targetScale } = await import('../../train/index.js');
     const scale = flags.targetScale ? targetScale(graph, data.train.data) : {};
-    const model = compile(graph, { ...planOptions(flags, data.preprocessing.columns), ...(Object.keys(scale).length > 0 ? { targetScale: scale } : {}) });
+    const model = compile(graph, {
+      ...planOptions(flags, data.preprocessing.columns),
+      ...(Object.keys(scale).length > 0 ? { targetScale: scale } : {}),
+    });
     try {
-      if (Object.keys(scale).length > 0) out.info(`regression targets standardised on the training part: ${Object.entries(scale).slice(0, 4).map(([t, s]) => `${t} mean ${s.mean.map((v) => v.toPrecision(4)).join('/')} std ${s.std.map((v) => v.toPrecision(4)).join('/')}`).join(', ')}${Object.keys(scale).length > 4 ? `, ... (${Object.keys(scale).length} tasks)` : ''} (--no-target-scale to train on raw targets)`);
-      out.info(`strategy ${model.plan.strategy}${model.plan.requested !== model.plan.strategy ? ` (asked: ${model.plan.requested})` : ''}, ${model.plan.tasks.length} task(s), ${model.plan.params.total.toLocaleString('en-US')} parameters; ${flags.epochs} epoch(s), balance ${flags.balance}`);
+      if (Object.keys(scale).length > 0)
+        out.info(
+          `regression targets standardised on the training part: ${Object.entries(scale)
+            .slice(0, 4)
+            .map(
+              ([t, s]) =>
+                `${t} mean ${s.mean.map((v) => v.toPrecision(4)).join('/')} std ${s.std.map((v) => v.toPrecision(4)).join('/')}`,
+            )
+            .join(
+              ', ',
+            )}${Object.keys(scale).length > 4 ? `, ... (${Object.keys(scale).length} tasks)` : ''} (--no-target-scale to train on raw targets)`,
+        );
+      out.info(
+        `strategy ${model.plan.strategy}${model.plan.requested !== model.plan.strategy ? ` (asked: ${model.plan.requested})` : ''}, ${model.plan.tasks.length} task(s), ${model.plan.params.total.toLocaleString('en-US')} parameters; ${flags.epochs} epoch(s), balance ${flags.balance}`,
+      );
       const progress = trainingProgress(out, flags.epochs);
       let history;
       try {
@@ -90,16 +139,27 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
         training: {
           data: path.basename(flags.data),
           split: data.split,
-          strategy: model.plan.strategy, balance: flags.balance, epochs: history.epochs, seed: flags.seed,
-          optimizer: flags.optimizer, batchSize: flags.batchSize,
-          stoppedEarly: history.stoppedEarly, ...(history.bestEpoch !== undefined ? { bestEpoch: history.bestEpoch } : {}),
-          scoredOn: scored, metrics,
+          strategy: model.plan.strategy,
+          balance: flags.balance,
+          epochs: history.epochs,
+          seed: flags.seed,
+          optimizer: flags.optimizer,
+          batchSize: flags.batchSize,
+          stoppedEarly: history.stoppedEarly,
+          ...(history.bestEpoch !== undefined ? { bestEpoch: history.bestEpoch } : {}),
+          scoredOn: scored,
+          metrics,
           history,
         },
       };
       // Render before writing anything, so a failure leaves no output behind.
       let reportHtml: string | undefined;
-      const reportPath = flags.report === false ? undefined : typeof flags.report === 'string' ? flags.report : path.join(flags.out, 'report.html');
+      const reportPath =
+        flags.report === false
+          ? undefined
+          : typeof flags.report === 'string'
+            ? flags.report
+            : path.join(flags.out, 'report.html');
       if (reportPath !== undefined) {
         const { renderReport } = await import('../../viz/index.js');
         reportHtml = await renderReport({ graph, plan: model.plan, history, metrics });
@@ -108,8 +168,25 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
       if (reportPath !== undefined) await writeFileAtomic(reportPath, reportHtml!);
 
       const seconds = (performance.now() - started) / 1000;
-      out.data({ ok: true, model: flags.out, report: reportPath ?? null, strategy: model.plan.strategy, params: model.plan.params.total, epochs: history.epochs, stoppedEarly: history.stoppedEarly, split: sizes, scoredOn: scored, targetScale: scale, metrics, loss: history.loss, valLoss: history.valLoss ?? null, seconds });
-      out.result(`${metricsTable(model.plan.tasks, metrics)}\n\nscores on the ${scored} rows (${scoredData.rows}); trained ${history.epochs} epoch(s)${history.stoppedEarly ? ` (stopped early, best epoch ${history.bestEpoch! + 1})` : ''} in ${seconds.toFixed(1)} s\nmodel: ${shown(flags.out)}${reportPath !== undefined ? `\nreport: ${shown(reportPath)}` : ''}`);
+      out.data({
+        ok: true,
+        model: flags.out,
+        report: reportPath ?? null,
+        strategy: model.plan.strategy,
+        params: model.plan.params.total,
+        epochs: history.epochs,
+        stoppedEarly: history.stoppedEarly,
+        split: sizes,
+        scoredOn: scored,
+        targetScale: scale,
+        metrics,
+        loss: history.loss,
+        valLoss: history.valLoss ?? null,
+        seconds,
+      });
+      out.result(
+        `${metricsTable(model.plan.tasks, metrics)}\n\nscores on the ${scored} rows (${scoredData.rows}); trained ${history.epochs} epoch(s)${history.stoppedEarly ? ` (stopped early, best epoch ${history.bestEpoch! + 1})` : ''} in ${seconds.toFixed(1)} s\nmodel: ${shown(flags.out)}${reportPath !== undefined ? `\nreport: ${shown(reportPath)}` : ''}`,
+      );
     } finally {
       model.dispose();
     }

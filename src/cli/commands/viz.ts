@@ -2,7 +2,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { modelOptions, outputOptions, planOptions, seedOption, type ModelFlags } from '../options.js';
+import {
+  modelOptions,
+  outputOptions,
+  planOptions,
+  seedOption,
+  type ModelFlags,
+} from '../options.js';
 import { outputOf, shown, type CommandContext } from './shared.js';
 
 interface VizFlags extends ModelFlags {
@@ -16,11 +22,25 @@ interface VizFlags extends ModelFlags {
 const FORMATS = ['.svg', '.gexf', '.graphml', '.html'];
 
 export function vizCommand(program: Command, ctx: CommandContext): void {
-  const cmd = program.command('viz')
-    .description('draw a task graph or a trained model: SVG picture, GEXF / GraphML for graph tools, or an HTML report')
-    .argument('<graph.json|model-dir>', 'a task graph file, or a model folder written by mtgraph train')
-    .requiredOption('-o, --out <file>', `the file to write; its extension picks the format: ${FORMATS.join(', ')}`)
-    .addOption(new Option('--what <picture>', 'for .svg: the task graph or the network (default: plan for a model folder, graph for a graph file)').choices(['graph', 'plan']))
+  const cmd = program
+    .command('viz')
+    .description(
+      'draw a task graph or a trained model: SVG picture, GEXF / GraphML for graph tools, or an HTML report',
+    )
+    .argument(
+      '<graph.json|model-dir>',
+      'a task graph file, or a model folder written by mtgraph train',
+    )
+    .requiredOption(
+      '-o, --out <file>',
+      `the file to write; its extension picks the format: ${FORMATS.join(', ')}`,
+    )
+    .addOption(
+      new Option(
+        '--what <picture>',
+        'for .svg: the task graph or the network (default: plan for a model folder, graph for a graph file)',
+      ).choices(['graph', 'plan']),
+    )
     .option('--title <text>', 'title of the HTML report');
   modelOptions(cmd);
   seedOption(cmd, 'the layout (and the plan of a graph file)');
@@ -28,19 +48,27 @@ export function vizCommand(program: Command, ctx: CommandContext): void {
   cmd.action(async (input: string, flags: VizFlags) => {
     const out = outputOf(ctx, flags);
     const { OptionsError, FileError } = await import('../../errors.js');
-    const { readJsonFile, loadGraph, writeFileAtomic, MODEL_FILES } = await import('../../io/index.js');
+    const { readJsonFile, loadGraph, writeFileAtomic, MODEL_FILES } = await import(
+      '../../io/index.js'
+    );
     const { TaskGraph } = await import('../../graph/index.js');
     const { plan: makePlan, parsePlan } = await import('../../plan/index.js');
     const viz = await import('../../viz/index.js');
     const ext = path.extname(flags.out).toLowerCase();
     if (!FORMATS.includes(ext)) {
-      throw new OptionsError(`mtgraph/cli: cannot tell the format of ${flags.out} (got extension ${JSON.stringify(ext || '(none)')}; expected one of ${FORMATS.join(', ')}) → at --out. Name the file e.g. graph.svg or report.html.`, { path: '--out', got: ext });
+      throw new OptionsError(
+        `mtgraph/cli: cannot tell the format of ${flags.out} (got extension ${JSON.stringify(ext || '(none)')}; expected one of ${FORMATS.join(', ')}) → at --out. Name the file e.g. graph.svg or report.html.`,
+        { path: '--out', got: ext },
+      );
     }
     let stat;
     try {
       stat = await fs.stat(input);
     } catch (cause) {
-      throw new FileError(`mtgraph/cli: cannot read ${input} (${(cause as NodeJS.ErrnoException).code ?? 'error'}). Pass a task graph file or a model folder.`, { path: input, cause });
+      throw new FileError(
+        `mtgraph/cli: cannot read ${input} (${(cause as NodeJS.ErrnoException).code ?? 'error'}). Pass a task graph file or a model folder.`,
+        { path: input, cause },
+      );
     }
     let graph: InstanceType<typeof TaskGraph>;
     let plan: ReturnType<typeof parsePlan> | undefined;
@@ -48,9 +76,16 @@ export function vizCommand(program: Command, ctx: CommandContext): void {
     let metrics: unknown;
     const isModel = stat.isDirectory();
     if (isModel) {
-      graph = TaskGraph.from(await readJsonFile(path.join(input, MODEL_FILES.graph), 'graph file')) as InstanceType<typeof TaskGraph>;
+      graph = TaskGraph.from(
+        await readJsonFile(path.join(input, MODEL_FILES.graph), 'graph file'),
+      ) as InstanceType<typeof TaskGraph>;
       plan = parsePlan(await readJsonFile(path.join(input, MODEL_FILES.plan), 'plan file'));
-      const meta = await readJsonFile(path.join(input, MODEL_FILES.metadata), 'metadata file').catch(() => undefined) as { metadata?: { training?: { history?: unknown; metrics?: unknown } } } | undefined;
+      const meta = (await readJsonFile(
+        path.join(input, MODEL_FILES.metadata),
+        'metadata file',
+      ).catch(() => undefined)) as
+        | { metadata?: { training?: { history?: unknown; metrics?: unknown } } }
+        | undefined;
       history = meta?.metadata?.training?.history;
       metrics = meta?.metadata?.training?.metrics;
     } else {
@@ -71,16 +106,22 @@ export function vizCommand(program: Command, ctx: CommandContext): void {
       text = viz.toGraphml(graph);
       drawn = 'the task graph';
     } else {
-      text = await viz.renderReport({
-        graph, plan: planOf(),
-        ...(history !== undefined ? { history: history as never } : {}),
-        ...(metrics !== undefined ? { metrics: metrics as never } : {}),
-      }, { seed, ...(flags.title !== undefined ? { title: flags.title } : {}) });
+      text = await viz.renderReport(
+        {
+          graph,
+          plan: planOf(),
+          ...(history !== undefined ? { history: history as never } : {}),
+          ...(metrics !== undefined ? { metrics: metrics as never } : {}),
+        },
+        { seed, ...(flags.title !== undefined ? { title: flags.title } : {}) },
+      );
       drawn = `the task graph, the network${history !== undefined ? ', the training curves and the scores' : ''}`;
     }
     await writeFileAtomic(flags.out, text);
     const bytes = Buffer.byteLength(text);
     out.data({ ok: true, out: flags.out, format: ext.slice(1), bytes });
-    out.result(`${shown(flags.out)}: ${ext.slice(1)} of ${drawn} (${bytes.toLocaleString('en-US')} bytes)`);
+    out.result(
+      `${shown(flags.out)}: ${ext.slice(1)} of ${drawn} (${bytes.toLocaleString('en-US')} bytes)`,
+    );
   });
 }

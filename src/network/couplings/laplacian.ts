@@ -11,7 +11,12 @@ import { flatConcat, flatSplit } from '../../backend/flat-kernels.js';
 import { laplacianKernel, laplacianKernelAvailable } from '../../backend/laplacian-kernel.js';
 
 /** The shape `[in, out]` of a task's tower layer `layer`, or of its head when layer is 'head'. */
-function shapeOf(plan: Plan, width: Map<string | null, number>, task: string, layer: number | 'head'): [number, number] | undefined {
+function shapeOf(
+  plan: Plan,
+  width: Map<string | null, number>,
+  task: string,
+  layer: number | 'head',
+): [number, number] | undefined {
   const tower = plan.towers[task];
   const head = plan.heads[task];
   if (!tower || !head) return undefined;
@@ -44,7 +49,11 @@ interface Block {
  * Rows without entries (tasks only paired with weight 0) add nothing and are left out. Rows of
  * different shapes are never linked: a penalty pairs only weights of one shape.
  */
-function blocksOf(strength: number, rows: readonly tf.Variable[][], laplacian: readonly LaplacianRow[]): Block[] {
+function blocksOf(
+  strength: number,
+  rows: readonly tf.Variable[][],
+  laplacian: readonly LaplacianRow[],
+): Block[] {
   if (strength === 0) return [];
   const byShapes = new Map<string, number[]>();
   rows.forEach((vars, i) => {
@@ -60,7 +69,12 @@ function blocksOf(strength: number, rows: readonly tf.Variable[][], laplacian: r
       for (const [j, v] of laplacian[i]!) L[r * m + local.get(j)!] = strength * v;
     });
     const shapes = rows[members[0]!]!.map((v) => v.shape);
-    return { vars: members.map((i) => rows[i]!), shapes, width: shapes.reduce((n, s) => n + sizeOf(s), 0), L };
+    return {
+      vars: members.map((i) => rows[i]!),
+      shapes,
+      width: shapes.reduce((n, s) => n + sizeOf(s), 0),
+      L,
+    };
   });
 }
 
@@ -71,7 +85,10 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
  * tensor per piece, in one kernel where the backend has it (backend/flat-kernels.ts).
  */
 function cut(grad: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
-  return flatSplit(grad, Array.from({ length: grad.shape[0]! }, () => shapes.map((s) => [...s])).flat());
+  return flatSplit(
+    grad,
+    Array.from({ length: grad.shape[0]! }, () => shapes.map((s) => [...s])).flat(),
+  );
 }
 
 /**
@@ -91,11 +108,19 @@ function blockValue(block: Block): tf.Scalar {
     // Value and gradient in one kernel over the weights in place (backend/laplacian-kernel.ts).
     return tf.customGrad((...args: unknown[]) => {
       const save = args[inputs.length] as tf.GradSaveFunc;
-      const [value, ...grads] = laplacianKernel(args.slice(0, inputs.length) as tf.Tensor[], rows, block.L);
+      const [value, ...grads] = laplacianKernel(
+        args.slice(0, inputs.length) as tf.Tensor[],
+        rows,
+        block.L,
+      );
       save(grads);
       // dy is a scalar read in place on the backends with the kernel (wasm, cpu); it is 1 when the
       // penalty is added to the loss as it is, and then the gradients are the kernel's outputs.
-      return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => (dy.dataSync()[0] === 1 ? saved.map((g) => tf.clone(g)) : saved.map((g) => tf.mul(g, dy))) };
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          dy.dataSync()[0] === 1 ? saved.map((g) => tf.clone(g)) : saved.map((g) => tf.mul(g, dy)),
+      };
     })(...inputs);
   }
   const penalty = tf.customGrad((...args: unknown[]) => {
@@ -156,11 +181,15 @@ export class LaplacianPenalty implements Penalty {
     };
     const entries = new Map<number, number>();
     const n = () => rows.length;
-    const add = (i: number, j: number, v: number) => entries.set(i * 1e6 + j, (entries.get(i * 1e6 + j) ?? 0) + v);
+    const add = (i: number, j: number, v: number) =>
+      entries.set(i * 1e6 + j, (entries.get(i * 1e6 + j) ?? 0) + v);
     for (const [a, b, w] of pairs) {
       const shapes = (ws: tf.Variable[]) => ws.map((v) => v.shape.join('x')).join(', ');
       if (shapes(a) !== shapes(b)) {
-        throw new PlanError(`mtgraph/build: ${this.name} pairs weights of different shapes (got [${shapes(a)}] and [${shapes(b)}]). Pair only layers of one shape.`, { got: [shapes(a), shapes(b)] });
+        throw new PlanError(
+          `mtgraph/build: ${this.name} pairs weights of different shapes (got [${shapes(a)}] and [${shapes(b)}]). Pair only layers of one shape.`,
+          { got: [shapes(a), shapes(b)] },
+        );
       }
       const i = rowOf(a);
       const j = rowOf(b);
@@ -218,7 +247,10 @@ export class FusedHeadLaplacian implements Penalty {
       const [ia, ua] = offsets.get(a) ?? [];
       const [ib, ub] = offsets.get(b) ?? [];
       if (ia === undefined || ib === undefined || ua !== ub) {
-        throw new PlanError(`mtgraph/build: laplacian:head pairs "${a}" and "${b}", which are not heads of one shape in layer "${layer.name}". Pair only heads of one shape.`, { got: [a, b] });
+        throw new PlanError(
+          `mtgraph/build: laplacian:head pairs "${a}" and "${b}", which are not heads of one shape in layer "${layer.name}". Pair only heads of one shape.`,
+          { got: [a, b] },
+        );
       }
       const v = strength * w;
       for (let c = 0; c < ua!; c++) {
@@ -237,32 +269,43 @@ export class FusedHeadLaplacian implements Penalty {
     if (this.strength === 0) return tf.scalar(0);
     const [kernel, bias] = this.layer.trainableWeights.map((w) => w.read());
     const W = this.width;
-    return tf.tidy(() => tf.customGrad((...args: unknown[]) => {
-      const [K, b] = args as [tf.Tensor2D, tf.Tensor1D];
-      const save = args[2] as tf.GradSaveFunc;
-      const L = tf.tensor2d(this.L, [W, W]);
-      const row = tf.reshape(b, [1, W]) as tf.Tensor2D;
-      const KL = tf.matMul(K, L);
-      const bL = tf.matMul(row, L);
-      save([KL, bL]);
-      return {
-        value: tf.add(tf.sum(tf.mul(K, KL)), tf.sum(tf.mul(row, bL))) as tf.Scalar,
-        gradFunc: (dy: tf.Tensor, [kl, bl]: tf.Tensor[]) => {
-          const twice = tf.mul(dy, 2);
-          return [tf.mul(kl!, twice), tf.reshape(tf.mul(bl!, twice), [W])];
-        },
-      };
-    })(kernel!, bias!));
+    return tf.tidy(() =>
+      tf.customGrad((...args: unknown[]) => {
+        const [K, b] = args as [tf.Tensor2D, tf.Tensor1D];
+        const save = args[2] as tf.GradSaveFunc;
+        const L = tf.tensor2d(this.L, [W, W]);
+        const row = tf.reshape(b, [1, W]) as tf.Tensor2D;
+        const KL = tf.matMul(K, L);
+        const bL = tf.matMul(row, L);
+        save([KL, bL]);
+        return {
+          value: tf.add(tf.sum(tf.mul(K, KL)), tf.sum(tf.mul(row, bL))) as tf.Scalar,
+          gradFunc: (dy: tf.Tensor, [kl, bl]: tf.Tensor[]) => {
+            const twice = tf.mul(dy, 2);
+            return [tf.mul(kl!, twice), tf.reshape(tf.mul(bl!, twice), [W])];
+          },
+        };
+      })(kernel!, bias!),
+    );
   }
 }
 
 /** The MultiHead layer holding every head a head coupling reads, or undefined when they are not all fused into one. */
-function fusedLayerOf(parts: ModelParts, c: LaplacianCoupling): { layer: MultiHead; tasks: string[] } | undefined {
-  const layers = new Set(c.pairs.flatMap(([a, b]) => [a, b]).map((t) => fusedHeadOf(parts.names, t)?.layer));
+function fusedLayerOf(
+  parts: ModelParts,
+  c: LaplacianCoupling,
+): { layer: MultiHead; tasks: string[] } | undefined {
+  const layers = new Set(
+    c.pairs.flatMap(([a, b]) => [a, b]).map((t) => fusedHeadOf(parts.names, t)?.layer),
+  );
   if (layers.size !== 1 || layers.has(undefined)) return undefined;
   const name = [...layers][0]!;
   const layer = parts.model.getLayer(name);
-  if (!(layer instanceof MultiHead)) throw new PlanError(`mtgraph/build: layer "${name}" should be a MultiHead (got ${layer.getClassName()}). Build the model from this plan.`, { got: name });
+  if (!(layer instanceof MultiHead))
+    throw new PlanError(
+      `mtgraph/build: layer "${name}" should be a MultiHead (got ${layer.getClassName()}). Build the model from this plan.`,
+      { got: name },
+    );
   return { layer, tasks: parts.names.fusedHeads.get(name)! };
 }
 
@@ -275,14 +318,28 @@ export const laplacianCoupling = registerCouplingBuilder<LaplacianCoupling>({
     const width = widths({ blocks: plan.blocks, gates: plan.gates }, plan.input.features);
     const where = c.layer === 'head' ? 'heads' : `tower layer ${c.layer}`;
     c.pairs.forEach(([a, b, w], p) => {
-      if (w < 0) throw new PlanError(`mtgraph/build: the Laplacian coupling on ${where} gives "${a}" and "${b}" a negative weight (got ${w}), which would push their weights apart without bound → at ${path}.pairs[${p}]. Use weights in [0, 1]; keep conflicting tasks apart by not pairing them.`, { path: `${path}.pairs[${p}]`, got: w });
+      if (w < 0)
+        throw new PlanError(
+          `mtgraph/build: the Laplacian coupling on ${where} gives "${a}" and "${b}" a negative weight (got ${w}), which would push their weights apart without bound → at ${path}.pairs[${p}]. Use weights in [0, 1]; keep conflicting tasks apart by not pairing them.`,
+          { path: `${path}.pairs[${p}]`, got: w },
+        );
       const sa = shapeOf(plan, width, a, c.layer);
       const sb = shapeOf(plan, width, b, c.layer);
-      for (const [task, s] of [[a, sa], [b, sb]] as const) {
-        if (!s) throw new PlanError(`mtgraph/build: the Laplacian coupling on ${where} names "${task}", which has no such layer → at ${path}.pairs[${p}]. Pair tasks that have it.`, { path: `${path}.pairs[${p}]`, got: task });
+      for (const [task, s] of [
+        [a, sa],
+        [b, sb],
+      ] as const) {
+        if (!s)
+          throw new PlanError(
+            `mtgraph/build: the Laplacian coupling on ${where} names "${task}", which has no such layer → at ${path}.pairs[${p}]. Pair tasks that have it.`,
+            { path: `${path}.pairs[${p}]`, got: task },
+          );
       }
       if (sa![0] !== sb![0] || sa![1] !== sb![1]) {
-        throw new PlanError(`mtgraph/build: the Laplacian coupling on ${where} pairs "${a}" (${sa!.join('x')}) with "${b}" (${sb!.join('x')}), whose weights differ in shape → at ${path}.pairs[${p}]. Only pair layers of one shape.`, { path: `${path}.pairs[${p}]`, got: [a, b] });
+        throw new PlanError(
+          `mtgraph/build: the Laplacian coupling on ${where} pairs "${a}" (${sa!.join('x')}) with "${b}" (${sb!.join('x')}), whose weights differ in shape → at ${path}.pairs[${p}]. Only pair layers of one shape.`,
+          { path: `${path}.pairs[${p}]`, got: [a, b] },
+        );
       }
     });
   },
@@ -293,6 +350,12 @@ export const laplacianCoupling = registerCouplingBuilder<LaplacianCoupling>({
       const layer = c.layer === 'head' ? parts.head(task) : parts.towerDense(task, c.layer);
       return layer.weights.map((w) => w.read() as tf.Variable);
     };
-    return [new LaplacianPenalty(c.strength, c.pairs.map(([a, b, w]) => [weightsOf(a), weightsOf(b), w] as const), c.layer)];
+    return [
+      new LaplacianPenalty(
+        c.strength,
+        c.pairs.map(([a, b, w]) => [weightsOf(a), weightsOf(b), w] as const),
+        c.layer,
+      ),
+    ];
   },
 });

@@ -25,7 +25,13 @@ export interface CouplingBuilder<C extends CouplingPlan = CouplingPlan> {
   /** Checks the coupling against the rest of the plan; throws a PlanError naming `path`. */
   check?(coupling: C, plan: Plan, path: string): void;
   /** Runs after tower layer `layer` of every task is built; may replace tower outputs in `towers`. */
-  afterTowerLayer?(coupling: C, index: number, layer: number, towers: Map<string, tf.SymbolicTensor>, ctx: BuildContext): void;
+  afterTowerLayer?(
+    coupling: C,
+    index: number,
+    layer: number,
+    towers: Map<string, tf.SymbolicTensor>,
+    ctx: BuildContext,
+  ): void;
   /** The penalties of the coupling on a built or loaded model. */
   penalties?(coupling: C, index: number, parts: ModelParts): Penalty[];
 }
@@ -33,7 +39,9 @@ export interface CouplingBuilder<C extends CouplingPlan = CouplingPlan> {
 const builders = new Map<string, CouplingBuilder>();
 
 /** Registers how a coupling kind is built (a later registration replaces an earlier one). */
-export function registerCouplingBuilder<C extends CouplingPlan>(builder: CouplingBuilder<C>): CouplingBuilder<C> {
+export function registerCouplingBuilder<C extends CouplingPlan>(
+  builder: CouplingBuilder<C>,
+): CouplingBuilder<C> {
   builders.set(builder.kind, builder as unknown as CouplingBuilder);
   return builder;
 }

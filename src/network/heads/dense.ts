@@ -12,8 +12,17 @@ export const denseHead = registerHead({
   fusable: true,
   build(input, head, task, ctx) {
     const name = ctx.names.heads.get(task.id)!;
-    const args = { units: head.units, activation: head.activation, kernelInitializer: ctx.kernelInitializer(name), name };
-    const layer = ctx.track(head.scale ? new ScaledDense({ ...args, mean: head.scale.mean, std: head.scale.std }) : tf.layers.dense(args));
+    const args = {
+      units: head.units,
+      activation: head.activation,
+      kernelInitializer: ctx.kernelInitializer(name),
+      name,
+    };
+    const layer = ctx.track(
+      head.scale
+        ? new ScaledDense({ ...args, mean: head.scale.mean, std: head.scale.std })
+        : tf.layers.dense(args),
+    );
     return layer.apply(input) as tf.SymbolicTensor;
   },
 });

@@ -18,7 +18,12 @@ export interface HeadBuilder {
    * product for all of them) followed by one Columns layer per task, named by the task.
    */
   readonly fusable?: boolean;
-  build(input: tf.SymbolicTensor, head: HeadPlan, task: PlanTask, ctx: BuildContext): tf.SymbolicTensor;
+  build(
+    input: tf.SymbolicTensor,
+    head: HeadPlan,
+    task: PlanTask,
+    ctx: BuildContext,
+  ): tf.SymbolicTensor;
 }
 
 const builders = new Map<string, HeadBuilder>();

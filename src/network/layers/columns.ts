@@ -32,11 +32,20 @@ export class Columns extends tf.layers.Layer {
 
   constructor(args: ColumnsArgs) {
     super(args);
-    if (!Number.isInteger(args.begin) || args.begin < 0 || !Number.isInteger(args.size) || args.size < 1) {
-      throw new Error(`Columns: begin must be a whole number >= 0 and size one >= 1 (got ${JSON.stringify([args.begin, args.size])}).`);
+    if (
+      !Number.isInteger(args.begin) ||
+      args.begin < 0 ||
+      !Number.isInteger(args.size) ||
+      args.size < 1
+    ) {
+      throw new Error(
+        `Columns: begin must be a whole number >= 0 and size one >= 1 (got ${JSON.stringify([args.begin, args.size])}).`,
+      );
     }
     if (!Object.hasOwn(COLUMN_ACTIVATIONS, args.activation)) {
-      throw new Error(`Columns: unknown activation ${JSON.stringify(args.activation)} (expected one of ${Object.keys(COLUMN_ACTIVATIONS).join(', ')}).`);
+      throw new Error(
+        `Columns: unknown activation ${JSON.stringify(args.activation)} (expected one of ${Object.keys(COLUMN_ACTIVATIONS).join(', ')}).`,
+      );
     }
     this.begin = args.begin;
     this.size = args.size;
@@ -51,13 +60,21 @@ export class Columns extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor2D;
-      const columns = this.begin === 0 && this.size === x.shape[1] ? x : tf.slice(x, [0, this.begin], [-1, this.size]);
+      const columns =
+        this.begin === 0 && this.size === x.shape[1]
+          ? x
+          : tf.slice(x, [0, this.begin], [-1, this.size]);
       return COLUMN_ACTIVATIONS[this.activation]!(columns);
     });
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), begin: this.begin, size: this.size, activation: this.activation };
+    return {
+      ...super.getConfig(),
+      begin: this.begin,
+      size: this.size,
+      activation: this.activation,
+    };
   }
 }
 tf.serialization.registerClass(Columns);

@@ -24,8 +24,15 @@ export class CrossStitch extends tf.layers.Layer {
     super(args);
     const alpha = args.alpha;
     const k = Array.isArray(alpha) ? alpha.length : 0;
-    if (k === 0 || !alpha.every((row) => Array.isArray(row) && row.length === k && row.every((x) => Number.isFinite(x)))) {
-      throw new Error(`CrossStitch: alpha must be a non-empty square matrix of finite numbers (got ${JSON.stringify(alpha)?.slice(0, 80)}).`);
+    if (
+      k === 0 ||
+      !alpha.every(
+        (row) => Array.isArray(row) && row.length === k && row.every((x) => Number.isFinite(x)),
+      )
+    ) {
+      throw new Error(
+        `CrossStitch: alpha must be a non-empty square matrix of finite numbers (got ${JSON.stringify(alpha)?.slice(0, 80)}).`,
+      );
     }
     this.initialAlpha = alpha.map((row) => [...row]);
   }
@@ -33,13 +40,28 @@ export class CrossStitch extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shapes = (Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as tf.Shape[];
     const k = this.initialAlpha.length;
-    if (shapes.length !== k) throw new Error(`CrossStitch: expected ${k} inputs (one per row of alpha), got ${shapes.length}.`);
-    if (shapes.some((s) => s.length !== 2)) throw new Error(`CrossStitch: every input must be a matrix [batch, units] (got ${shapes.map((s) => JSON.stringify(s)).join(', ')}).`);
+    if (shapes.length !== k)
+      throw new Error(
+        `CrossStitch: expected ${k} inputs (one per row of alpha), got ${shapes.length}.`,
+      );
+    if (shapes.some((s) => s.length !== 2))
+      throw new Error(
+        `CrossStitch: every input must be a matrix [batch, units] (got ${shapes.map((s) => JSON.stringify(s)).join(', ')}).`,
+      );
     const width = JSON.stringify(shapes[0]!.slice(1));
     if (shapes.some((s) => JSON.stringify(s.slice(1)) !== width)) {
-      throw new Error(`CrossStitch: every input must have the same shape (got ${shapes.map((s) => JSON.stringify(s)).join(', ')}).`);
+      throw new Error(
+        `CrossStitch: every input must have the same shape (got ${shapes.map((s) => JSON.stringify(s)).join(', ')}).`,
+      );
     }
-    this.alpha = this.addWeight('alpha', [k, k], 'float32', tf.initializers.zeros(), undefined, true);
+    this.alpha = this.addWeight(
+      'alpha',
+      [k, k],
+      'float32',
+      tf.initializers.zeros(),
+      undefined,
+      true,
+    );
     const start = tf.tensor2d(this.initialAlpha, [k, k], 'float32');
     this.alpha.write(start);
     start.dispose();

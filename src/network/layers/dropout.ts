@@ -28,10 +28,13 @@ export class SeededDropout extends tf.layers.Layer {
   constructor(args: SeededDropoutArgs) {
     super(args);
     if (typeof args.rate !== 'number' || !(args.rate >= 0 && args.rate < 1)) {
-      throw new Error(`SeededDropout: rate must be a number in [0, 1) (got ${JSON.stringify(args.rate)}).`);
+      throw new Error(
+        `SeededDropout: rate must be a number in [0, 1) (got ${JSON.stringify(args.rate)}).`,
+      );
     }
     const seed = args.seed ?? 0;
-    if (!Number.isInteger(seed)) throw new Error(`SeededDropout: seed must be a whole number (got ${JSON.stringify(seed)}).`);
+    if (!Number.isInteger(seed))
+      throw new Error(`SeededDropout: seed must be a whole number (got ${JSON.stringify(seed)}).`);
     this.rate = args.rate;
     this.seed = seed;
     this.stream = seed;
@@ -68,6 +71,7 @@ tf.serialization.registerClass(SeededDropout);
  */
 export function reseedDropout(model: tf.LayersModel, seed: number, epoch: number): void {
   for (const layer of model.layers) {
-    if (layer instanceof SeededDropout) layer.reseed(deriveSeed(seed, `${epoch}\u0000${layer.name}`));
+    if (layer instanceof SeededDropout)
+      layer.reseed(deriveSeed(seed, `${epoch}\u0000${layer.name}`));
   }
 }

@@ -34,7 +34,10 @@ export class GateMix extends tf.layers.Layer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const [w, E] = inputShape as tf.Shape[];
-    if (!w || !E || w.length !== 2 || E.length !== 3) throw new Error(`GateMix: expects [weights [batch, k], experts [batch, k, d]] (got ${JSON.stringify(inputShape)}).`);
+    if (!w || !E || w.length !== 2 || E.length !== 3)
+      throw new Error(
+        `GateMix: expects [weights [batch, k], experts [batch, k, d]] (got ${JSON.stringify(inputShape)}).`,
+      );
     return [E[0]!, E[2]!];
   }
 

@@ -42,14 +42,28 @@ export class MultiHead extends tf.layers.Layer {
   constructor(args: MultiHeadArgs) {
     super(args);
     const units = args.units;
-    if (!Array.isArray(units) || units.length === 0 || !units.every((u) => Number.isInteger(u) && u > 0)) {
-      throw new Error(`MultiHead: units must be a non-empty list of positive whole numbers (got ${JSON.stringify(units)?.slice(0, 80)}).`);
+    if (
+      !Array.isArray(units) ||
+      units.length === 0 ||
+      !units.every((u) => Number.isInteger(u) && u > 0)
+    ) {
+      throw new Error(
+        `MultiHead: units must be a non-empty list of positive whole numbers (got ${JSON.stringify(units)?.slice(0, 80)}).`,
+      );
     }
     if (args.kernelInitializers && args.kernelInitializers.length !== units.length) {
-      throw new Error(`MultiHead: expected ${units.length} kernel initialisers (one per head), got ${args.kernelInitializers.length}.`);
+      throw new Error(
+        `MultiHead: expected ${units.length} kernel initialisers (one per head), got ${args.kernelInitializers.length}.`,
+      );
     }
     this.units = [...units];
-    if (args.mean !== undefined || args.std !== undefined) [this.mean, this.std] = checkScale('MultiHead', units.reduce((a, b) => a + b, 0), args.mean, args.std);
+    if (args.mean !== undefined || args.std !== undefined)
+      [this.mean, this.std] = checkScale(
+        'MultiHead',
+        units.reduce((a, b) => a + b, 0),
+        args.mean,
+        args.std,
+      );
     this.initializers = args.kernelInitializers ? [...args.kernelInitializers] : undefined;
   }
 
@@ -61,15 +75,37 @@ export class MultiHead extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const inputs = shape[shape.length - 1];
-    if (typeof inputs !== 'number') throw new Error(`MultiHead: the input's last dimension must be known (got ${JSON.stringify(shape)}).`);
-    this.kernel = this.addWeight('kernel', [inputs, this.width], 'float32', this.initializers ? tf.initializers.zeros() : tf.initializers.glorotUniform({}), undefined, true);
+    if (typeof inputs !== 'number')
+      throw new Error(
+        `MultiHead: the input's last dimension must be known (got ${JSON.stringify(shape)}).`,
+      );
+    this.kernel = this.addWeight(
+      'kernel',
+      [inputs, this.width],
+      'float32',
+      this.initializers ? tf.initializers.zeros() : tf.initializers.glorotUniform({}),
+      undefined,
+      true,
+    );
     if (this.initializers) {
       // Column block i starts as head i's own Dense kernel would.
-      const start = tf.tidy(() => tf.concat(this.initializers!.map((init, i) => init.apply([inputs, this.units[i]!], 'float32')), 1));
+      const start = tf.tidy(() =>
+        tf.concat(
+          this.initializers!.map((init, i) => init.apply([inputs, this.units[i]!], 'float32')),
+          1,
+        ),
+      );
       this.kernel.write(start);
       start.dispose();
     }
-    this.bias = this.addWeight('bias', [this.width], 'float32', tf.initializers.zeros(), undefined, true);
+    this.bias = this.addWeight(
+      'bias',
+      [this.width],
+      'float32',
+      tf.initializers.zeros(),
+      undefined,
+      true,
+    );
     this.built = true;
   }
 
@@ -81,13 +117,23 @@ export class MultiHead extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor2D;
-      const z = tf.fused.matMul({ a: x, b: this.kernel!.read() as tf.Tensor2D, bias: this.bias!.read() });
-      return this.mean && this.std ? tf.add(tf.mul(z, tf.tensor1d(this.std)), tf.tensor1d(this.mean)) : z;
+      const z = tf.fused.matMul({
+        a: x,
+        b: this.kernel!.read() as tf.Tensor2D,
+        bias: this.bias!.read(),
+      });
+      return this.mean && this.std
+        ? tf.add(tf.mul(z, tf.tensor1d(this.std)), tf.tensor1d(this.mean))
+        : z;
     });
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), units: [...this.units], ...(this.mean && this.std ? { mean: [...this.mean], std: [...this.std] } : {}) };
+    return {
+      ...super.getConfig(),
+      units: [...this.units],
+      ...(this.mean && this.std ? { mean: [...this.mean], std: [...this.std] } : {}),
+    };
   }
 }
 tf.serialization.registerClass(MultiHead);

@@ -17,17 +17,33 @@ export interface ScaledDenseArgs extends DenseArgs {
  * `plan.heads[task].scale`, mean 0 and std 1 for the columns of unscaled heads; undefined when no
  * head is scaled.
  */
-export function columnScale(heads: Readonly<Record<string, HeadPlan>>, tasks: readonly string[]): { mean: number[]; std: number[] } | undefined {
+export function columnScale(
+  heads: Readonly<Record<string, HeadPlan>>,
+  tasks: readonly string[],
+): { mean: number[]; std: number[] } | undefined {
   if (!tasks.some((t) => heads[t]?.scale)) return undefined;
-  const column = (what: 'mean' | 'std', none: number) => tasks.flatMap((t) => heads[t]!.scale?.[what] ?? Array.from({ length: heads[t]!.units }, () => none));
+  const column = (what: 'mean' | 'std', none: number) =>
+    tasks.flatMap(
+      (t) => heads[t]!.scale?.[what] ?? Array.from({ length: heads[t]!.units }, () => none),
+    );
   return { mean: column('mean', 0), std: column('std', 1) };
 }
 
 /** Checks a target scale against `units` outputs; returns [mean, std]. */
-export function checkScale(where: string, units: number, mean: unknown, std: unknown): [number[], number[]] {
-  const ok = (v: unknown, positive: boolean): v is number[] => Array.isArray(v) && v.length === units && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
+export function checkScale(
+  where: string,
+  units: number,
+  mean: unknown,
+  std: unknown,
+): [number[], number[]] {
+  const ok = (v: unknown, positive: boolean): v is number[] =>
+    Array.isArray(v) &&
+    v.length === units &&
+    v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
   if (!ok(mean, false) || !ok(std, true)) {
-    throw new Error(`${where}: mean and std must be lists of ${units} finite numbers, std above 0 (got ${JSON.stringify({ mean, std })?.slice(0, 120)}).`);
+    throw new Error(
+      `${where}: mean and std must be lists of ${units} finite numbers, std above 0 (got ${JSON.stringify({ mean, std })?.slice(0, 120)}).`,
+    );
   }
   return [[...mean], [...std]];
 }
@@ -58,4 +74,6 @@ export class ScaledDense extends Dense {
     return { ...super.getConfig(), mean: [...this.mean], std: [...this.std] };
   }
 }
-tf.serialization.registerClass(ScaledDense as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+tf.serialization.registerClass(
+  ScaledDense as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+);

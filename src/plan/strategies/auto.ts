@@ -24,7 +24,9 @@ export function graphShape(ctx: StrategyContext): GraphShape {
   const n = ctx.spec.tasks.length;
   const positive = ctx.spec.affinities.filter((a) => a.weight > 0 && !isConflict(a));
   const { groups, modularity } = louvainGroups(ctx.spec, { seed: ctx.options.seed });
-  const learned = ctx.spec.affinities.filter((a) => a.origin !== undefined && LEARNED_SOURCES.has(a.origin));
+  const learned = ctx.spec.affinities.filter(
+    (a) => a.origin !== undefined && LEARNED_SOURCES.has(a.origin),
+  );
   return {
     tasks: n,
     edges: ctx.spec.affinities.length,
@@ -39,10 +41,19 @@ export function graphShape(ctx: StrategyContext): GraphShape {
 }
 
 /** Chooses a strategy from the graph's shape; returns the name and the reason. */
-export function chooseStrategy(shape: GraphShape): { strategy: string; why: string; options?: Record<string, unknown> } {
+export function chooseStrategy(shape: GraphShape): {
+  strategy: string;
+  why: string;
+  options?: Record<string, unknown>;
+} {
   const f = (x: number) => x.toFixed(2);
-  if (shape.tasks === 1) return { strategy: 'single', why: 'there is one task, so there is nothing to share' };
-  if (shape.edges === 0) return { strategy: 'hard', why: 'no affinities are declared, so nothing says the tasks differ: share everything (the shared-bottom baseline)' };
+  if (shape.tasks === 1)
+    return { strategy: 'single', why: 'there is one task, so there is nothing to share' };
+  if (shape.edges === 0)
+    return {
+      strategy: 'hard',
+      why: 'no affinities are declared, so nothing says the tasks differ: share everything (the shared-bottom baseline)',
+    };
   if (shape.learned > 0) {
     return {
       strategy: 'clustered',
@@ -50,11 +61,30 @@ export function chooseStrategy(shape: GraphShape): { strategy: string; why: stri
       options: { method: 'task-grouping' },
     };
   }
-  if (shape.conflicts > 0) return { strategy: 'clustered', why: `${shape.conflicts} conflicting pair(s) must not share, and grouping keeps them apart while related tasks share` };
-  if (shape.communities >= 2 && shape.modularity >= 0.3) return { strategy: 'clustered', why: `the affinities form ${shape.communities} communities (modularity ${f(shape.modularity)} >= 0.3)` };
-  if (shape.density >= 0.5 && shape.meanWeight >= 0.5) return { strategy: 'hard', why: `the tasks are densely and strongly related (density ${f(shape.density)}, mean weight ${f(shape.meanWeight)})` };
-  if (shape.tasks <= 32) return { strategy: 'soft', why: `the relations are sparse or weak (density ${f(shape.density)}, mean weight ${f(shape.meanWeight)}): private towers pulled together along the edges` };
-  return { strategy: 'tree', why: `${shape.tasks} tasks with sparse or weak relations (density ${f(shape.density)}): a branched network shares where tasks are close and stays small` };
+  if (shape.conflicts > 0)
+    return {
+      strategy: 'clustered',
+      why: `${shape.conflicts} conflicting pair(s) must not share, and grouping keeps them apart while related tasks share`,
+    };
+  if (shape.communities >= 2 && shape.modularity >= 0.3)
+    return {
+      strategy: 'clustered',
+      why: `the affinities form ${shape.communities} communities (modularity ${f(shape.modularity)} >= 0.3)`,
+    };
+  if (shape.density >= 0.5 && shape.meanWeight >= 0.5)
+    return {
+      strategy: 'hard',
+      why: `the tasks are densely and strongly related (density ${f(shape.density)}, mean weight ${f(shape.meanWeight)})`,
+    };
+  if (shape.tasks <= 32)
+    return {
+      strategy: 'soft',
+      why: `the relations are sparse or weak (density ${f(shape.density)}, mean weight ${f(shape.meanWeight)}): private towers pulled together along the edges`,
+    };
+  return {
+    strategy: 'tree',
+    why: `${shape.tasks} tasks with sparse or weak relations (density ${f(shape.density)}): a branched network shares where tasks are close and stays small`,
+  };
 }
 
 /** `auto`: picks a strategy from the graph's structure and says why in the notes. */
@@ -68,7 +98,10 @@ export const auto = registerStrategy({
     const { strategy, why, options } = chooseStrategy(shape);
     const chosen = ctx.strategy(strategy);
     const result = options
-      ? chosen.plan(ctx, { ...(ctx.options.sections[chosen.optionsKey] as object | undefined), ...options })
+      ? chosen.plan(ctx, {
+          ...(ctx.options.sections[chosen.optionsKey] as object | undefined),
+          ...options,
+        })
       : runStrategy(ctx, chosen);
     return {
       ...result,

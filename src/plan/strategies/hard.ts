@@ -11,9 +11,14 @@ export const hard = registerStrategy({
   plan(ctx) {
     const tasks = ctx.spec.tasks.map((t) => t.id);
     return {
-      blocks: [{ id: 'trunk', parent: null, tasks, layers: trunkCopy(ctx), role: 'shared' as const }],
+      blocks: [
+        { id: 'trunk', parent: null, tasks, layers: trunkCopy(ctx), role: 'shared' as const },
+      ],
       towers: towersFor(ctx, () => 'trunk'),
-      notes: [`hard: all ${tasks.length} task(s) share one trunk (${ctx.options.trunk.units.join('-') || 'no layers'}), then each has its own head.`, ...conflictNotes(ctx, 'hard')],
+      notes: [
+        `hard: all ${tasks.length} task(s) share one trunk (${ctx.options.trunk.units.join('-') || 'no layers'}), then each has its own head.`,
+        ...conflictNotes(ctx, 'hard'),
+      ],
     };
   },
 });

@@ -5,11 +5,15 @@ import type { BlockPlan, GatePlan } from '../types.js';
 import { towersFor } from './shared.js';
 
 const options = z.strictObject({
-  sharedExperts: z.int({ error: says('sharedExperts must be a whole number', 'Use e.g. sharedExperts: 2.') })
-    .min(1, { error: says('sharedExperts must be at least 1', 'Use e.g. sharedExperts: 2.') }).optional()
+  sharedExperts: z
+    .int({ error: says('sharedExperts must be a whole number', 'Use e.g. sharedExperts: 2.') })
+    .min(1, { error: says('sharedExperts must be at least 1', 'Use e.g. sharedExperts: 2.') })
+    .optional()
     .meta({ description: 'Shared experts per level (default 2).' }),
-  taskExperts: z.int({ error: says('taskExperts must be a whole number', 'Use e.g. taskExperts: 1.') })
-    .min(1, { error: says('taskExperts must be at least 1', 'Use e.g. taskExperts: 1.') }).optional()
+  taskExperts: z
+    .int({ error: says('taskExperts must be a whole number', 'Use e.g. taskExperts: 1.') })
+    .min(1, { error: says('taskExperts must be at least 1', 'Use e.g. taskExperts: 1.') })
+    .optional()
     .meta({ description: 'Task-specific experts per task and level (default 1).' }),
 });
 
@@ -20,7 +24,8 @@ const options = z.strictObject({
  */
 export const ple = registerStrategy({
   name: 'ple',
-  summary: 'shared and task-specific experts over several levels, with gates (progressive layered extraction)',
+  summary:
+    'shared and task-specific experts over several levels, with gates (progressive layered extraction)',
   optionsKey: 'ple',
   options,
   plan(ctx, own: z.infer<typeof options>) {
@@ -35,11 +40,27 @@ export const ple = registerStrategy({
     for (let l = 0; l < levels; l++) {
       const layer = ctx.trunkLayers[l]!;
       const sharedIds = Array.from({ length: shared }, (_, e) => `ple${l}.shared${e}`);
-      sharedIds.forEach((id) => blocks.push({ id, parent: sharedInput, tasks: [...tasks], layers: [{ ...layer }], role: 'expert' }));
+      sharedIds.forEach((id) =>
+        blocks.push({
+          id,
+          parent: sharedInput,
+          tasks: [...tasks],
+          layers: [{ ...layer }],
+          role: 'expert',
+        }),
+      );
       const own: Record<string, string[]> = {};
       for (const t of tasks) {
         own[t] = Array.from({ length: perTask }, (_, e) => `ple${l}.${t}.expert${e}`);
-        own[t]!.forEach((id) => blocks.push({ id, parent: taskInput.get(t)!, tasks: [t], layers: [{ ...layer }], role: 'expert' }));
+        own[t]!.forEach((id) =>
+          blocks.push({
+            id,
+            parent: taskInput.get(t)!,
+            tasks: [t],
+            layers: [{ ...layer }],
+            role: 'expert',
+          }),
+        );
       }
       const next = new Map<string, string | null>();
       for (const t of tasks) {
@@ -49,7 +70,12 @@ export const ple = registerStrategy({
       }
       if (l < levels - 1) {
         const id = `ple${l}.gate.shared`;
-        gates.push({ id, task: null, parent: sharedInput, experts: [...tasks.flatMap((t) => own[t]!), ...sharedIds] });
+        gates.push({
+          id,
+          task: null,
+          parent: sharedInput,
+          experts: [...tasks.flatMap((t) => own[t]!), ...sharedIds],
+        });
         sharedInput = id;
       }
       taskInput = next;
@@ -58,7 +84,9 @@ export const ple = registerStrategy({
       blocks,
       gates,
       towers: towersFor(ctx, (t) => taskInput.get(t)!),
-      notes: [`ple: ${levels} extraction level(s), each with ${shared} shared expert(s) and ${perTask} expert(s) per task; each task's gate mixes its own and the shared experts.`],
+      notes: [
+        `ple: ${levels} extraction level(s), each with ${shared} shared expert(s) and ${perTask} expert(s) per task; each task's gate mixes its own and the shared experts.`,
+      ],
     };
   },
 });

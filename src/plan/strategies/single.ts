@@ -11,8 +11,14 @@ export const single = registerStrategy({
   plan(ctx) {
     return {
       blocks: [],
-      towers: towersFor(ctx, () => null, () => trunkCopy(ctx)),
-      notes: [`single: each of the ${ctx.spec.tasks.length} task(s) gets its own copy of the trunk (${ctx.options.trunk.units.join('-') || 'no layers'}); nothing is shared, affinities are ignored.`],
+      towers: towersFor(
+        ctx,
+        () => null,
+        () => trunkCopy(ctx),
+      ),
+      notes: [
+        `single: each of the ${ctx.spec.tasks.length} task(s) gets its own copy of the trunk (${ctx.options.trunk.units.join('-') || 'no layers'}); nothing is shared, affinities are ignored.`,
+      ],
     };
   },
 });

@@ -4,7 +4,8 @@ import { taskShape, unknownKeyError, type TaskKind } from './define.js';
 const losses = ['binary-crossentropy'] as const;
 const metrics = ['auc', 'accuracy', 'logloss'] as const;
 const shape = taskShape('binary', losses, metrics);
-export const binarySchema = z.strictObject(shape, { error: unknownKeyError('binary task', Object.keys(shape)) })
+export const binarySchema = z
+  .strictObject(shape, { error: unknownKeyError('binary task', Object.keys(shape)) })
   .meta({ title: 'Binary task', description: 'A 0/1 label; sigmoid head, binary cross-entropy.' });
 export type BinaryTask = z.infer<typeof binarySchema>;
 

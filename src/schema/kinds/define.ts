@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { LayerStackSchema, displayShape, says } from '../common.js';
 
 /** What a task kind declares: its attribute schema, losses, metrics and the shape of its head. */
-export interface TaskKind<Name extends string = string, Attrs extends { kind: Name } = { kind: Name }> {
+export interface TaskKind<
+  Name extends string = string,
+  Attrs extends { kind: Name } = { kind: Name },
+> {
   readonly name: Name;
   /** One sentence shown in errors and docs. */
   readonly summary: string;
@@ -28,10 +31,18 @@ export interface TaskKind<Name extends string = string, Attrs extends { kind: Na
 
 const weightSchema = z
   .number({ error: says('task weight must be a finite number', 'Use a weight >= 0, e.g. 1.') })
-  .min(0, { error: says('task weight must be >= 0', 'Use 0 to ignore the task in the loss, or a positive weight.') });
+  .min(0, {
+    error: says(
+      'task weight must be >= 0',
+      'Use 0 to ignore the task in the loss, or a positive weight.',
+    ),
+  });
 
 const targetSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
-  error: says('target must name a data column or a list of columns', 'Write e.g. target: "clicked".'),
+  error: says(
+    'target must name a data column or a list of columns',
+    'Write e.g. target: "clicked".',
+  ),
 });
 
 /** Builds a kind's attribute schema from the fields common to every task plus the kind's own. */
@@ -42,13 +53,29 @@ export function taskShape<Name extends string, Loss extends string, Metric exten
 ) {
   return {
     kind: z.literal(name),
-    weight: weightSchema.optional().meta({ description: 'Weight of the task in the joint loss (default 1).' }),
-    loss: z.enum(losses, { error: says(`unknown loss for a ${name} task`, `Use one of: ${losses.join(', ')}.`) })
-      .optional().meta({ description: `Loss (default ${losses[0]}).` }),
-    head: LayerStackSchema.optional().meta({ description: "The task's private tower layers (overrides the plan's tower option)." }),
-    target: targetSchema.optional().meta({ description: 'Data column(s) of the labels (default: the task id).' }),
-    metrics: z.array(z.enum(metrics, { error: says(`unknown metric for a ${name} task`, `Use any of: ${metrics.join(', ')}.`) }))
-      .optional().meta({ description: 'Metrics to report (default: all of the kind).' }),
+    weight: weightSchema
+      .optional()
+      .meta({ description: 'Weight of the task in the joint loss (default 1).' }),
+    loss: z
+      .enum(losses, {
+        error: says(`unknown loss for a ${name} task`, `Use one of: ${losses.join(', ')}.`),
+      })
+      .optional()
+      .meta({ description: `Loss (default ${losses[0]}).` }),
+    head: LayerStackSchema.optional().meta({
+      description: "The task's private tower layers (overrides the plan's tower option).",
+    }),
+    target: targetSchema
+      .optional()
+      .meta({ description: 'Data column(s) of the labels (default: the task id).' }),
+    metrics: z
+      .array(
+        z.enum(metrics, {
+          error: says(`unknown metric for a ${name} task`, `Use any of: ${metrics.join(', ')}.`),
+        }),
+      )
+      .optional()
+      .meta({ description: 'Metrics to report (default: all of the kind).' }),
     ...displayShape,
   };
 }
@@ -64,5 +91,7 @@ export function unknownKeyError(scope: string, known: readonly string[]) {
 }
 
 export function namesOf(count: number | string[], prefix: string): string[] {
-  return typeof count === 'number' ? Array.from({ length: count }, (_, i) => `${prefix}${i}`) : [...count];
+  return typeof count === 'number'
+    ? Array.from({ length: count }, (_, i) => `${prefix}${i}`)
+    : [...count];
 }

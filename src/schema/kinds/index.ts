@@ -25,9 +25,6 @@ export function taskKind(name: string): TaskKind<any, any> | undefined {
 }
 
 /** One schema for every kind (used for the JSON Schema of graph files). */
-export const TaskAttributesSchema = z.discriminatedUnion('kind', [
-  regressionSchema,
-  binarySchema,
-  multiclassSchema,
-  multilabelSchema,
-]).meta({ title: 'Task', description: 'A task: one prediction target and how it is learned.' });
+export const TaskAttributesSchema = z
+  .discriminatedUnion('kind', [regressionSchema, binarySchema, multiclassSchema, multilabelSchema])
+  .meta({ title: 'Task', description: 'A task: one prediction target and how it is learned.' });

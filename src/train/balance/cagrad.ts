@@ -17,9 +17,15 @@ export interface CagradOptions {
  * projection onto the simplex) with Armijo backtracking, from the uniform weights, until a step
  * moves w by less than 1e-10 or after `maxIterations`. F is convex, so this reaches its minimum.
  */
-function minimizeDual(gram: Matrix, b: readonly number[], s: number, maxIterations = 1000): number[] {
+function minimizeDual(
+  gram: Matrix,
+  b: readonly number[],
+  s: number,
+  maxIterations = 1000,
+): number[] {
   const n = gram.length;
-  const f = (w: readonly number[]) => dot(w, b) + s * Math.sqrt(Math.max(0, dot(w, matVec(gram, w))));
+  const f = (w: readonly number[]) =>
+    dot(w, b) + s * Math.sqrt(Math.max(0, dot(w, matVec(gram, w))));
   let w = Array.from({ length: n }, () => 1 / n);
   let fw = f(w);
   let step = 1;
@@ -54,7 +60,11 @@ function minimizeDual(gram: Matrix, b: readonly number[], s: number, maxIteratio
  * `d = g0 + (sqrt(phi) / ||g_w||) g_w`, divided by the rescale factor. Returns the coefficients
  * `(1/K + lambda w_t) / rescale` of d on the task gradients (lambda = sqrt(phi) / ||g_w||).
  */
-export function cagradWeights(gram: Matrix, c: number, rescale: CagradOptions['rescale'] = 1): number[] {
+export function cagradWeights(
+  gram: Matrix,
+  c: number,
+  rescale: CagradOptions['rescale'] = 1,
+): number[] {
   const n = gram.length;
   const divide = rescale === 1 ? 1 + c * c : rescale === 2 ? 1 + c : 1;
   const uniform = Array.from({ length: n }, () => 1 / n);
@@ -80,12 +90,20 @@ export function cagradWeights(gram: Matrix, c: number, rescale: CagradOptions['r
  */
 export const cagradBalance = defineBalance<CagradOptions>({
   name: 'cagrad',
-  summary: "conflict-averse gradient: the best worst-task improvement near the mean gradient (Liu et al. 2021)",
+  summary:
+    'conflict-averse gradient: the best worst-task improvement near the mean gradient (Liu et al. 2021)',
   needs: 'task-gradients',
-  options: z.strictObject({
-    c: numberOption('c', '0.5', { min: 0 }).optional(),
-    rescale: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: says('rescale must be 0, 1 or 2', 'Use rescale: 1 (divide by 1 + c^2).') }).optional(),
-  }, { error: optionsObjectError('cagrad', '{ c: 0.5 }') }),
+  options: z.strictObject(
+    {
+      c: numberOption('c', '0.5', { min: 0 }).optional(),
+      rescale: z
+        .union([z.literal(0), z.literal(1), z.literal(2)], {
+          error: says('rescale must be 0, 1 or 2', 'Use rescale: 1 (divide by 1 + c^2).'),
+        })
+        .optional(),
+    },
+    { error: optionsObjectError('cagrad', '{ c: 0.5 }') },
+  ),
   defaults: { c: 0.5, rescale: 1 },
   create({ tasks, options }) {
     const n = tasks.length;

@@ -15,7 +15,11 @@ export interface DwaOptions {
  * `w_t = K * softmax(r / T)_t` with `r_t = L_t(e-1) / L_t(e-2)`, K the number of tasks.
  * A ratio that is not finite (a task without labelled rows, a zero loss) counts as 1.
  */
-export function dwaWeights(previous: readonly number[], beforePrevious: readonly number[], temperature: number): number[] {
+export function dwaWeights(
+  previous: readonly number[],
+  beforePrevious: readonly number[],
+  temperature: number,
+): number[] {
   const ratios = previous.map((l, t) => {
     const r = l / beforePrevious[t]!;
     return Number.isFinite(r) ? r : 1;
@@ -29,14 +33,20 @@ export function dwaWeights(previous: readonly number[], beforePrevious: readonly
  */
 export const dwaBalance = defineBalance<DwaOptions>({
   name: 'dwa',
-  summary: "dynamic weight average: weights from the ratio of each task's last two epoch losses (Liu et al. 2019)",
+  summary:
+    "dynamic weight average: weights from the ratio of each task's last two epoch losses (Liu et al. 2019)",
   needs: 'losses',
-  options: z.strictObject({
-    temperature: numberOption('temperature', '2', { gt: 0 }).optional(),
-  }, { error: optionsObjectError('dwa', '{ temperature: 2 }') }),
+  options: z.strictObject(
+    {
+      temperature: numberOption('temperature', '2', { gt: 0 }).optional(),
+    },
+    { error: optionsObjectError('dwa', '{ temperature: 2 }') },
+  ),
   defaults: { temperature: 2 },
   create({ tasks, options }) {
-    const weights = tf.tidy(() => tf.variable(tf.ones([tasks.length]), false)) as tf.Variable<tf.Rank.R1>;
+    const weights = tf.tidy(() =>
+      tf.variable(tf.ones([tasks.length]), false),
+    ) as tf.Variable<tf.Rank.R1>;
     let losses: (readonly number[])[] = [];
     return {
       combine: (taskLoss) => ({ total: tf.sum(tf.mul(taskLoss, weights)), weights }),
@@ -50,7 +60,8 @@ export const dwaBalance = defineBalance<DwaOptions>({
       getState: () => ({ losses: losses.slice(-2), weights: valuesOf(weights) }),
       setState(state) {
         const { losses: saved, weights: w } = stateObject('dwa', state);
-        if (!Array.isArray(saved) || saved.length > 2) throw badState('dwa', 'losses must hold at most two epochs');
+        if (!Array.isArray(saved) || saved.length > 2)
+          throw badState('dwa', 'losses must hold at most two epochs');
         losses = saved.map((l, i) => numberList('dwa', l, tasks.length, `losses[${i}]`));
         assignValues(weights, numberList('dwa', w, tasks.length, 'weights'));
       },

@@ -22,7 +22,12 @@ const MIN_WEIGHT = 1e-4;
  * `target_t = mean(G) * r_t^alpha` held constant, `r_t = ratio_t / mean(ratio)` and
  * `ratio_t = L_t / L_t(0)`: `d L_grad / d w_t = sign(G_t - target_t) * ||grad_W L_t||`.
  */
-export function gradnormGradient(weights: tf.Tensor1D, norms: tf.Tensor1D, lossRatios: tf.Tensor1D, alpha: number): tf.Tensor1D {
+export function gradnormGradient(
+  weights: tf.Tensor1D,
+  norms: tf.Tensor1D,
+  lossRatios: tf.Tensor1D,
+  alpha: number,
+): tf.Tensor1D {
   return tf.tidy(() => {
     const g = tf.mul(weights, norms);
     const r = tf.div(lossRatios, tf.mean(lossRatios));
@@ -41,31 +46,47 @@ export function gradnormGradient(weights: tf.Tensor1D, norms: tf.Tensor1D, lossR
  */
 export const gradnormBalance = defineBalance<GradnormOptions>({
   name: 'gradnorm',
-  summary: "learned weights that balance the tasks' gradient norms on the last shared layer by training rate (Chen et al. 2018)",
+  summary:
+    "learned weights that balance the tasks' gradient norms on the last shared layer by training rate (Chen et al. 2018)",
   needs: 'task-gradients',
-  options: z.strictObject({
-    alpha: numberOption('alpha', '1.5', { min: 0 }).optional(),
-    learningRate: numberOption('learningRate', '0.025', { gt: 0 }).optional(),
-  }, { error: optionsObjectError('gradnorm', '{ alpha: 1.5 }') }),
+  options: z.strictObject(
+    {
+      alpha: numberOption('alpha', '1.5', { min: 0 }).optional(),
+      learningRate: numberOption('learningRate', '0.025', { gt: 0 }).optional(),
+    },
+    { error: optionsObjectError('gradnorm', '{ alpha: 1.5 }') },
+  ),
   defaults: { alpha: 1.5 },
   create({ tasks, options, optimizer }) {
     const n = tasks.length;
     const weights = tf.tidy(() => tf.variable(tf.ones([n]), true)) as tf.Variable<tf.Rank.R1>;
     const initial = tf.tidy(() => tf.variable(tf.zeros([n]), false)) as tf.Variable<tf.Rank.R1>;
-    const learner = getOptimizer(optimizer.name)!.create(options.learningRate ?? optimizer.learningRate);
+    const learner = getOptimizer(optimizer.name)!.create(
+      options.learningRate ?? optimizer.learningRate,
+    );
     return {
       needs: 'task-gradients',
       combineGradients(g) {
         const current = tf.clone(weights) as tf.Tensor1D;
         const norms = tf.norm(g.last(), 'euclidean', 1) as tf.Tensor1D;
         initial.assign(tf.where(tf.greater(initial, 0), initial, g.losses));
-        const ratios = tf.where(tf.greater(initial, 0), tf.div(g.losses, tf.maximum(initial, 1e-30)), tf.onesLike(g.losses)) as tf.Tensor1D;
-        learner.applyGradients({ [weights.name]: gradnormGradient(current, norms, ratios, options.alpha) });
+        const ratios = tf.where(
+          tf.greater(initial, 0),
+          tf.div(g.losses, tf.maximum(initial, 1e-30)),
+          tf.onesLike(g.losses),
+        ) as tf.Tensor1D;
+        learner.applyGradients({
+          [weights.name]: gradnormGradient(current, norms, ratios, options.alpha),
+        });
         const positive = tf.maximum(weights, MIN_WEIGHT);
         weights.assign(tf.mul(positive, tf.div(n, tf.sum(positive))) as tf.Tensor1D);
         return { weights: current, own: current };
       },
-      getState: async () => ({ weights: valuesOf(weights), initial: valuesOf(initial), learner: await optimizerToJson(learner) }),
+      getState: async () => ({
+        weights: valuesOf(weights),
+        initial: valuesOf(initial),
+        learner: await optimizerToJson(learner),
+      }),
       async setState(state) {
         const saved = stateObject('gradnorm', state);
         assignValues(weights, numberList('gradnorm', saved.weights, n, 'weights'));

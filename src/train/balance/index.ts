@@ -9,7 +9,15 @@ import { rlwBalance } from './rlw.js';
 import { cagradBalance } from './cagrad.js';
 
 export type {
-  BalanceMethod, Balancer, BalanceContext, BalanceNeeds, Combined, GradientBalancer, GradientCombination, LossBalancer, TaskGradients,
+  BalanceMethod,
+  Balancer,
+  BalanceContext,
+  BalanceNeeds,
+  Combined,
+  GradientBalancer,
+  GradientCombination,
+  LossBalancer,
+  TaskGradients,
 } from './types.js';
 export { defineBalance } from './types.js';
 export { uncertaintyObjective, uncertaintyScales, type UncertaintyOptions } from './uncertainty.js';
@@ -40,6 +48,15 @@ export function balanceNames(): string[] {
   return [...methods.keys()];
 }
 
-for (const method of [staticBalance, uncertaintyBalance, dwaBalance, gradnormBalance, pcgradBalance, mgdaBalance, rlwBalance, cagradBalance]) {
+for (const method of [
+  staticBalance,
+  uncertaintyBalance,
+  dwaBalance,
+  gradnormBalance,
+  pcgradBalance,
+  mgdaBalance,
+  rlwBalance,
+  cagradBalance,
+]) {
   registerBalance(method as AnyMethod);
 }

@@ -31,7 +31,10 @@ export interface MgdaOptions {
  * the exact line search towards the vertex of least `(G alpha)_t`, until the duality gap
  * `alphaᵀ G alpha - min_t (G alpha)_t` is at most `tolerance` times `alphaᵀ G alpha`.
  */
-export function minNormWeights(gram: Matrix, options: { maxIterations?: number; tolerance?: number } = {}): number[] {
+export function minNormWeights(
+  gram: Matrix,
+  options: { maxIterations?: number; tolerance?: number } = {},
+): number[] {
   const n = gram.length;
   if (n === 1) return [1];
   const maxIterations = options.maxIterations ?? 250;
@@ -50,7 +53,10 @@ export function minNormWeights(gram: Matrix, options: { maxIterations?: number; 
   if (n === 2) return alpha;
   for (let iteration = 0; iteration < maxIterations; iteration++) {
     const ga = matVec(gram, alpha);
-    const current = Math.max(0, alpha.reduce((s, a, k) => s + a * ga[k]!, 0));
+    const current = Math.max(
+      0,
+      alpha.reduce((s, a, k) => s + a * ga[k]!, 0),
+    );
     let t = 0;
     for (let k = 1; k < n; k++) if (ga[k]! < ga[t]!) t = k;
     if (current - ga[t]! <= tolerance * current || current === 0) break;
@@ -63,10 +69,21 @@ export function minNormWeights(gram: Matrix, options: { maxIterations?: number; 
 }
 
 /** Sener & Koltun's gradient normalisers: the factor dividing each task's gradient. */
-export function gradientNormalizers(gram: Matrix, losses: readonly number[], type: MgdaOptions['normalize']): number[] {
+export function gradientNormalizers(
+  gram: Matrix,
+  losses: readonly number[],
+  type: MgdaOptions['normalize'],
+): number[] {
   return gram.map((row, t) => {
     const norm = Math.sqrt(Math.max(0, row[t]!));
-    const n = type === 'l2' ? norm : type === 'loss' ? losses[t]! : type === 'loss+' ? losses[t]! * norm : 1;
+    const n =
+      type === 'l2'
+        ? norm
+        : type === 'loss'
+          ? losses[t]!
+          : type === 'loss+'
+            ? losses[t]! * norm
+            : 1;
     return n > 0 && Number.isFinite(n) ? n : 1;
   });
 }
@@ -80,20 +97,36 @@ export function gradientNormalizers(gram: Matrix, losses: readonly number[], typ
  */
 export const mgdaBalance = defineBalance<MgdaOptions>({
   name: 'mgda',
-  summary: 'min-norm combination of the task gradients (Frank-Wolfe), optionally on the shared representation (Sener & Koltun 2018)',
+  summary:
+    'min-norm combination of the task gradients (Frank-Wolfe), optionally on the shared representation (Sener & Koltun 2018)',
   needs: 'task-gradients',
-  options: z.strictObject({
-    upperBound: z.boolean({ error: says('upperBound must be true or false', 'Use upperBound: true for MGDA-UB.') }).optional(),
-    normalize: z.enum(['none', 'l2', 'loss', 'loss+'], { error: says('unknown gradient normalisation', "Use 'none', 'l2', 'loss' or 'loss+'.") }).optional(),
-    maxIterations: z.int({ error: says('maxIterations must be a whole number', 'Use e.g. maxIterations: 250.') })
-      .min(1, { error: says('maxIterations must be at least 1', 'Use e.g. maxIterations: 250.') }).optional(),
-  }, { error: optionsObjectError('mgda', '{ upperBound: true }') }),
+  options: z.strictObject(
+    {
+      upperBound: z
+        .boolean({
+          error: says('upperBound must be true or false', 'Use upperBound: true for MGDA-UB.'),
+        })
+        .optional(),
+      normalize: z
+        .enum(['none', 'l2', 'loss', 'loss+'], {
+          error: says('unknown gradient normalisation', "Use 'none', 'l2', 'loss' or 'loss+'."),
+        })
+        .optional(),
+      maxIterations: z
+        .int({
+          error: says('maxIterations must be a whole number', 'Use e.g. maxIterations: 250.'),
+        })
+        .min(1, { error: says('maxIterations must be at least 1', 'Use e.g. maxIterations: 250.') })
+        .optional(),
+    },
+    { error: optionsObjectError('mgda', '{ upperBound: true }') },
+  ),
   defaults: { upperBound: false, normalize: 'none', maxIterations: 250 },
   create({ tasks, options, model }) {
     if (options.upperBound && !sharedRepresentation(model)) {
       throw new OptionsError(
-        `mtgraph/fit: mgda's upper-bound variant needs one shared representation, a block that every task reads (got strategy '${model.plan.strategy}', whose tasks do not all read one block) → at options.balanceOptions.upperBound. `
-        + "Use it with hard sharing (strategy 'hard'), or set upperBound: false.",
+        `mtgraph/fit: mgda's upper-bound variant needs one shared representation, a block that every task reads (got strategy '${model.plan.strategy}', whose tasks do not all read one block) → at options.balanceOptions.upperBound. ` +
+          "Use it with hard sharing (strategy 'hard'), or set upperBound: false.",
         { path: 'options.balanceOptions.upperBound', got: true },
       );
     }
@@ -102,9 +135,17 @@ export const mgdaBalance = defineBalance<MgdaOptions>({
       needs: options.upperBound ? 'representation-gradients' : 'task-gradients',
       combineGradients(g) {
         const gram = toMatrix(g.gram().dataSync(), n);
-        const scale = options.normalize === 'none' ? gram.map(() => 1) : gradientNormalizers(gram, Array.from(g.losses.dataSync()), options.normalize);
+        const scale =
+          options.normalize === 'none'
+            ? gram.map(() => 1)
+            : gradientNormalizers(gram, Array.from(g.losses.dataSync()), options.normalize);
         const normalized = gram.map((row, i) => row.map((x, j) => x / (scale[i]! * scale[j]!)));
-        return { weights: tf.tensor1d(minNormWeights(normalized, { maxIterations: options.maxIterations }), 'float32') };
+        return {
+          weights: tf.tensor1d(
+            minNormWeights(normalized, { maxIterations: options.maxIterations }),
+            'float32',
+          ),
+        };
       },
       dispose() {},
     };

@@ -67,10 +67,15 @@ export function projectOntoSimplex(v: readonly number[]): number[] {
  * `gamma` minimises `||gamma * a + (1 - gamma) * b||^2` over [0, 1] (exact).
  * `aa = a·a`, `ab = a·b`, `bb = b·b`; returns gamma and the squared norm there.
  */
-export function minNormOnSegment(aa: number, ab: number, bb: number): { gamma: number; norm2: number } {
+export function minNormOnSegment(
+  aa: number,
+  ab: number,
+  bb: number,
+): { gamma: number; norm2: number } {
   const denominator = aa + bb - 2 * ab;
   let gamma: number;
-  if (!(denominator > 0)) gamma = aa <= bb ? 1 : 0; // a == b (or both zero): either end
+  if (!(denominator > 0))
+    gamma = aa <= bb ? 1 : 0; // a == b (or both zero): either end
   else gamma = Math.min(1, Math.max(0, (bb - ab) / denominator));
   const norm2 = gamma * gamma * aa + 2 * gamma * (1 - gamma) * ab + (1 - gamma) * (1 - gamma) * bb;
   return { gamma, norm2: Math.max(0, norm2) };

@@ -17,7 +17,9 @@ const SALT = 0x9c62ad;
  */
 export function pcgradWeights(gram: Matrix, order: (task: number) => readonly number[]): number[] {
   const n = gram.length;
-  const c = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, k) => (i === k ? 1 : 0)));
+  const c = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, k) => (i === k ? 1 : 0)),
+  );
   for (let i = 0; i < n; i++) {
     const row = c[i]!;
     for (const j of order(i)) {
@@ -39,14 +41,19 @@ export function pcgradWeights(gram: Matrix, order: (task: number) => readonly nu
  */
 export const pcgradBalance = defineBalance<Record<never, never>>({
   name: 'pcgrad',
-  summary: "projects each task's shared gradient off the gradients it conflicts with, in a seeded random order (Yu et al. 2020)",
+  summary:
+    "projects each task's shared gradient off the gradients it conflicts with, in a seeded random order (Yu et al. 2020)",
   needs: 'task-gradients',
   options: noOptions('pcgrad'),
   defaults: {},
   create({ tasks, seed }) {
     const random = randomStream(seed ^ SALT);
     const n = tasks.length;
-    const order = () => shuffled(Array.from({ length: n }, (_, j) => j), random);
+    const order = () =>
+      shuffled(
+        Array.from({ length: n }, (_, j) => j),
+        random,
+      );
     return {
       needs: 'task-gradients',
       combineGradients(g) {

@@ -16,7 +16,11 @@ export function stateObject(method: string, state: unknown): Record<string, unkn
 
 /** A saved vector of `length` numbers (NaN allowed). */
 export function numberList(method: string, value: unknown, length: number, name: string): number[] {
-  if (!Array.isArray(value) || value.length !== length || !value.every((v) => typeof v === 'number')) {
+  if (
+    !Array.isArray(value) ||
+    value.length !== length ||
+    !value.every((v) => typeof v === 'number')
+  ) {
     throw badState(method, `${name} must be ${length} numbers`);
   }
   return value as number[];

@@ -10,7 +10,12 @@ export const staticBalance = defineBalance<Record<never, never>>({
   options: noOptions('static'),
   defaults: {},
   create({ tasks }) {
-    const weights = tf.keep(tf.tensor1d(tasks.map((t) => t.weight), 'float32'));
+    const weights = tf.keep(
+      tf.tensor1d(
+        tasks.map((t) => t.weight),
+        'float32',
+      ),
+    );
     return {
       combine: (taskLoss) => ({ total: tf.sum(tf.mul(taskLoss, weights)), weights }),
       dispose: () => weights.dispose(),

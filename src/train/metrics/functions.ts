@@ -81,7 +81,8 @@ export function rocAuc(labels: Values, scores: Values): number {
 export function binaryAccuracy(labels: Values, probabilities: Values, threshold = 0.5): number {
   if (labels.length === 0) return NaN;
   let hits = 0;
-  for (let i = 0; i < labels.length; i++) if ((probabilities[i]! >= threshold ? 1 : 0) === labels[i]) hits++;
+  for (let i = 0; i < labels.length; i++)
+    if ((probabilities[i]! >= threshold ? 1 : 0) === labels[i]) hits++;
   return hits / labels.length;
 }
 
@@ -102,7 +103,8 @@ export function argmaxRows(probabilities: Values, classes: number): Int32Array {
   const out = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     let best = 0;
-    for (let c = 1; c < classes; c++) if (probabilities[r * classes + c]! > probabilities[r * classes + best]!) best = c;
+    for (let c = 1; c < classes; c++)
+      if (probabilities[r * classes + c]! > probabilities[r * classes + best]!) best = c;
     out[r] = best;
   }
   return out;
@@ -120,7 +122,8 @@ export function accuracy(truth: Values, pred: Values): number {
 export function categoricalLogLoss(labels: Values, probabilities: Values, classes: number): number {
   if (labels.length === 0) return NaN;
   let s = 0;
-  for (let r = 0; r < labels.length; r++) s -= Math.log(Math.max(probabilities[r * classes + labels[r]!]!, LOG_EPSILON));
+  for (let r = 0; r < labels.length; r++)
+    s -= Math.log(Math.max(probabilities[r * classes + labels[r]!]!, LOG_EPSILON));
   return s / labels.length;
 }
 

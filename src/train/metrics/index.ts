@@ -1,6 +1,14 @@
 import {
-  accuracy, argmaxRows, binaryLogLoss, categoricalLogLoss, macroF1, meanAbsoluteError,
-  meanSquaredError, microF1, r2Score, rocAuc,
+  accuracy,
+  argmaxRows,
+  binaryLogLoss,
+  categoricalLogLoss,
+  macroF1,
+  meanAbsoluteError,
+  meanSquaredError,
+  microF1,
+  r2Score,
+  rocAuc,
 } from './functions.js';
 
 export * from './functions.js';
@@ -48,11 +56,15 @@ function categorical(input: MetricInput): boolean {
 }
 
 /** Labelled entries of one column (labels as wide as outputs), or of every column when `column` is undefined. */
-export function labelledValues(input: MetricInput, column?: number): { truth: Float32Array; pred: Float32Array } {
+export function labelledValues(
+  input: MetricInput,
+  column?: number,
+): { truth: Float32Array; pred: Float32Array } {
   const { rows, width, mask } = input;
   let count = 0;
   for (let i = 0; i < rows; i++) {
-    for (let j = column ?? 0; j < (column === undefined ? width : column + 1); j++) if (mask[i * width + j] === 1) count++;
+    for (let j = column ?? 0; j < (column === undefined ? width : column + 1); j++)
+      if (mask[i * width + j] === 1) count++;
   }
   const truth = new Float32Array(count);
   const pred = new Float32Array(count);
@@ -69,7 +81,10 @@ export function labelledValues(input: MetricInput, column?: number): { truth: Fl
 }
 
 /** Labelled rows of a multiclass task: class indexes and the rows × classes probabilities. */
-export function labelledClasses(input: MetricInput): { truth: Int32Array; probabilities: Float32Array } {
+export function labelledClasses(input: MetricInput): {
+  truth: Int32Array;
+  probabilities: Float32Array;
+} {
   const { rows, outputs, mask } = input;
   let count = 0;
   for (let i = 0; i < rows; i++) if (mask[i] === 1) count++;
@@ -96,7 +111,10 @@ function decided(input: MetricInput): { truth: ArrayLike<number>; pred: ArrayLik
 }
 
 /** The mean of a per-column metric over the columns where it is defined. */
-function columnMean(input: MetricInput, f: (truth: Float32Array, pred: Float32Array) => number): number {
+function columnMean(
+  input: MetricInput,
+  f: (truth: Float32Array, pred: Float32Array) => number,
+): number {
   let sum = 0;
   let count = 0;
   for (let j = 0; j < input.width; j++) {
@@ -110,35 +128,63 @@ function columnMean(input: MetricInput, f: (truth: Float32Array, pred: Float32Ar
 }
 
 registerMetric({
-  name: 'mse', summary: 'mean squared error over labelled values', higherIsBetter: false,
-  compute: (input) => { const v = labelledValues(input); return meanSquaredError(v.truth, v.pred); },
+  name: 'mse',
+  summary: 'mean squared error over labelled values',
+  higherIsBetter: false,
+  compute: (input) => {
+    const v = labelledValues(input);
+    return meanSquaredError(v.truth, v.pred);
+  },
 });
 registerMetric({
-  name: 'rmse', summary: 'root mean squared error over labelled values', higherIsBetter: false,
-  compute: (input) => { const v = labelledValues(input); return Math.sqrt(meanSquaredError(v.truth, v.pred)); },
+  name: 'rmse',
+  summary: 'root mean squared error over labelled values',
+  higherIsBetter: false,
+  compute: (input) => {
+    const v = labelledValues(input);
+    return Math.sqrt(meanSquaredError(v.truth, v.pred));
+  },
 });
 registerMetric({
-  name: 'mae', summary: 'mean absolute error over labelled values', higherIsBetter: false,
-  compute: (input) => { const v = labelledValues(input); return meanAbsoluteError(v.truth, v.pred); },
+  name: 'mae',
+  summary: 'mean absolute error over labelled values',
+  higherIsBetter: false,
+  compute: (input) => {
+    const v = labelledValues(input);
+    return meanAbsoluteError(v.truth, v.pred);
+  },
 });
 registerMetric({
-  name: 'r2', summary: 'coefficient of determination, averaged over outputs', higherIsBetter: true,
+  name: 'r2',
+  summary: 'coefficient of determination, averaged over outputs',
+  higherIsBetter: true,
   compute: (input) => columnMean(input, r2Score),
 });
 registerMetric({
-  name: 'auc', summary: 'area under the ROC curve (ties count one half)', higherIsBetter: true,
+  name: 'auc',
+  summary: 'area under the ROC curve (ties count one half)',
+  higherIsBetter: true,
   compute: (input) => columnMean(input, rocAuc),
 });
 registerMetric({
-  name: 'mean-auc', summary: 'ROC AUC averaged over the labels that have both classes', higherIsBetter: true,
+  name: 'mean-auc',
+  summary: 'ROC AUC averaged over the labels that have both classes',
+  higherIsBetter: true,
   compute: (input) => columnMean(input, rocAuc),
 });
 registerMetric({
-  name: 'accuracy', summary: 'share of correct predictions (argmax for multiclass, probability >= 0.5 otherwise)', higherIsBetter: true,
-  compute: (input) => { const d = decided(input); return accuracy(d.truth, d.pred); },
+  name: 'accuracy',
+  summary: 'share of correct predictions (argmax for multiclass, probability >= 0.5 otherwise)',
+  higherIsBetter: true,
+  compute: (input) => {
+    const d = decided(input);
+    return accuracy(d.truth, d.pred);
+  },
 });
 registerMetric({
-  name: 'logloss', summary: 'cross-entropy of the predicted probabilities', higherIsBetter: false,
+  name: 'logloss',
+  summary: 'cross-entropy of the predicted probabilities',
+  higherIsBetter: false,
   compute: (input) => {
     if (categorical(input)) {
       const { truth, probabilities } = labelledClasses(input);
@@ -149,11 +195,18 @@ registerMetric({
   },
 });
 registerMetric({
-  name: 'macro-f1', summary: 'F1 averaged over the classes present in truth or predictions', higherIsBetter: true,
-  compute: (input) => { const d = decided(input); return macroF1(d.truth, d.pred); },
+  name: 'macro-f1',
+  summary: 'F1 averaged over the classes present in truth or predictions',
+  higherIsBetter: true,
+  compute: (input) => {
+    const d = decided(input);
+    return macroF1(d.truth, d.pred);
+  },
 });
 registerMetric({
-  name: 'micro-f1', summary: 'F1 of the positive labels pooled over every label (multilabel)', higherIsBetter: true,
+  name: 'micro-f1',
+  summary: 'F1 of the positive labels pooled over every label (multilabel)',
+  higherIsBetter: true,
   compute: (input) => {
     const d = decided(input);
     return categorical(input) ? accuracy(d.truth, d.pred) : microF1(d.truth, d.pred);
