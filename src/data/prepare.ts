@@ -149,7 +149,7 @@ export function selectRows(data: PreparedData, indices: ArrayLike<number>): Prep
         labels[r * w + j] = t.labels[from + j]!;
         const m = t.mask[from + j]!;
         mask[r * w + j] = m;
-        if (m === 1) any = true;
+        if (m > 0) any = true;
       }
       if (any) labelled++;
     }

@@ -28,6 +28,7 @@ import type { EpochLogs, History } from './history.js';
 import { resolveTaskMetrics, scoreTasks, unpackOutputs, type TaskScores } from './task-metrics.js';
 import { targetScaleNotes } from './target-scale.js';
 import type { Metric } from './metrics/index.js';
+import { applySampleWeights, isWeighted } from './sample-weight.js';
 
 const SCOPE = 'mtgraph/fit';
 
@@ -65,6 +66,7 @@ export async function fit(
   assertTrainable(model);
   const opts = resolveFitOptions(options, model.plan.seed ?? 0);
   let train = prepareData(model.plan, data, { scope: SCOPE });
+  train = applySampleWeights(model.plan, train, opts.sampleWeight, opts.classWeight);
   let val: PreparedData | undefined;
   if (opts.validationData !== undefined) {
     val = prepareData(model.plan, opts.validationData, {
@@ -76,6 +78,7 @@ export async function fit(
   }
   const notes = targetScaleNotes(model.plan, train);
   const objective = new Objective(model.plan, model.outputIndex);
+  objective.weighted = isWeighted(opts.sampleWeight, opts.classWeight);
   const metrics = opts.metrics
     ? { metricsOf: resolveTaskMetrics(model.plan, SCOPE), data: val ?? train }
     : undefined;

@@ -51,6 +51,11 @@ export class Objective {
   private readonly groups: LossGroup[];
   /** Each task's group and first label column (training order). */
   private readonly slots: { group: LossGroup; column: number }[];
+  /**
+   * True when the mask holds weights (fit's sampleWeight / classWeight): `den` then counts the
+   * entries whose weight is above 0, so weights scale each entry's loss (as Keras's sample_weight).
+   */
+  weighted = false;
 
   constructor(plan: Plan, outputIndex: ReadonlyMap<string, number>) {
     const groups = new Map<string, LossGroup>();
@@ -148,7 +153,7 @@ export class Objective {
           g,
         ),
       );
-      dens.push(perTask(m, g));
+      dens.push(perTask(this.weighted ? tf.sign(m) : m, g));
     });
     return single
       ? { num: nums[0]!, den: dens[0]! }
@@ -180,7 +185,7 @@ export class Objective {
           m,
         ),
       ),
-      den: tf.sum(m),
+      den: tf.sum(this.weighted ? tf.sign(m) : m),
     };
   }
 

@@ -68,6 +68,13 @@ export interface FitOptions {
    * the weights of an uninterrupted one.
    */
   resumeFrom?: string;
+  /**
+   * Per-row weights per task, one number >= 0 per row of x (as Keras's sample_weight): each
+   * labelled entry's loss is multiplied by its row's weight; 0 leaves the row out.
+   */
+  sampleWeight?: Readonly<Record<string, ArrayLike<number>>>;
+  /** Per-class weights per task: `[w0, w1]` for binary and multilabel, one per class for multiclass. */
+  classWeight?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** Defaults of `fit`, visible to callers. */
@@ -109,6 +116,8 @@ export interface ResolvedFitOptions {
   onEpochEnd: ((epoch: number, logs: EpochLogs) => void | Promise<void>) | undefined;
   checkpoint: { dir: string; every: number } | undefined;
   resumeFrom: string | undefined;
+  sampleWeight: unknown;
+  classWeight: unknown;
 }
 
 const positiveInt = (what: string, example: string) =>
@@ -250,6 +259,8 @@ const schema = z.strictObject({
       error: says('resumeFrom must not be empty', "Write e.g. resumeFrom: 'out/checkpoint'."),
     })
     .optional(),
+  sampleWeight: z.unknown().optional(),
+  classWeight: z.unknown().optional(),
 });
 
 /** Validates fit options and fills the defaults; `planSeed` is the default seed. */
@@ -331,6 +342,8 @@ export function resolveFitOptions(options: unknown, planSeed: number): ResolvedF
       ? { dir: o.checkpoint.dir, every: o.checkpoint.every ?? 1 }
       : undefined,
     resumeFrom: o.resumeFrom,
+    sampleWeight: o.sampleWeight,
+    classWeight: o.classWeight,
   };
 }
 

@@ -58,14 +58,14 @@ function labelMoments(t: PreparedTask): Array<{ mean: number; std: number; rms: 
     let n = 0;
     let sum = 0;
     for (let i = j; i < t.labels.length; i += t.width) {
-      if (t.mask[i] !== 1) continue;
+      if (!(t.mask[i]! > 0)) continue;
       n++;
       sum += t.labels[i]!;
     }
     const mean = n > 0 ? sum / n : 0;
     let squares = 0;
     for (let i = j; i < t.labels.length; i += t.width)
-      if (t.mask[i] === 1) squares += (t.labels[i]! - mean) ** 2;
+      if (t.mask[i]! > 0) squares += (t.labels[i]! - mean) ** 2;
     const std = n > 1 ? Math.sqrt(squares / n) : 0;
     return { mean, std, rms: Math.sqrt(mean * mean + std * std) };
   });

@@ -64,7 +64,7 @@ export function labelledValues(
   let count = 0;
   for (let i = 0; i < rows; i++) {
     for (let j = column ?? 0; j < (column === undefined ? width : column + 1); j++)
-      if (mask[i * width + j] === 1) count++;
+      if (mask[i * width + j]! > 0) count++;
   }
   const truth = new Float32Array(count);
   const pred = new Float32Array(count);
@@ -72,7 +72,7 @@ export function labelledValues(
   for (let i = 0; i < rows; i++) {
     for (let j = column ?? 0; j < (column === undefined ? width : column + 1); j++) {
       const at = i * width + j;
-      if (mask[at] !== 1) continue;
+      if (!(mask[at]! > 0)) continue;
       truth[k] = input.truth[at]!;
       pred[k++] = input.pred[i * input.outputs + j]!;
     }
@@ -87,12 +87,12 @@ export function labelledClasses(input: MetricInput): {
 } {
   const { rows, outputs, mask } = input;
   let count = 0;
-  for (let i = 0; i < rows; i++) if (mask[i] === 1) count++;
+  for (let i = 0; i < rows; i++) if (mask[i]! > 0) count++;
   const truth = new Int32Array(count);
   const probabilities = new Float32Array(count * outputs);
   let k = 0;
   for (let i = 0; i < rows; i++) {
-    if (mask[i] !== 1) continue;
+    if (!(mask[i]! > 0)) continue;
     truth[k] = input.truth[i]!;
     probabilities.set(input.pred.subarray(i * outputs, (i + 1) * outputs), k * outputs);
     k++;
