@@ -234,7 +234,7 @@ export function fitPreprocessing(
   } else {
     featureColumns = table.header.filter((c) => !targetColumns.has(c) && !exclude.has(c));
     source = 'every column that is not a target';
-    if (spec.input && spec.input.features !== featureColumns.length) {
+    if (spec.input?.features !== undefined && spec.input.features !== featureColumns.length) {
       throw csvError(
         table.file,
         {},

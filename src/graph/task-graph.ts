@@ -13,7 +13,7 @@ import {
   parseAffinityAttributes,
   parseGraphAttributes,
   parseTaskAttributes,
-  normaliseInput,
+  normaliseGraphInput,
   zodError,
 } from '../schema/validate.js';
 import { isPlainObject, findUnsafeKey } from '../schema/common.js';
@@ -48,7 +48,7 @@ export class TaskGraph extends Graph.UndirectedGraph<
 > {
   constructor(attributes: GraphAttributes = {}) {
     const parsed = parseGraphAttributes(attributes);
-    normaliseInput(parsed.input);
+    normaliseGraphInput(parsed.input);
     super({ multi: false, allowSelfLoops: false });
     this.replaceAttributes(parsed);
   }

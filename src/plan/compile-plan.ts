@@ -125,7 +125,7 @@ function checkTopology(spec: GraphSpec, r: StrategyResult, strategy: string): vo
 export function plan(graph: unknown, options: PlanOptions = {}): Plan {
   const spec = readGraph(graph);
   const resolved = resolvePlanOptions(options);
-  const input = resolved.input ?? spec.input;
+  const input = resolved.input ?? (spec.input?.features !== undefined ? spec.input : undefined);
   if (!input) {
     throw new OptionsError(
       'mtgraph/plan: the number of input features is unknown → at graph.input. Set the graph attribute input (e.g. new TaskGraph({ input: { features: 10 } })) or pass options.input.',

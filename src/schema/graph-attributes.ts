@@ -32,6 +32,12 @@ const inputObjectShape = {
   columns: columns.optional().meta({ description: 'Names of the feature columns, in order.' }),
   categorical: z
     .array(z.string().min(1))
+    .max(MAX_INPUT_FEATURES, {
+      error: says(
+        `input categorical must be at most ${MAX_INPUT_FEATURES} columns`,
+        'Name each categorical column once.',
+      ),
+    })
     .optional()
     .meta({ description: 'Feature columns to encode as categories.' }),
 };
@@ -69,3 +75,11 @@ export interface InputSpec {
   columns?: string[];
   categorical?: string[];
 }
+
+/**
+ * What a graph says about its input: an InputSpec, or only its categorical columns (the
+ * features are then every column of the data that is not a target, as without `input`).
+ */
+export type GraphInputSpec =
+  | InputSpec
+  | { features?: undefined; columns?: undefined; categorical: string[] };

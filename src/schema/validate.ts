@@ -3,7 +3,10 @@ import {
   GraphSpecError,
   GraphStructureError,
   type MtgraphError,
+  MAX_LISTED_PROBLEMS,
   UnsafeKeyError,
+  capText,
+  listProblems,
   show,
 } from '../errors.js';
 import {
@@ -15,7 +18,12 @@ import {
 } from './common.js';
 import { TASK_KINDS, taskKind, type TaskAttributes, type TaskKindName } from './kinds/index.js';
 import { AffinityAttributesSchema, type AffinityAttributes, type SharingMode } from './affinity.js';
-import { GraphAttributesSchema, type GraphAttributes, type InputSpec } from './graph-attributes.js';
+import {
+  GraphAttributesSchema,
+  type GraphAttributes,
+  type GraphInputSpec,
+  type InputSpec,
+} from './graph-attributes.js';
 
 const SCOPE = 'mtgraph/spec';
 
@@ -50,14 +58,17 @@ export interface AffinitySpec {
 export interface GraphSpec {
   name?: string;
   description?: string;
-  input?: InputSpec;
+  input?: GraphInputSpec;
   tasks: TaskSpec[];
   affinities: AffinitySpec[];
   /** Position of each task id in `tasks`. */
   index: Map<string, number>;
 }
 
-/** Converts a failed zod parse into a GraphSpecError naming the first problem and listing the rest. */
+/**
+ * Converts a failed zod parse into a GraphSpecError naming the first problem, then the next few
+ * and a count of the rest ("and 999,997 more"): the text stays short however bad the input.
+ */
 export function zodError(
   error: z.ZodError,
   base: string,
@@ -71,17 +82,27 @@ export function zodError(
   // An unknown key is reported at the key itself (`tasks.x.clases`), with a readable message.
   const keys = first.code === 'unrecognized_keys' ? first.keys : [];
   const unknownKey = keys[0];
-  const path = joinPath(base, unknownKey === undefined ? first.path : [...first.path, unknownKey]);
+  const path = capText(
+    joinPath(base, unknownKey === undefined ? first.path : [...first.path, unknownKey]),
+    200,
+  );
   const text =
     unknownKey !== undefined && first.message.startsWith('Unrecognized key')
-      ? `unknown key ${keys.map((k) => JSON.stringify(k)).join(', ')}. Check the spelling or remove it.`
+      ? `unknown key ${keys
+          .slice(0, MAX_LISTED_PROBLEMS)
+          .map((k) => JSON.stringify(capText(k, 60)))
+          .join(', ')}${keys.length > MAX_LISTED_PROBLEMS ? ` and ${keys.length - MAX_LISTED_PROBLEMS} more` : ''}. Check the spelling or remove it.`
       : first.message;
-  let message = `${scope}: ${text} → at ${path || '(root)'}`;
+  let message = `${scope}: ${capText(text, 600)} → at ${path || '(root)'}`;
   if (error.issues.length > 1) {
     const rest = error.issues
-      .slice(1)
-      .map((issue) => `✖ ${issue.message} → at ${joinPath(base, issue.path) || '(root)'}`);
-    message += `\n${rest.join('\n')}`;
+      .slice(1, 1 + MAX_LISTED_PROBLEMS)
+      .map(
+        (issue) =>
+          `✖ ${capText(issue.message, 300)} → at ${capText(joinPath(base, issue.path), 200) || '(root)'}`,
+      );
+    const lines = listProblems(rest, error.issues.length - 1);
+    message += `\n${lines.join('\n')}`;
   }
   return new ErrorClass(message, { path, cause: error });
 }
@@ -216,6 +237,21 @@ export function normaliseInput(input: GraphAttributes['input']): InputSpec | und
   return spec;
 }
 
+/**
+ * The graph's input in one form: as normaliseInput, and also only categorical columns
+ * (`input: { categorical: ['city'] }`), whose features the data then decides.
+ */
+export function normaliseGraphInput(input: GraphAttributes['input']): GraphInputSpec | undefined {
+  if (
+    typeof input === 'object' &&
+    input.features === undefined &&
+    input.columns === undefined &&
+    input.categorical !== undefined
+  )
+    return { categorical: [...input.categorical] };
+  return normaliseInput(input);
+}
+
 /** Fills in a task's defaults from its kind. */
 export function taskSpec(id: string, attributes: TaskAttributes): TaskSpec {
   const kind = TASK_KINDS[attributes.kind];
@@ -336,7 +372,7 @@ export function readGraph(graph: unknown): GraphSpec {
   const spec: GraphSpec = { tasks, affinities, index };
   if (attributes.name !== undefined) spec.name = attributes.name;
   if (attributes.description !== undefined) spec.description = attributes.description;
-  const input = normaliseInput(attributes.input);
+  const input = normaliseGraphInput(attributes.input);
   if (input) spec.input = input;
   return spec;
 }

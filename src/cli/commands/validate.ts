@@ -31,7 +31,9 @@ export function validateCommand(program: Command, ctx: CommandContext): void {
     const input = spec.input
       ? spec.input.columns
         ? `${spec.input.columns.length} named input column(s)${spec.input.categorical?.length ? `, ${spec.input.categorical.length} categorical` : ''}`
-        : `${spec.input.features} input feature(s)`
+        : spec.input.features !== undefined
+          ? `${spec.input.features} input feature(s)`
+          : `${spec.input.categorical.length} categorical input column(s), the features from the data`
       : 'no input declared';
     const summary = {
       ok: true,
