@@ -93,6 +93,8 @@ export interface TrainingData {
   preprocessing: Preprocessing;
   notes: string[];
   split: SplitRecord;
+  /** The table rows of the training part, in the order of `train`'s rows. */
+  trainRows: Int32Array;
   train: CsvData;
   valid?: CsvData;
   test?: CsvData;
@@ -152,6 +154,7 @@ export async function readTrainingData(
     tasks,
     preprocessing: fitted.preprocessing,
     split: record,
+    trainRows: split.train,
     notes: [
       ...fitted.notes,
       ...encoded.notes,

@@ -16,12 +16,14 @@ import {
   type TrainingFlags,
 } from '../options.js';
 import { readTrainingData } from '../data.js';
+import { sampleWeightColumn } from '../sample-weight.js';
 import { trainingProgress } from '../progress.js';
 import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
 import { metricsTable } from './eval.js';
 
 interface TrainFlags extends CsvFlags, ModelFlags, TrainingFlags {
   data: string;
+  sampleWeight?: string;
   out: string;
   report: string | boolean;
   quiet?: boolean;
@@ -69,6 +71,10 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
   trainingOptions(cmd);
   cmd
     .option(
+      '--sample-weight <column>',
+      'weigh each training row by this numeric column (>= 0; 0 leaves the row out), for every task; the column is not a feature',
+    )
+    .option(
       '-o, --out <dir>',
       'the model folder to write (replaced if it holds a model)',
       'out/model',
@@ -86,7 +92,13 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     const { loadGraph, saveModel, writeFileAtomic } = await import('../../io/index.js');
     const graph = await loadGraph(graphFile);
     await checkOutFolder(flags.out);
+    if (flags.sampleWeight !== undefined)
+      flags.exclude = [...(flags.exclude ?? []), flags.sampleWeight];
     const data = await readTrainingData(graph, flags.data, flags, splitOptions(flags));
+    const sampleWeight =
+      flags.sampleWeight === undefined
+        ? undefined
+        : sampleWeightColumn(data.table, flags.sampleWeight, data.trainRows, data.tasks);
     const sizes = data.split.sizes;
     out.info(
       `${shown(flags.data)}: ${data.table.rows} row(s) -> train ${sizes.train}, valid ${sizes.valid}, test ${sizes.test}${data.split.stratify ? ` (stratified by ${data.split.stratify})` : data.split.group ? ` (grouped by ${data.split.group})` : ''}; ${data.preprocessing.columns.length} model input(s) from ${data.preprocessing.features.length} column(s)`,
@@ -123,6 +135,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
         history = await fit(model, data.train.data, {
           ...fitSettings(flags, data.valid !== undefined),
           ...(data.valid ? { validationData: data.valid.data } : {}),
+          ...(sampleWeight ? { sampleWeight } : {}),
           onEpochEnd: (epoch, logs) => progress.onEpochEnd(epoch, logs),
         });
       } finally {
