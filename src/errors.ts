@@ -136,3 +136,11 @@ export class BackendError extends MtgraphError {
     this.name = 'BackendError';
   }
 }
+
+/** Something needs a host mtgraph does not run on (e.g. a file path in a browser). */
+export class PlatformError extends MtgraphError {
+  constructor(message: string, details?: MtgraphErrorDetails) {
+    super(message, details);
+    this.name = 'PlatformError';
+  }
+}

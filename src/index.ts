@@ -32,7 +32,8 @@ export {
 } from './schema/index.js';
 export * from './graph/index.js';
 export * from './plan/index.js';
-export { loadGraph, saveGraph, type SaveGraphOptions, MAX_JSON_BYTES } from './io/index.js';
+export { loadGraph, saveGraph, type SaveGraphOptions } from './io/graph-store.js';
+export { MAX_JSON_BYTES } from './io/limits.js';
 export {
   initBackend,
   untrainableLayers,
@@ -87,7 +88,7 @@ export {
   type HeadBuilder,
   type CouplingBuilder,
 } from './network/index.js';
-export { saveModel, loadModel } from './io/index.js';
+export { saveModel, loadModel } from './io/model-store.js';
 export {
   generateTaskFamily,
   type TaskFamily,

@@ -1,6 +1,7 @@
 export {
   initBackend,
-  wasmFolder,
+  NODE_BACKENDS,
+  BROWSER_BACKENDS,
   loadFailureReason,
   BACKEND_NAMES,
   type BackendName,

@@ -1,12 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { BackendError } from '../errors.js';
+import { envVar, isNode, nodeParts } from '../platform/index.js';
 import { patchWasmKernels } from './wasm-patches.js';
 
-/** The backends mtgraph knows, fastest first. */
-export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
+/** The backends mtgraph knows, fastest first: Node uses tensorflow, wasm, cpu; browsers webgpu, webgl, wasm, cpu. */
+export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** The backends tried in Node, in order. */
+export const NODE_BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/** The backends tried in a browser, in order. */
+export const BROWSER_BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 /** One attempt at loading a backend. */
 export interface BackendAttempt {
@@ -28,12 +32,21 @@ export interface BackendReport {
 export interface InitBackendOptions {
   /** Forces a backend (overrides MTGRAPH_BACKEND); an error is raised if it cannot load. Default: the first that loads. */
   backend?: BackendName;
+  /**
+   * Where the wasm backend's .wasm files are served from in a browser, as tfjs-backend-wasm's
+   * `setWasmPaths` takes it: a URL prefix ending in '/' (copy
+   * node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm there) or a map of file names to
+   * URLs. Default: tfjs-backend-wasm's own default (next to the page's script). Ignored in Node,
+   * where the files are found in the installed package.
+   */
+  wasmPaths?: string | Record<string, string>;
 }
 
 const SCOPE = 'mtgraph/backend';
 /** The module of each backend that registers it with tfjs. */
-const MODULES: Record<Exclude<BackendName, 'cpu'>, string> = {
+const MODULES: Partial<Record<BackendName, string>> = {
   tensorflow: '@tensorflow/tfjs-node',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
   wasm: '@tensorflow/tfjs-backend-wasm',
 };
 
@@ -55,9 +68,9 @@ export function loadFailureReason(error: unknown, module?: string): string {
 }
 
 async function loadTensorflow(): Promise<string> {
-  // A variable specifier: the package is optional, so TypeScript must not resolve it.
-  const specifier = MODULES.tensorflow;
-  await import(specifier);
+  if (!isNode()) throw new Error('needs Node (@tensorflow/tfjs-node is a native addon)');
+  const node = await nodeParts(SCOPE, 'the tensorflow backend', '');
+  await node.importTfjsNode();
   if (!tf.findBackend('tensorflow')) {
     throw new Error(
       '@tensorflow/tfjs-node loaded but registered no "tensorflow" backend with this copy of @tensorflow/tfjs (pin every @tensorflow/* package to one version)',
@@ -68,17 +81,43 @@ async function loadTensorflow(): Promise<string> {
   return 'loaded (native libtensorflow)';
 }
 
-/** Folder holding the backend's .wasm binaries, as a path ending in a separator. */
-export function wasmFolder(): string {
-  const main = createRequire(import.meta.url).resolve(MODULES.wasm);
-  return path.dirname(main) + path.sep;
+async function loadWebgpu(): Promise<string> {
+  if (isNode()) throw new Error('browsers only');
+  if (!tf.findBackend('webgpu'))
+    throw new Error(
+      "not registered (import '@tensorflow/tfjs-backend-webgpu' before initBackend to use it)",
+    );
+  if (!(await tf.setBackend('webgpu')))
+    throw new Error('the "webgpu" backend failed to initialise (no WebGPU adapter)');
+  return 'loaded (WebGPU)';
 }
 
-async function loadWasm(): Promise<string> {
+async function loadWebgl(): Promise<string> {
+  if (isNode()) throw new Error('browsers only');
+  if (!tf.findBackend('webgl'))
+    throw new Error('not registered with this copy of @tensorflow/tfjs');
+  if (!(await tf.setBackend('webgl')))
+    throw new Error('the "webgl" backend failed to initialise (no WebGL context)');
+  return 'loaded (WebGL)';
+}
+
+async function loadWasm(options: InitBackendOptions): Promise<string> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  wasm.setWasmPaths(wasmFolder());
+  let where: string;
+  if (isNode()) {
+    where = (await nodeParts(SCOPE, 'the wasm backend', '')).wasmFolder();
+    wasm.setWasmPaths(where);
+  } else {
+    if (options.wasmPaths !== undefined) wasm.setWasmPaths(options.wasmPaths);
+    where =
+      typeof options.wasmPaths === 'string'
+        ? options.wasmPaths
+        : options.wasmPaths
+          ? 'options.wasmPaths'
+          : "tfjs-backend-wasm's default place; set options.wasmPaths";
+  }
   if (!(await tf.setBackend('wasm')))
-    throw new Error(`the wasm binary did not initialise (looked in ${wasmFolder()})`);
+    throw new Error(`the wasm binary did not initialise (looked in ${where})`);
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
   const binary =
@@ -96,15 +135,22 @@ async function loadCpu(): Promise<string> {
   return 'loaded (plain JavaScript)';
 }
 
-const LOADERS: Record<BackendName, () => Promise<string>> = {
+const LOADERS: Record<BackendName, (options: InitBackendOptions) => Promise<string>> = {
   tensorflow: loadTensorflow,
+  webgpu: loadWebgpu,
+  webgl: loadWebgl,
   wasm: loadWasm,
   cpu: loadCpu,
 };
 
+/** The backends tried on this host, in order. */
+function hostBackends(): readonly BackendName[] {
+  return isNode() ? NODE_BACKENDS : BROWSER_BACKENDS;
+}
+
 function forced(options: InitBackendOptions): { name?: BackendName; by?: 'option' | 'env' } {
   const fromOption = options.backend;
-  const fromEnv = process.env.MTGRAPH_BACKEND?.trim();
+  const fromEnv = envVar('MTGRAPH_BACKEND')?.trim();
   const [value, by, where] =
     fromOption !== undefined
       ? [fromOption, 'option' as const, 'options.backend']
@@ -112,9 +158,9 @@ function forced(options: InitBackendOptions): { name?: BackendName; by?: 'option
         ? [fromEnv, 'env' as const, 'MTGRAPH_BACKEND']
         : [undefined, undefined, ''];
   if (value === undefined) return {};
-  if (!(BACKEND_NAMES as readonly string[]).includes(value)) {
+  if (!(hostBackends() as readonly string[]).includes(value)) {
     throw new BackendError(
-      `${SCOPE}: unknown backend (got ${JSON.stringify(value)}; expected one of ${BACKEND_NAMES.join(', ')}) → at ${where}. Use one of them or leave it unset to pick the fastest that loads.`,
+      `${SCOPE}: unknown backend (got ${JSON.stringify(value)}; expected one of ${hostBackends().join(', ')}) → at ${where}. Use one of them or leave it unset to pick the fastest that loads.`,
       { path: where, got: value },
     );
   }
@@ -124,18 +170,19 @@ function forced(options: InitBackendOptions): { name?: BackendName; by?: 'option
 async function select(
   name: BackendName | undefined,
   by: 'option' | 'env' | undefined,
+  options: InitBackendOptions,
 ): Promise<BackendReport> {
   const tried: BackendAttempt[] = [];
-  for (const candidate of name ? [name] : BACKEND_NAMES) {
+  for (const candidate of name ? [name] : hostBackends()) {
     try {
-      const reason = await LOADERS[candidate]();
+      const reason = await LOADERS[candidate](options);
       tried.push({ name: candidate, ok: true, reason });
       return { backend: candidate, tried, ...(by ? { forcedBy: by } : {}) };
     } catch (error) {
       tried.push({
         name: candidate,
         ok: false,
-        reason: loadFailureReason(error, candidate === 'cpu' ? undefined : MODULES[candidate]),
+        reason: loadFailureReason(error, MODULES[candidate]),
       });
       if (name) {
         const fix =
@@ -160,8 +207,10 @@ async function select(
 }
 
 /**
- * Picks and activates the TensorFlow.js backend: `@tensorflow/tfjs-node` ('tensorflow') when it
- * loads, else `@tensorflow/tfjs-backend-wasm` ('wasm', SIMD), else 'cpu'. MTGRAPH_BACKEND or
+ * Picks and activates the TensorFlow.js backend. In Node: `@tensorflow/tfjs-node` ('tensorflow')
+ * when it loads, else `@tensorflow/tfjs-backend-wasm` ('wasm', SIMD), else 'cpu'. In a browser:
+ * 'webgpu' (when @tensorflow/tfjs-backend-webgpu is imported), else 'webgl', else 'wasm' (its
+ * .wasm files from `options.wasmPaths`, see tfjs-backend-wasm's `setWasmPaths`), else 'cpu'. MTGRAPH_BACKEND or
  * `options.backend` forces one. Idempotent: later calls asking for the same thing return the
  * same report without loading anything again.
  */
@@ -177,7 +226,7 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendRe
   if (current && (current.key === key || (name === undefined && by === undefined)))
     return current.report;
   const previous = current;
-  const report = select(name, by);
+  const report = select(name, by, options);
   const entry = { key, report };
   current = entry;
   // A failed attempt leaves the previous choice (and its report) in place.

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { envVar } from '../platform/index.js';
 import {
   numberedInfos,
   numberedInputs,
@@ -94,6 +95,14 @@ function check(xs: readonly Info[], rows: number, L: ArrayLike<number>): number 
   return pieces;
 }
 
+/** The bytes of a base64 string (`atob`: browsers and Node alike; no Buffer). */
+function base64Bytes(text: string): Uint8Array {
+  const binary = (globalThis as unknown as { atob(s: string): string }).atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
 /** A WebAssembly.Memory (the project's TypeScript libs do not declare WebAssembly). */
 interface Memory {
   readonly buffer: ArrayBufferLike;
@@ -129,7 +138,7 @@ function simdFor(memory: Memory): LaplacianFn | null {
     try {
       if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
         throw new Error('shared memory');
-      const module = new WebAssemblyApi.Module(Buffer.from(LAPLACIAN_WASM, 'base64'));
+      const module = new WebAssemblyApi.Module(base64Bytes(LAPLACIAN_WASM));
       fn = new WebAssemblyApi.Instance(module, { env: { memory } }).exports
         .laplacian as LaplacianFn;
     } catch {
@@ -215,7 +224,7 @@ for (const [backendName, kernelFunc] of [
 /** Whether the one-kernel penalty runs on the current backend (`MTGRAPH_LAPLACIAN_KERNEL=off`: never). */
 export function laplacianKernelAvailable(): boolean {
   return (
-    process.env.MTGRAPH_LAPLACIAN_KERNEL !== 'off' &&
+    envVar('MTGRAPH_LAPLACIAN_KERNEL') !== 'off' &&
     tf.getKernel(LAPLACIAN_KERNEL, tf.getBackend()) !== undefined
   );
 }

@@ -1,3 +1,4 @@
+import { envVar } from '../platform/index.js';
 import { patchWasmConcat, restoreWasmConcat } from './wasm-concat.js';
 import { patchWasmGather, restoreWasmGather } from './wasm-gather.js';
 import { patchWasmMatMul, restoreWasmMatMul } from './wasm-matmul.js';
@@ -60,7 +61,7 @@ export const WASM_KERNEL_REPLACEMENTS: readonly WasmKernelReplacement[] = [
  * those installed (none on another backend).
  */
 export function patchWasmKernels(): string[] {
-  return WASM_KERNEL_REPLACEMENTS.filter((r) => process.env[r.env] !== 'original' && r.patch()).map(
+  return WASM_KERNEL_REPLACEMENTS.filter((r) => envVar(r.env) !== 'original' && r.patch()).map(
     (r) => r.label,
   );
 }

@@ -1,6 +1,14 @@
-import { createReadStream, promises as fs } from 'node:fs';
-import { parse, type CsvError } from 'csv-parse';
-import { DataError, FileError } from '../errors.js';
+import { parse } from 'csv-parse/browser/esm/sync';
+import { DataError, FileError, OptionsError, show } from '../errors.js';
+import { nodeParts } from '../platform/index.js';
+
+/** What csv-parse's errors carry (its stream and browser builds alike). */
+export interface CsvParseError {
+  code?: string;
+  message: string;
+  lines?: number;
+  record?: unknown[];
+}
 
 /** A CSV file read into columns of raw (trimmed) cells. */
 export interface CsvTable {
@@ -14,6 +22,13 @@ export interface CsvTable {
   lines: Int32Array;
   rows: number;
 }
+
+/**
+ * Where CSV comes from: a file path (Node), the CSV text itself (a string with a line break:
+ * a header and at least one row), a `File` or `Blob` (browsers, and Node's Blob), or
+ * `{ text, name? }` (`name` is used in messages, default "the CSV text").
+ */
+export type CsvSource = string | Blob | { text: string; name?: string };
 
 export interface ReadCsvTableOptions {
   /** Field delimiter (default ','). */
@@ -43,11 +58,7 @@ export function csvError(
   return new DataError(`${SCOPE}: ${what} → at ${where}. ${fix}`, { path, got });
 }
 
-function parseError(
-  file: string,
-  error: CsvError & { lines?: number; record?: unknown[] },
-  expected: number,
-): DataError {
+export function parseError(file: string, error: CsvParseError, expected: number): DataError {
   const line = error.lines;
   switch (error.code) {
     case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH': {
@@ -77,99 +88,159 @@ function parseError(
   }
 }
 
-/**
- * Reads a CSV file with a header row, streaming (csv-parse), into columns of raw cells.
- * Blank lines are skipped and cells trimmed. A missing file raises a FileError; an empty file,
- * a duplicate column name, a ragged row or a broken quote raise a DataError naming the line.
- */
-export async function readCsvTable(
-  file: string,
-  options: ReadCsvTableOptions = {},
-): Promise<CsvTable> {
-  try {
-    const stat = await fs.stat(file);
-    if (stat.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
-  } catch (cause) {
-    throw new FileError(
-      `${SCOPE}: cannot read the data file ${file} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}). Check the path.`,
-      { path: file, cause },
-    );
-  }
-  const parser = parse({
+/** The csv-parse options mtgraph reads with (streaming in Node, all at once from text). */
+export function csvParseOptions(options: ReadCsvTableOptions) {
+  return {
     delimiter: options.delimiter ?? ',',
     bom: true,
     info: true,
     skip_empty_lines: true,
     trim: true,
-  });
-  const input = createReadStream(file);
-  input.on('error', (error) => parser.destroy(error));
-  input.pipe(parser);
+  } as const;
+}
 
-  let header: string[] | undefined;
-  let kept: Array<[number, string[]]> = [];
-  const columns = new Map<string, string[]>();
-  const lines: number[] = [];
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{
-      record: string[];
-      info: { lines: number };
-    }>) {
-      if (header === undefined) {
-        header = record;
-        const seen = new Map<string, number>();
-        header.forEach((name, i) => {
-          if (name === '')
-            throw csvError(
-              file,
-              { line: info.lines },
-              `header column ${i + 1} has no name`,
-              'Name every column in the first row.',
-            );
-          if (seen.has(name))
-            throw csvError(
-              file,
-              { line: info.lines },
-              `the column name ${JSON.stringify(name)} appears twice in the header (columns ${seen.get(name)! + 1} and ${i + 1})`,
-              'Give every column a distinct name.',
-              name,
-            );
-          seen.set(name, i);
-        });
-        const wanted = new Set(options.keep ? options.keep(header) : header);
-        kept = header.flatMap((name, i) =>
-          wanted.has(name) ? [[i, [] as string[]] as [number, string[]]] : [],
-        );
-        for (const [i, cells] of kept) columns.set(header[i]!, cells);
-        continue;
-      }
-      for (const [i, cells] of kept) cells.push(record[i]!);
-      lines.push(info.lines);
-    }
-  } catch (error) {
-    input.destroy();
-    if (error instanceof DataError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && (code.startsWith('CSV_') || code.startsWith('INVALID_')))
-      throw parseError(file, error as CsvError, header?.length ?? 0);
-    throw new FileError(
-      `${SCOPE}: cannot read the data file ${file} (${code ?? (error as Error).message}). Check the file is readable.`,
-      { path: file, cause: error },
-    );
+/** Builds a CsvTable from csv-parse's records, one at a time (the header first). */
+export class CsvTableBuilder {
+  private header: string[] | undefined;
+  private kept: Array<[number, string[]]> = [];
+  private readonly columns = new Map<string, string[]>();
+  private readonly lines: number[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly options: ReadCsvTableOptions,
+  ) {}
+
+  /** The header's width (0 before it is read), for parse errors. */
+  get width(): number {
+    return this.header?.length ?? 0;
   }
-  if (header === undefined)
-    throw csvError(
+
+  add(record: string[], line: number): void {
+    const file = this.file;
+    if (this.header === undefined) {
+      const header = record;
+      this.header = header;
+      const seen = new Map<string, number>();
+      header.forEach((name, i) => {
+        if (name === '')
+          throw csvError(
+            file,
+            { line },
+            `header column ${i + 1} has no name`,
+            'Name every column in the first row.',
+          );
+        if (seen.has(name))
+          throw csvError(
+            file,
+            { line },
+            `the column name ${JSON.stringify(name)} appears twice in the header (columns ${seen.get(name)! + 1} and ${i + 1})`,
+            'Give every column a distinct name.',
+            name,
+          );
+        seen.set(name, i);
+      });
+      const wanted = new Set(this.options.keep ? this.options.keep(header) : header);
+      this.kept = header.flatMap((name, i) =>
+        wanted.has(name) ? [[i, [] as string[]] as [number, string[]]] : [],
+      );
+      for (const [i, cells] of this.kept) this.columns.set(header[i]!, cells);
+      return;
+    }
+    for (const [i, cells] of this.kept) cells.push(record[i]!);
+    this.lines.push(line);
+  }
+
+  finish(): CsvTable {
+    const { file, header, lines } = this;
+    if (header === undefined)
+      throw csvError(
+        file,
+        {},
+        'the file is empty (no header row)',
+        'Write a header row naming the columns, then one row per example.',
+      );
+    if (lines.length === 0)
+      throw csvError(
+        file,
+        {},
+        'the file has a header but no data rows',
+        'Add at least one row of data under the header.',
+      );
+    return {
       file,
-      {},
-      'the file is empty (no header row)',
-      'Write a header row naming the columns, then one row per example.',
+      header,
+      columns: this.columns,
+      lines: Int32Array.from(lines),
+      rows: lines.length,
+    };
+  }
+}
+
+/** Whether a caught error is one of csv-parse's (CSV_* or INVALID_* codes). */
+export function isCsvParseError(error: unknown): error is CsvParseError {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('CSV_') || code.startsWith('INVALID_'));
+}
+
+/** Parses CSV text (all at once, csv-parse's browser build) into columns of raw cells. */
+export function parseCsvText(
+  text: string,
+  name: string,
+  options: ReadCsvTableOptions = {},
+): CsvTable {
+  const table = new CsvTableBuilder(name, options);
+  let records: Array<{ record: string[]; info: { lines: number } }>;
+  try {
+    records = parse(text, csvParseOptions(options)) as unknown as typeof records;
+  } catch (error) {
+    if (isCsvParseError(error)) throw parseError(name, error, 0);
+    throw error;
+  }
+  for (const { record, info } of records) table.add(record, info.lines);
+  return table.finish();
+}
+
+const isBlob = (v: unknown): v is Blob => typeof Blob !== 'undefined' && v instanceof Blob;
+
+/**
+ * Reads CSV with a header row into columns of raw (trimmed) cells, from a file path (Node,
+ * streaming), CSV text (a string with a line break), a `File`/`Blob`, or `{ text }`. Blank lines are skipped. A missing file raises a
+ * FileError; an empty file, a duplicate column name, a ragged row or a broken quote raise a
+ * DataError naming the line.
+ */
+export async function readCsvTable(
+  source: CsvSource,
+  options: ReadCsvTableOptions = {},
+): Promise<CsvTable> {
+  if (typeof source === 'string' && /[\r\n]/.test(source))
+    return parseCsvText(source, 'the CSV text', options);
+  if (typeof source === 'string') {
+    const node = await nodeParts(
+      SCOPE,
+      `reading the CSV file ${JSON.stringify(source)}`,
+      'In a browser pass a File or Blob, or { text } with the CSV itself.',
     );
-  if (lines.length === 0)
-    throw csvError(
-      file,
-      {},
-      'the file has a header but no data rows',
-      'Add at least one row of data under the header.',
-    );
-  return { file, header, columns, lines: Int32Array.from(lines), rows: lines.length };
+    return node.readCsvFile(source, options);
+  }
+  if (isBlob(source)) {
+    const name = (source as { name?: unknown }).name;
+    const label = typeof name === 'string' && name !== '' ? name : 'the CSV blob';
+    let text: string;
+    try {
+      text = await source.text();
+    } catch (cause) {
+      throw new FileError(
+        `${SCOPE}: cannot read ${label} (${(cause as Error).message}). Pick the file again.`,
+        { path: label, cause },
+      );
+    }
+    return parseCsvText(text, label, options);
+  }
+  if (typeof source === 'object' && source !== null && typeof source.text === 'string')
+    return parseCsvText(source.text, source.name ?? 'the CSV text', options);
+  throw new OptionsError(
+    `${SCOPE}: cannot read CSV from ${show(source)} (expected a file path, a File or Blob, or { text }) → at source. Pass one of those.`,
+    { path: 'source', got: source },
+  );
 }

@@ -6,7 +6,7 @@ import { OptionsError, show } from '../errors.js';
 import { isPlainObject } from '../schema/common.js';
 import { readGraph } from '../schema/validate.js';
 import type { MtgraphModel } from '../network/types.js';
-import { readCsvTable, type CsvTable } from './csv-table.js';
+import { readCsvTable, type CsvSource, type CsvTable } from './csv-table.js';
 import {
   applyPreprocessing,
   fitPreprocessing,
@@ -76,13 +76,13 @@ function isModel(value: unknown): value is MtgraphModel {
  * ```
  */
 export async function readCsv(
-  path: string,
+  path: CsvSource,
   source: unknown,
   options: ReadCsvOptions = {},
 ): Promise<CsvData> {
-  if (typeof path !== 'string' || path === '')
+  if (path === '' || path === null || (typeof path !== 'string' && typeof path !== 'object'))
     throw new OptionsError(
-      `mtgraph/csv: the CSV path must be a non-empty string (got ${show(path)}) → at path.`,
+      `mtgraph/csv: the CSV must be a non-empty path, CSV text, a File or Blob, or { text } (got ${show(path)}) → at path.`,
       { path: 'path', got: path },
     );
   const { preprocessing: given, labels, ...fitOptions } = options;

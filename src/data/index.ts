@@ -13,7 +13,14 @@ export { readFeatures, type Features } from './features.js';
 export { TARGETS, targetOf, type TargetEncoder } from './targets.js';
 export { toTensors, packColumns, disposeData, type DataTensors } from './tensors.js';
 export { readCsv, toCsvData, type ReadCsvOptions, type CsvData, type CsvTaskData } from './csv.js';
-export { readCsvTable, csvError, type CsvTable, type ReadCsvTableOptions } from './csv-table.js';
+export {
+  readCsvTable,
+  parseCsvText,
+  csvError,
+  type CsvSource,
+  type CsvTable,
+  type ReadCsvTableOptions,
+} from './csv-table.js';
 export {
   fitPreprocessing,
   applyPreprocessing,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { envVar } from '../platform/index.js';
 import type { CpuBackend, WasmBackend } from '../backend/kernel-patch.js';
 
 /**
@@ -81,7 +82,7 @@ for (const [backendName, kernelFunc] of [
 /** Whether the one-kernel end of step runs on the current backend (`MTGRAPH_FUSED_ADAM=off`: never). */
 export function applyStepKernelAvailable(): boolean {
   return (
-    process.env.MTGRAPH_FUSED_ADAM !== 'off' &&
+    envVar('MTGRAPH_FUSED_ADAM') !== 'off' &&
     tf.getKernel(APPLY_STEP_KERNEL, tf.getBackend()) !== undefined
   );
 }

@@ -15,13 +15,8 @@ import { finiteProbe, modelVariables, restore, snapshot } from './weights.js';
 import { checkModel } from './model-check.js';
 import { makeStep, recordLength, type Step } from './steps.js';
 import { epochSeed } from './random.js';
-import {
-  fingerprint,
-  resumeCheckpoint,
-  saveCheckpoint,
-  type RunFingerprint,
-  type RunState,
-} from './checkpoint.js';
+import type { RunFingerprint, RunState } from './checkpoint.js';
+import { nodeParts, type NodeParts } from '../platform/index.js';
 import { assertTrainable } from '../backend/trainable.js';
 import { reseedDropout } from '../network/layers/dropout.js';
 import type { EpochLogs, History } from './history.js';
@@ -110,10 +105,19 @@ export async function fit(
     );
     let epochsTrainedBefore =
       typeof model.metadata?.epochsTrained === 'number' ? model.metadata.epochsTrained : 0;
-    const print = opts.checkpoint || opts.resumeFrom ? fingerprint(opts, train, val) : undefined;
+    // Checkpoints are folders: Node only (src/platform).
+    const files =
+      opts.checkpoint || opts.resumeFrom !== undefined
+        ? await nodeParts(
+            'mtgraph/fit',
+            'options.checkpoint / options.resumeFrom',
+            'Leave them unset in a browser, and save the trained model with saveModel.',
+          )
+        : undefined;
+    const print = files ? files.fingerprint(opts, train, val) : undefined;
     let resumed: RunState | undefined;
     if (opts.resumeFrom !== undefined) {
-      const r = await resumeCheckpoint(opts.resumeFrom, {
+      const r = await files!.resumeCheckpoint(opts.resumeFrom, {
         model,
         optimizer,
         balancer,
@@ -124,7 +128,10 @@ export async function fit(
       epochsTrainedBefore = r.epochsTrainedBefore;
     }
     const prepareMs = performance.now() - started;
-    const history = await run.loop(resumed, print && { fingerprint: print, epochsTrainedBefore });
+    const history = await run.loop(
+      resumed,
+      print && files && { fingerprint: print, epochsTrainedBefore, files },
+    );
     history.notes = notes;
     history.timing.prepareMs = prepareMs;
     history.timing.totalMs = performance.now() - started;
@@ -257,7 +264,7 @@ class TrainingRun {
    */
   async loop(
     resumed?: RunState,
-    checkpointing?: { fingerprint: RunFingerprint; epochsTrainedBefore: number },
+    checkpointing?: { fingerprint: RunFingerprint; epochsTrainedBefore: number; files: NodeParts },
   ): Promise<History> {
     const { opts, objective } = this;
     const T = this.tasks;
@@ -422,7 +429,7 @@ class TrainingRun {
           checkpointing &&
           ((epoch + 1) % cp.every === 0 || epoch === opts.epochs - 1 || stop)
         ) {
-          await saveCheckpoint(cp.dir, {
+          await checkpointing.files.saveCheckpoint(cp.dir, {
             model: this.model,
             optimizer: this.optimizer,
             balancer: this.balancer,

@@ -1,0 +1,53 @@
+/** Node only (see src/platform): a CSV file read by streaming, into the CsvTable of csv-table.ts. */
+import { createReadStream, promises as fs } from 'node:fs';
+import { parse } from 'csv-parse';
+import { DataError, FileError } from '../errors.js';
+import {
+  CsvTableBuilder,
+  csvParseOptions,
+  isCsvParseError,
+  parseError,
+  type CsvTable,
+  type ReadCsvTableOptions,
+} from './csv-table.js';
+
+const SCOPE = 'mtgraph/csv';
+
+/** Reads a CSV file with a header row, streaming (csv-parse), into columns of raw cells. */
+export async function readCsvFile(
+  file: string,
+  options: ReadCsvTableOptions = {},
+): Promise<CsvTable> {
+  try {
+    const stat = await fs.stat(file);
+    if (stat.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+  } catch (cause) {
+    throw new FileError(
+      `${SCOPE}: cannot read the data file ${file} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}). Check the path.`,
+      { path: file, cause },
+    );
+  }
+  const parser = parse(csvParseOptions(options));
+  const input = createReadStream(file);
+  input.on('error', (error) => parser.destroy(error));
+  input.pipe(parser);
+  const table = new CsvTableBuilder(file, options);
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number };
+    }>) {
+      table.add(record, info.lines);
+    }
+  } catch (error) {
+    input.destroy();
+    if (error instanceof DataError) throw error;
+    if (isCsvParseError(error)) throw parseError(file, error, table.width);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new FileError(
+      `${SCOPE}: cannot read the data file ${file} (${code ?? (error as Error).message}). Check the file is readable.`,
+      { path: file, cause: error },
+    );
+  }
+  return table.finish();
+}
