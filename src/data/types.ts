@@ -34,7 +34,8 @@ export type MaskInput =
   | Float32Array
   | Float64Array
   | Int32Array
-  | Uint8Array;
+  | Uint8Array
+  | FlatMatrix;
 
 /** Training or evaluation data in memory: features and, per task, labels and an optional mask. */
 export interface TaskData {

@@ -142,6 +142,7 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
     outputs: t.outputs,
     outputNames: t.outputNames,
     loss: t.loss,
+    ...(t.lossOptions ? { lossOptions: t.lossOptions } : {}),
     weight: t.weight,
     target: t.target,
     metrics: t.metrics,

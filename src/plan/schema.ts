@@ -34,6 +34,7 @@ export const PlanSchema = z.strictObject({
         outputs: z.int().min(1),
         outputNames: z.array(z.string()),
         loss: z.string(),
+        lossOptions: z.record(z.string(), z.number()).optional(),
         weight: z.number().min(0),
         target: z.array(z.string()),
         metrics: z.array(z.string()),

@@ -24,6 +24,8 @@ export interface PlanTask {
   outputs: number;
   outputNames: string[];
   loss: string;
+  /** Settings of the loss (e.g. focal's gamma and alpha), when the task gives any. */
+  lossOptions?: Record<string, number>;
   weight: number;
   target: string[];
   metrics: string[];

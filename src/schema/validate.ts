@@ -35,6 +35,8 @@ export interface TaskSpec {
   outputs: number;
   outputNames: string[];
   loss: string;
+  /** Settings of the loss, when the task gives any. */
+  lossOptions?: Record<string, number>;
   weight: number;
   /** The task's own tower layers, when it declares them. */
   head?: LayerStackInput;
@@ -273,6 +275,7 @@ export function taskSpec(id: string, attributes: TaskAttributes): TaskSpec {
     attributes,
   };
   if (attributes.head) spec.head = attributes.head;
+  if (attributes.lossOptions) spec.lossOptions = { ...attributes.lossOptions };
   return spec;
 }
 

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { taskShape, unknownKeyError, type TaskKind } from './define.js';
 
-const losses = ['binary-crossentropy'] as const;
-const metrics = ['auc', 'accuracy', 'logloss'] as const;
+const losses = ['binary-crossentropy', 'focal'] as const;
+const metrics = ['auc', 'accuracy', 'logloss', 'pr-auc'] as const;
+/** Reported when a task names no metrics. */
+const defaultMetrics = ['auc', 'accuracy', 'logloss'] as const;
 const shape = taskShape('binary', losses, metrics);
 export const binarySchema = z
   .strictObject(shape, { error: unknownKeyError('binary task', Object.keys(shape)) })
@@ -15,7 +17,7 @@ export const binary: TaskKind<'binary', BinaryTask> = {
   schema: binarySchema,
   losses,
   metrics,
-  defaultMetrics: metrics,
+  defaultMetrics,
   compareBy: 'auc',
   headActivation: 'sigmoid',
   outputs: () => 1,

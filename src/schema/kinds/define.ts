@@ -62,6 +62,19 @@ export function taskShape<Name extends string, Loss extends string, Metric exten
       })
       .optional()
       .meta({ description: `Loss (default ${losses[0]}).` }),
+    lossOptions: z
+      .record(
+        z.string(),
+        z.number({ error: says('a loss option must be a number', 'Write e.g. lossOptions: { gamma: 2 }.') }),
+        {
+          error: says(
+            'lossOptions must be an object of numbers',
+            "Write e.g. loss: 'focal', lossOptions: { gamma: 2, alpha: 0.25 }.",
+          ),
+        },
+      )
+      .optional()
+      .meta({ description: "Settings of the loss, e.g. focal's { gamma, alpha }." }),
     head: LayerStackSchema.optional().meta({
       description: "The task's private tower layers (overrides the plan's tower option).",
     }),

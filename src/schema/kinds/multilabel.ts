@@ -2,8 +2,25 @@ import { z } from 'zod';
 import { MAX_TASK_OUTPUTS, says, uniqueNames } from '../common.js';
 import { taskShape, unknownKeyError, namesOf, type TaskKind } from './define.js';
 
-const losses = ['binary-crossentropy'] as const;
-const metrics = ['mean-auc', 'micro-f1', 'logloss'] as const;
+const losses = ['binary-crossentropy', 'focal'] as const;
+const metrics = [
+  'mean-auc',
+  'micro-f1',
+  'logloss',
+  'pr-auc',
+  'precision@1',
+  'precision@2',
+  'precision@3',
+  'precision@5',
+  'precision@10',
+  'recall@1',
+  'recall@2',
+  'recall@3',
+  'recall@5',
+  'recall@10',
+] as const;
+/** Reported when a task names no metrics. */
+const defaultMetrics = ['mean-auc', 'micro-f1', 'logloss'] as const;
 const fix =
   'Set labels to the number of labels or a list of label names, e.g. labels: ["sunset", "beach"].';
 const shape = {
@@ -52,7 +69,7 @@ export const multilabel: TaskKind<'multilabel', MultilabelTask> = {
   schema: multilabelSchema,
   losses,
   metrics,
-  defaultMetrics: metrics,
+  defaultMetrics,
   compareBy: 'mean-auc',
   headActivation: 'sigmoid',
   outputs: (a) => (typeof a.labels === 'number' ? a.labels : a.labels.length),

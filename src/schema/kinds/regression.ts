@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MAX_TASK_OUTPUTS, says } from '../common.js';
 import { taskShape, unknownKeyError, namesOf, type TaskKind } from './define.js';
 
-const losses = ['mse', 'mae', 'huber'] as const;
+const losses = ['mse', 'mae', 'huber', 'logcosh'] as const;
 const metrics = ['mse', 'rmse', 'mae', 'r2'] as const;
 const shape = {
   ...taskShape('regression', losses, metrics),

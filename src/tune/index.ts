@@ -1,0 +1,340 @@
+import { readGraph } from '../schema/validate.js';
+import { plan as planOf } from '../plan/index.js';
+import { build } from '../network/build.js';
+import { fit } from '../train/fit.js';
+import { evaluate } from '../train/evaluate.js';
+import { prepareData, selectRows } from '../data/prepare.js';
+import { holdOutPerTask, toTaskData } from '../data/holdout.js';
+import { seededRandom } from '../graph/random.js';
+import { DataError, MtgraphError, TrainingError } from '../errors.js';
+import type { TaskData } from '../data/types.js';
+import type { Plan } from '../plan/types.js';
+import './spaces/index.js';
+import { getSearchSpace, type Candidate, type SearchContext } from './space.js';
+import { resolveTuneOptions, SCOPE, type TuneOptions } from './options.js';
+import {
+  compareMetric,
+  meanScore,
+  orderByObjective,
+  taskScores,
+  withCompareMetrics,
+} from './scoring.js';
+import type { TuneBest, TuneProgress, TuneResult, TuneTrial } from './types.js';
+
+export { TUNE_DEFAULTS } from './defaults.js';
+export {
+  registerSearchSpace,
+  getSearchSpace,
+  searchSpaceNames,
+  pick,
+  logUniform,
+  sampleLayers,
+  sampleTraining,
+  type SearchSpace,
+  type SearchContext,
+  type Candidate,
+  type Prepared,
+} from './space.js';
+export { SOFT_STRENGTH_RANGE, LEARNED_AFFINITY } from './spaces/index.js';
+export { resolveTuneOptions, type TuneOptions, type ResolvedTuneOptions } from './options.js';
+export {
+  ranks,
+  meanRanks,
+  compareMetric,
+  type TuneObjective,
+  type TrialScores,
+} from './scoring.js';
+export type { TuneBest, TuneProgress, TuneResult, TuneTrial } from './types.js';
+
+/** Thrown inside a trial's epoch callback when the time budget runs out. */
+const CUT = Symbol('tune: time budget');
+
+/** A batch size when none is given: about 50 steps per epoch, a power of two in [32, 1024]. */
+export function defaultBatchSize(rows: number): number {
+  const b = 2 ** Math.round(Math.log2(Math.max(1, rows / 50)));
+  return Math.min(1024, Math.max(32, b));
+}
+
+/** The epochs of each successive-halving rung: minEpochs * eta^k, the last one maxEpochs. */
+export function rungEpochs(schedule: { minEpochs: number; eta: number; maxEpochs: number }) {
+  const out: number[] = [];
+  for (let e = schedule.minEpochs; ; e *= schedule.eta) {
+    out.push(Math.min(e, schedule.maxEpochs));
+    if (e >= schedule.maxEpochs) return out;
+  }
+}
+
+/** A seed for candidate i drawn from the search seed (so that each candidate is the same whatever ran before it). */
+const candidateSeed = (seed: number, i: number) =>
+  (Math.imul(seed ^ 0x7e5e, 0x9e3779b1) + i * 0x85ebca6b) | 0;
+
+/**
+ * Searches sharing strategies and their settings on validation data. Each trial trains one
+ * candidate (a point of a registered search space: strategy, widths, dropout, L2, learning rate,
+ * balancing, soft's strength...) on the training rows, with early stopping on the validation
+ * rows, and scores it there by each task's compareBy metric, combined by the objective (default:
+ * the mean rank over the trials). Successive halving (ASHA): every candidate first trains for
+ * `schedule.minEpochs` epochs; whenever a rung holds eta scored runs more, the best one not yet
+ * continued runs again for eta times as many epochs. New candidates cycle through the spaces in a
+ * seeded order. The search stops at the budget (trials or seconds; a run still going at the
+ * deadline is cut and not scored). Deterministic for a seed and a trial budget.
+ *
+ * The validation rows are a per-task hold-out of `data` (`validationSplit` of each task's
+ * labelled rows, seeded) or `validationData`; no trial ever trains on them. The best candidate's
+ * `planOptions` and `fitOptions` train it again: `fitOptions.epochs` is its best epoch count,
+ * without early stopping, as for a final run on train + validation.
+ */
+export async function tune(
+  graph: unknown,
+  data: TaskData,
+  options: TuneOptions = {},
+): Promise<TuneResult> {
+  const started = performance.now();
+  const spec = readGraph(graph);
+  const o = resolveTuneOptions(options, spec);
+  const elapsed = () => (performance.now() - started) / 1000;
+  const deadline = o.budget.seconds;
+  // The data is validated once against the tasks (any strategy has the same tasks).
+  const basePlan = planOf(graph, { ...o.planOptions, strategy: 'hard', seed: o.seed });
+  const all = prepareData(basePlan, data, { scope: SCOPE });
+  let train: TaskData;
+  let valid: TaskData;
+  let rows: { train: number; valid: number };
+  const notes: string[] = [];
+  if (o.validationData !== undefined) {
+    const v = prepareData(basePlan, o.validationData, {
+      scope: SCOPE,
+      prefix: 'options.validationData',
+    });
+    train = toTaskData(all);
+    valid = toTaskData(v);
+    rows = { train: all.rows, valid: v.rows };
+  } else {
+    const split = holdOutPerTask(all, o.validationSplit, o.seed);
+    if (split.valid.length === 0) {
+      throw new DataError(
+        `${SCOPE}: no row could be held out for validation (got ${all.rows} row(s); every task needs 2 labelled rows or more) → at data. Give more rows, or options.validationData.`,
+        { path: 'data' },
+      );
+    }
+    train = toTaskData(selectRows(all, split.train));
+    valid = toTaskData(selectRows(all, split.valid));
+    rows = { train: split.train.length, valid: split.valid.length };
+    notes.push(
+      `validation: ${rows.valid} of ${all.rows} rows held out (${Math.round(o.validationSplit * 100)} % of each task's labelled rows, seed ${o.seed}).`,
+    );
+  }
+  const taskIds = basePlan.tasks.map((t) => t.id);
+  const kinds = basePlan.tasks.map((t) => ({ id: t.id, kind: t.kind }));
+  const batchSize = (o.fitOptions.batchSize as number | undefined) ?? defaultBatchSize(rows.train);
+  const rungs = rungEpochs(o.schedule);
+  const ctx: SearchContext = { graph, spec, train, seed: o.seed };
+  const order = [...o.strategies];
+  {
+    const r = seededRandom(o.seed ^ 0x5ace);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+  }
+  const states = new Map<string, { state: unknown } | null>();
+  const candidates: Array<{ space: string; candidate: Candidate }> = [];
+  const trials: TuneTrial[] = [];
+  const doneAt: number[][] = rungs.map(() => []);
+  const promoted: Set<number>[] = rungs.map(() => new Set());
+  let stopped: TuneResult['stopped'] = 'trials';
+
+  const scored = () => trials.filter((t) => t.status === 'done');
+  const ordered = (list: TuneTrial[]) =>
+    orderByObjective(
+      list.map((t) => ({ tasks: t.scores, value: t.value })),
+      o.objective,
+      taskIds,
+    );
+  const bestSoFar = () => {
+    const list = scored();
+    if (list.length === 0) return undefined;
+    const r = ordered(list);
+    if (o.objective === 'mean-rank') list.forEach((t, i) => (t.value = r.values[i]!));
+    return list[r.order[0]!];
+  };
+
+  /** The next run: the best unpromoted candidate of the highest rung that has eta more scored runs, else a new candidate. */
+  const nextJob = async (): Promise<{ candidate: number; rung: number } | undefined> => {
+    for (let k = rungs.length - 2; k >= 0; k--) {
+      const done = doneAt[k]!.map((i) => trials[i]!);
+      const n = Math.floor(done.length / o.schedule.eta);
+      if (n === 0) continue;
+      const top = ordered(done).order.slice(0, n);
+      const next = top.map((i) => done[i]!.candidate).find((c) => !promoted[k]!.has(c));
+      if (next !== undefined) {
+        promoted[k]!.add(next);
+        return { candidate: next, rung: k + 1 };
+      }
+    }
+    // A new candidate from the next space (in the seeded order) that could be prepared.
+    for (let tries = 0; tries < order.length; tries++) {
+      const name = order[candidates.length % order.length]!;
+      const space = getSearchSpace(name)!;
+      if (!states.has(name)) {
+        if (space.prepare) {
+          try {
+            const p = await space.prepare(ctx);
+            states.set(name, { state: p.state });
+            notes.push(...p.notes);
+          } catch (error) {
+            if (!(error instanceof MtgraphError)) throw error;
+            states.set(name, null);
+            notes.push(`${name}: left out (${error.message})`);
+          }
+        } else states.set(name, { state: undefined });
+      }
+      const st = states.get(name);
+      if (!st) {
+        order.splice(order.indexOf(name), 1);
+        if (order.length === 0) return undefined;
+        tries = -1;
+        continue;
+      }
+      const i = candidates.length;
+      const candidate = space.sample(seededRandom(candidateSeed(o.seed, i)), ctx, st.state);
+      candidates.push({ space: name, candidate });
+      return { candidate: i, rung: 0 };
+    }
+    return undefined;
+  };
+
+  while (trials.length < o.budget.trials) {
+    if (elapsed() >= deadline) {
+      stopped = 'seconds';
+      break;
+    }
+    const job = await nextJob();
+    if (!job) break;
+    if (elapsed() >= deadline) {
+      stopped = 'seconds';
+      break;
+    }
+    const { space, candidate } = candidates[job.candidate]!;
+    const maxEpochs = rungs[job.rung]!;
+    const planOptions = mergeOptions(o.planOptions, candidate.planOptions, { seed: o.seed });
+    const fitOptions = mergeOptions({ batchSize }, o.fitOptions, candidate.fitOptions, {
+      seed: o.seed,
+    });
+    // A mistake in the base options (or a space) is the user's or a bug: it stops the search.
+    const p: Plan = withCompareMetrics(planOf(graph, planOptions));
+    const t0 = performance.now();
+    const trial: TuneTrial = {
+      id: trials.length,
+      candidate: job.candidate,
+      rung: job.rung,
+      space,
+      strategy: p.strategy,
+      planOptions,
+      fitOptions,
+      maxEpochs,
+      epochs: 0,
+      bestEpochs: 0,
+      params: p.params.total,
+      seconds: 0,
+      status: 'done',
+      scores: Object.fromEntries(taskIds.map((id) => [id, Number.NaN])),
+      value: Number.NaN,
+    };
+    const model = build(p, { graph: graph as { export(): unknown } });
+    try {
+      const history = await fit(model, train, {
+        ...fitOptions,
+        epochs: maxEpochs,
+        validationData: valid,
+        earlyStopping: {
+          patience: Math.max(1, Math.min(o.patience, Math.floor(maxEpochs / 3))),
+          monitor: 'val_loss',
+        },
+        metrics: false,
+        onEpochEnd: () => {
+          if (elapsed() >= deadline) throw CUT;
+        },
+      });
+      trial.epochs = history.epochs;
+      trial.bestEpochs = (history.bestEpoch ?? history.epochs - 1) + 1;
+      const evaluation = await evaluate(model, valid);
+      trial.scores = taskScores(kinds, evaluation);
+      if (typeof o.objective === 'function')
+        trial.value = o.objective({ tasks: { ...trial.scores }, metrics: evaluation });
+      else if (o.objective === 'mean') trial.value = meanScore(trial.scores);
+    } catch (error) {
+      if (error === CUT) {
+        trial.status = 'cut';
+        trial.error = 'the time budget ran out during this run';
+        stopped = 'seconds';
+      } else if (error instanceof TrainingError) {
+        trial.status = 'failed';
+        trial.error = error.message;
+      } else throw error;
+    } finally {
+      model.dispose();
+    }
+    trial.seconds = (performance.now() - t0) / 1000;
+    trials.push(trial);
+    if (trial.status === 'done') doneAt[job.rung]!.push(trial.id);
+    const best = bestSoFar();
+    if (o.onTrial) {
+      const progress: TuneProgress = {
+        trial,
+        best,
+        trials: trials.length,
+        budget: o.budget,
+        seconds: elapsed(),
+      };
+      await o.onTrial(progress);
+    }
+    if (trial.status === 'cut') break;
+  }
+  const best = bestSoFar();
+  if (!best) {
+    throw new TrainingError(
+      `${SCOPE}: no trial was scored (got ${trials.length} trial(s): ${trials.map((t) => t.status).join(', ') || 'none'}; expected at least one that finished) → at options.budget. Give a larger budget${trials.some((t) => t.status === 'failed') ? ', or check the data: the runs diverged' : ''}.`,
+      { path: 'options.budget' },
+    );
+  }
+  const bestResult: TuneBest = {
+    strategy: best.strategy,
+    space: best.space,
+    planOptions: best.planOptions,
+    fitOptions: { ...best.fitOptions, epochs: best.bestEpochs },
+    score: {
+      objective: typeof o.objective === 'function' ? 'objective' : o.objective,
+      value: best.value,
+      tasks: Object.fromEntries(
+        kinds.map((t) => [t.id, { metric: compareMetric(t.kind), value: best.scores[t.id]! }]),
+      ),
+    },
+    trial: best.id,
+  };
+  return {
+    best: bestResult,
+    trials,
+    strategies: o.strategies,
+    objective: bestResult.score.objective,
+    stopped,
+    seconds: elapsed(),
+    rows,
+    notes,
+  };
+}
+
+/** Merges option objects left to right; nested plain objects (trunk, tower, a strategy's section, optimizer) merge field by field. */
+function mergeOptions(...parts: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const part of parts) {
+    for (const [k, v] of Object.entries(part)) {
+      const prev = out[k];
+      out[k] = isObject(prev) && isObject(v) ? { ...prev, ...v } : v;
+    }
+  }
+  return out;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -1,0 +1,11 @@
+import { registerSearchSpace, sampleLayers, sampleTraining } from '../space.js';
+
+/** `hard`: one shared trunk, one head (and optional tower) per task. */
+export const hardSpace = registerSearchSpace({
+  name: 'hard',
+  summary: 'one shared trunk: trunk and tower widths, dropout, L2, learning rate, balancing',
+  sample: (random) => ({
+    planOptions: { strategy: 'hard', ...sampleLayers(random) },
+    fitOptions: sampleTraining(random),
+  }),
+});

@@ -1,0 +1,11 @@
+import { registerSearchSpace, sampleLayers, sampleTraining } from '../space.js';
+
+/** `single`: one independent network per task (the baseline); its widths, dropout and training settings. */
+export const singleSpace = registerSearchSpace({
+  name: 'single',
+  summary: 'one independent network per task: widths, dropout, L2, learning rate, balancing',
+  sample: (random) => ({
+    planOptions: { strategy: 'single', ...sampleLayers(random) },
+    fitOptions: sampleTraining(random),
+  }),
+});
