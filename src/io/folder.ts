@@ -1,13 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { FileError } from '../errors.js';
-import { code, exists, writeFileDurable } from './files.js';
-
-const SCOPE = 'mtgraph/io';
-
-/** The random tag of a save's hidden sibling folders: `.<name>.<tag>.tmp` and `.<name>.<tag>.old`. */
-const TAG = /^[0-9a-f]{12}$/;
+import { exists } from './files.js';
+import { removeStaleTemporaries, TEMP_TAG as TAG } from './outputs.js';
 
 /** The hidden sibling folders of earlier saves of `target` with the given suffix, newest first. */
 async function siblings(
@@ -50,9 +44,11 @@ async function siblings(
  * leaves no `<name>`. When `target` is missing and such a sibling exists, the newest one is renamed
  * back (the previous model is restored; the unpublished new copy `.<name>.<tag>.tmp` is removed).
  * When `target` exists, leftover `.old` siblings of completed saves are removed.
+ * Stale temporaries of killed saves are removed too (see `removeStaleTemporaries`).
  * Returns the folder to read: `target`, or the `.old` sibling itself when it cannot be renamed back.
  */
 export async function recoverInterruptedSave(target: string): Promise<string> {
+  await removeStaleTemporaries(target);
   const parent = path.dirname(target);
   const olds = await siblings(target, '.old');
   if (olds.length === 0) return target;
@@ -77,82 +73,7 @@ export async function recoverInterruptedSave(target: string): Promise<string> {
   return target;
 }
 
-/**
- * Refuses to replace anything but an empty folder or a folder holding `marker` (a previous save);
- * returns whether there is a folder to replace.
- */
-async function checkTarget(dir: string, marker: string, what: string): Promise<boolean> {
-  let stat;
-  try {
-    stat = await fs.lstat(dir);
-  } catch {
-    return false;
-  }
-  if (!stat.isDirectory()) {
-    throw new FileError(
-      `${SCOPE}: cannot save the ${what} to ${dir}: it is a file, not a folder. Choose a folder path.`,
-      { path: dir },
-    );
-  }
-  const entries = await fs.readdir(dir);
-  if (entries.length > 0 && !entries.includes(marker)) {
-    throw new FileError(
-      `${SCOPE}: cannot save the ${what} to ${dir}: the folder holds other files and no ${marker}, and saving replaces the whole folder. Choose an empty or new folder.`,
-      { path: dir, got: entries.slice(0, 5) },
-    );
-  }
-  return true;
-}
-
-/** What `writeFolderAtomic` writes: file names (no folders) and their contents. */
-export type FolderFiles = ReadonlyArray<readonly [name: string, content: string | Uint8Array]>;
-
-/**
- * Replaces the folder `dir` with `files`, atomically for readers: the files are written and flushed
- * into the hidden sibling `.<name>.<tag>.tmp`, the previous folder (if any) is renamed to
- * `.<name>.<tag>.old`, the new one renamed into place, and the old one removed. A failure while
- * writing leaves the previous folder untouched; a crash between the two renames is undone by
- * `recoverInterruptedSave` (called here first, and by the loaders). `marker` is the file that
- * proves an existing folder is a previous save (`model.json`); any other non-empty folder is refused.
- * `what` names the content in messages ('model', 'checkpoint').
- */
-export async function writeFolderAtomic(
-  dir: string,
-  files: FolderFiles,
-  options: { marker: string; what: string },
-): Promise<void> {
-  const target = path.resolve(dir);
-  await recoverInterruptedSave(target);
-  const replacing = await checkTarget(target, options.marker, options.what);
-  const parent = path.dirname(target);
-  const base = path.basename(target);
-  const tag = randomBytes(6).toString('hex');
-  const tmp = path.join(parent, `.${base}.${tag}.tmp`);
-  const old = path.join(parent, `.${base}.${tag}.old`);
-  try {
-    await fs.mkdir(tmp, { recursive: true });
-    for (const [name, content] of files) await writeFileDurable(path.join(tmp, name), content);
-  } catch (cause) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw new FileError(
-      `${SCOPE}: cannot write the ${options.what} to ${parent} (${code(cause)}). Check the folder is writable and the disk has room; the previous ${options.what}, if any, is unchanged.`,
-      { path: target, cause },
-    );
-  }
-  try {
-    if (replacing) await fs.rename(target, old);
-    try {
-      await fs.rename(tmp, target);
-    } catch (cause) {
-      if (replacing) await fs.rename(old, target);
-      throw cause;
-    }
-  } catch (cause) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw new FileError(
-      `${SCOPE}: cannot move the saved ${options.what} into ${target} (${code(cause)}). The previous ${options.what}, if any, is unchanged.`,
-      { path: target, cause },
-    );
-  }
-  if (replacing) await fs.rm(old, { recursive: true, force: true });
-}
+export {
+  writeFolderAtomic,
+  type FolderFiles,
+} from './outputs.js';

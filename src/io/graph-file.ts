@@ -1,7 +1,8 @@
 import { TaskGraph } from '../graph/task-graph.js';
 import { readGraph } from '../schema/validate.js';
 import { MtgraphError } from '../errors.js';
-import { readJsonFile, writeFileAtomic } from './files.js';
+import { readJsonFile } from './files.js';
+import { writeFileAtomic } from './outputs.js';
 
 /** Loads a task graph from graphology's serialized JSON, validated (a FileError or a spec error names the problem). */
 export async function loadGraph(file: string): Promise<TaskGraph> {
@@ -28,5 +29,5 @@ export async function saveGraph(
   readGraph(graph);
   const data = (graph as TaskGraph).export();
   const out = options.schema ? { $schema: options.schema, ...data } : data;
-  await writeFileAtomic(file, `${JSON.stringify(out, null, 2)}\n`);
+  await writeFileAtomic(file, `${JSON.stringify(out, null, 2)}\n`, 'graph file');
 }

@@ -2,13 +2,27 @@ export { loadGraph, saveGraph, type SaveGraphOptions } from './graph-file.js';
 export {
   readJsonFile,
   readFileLimited,
+  openRegularFile,
   parseJson,
   findUnsafeJsonKey,
-  writeFileAtomic,
   writeFileDurable,
   MAX_JSON_BYTES,
 } from './files.js';
-export { writeFolderAtomic, recoverInterruptedSave, type FolderFiles } from './folder.js';
+export { fsError } from './fs-errors.js';
+export { recoverInterruptedSave } from './folder.js';
+export {
+  checkOutputs,
+  commitOutputs,
+  writeFolderAtomic,
+  writeFileAtomic,
+  removeStaleTemporaries,
+  foreignEntries,
+  type FolderKind,
+  type FolderFiles,
+  type OutputTarget,
+  type CheckedOutput,
+  type OutputContent,
+} from './outputs.js';
 export {
   saveModel,
   loadModel,
@@ -17,8 +31,10 @@ export {
   checkSavable,
   sha256,
   MODEL_FILES,
+  MODEL_FOLDER,
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
   MAX_WEIGHT_BYTES,
+  type LoadModelOptions,
   type ModelFolder,
 } from './model-file.js';

@@ -14,8 +14,10 @@ import type { Plan } from '../plan/types.js';
 import { TaskGraph } from '../graph/task-graph.js';
 import { findUnsafeKey, isPlainObject } from '../schema/common.js';
 import type { SerializedTaskGraph } from '../schema/serialized.js';
-import { MAX_JSON_BYTES, code, exists, parseJson, readFileLimited } from './files.js';
-import { recoverInterruptedSave, writeFolderAtomic } from './folder.js';
+import { MAX_JSON_BYTES, described, exists, kindOf, parseJson, readFileLimited } from './files.js';
+import { fsError } from './fs-errors.js';
+import { recoverInterruptedSave } from './folder.js';
+import { writeFolderAtomic, type FolderKind } from './outputs.js';
 
 /** The files of a saved model folder. */
 export const MODEL_FILES = Object.freeze({
@@ -29,6 +31,24 @@ export const MODEL_FILES = Object.freeze({
 /** `metadata.json`'s format tag and version. */
 export const MODEL_FORMAT = 'mtgraph-model';
 export const MODEL_FORMAT_VERSION = 1;
+
+/** Files mtgraph writes into a model folder besides MODEL_FILES: train's report and a checkpoint's state. */
+const COMPANION_FILES = ['report.html', 'checkpoint.json', 'optimizer.bin'];
+
+/**
+ * The model folder as an output (see `checkOutputs`): an existing folder is mtgraph's when its
+ * metadata.json has format "mtgraph-model"; mtgraph wrote the files its `files` list names (saves
+ * before that list: the model files, report.html and a checkpoint's files).
+ */
+export const MODEL_FOLDER: FolderKind = Object.freeze({
+  what: 'model',
+  marker: 'metadata.json',
+  written(marker: unknown): readonly string[] | undefined {
+    if (!isPlainObject(marker) || marker.format !== MODEL_FORMAT) return undefined;
+    if (Array.isArray(marker.files)) return marker.files.filter((f) => typeof f === 'string');
+    return [...Object.values(MODEL_FILES), ...COMPANION_FILES];
+  },
+});
 
 /** Weight files larger than this are refused before they are read (2 GiB). */
 export const MAX_WEIGHT_BYTES = 2 * 1024 * 1024 * 1024;
@@ -65,6 +85,10 @@ export function sha256(bytes: string | Uint8Array): string {
  */
 export async function modelFolderFiles(
   model: MtgraphModel,
+  options: {
+    /** Names of other files written into the same folder (a report, a checkpoint's state), listed in metadata.json's `files`. */
+    also?: readonly string[];
+  } = {},
 ): Promise<Array<[string, string | Uint8Array]>> {
   let metadataText: string;
   try {
@@ -107,6 +131,7 @@ export async function modelFolderFiles(
     backend: tf.getBackend(),
     tasks: model.plan.tasks.map((t) => t.id),
     sha256: Object.fromEntries(files.map(([name, content]) => [name, sha256(content)])),
+    files: [...files.map(([name]) => name), MODEL_FILES.metadata, ...(options.also ?? [])],
     metadata: JSON.parse(metadataText) as unknown,
   };
   files.push([MODEL_FILES.metadata, `${JSON.stringify(metadata, null, 2)}\n`]);
@@ -139,7 +164,7 @@ export async function saveModel(model: MtgraphModel, dir: string): Promise<void>
       { path: 'dir', got: dir },
     );
   const files = await modelFolderFiles(model);
-  await writeFolderAtomic(dir, files, { marker: MODEL_FILES.model, what: 'model' });
+  await writeFolderAtomic(dir, files, MODEL_FOLDER);
 }
 
 export interface ModelJson {
@@ -158,10 +183,10 @@ function readModelJson(value: unknown, file: string): ModelJson {
       `${SCOPE}: ${file} is not a tfjs layers model: ${what}. Save the model again with saveModel.`,
       { path: file },
     );
-  if (!isPlainObject(value)) throw bad(`expected an object (got ${show(value)})`);
+  if (!isPlainObject(value)) throw bad(`expected an object (got ${described(value)})`);
   if (!isPlainObject(value.modelTopology)) throw bad('modelTopology is missing');
   if (value.format !== undefined && value.format !== 'layers-model')
-    throw bad(`format is ${show(value.format)}, expected "layers-model"`);
+    throw bad(`format is ${described(value.format)}, expected "layers-model"`);
   const manifest = value.weightsManifest;
   if (!Array.isArray(manifest)) throw bad('weightsManifest is missing');
   for (const group of manifest) {
@@ -176,7 +201,7 @@ function readModelJson(value: unknown, file: string): ModelJson {
         p.includes('/') ||
         p.includes('\\')
       ) {
-        throw bad(`the weights path ${show(p)} must be a file name inside the model folder`);
+        throw bad(`the weights path (${described(p)}) must be a file name inside the model folder`);
       }
     }
     for (const w of group.weights) {
@@ -256,36 +281,44 @@ async function readWeights(
   file: string,
   read: ReadFiles,
 ): Promise<ArrayBuffer> {
-  const chunks: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
-    for (const name of group.paths) {
-      const p = path.join(dir, name);
-      let size: number;
-      try {
-        size = (await fs.stat(p)).size;
-      } catch (cause) {
-        throw new FileError(
-          `${SCOPE}: cannot read the weights file ${p} named by ${file} (${code(cause)}). The model folder is incomplete: save it again.`,
-          { path: p, cause },
-        );
-      }
-      if (size > MAX_WEIGHT_BYTES)
-        throw new FileError(
-          `${SCOPE}: the weights file ${p} is too large (got ${size} bytes; the limit is ${MAX_WEIGHT_BYTES}).`,
-          { path: p, got: size },
-        );
-      chunks.push(await readRecorded(dir, name, 'weights file', read, MAX_WEIGHT_BYTES));
-    }
-  }
-  const total = chunks.reduce((s, c) => s + c.byteLength, 0);
+  // Sizes first: a weights file of the wrong size is refused before a byte of it is read.
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const expected = expectedBytes(specs);
-  if (expected !== undefined && expected !== total) {
-    throw new FileError(
-      `${SCOPE}: the weights in ${dir} do not match ${file} (got ${total} bytes; the manifest needs ${expected}). The files are from different saves or truncated: save the model again.`,
-      { path: path.join(dir, MODEL_FILES.weights), got: total },
-    );
+  const names = json.weightsManifest.flatMap((g) => g.paths);
+  let total = 0;
+  for (const name of names) {
+    const p = path.join(dir, name);
+    let stat: import('node:fs').Stats;
+    try {
+      stat = await fs.stat(p);
+    } catch (cause) {
+      const error = await fsError(cause, p, `read the weights file named by ${file},`);
+      error.message += ' The model folder is incomplete: save it again.';
+      throw error;
+    }
+    if (!stat.isFile())
+      throw new FileError(
+        `${SCOPE}: the weights file ${p} is not a regular file (got ${kindOf(stat)}). Save the model again.`,
+        { path: p, got: kindOf(stat) },
+      );
+    if (stat.size > MAX_WEIGHT_BYTES)
+      throw new FileError(
+        `${SCOPE}: the weights file ${p} is too large (got ${stat.size} bytes; the limit is ${MAX_WEIGHT_BYTES}).`,
+        { path: p, got: stat.size },
+      );
+    total += stat.size;
   }
+  const mismatch = (got: number) =>
+    new FileError(
+      `${SCOPE}: the weights in ${dir} do not match ${file} (got ${got} bytes; the manifest needs ${expected}). The files are from different saves or truncated: save the model again.`,
+      { path: path.join(dir, MODEL_FILES.weights), got },
+    );
+  if (expected !== undefined && expected !== total) throw mismatch(total);
+  const chunks: Uint8Array[] = [];
+  for (const name of names)
+    chunks.push(await readRecorded(dir, name, 'weights file', read, MAX_WEIGHT_BYTES));
+  total = chunks.reduce((s, c) => s + c.byteLength, 0);
+  if (expected !== undefined && expected !== total) throw mismatch(total);
   const out = new Uint8Array(total);
   let offset = 0;
   for (const c of chunks) {
@@ -459,20 +492,74 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   };
 }
 
+/** Options of `loadModel`. */
+export interface LoadModelOptions {
+  /**
+   * Refuse a folder without metadata.json (default false). Without it the files cannot be checked
+   * against each other (metadata.json records their SHA-256): a folder written by tfjs's own
+   * `model.save()` plus a plan.json loads, but nothing proves its files come from one save.
+   */
+  requireChecksums?: boolean;
+}
+
+/** Refuses, in words, a path that is not a model folder: missing, a file, or a folder without model.json. */
+async function checkModelFolder(
+  dir: string,
+  root: string,
+  options: LoadModelOptions,
+): Promise<void> {
+  const not = (what: string, fix = 'Give the folder that saveModel or mtgraph train wrote.') =>
+    new FileError(`${SCOPE}: ${dir} is not an mtgraph model folder: ${what}. ${fix}`, {
+      path: dir,
+    });
+  let stat: import('node:fs').Stats;
+  try {
+    stat = await fs.stat(root);
+  } catch (cause) {
+    const c = (cause as NodeJS.ErrnoException).code;
+    if (c === 'ENOENT') throw not('it does not exist (ENOENT)', 'Check the path.');
+    if (c === 'ENOTDIR') throw not('a part of its path is a file (ENOTDIR)', 'Check the path.');
+    throw await fsError(cause, dir, 'read the model folder');
+  }
+  if (!stat.isDirectory())
+    throw not(
+      `it is ${kindOf(stat)}, not a folder`,
+      'Give the folder that holds model.json, not a file in it.',
+    );
+  let model: import('node:fs').Stats | undefined;
+  try {
+    model = await fs.stat(path.join(root, MODEL_FILES.model));
+  } catch {
+    model = undefined;
+  }
+  if (model === undefined) throw not(`it holds no ${MODEL_FILES.model}`);
+  if (options.requireChecksums && !(await exists(path.join(root, MODEL_FILES.metadata))))
+    throw new FileError(
+      `${SCOPE}: ${dir} has no ${MODEL_FILES.metadata}, so its files cannot be checked against each other (requireChecksums is set). Save the model with saveModel, or load it without requireChecksums.`,
+      { path: path.join(dir, MODEL_FILES.metadata) },
+    );
+}
+
 /**
  * Loads a model saved by `saveModel`: the tfjs model (custom layers come back through the tfjs
  * serialization registry), its plan (unknown versions are refused), graph and metadata, with the
  * plan's penalties attached again. Files that do not belong together, are truncated, too large or
  * hold non-finite weights raise a FileError. When `dir` is missing because a save was interrupted
- * between its two renames, the previous model is restored first (see `recoverInterruptedSave`).
+ * between its two renames, the previous model is restored first (see `recoverInterruptedSave`),
+ * and stale temporaries of killed saves are removed. A folder without metadata.json (no SHA-256
+ * of its files) loads without that check unless `options.requireChecksums` refuses it.
  */
-export async function loadModel(dir: string): Promise<MtgraphModel> {
+export async function loadModel(
+  dir: string,
+  options: LoadModelOptions = {},
+): Promise<MtgraphModel> {
   if (typeof dir !== 'string' || dir === '')
     throw new OptionsError(
       `${SCOPE}: the model folder must be a non-empty path (got ${show(dir)}) → at dir.`,
       { path: 'dir', got: dir },
     );
   const root = await recoverInterruptedSave(path.resolve(dir));
+  await checkModelFolder(dir, root, options);
   const { json, plan, graph, metadata, weightData, weightSpecs, verifyChecksums } =
     await readModelFolder(root);
   const modelFile = path.join(root, MODEL_FILES.model);
@@ -514,20 +601,20 @@ function readMetadata(
 ): { metadata: Record<string, unknown>; checksums: Checksums } {
   if (!isPlainObject(value) || value.format !== MODEL_FORMAT) {
     throw new FileError(
-      `${SCOPE}: ${file} is not mtgraph model metadata (got format ${show(isPlainObject(value) ? value.format : value)}; expected ${JSON.stringify(MODEL_FORMAT)}). Save the model again with saveModel.`,
+      `${SCOPE}: ${file} is not mtgraph model metadata (got format ${described(isPlainObject(value) ? value.format : value)}; expected ${JSON.stringify(MODEL_FORMAT)}). Save the model again with saveModel.`,
       { path: file },
     );
   }
   if (value.formatVersion !== MODEL_FORMAT_VERSION) {
     throw new FileError(
-      `${SCOPE}: unknown model format version in ${file} (got ${show(value.formatVersion)}; expected ${MODEL_FORMAT_VERSION}). Load it with the mtgraph version that saved it, or save it again.`,
+      `${SCOPE}: unknown model format version in ${file} (got ${described(value.formatVersion)}; expected ${MODEL_FORMAT_VERSION}). Load it with the mtgraph version that saved it, or save it again.`,
       { path: file, got: value.formatVersion },
     );
   }
   const inner = value.metadata ?? {};
   if (!isPlainObject(inner))
     throw new FileError(
-      `${SCOPE}: the metadata in ${file} must be an object (got ${show(inner)}).`,
+      `${SCOPE}: the metadata in ${file} must be an object (got ${described(inner)}).`,
       { path: file },
     );
   const unsafe = findUnsafeKey(inner, 'metadata');

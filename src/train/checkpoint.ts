@@ -5,8 +5,11 @@ import type { MtgraphModel } from '../network/types.js';
 import type { PreparedData } from '../data/types.js';
 import { FileError, MtgraphError, OptionsError, show } from '../errors.js';
 import {
+  checkOutputs,
   MAX_WEIGHT_BYTES,
   MODEL_FILES,
+  MODEL_FOLDER,
+  type FolderKind,
   modelFolderFiles,
   readFileLimited,
   readJsonFile,
@@ -16,6 +19,7 @@ import {
   writeFolderAtomic,
 } from '../io/index.js';
 import { isPlainObject } from '../schema/common.js';
+import { described } from '../io/files.js';
 import type { Balancer } from './balance/index.js';
 import type { History } from './history.js';
 import { captureOptimizer, restoreOptimizer } from './optimizer-state.js';
@@ -31,6 +35,19 @@ export const CHECKPOINT_FILES = Object.freeze({
   tensors: 'optimizer.bin',
 });
 export const CHECKPOINT_FORMAT = 'mtgraph-checkpoint';
+
+/** A checkpoint folder as an output: a model folder (its metadata.json lists the checkpoint's files too). */
+export const CHECKPOINT_FOLDER: FolderKind = Object.freeze({ ...MODEL_FOLDER, what: 'checkpoint' });
+
+/**
+ * Refuses, before training starts, a checkpoint folder that a save could not write or must not
+ * replace (a file, a read-only place, a folder holding files mtgraph did not write).
+ */
+export async function checkCheckpointDir(dir: string): Promise<void> {
+  await checkOutputs([
+    { type: 'folder', path: dir, kind: CHECKPOINT_FOLDER, flag: 'options.checkpoint.dir' },
+  ]);
+}
 export const CHECKPOINT_VERSION = 1;
 
 /** What must be the same for a run to resume from a checkpoint: the options that shape training, and the data. */
@@ -162,7 +179,9 @@ export async function saveCheckpoint(
   },
 ): Promise<void> {
   const { model, optimizer, balancer, state } = parts;
-  const files = await modelFolderFiles(model);
+  const files = await modelFolderFiles(model, {
+    also: [CHECKPOINT_FILES.tensors, CHECKPOINT_FILES.state],
+  });
   const snap = await captureOptimizer(optimizer);
   let tensors: { data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] };
   try {
@@ -195,7 +214,7 @@ export async function saveCheckpoint(
     [CHECKPOINT_FILES.tensors, data],
     [CHECKPOINT_FILES.state, `${encodeNumbers(record)}\n`],
   );
-  await writeFolderAtomic(dir, files, { marker: CHECKPOINT_FILES.state, what: 'checkpoint' });
+  await writeFolderAtomic(dir, files, CHECKPOINT_FOLDER);
 }
 
 /** A checkpoint read back and applied to a model, optimizer and balancer. */
@@ -233,11 +252,11 @@ export async function resumeCheckpoint(
   if (!isPlainObject(raw) || raw.format !== CHECKPOINT_FORMAT)
     throw fail(
       file,
-      `its format is ${show(isPlainObject(raw) ? raw.format : raw)}, expected ${JSON.stringify(CHECKPOINT_FORMAT)}`,
+      `its format is ${described(isPlainObject(raw) ? raw.format : raw)}, expected ${JSON.stringify(CHECKPOINT_FORMAT)}`,
     );
   if (raw.version !== CHECKPOINT_VERSION) {
     throw new FileError(
-      `${SCOPE}: unknown checkpoint version in ${file} (got ${show(raw.version)}; expected ${CHECKPOINT_VERSION}). Resume with the mtgraph version that wrote it, or start again without resumeFrom.`,
+      `${SCOPE}: unknown checkpoint version in ${file} (got ${described(raw.version)}; expected ${CHECKPOINT_VERSION}). Resume with the mtgraph version that wrote it, or start again without resumeFrom.`,
       { path: file, got: raw.version },
     );
   }

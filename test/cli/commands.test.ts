@@ -140,7 +140,7 @@ describe('mtgraph validate and plan', () => {
     const missing = await cli('validate', path.join(dir, 'none.json'));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(
-      /FileError: .*cannot read the graph file .*none\.json \(ENOENT\)/,
+      /FileError: .*cannot read the graph file .*none\.json: it does not exist \(ENOENT\)/,
     );
   });
 
@@ -628,7 +628,9 @@ describe('mtgraph train, eval, predict', () => {
     expect(existsSync(out)).toBe(false);
     const busy = await cli('train', graph, '--data', data, '--out', dir, '--epochs', '1');
     expect(busy.code).toBe(1);
-    expect(busy.stderr).toMatch(/--out .* holds other files and no model/);
+    expect(busy.stderr).toMatch(
+      /cannot save the model to .*: it is not an mtgraph model folder .* → at --out/,
+    );
     expect(busy.stderr).not.toMatch(/^epoch/m);
     expect(await leftovers()).toEqual([]);
   });

@@ -373,7 +373,7 @@ describe('fit checkpoint and resumeFrom', () => {
       const error = await thrown(() => fit(model, DATA, options));
       expect(error).toBeInstanceOf(FileError);
       expect((error as Error).message).toMatch(
-        /^mtgraph\/io: cannot write the checkpoint to .* \(ENOSPC\)\. .*the previous checkpoint, if any, is unchanged\.$/,
+        /^mtgraph\/io: cannot write the checkpoint to .*: the disk is full \(ENOSPC\)\. .*The previous checkpoint, if any, is unchanged\.$/,
       );
     } finally {
       spy.mockRestore();

@@ -97,7 +97,7 @@ describe('loadModel and loadGraph refuse oversized and truncated files', () => {
     const text = await fs.readFile(file, 'utf8');
     await fs.writeFile(file, text.slice(0, text.length - 10));
     await expect(loadGraph(file)).rejects.toThrow(FileError);
-    await expect(loadGraph(root)).rejects.toThrow(/is not a file \(got a folder\)/);
+    await expect(loadGraph(root)).rejects.toThrow(/is not a regular file \(got a folder\)/);
   });
 
   it('loadModel refuses every truncated file of a saved model', async () => {
@@ -273,7 +273,7 @@ describe('saveModel is atomic', () => {
       const error = await thrown(() => saveModel(model, dir));
       expect(error).toBeInstanceOf(FileError);
       expect((error as Error).message).toMatch(
-        /^mtgraph\/io: cannot write the model to .* \(ENOSPC\)\. .*the previous model, if any, is unchanged\.$/,
+        /^mtgraph\/io: cannot write the model to .*: the disk is full \(ENOSPC\)\. .*The previous model, if any, is unchanged\.$/,
       );
     } finally {
       spy.mockRestore();
@@ -347,7 +347,9 @@ describe('saveModel is atomic', () => {
       .spyOn(fs, 'rename')
       .mockRejectedValue(Object.assign(new Error('denied'), { code: 'EACCES' }));
     try {
-      await expect(saveGraph(g, file)).rejects.toThrow(/cannot write .* \(EACCES\)/);
+      await expect(saveGraph(g, file)).rejects.toThrow(
+        /cannot move the new graph file into place at .*: permission denied \(EACCES\)/,
+      );
     } finally {
       spy.mockRestore();
     }

@@ -155,7 +155,9 @@ describe('saveModel / loadModel', () => {
     await fs.mkdir(dir);
     await fs.writeFile(path.join(dir, 'notes.txt'), 'keep me');
     const model = compile(smallGraph(), { strategy: 'hard', trunk: { units: [4] } });
-    await expect(saveModel(model, dir)).rejects.toThrow(/holds other files and no model.json/);
+    await expect(saveModel(model, dir)).rejects.toThrow(
+      /is not an mtgraph model folder .*would delete notes\.txt/,
+    );
     expect(await fs.readFile(path.join(dir, 'notes.txt'), 'utf8')).toBe('keep me');
     model.dispose();
   });

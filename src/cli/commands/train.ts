@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -30,27 +29,29 @@ interface TrainFlags extends CsvFlags, ModelFlags, TrainingFlags {
   json?: boolean;
 }
 
-/** Refuses, before any training, an --out that saveModel would refuse: a file, or a folder holding other files and no model. */
-async function checkOutFolder(dir: string): Promise<void> {
-  const { FileError } = await import('../../errors.js');
-  let entries: string[];
-  try {
-    if (!(await fs.stat(dir)).isDirectory())
-      throw new FileError(
-        `mtgraph/cli: --out ${dir} is a file, not a folder → at --out. Choose a folder path for the model.`,
-        { path: '--out', got: dir },
-      );
-    entries = await fs.readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  if (entries.length > 0 && !entries.includes('model.json')) {
-    throw new FileError(
-      `mtgraph/cli: --out ${dir} holds other files and no model, and saving replaces the whole folder → at --out. Choose an empty or new folder.`,
-      { path: '--out', got: entries.slice(0, 5) },
-    );
-  }
+/**
+ * The outputs of `train`: the model folder and the report, checked before any training (see
+ * checkOutputs). A report inside the model folder (the default, <out>/report.html) is written as
+ * one of the folder's files, so the two are published together.
+ */
+export async function trainOutputs(out: string, report: string | undefined) {
+  const { checkOutputs, MODEL_FOLDER } = await import('../../io/index.js');
+  const folder = {
+    type: 'folder' as const,
+    path: out,
+    kind: MODEL_FOLDER,
+    flag: '--out',
+  };
+  const inFolder =
+    report !== undefined && path.resolve(path.dirname(report)) === path.resolve(out)
+      ? path.basename(report)
+      : undefined;
+  const file =
+    report !== undefined && inFolder === undefined
+      ? { type: 'file' as const, path: report, what: 'report', flag: '--report' }
+      : undefined;
+  await checkOutputs(file ? [folder, file] : [folder]);
+  return { folder, file, inFolder };
 }
 
 export function trainCommand(program: Command, ctx: CommandContext): void {
@@ -89,9 +90,18 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
   cmd.action(async (graphFile: string, flags: TrainFlags) => {
     const out = outputOf(ctx, flags);
     const started = performance.now();
-    const { loadGraph, saveModel, writeFileAtomic } = await import('../../io/index.js');
+    const { loadGraph, checkSavable, commitOutputs, modelFolderFiles } = await import(
+      '../../io/index.js'
+    );
     const graph = await loadGraph(graphFile);
-    await checkOutFolder(flags.out);
+    const reportPath =
+      flags.report === false
+        ? undefined
+        : typeof flags.report === 'string'
+          ? flags.report
+          : path.join(flags.out, 'report.html');
+    // Every output path is checked before the data is read and the model trained.
+    const outputs = await trainOutputs(flags.out, reportPath);
     if (flags.sampleWeight !== undefined)
       flags.exclude = [...(flags.exclude ?? []), flags.sampleWeight];
     const data = await readTrainingData(graph, flags.data, flags, splitOptions(flags));
@@ -167,18 +177,20 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
       };
       // Render before writing anything, so a failure leaves no output behind.
       let reportHtml: string | undefined;
-      const reportPath =
-        flags.report === false
-          ? undefined
-          : typeof flags.report === 'string'
-            ? flags.report
-            : path.join(flags.out, 'report.html');
       if (reportPath !== undefined) {
         const { renderReport } = await import('../../viz/index.js');
         reportHtml = await renderReport({ graph, plan: model.plan, history, metrics });
       }
-      await saveModel(model, flags.out);
-      if (reportPath !== undefined) await writeFileAtomic(reportPath, reportHtml!);
+      // The model folder and the report together: both or neither.
+      checkSavable(model);
+      const files = await modelFolderFiles(model, {
+        also: outputs.inFolder !== undefined ? [outputs.inFolder] : [],
+      });
+      if (outputs.inFolder !== undefined) files.push([outputs.inFolder, reportHtml!]);
+      await commitOutputs([
+        [outputs.folder, files],
+        ...(outputs.file ? [[outputs.file, reportHtml!] as const] : []),
+      ]);
 
       const seconds = (performance.now() - started) / 1000;
       out.data({
