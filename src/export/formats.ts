@@ -1,0 +1,2 @@
+// The export formats, one file each; importing this module registers them.
+import './tfjs.js';

@@ -1,0 +1,80 @@
+import { OptionsError, show } from '../errors.js';
+import type { MtgraphModel } from '../network/types.js';
+import { exportGraph } from './graph.js';
+import { type ExportFiles, getExportFormat } from './registry.js';
+import { type ExportSignature, SIGNATURE_FILE, signatureOf } from './signature.js';
+import './formats.js';
+
+export {
+  exportGraph,
+  graphParams,
+  EXPORTABLE_LAYER_CLASSES,
+  type ExportGraph,
+  type ExportNode,
+  type ExportOutput,
+  type ExportParam,
+} from './graph.js';
+export {
+  registerExportFormat,
+  getExportFormat,
+  exportFormatNames,
+  type ExportFormat,
+  type ExportFiles,
+  type ExportContext,
+  type ExportInput,
+} from './registry.js';
+export {
+  signatureOf,
+  SIGNATURE_FILE,
+  SIGNATURE_FORMAT,
+  type ExportSignature,
+} from './signature.js';
+export { toTfjsModel } from './tfjs.js';
+
+/** exportModel's options. */
+export interface ExportOptions {
+  /** 'tfjs', 'onnx' or 'pytorch' (any registered format). Required. */
+  format: string;
+  /** ONNX: the model takes the raw feature columns and applies the saved preprocessing itself (default false). */
+  withPreprocessing?: boolean;
+}
+
+/** An export in memory: its files (write them with `writeExport` in Node) and its signature. */
+export interface ExportResult {
+  format: string;
+  files: ExportFiles;
+  signature: ExportSignature;
+}
+
+/**
+ * Exports a built model for use outside mtgraph: plain tfjs layers, ONNX or PyTorch, as files in
+ * memory (browser-safe; `writeExport` writes them to a folder in Node). Every format predicts what
+ * `predict(model, x)` does, one output per task named by the task id.
+ */
+export async function exportModel(
+  model: MtgraphModel,
+  options: ExportOptions,
+): Promise<ExportResult> {
+  if (!model || typeof model !== 'object' || !model.plan || !model.model)
+    throw new OptionsError(
+      `mtgraph/export: exportModel needs what build(plan), compile or loadModel returns (got ${show(model)}) → at model.`,
+      { path: 'model', got: model },
+    );
+  const format = getExportFormat(options?.format);
+  const withPreprocessing = options.withPreprocessing === true;
+  if (withPreprocessing && model.metadata?.preprocessing === undefined)
+    throw new OptionsError(
+      `mtgraph/export: withPreprocessing needs the model's saved preprocessing (model.metadata.preprocessing is missing) → at options.withPreprocessing. Train the model from a CSV with mtgraph train, or leave the option off.`,
+      { path: 'options.withPreprocessing' },
+    );
+  const graph = exportGraph(model);
+  const ctx = { model, graph, options: { withPreprocessing } };
+  const made = await format.files(ctx);
+  const names = [...made.files.map(([n]) => n), SIGNATURE_FILE];
+  const signature = signatureOf(model, graph, format, names, made.input, made.input !== undefined);
+  const all: ExportFiles = [
+    ...made.files,
+    [SIGNATURE_FILE, `${JSON.stringify(signature, null, 2)}\n`],
+  ];
+  return { format: format.name, files: all, signature };
+}
