@@ -3,16 +3,19 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import {
+  csvOptions,
   modelOptions,
   outputOptions,
   planOptions,
   seedOption,
+  type CsvFlags,
   type ModelFlags,
 } from '../options.js';
 import { outputOf, shown, type CommandContext } from './shared.js';
 
-interface VizFlags extends ModelFlags {
+interface VizFlags extends ModelFlags, CsvFlags {
   out: string;
+  data?: string;
   what?: 'graph' | 'plan';
   title?: string;
   quiet?: boolean;
@@ -41,9 +44,14 @@ export function vizCommand(program: Command, ctx: CommandContext): void {
         'for .svg: the task graph or the network (default: plan for a model folder, graph for a graph file)',
       ).choices(['graph', 'plan']),
     )
-    .option('--title <text>', 'title of the HTML report');
+    .option('--title <text>', 'title of the HTML report')
+    .option(
+      '--data <file.csv>',
+      'a graph file without input: size the network from this CSV file, as plan --data does',
+    );
   modelOptions(cmd);
   seedOption(cmd, 'the layout (and the plan of a graph file)');
+  csvOptions(cmd);
   outputOptions(cmd);
   cmd.action(async (input: string, flags: VizFlags) => {
     const out = outputOf(ctx, flags);
@@ -93,7 +101,38 @@ export function vizCommand(program: Command, ctx: CommandContext): void {
     }
     const seed = flags.seed;
     const what = flags.what ?? (isModel ? 'plan' : 'graph');
-    const planOf = () => plan ?? makePlan(graph, planOptions(flags));
+    // A graph file: its input sizes the network, or --data does; without either the report
+    // draws the graph alone (and says so), and the network picture cannot be drawn.
+    let columns: string[] | undefined;
+    if (!isModel && flags.data !== undefined) {
+      const { readCsvTable, fitPreprocessing } = await import('../../data/index.js');
+      const table = await readCsvTable(flags.data, { delimiter: flags.delimiter });
+      const fitted = fitPreprocessing(table, graph, {
+        ...(flags.taskColumn !== undefined ? { taskColumn: flags.taskColumn } : {}),
+        ...(flags.categorical ? { categorical: flags.categorical } : {}),
+        ...(flags.exclude ? { exclude: flags.exclude } : {}),
+        standardize: flags.standardize,
+        maxOneHot: flags.maxOneHot,
+        impute: flags.impute,
+      });
+      for (const note of fitted.notes) out.warn(note);
+      columns = fitted.preprocessing.columns;
+    }
+    const { readGraph } = await import('../../schema/validate.js');
+    const sized =
+      isModel || columns !== undefined || readGraph(graph).input?.features !== undefined;
+    const planOf = () => plan ?? makePlan(graph, planOptions(flags, columns));
+    if (!sized && (ext === '.html' || (ext === '.svg' && what === 'plan'))) {
+      const why = `${input} does not say how many input features there are (no graph attribute input with features or columns)`;
+      if (ext === '.svg')
+        throw new OptionsError(
+          `mtgraph/cli: cannot draw the network: ${why} → at graph.input. Pass --data file.csv to size the input from a CSV file, or draw the task graph (--what graph).`,
+          { path: 'graph.input' },
+        );
+      out.warn(
+        `the report draws the task graph only: ${why}. Pass --data file.csv to add the network.`,
+      );
+    }
     let text: string;
     let drawn: string;
     if (ext === '.svg') {
@@ -109,13 +148,13 @@ export function vizCommand(program: Command, ctx: CommandContext): void {
       text = await viz.renderReport(
         {
           graph,
-          plan: planOf(),
+          ...(sized ? { plan: planOf() } : {}),
           ...(history !== undefined ? { history: history as never } : {}),
           ...(metrics !== undefined ? { metrics: metrics as never } : {}),
         },
         { seed, ...(flags.title !== undefined ? { title: flags.title } : {}) },
       );
-      drawn = `the task graph, the network${history !== undefined ? ', the training curves and the scores' : ''}`;
+      drawn = `the task graph${sized ? ', the network' : ''}${history !== undefined ? ', the training curves and the scores' : ''}`;
     }
     await writeFileAtomic(flags.out, text);
     const bytes = Buffer.byteLength(text);
