@@ -5,14 +5,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { compile, predict } from '../../src/index.js';
+import { type Activation, compile, predict } from '../../src/index.js';
 import type { MtgraphModel } from '../../src/network/types.js';
 import { scrambleWeights, smallGraph } from '../network/helpers.js';
 
 export const run = promisify(execFile);
 
 /** Activations of the fixture's layers, one per strategy (each format maps every one). */
-const ACTIVATIONS = [
+const ACTIVATIONS: Activation[] = [
   'relu',
   'elu',
   'selu',
@@ -28,7 +28,7 @@ const ACTIVATIONS = [
 export interface ExportCase {
   strategy: string;
   towers: boolean;
-  activation: string;
+  activation: Activation;
 }
 
 /**
