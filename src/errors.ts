@@ -12,14 +12,43 @@ export interface MtgraphErrorDetails {
   cause?: unknown;
 }
 
+/** Longest error message mtgraph raises, in characters; longer ones are cut with a count of what was cut. */
+export const MAX_MESSAGE_LENGTH = 4000;
+/** Most problems one error lists; the rest are counted ("and 999,997 more"). */
+export const MAX_LISTED_PROBLEMS = 3;
+
+/** Cuts `text` to `max` characters, saying how many were left out. */
+export function capText(text: string, max = MAX_MESSAGE_LENGTH): string {
+  if (text.length <= max) return text;
+  const cut = text.length - max;
+  return `${text.slice(0, max)}… (${cut.toLocaleString('en-US')} more characters)`;
+}
+
+/**
+ * The first few of `problems` (MAX_LISTED_PROBLEMS), one a line, each cut to `perLine` characters,
+ * then "and N more" when there are more: what an error lists, never all of a huge input's problems.
+ */
+export function listProblems(
+  problems: readonly string[],
+  total = problems.length,
+  perLine = 300,
+): string[] {
+  const lines = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => capText(p, perLine));
+  const more = total - lines.length;
+  if (more > 0)
+    lines.push(`… and ${more.toLocaleString('en-US')} more problem${more === 1 ? '' : 's'}`);
+  return lines;
+}
+
 /** Base class of every error mtgraph raises on purpose. */
 export class MtgraphError extends Error {
   /** Where the mistake is (`tasks.segment.classes`, `edges[3]`, `options.strategy`), or '' for the whole input. */
   readonly path: string;
   readonly got: unknown;
 
+  /** `message` longer than MAX_MESSAGE_LENGTH is cut (an error never prints unbounded text). */
   constructor(message: string, details: MtgraphErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(capText(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'MtgraphError';
     this.path = details.path ?? '';
     this.got = details.got;

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { OptionsError } from '../errors.js';
+import { OptionsError, capText } from '../errors.js';
 
 /** A whole-number option value >= min. */
 export function wholeNumber(min: number): (value: string) => number {
@@ -72,19 +72,48 @@ export function units(value: string): number[] {
   });
 }
 
-/** A JSON object (`{"soft":{"strength":0.1}}`). */
+/** Deepest nesting of objects and arrays a JSON option may have (plan options need 3 or 4). */
+export const MAX_JSON_DEPTH = 32;
+
+/** The deepest nesting of `[` and `{` in JSON text, outside strings; counted without recursion. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
+}
+
+/** A JSON object (`{"soft":{"strength":0.1}}`), nested at most MAX_JSON_DEPTH deep. */
 export function jsonObject(value: string): Record<string, unknown> {
+  const example = `'{"soft":{"strength":0.1}}'`;
+  const depth = jsonDepth(value);
+  if (depth > MAX_JSON_DEPTH) {
+    throw new InvalidArgumentError(
+      `expected a JSON object such as ${example} nested at most ${MAX_JSON_DEPTH} deep (got ${depth.toLocaleString('en-US')} levels of nesting).`,
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch (error) {
+    const why = error instanceof RangeError ? 'too deeply nested' : (error as Error).message;
     throw new InvalidArgumentError(
-      `expected a JSON object such as '{"soft":{"strength":0.1}}' (${(error as Error).message}).`,
+      `expected a JSON object such as ${example} (${capText(why, 200)}).`,
     );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new InvalidArgumentError(
-      `expected a JSON object such as '{"soft":{"strength":0.1}}' (got ${JSON.stringify(parsed)}).`,
+      `expected a JSON object such as ${example} (got ${Array.isArray(parsed) ? 'an array' : capText(JSON.stringify(parsed), 60)}).`,
     );
   }
   return parsed as Record<string, unknown>;

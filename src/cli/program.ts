@@ -39,6 +39,13 @@ export function buildProgram(ctx: CommandContext, version: string): Command {
       writeErr: (s) => {
         ctx.io.stderr.write(s);
       },
+      // Commander quotes a bad argument whole: an error line never prints more than 2000 characters (#14).
+      outputError: (s, write) =>
+        write(
+          s.length > 2000
+            ? `${s.slice(0, 600)}… (${(s.length - 1400).toLocaleString('en-US')} characters left out) …${s.slice(-800)}`
+            : s,
+        ),
       getOutHelpWidth: () => ctx.io.stdout.columns ?? 100,
       getErrHelpWidth: () => ctx.io.stderr.columns ?? 100,
     })

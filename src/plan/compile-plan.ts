@@ -159,6 +159,12 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
     { blocks: result.blocks, towers, heads, gates, couplings },
     input.features,
   );
+  if (params.total > resolved.maxParams) {
+    throw new OptionsError(
+      `mtgraph/plan: the ${used} network would have ${params.total.toLocaleString('en-US')} parameters (expected at most ${resolved.maxParams.toLocaleString('en-US')}, options.maxParams) → at options.maxParams. Use fewer or narrower layers or experts, or raise maxParams if the machine has the memory (4 bytes per parameter, 3x that with Adam).`,
+      { path: 'options.maxParams', got: params.total },
+    );
+  }
   const out: Plan = {
     version: PLAN_VERSION,
     strategy: used,

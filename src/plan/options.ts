@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OptionsError } from '../errors.js';
 import {
+  DEFAULT_MAX_PARAMS,
   LayerStackSchema,
   findUnsafeKey,
   isPlainObject,
@@ -60,6 +61,11 @@ export interface PlanOptions {
    * data)` computes it from training data.
    */
   targetScale?: Record<string, z.input<typeof TargetScaleSchema>>;
+  /**
+   * Most parameters the plan may have (default 100 million, DEFAULT_MAX_PARAMS): a plan above it is
+   * refused with an OptionsError before anything is allocated. Raise it for a larger network.
+   */
+  maxParams?: number;
   /** Each strategy's own section, e.g. `clustered: { method: 'threshold', threshold: 0.5 }`. */
   [strategySection: string]: unknown;
 }
@@ -74,6 +80,7 @@ export interface ResolvedPlanOptions {
   targetScale: Record<string, { mean: number | number[]; std: number | number[] }>;
   /** Each strategy's own section, parsed (undefined when not given). */
   sections: Record<string, unknown>;
+  maxParams: number;
 }
 
 const SCOPE = 'mtgraph/plan';
@@ -114,6 +121,13 @@ const commonShape = {
   trunk: LayerStackSchema.optional(),
   tower: LayerStackSchema.optional(),
   targetScale: z.record(z.string(), TargetScaleSchema).optional(),
+  maxParams: z
+    .int({ error: says('maxParams must be a whole number', 'Use e.g. maxParams: 500000000.') })
+    .min(1, { error: says('maxParams must be at least 1', 'Use e.g. maxParams: 500000000.') })
+    .max(Number.MAX_SAFE_INTEGER, {
+      error: says('maxParams must be a safe integer', 'Use e.g. maxParams: 500000000.'),
+    })
+    .optional(),
 };
 
 export function resolveStack(
@@ -185,6 +199,7 @@ export function resolvePlanOptions(options: unknown): ResolvedPlanOptions {
     tower: resolveStack(common.data.tower, PLAN_DEFAULTS.tower),
     targetScale: common.data.targetScale ?? {},
     sections,
+    maxParams: common.data.maxParams ?? DEFAULT_MAX_PARAMS,
   };
   if (common.data.input !== undefined) {
     const input = normaliseInput(common.data.input);

@@ -1,12 +1,18 @@
 import { z } from 'zod';
-import { ACTIVATIONS } from '../schema/common.js';
+import {
+  ACTIVATIONS,
+  MAX_INPUT_FEATURES,
+  MAX_LAYERS,
+  MAX_LAYER_UNITS,
+  MAX_TASK_OUTPUTS,
+} from '../schema/common.js';
 import { PlanError, show } from '../errors.js';
 import { isPlainObject, findUnsafeKey } from '../schema/common.js';
 import { zodError } from '../schema/validate.js';
 import { PLAN_VERSION, type Plan } from './types.js';
 
 const layer = z.strictObject({
-  units: z.int().min(1),
+  units: z.int().min(1).max(MAX_LAYER_UNITS),
   activation: z.enum(ACTIVATIONS),
   dropout: z.number().min(0).lt(1),
   batchNorm: z.boolean(),
@@ -22,7 +28,7 @@ export const PlanSchema = z.strictObject({
   seed: z.int(),
   name: z.string().optional(),
   input: z.strictObject({
-    features: z.int().min(1),
+    features: z.int().min(1).max(MAX_INPUT_FEATURES),
     columns: z.array(z.string()).optional(),
     categorical: z.array(z.string()).optional(),
   }),
@@ -46,18 +52,18 @@ export const PlanSchema = z.strictObject({
       id: z.string(),
       parent: z.string().nullable(),
       tasks: z.array(z.string()),
-      layers: z.array(layer),
+      layers: z.array(layer).max(MAX_LAYERS),
       role: z.enum(['shared', 'expert']),
     }),
   ),
   towers: z.record(
     z.string(),
-    z.strictObject({ parent: z.string().nullable(), layers: z.array(layer) }),
+    z.strictObject({ parent: z.string().nullable(), layers: z.array(layer).max(MAX_LAYERS) }),
   ),
   heads: z.record(
     z.string(),
     z.strictObject({
-      units: z.int().min(1),
+      units: z.int().min(1).max(MAX_TASK_OUTPUTS),
       activation: z.enum(['linear', 'sigmoid', 'softmax']),
       loss: z.string(),
       scale: z

@@ -12,6 +12,16 @@ export const MAX_TASK_OUTPUTS = 100_000;
 export const MAX_INPUT_FEATURES = 1_000_000;
 /** Most units one dense layer may have. */
 export const MAX_LAYER_UNITS = 100_000;
+/** Most layers one stack (trunk, tower, expert, head) may have. */
+export const MAX_LAYERS = 100;
+/** Most experts of one kind (mmoe experts, ple shared or per-task experts) a plan may ask for. */
+export const MAX_EXPERTS = 1024;
+/** Most parameters `plan()` accepts unless `options.maxParams` raises it (100 million: 400 MB of float32 weights, 1.2 GB with Adam's state). */
+export const DEFAULT_MAX_PARAMS = 100_000_000;
+/** Most tasks a list of task ids (clustered groups) may hold. */
+export const MAX_TASKS = 100_000;
+/** Most entries a short list (metrics of a task) may have. */
+export const MAX_LIST_ITEMS = 100;
 
 /** Keys that could reach an object's prototype: refused as ids and attribute names everywhere. */
 export const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -36,25 +46,29 @@ export const ActivationSchema = z.enum(ACTIVATIONS, {
   error: says('unknown activation', `Use one of: ${ACTIVATIONS.join(', ')}.`),
 });
 
-export const UnitsSchema = z.array(
-  z
-    .int({
-      error: says('layer units must be a whole number', 'Use a positive integer such as 32.'),
-    })
-    .min(1, { error: says('layer units must be positive', 'Use a positive integer such as 32.') })
-    .max(MAX_LAYER_UNITS, {
+export const UnitsSchema = z
+  .array(
+    z
+      .int({
+        error: says('layer units must be a whole number', 'Use a positive integer such as 32.'),
+      })
+      .min(1, { error: says('layer units must be positive', 'Use a positive integer such as 32.') })
+      .max(MAX_LAYER_UNITS, {
+        error: says(
+          `layer units must be at most ${MAX_LAYER_UNITS}`,
+          'Use a smaller layer, e.g. 256.',
+        ),
+      }),
+    {
       error: says(
-        `layer units must be at most ${MAX_LAYER_UNITS}`,
-        'Use a smaller layer, e.g. 256.',
+        'units must be a list of layer sizes',
+        'Write e.g. units: [64, 32] (an empty list means no layer).',
       ),
-    }),
-  {
-    error: says(
-      'units must be a list of layer sizes',
-      'Write e.g. units: [64, 32] (an empty list means no layer).',
-    ),
-  },
-);
+    },
+  )
+  .max(MAX_LAYERS, {
+    error: says(`a stack may have at most ${MAX_LAYERS} layers`, 'Use fewer, wider layers.'),
+  });
 
 /** A stack of dense layers: `units` per layer, one activation, optional dropout and batch norm. */
 export const LayerStackSchema = z.strictObject({

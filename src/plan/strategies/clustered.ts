@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LayerStackSchema, says } from '../../schema/common.js';
+import { LayerStackSchema, MAX_TASKS, says } from '../../schema/common.js';
 import {
   canonicalGroups,
   enforceConstraints,
@@ -33,8 +33,11 @@ const options = z.strictObject({
         "Most groups for method 'task-grouping' (default: the square root of the number of tasks, at least 2).",
     }),
   groups: z
-    .array(z.array(z.string().min(1)).min(1), {
+    .array(z.array(z.string().min(1)).min(1).max(MAX_TASKS), {
       error: says('groups must be a list of task lists', 'Write e.g. groups: [["a", "b"], ["c"]].'),
+    })
+    .max(MAX_TASKS, {
+      error: says(`groups must be at most ${MAX_TASKS} lists`, 'Give each task at most one group.'),
     })
     .optional()
     .meta({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UnitsSchema, says } from '../../schema/common.js';
+import { MAX_EXPERTS, UnitsSchema, says } from '../../schema/common.js';
 import { registerStrategy } from '../registry.js';
 import type { BlockPlan, GatePlan } from '../types.js';
 import { towersFor } from './shared.js';
@@ -8,6 +8,9 @@ const options = z.strictObject({
   experts: z
     .int({ error: says('experts must be a whole number', 'Use e.g. experts: 4.') })
     .min(1, { error: says('experts must be at least 1', 'Use e.g. experts: 4.') })
+    .max(MAX_EXPERTS, {
+      error: says(`experts must be at most ${MAX_EXPERTS}`, 'Use e.g. experts: 4 to 16.'),
+    })
     .optional()
     .meta({ description: 'Number of shared experts (default 4).' }),
   units: UnitsSchema.optional().meta({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { says } from '../../schema/common.js';
+import { MAX_EXPERTS, says } from '../../schema/common.js';
+import { OptionsError } from '../../errors.js';
 import { registerStrategy } from '../registry.js';
 import type { BlockPlan, GatePlan } from '../types.js';
 import { towersFor } from './shared.js';
@@ -8,11 +9,17 @@ const options = z.strictObject({
   sharedExperts: z
     .int({ error: says('sharedExperts must be a whole number', 'Use e.g. sharedExperts: 2.') })
     .min(1, { error: says('sharedExperts must be at least 1', 'Use e.g. sharedExperts: 2.') })
+    .max(MAX_EXPERTS, {
+      error: says(`sharedExperts must be at most ${MAX_EXPERTS}`, 'Use e.g. sharedExperts: 2.'),
+    })
     .optional()
     .meta({ description: 'Shared experts per level (default 2).' }),
   taskExperts: z
     .int({ error: says('taskExperts must be a whole number', 'Use e.g. taskExperts: 1.') })
     .min(1, { error: says('taskExperts must be at least 1', 'Use e.g. taskExperts: 1.') })
+    .max(MAX_EXPERTS, {
+      error: says(`taskExperts must be at most ${MAX_EXPERTS}`, 'Use e.g. taskExperts: 1.'),
+    })
     .optional()
     .meta({ description: 'Task-specific experts per task and level (default 1).' }),
 });
@@ -33,6 +40,13 @@ export const ple = registerStrategy({
     const perTask = own.taskExperts ?? 1;
     const tasks = ctx.spec.tasks.map((t) => t.id);
     const levels = ctx.trunkLayers.length;
+    const perLevel = shared + tasks.length * perTask;
+    if (perLevel > 4 * MAX_EXPERTS) {
+      throw new OptionsError(
+        `mtgraph/plan: ple would make ${perLevel} experts per level (${shared} shared + ${tasks.length} tasks x ${perTask}; expected at most ${4 * MAX_EXPERTS}) → at options.ple.taskExperts. Use fewer task experts, or the mmoe strategy.`,
+        { path: 'options.ple.taskExperts', got: perTask },
+      );
+    }
     const blocks: BlockPlan[] = [];
     const gates: GatePlan[] = [];
     let sharedInput: string | null = null;

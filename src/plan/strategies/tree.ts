@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { says } from '../../schema/common.js';
+import { MAX_LAYERS, says } from '../../schema/common.js';
 import { PlanError } from '../../errors.js';
 import { cutDendrogram, dendrogram, type Dendrogram } from '../../graph/dendrogram.js';
 import { enforceConstraints } from '../../graph/groups.js';
@@ -25,6 +25,12 @@ const options = z.strictObject({
         .gt(-1, { error: says('a threshold must be in (-1, 1]', thresholdFix) })
         .max(1, { error: says('a threshold must be in (-1, 1]', thresholdFix) }),
     )
+    .max(MAX_LAYERS, {
+      error: says(
+        `thresholds must be at most ${MAX_LAYERS} values (one per trunk layer)`,
+        thresholdFix,
+      ),
+    })
     .refine((t) => t.every((x, i) => i === 0 || x >= t[i - 1]!), {
       error: says('thresholds must not decrease with depth', thresholdFix),
     })

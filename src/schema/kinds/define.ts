@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { LayerStackSchema, displayShape, says } from '../common.js';
+import {
+  LayerStackSchema,
+  MAX_LIST_ITEMS,
+  MAX_TASK_OUTPUTS,
+  displayShape,
+  says,
+} from '../common.js';
 
 /** What a task kind declares: its attribute schema, losses, metrics and the shape of its head. */
 export interface TaskKind<
@@ -38,12 +44,15 @@ const weightSchema = z
     ),
   });
 
-const targetSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
-  error: says(
-    'target must name a data column or a list of columns',
-    'Write e.g. target: "clicked".',
-  ),
-});
+const targetSchema = z.union(
+  [z.string().min(1), z.array(z.string().min(1)).min(1).max(MAX_TASK_OUTPUTS)],
+  {
+    error: says(
+      'target must name a data column or a list of columns',
+      'Write e.g. target: "clicked".',
+    ),
+  },
+);
 
 /** Builds a kind's attribute schema from the fields common to every task plus the kind's own. */
 export function taskShape<Name extends string, Loss extends string, Metric extends string>(
@@ -65,7 +74,9 @@ export function taskShape<Name extends string, Loss extends string, Metric exten
     lossOptions: z
       .record(
         z.string(),
-        z.number({ error: says('a loss option must be a number', 'Write e.g. lossOptions: { gamma: 2 }.') }),
+        z.number({
+          error: says('a loss option must be a number', 'Write e.g. lossOptions: { gamma: 2 }.'),
+        }),
         {
           error: says(
             'lossOptions must be an object of numbers',
@@ -87,6 +98,12 @@ export function taskShape<Name extends string, Loss extends string, Metric exten
           error: says(`unknown metric for a ${name} task`, `Use any of: ${metrics.join(', ')}.`),
         }),
       )
+      .max(MAX_LIST_ITEMS, {
+        error: says(
+          `a task may list at most ${MAX_LIST_ITEMS} metrics`,
+          `Name each metric once, from: ${metrics.join(', ')}.`,
+        ),
+      })
       .optional()
       .meta({ description: 'Metrics to report (default: all of the kind).' }),
     ...displayShape,
