@@ -88,12 +88,12 @@ export function zodError(
     joinPath(base, unknownKey === undefined ? first.path : [...first.path, unknownKey]),
     200,
   );
+  const shownKeys = keys.slice(0, MAX_LISTED_PROBLEMS).map((k) => JSON.stringify(capText(k, 60)));
+  if (keys.length > MAX_LISTED_PROBLEMS)
+    shownKeys.push(`${keys.length - MAX_LISTED_PROBLEMS} more`);
   const text =
     unknownKey !== undefined && first.message.startsWith('Unrecognized key')
-      ? `unknown key ${keys
-          .slice(0, MAX_LISTED_PROBLEMS)
-          .map((k) => JSON.stringify(capText(k, 60)))
-          .join(', ')}${keys.length > MAX_LISTED_PROBLEMS ? ` and ${keys.length - MAX_LISTED_PROBLEMS} more` : ''}. Check the spelling or remove it.`
+      ? `unknown key ${shownKeys.join(', ')}. Check the spelling or remove it.`
       : first.message;
   let message = `${scope}: ${capText(text, 600)} → at ${path || '(root)'}`;
   if (error.issues.length > 1) {
