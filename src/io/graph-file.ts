@@ -20,14 +20,22 @@ export interface SaveGraphOptions {
   schema?: string;
 }
 
+/** The text of a graph file: any valid task graph as graphology's serialized JSON (validated first). */
+export function graphFileText(
+  graph: TaskGraph | Parameters<typeof readGraph>[0],
+  options: SaveGraphOptions = {},
+): string {
+  readGraph(graph);
+  const data = (graph as TaskGraph).export();
+  const out = options.schema ? { $schema: options.schema, ...data } : data;
+  return `${JSON.stringify(out, null, 2)}\n`;
+}
+
 /** Saves any valid task graph as graphology's serialized JSON (validated first; written atomically). */
 export async function saveGraph(
   graph: TaskGraph | Parameters<typeof readGraph>[0],
   file: string,
   options: SaveGraphOptions = {},
 ): Promise<void> {
-  readGraph(graph);
-  const data = (graph as TaskGraph).export();
-  const out = options.schema ? { $schema: options.schema, ...data } : data;
-  await writeFileAtomic(file, `${JSON.stringify(out, null, 2)}\n`, 'graph file');
+  await writeFileAtomic(file, graphFileText(graph, options), 'graph file');
 }

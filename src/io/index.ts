@@ -1,4 +1,4 @@
-export { loadGraph, saveGraph, type SaveGraphOptions } from './graph-file.js';
+export { loadGraph, saveGraph, graphFileText, type SaveGraphOptions } from './graph-file.js';
 export {
   readJsonFile,
   readFileLimited,

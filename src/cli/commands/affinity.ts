@@ -63,11 +63,18 @@ export function affinityCommand(program: Command, ctx: CommandContext): void {
   outputOptions(cmd);
   cmd.action(async (graphFile: string, flags: AffinityFlags) => {
     const out = outputOf(ctx, flags);
-    const { loadGraph, saveGraph } = await import('../../io/index.js');
+    const { loadGraph, graphFileText, checkOutputs, commitOutputs } = await import(
+      '../../io/index.js'
+    );
+    const target =
+      flags.out !== undefined
+        ? ({ type: 'file', path: flags.out, what: 'learned graph', flag: '--out' } as const)
+        : undefined;
     const { readCsv } = await import('../../data/index.js');
     const { measureAffinity, getAffinityMethod } = await import('../../affinity/index.js');
     const { OptionsError } = await import('../../errors.js');
     const graph = await loadGraph(graphFile);
+    if (target) await checkOutputs([target]);
     const method = getAffinityMethod(flags.method);
     if (!method) {
       const { affinityMethodNames } = await import('../../affinity/index.js');
@@ -125,7 +132,9 @@ export function affinityCommand(program: Command, ctx: CommandContext): void {
     if (input === undefined) result.graph.removeAttribute('input');
     else result.graph.setAttribute('input', input);
     for (const note of result.notes) out.warn(note);
-    if (flags.out !== undefined) await saveGraph(result.graph, flags.out);
+    if (target) {
+      await commitOutputs([[target, graphFileText(result.graph)]]);
+    }
     const edges = result.graph.mapEdges((_e, a, s, t) => ({
       source: s,
       target: t,

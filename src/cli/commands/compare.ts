@@ -93,9 +93,14 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
     const strategies = flags.strategies?.length
       ? [...new Set(flags.strategies)]
       : DEFAULT_STRATEGIES;
-    const { loadGraph } = await import('../../io/index.js');
+    const { loadGraph, checkOutputs, commitOutputs } = await import('../../io/index.js');
     const { plan } = await import('../../plan/index.js');
     const graph = await loadGraph(graphFile);
+    const report =
+      flags.report !== undefined
+        ? ({ type: 'file', path: flags.report, what: 'report', flag: '--report' } as const)
+        : undefined;
+    if (report) await checkOutputs([report]);
     const data = await readTrainingData(graph, flags.data, flags, splitOptions(flags));
     const sizes = data.split.sizes;
     out.info(
@@ -174,7 +179,6 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
     const bestAll = results.filter((_, k) => meanRank[k] === top).map((r) => r.strategy);
     if (flags.report !== undefined) {
       const { renderReport } = await import('../../viz/index.js');
-      const { writeFileAtomic } = await import('../../io/index.js');
       const html = await renderReport(
         {
           graph,
@@ -193,7 +197,7 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
         },
         { title: `${graph.getAttribute('name') ?? 'mtgraph'}: strategies compared` },
       );
-      await writeFileAtomic(flags.report, html);
+      await commitOutputs([[report!, html]]);
     }
     const seconds = (performance.now() - started) / 1000;
     out.data({

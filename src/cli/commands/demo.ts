@@ -26,11 +26,18 @@ export async function runDemo(flags: DemoFlags, out: Output): Promise<void> {
   const { generateTaskFamily } = await import('../../synthetic/task-family.js');
   const { compile } = await import('../../network/index.js');
   const { fit, evaluate, predict } = await import('../../train/index.js');
-  const { saveModel, loadModel, writeFileAtomic } = await import('../../io/index.js');
+  const { loadModel, checkOutputs, commitOutputs, modelFolderFiles, MODEL_FOLDER } = await import(
+    '../../io/index.js'
+  );
   const { renderReport } = await import('../../viz/index.js');
   const { seed, epochs } = flags;
   const modelDir = path.join(flags.out, 'demo-model');
   const reportFile = path.join(flags.out, 'report.html');
+  const outputs = [
+    { type: 'folder', path: modelDir, kind: MODEL_FOLDER, flag: '--out' },
+    { type: 'file', path: reportFile, what: 'report', flag: '--out' },
+  ] as const;
+  await checkOutputs(outputs);
   const backend = await startBackend(out);
 
   const family = generateTaskFamily({ seed, trainRows: 150 });
@@ -128,8 +135,10 @@ export async function runDemo(flags: DemoFlags, out: Output): Promise<void> {
       },
       { seed, title: `mtgraph demo: ${best} sharing on a generated task family` },
     );
-    await saveModel(winner.model, modelDir);
-    await writeFileAtomic(reportFile, html);
+    await commitOutputs([
+      [outputs[0], await modelFolderFiles(winner.model)],
+      [outputs[1], html],
+    ]);
     const again = await loadModel(modelDir);
     const x = tf.tensor2d(family.test.x.slice(0, 64));
     const a = predict(winner.model, x);

@@ -59,8 +59,13 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
   outputOptions(cmd);
   cmd.action(async (dir: string, flags: PredictFlags) => {
     const out = outputOf(ctx, flags);
+    const { loadModel, checkOutputs, commitOutputs } = await import('../../io/index.js');
+    const target =
+      flags.out !== undefined
+        ? ({ type: 'file', path: flags.out, what: 'predictions file', flag: '--out' } as const)
+        : undefined;
+    if (target) await checkOutputs([target]);
     await startBackend(out);
-    const { loadModel, writeFileAtomic } = await import('../../io/index.js');
     const { predict } = await import('../../train/index.js');
     const { OptionsError } = await import('../../errors.js');
     const model = await loadModel(dir);
@@ -116,7 +121,7 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
       }
       const text = `${lines.join('\n')}\n`;
       if (flags.out !== undefined) {
-        await writeFileAtomic(flags.out, text);
+        await commitOutputs([[target!, text]]);
         out.data({ ok: true, out: flags.out, rows: csv.rows, columns: header });
         out.result(
           `${shown(flags.out)}: ${csv.rows} row(s), columns ${header.slice(0, 8).join(', ')}${header.length > 8 ? `, ... (${header.length})` : ''}`,
