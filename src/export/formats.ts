@@ -1,2 +1,3 @@
 // The export formats, one file each; importing this module registers them.
 import './tfjs.js';
+import './onnx.js';
