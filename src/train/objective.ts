@@ -12,6 +12,8 @@ const SCOPE = 'mtgraph/train';
 /** Tasks computed in one pass: the tasks of one elementwise loss and one label width, or one task of another loss. */
 interface LossGroup {
   loss: LossFunction;
+  /** The loss's settings (the tasks' lossOptions over the loss's defaults); the same for every task of the group. */
+  options?: Readonly<Record<string, number>>;
   tasks: PlanTask[];
   /** Model output index of each task. */
   outputs: number[];
@@ -31,6 +33,28 @@ function standardise(
 ): tf.Tensor2D {
   if (!scale) return x;
   return tf.div(tf.sub(x, tf.tensor1d(scale.mean)), tf.tensor1d(scale.std)) as tf.Tensor2D;
+}
+
+/** Refuses lossOptions the task's loss does not take (unknown names, values out of range). */
+function checkLossOptions(task: PlanTask, loss: LossFunction, i: number): void {
+  if (!task.lossOptions) return;
+  const path = `tasks[${i}].lossOptions`;
+  for (const [name, value] of Object.entries(task.lossOptions)) {
+    const known = loss.defaults ? Object.keys(loss.defaults) : [];
+    if (!known.includes(name)) {
+      throw new PlanError(
+        `${SCOPE}: loss "${loss.name}" of task "${task.id}" has no option ${JSON.stringify(name)} (expected ${known.length > 0 ? `one of ${known.join(', ')}` : 'none'}) → at ${path}.${name}. ${known.length > 0 ? 'Use the names the loss takes.' : 'Remove lossOptions.'}`,
+        { path: `${path}.${name}`, got: name },
+      );
+    }
+    const wrong = Number.isFinite(value) ? loss.check?.(name, value) : 'it must be finite';
+    if (wrong !== undefined) {
+      throw new PlanError(
+        `${SCOPE}: bad ${name} for loss "${loss.name}" of task "${task.id}": ${wrong} (got ${value}) → at ${path}.${name}. Use e.g. the default, ${loss.defaults![name]}.`,
+        { path: `${path}.${name}`, got: value },
+      );
+    }
+  }
 }
 
 /**
@@ -67,6 +91,7 @@ export class Objective {
           { path: `tasks[${i}].loss`, got: task.loss },
         );
       }
+      checkLossOptions(task, loss, i);
       const width = targetOf(task).width(task);
       if (loss.elementwise && width !== task.outputs) {
         throw new PlanError(
@@ -80,13 +105,17 @@ export class Objective {
           `${SCOPE}: the model has no output for task "${task.id}" → at tasks[${i}]. Build the model from this plan.`,
           { path: `tasks[${i}]` },
         );
-      const key = loss.elementwise ? `loss:${loss.name}:${width}` : `task:${task.id}`;
+      const options = loss.defaults ? { ...loss.defaults, ...(task.lossOptions ?? {}) } : undefined;
+      const key = loss.elementwise
+        ? `loss:${loss.name}:${width}:${JSON.stringify(options ?? null)}`
+        : `task:${task.id}`;
       let group = groups.get(key);
       if (!group)
         groups.set(
           key,
           (group = { loss, tasks: [], outputs: [], taskWidth: width, offset: 0, width: 0 }),
         );
+      if (options) group.options = options;
       group.tasks.push(task);
       group.outputs.push(output);
       group.width += width;
@@ -149,7 +178,10 @@ export class Objective {
       const m = single ? mask : tf.slice(mask, [0, g.offset], [-1, g.width]);
       nums.push(
         perTask(
-          tf.mul(g.loss.compute(standardise(yTrue, g.scale), standardise(yPred, g.scale)), m),
+          tf.mul(
+            g.loss.compute(standardise(yTrue, g.scale), standardise(yPred, g.scale), g.options),
+            m,
+          ),
           g,
         ),
       );
@@ -181,7 +213,11 @@ export class Objective {
     return {
       num: tf.sum(
         tf.mul(
-          group.loss.compute(standardise(yTrue, scale), standardise(output as tf.Tensor2D, scale)),
+          group.loss.compute(
+            standardise(yTrue, scale),
+            standardise(output as tf.Tensor2D, scale),
+            group.options,
+          ),
           m,
         ),
       ),
