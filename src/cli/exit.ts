@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { MtgraphError } from '../errors.js';
-import type { Output } from './io.js';
+import { terminalSafe, type Output } from './io.js';
 
 /** Exit codes of the `mtgraph` command. */
 export const EXIT = Object.freeze({
@@ -25,13 +25,13 @@ export function reportError(error: unknown, out: Output): number {
     return EXIT.user;
   }
   if (error instanceof MtgraphError) {
-    out.io.stderr.write(`${error.name}: ${error.message}\n`);
+    out.io.stderr.write(`${error.name}: ${terminalSafe(error.message)}\n`);
     out.data({ ok: false, error: { name: error.name, message: error.message, path: error.path } });
     return EXIT.user;
   }
   const e = error instanceof Error ? error : new Error(String(error));
   out.io.stderr.write(
-    `mtgraph: internal error: ${e.message}\n${e.stack ?? ''}\nThis is a bug in mtgraph: please report it with the command you ran.\n`,
+    `mtgraph: internal error: ${terminalSafe(e.message)}\n${terminalSafe(e.stack ?? '')}\nThis is a bug in mtgraph: please report it with the command you ran.\n`,
   );
   out.data({ ok: false, error: { name: 'InternalError', message: e.message } });
   return EXIT.internal;

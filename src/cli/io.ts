@@ -29,23 +29,39 @@ export class Output {
 
   /** Progress and context on stderr (not with --quiet or --json). */
   info(text: string): void {
-    if (!this.flags.quiet && !this.flags.json) this.io.stderr.write(`${text}\n`);
+    if (!this.flags.quiet && !this.flags.json) this.io.stderr.write(`${terminalSafe(text)}\n`);
   }
 
   /** A warning on stderr (not with --quiet). */
   warn(text: string): void {
-    if (!this.flags.quiet) this.io.stderr.write(`note: ${text}\n`);
+    if (!this.flags.quiet) this.io.stderr.write(`note: ${terminalSafe(text)}\n`);
   }
 
   /** Human-readable result on stdout (not with --json). */
   result(text: string): void {
-    if (!this.flags.json) this.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    const safe = terminalSafe(text);
+    if (!this.flags.json) this.io.stdout.write(safe.endsWith('\n') ? safe : `${safe}\n`);
   }
 
   /** The machine-readable result on stdout (only with --json). */
   data(value: unknown): void {
     if (this.flags.json) this.io.stdout.write(`${JSON.stringify(value, jsonSafe, 2)}\n`);
   }
+}
+
+/**
+ * Control characters (C0 but newline and tab, DEL, C1) and bidirectional overrides, which a
+ * terminal would obey: a task named "\x1b]0;..." must print as text, not retitle the window.
+ */
+const TERMINAL_UNSAFE =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text for a terminal: every control character written as its escape (`\u001b`), newlines and tabs kept. */
+export function terminalSafe(text: string): string {
+  return text.replace(
+    TERMINAL_UNSAFE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** JSON replacer: non-finite numbers as null, typed arrays as lists. */
@@ -57,7 +73,8 @@ export function jsonSafe(_key: string, value: unknown): unknown {
 }
 
 /** Aligns rows of cells into columns (first column left, the rest right-aligned). */
-export function table(rows: string[][]): string {
+export function table(cells: string[][]): string {
+  const rows = cells.map((row) => row.map(terminalSafe));
   const widths: number[] = [];
   for (const row of rows)
     row.forEach((c, i) => {

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { EpochLogs } from '../train/index.js';
-import { fmt, type Output } from './io.js';
+import { fmt, terminalSafe, type Output } from './io.js';
 
 /** Per-task losses as "task loss" pairs, cut to `width` characters ("... n more"). */
 export function taskLosses(taskLoss: Record<string, number>, width: number): string {
@@ -8,7 +8,7 @@ export function taskLosses(taskLoss: Record<string, number>, width: number): str
   let text = '';
   for (let i = 0; i < entries.length; i++) {
     const [task, loss] = entries[i]!;
-    const part = `${text ? ' ' : ''}${task} ${fmt(loss)}`;
+    const part = `${text ? ' ' : ''}${terminalSafe(task)} ${fmt(loss)}`;
     const rest = entries.length - i - 1;
     const tail = rest > 0 ? ` ... ${rest} more` : '';
     if (text.length + part.length + (rest > 0 ? tail.length : 0) > width && text)
