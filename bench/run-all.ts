@@ -22,12 +22,24 @@ const BENCHES: Array<[string, string[], string[]]> = [
   ['quality/school.ts', [], ['--quick']],
   ['quality/census.ts', [], ['--quick']],
   ['quality/multilabel.ts', [], ['--quick']],
+  // mtgraph against PyTorch (issue 18): only when `python3 -c "import torch"` works (see vs-torch.ts).
+  ['vs-torch.ts', [], ['--epochs', '2', '--alternations', '1']],
 ];
+
+/** Whether Debian's PyTorch imports (vs-torch.ts needs it). */
+function torchImports(): boolean {
+  const python = process.env.MTGRAPH_TORCH_PYTHON ?? '/usr/bin/python3';
+  return spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
 
 let failed = 0;
 for (const [script, full, short] of BENCHES) {
   const file = path.join(here, script);
   if (!existsSync(file)) continue;
+  if (script === 'vs-torch.ts' && !torchImports()) {
+    console.log('\n(bench/vs-torch.ts skipped: PyTorch does not import)');
+    continue;
+  }
   const args = quick ? short : full;
   const command = `npx tsx bench/${script}${args.length ? ` ${args.join(' ')}` : ''}`;
   console.log(`\n## ${command}\n`);
