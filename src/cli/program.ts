@@ -8,6 +8,7 @@ import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
 import { affinityCommand } from './commands/affinity.js';
+import { exportCommand } from './commands/export.js';
 import { vizCommand } from './commands/viz.js';
 
 const EPILOG = `
@@ -21,6 +22,7 @@ Examples:
   mtgraph train graph.json --data train.csv --epochs 30 --out out/model
   mtgraph eval out/model --data test.csv
   mtgraph predict out/model --data new.csv --out predictions.csv
+  mtgraph export out/model --format onnx --out out/onnx
   mtgraph affinity graph.json --data train.csv --out learned.json
   mtgraph viz out/model --out report.html`;
 
@@ -62,6 +64,7 @@ export function buildProgram(ctx: CommandContext, version: string): Command {
     compareCommand,
     evalCommand,
     predictCommand,
+    exportCommand,
     affinityCommand,
     vizCommand,
   ])

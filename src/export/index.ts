@@ -1,4 +1,5 @@
 import { OptionsError, show } from '../errors.js';
+import { nodeParts } from '../platform/index.js';
 import type { MtgraphModel } from '../network/types.js';
 import { exportGraph } from './graph.js';
 import { type ExportFiles, getExportFormat } from './registry.js';
@@ -77,4 +78,27 @@ export async function exportModel(
     [SIGNATURE_FILE, `${JSON.stringify(signature, null, 2)}\n`],
   ];
   return { format: format.name, files: all, signature };
+}
+
+/**
+ * Writes an export to the folder `dir` (Node): atomically, and only over an empty folder or an
+ * earlier mtgraph export. In a browser, use `result.files` directly.
+ */
+export async function writeExport(result: ExportResult, dir: string): Promise<void> {
+  if (typeof dir !== 'string' || dir === '')
+    throw new OptionsError(
+      `mtgraph/export: the export folder must be a non-empty path (got ${show(dir)}) → at dir.`,
+      { path: 'dir', got: dir },
+    );
+  if (!result || !Array.isArray(result.files))
+    throw new OptionsError(
+      `mtgraph/export: writeExport needs what exportModel returns (got ${show(result)}) → at result.`,
+      { path: 'result', got: result },
+    );
+  const node = await nodeParts(
+    'mtgraph/export',
+    `writeExport to the folder ${JSON.stringify(dir)}`,
+    'In a browser, use the files of the exportModel result directly.',
+  );
+  return node.writeExportFolder(result, dir);
 }

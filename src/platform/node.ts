@@ -10,6 +10,7 @@ export { saveModel as saveModelFolder, loadModel as loadModelFolder } from '../i
 export { loadGraph, saveGraph } from '../io/graph-file.js';
 export { readCsvFile } from '../data/csv-file.js';
 export { fingerprint, resumeCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+export { writeExportFolder } from '../export/folder.js';
 
 /** Imports @tensorflow/tfjs-node (optional: it registers the 'tensorflow' backend). */
 export async function importTfjsNode(): Promise<void> {
