@@ -14,15 +14,22 @@ export interface HoldOut {
  * order a row is held out when one of its tasks still needs validation rows and none of its tasks
  * would be left without a training row. In long format (one task per row) every task gets its own
  * share; with the same rows labelled for every task it is a plain random split.
+ * With `shuffle: false` the rows are taken from the end instead (each task's last labelled rows,
+ * as Keras's validation_split takes the last rows), and the seed is not used.
  */
-export function holdOutPerTask(data: PreparedData, fraction: number, seed: number): HoldOut {
+export function holdOutPerTask(
+  data: PreparedData,
+  fraction: number,
+  seed: number,
+  shuffle = true,
+): HoldOut {
   const n = data.rows;
   const tasks = data.tasks.filter((t) => !t.excluded);
   const labelledRows = tasks.map((t) => {
     const rows: boolean[] = new Array(n).fill(false);
     for (let r = 0; r < n; r++)
       for (let j = 0; j < t.width; j++)
-        if (t.mask[r * t.width + j] === 1) {
+        if (t.mask[r * t.width + j]! > 0) {
           rows[r] = true;
           break;
         }
@@ -32,9 +39,9 @@ export function holdOutPerTask(data: PreparedData, fraction: number, seed: numbe
     t.labelled >= 2 ? Math.min(t.labelled - 1, Math.max(1, Math.round(fraction * t.labelled))) : 0,
   );
   const trainLeft = tasks.map((t) => t.labelled);
-  const order = Array.from({ length: n }, (_, i) => i);
+  const order = Array.from({ length: n }, (_, i) => (shuffle ? i : n - 1 - i));
   const random = seededRandom(seed ^ 0x401d);
-  for (let i = n - 1; i > 0; i--) {
+  for (let i = n - 1; shuffle && i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [order[i], order[j]] = [order[j]!, order[i]!];
   }

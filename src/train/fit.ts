@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../network/types.js';
 import type { PreparedData, TaskData } from '../data/types.js';
 import { prepareData, selectRows } from '../data/prepare.js';
+import { holdOutPerTask } from '../data/holdout.js';
 import { disposeData, toTensors, type DataTensors } from '../data/tensors.js';
 import { dataError } from '../data/helpers.js';
 import { seededRandom } from '../graph/random.js';
@@ -156,40 +157,27 @@ export async function fit(
   }
 }
 
-/** Splits off validation rows: the last fraction, or a seeded random fraction. */
+/**
+ * Splits off validation rows per task (holdOutPerTask): about `fraction` of each task's labelled
+ * rows, at least one when it has two or more, never its last training row; from the end of the
+ * data, or seeded random rows with `shuffle`.
+ */
 function splitValidation(
   data: PreparedData,
   split: { fraction: number; shuffle: boolean },
   seed: number,
 ): { train: PreparedData; val: PreparedData } {
-  const where = { scope: SCOPE, prefix: '' };
-  const n = data.rows;
-  const cut = Math.floor(n * (1 - split.fraction));
-  if (cut < 1 || cut >= n) {
+  const { train, valid } = holdOutPerTask(data, split.fraction, seed ^ 0x5eed5, split.shuffle);
+  if (valid.length === 0 || train.length === 0) {
     throw dataError(
-      where,
+      { scope: SCOPE, prefix: '' },
       'options.validationSplit',
-      `validationSplit ${split.fraction} of ${n} rows leaves ${cut} row(s) for training and ${n - cut} for validation`,
-      'Use more rows or another fraction, so that both parts have at least one row.',
+      `validationSplit ${split.fraction} of ${data.rows} rows leaves ${train.length} row(s) for training and ${valid.length} for validation (no task has two labelled rows to share)`,
+      'Use more rows, or pass validationData.',
       split.fraction,
     );
   }
-  const order = Array.from({ length: n }, (_, i) => i);
-  if (split.shuffle) shuffle(order, seededRandom(seed ^ 0x5eed5));
-  const trainRows = order.slice(0, cut).sort((a, b) => a - b);
-  const valRows = order.slice(cut).sort((a, b) => a - b);
-  const train = selectRows(data, trainRows);
-  for (const t of train.tasks) {
-    if (t.labelled === 0 && !t.excluded) {
-      throw dataError(
-        where,
-        `y.${t.id}`,
-        `task "${t.id}" has no labelled row left for training after validationSplit held out ${n - cut} of ${n} rows`,
-        'Use a smaller validationSplit, { fraction, shuffle: true }, or more labelled rows.',
-      );
-    }
-  }
-  return { train, val: selectRows(data, valRows) };
+  return { train: selectRows(data, train), val: selectRows(data, valid) };
 }
 
 /** Fisher-Yates shuffle in place with a seeded source. */

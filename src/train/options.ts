@@ -31,7 +31,11 @@ export interface FitOptions {
    * `cagrad: { c, rescale }`, `uncertainty: { form, init }` (defaults: `getBalance(name).defaults`).
    */
   balanceOptions?: Record<string, unknown>;
-  /** Hold out the last `fraction` of the rows for validation, or a seeded random fraction with `{ fraction, shuffle: true }`. */
+  /**
+   * Hold out about `fraction` of EACH TASK's labelled rows for validation (at least one row when a
+   * task has two or more, and never its last training row): each task's last labelled rows, or
+   * seeded random ones with `{ fraction, shuffle: true }`. A row goes whole to one part.
+   */
   validationSplit?: number | { fraction: number; shuffle?: boolean };
   /** Separate validation data (same form as the training data). */
   validationData?: TaskData;

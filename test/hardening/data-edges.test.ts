@@ -262,7 +262,7 @@ describe('fit at the edges of size', () => {
     expect(history.trainRows).toBe(1);
     expect(Number.isNaN(history.metrics!.b!.auc![0])).toBe(true);
     await expect(fit(model, one, { epochs: 1, validationSplit: 0.5 })).rejects.toThrow(
-      /validationSplit 0\.5 of 1 rows leaves 0 row\(s\) for training/,
+      /validationSplit 0\.5 of 1 rows leaves 1 row\(s\) for training and 0 for validation/,
     );
     model.dispose();
   });

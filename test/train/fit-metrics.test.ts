@@ -203,13 +203,16 @@ describe('fit metrics', () => {
     data.mask.tags = data.x.map(() => 0);
     const history = await fit(model, data as TaskData, { ...OPTIONS, epochs: 1 });
     expect(Object.keys(history.metrics!)).toEqual(['price', 'click', 'segment']);
-    // a validation split whose held-out rows of `click` are all unlabelled
+    // a validation split where `click` has one labelled row: it stays for training, so the
+    // held-out rows have no click label (the split is per task: a task with two labelled rows
+    // would get one held out)
     const split = fourData(20, 6) as {
       x: number[][];
       y: Record<string, unknown[]>;
       mask: Record<string, number[]>;
     };
-    split.y.click = split.y.click!.map((v, i) => (i >= 15 ? -1 : v));
+    const keep = split.y.click!.findIndex((v) => v === 0 || v === 1);
+    split.y.click = split.y.click!.map((v, i) => (i === keep ? v : -1));
     const h2 = await fit(model, split as TaskData, {
       ...OPTIONS,
       epochs: 1,
