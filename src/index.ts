@@ -215,3 +215,15 @@ export {
   type SplitOptions,
   type Split,
 } from './data/index.js';
+// Export for serving and scaling elsewhere (#16): plain tfjs, ONNX, PyTorch; files in memory, writeExport in Node.
+export {
+  exportModel,
+  writeExport,
+  registerExportFormat,
+  exportFormatNames,
+  type ExportOptions,
+  type ExportResult,
+  type ExportSignature,
+  type ExportFormat,
+  type ExportFiles,
+} from './export/index.js';
