@@ -7,6 +7,7 @@ import {
   L2_RANGE,
   LEARNING_RATE_RANGE,
   TOWER_CHOICES,
+  TOWER_MAX_TASKS,
   TRUNK_CHOICES,
   WEIGHT_DECAY_RANGE,
 } from './defaults.js';
@@ -77,16 +78,17 @@ export function logUniform(random: () => number, min: number, max: number): numb
   return Number(v.toPrecision(3));
 }
 
-/** Trunk and tower settings every space shares: widths, dropout and an L2 penalty on the kernels. */
+/** Trunk and tower settings every space shares: widths, dropout and an L2 penalty on the kernels (towers only with at most TOWER_MAX_TASKS tasks). */
 export function sampleLayers(
   random: () => number,
+  ctx: SearchContext,
   trunks: readonly (readonly number[])[] = TRUNK_CHOICES,
   towers: readonly (readonly number[])[] = TOWER_CHOICES,
 ): Pick<Candidate['planOptions'], 'trunk' | 'tower'> {
   const dropout = pick(random, DROPOUT_CHOICES);
   const l2 = random() < 0.5 ? 0 : logUniform(random, L2_RANGE.min, L2_RANGE.max);
   const trunk = [...pick(random, trunks)];
-  const tower = [...pick(random, towers)];
+  const tower = ctx.spec.tasks.length > TOWER_MAX_TASKS ? [] : [...pick(random, towers)];
   return {
     trunk: { units: trunk, dropout, l2 },
     tower: { units: tower, dropout, l2 },

@@ -7,10 +7,10 @@ const RESOLUTIONS = [0.5, 1, 1, 2];
 export const clusteredSpace = registerSearchSpace({
   name: 'clustered',
   summary: "a shared block per group of the graph's tasks: Louvain resolution, widths, training",
-  sample: (random) => ({
+  sample: (random, ctx) => ({
     planOptions: {
       strategy: 'clustered',
-      ...sampleLayers(random),
+      ...sampleLayers(random, ctx),
       clustered: { method: 'louvain', resolution: pick(random, RESOLUTIONS) },
     },
     fitOptions: sampleTraining(random),

@@ -4,8 +4,8 @@ import { registerSearchSpace, sampleLayers, sampleTraining } from '../space.js';
 export const hardSpace = registerSearchSpace({
   name: 'hard',
   summary: 'one shared trunk: trunk and tower widths, dropout, L2, learning rate, balancing',
-  sample: (random) => ({
-    planOptions: { strategy: 'hard', ...sampleLayers(random) },
+  sample: (random, ctx) => ({
+    planOptions: { strategy: 'hard', ...sampleLayers(random, ctx) },
     fitOptions: sampleTraining(random),
   }),
 });

@@ -52,10 +52,10 @@ export const learnedSpace = registerSearchSpace<{ groupings: string[][][] }>({
       ],
     };
   },
-  sample: (random, _ctx, state) => ({
+  sample: (random, ctx, state) => ({
     planOptions: {
       strategy: 'clustered',
-      ...sampleLayers(random),
+      ...sampleLayers(random, ctx),
       clustered: { groups: pick(random, state.groupings) },
     },
     fitOptions: sampleTraining(random),

@@ -11,10 +11,10 @@ export const mmoeSpace = registerSearchSpace({
   name: 'mmoe',
   summary: 'shared experts with a gate per task: expert count and width, towers, training',
   byDefault: (spec) => spec.tasks.length >= TUNE_DEFAULTS.mmoeMinTasks,
-  sample: (random) => ({
+  sample: (random, ctx) => ({
     planOptions: {
       strategy: 'mmoe',
-      ...sampleLayers(random, EXPERT_TRUNKS),
+      ...sampleLayers(random, ctx, EXPERT_TRUNKS),
       mmoe: { experts: pick(random, EXPERTS) },
     },
     fitOptions: sampleTraining(random),

@@ -4,8 +4,8 @@ import { registerSearchSpace, sampleLayers, sampleTraining } from '../space.js';
 export const singleSpace = registerSearchSpace({
   name: 'single',
   summary: 'one independent network per task: widths, dropout, L2, learning rate, balancing',
-  sample: (random) => ({
-    planOptions: { strategy: 'single', ...sampleLayers(random) },
+  sample: (random, ctx) => ({
+    planOptions: { strategy: 'single', ...sampleLayers(random, ctx) },
     fitOptions: sampleTraining(random),
   }),
 });

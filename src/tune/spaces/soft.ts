@@ -9,10 +9,10 @@ const SOFT_TRUNKS: readonly (readonly number[])[] = [[], [8], [16], [32]];
 export const softSpace = registerSearchSpace({
   name: 'soft',
   summary: 'per-task towers tied by the Laplacian penalty: strength (log scale), widths, training',
-  sample: (random) => ({
+  sample: (random, ctx) => ({
     planOptions: {
       strategy: 'soft',
-      ...sampleLayers(random, SOFT_TRUNKS, [[]]),
+      ...sampleLayers(random, ctx, SOFT_TRUNKS, [[]]),
       soft: { strength: logUniform(random, SOFT_STRENGTH_RANGE.min, SOFT_STRENGTH_RANGE.max) },
     },
     fitOptions: sampleTraining(random),

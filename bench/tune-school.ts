@@ -1,0 +1,309 @@
+/**
+ * `tune` on School (issue 19): on each split of bench/quality/school.ts, tune searches strategies
+ * and settings within a time budget, scored on validation rows only, then the best is trained
+ * again on the whole training part and scored once on the split's test part.
+ *
+ *   npx tsx bench/tune-school.ts [--budget 600] [--splits 0,1,2] [--graph knn|star] [--save out.json]
+ *
+ * Splits: the same as bench/quality/school.ts (seed s: a random 75/25 split within each school;
+ * inside the training part, 20 % of each school's pupils validate). The 27 inputs and the exam
+ * score are standardised on the training part; explained variance (EV) = 1 - MSE / Var(y) over
+ * the pooled test pupils, in %. Schools are weighted by size in the joint loss, as in school.ts.
+ *
+ * tune: validationData = the 20 % per school (tune never sees the test part), strategies single,
+ * hard, clustered, soft (tune's defaults but mmoe, see STRATEGIES), budget
+ * `--budget` seconds, seed = the split's seed, fitOptions { batchSize: 1024 } (as school.ts),
+ * schedule { minEpochs: 8, eta: 3, maxEpochs: 72 } (9 steps per epoch at that batch), and an objective
+ * equal to the pooled validation EV (minus the size-weighted sum of the per-school validation
+ * MSEs, which ranks trials as the pooled EV does). Graph: the schools with the affinities of
+ * graphs/school.json (`knn`, default) or the complete graph through a label-less centre task
+ * (`star`, see school.ts).
+ *
+ * Reference on the same split: exact mean-regularised (complete-graph Laplacian) linear MTL,
+ * closed form (bench/quality/linear.ts), lambda chosen on the same validation rows from
+ * {0.1, ..., 1000}, refitted on the whole training part.
+ */
+import { writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import {
+  initBackend,
+  loadGraph,
+  plan,
+  build,
+  fit,
+  predict,
+  TaskGraph,
+  type MtgraphModel,
+} from '../src/index.js';
+import { tune, type TuneResult } from '../src/tune/index.js';
+import {
+  argValue,
+  column,
+  commandLine,
+  dataPath,
+  elapsed,
+  featureMatrix,
+  meanStd,
+  readTable,
+  rng,
+  shuffled,
+} from './quality/load.js';
+import { meanRegularised, predictLinear, taskMoments } from './quality/linear.js';
+
+const started = performance.now();
+const backend = await initBackend();
+const BUDGET = Number(argValue('budget') ?? 600);
+const SPLITS = (argValue('splits') ?? '0,1,2,3,4,5,6,7,8,9').split(',').map(Number);
+const GRAPH = argValue('graph') ?? 'knn';
+/**
+ * tune's default spaces without mmoe: with 139 tasks one MMoE epoch (139 gates) took more than
+ * 40 s here, so a single rung-0 run would eat most of a short budget. `--strategies` overrides.
+ */
+const STRATEGIES = (argValue('strategies') ?? 'single,hard,clustered,soft').split(',');
+
+const table = readTable(dataPath('school', 'school.csv'));
+const schoolGraph = await loadGraph(new URL('../graphs/school.json', import.meta.url).pathname);
+const FEATURES = (schoolGraph.getAttribute('input') as { columns: string[] }).columns;
+const TASKS = schoolGraph.nodes();
+const taskOf = column(table, 'task');
+const score = column(table, 'exam_score');
+const N = table.rows;
+const bySchool: number[][] = TASKS.map(() => []);
+for (let r = 0; r < N; r++) bySchool[taskOf[r]!]!.push(r);
+const SIZE_WEIGHT = (t: number) => (bySchool[t]!.length * TASKS.length) / N;
+
+/** The schools as size-weighted regression tasks with the chosen affinities. */
+function graphOf(): TaskGraph {
+  const g = new TaskGraph({ name: `school-${GRAPH}`, input: { columns: FEATURES } });
+  TASKS.forEach((t, i) =>
+    g.addTask(t, { kind: 'regression', target: 'exam_score', weight: SIZE_WEIGHT(i) }),
+  );
+  if (GRAPH === 'star') {
+    g.addTask('mean', { kind: 'regression', target: 'exam_score' });
+    for (const t of TASKS) g.addAffinity('mean', t, { weight: 1 });
+  } else {
+    schoolGraph.forEachEdge((_e, a, s, t) => g.addAffinity(s, t, { weight: a.weight as number }));
+  }
+  return g;
+}
+
+/** Rows of each part of one split (the same function as bench/quality/school.ts). */
+function split(seed: number): { fit: number[]; val: number[]; train: number[]; test: number[] } {
+  const random = rng(seed);
+  const out = {
+    fit: [] as number[],
+    val: [] as number[],
+    train: [] as number[],
+    test: [] as number[],
+  };
+  for (const rows of bySchool) {
+    const order = shuffled(rows, random);
+    const nTrain = Math.round(0.75 * order.length);
+    const train = order.slice(0, nTrain);
+    const nVal = Math.max(1, Math.round(0.2 * nTrain));
+    out.train.push(...train);
+    out.val.push(...train.slice(0, nVal));
+    out.fit.push(...train.slice(nVal));
+    out.test.push(...order.slice(nTrain));
+  }
+  for (const part of Object.values(out)) part.sort((a, b) => a - b);
+  return out;
+}
+
+type Take = ReturnType<typeof featureMatrix>['take'];
+
+function taskData(tasks: string[], rows: number[], take: Take, yMean: number, yStd: number) {
+  const y: Record<string, Float32Array> = {};
+  const mask: Record<string, Float32Array> = {};
+  for (const t of TASKS) y[t] = new Float32Array(rows.length).fill(NaN);
+  rows.forEach((r, i) => {
+    y[TASKS[taskOf[r]!]!]![i] = (score[r]! - yMean) / yStd;
+  });
+  for (const t of tasks) if (!(t in y)) mask[t] = new Float32Array(rows.length);
+  return { x: take(rows), y, mask };
+}
+
+function ev(pred: (r: number, i: number) => number, rows: number[]): number {
+  let mean = 0;
+  for (const r of rows) mean += score[r]!;
+  mean /= rows.length;
+  let se = 0;
+  let variance = 0;
+  rows.forEach((r, i) => {
+    se += (pred(r, i) - score[r]!) ** 2;
+    variance += (score[r]! - mean) ** 2;
+  });
+  return 100 * (1 - se / variance);
+}
+
+function networkEv(model: MtgraphModel, rows: number[], take: Take, yMean: number, yStd: number) {
+  const out = predict(model, take(rows));
+  const values = Object.fromEntries(Object.entries(out).map(([t, p]) => [t, p.dataSync()]));
+  tf.dispose(Object.values(out));
+  return ev((r, i) => values[TASKS[taskOf[r]!]!]![i]! * yStd + yMean, rows);
+}
+
+function linearEv(lambda: number, fitRows: number[], scoreRows: number[], statsRows: number[]) {
+  const features = featureMatrix(
+    FEATURES.map((f) => ({ name: f, values: column(table, f) })),
+    statsRows,
+  );
+  const d = features.names.length;
+  const { d: dd, moments } = taskMoments(
+    features.take(fitRows).values,
+    d,
+    fitRows.map((r) => score[r]!),
+    fitRows.map((r) => taskOf[r]!),
+    TASKS.length,
+  );
+  const w = meanRegularised(moments, dd, lambda);
+  const p = predictLinear(
+    w,
+    features.take(scoreRows).values,
+    d,
+    scoreRows.map((r) => taskOf[r]!),
+  );
+  return ev((_r, i) => p[i]!, scoreRows);
+}
+
+interface SplitResult {
+  seed: number;
+  tunedEv: number;
+  validEv: number;
+  laplacianEv: number;
+  lambda: number;
+  best: TuneResult['best'];
+  trials: number;
+  scored: number;
+  byStrategy: Record<string, number>;
+  tuneSeconds: number;
+  retrainSeconds: number;
+}
+
+const results: SplitResult[] = [];
+const graph = graphOf();
+const taskIds = graph.nodes();
+for (const seed of SPLITS) {
+  const parts = split(seed);
+  const features = featureMatrix(
+    FEATURES.map((name) => ({ name, values: column(table, name) })),
+    parts.train,
+  );
+  const ys = parts.train.map((r) => score[r]!);
+  const { mean: yMean, std: yStd } = meanStd(ys);
+  const fitData = taskData(taskIds, parts.fit, features.take, yMean, yStd);
+  const valData = taskData(taskIds, parts.val, features.take, yMean, yStd);
+  // Size of each school's validation part: the pooled validation MSE is the size-weighted sum.
+  const valCount: Record<string, number> = {};
+  for (const r of parts.val) valCount[TASKS[taskOf[r]!]!] = (valCount[TASKS[taskOf[r]!]!] ?? 0) + 1;
+  let valVar = 0;
+  {
+    const m = parts.val.reduce((a, r) => a + score[r]!, 0) / parts.val.length;
+    for (const r of parts.val) valVar += ((score[r]! - m) / yStd) ** 2;
+  }
+  const t0 = performance.now();
+  const result = await tune(graph, fitData, {
+    validationData: valData,
+    strategies: STRATEGIES,
+    budget: { seconds: BUDGET },
+    seed,
+    fitOptions: { batchSize: 1024 },
+    // Batch 1024 is 9 steps per epoch here: rungs of 8, 24 and 72 epochs (the default 3 is 27 steps).
+    schedule: { minEpochs: 8, eta: 3, maxEpochs: 72 },
+    planOptions: { input: { features: features.names.length } },
+    // Pooled validation EV in %, from each school's validation MSE (standardised units).
+    objective: ({ metrics }) => {
+      let se = 0;
+      for (const [t, n] of Object.entries(valCount)) se += n * (metrics[t]?.loss ?? Infinity);
+      return 100 * (1 - se / valVar);
+    },
+    onTrial: ({ trial, best }) =>
+      console.error(
+        `split ${seed} trial ${trial.id} ${trial.space} rung ${trial.rung} (${trial.epochs}/${trial.maxEpochs} ep, ${trial.seconds.toFixed(1)} s) ${trial.status} ${Number.isFinite(trial.value) ? trial.value.toFixed(2) : '–'}; best ${best ? `${best.id} ${best.space} ${best.value.toFixed(2)}` : '–'} [${elapsed(t0)}]`,
+      ),
+  });
+  const tuneSeconds = (performance.now() - t0) / 1000;
+  // The best, trained again on the whole training part (fit + validation), scored on test.
+  const t1 = performance.now();
+  const model = build(plan(graph, result.best.planOptions));
+  let tunedEv: number;
+  try {
+    await fit(model, taskData(taskIds, parts.train, features.take, yMean, yStd), {
+      ...result.best.fitOptions,
+      metrics: false,
+    });
+    tunedEv = networkEv(model, parts.test, features.take, yMean, yStd);
+  } finally {
+    model.dispose();
+  }
+  const retrainSeconds = (performance.now() - t1) / 1000;
+  let best = { lambda: 0, ev: -Infinity };
+  for (const lambda of [0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000]) {
+    const v = linearEv(lambda, parts.fit, parts.val, parts.train);
+    if (v > best.ev) best = { lambda, ev: v };
+  }
+  const laplacianEv = linearEv(best.lambda, parts.train, parts.test, parts.train);
+  const byStrategy: Record<string, number> = {};
+  for (const t of result.trials)
+    if (t.status === 'done')
+      byStrategy[t.space] = Math.max(byStrategy[t.space] ?? -Infinity, t.value);
+  const r: SplitResult = {
+    seed,
+    tunedEv,
+    validEv: result.best.score.value,
+    laplacianEv,
+    lambda: best.lambda,
+    best: result.best,
+    trials: result.trials.length,
+    scored: result.trials.filter((t) => t.status === 'done').length,
+    byStrategy,
+    tuneSeconds,
+    retrainSeconds,
+  };
+  results.push(r);
+  console.error(
+    `split ${seed}: tuned ${tunedEv.toFixed(2)} % (valid ${r.validEv.toFixed(2)}; ${result.best.space} ${JSON.stringify(result.best.planOptions)} ${JSON.stringify(result.best.fitOptions)}), mean-regularised MTL ${laplacianEv.toFixed(2)} % (lambda ${best.lambda}); ${r.trials} trials (${r.scored} scored) in ${tuneSeconds.toFixed(0)} s, retrain ${retrainSeconds.toFixed(1)} s; best validation EV by space ${JSON.stringify(Object.fromEntries(Object.entries(byStrategy).map(([k, v]) => [k, Number(v.toFixed(2))])))} [${elapsed(started)}]`,
+  );
+  const save = argValue('save');
+  if (save)
+    writeFileSync(
+      save,
+      JSON.stringify(
+        { command: commandLine('bench/tune-school.ts'), backend: backend.backend, results },
+        null,
+        1,
+      ),
+    );
+}
+const tuned = meanStd(results.map((r) => r.tunedEv));
+const lap = meanStd(results.map((r) => r.laplacianEv));
+const diff = meanStd(results.map((r) => r.tunedEv - r.laplacianEv));
+console.log(
+  `\nSchool, tune ${BUDGET} s per split, graph ${GRAPH}, splits ${SPLITS.join(',')}, backend ${backend.backend}\n`,
+);
+console.log(
+  '| split | best (space: settings) | trials (scored) | valid EV % | test EV % | mean-regularised MTL test EV % (lambda) |',
+);
+console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
+for (const r of results) {
+  const p = r.best.planOptions as Record<string, any>;
+  const f = r.best.fitOptions as Record<string, any>;
+  const settings = [
+    `trunk [${p.trunk?.units ?? ''}]`,
+    p.tower?.units?.length ? `tower [${p.tower.units}]` : '',
+    p.soft ? `strength ${p.soft.strength}` : '',
+    p.mmoe ? `${p.mmoe.experts} experts` : '',
+    p.trunk?.dropout ? `dropout ${p.trunk.dropout}` : '',
+    p.trunk?.l2 ? `l2 ${p.trunk.l2}` : '',
+    `lr ${f.optimizer?.learningRate}`,
+    f.balance !== 'static' ? f.balance : '',
+    `${f.epochs} epochs`,
+  ].filter(Boolean);
+  console.log(
+    `| ${r.seed} | ${r.best.space}: ${settings.join(', ')} | ${r.trials} (${r.scored}) | ${r.validEv.toFixed(2)} | ${r.tunedEv.toFixed(2)} | ${r.laplacianEv.toFixed(2)} (${r.lambda}) |`,
+  );
+}
+console.log(
+  `\nmean over ${results.length} split(s): tuned ${tuned.mean.toFixed(2)} ± ${tuned.std.toFixed(2)} %, mean-regularised MTL ${lap.mean.toFixed(2)} ± ${lap.std.toFixed(2)} %, tuned − MTL ${diff.mean.toFixed(2)} ± ${diff.std.toFixed(2)} (above on ${results.filter((r) => r.tunedEv > r.laplacianEv).length}/${results.length})`,
+);
+console.log(`command: ${commandLine('bench/tune-school.ts')}; total ${elapsed(started)}`);
