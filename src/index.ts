@@ -227,3 +227,22 @@ export {
   type ExportFormat,
   type ExportFiles,
 } from './export/index.js';
+// Tuning (#19): strategies and their settings searched on validation rows (successive halving).
+export {
+  tune,
+  TUNE_DEFAULTS,
+  registerSearchSpace,
+  getSearchSpace,
+  searchSpaceNames,
+  type TuneOptions,
+  type TuneResult,
+  type TuneBest,
+  type TuneTrial,
+  type TuneProgress,
+  type TuneObjective,
+  type TrialScores,
+  type SearchSpace,
+  type SearchContext,
+  type Candidate,
+} from './tune/index.js';
+export { holdOutPerTask, type HoldOut } from './data/holdout.js';
