@@ -1,14 +1,15 @@
 /** The CLI's data steps: read a CSV for a graph (fit the preprocessing) or for a saved model (reapply it), split rows. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { DataError, FileError, OptionsError } from '../errors.js';
 import { isPlainObject } from '../schema/common.js';
+import { openRegularFile } from '../io/files.js';
 import { readGraph } from '../schema/validate.js';
 import {
   applyPreprocessing,
   fitPreprocessing,
   parsePreprocessing,
+  PREPROCESS_DEFAULTS,
   readCsvTable,
   splitRows,
   toCsvData,
@@ -24,7 +25,8 @@ import type { CsvFlags } from './options.js';
 /** SHA-256 of a file (hex), streaming. */
 export async function fileDigest(file: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  const handle = await openRegularFile(file, 'data file', 'mtgraph/cli');
+  for await (const chunk of handle.createReadStream()) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
@@ -58,6 +60,19 @@ function column(table: CsvTable, name: string, flag: string): string[] {
   return cells;
 }
 
+/** Per task, whether each row has a label in the task's first target column (not a missing cell; not -1 for a class label). */
+function labelledRows(table: CsvTable, tasks: readonly CsvTask[]): boolean[][] {
+  const missing = new Set<string>(PREPROCESS_DEFAULTS.missing);
+  return tasks.map((t) => {
+    const cells = table.columns.get(t.target[0]!);
+    if (!cells) return [];
+    return cells.map((c) => {
+      const v = c.trim();
+      return !missing.has(v) && !(t.kind !== 'regression' && v === '-1');
+    });
+  });
+}
+
 /** Splits a table's rows: stratified by a task's label column or a column (default: the task column in long format), or grouped by a column. */
 export function splitTable(
   table: CsvTable,
@@ -76,7 +91,10 @@ export function splitTable(
     stratify = column(table, taskColumn, '--task-column');
   }
   const groups = flags.group !== undefined ? column(table, flags.group, '--group') : undefined;
+  // Wide data: each task keeps a training row and gets a validation row of its own (#14).
+  const labelled = taskColumn === undefined ? labelledRows(table, tasks) : undefined;
   const split = splitRows(table.rows, {
+    ...(labelled ? { labelled } : {}),
     seed: flags.seed,
     valid: flags.valid,
     test: flags.test,

@@ -287,7 +287,7 @@ export function trainingOptions(cmd: Command): Command {
     )
     .option(
       '--valid <fraction>',
-      'rows held out for validation (early stopping, the curves)',
+      'rows held out for validation (early stopping, the curves); per task: a task with two or more labelled rows keeps one for training and gets one for validation',
       fraction,
       0.1,
     )

@@ -18,6 +18,13 @@ export interface SplitOptions {
   stratify?: readonly string[];
   /** One value per row: rows with the same value stay in the same part (e.g. a patient or trajectory id). */
   groups?: readonly string[];
+  /**
+   * Per task, one flag per row: true where the task has a label (wide data where tasks label
+   * different rows). After the split, a task with two or more labelled rows keeps at least one
+   * for training and, when `valid` > 0, gets at least one validation row; a task with one keeps
+   * it for training. Rows move between parts only where no other task loses its last training row.
+   */
+  labelled?: readonly (readonly boolean[])[];
 }
 
 /** Row indices (ascending) of each part. */
@@ -60,6 +67,51 @@ function checkFraction(value: unknown, name: string): number {
     );
   }
   return value;
+}
+
+/**
+ * Moves rows between parts so that every task with two or more labelled rows has one for
+ * training and (with `wantValid`) one for validation, and a task's only labelled row trains;
+ * smallest tasks first, and a row leaves training only when each of its tasks keeps another.
+ */
+function keepEveryTask(
+  part: Int8Array,
+  labelled: readonly (readonly boolean[])[],
+  wantValid: boolean,
+): void {
+  const rowsOf = labelled.map((flags) => {
+    const out: number[] = [];
+    flags.forEach((f, r) => {
+      if (f) out.push(r);
+    });
+    return out;
+  });
+  const tasksOf = new Map<number, number[]>();
+  rowsOf.forEach((rows, t) => {
+    for (const r of rows) {
+      const list = tasksOf.get(r);
+      if (list) list.push(t);
+      else tasksOf.set(r, [t]);
+    }
+  });
+  const trainCount = (t: number) => rowsOf[t]!.filter((r) => part[r] === 0).length;
+  const order = rowsOf.map((_, t) => t).sort((a, b) => rowsOf[a]!.length - rowsOf[b]!.length);
+  for (const t of order) {
+    const rows = rowsOf[t]!;
+    if (rows.length === 0) continue;
+    if (trainCount(t) === 0) {
+      // the task's first held-out row (validation before test) goes back to training
+      const back = rows.find((r) => part[r] === 1) ?? rows[0]!;
+      part[back] = 0;
+    }
+    if (!wantValid || rows.length < 2 || rows.some((r) => part[r] === 1)) continue;
+    // a test row of the task becomes its validation row, else a training row its tasks can spare
+    const out =
+      rows.find((r) => part[r] === 2 && rows.filter((q) => part[q] === 2).length >= 2) ??
+      rows.find((r) => part[r] === 0 && tasksOf.get(r)!.every((other) => trainCount(other) >= 2)) ??
+      rows.find((r) => part[r] === 2);
+    if (out !== undefined) part[out] = 1;
+  }
 }
 
 /**
@@ -134,15 +186,20 @@ export function splitRows(rows: number, options: SplitOptions = {}): Split {
     for (const k of [...byStratum.keys()].sort()) {
       const members = shuffle(byStratum.get(k)!, random);
       const n = members.length;
-      const nTest = Math.min(n, Math.floor(n * test + carryTest + 1e-9));
+      // At least one row of each stratum (a task in long format) stays for training.
+      const nTest = Math.min(Math.max(0, n - 1), Math.floor(n * test + carryTest + 1e-9));
       carryTest += n * test - nTest;
-      const nValid = Math.min(n - nTest, Math.floor(n * valid + carryValid + 1e-9));
+      const nValid = Math.min(
+        Math.max(0, n - 1 - nTest),
+        Math.floor(n * valid + carryValid + 1e-9),
+      );
       carryValid += n * valid - nValid;
       members.forEach((r, i) => {
         part[r] = i < nTest ? 2 : i < nTest + nValid ? 1 : 0;
       });
     }
   }
+  if (options.labelled && !options.groups) keepEveryTask(part, options.labelled, valid > 0);
   const pick = (p: number) => {
     const out: number[] = [];
     for (let r = 0; r < rows; r++) if (part[r] === p) out.push(r);
