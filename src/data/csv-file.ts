@@ -1,7 +1,7 @@
 /** Node only (see src/platform): a CSV file read by streaming, into the CsvTable of csv-table.ts. */
-import { createReadStream, promises as fs } from 'node:fs';
 import { parse } from 'csv-parse';
 import { DataError, FileError } from '../errors.js';
+import { openRegularFile } from '../io/files.js';
 import {
   CsvTableBuilder,
   csvParseOptions,
@@ -18,17 +18,10 @@ export async function readCsvFile(
   file: string,
   options: ReadCsvTableOptions = {},
 ): Promise<CsvTable> {
-  try {
-    const stat = await fs.stat(file);
-    if (stat.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
-  } catch (cause) {
-    throw new FileError(
-      `${SCOPE}: cannot read the data file ${file} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}). Check the path.`,
-      { path: file, cause },
-    );
-  }
+  // A regular file only: a FIFO or device is refused before it is opened (it would hang the read).
+  const handle = await openRegularFile(file, 'data file', SCOPE);
   const parser = parse(csvParseOptions(options));
-  const input = createReadStream(file);
+  const input = handle.createReadStream();
   input.on('error', (error) => parser.destroy(error));
   input.pipe(parser);
   const table = new CsvTableBuilder(file, options);

@@ -16,24 +16,28 @@ export { described, findUnsafeJsonKey, parseJson } from './json.js';
  * a device is refused before it is opened (opening a FIFO waits forever for a writer). Opened
  * non-blocking and checked again on the handle, in case the path was swapped in between.
  */
-export async function openRegularFile(file: string, what: string): Promise<fs.FileHandle> {
+export async function openRegularFile(
+  file: string,
+  what: string,
+  scope = SCOPE,
+): Promise<fs.FileHandle> {
   const refuse = (stat: Stats) =>
     new FileError(
-      `${SCOPE}: the ${what} ${file} is not a regular file (got ${kindOf(stat)}). Give the path of the file itself.`,
+      `${scope}: the ${what} ${file} is not a regular file (got ${kindOf(stat)}). Give the path of the file itself.`,
       { path: file, got: kindOf(stat) },
     );
   let stat: Stats;
   try {
     stat = await fs.stat(file);
   } catch (cause) {
-    throw await fsError(cause, file, `read the ${what}`);
+    throw await fsError(cause, file, `read the ${what}`, scope);
   }
   if (!stat.isFile()) throw refuse(stat);
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (cause) {
-    throw await fsError(cause, file, `read the ${what}`);
+    throw await fsError(cause, file, `read the ${what}`, scope);
   }
   const again = await handle.stat();
   if (!again.isFile()) {

@@ -9,7 +9,12 @@ import path from 'node:path';
 export { saveModel as saveModelFolder, loadModel as loadModelFolder } from '../io/model-file.js';
 export { loadGraph, saveGraph } from '../io/graph-file.js';
 export { readCsvFile } from '../data/csv-file.js';
-export { fingerprint, resumeCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+export {
+  checkCheckpointDir,
+  fingerprint,
+  resumeCheckpoint,
+  saveCheckpoint,
+} from '../train/checkpoint.js';
 export { writeExportFolder } from '../export/folder.js';
 
 /** Imports @tensorflow/tfjs-node (optional: it registers the 'tensorflow' backend). */

@@ -116,6 +116,8 @@ export async function fit(
           )
         : undefined;
     const print = files ? files.fingerprint(opts, train, val) : undefined;
+    // The checkpoint folder is checked before the first epoch (writable; nothing foreign replaced).
+    if (opts.checkpoint) await files!.checkCheckpointDir(opts.checkpoint.dir);
     let resumed: RunState | undefined;
     if (opts.resumeFrom !== undefined) {
       const r = await files!.resumeCheckpoint(opts.resumeFrom, {

@@ -5,6 +5,7 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { categoryColor } from './colors.js';
+import { xmlSafe } from './escape.js';
 
 const FONT = 'system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif';
 
@@ -41,7 +42,8 @@ export async function renderVegaLite(spec: TopLevelSpec, idPrefix = ''): Promise
     logLevel: vega.None,
   });
   try {
-    const svg = await view.toSVG();
+    // Task names reach the SVG text unescaped by vega: controls become U+FFFD as in escapeXml.
+    const svg = xmlSafe(await view.toSVG());
     return idPrefix ? prefixIds(svg, idPrefix) : svg;
   } finally {
     view.finalize();

@@ -605,7 +605,7 @@ describe('mtgraph train, eval, predict', () => {
     }
     const missing = await cli('train', graph, '--data', path.join(dir, 'absent.csv'), '--out', out);
     expect(missing.stderr).toMatch(
-      /FileError: mtgraph\/csv: cannot read the data file .*absent\.csv \(ENOENT\)/,
+      /FileError: mtgraph\/csv: cannot read the data file .*absent\.csv: it does not exist \(ENOENT\)/,
     );
     const balance = await cli(
       'train',
