@@ -56,7 +56,7 @@ export function vizCommand(program: Command, ctx: CommandContext): void {
   cmd.action(async (input: string, flags: VizFlags) => {
     const out = outputOf(ctx, flags);
     const { OptionsError, FileError } = await import('../../errors.js');
-    const { readJsonFile, loadGraph, writeFileAtomic, MODEL_FILES } = await import(
+    const { readJsonFile, loadGraph, checkOutputs, commitOutputs, MODEL_FILES } = await import(
       '../../io/index.js'
     );
     const { TaskGraph } = await import('../../graph/index.js');
@@ -69,6 +69,8 @@ export function vizCommand(program: Command, ctx: CommandContext): void {
         { path: '--out', got: ext },
       );
     }
+    const target = { type: 'file', path: flags.out, what: 'picture', flag: '--out' } as const;
+    await checkOutputs([target]);
     let stat;
     try {
       stat = await fs.stat(input);
@@ -156,7 +158,7 @@ export function vizCommand(program: Command, ctx: CommandContext): void {
       );
       drawn = `the task graph${sized ? ', the network' : ''}${history !== undefined ? ', the training curves and the scores' : ''}`;
     }
-    await writeFileAtomic(flags.out, text);
+    await commitOutputs([[target, text]]);
     const bytes = Buffer.byteLength(text);
     out.data({ ok: true, out: flags.out, format: ext.slice(1), bytes });
     out.result(
