@@ -9,6 +9,7 @@ import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
 import { affinityCommand } from './commands/affinity.js';
 import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { vizCommand } from './commands/viz.js';
 
 const EPILOG = `
@@ -23,6 +24,7 @@ Examples:
   mtgraph eval out/model --data test.csv
   mtgraph predict out/model --data new.csv --out predictions.csv
   mtgraph export out/model --format onnx --out out/onnx
+  mtgraph import out/model --weights out/torch/weights.safetensors --out out/model
   mtgraph affinity graph.json --data train.csv --out learned.json
   mtgraph viz out/model --out report.html`;
 
@@ -65,6 +67,7 @@ export function buildProgram(ctx: CommandContext, version: string): Command {
     evalCommand,
     predictCommand,
     exportCommand,
+    importCommand,
     affinityCommand,
     vizCommand,
   ])

@@ -31,6 +31,9 @@ export {
   type ExportSignature,
 } from './signature.js';
 export { toTfjsModel } from './tfjs.js';
+export { toOnnxModel, ONNX_OPSET } from './onnx.js';
+export { importWeights, modelPy, pythonNames, torchWeights } from './pytorch.js';
+export { encodeSafetensors, decodeSafetensors, type NamedTensor } from './safetensors.js';
 
 /** exportModel's options. */
 export interface ExportOptions {
