@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { readGraph } from '../schema/validate.js';
 import { plan as planOf } from '../plan/index.js';
 import { build } from '../network/build.js';
@@ -45,9 +46,10 @@ export {
   type TrialScores,
 } from './scoring.js';
 export type { TuneBest, TuneProgress, TuneResult, TuneTrial } from './types.js';
+export { tuningSummary, trialSettings } from './summary.js';
 
-/** Thrown inside a trial's epoch callback when the time budget runs out. */
-const CUT = Symbol('tune: time budget');
+/** Thrown inside a trial's epoch callback to end the run (early stopping, or the time budget). */
+const STOP = Symbol('tune: stop');
 
 /** A batch size when none is given: about 50 steps per epoch, a power of two in [32, 1024]. */
 export function defaultBatchSize(rows: number): number {
@@ -144,7 +146,8 @@ export async function tune(
   const promoted: Set<number>[] = rungs.map(() => new Set());
   let stopped: TuneResult['stopped'] = 'trials';
 
-  const scored = () => trials.filter((t) => t.status === 'done');
+  /** Trials that can be chosen: finished runs, and a run cut by the deadline after at least one epoch. */
+  const scored = () => trials.filter((t) => t.status !== 'failed' && t.bestEpochs > 0);
   const ordered = (list: TuneTrial[]) =>
     orderByObjective(
       list.map((t) => ({ tasks: t.scores, value: t.value })),
@@ -242,37 +245,58 @@ export async function tune(
       value: Number.NaN,
     };
     const model = build(p, { graph: graph as { export(): unknown } });
+    // Early stopping on the UNWEIGHTED sum of the validation task losses (fit's own monitors
+    // val_loss, which a balancing method such as 'uncertainty' reweights every epoch), with the
+    // best weights restored; the deadline stops a run the same way (it is scored: status 'cut').
+    const patience = Math.max(1, Math.min(o.patience, Math.floor(maxEpochs / 3)));
+    let top = { loss: Infinity, epoch: -1 };
+    let wait = 0;
+    let kept: tf.Tensor[] | undefined;
     try {
-      const history = await fit(model, train, {
-        ...fitOptions,
-        epochs: maxEpochs,
-        validationData: valid,
-        earlyStopping: {
-          patience: Math.max(1, Math.min(o.patience, Math.floor(maxEpochs / 3))),
-          monitor: 'val_loss',
-        },
-        metrics: false,
-        onEpochEnd: () => {
-          if (elapsed() >= deadline) throw CUT;
-        },
-      });
-      trial.epochs = history.epochs;
-      trial.bestEpochs = (history.bestEpoch ?? history.epochs - 1) + 1;
-      const evaluation = await evaluate(model, valid);
-      trial.scores = taskScores(kinds, evaluation);
-      if (typeof o.objective === 'function')
-        trial.value = o.objective({ tasks: { ...trial.scores }, metrics: evaluation });
-      else if (o.objective === 'mean') trial.value = meanScore(trial.scores);
-    } catch (error) {
-      if (error === CUT) {
-        trial.status = 'cut';
-        trial.error = 'the time budget ran out during this run';
+      try {
+        const history = await fit(model, train, {
+          ...fitOptions,
+          epochs: maxEpochs,
+          validationData: valid,
+          metrics: false,
+          onEpochEnd: (epoch, logs) => {
+            trial.epochs = epoch + 1;
+            const loss = Object.values(logs.valTaskLoss ?? {}).reduce((a, b) => a + b, 0);
+            if (loss < top.loss) {
+              top = { loss, epoch };
+              wait = 0;
+              tf.dispose(kept);
+              kept = model.model.getWeights().map((w) => tf.clone(w));
+            } else if (++wait >= patience) throw STOP;
+            if (elapsed() >= deadline) {
+              trial.status = 'cut';
+              throw STOP;
+            }
+          },
+        });
+        trial.epochs = history.epochs;
+      } catch (error) {
+        if (error !== STOP) throw error;
+      }
+      if (kept) model.model.setWeights(kept);
+      trial.bestEpochs = top.epoch + 1;
+      if (top.epoch >= 0) {
+        const evaluation = await evaluate(model, valid);
+        trial.scores = taskScores(kinds, evaluation);
+        if (typeof o.objective === 'function')
+          trial.value = o.objective({ tasks: { ...trial.scores }, metrics: evaluation });
+        else if (o.objective === 'mean') trial.value = meanScore(trial.scores);
+      }
+      if (trial.status === 'cut') {
+        trial.error = `the time budget ran out during this run (after ${trial.epochs} of ${maxEpochs} epochs${top.epoch >= 0 ? '; scored at its best epoch' : '; not scored'})`;
         stopped = 'seconds';
-      } else if (error instanceof TrainingError) {
-        trial.status = 'failed';
-        trial.error = error.message;
-      } else throw error;
+      }
+    } catch (error) {
+      if (!(error instanceof TrainingError)) throw error;
+      trial.status = 'failed';
+      trial.error = error.message;
     } finally {
+      tf.dispose(kept);
       model.dispose();
     }
     trial.seconds = (performance.now() - t0) / 1000;

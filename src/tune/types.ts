@@ -21,7 +21,7 @@ export interface TuneTrial {
   bestEpochs: number;
   params: number;
   seconds: number;
-  /** 'done' (scored), 'failed' (training diverged: error says how), 'cut' (the time budget ran out during the run). */
+  /** 'done' (scored), 'failed' (training diverged: error says how), 'cut' (the time budget ran out during the run: scored at its best epoch when it finished one). */
   status: 'done' | 'failed' | 'cut';
   error?: string;
   /** Each task's compareBy score on the validation rows (r2, auc, accuracy or mean-auc by its kind). */

@@ -30,6 +30,7 @@ import {
   type ReportOptions,
 } from './options.js';
 import { renderPlanSvg } from './plan-svg.js';
+import { checkTuning, tuningSection, type TuningSummary } from './tune-section.js';
 
 /**
  * A learned (or given) task affinity matrix: `matrix[i][j]` between `tasks[i]` (row) and
@@ -60,9 +61,11 @@ export interface ReportInput {
   metrics?: Evaluation;
   affinity?: AffinityMatrix;
   comparison?: StrategyComparison;
+  /** What `tune` searched (tuningSummary(result)): its own section, see tune-section.ts. */
+  tuning?: TuningSummary;
 }
 
-const INPUT_KEYS = ['graph', 'plan', 'history', 'metrics', 'affinity', 'comparison'];
+const INPUT_KEYS = ['graph', 'plan', 'history', 'metrics', 'affinity', 'comparison', 'tuning'];
 
 function fail(path: string, what: string, fix: string, got?: unknown): never {
   throw new OptionsError(`${SCOPE}/renderReport: ${what} → at ${path}. ${fix}`, { path, got });
@@ -347,6 +350,7 @@ export async function renderReport(
   const metrics = input.metrics === undefined ? undefined : checkMetrics(input.metrics);
   const affinity = input.affinity === undefined ? undefined : checkAffinity(input.affinity);
   const comparison = input.comparison === undefined ? undefined : checkComparison(input.comparison);
+  const tuning = input.tuning === undefined ? undefined : checkTuning(input.tuning);
   const seed = o.seed ?? plan?.seed ?? 0;
   const title = o.title ?? spec.name ?? 'mtgraph report';
   const taskIds = spec.tasks.map((t) => t.id);
@@ -514,6 +518,8 @@ export async function renderReport(
         `<div class="table"><table><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div><p class="note">Bold: the best score of each task. – means no score.</p>`,
     });
   }
+
+  if (tuning) sections.push(await tuningSection(tuning, chart, figure));
 
   const meta = [
     `${spec.tasks.length} tasks`,
