@@ -24,6 +24,7 @@ import type { Balancer } from './balance/index.js';
 import type { History } from './history.js';
 import { captureOptimizer, restoreOptimizer } from './optimizer-state.js';
 import type { ResolvedFitOptions } from './options.js';
+import type { PlateauState } from './plateau.js';
 
 const SCOPE = 'mtgraph/fit';
 
@@ -57,6 +58,7 @@ export interface RunFingerprint {
   optimizer: { name: string; learningRate: number };
   balance: string;
   balanceOptions: Record<string, unknown>;
+  reduceLrOnPlateau: unknown;
   validation: string;
   trainRows: number;
   valRows: number;
@@ -79,6 +81,8 @@ export interface RunState {
   stopping: StoppingState;
   /** The best weights so far under early stopping with restoreBestWeights (modelVariables order). */
   best: tf.Tensor[] | undefined;
+  /** Reduce-on-plateau's record, when the run uses it. */
+  plateau?: PlateauState;
 }
 
 /** The fingerprint of a run: its resolved options and a hash of its prepared data. */
@@ -104,6 +108,7 @@ export function fingerprint(
     optimizer: opts.optimizer,
     balance: opts.balance,
     balanceOptions: opts.balanceOptions,
+    reduceLrOnPlateau: opts.reduceLrOnPlateau ?? null,
     validation:
       opts.validationData !== undefined
         ? 'validationData'
@@ -123,6 +128,7 @@ const FIELD_PATHS: Record<keyof RunFingerprint, string> = {
   optimizer: 'options.optimizer',
   balance: 'options.balance',
   balanceOptions: 'options.balanceOptions',
+  reduceLrOnPlateau: 'options.reduceLrOnPlateau',
   validation: 'options.validationSplit',
   trainRows: 'data',
   valRows: 'options.validationData',
@@ -205,6 +211,7 @@ export async function saveCheckpoint(
     fingerprint: parts.fingerprint,
     history: state.history,
     stopping: state.stopping,
+    ...(state.plateau ? { plateau: state.plateau } : {}),
     balancer: balancerState,
     optimizer: { weights: snap.weights.length, scalars: snap.scalars },
     best: state.best?.length ?? 0,
@@ -291,7 +298,8 @@ export async function resumeCheckpoint(
   const saved = record.fingerprint;
   if (!isPlainObject(saved)) throw fail(file, 'it has no fingerprint');
   for (const key of Object.keys(parts.fingerprint) as (keyof RunFingerprint)[]) {
-    if (canonical(saved[key]) === canonical(parts.fingerprint[key])) continue;
+    // A field the checkpoint predates (undefined) reads as null, its value when unused.
+    if (canonical(saved[key] ?? null) === canonical(parts.fingerprint[key] ?? null)) continue;
     const at = FIELD_PATHS[key];
     const what =
       key === 'data'
@@ -384,8 +392,15 @@ export async function resumeCheckpoint(
   } finally {
     tf.dispose(made);
   }
+  const plateau = record.plateau as PlateauState | undefined;
   return {
-    state: { epoch: epoch as number, history, stopping, best: keptBest },
+    state: {
+      epoch: epoch as number,
+      history,
+      stopping,
+      best: keptBest,
+      ...(isPlainObject(plateau) ? { plateau } : {}),
+    },
     epochsTrainedBefore: before,
   };
 }

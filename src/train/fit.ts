@@ -25,6 +25,8 @@ import { resolveTaskMetrics, scoreTasks, unpackOutputs, type TaskScores } from '
 import { targetScaleNotes } from './target-scale.js';
 import type { Metric } from './metrics/index.js';
 import { applySampleWeights, isWeighted } from './sample-weight.js';
+import { withUpdateKnobs } from './optimizer-knobs.js';
+import { RateControl } from './learning-rate.js';
 
 const SCOPE = 'mtgraph/fit';
 
@@ -93,7 +95,13 @@ export async function fit(
       model,
       optimizer: opts.optimizer,
     });
-    optimizer = getOptimizer(opts.optimizer.name)!.create(opts.optimizer.learningRate);
+    optimizer = withUpdateKnobs(
+      getOptimizer(opts.optimizer.name)!.create(opts.optimizer.learningRate),
+      {
+        ...opts.optimizer,
+        decayed: new Set(model.trainableVariables.map((v) => v.name)),
+      },
+    );
     const run = new TrainingRun(
       model,
       objective,
@@ -212,6 +220,10 @@ class TrainingRun {
   }
   /** One training step of the balancer's kind (loss weighting, per-task gradients...). */
   private readonly step: Step;
+  /** The learning rate step by step (schedule, reduce-on-plateau); set up by `loop`. */
+  private rates: RateControl | undefined;
+  /** The epoch running (0-based), for the learning rate of each step. */
+  private current = 0;
 
   constructor(
     private readonly model: MtgraphModel,
@@ -312,6 +324,14 @@ class TrainingRun {
     let bestValue = resumed?.stopping.bestValue ?? Infinity;
     let bestEpoch = resumed?.stopping.bestEpoch ?? -1;
     let wait = resumed?.stopping.wait ?? 0;
+    const rates = new RateControl(
+      this.optimizer,
+      opts,
+      Math.ceil(n / opts.batchSize),
+      resumed?.plateau,
+    );
+    this.rates = rates;
+    if (rates.active && fresh) history.learningRate = [];
     try {
       for (let epoch = history.epochs; epoch < opts.epochs && !history.stoppedEarly; epoch++) {
         const t0 = performance.now();
@@ -319,6 +339,7 @@ class TrainingRun {
         for (let i = 0; i < n; i++) perm[i] = i;
         shuffle(perm, seededRandom(epochSeed(opts.seed, epoch)));
         reseedDropout(this.model.model, opts.seed, epoch);
+        this.current = epoch;
         const withMetrics =
           scored !== undefined &&
           ((epoch + 1) % opts.metricsEvery === 0 || epoch === opts.epochs - 1);
@@ -392,6 +413,11 @@ class TrainingRun {
               column.push(scores?.[id]?.[name] ?? NaN);
           }
         }
+        if (rates.active) {
+          logs.learningRate = rates.rate;
+          history.learningRate?.push(rates.rate);
+          rates.endEpoch(logs);
+        }
         history.epochs = epoch + 1;
         let stop = false;
         const es = opts.earlyStopping;
@@ -424,7 +450,13 @@ class TrainingRun {
             optimizer: this.optimizer,
             balancer: this.balancer,
             variables: this.allVariables,
-            state: { epoch: epoch + 1, history, stopping: { bestValue, bestEpoch, wait }, best },
+            state: {
+              epoch: epoch + 1,
+              history,
+              stopping: { bestValue, bestEpoch, wait },
+              best,
+              ...(rates.state ? { plateau: rates.state } : {}),
+            },
             epochs: opts.epochs,
             fingerprint: checkpointing.fingerprint,
             epochsTrainedBefore: checkpointing.epochsTrainedBefore,
@@ -489,6 +521,7 @@ class TrainingRun {
     try {
       for (let start = 0; start < n; start += batch, steps++) {
         const size = Math.min(batch, n - start);
+        this.rates?.beforeStep(this.current, steps);
         pending.push(
           tf.tidy(() => {
             const idx = n <= batch ? permT : tf.slice(permT, start, size);

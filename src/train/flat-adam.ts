@@ -35,7 +35,8 @@ export class FlatAdam extends tf.Optimizer {
   private v: tf.Variable | undefined;
 
   constructor(
-    readonly learningRate: number,
+    /** Read at every update, so a schedule may change it between steps. */
+    public learningRate: number,
     readonly beta1 = 0.9,
     readonly beta2 = 0.999,
     readonly epsilon: number = tf.backend().epsilon(),

@@ -31,6 +31,8 @@ export interface EpochLogs {
   valMetrics?: Record<string, Record<string, number>>;
   /** Wall time of the epoch in milliseconds (training, validation, metrics and the read-back). */
   timeMs: number;
+  /** The learning rate of the epoch's last step (with a schedule or reduceLrOnPlateau). */
+  learningRate?: number;
 }
 
 /** What `fit` returns: per-epoch losses, metrics, balancing weights and timing. Arrays have one entry per epoch run. */
@@ -41,6 +43,8 @@ export interface History {
   /** Each task's balancing weight per epoch, for every method (see EpochLogs.weights). */
   weights: Record<string, number[]>;
   penalty: number[];
+  /** The learning rate of each epoch's last step (with a schedule or reduceLrOnPlateau). */
+  learningRate?: number[];
   valLoss?: number[];
   valTaskLoss?: Record<string, number[]>;
   /**

@@ -5,6 +5,8 @@ import { FlatAdam } from './flat-adam.js';
 export interface OptimizerFactory {
   readonly name: string;
   readonly defaultLearningRate: number;
+  /** Set when the optimizer takes a decoupled `weightDecay` (AdamW): its default. */
+  readonly defaultWeightDecay?: number;
   create(learningRate: number): tf.Optimizer;
 }
 
@@ -24,6 +26,13 @@ export function optimizerNames(): string[] {
 }
 
 registerOptimizer({ name: 'adam', defaultLearningRate: 1e-3, create: (lr) => new FlatAdam(lr) });
+/** Adam with decoupled weight decay (the decay is applied by fit's update knobs, see optimizer-knobs.ts). */
+registerOptimizer({
+  name: 'adamw',
+  defaultLearningRate: 1e-3,
+  defaultWeightDecay: 0.01,
+  create: (lr) => new FlatAdam(lr),
+});
 registerOptimizer({ name: 'sgd', defaultLearningRate: 1e-2, create: (lr) => tf.train.sgd(lr) });
 registerOptimizer({
   name: 'rmsprop',

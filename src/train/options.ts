@@ -6,6 +6,8 @@ import type { TaskData } from '../data/types.js';
 import type { EpochLogs } from './history.js';
 import { balanceNames, getBalance } from './balance/index.js';
 import { getOptimizer, optimizerNames } from './optimizers.js';
+import { ScheduleSchema, type ScheduleOptions } from './schedule.js';
+import type { PlateauOptions } from './plateau.js';
 
 const SCOPE = 'mtgraph/fit';
 
@@ -17,8 +19,36 @@ export interface FitOptions {
   batchSize?: number;
   /** Seed of the per-epoch shuffling and of a shuffled validation split (default: the plan's seed). */
   seed?: number;
-  /** 'adam' (default, learning rate 1e-3), 'sgd' (1e-2) or 'rmsprop' (1e-3); a name or { name, learningRate }. */
-  optimizer?: string | { name: string; learningRate?: number };
+  /**
+   * 'adam' (default, learning rate 1e-3), 'adamw' (1e-3, weightDecay 0.01), 'sgd' (1e-2) or
+   * 'rmsprop' (1e-3); a name or `{ name, learningRate, schedule, clipNorm, clipValue, weightDecay }`:
+   * `schedule` changes the rate every step (see schedule.ts: cosine, step, exponential,
+   * warmup-cosine), `clipNorm` / `clipValue` clip each variable's gradient (as Keras), `weightDecay`
+   * is AdamW's decoupled decay.
+   */
+  optimizer?:
+    | string
+    | {
+        name: string;
+        learningRate?: number;
+        schedule?: ScheduleOptions;
+        clipNorm?: number;
+        clipValue?: number;
+        weightDecay?: number;
+      };
+  /**
+   * Multiply the learning rate by `factor` (default 0.1) when `monitor` has not improved by more
+   * than `minDelta` for `patience` epochs (Keras's ReduceLROnPlateau); `cooldown` epochs pass before
+   * counting again, and the rate stays >= `minLearningRate`. Saved in checkpoints.
+   */
+  reduceLrOnPlateau?: {
+    patience: number;
+    factor?: number;
+    monitor?: 'val_loss' | 'loss';
+    minDelta?: number;
+    cooldown?: number;
+    minLearningRate?: number;
+  };
   /**
    * A registered balancing method (default 'static': the plan's task weights): 'static',
    * 'uncertainty', 'dwa', 'gradnorm', 'pcgrad', 'mgda', 'rlw', 'cagrad', or one added with
@@ -101,7 +131,8 @@ export interface ResolvedFitOptions {
   epochs: number;
   batchSize: number;
   seed: number;
-  optimizer: { name: string; learningRate: number };
+  optimizer: ResolvedOptimizer;
+  reduceLrOnPlateau: PlateauOptions | undefined;
   balance: string;
   /** The balancing method's options with its defaults filled in. */
   balanceOptions: Record<string, unknown>;
@@ -123,6 +154,21 @@ export interface ResolvedFitOptions {
   sampleWeight: unknown;
   classWeight: unknown;
 }
+
+/** fit's optimizer with its defaults; the optional knobs are present only when set. */
+export interface ResolvedOptimizer {
+  name: string;
+  learningRate: number;
+  schedule?: ScheduleOptions;
+  clipNorm?: number;
+  clipValue?: number;
+  weightDecay?: number;
+}
+
+const positiveNumber = (what: string, example: string) =>
+  z
+    .number({ error: says(`${what} must be a number`, `Use e.g. ${example}.`) })
+    .positive({ error: says(`${what} must be > 0`, `Use e.g. ${example}.`) });
 
 const positiveInt = (what: string, example: string) =>
   z
@@ -159,12 +205,75 @@ const schema = z.strictObject({
               error: says('learningRate must be positive', 'Use e.g. learningRate: 0.001.'),
             })
             .optional(),
+          schedule: z.unknown().optional(),
+          clipNorm: positiveNumber('clipNorm', 'clipNorm: 1').optional(),
+          clipValue: positiveNumber('clipValue', 'clipValue: 0.5').optional(),
+          weightDecay: z
+            .number({ error: says('weightDecay must be a number', 'Use e.g. weightDecay: 0.01.') })
+            .min(0, { error: says('weightDecay must be >= 0', 'Use e.g. weightDecay: 0.01.') })
+            .optional(),
         }),
       ],
       {
         error: says(
           'optimizer must be a name or { name, learningRate }',
           "Write e.g. optimizer: { name: 'adam', learningRate: 0.001 }.",
+        ),
+      },
+    )
+    .optional(),
+  reduceLrOnPlateau: z
+    .strictObject(
+      {
+        patience: z
+          .int({
+            error: says(
+              'reduceLrOnPlateau.patience must be a whole number',
+              'Use e.g. patience: 3.',
+            ),
+          })
+          .min(0, {
+            error: says('reduceLrOnPlateau.patience must be >= 0', 'Use e.g. patience: 3.'),
+          }),
+        factor: z
+          .number({
+            error: says('reduceLrOnPlateau.factor must be a number', 'Use e.g. factor: 0.5.'),
+          })
+          .gt(0, {
+            error: says('reduceLrOnPlateau.factor must be in (0, 1)', 'Use e.g. factor: 0.5.'),
+          })
+          .lt(1, {
+            error: says('reduceLrOnPlateau.factor must be in (0, 1)', 'Use e.g. factor: 0.5.'),
+          })
+          .optional(),
+        monitor: z
+          .enum(['val_loss', 'loss'], {
+            error: says('unknown reduceLrOnPlateau.monitor', "Use 'val_loss' or 'loss'."),
+          })
+          .optional(),
+        minDelta: z
+          .number()
+          .min(0, {
+            error: says('reduceLrOnPlateau.minDelta must be >= 0', 'Use e.g. minDelta: 0.'),
+          })
+          .optional(),
+        cooldown: z
+          .int()
+          .min(0, {
+            error: says('reduceLrOnPlateau.cooldown must be >= 0', 'Use e.g. cooldown: 0.'),
+          })
+          .optional(),
+        minLearningRate: z
+          .number()
+          .min(0, {
+            error: says('reduceLrOnPlateau.minLearningRate must be >= 0', 'Use e.g. 1e-6.'),
+          })
+          .optional(),
+      },
+      {
+        error: says(
+          'reduceLrOnPlateau must be { patience, factor?, monitor? }',
+          'Write e.g. reduceLrOnPlateau: { patience: 3, factor: 0.5 }.',
         ),
       },
     )
@@ -291,6 +400,32 @@ export function resolveFitOptions(options: unknown, planSeed: number): ResolvedF
       { path, got: opt.name },
     );
   }
+  const optimizer: ResolvedOptimizer = {
+    name: opt.name,
+    learningRate: opt.learningRate ?? factory.defaultLearningRate,
+  };
+  if (typeof o.optimizer === 'object') {
+    const given = o.optimizer;
+    if (given.schedule !== undefined) {
+      const path = 'options.optimizer.schedule';
+      const parsed = ScheduleSchema.safeParse(given.schedule);
+      if (!parsed.success) throw zodError(parsed.error, path, OptionsError, SCOPE);
+      optimizer.schedule = parsed.data;
+    }
+    if (given.clipNorm !== undefined) optimizer.clipNorm = given.clipNorm;
+    if (given.clipValue !== undefined) optimizer.clipValue = given.clipValue;
+    if (given.weightDecay !== undefined && factory.defaultWeightDecay === undefined) {
+      throw new OptionsError(
+        `${SCOPE}: optimizer '${opt.name}' takes no weightDecay (got ${given.weightDecay}) → at options.optimizer.weightDecay. Use optimizer: { name: 'adamw', weightDecay } for decoupled weight decay, or an l2 penalty on the layers.`,
+        { path: 'options.optimizer.weightDecay', got: given.weightDecay },
+      );
+    }
+  }
+  if (factory.defaultWeightDecay !== undefined) {
+    optimizer.weightDecay =
+      (typeof o.optimizer === 'object' ? o.optimizer.weightDecay : undefined) ??
+      factory.defaultWeightDecay;
+  }
   const balance = o.balance ?? FIT_DEFAULTS.balance;
   if (!getBalance(balance)) {
     throw new OptionsError(
@@ -329,11 +464,31 @@ export function resolveFitOptions(options: unknown, planSeed: number): ResolvedF
         o.earlyStopping.restoreBestWeights ?? FIT_DEFAULTS.earlyStopping.restoreBestWeights,
     };
   }
+  let reduceLrOnPlateau: PlateauOptions | undefined;
+  if (o.reduceLrOnPlateau) {
+    const p = o.reduceLrOnPlateau;
+    const monitor = p.monitor ?? (hasValidation ? 'val_loss' : 'loss');
+    if (monitor === 'val_loss' && !hasValidation) {
+      throw new OptionsError(
+        `${SCOPE}: reduceLrOnPlateau monitors val_loss but there is no validation data → at options.reduceLrOnPlateau.monitor. Add validationSplit or validationData, or monitor 'loss'.`,
+        { path: 'options.reduceLrOnPlateau.monitor', got: monitor },
+      );
+    }
+    reduceLrOnPlateau = {
+      patience: p.patience,
+      factor: p.factor ?? 0.1,
+      monitor,
+      minDelta: p.minDelta ?? 0,
+      cooldown: p.cooldown ?? 0,
+      minLearningRate: p.minLearningRate ?? 0,
+    };
+  }
   return {
     epochs: o.epochs ?? FIT_DEFAULTS.epochs,
     batchSize: o.batchSize ?? FIT_DEFAULTS.batchSize,
     seed: o.seed ?? planSeed,
-    optimizer: { name: opt.name, learningRate: opt.learningRate ?? factory.defaultLearningRate },
+    optimizer,
+    reduceLrOnPlateau,
     balance,
     balanceOptions,
     validationSplit,

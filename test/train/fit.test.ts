@@ -418,7 +418,7 @@ describe('fit bad input', () => {
     [
       { optimizer: 'adagrad' },
       'options.optimizer',
-      /unknown optimizer \(got "adagrad"; expected one of adam, sgd, rmsprop\)/,
+      /unknown optimizer \(got "adagrad"; expected one of adam, adamw, sgd, rmsprop\)/,
     ],
     [
       { optimizer: { name: 'adam', learningRate: -1 } },
