@@ -1,6 +1,6 @@
 export { fit } from './fit.js';
 export { evaluate, type Evaluation, type EvaluateOptions } from './evaluate.js';
-export { predict, type PredictOptions } from './predict.js';
+export { predict, type PredictOptions, type PredictedArrays } from './predict.js';
 export {
   FIT_DEFAULTS,
   resolveFitOptions,
