@@ -40,8 +40,10 @@ afterAll(() => removeDir(root));
 
 /** Runs torch-predict.py on export folders; returns each one's predictions per task. */
 async function torchPredict(
-  jobs: Array<{ dir: string; x: number[][]; weights?: string }>,
-): Promise<Array<{ dir: string; tasks: string[]; values: Record<string, number[]> }>> {
+  jobs: Array<{ dir: string; x: number[][]; weights?: string; penalty?: boolean }>,
+): Promise<
+  Array<{ dir: string; tasks: string[]; values: Record<string, number[]>; penalty?: number }>
+> {
   const file = path.join(root, `jobs-${jobs.length}-${Date.now()}.json`);
   await fs.writeFile(file, JSON.stringify(jobs));
   const script = path.join(import.meta.dirname, 'torch-predict.py');
@@ -53,7 +55,8 @@ describe.skipIf(missing !== undefined)('exportModel pytorch', () => {
   it('the generated nn.Module predicts what predict does, for every strategy, fused and scaled heads', async () => {
     const x = inputRows(31);
     const expected = new Map<string, Record<string, number[]>>();
-    const jobs: Array<{ dir: string; x: number[][] }> = [];
+    const jobs: Array<{ dir: string; x: number[][]; penalty?: boolean }> = [];
+    let softPenalty: { dir: string; value: number } | undefined;
     for (const c of exportCases()) {
       const model = exportFixture(c);
       const before = tf.memory().numTensors;
@@ -69,11 +72,21 @@ describe.skipIf(missing !== undefined)('exportModel pytorch', () => {
       const dir = path.join(root, caseName(c));
       await writeFiles(dir, result.files);
       expected.set(dir, mtgraphPredictions(model, x));
-      jobs.push({ dir, x });
+      const soft = c.strategy === 'soft' && softPenalty === undefined;
+      if (soft) {
+        const p = model.penalty();
+        softPenalty = { dir, value: p.dataSync()[0]! };
+        p.dispose();
+      }
+      jobs.push({ dir, x, ...(soft ? { penalty: true } : {}) });
       model.dispose();
     }
     const results = await torchPredict(jobs);
     expect(results).toHaveLength(jobs.length);
+    // train.py's Laplacian penalties of soft sharing equal the mtgraph model's on the same weights.
+    const soft = results.find((r) => r.dir === softPenalty!.dir)!;
+    expect(softPenalty!.value).toBeGreaterThan(0);
+    expect(soft.penalty! / softPenalty!.value).toBeCloseTo(1, 5);
     for (const r of results) {
       const want = expected.get(r.dir)!;
       expect(r.tasks).toEqual(Object.keys(want));

@@ -17,5 +17,12 @@ for job in json.load(open(sys.argv[1])):
     model.eval()
     with torch.no_grad():
         out = model(torch.tensor(job["x"], dtype=torch.float32))
-    results.append({"dir": job["dir"], "tasks": list(out.keys()), "values": {k: v.reshape(-1).tolist() for k, v in out.items()}})
+    result = {"dir": job["dir"], "tasks": list(out.keys()), "values": {k: v.reshape(-1).tolist() for k, v in out.items()}}
+    if job.get("penalty"):
+        # train.py's coupling penalties on these weights (train.py imports this folder's model.py).
+        spec = importlib.util.spec_from_file_location(f"train_{len(results)}", f"{job['dir']}/train.py")
+        train = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(train)
+        result["penalty"] = train.penalty(model).item()
+    results.append(result)
 print(json.dumps(results))
