@@ -88,7 +88,13 @@ export {
   type HeadBuilder,
   type CouplingBuilder,
 } from './network/index.js';
-export { saveModel, loadModel } from './io/model-store.js';
+export {
+  saveModel,
+  loadModel,
+  type LoadModelOptions,
+  type ModelInput,
+} from './io/model-store.js';
+export type { ModelFiles, NamedFile, HttpInit } from './io/model-stores.js';
 export {
   generateTaskFamily,
   type TaskFamily,

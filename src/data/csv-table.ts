@@ -28,7 +28,14 @@ export interface CsvTable {
  * a header and at least one row), a `File` or `Blob` (browsers, and Node's Blob), or
  * `{ text, name? }` (`name` is used in messages, default "the CSV text").
  */
-export type CsvSource = string | Blob | { text: string; name?: string };
+export type CsvSource = string | CsvBlob | { text: string; name?: string };
+
+/** A `File` or `Blob` (declared by what is used, so that the types need no DOM library). */
+export interface CsvBlob {
+  readonly size: number;
+  readonly name?: string;
+  text(): Promise<string>;
+}
 
 export interface ReadCsvTableOptions {
   /** Field delimiter (default ','). */
@@ -201,11 +208,16 @@ export function parseCsvText(
   return table.finish();
 }
 
-const isBlob = (v: unknown): v is Blob => typeof Blob !== 'undefined' && v instanceof Blob;
+const isBlob = (v: unknown): v is CsvBlob =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as CsvBlob).text === 'function' &&
+  typeof (v as CsvBlob).size === 'number';
 
 /**
  * Reads CSV with a header row into columns of raw (trimmed) cells, from a file path (Node,
- * streaming), CSV text (a string with a line break), a `File`/`Blob`, or `{ text }`. Blank lines are skipped. A missing file raises a
+ * streaming), CSV text (a string with a line break), a `File`/`Blob`, or `{ text }`. Blank
+ * lines are skipped. A missing file raises a
  * FileError; an empty file, a duplicate column name, a ragged row or a broken quote raise a
  * DataError naming the line.
  */

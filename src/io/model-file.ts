@@ -111,6 +111,7 @@ export function readModelFolder(dir: string): Promise<ModelFolder> {
 }
 
 /** Options of `loadModel`. */
+/** Options of `loadModel` for folders (the public entry's LoadModelOptions adds the other forms'). */
 export interface LoadModelOptions {
   /**
    * Refuse a folder without metadata.json (default false). Without it the files cannot be checked
