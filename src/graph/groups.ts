@@ -1,4 +1,5 @@
 import Graph from 'graphology';
+import { safeNeighbours } from './safe-neighbours.js';
 import louvainImport, {
   type DetailedLouvainOutput,
   type LouvainOptions,
@@ -65,7 +66,7 @@ export function louvainGroups(
   spec: GraphSpec,
   options: LouvainGroupsOptions = {},
 ): { groups: Groups; modularity: number } {
-  const g = new Graph.UndirectedGraph();
+  const g = safeNeighbours(new Graph.UndirectedGraph());
   for (const t of spec.tasks) g.addNode(t.id);
   for (const a of spec.affinities)
     if (a.weight > 0) g.addEdge(a.source, a.target, { weight: a.weight });

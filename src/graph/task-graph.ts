@@ -1,4 +1,6 @@
-import Graph from 'graphology';
+import { UndirectedGraph } from 'graphology';
+import type { GraphOptions } from 'graphology-types';
+import { safeNeighbours } from './safe-neighbours.js';
 import {
   DuplicateTaskError,
   MtgraphError,
@@ -36,20 +38,25 @@ function inFile<T>(entry: string, fn: () => T): T {
 }
 
 /**
+ * graphology's UndirectedGraph of tasks, typed without its static `from` (generic over any
+ * attributes), which TaskGraph.from replaces by one that returns a validated TaskGraph. Declared
+ * this way, mtgraph's .d.ts type-checks in any consumer (no `@ts-expect-error` to lose).
+ */
+const TaskGraphBase = UndirectedGraph as unknown as new (
+  options?: GraphOptions,
+) => UndirectedGraph<TaskAttributes, AffinityAttributes, GraphAttributes>;
+
+/**
  * A task graph: graphology's `UndirectedGraph` whose nodes are tasks and whose edges are
  * affinities. `addTask` and `addAffinity` validate as they go; the graph stays simple
  * (no parallel edges) and loop-free.
  */
-// @ts-expect-error graphology types `from` as generic over any attributes; TaskGraph.from returns a graph of tasks only.
-export class TaskGraph extends Graph.UndirectedGraph<
-  TaskAttributes,
-  AffinityAttributes,
-  GraphAttributes
-> {
+export class TaskGraph extends TaskGraphBase {
   constructor(attributes: GraphAttributes = {}) {
     const parsed = parseGraphAttributes(attributes);
     normaliseGraphInput(parsed.input);
     super({ multi: false, allowSelfLoops: false });
+    safeNeighbours(this);
     this.replaceAttributes(parsed);
   }
 
@@ -110,7 +117,7 @@ export class TaskGraph extends Graph.UndirectedGraph<
   }
 
   /** Builds and validates a TaskGraph from graphology's serialized JSON (`graph.export()`). */
-  static override from(data: unknown): TaskGraph {
+  static from(data: unknown): TaskGraph {
     if (!isPlainObject(data)) {
       throw new GraphSpecError(
         `${SCOPE}: a serialized graph must be an object with nodes and edges (got ${show(data)}) → at (root). Use graphology's export() format.`,
@@ -166,7 +173,9 @@ export class TaskGraph extends Graph.UndirectedGraph<
       );
     }
     const graph = new TaskGraph((data.attributes ?? {}) as GraphAttributes);
-    nodes.forEach((node, i) => {
+    // Indexed loops: an array built in code may have a replaced prototype (no forEach).
+    for (let i = 0; i < nodes.length; i++) {
+      const node: unknown = nodes[i];
       if (!isPlainObject(node)) {
         throw new GraphSpecError(
           `${SCOPE}: a node must be { key, attributes } (got ${show(node)}) → at nodes[${i}].`,
@@ -177,8 +186,10 @@ export class TaskGraph extends Graph.UndirectedGraph<
       inFile(`nodes[${i}]`, () =>
         graph.addTask(String(node.key), node.attributes as TaskAttributes),
       );
-    });
-    (edges ?? []).forEach((edge: unknown, i: number) => {
+    }
+    const edgeList: readonly unknown[] = edges ?? [];
+    for (let i = 0; i < edgeList.length; i++) {
+      const edge = edgeList[i];
       const path = `edges[${i}]`;
       if (
         !isPlainObject(edge) ||
@@ -209,7 +220,7 @@ export class TaskGraph extends Graph.UndirectedGraph<
         key?: string;
       };
       inFile(path, () => graph.addAffinity(source, target, attributes ?? {}, key));
-    });
+    }
     return graph;
   }
 }

@@ -18,6 +18,7 @@ import {
 } from './common.js';
 import { TASK_KINDS, taskKind, type TaskAttributes, type TaskKindName } from './kinds/index.js';
 import { AffinityAttributesSchema, type AffinityAttributes, type SharingMode } from './affinity.js';
+import { checkChains } from './chains.js';
 import {
   GraphAttributesSchema,
   type GraphAttributes,
@@ -37,6 +38,11 @@ export interface TaskSpec {
   loss: string;
   /** Settings of the loss, when the task gives any. */
   lossOptions?: Record<string, number>;
+  /** The binary task this one can only follow (ESMM), when given. */
+  condition?: string;
+  /** Tasks whose tower outputs this task's tower also reads, when given. */
+  reads?: string[];
+  readsStopGradient?: boolean;
   weight: number;
   /** The task's own tower layers, when it declares them. */
   head?: LayerStackInput;
@@ -124,9 +130,13 @@ export function checkTaskId(id: unknown, path: string): string {
       { path, got: id },
     );
   }
-  if (UNSAFE_KEYS.has(key)) {
+  if (UNSAFE_KEYS.has(key) || key === 'hasOwnProperty') {
+    const why =
+      key === 'hasOwnProperty'
+        ? "graphology calls each node's neighbour index's hasOwnProperty, so it cannot be a neighbour's name; other Object.prototype names such as toString work"
+        : 'it would reach Object.prototype';
     throw new UnsafeKeyError(
-      `${SCOPE}: ${JSON.stringify(key)} cannot be a task id (it would reach Object.prototype) → at ${path}. Rename the task.`,
+      `${SCOPE}: ${JSON.stringify(key)} cannot be a task id (${why}) → at ${path}. Rename the task.`,
       { path, got: key },
     );
   }
@@ -276,6 +286,10 @@ export function taskSpec(id: string, attributes: TaskAttributes): TaskSpec {
   };
   if (attributes.head) spec.head = attributes.head;
   if (attributes.lossOptions) spec.lossOptions = { ...attributes.lossOptions };
+  if (attributes.condition !== undefined) spec.condition = attributes.condition;
+  if (attributes.reads && attributes.reads.length > 0) spec.reads = [...attributes.reads];
+  if (attributes.readsStopGradient !== undefined)
+    spec.readsStopGradient = attributes.readsStopGradient;
   return spec;
 }
 
@@ -372,6 +386,7 @@ export function readGraph(graph: unknown): GraphSpec {
     affinities.push(affinity);
     i++;
   });
+  checkChains(tasks);
   const spec: GraphSpec = { tasks, affinities, index };
   if (attributes.name !== undefined) spec.name = attributes.name;
   if (attributes.description !== undefined) spec.description = attributes.description;

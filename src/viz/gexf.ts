@@ -3,6 +3,7 @@
  * for Gephi. Task attributes become typed GEXF attributes; objects are written as JSON text.
  */
 import Graph from 'graphology';
+import { safeNeighbours } from '../graph/safe-neighbours.js';
 import type { AbstractGraph } from 'graphology-types';
 import gexfImport from 'graphology-gexf';
 import { NEGATIVE_EDGE_COLOR, POSITIVE_EDGE_COLOR } from './colors.js';
@@ -61,7 +62,7 @@ export function toGexf(graph: AbstractGraph, options: GexfOptions = {}): string 
   const drawing = computeDrawing(graph, o);
   const { spec } = drawing;
   const keys = safeKeys(spec.tasks.map((t) => t.id));
-  const out = new Graph.UndirectedGraph();
+  const out = safeNeighbours(new Graph.UndirectedGraph());
   const creator = 'mtgraph';
   const description = [spec.name, spec.description].filter(Boolean).join(': ');
   out.replaceAttributes(description ? { creator, description: xmlSafe(description) } : { creator });

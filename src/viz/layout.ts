@@ -3,6 +3,7 @@
  * iterations shrinks as the graph grows, and Barnes-Hut turns on for large graphs.
  */
 import Graph from 'graphology';
+import { safeNeighbours } from '../graph/safe-neighbours.js';
 import forceAtlas2Import from 'graphology-layout-forceatlas2';
 import type { ForceAtlas2Settings } from 'graphology-layout-forceatlas2';
 import { OptionsError } from '../errors.js';
@@ -67,7 +68,7 @@ export function layoutInput(
   const rand = seededRandom(seed);
   const n = spec.tasks.length;
   const spread = 10 * Math.sqrt(n);
-  const g = new Graph.UndirectedGraph({ allowSelfLoops: false });
+  const g = safeNeighbours(new Graph.UndirectedGraph({ allowSelfLoops: false }));
   for (const t of spec.tasks)
     g.addNode(t.id, { x: (rand() * 2 - 1) * spread, y: (rand() * 2 - 1) * spread, size: 1 });
   for (const a of spec.affinities)
