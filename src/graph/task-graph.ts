@@ -1,5 +1,6 @@
 import { UndirectedGraph } from 'graphology';
 import type { GraphOptions } from 'graphology-types';
+import { safeNeighbours } from './safe-neighbours.js';
 import {
   DuplicateTaskError,
   MtgraphError,
@@ -55,6 +56,7 @@ export class TaskGraph extends TaskGraphBase {
     const parsed = parseGraphAttributes(attributes);
     normaliseGraphInput(parsed.input);
     super({ multi: false, allowSelfLoops: false });
+    safeNeighbours(this);
     this.replaceAttributes(parsed);
   }
 
@@ -171,7 +173,9 @@ export class TaskGraph extends TaskGraphBase {
       );
     }
     const graph = new TaskGraph((data.attributes ?? {}) as GraphAttributes);
-    nodes.forEach((node, i) => {
+    // Indexed loops: an array built in code may have a replaced prototype (no forEach).
+    for (let i = 0; i < nodes.length; i++) {
+      const node: unknown = nodes[i];
       if (!isPlainObject(node)) {
         throw new GraphSpecError(
           `${SCOPE}: a node must be { key, attributes } (got ${show(node)}) → at nodes[${i}].`,
@@ -182,8 +186,10 @@ export class TaskGraph extends TaskGraphBase {
       inFile(`nodes[${i}]`, () =>
         graph.addTask(String(node.key), node.attributes as TaskAttributes),
       );
-    });
-    (edges ?? []).forEach((edge: unknown, i: number) => {
+    }
+    const edgeList: readonly unknown[] = edges ?? [];
+    for (let i = 0; i < edgeList.length; i++) {
+      const edge = edgeList[i];
       const path = `edges[${i}]`;
       if (
         !isPlainObject(edge) ||
@@ -214,7 +220,7 @@ export class TaskGraph extends TaskGraphBase {
         key?: string;
       };
       inFile(path, () => graph.addAffinity(source, target, attributes ?? {}, key));
-    });
+    }
     return graph;
   }
 }
