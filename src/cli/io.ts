@@ -45,7 +45,9 @@ export class Output {
 
   /** The machine-readable result on stdout (only with --json). */
   data(value: unknown): void {
-    if (this.flags.json) this.io.stdout.write(`${JSON.stringify(value, jsonSafe, 2)}\n`);
+    // JSON.stringify leaves DEL, C1 controls and bidi overrides raw: escaped the same way (still valid JSON).
+    if (this.flags.json)
+      this.io.stdout.write(`${terminalSafe(JSON.stringify(value, jsonSafe, 2))}\n`);
   }
 }
 

@@ -528,6 +528,9 @@ describe('14. nothing read from a file or a task name reaches a message, the ter
     const html = await fs.readFile(path.join(out, 'report.html'), 'utf8');
     expect(html).not.toMatch(control);
     expect(terminalSafe('tab\tand\nnew line')).toBe('tab\tand\nnew line');
+    const json = await cli('plan', file, '--data', dataFile, '--json');
+    expect(json.stdout).not.toMatch(control);
+    expect(JSON.parse(json.stdout).tasks.map((t: { id: string }) => t.id)).toContain(evil);
   });
 });
 

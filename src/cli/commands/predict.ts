@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { PlanTask } from '../../plan/types.js';
 import { list, outputOptions } from '../options.js';
 import { readModelData } from '../data.js';
+import { terminalSafe } from '../io.js';
 import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
 
 interface PredictFlags {
@@ -129,7 +130,8 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
       } else if (out.json) {
         out.data({ ok: true, rows: csv.rows, columns: header, csv: text });
       } else {
-        ctx.io.stdout.write(text);
+        // Task names are the CSV header: on a terminal, their control characters as escapes.
+        ctx.io.stdout.write(ctx.io.stdout.isTTY ? terminalSafe(text) : text);
       }
     } finally {
       model.dispose();
