@@ -61,54 +61,60 @@ describe('exportModel onnx', () => {
     }
   }, 240_000);
 
-  it('with preprocessing, takes the raw columns (category indices) and standardises, fills and one-hot encodes them', async () => {
-    const rows: string[] = ['size,colour,age,y,z'];
-    const colours = ['red', 'green', 'blue'];
-    for (let i = 0; i < 60; i++) {
-      const size = i % 7 === 0 ? '' : String(10 + ((i * 37) % 23));
-      const age = String(((i * 13) % 50) + 0.5);
-      rows.push(`${size},${colours[i % 3]},${age},${(i * 7) % 11},${i % 2}`);
-    }
-    const g = new TaskGraph();
-    g.addTask('y', { kind: 'regression' });
-    g.addTask('z', { kind: 'binary' });
-    g.addAffinity('y', 'z', { weight: 0.5 });
-    const csv = await readCsv({ text: rows.join('\n') }, g, { impute: 'mean' });
-    const model = compile(g, {
-      strategy: 'hard',
-      trunk: { units: [6] },
-      input: { columns: csv.columns },
-      seed: 1,
-    });
-    scrambleWeights(model.model, 4);
-    model.metadata.preprocessing = csv.preprocessing;
-    const { result, session } = await onnxOf(model, true);
-    expect(result.signature.inputs[0]).toMatchObject({
-      name: 'features',
-      columns: ['size', 'colour', 'age'],
-    });
-    expect(result.signature.preprocessing?.included).toBe(true);
-    const features = csv.preprocessing.features;
-    const raw = rows.slice(1).map((line) =>
-      line
-        .split(',')
-        .slice(0, 3)
-        .map((cell, j) => {
-          const f = features[j]!;
-          if (f.type === 'numeric') return cell === '' ? Number.NaN : Number(cell);
-          return f.categories.indexOf(cell);
-        }),
-    );
-    expect(features.map((f) => f.type)).toEqual(['numeric', 'one-hot', 'numeric']);
-    const got = await runOnnx(session, 'features', raw);
-    const out = predict(model, csv.data.x);
-    for (const t of ['y', 'z']) {
-      expect(maxDiff(got[t]!, out[t]!.dataSync()), t).toBeLessThanOrEqual(1e-5);
-      out[t]!.dispose();
-    }
-    await session.release();
-    model.dispose();
-  });
+  it.each([
+    ['one-hot', {}],
+    ['codes', { maxOneHot: 2 }],
+  ] as const)(
+    'with preprocessing, takes the raw columns (category indices) and standardises, fills and encodes them (%s)',
+    async (encoding, options) => {
+      const rows: string[] = ['size,colour,age,y,z'];
+      const colours = ['red', 'green', 'blue'];
+      for (let i = 0; i < 60; i++) {
+        const size = i % 7 === 0 ? '' : String(10 + ((i * 37) % 23));
+        const age = String(((i * 13) % 50) + 0.5);
+        rows.push(`${size},${colours[i % 3]},${age},${(i * 7) % 11},${i % 2}`);
+      }
+      const g = new TaskGraph();
+      g.addTask('y', { kind: 'regression' });
+      g.addTask('z', { kind: 'binary' });
+      g.addAffinity('y', 'z', { weight: 0.5 });
+      const csv = await readCsv({ text: rows.join('\n') }, g, { impute: 'mean', ...options });
+      const model = compile(g, {
+        strategy: 'hard',
+        trunk: { units: [6] },
+        input: { columns: csv.columns },
+        seed: 1,
+      });
+      scrambleWeights(model.model, 4);
+      model.metadata.preprocessing = csv.preprocessing;
+      const { result, session } = await onnxOf(model, true);
+      expect(result.signature.inputs[0]).toMatchObject({
+        name: 'features',
+        columns: ['size', 'colour', 'age'],
+      });
+      expect(result.signature.preprocessing?.included).toBe(true);
+      const features = csv.preprocessing.features;
+      const raw = rows.slice(1).map((line) =>
+        line
+          .split(',')
+          .slice(0, 3)
+          .map((cell, j) => {
+            const f = features[j]!;
+            if (f.type === 'numeric') return cell === '' ? Number.NaN : Number(cell);
+            return f.categories.indexOf(cell);
+          }),
+      );
+      expect(features.map((f) => f.type)).toEqual(['numeric', encoding, 'numeric']);
+      const got = await runOnnx(session, 'features', raw);
+      const out = predict(model, csv.data.x);
+      for (const t of ['y', 'z']) {
+        expect(maxDiff(got[t]!, out[t]!.dataSync()), t).toBeLessThanOrEqual(1e-5);
+        out[t]!.dispose();
+      }
+      await session.release();
+      model.dispose();
+    },
+  );
 
   it('refuses withPreprocessing for a model without a saved preprocessing', async () => {
     const model = exportFixture();
