@@ -4,6 +4,7 @@ import {
   numberedInputs,
   type CpuBackend,
   type WasmBackend,
+  wasmKernelsVeto,
 } from './kernel-patch.js';
 
 /**
@@ -94,6 +95,7 @@ const kernels: Array<{ backendName: string; concat: tf.KernelFunc; split: tf.Ker
   },
 ];
 for (const k of kernels) {
+  if (k.backendName === 'wasm' && wasmKernelsVeto() !== undefined) continue;
   if (!tf.getKernel(FLAT_CONCAT, k.backendName))
     tf.registerKernel({
       kernelName: FLAT_CONCAT,

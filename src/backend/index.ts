@@ -16,6 +16,7 @@ export {
   type UntrainableLayer,
   type TrainableTarget,
 } from './trainable.js';
+export { TESTED_TFJS_CORE, wasmKernelsVeto } from './kernel-patch.js';
 export { patchWasmMatMul, restoreWasmMatMul, wasmMatMulPatched } from './wasm-matmul.js';
 export { patchWasmSlice, restoreWasmSlice, wasmSlicePatched } from './wasm-slice.js';
 export { patchWasmGather, restoreWasmGather, wasmGatherPatched } from './wasm-gather.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors.js';
 import { envVar, isNode, nodeParts } from '../platform/index.js';
+import { wasmKernelsVeto } from './kernel-patch.js';
 import { patchWasmKernels } from './wasm-patches.js';
 
 /** The backends mtgraph knows, fastest first: Node uses tensorflow, wasm, cpu; browsers webgpu, webgl, wasm, cpu. */
@@ -126,7 +127,8 @@ async function loadWasm(options: InitBackendOptions): Promise<string> {
       : simd
         ? 'tfjs-backend-wasm-simd.wasm'
         : 'tfjs-backend-wasm.wasm';
-  const extras = patchWasmKernels();
+  const veto = wasmKernelsVeto();
+  const extras = veto ? [veto] : patchWasmKernels();
   return `loaded ${binary} (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'one thread'}${extras.map((e) => `, ${e}`).join('')})`;
 }
 

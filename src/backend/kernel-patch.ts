@@ -1,8 +1,26 @@
 import * as tf from '@tensorflow/tfjs';
 
+/**
+ * The @tensorflow/tfjs-core version mtgraph's wasm kernels (the replacements and its own kernels)
+ * were written and tested against: they read tfjs-backend-wasm's internals (its heap, its kernel
+ * functions), which another version may lay out differently.
+ */
+export const TESTED_TFJS_CORE = '4.22.0';
+
+/**
+ * Why mtgraph's wasm kernels stand aside on the running tfjs (`found`, default the loaded
+ * tfjs-core's version), or undefined when they run. On another version the replacements are not
+ * installed and mtgraph's own kernels have no wasm variant: tfjs's own kernels run (slower, same
+ * results).
+ */
+export function wasmKernelsVeto(found: string | undefined = tf.version_core): string | undefined {
+  if (found === TESTED_TFJS_CORE) return undefined;
+  return `mtgraph's wasm kernels stand aside: they were tested with @tensorflow/tfjs-core ${TESTED_TFJS_CORE} (found ${found ?? 'an unknown version'}), so tfjs's own kernels run`;
+}
+
 /** A replacement of one registered wasm kernel that can be installed and undone. */
 export interface KernelPatch {
-  /** Installs the replacement; false when the kernel is not registered (another backend). */
+  /** Installs the replacement; false when the kernel is not registered (another backend) or tfjs is not the tested version. */
   patch(): boolean;
   /** Puts the original kernel back. */
   restore(): void;
@@ -23,6 +41,7 @@ export function wasmKernelPatch(
   return {
     patch() {
       if (original) return true;
+      if (wasmKernelsVeto() !== undefined) return false;
       const kernel = tf.getKernel(name, 'wasm');
       if (!kernel) return false;
       tf.unregisterKernel(name, 'wasm');

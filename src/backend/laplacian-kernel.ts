@@ -5,6 +5,7 @@ import {
   numberedInputs,
   type CpuBackend,
   type WasmBackend,
+  wasmKernelsVeto,
 } from './kernel-patch.js';
 import { LAPLACIAN_WASM } from './wasm/laplacian.wasm.js';
 
@@ -217,6 +218,7 @@ for (const [backendName, kernelFunc] of [
   ['wasm', wasmKernel],
   ['cpu', cpuKernel],
 ] as const) {
+  if (backendName === 'wasm' && wasmKernelsVeto() !== undefined) continue;
   if (!tf.getKernel(LAPLACIAN_KERNEL, backendName))
     tf.registerKernel({ kernelName: LAPLACIAN_KERNEL, backendName, kernelFunc });
 }

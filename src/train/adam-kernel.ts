@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { envVar } from '../platform/index.js';
-import type { CpuBackend, WasmBackend } from '../backend/kernel-patch.js';
+import { type CpuBackend, type WasmBackend, wasmKernelsVeto } from '../backend/kernel-patch.js';
 
 /**
  * The end of a FlatAdam step as ONE kernel, for the backends whose tensors JavaScript can read in
@@ -75,6 +75,7 @@ for (const [backendName, kernelFunc] of [
   ['wasm', wasmKernel],
   ['cpu', cpuKernel],
 ] as const) {
+  if (backendName === 'wasm' && wasmKernelsVeto() !== undefined) continue;
   if (!tf.getKernel(APPLY_STEP_KERNEL, backendName))
     tf.registerKernel({ kernelName: APPLY_STEP_KERNEL, backendName, kernelFunc });
 }
