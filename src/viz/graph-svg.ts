@@ -6,6 +6,16 @@
 import type { AbstractGraph } from 'graphology-types';
 import { NEGATIVE_EDGE_COLOR, POSITIVE_EDGE_COLOR } from './colors.js';
 import { computeDrawing, type Drawing } from './drawing.js';
+import {
+  edgePoints,
+  linePoints,
+  moveNodesOffEdges,
+  ROUTE_EDGES_UP_TO,
+  ROUTE_TASKS_UP_TO,
+  routeEdges,
+  type EdgeRoute,
+  type RouteNode,
+} from './edge-routes.js';
 import { escapeAttr, escapeXml, num, textWidth, truncate } from './escape.js';
 import { placeLabels } from './labels.js';
 import {
@@ -25,6 +35,8 @@ export const MAX_FIT_LABELS = 300;
 const EDGE_TITLES_UP_TO = 2000;
 /** Overlapping nodes are pushed apart up to this many tasks (beyond, a dense picture is expected). */
 const SEPARATE_UP_TO = 3000;
+/** Rounds of moving nodes off edges they do not join (each followed by separating nodes). */
+const CLEAR_ROUNDS = 6;
 const FONT = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif";
 const MIN_LEGEND_WIDTH = 200;
 
@@ -240,15 +252,36 @@ export function renderGraphSvg(graph: AbstractGraph, options: GraphSvgOptions = 
   const fontSize = o.fontSize;
   const margin = drawing.size.rMax + 6 + (n <= ALL_LABELS_UP_TO ? fontSize : 0);
   const { cx, cy, toLayout } = fitToArea(drawing, width, height, margin);
-  if (n <= SEPARATE_UP_TO)
-    separateNodes(
-      cx,
-      cy,
-      tasks.map((t) => t.r),
-      width,
-      height,
-      drawing.size.rMax + 2,
-    );
+  const [eMin, eMax] = o.edgeWidth === 'auto' ? autoEdgeWidth(n) : o.edgeWidth;
+  const clearance = 2 + eMax / 2;
+  const pairs = spec.affinities.map(
+    (a) => [spec.index.get(a.source)!, spec.index.get(a.target)!] as const,
+  );
+  const routed = n <= ROUTE_TASKS_UP_TO && pairs.length <= ROUTE_EDGES_UP_TO;
+  if (n <= SEPARATE_UP_TO) {
+    const radii = tasks.map((t) => t.r);
+    const nodeMargin = drawing.size.rMax + 2;
+    separateNodes(cx, cy, radii, width, height, nodeMargin);
+    // Nodes step off the edges they do not join (then apart again), a few rounds; edges that
+    // still pass through a node bend around it below.
+    if (routed) {
+      for (let round = 0; round < CLEAR_ROUNDS; round++) {
+        const points: RouteNode[] = tasks.map((t, i) => ({ x: cx[i]!, y: cy[i]!, r: t.r }));
+        const moves = moveNodesOffEdges(points, pairs, {
+          width,
+          height,
+          clearance,
+          margin: nodeMargin,
+        });
+        if (moves === 0) break;
+        points.forEach((p, i) => {
+          cx[i] = p.x;
+          cy[i] = p.y;
+        });
+        separateNodes(cx, cy, radii, width, height, nodeMargin, 10);
+      }
+    }
+  }
   if (o.writePositions) {
     tasks.forEach((t, i) => {
       const [x, y] = toLayout(cx[i]!, cy[i]!);
@@ -256,22 +289,32 @@ export function renderGraphSvg(graph: AbstractGraph, options: GraphSvgOptions = 
     });
   }
 
-  const [eMin, eMax] = o.edgeWidth === 'auto' ? autoEdgeWidth(n) : o.edgeWidth;
   const edgeOpacity = n <= 300 ? 0.75 : n <= 2000 ? 0.45 : 0.25;
   const titles = spec.affinities.length <= EDGE_TITLES_UP_TO;
+  // Edges bend around the nodes they do not join; labels then keep off the drawn edges.
+  const routeNodes: RouteNode[] = tasks.map((t, i) => ({ x: cx[i]!, y: cy[i]!, r: t.r }));
+  const routes: EdgeRoute[] = routed
+    ? routeEdges(routeNodes, pairs, { width, height, clearance })
+    : pairs.map(([source, target]) => ({ source, target, hits: 0 }));
   const edgeLines = (negative: boolean) =>
-    spec.affinities
-      .filter((a) => a.weight < 0 === negative)
-      .map((a) => {
-        const i = spec.index.get(a.source)!;
-        const j = spec.index.get(a.target)!;
-        const w = eMin + (eMax - eMin) * Math.min(1, Math.abs(a.weight));
-        const attrs = `x1="${num(cx[i]!)}" y1="${num(cy[i]!)}" x2="${num(cx[j]!)}" y2="${num(cy[j]!)}" stroke-width="${num(w, 2)}"`;
-        const tip = titles
-          ? `<title>${escapeXml(`${tasks[i]!.label} — ${tasks[j]!.label}: ${a.weight}${a.sharing !== 'auto' ? ` (sharing ${a.sharing})` : ''}`)}</title>`
-          : '';
-        return tip ? `<line ${attrs}>${tip}</line>` : `<line ${attrs}/>`;
-      });
+    spec.affinities.flatMap((a, k) => {
+      if (a.weight < 0 !== negative) return [];
+      const { source: i, target: j, control } = routes[k]!;
+      const w = eMin + (eMax - eMin) * Math.min(1, Math.abs(a.weight));
+      const tip = titles
+        ? `<title>${escapeXml(`${tasks[i]!.label} — ${tasks[j]!.label}: ${a.weight}${a.sharing !== 'auto' ? ` (sharing ${a.sharing})` : ''}`)}</title>`
+        : '';
+      const [tag, attrs] = control
+        ? [
+            'path',
+            `d="M${num(cx[i]!)} ${num(cy[i]!)}${control.length === 2 ? 'Q' : 'C'}${control.map((v) => num(v)).join(' ')} ${num(cx[j]!)} ${num(cy[j]!)}" stroke-width="${num(w, 2)}"`,
+          ]
+        : [
+            'line',
+            `x1="${num(cx[i]!)}" y1="${num(cy[i]!)}" x2="${num(cx[j]!)}" y2="${num(cy[j]!)}" stroke-width="${num(w, 2)}"`,
+          ];
+      return [tip ? `<${tag} ${attrs}>${tip}</${tag}>` : `<${tag} ${attrs}/>`];
+    });
   const positive = edgeLines(false);
   const negative = edgeLines(true);
 
@@ -292,7 +335,22 @@ export function renderGraphSvg(graph: AbstractGraph, options: GraphSvgOptions = 
             r: t.r,
             text: truncate(t.label, maxChars),
           })),
-          { fontSize, width, height, mode: labelMode, max: MAX_FIT_LABELS },
+          {
+            fontSize,
+            width,
+            height,
+            mode: labelMode,
+            max: MAX_FIT_LABELS,
+            ...(routed
+              ? {
+                  edges: routes.map(({ source, target, control }) =>
+                    control
+                      ? edgePoints(routeNodes[source]!, routeNodes[target]!, control)
+                      : linePoints(routeNodes[source]!, routeNodes[target]!),
+                  ),
+                }
+              : {}),
+          },
         );
   const labels = placed.map(
     (p) =>
@@ -329,8 +387,8 @@ export function renderGraphSvg(graph: AbstractGraph, options: GraphSvgOptions = 
     `<rect width="${num(totalWidth)}" height="${num(totalHeight)}" fill="#fff"/>`,
     `<text class="caption" x="8" y="${num(fontSize + 8)}" font-size="${num(fontSize + 2)}" font-weight="600" fill="#333">${escapeXml(truncate(caption, Math.floor((totalWidth - 16) / ((fontSize + 2) * 0.62))))}</text>`,
     `<g class="drawing" transform="translate(0,${header})">`,
-    `<g class="edges positive" stroke="${POSITIVE_EDGE_COLOR}" stroke-opacity="${edgeOpacity}" stroke-linecap="round">${positive.join('')}</g>`,
-    `<g class="edges negative" stroke="${NEGATIVE_EDGE_COLOR}" stroke-opacity="${Math.min(1, edgeOpacity + 0.15)}" stroke-dasharray="6 4">${negative.join('')}</g>`,
+    `<g class="edges positive" stroke="${POSITIVE_EDGE_COLOR}" stroke-opacity="${edgeOpacity}" stroke-linecap="round" fill="none">${positive.join('')}</g>`,
+    `<g class="edges negative" stroke="${NEGATIVE_EDGE_COLOR}" stroke-opacity="${Math.min(1, edgeOpacity + 0.15)}" stroke-dasharray="6 4" fill="none">${negative.join('')}</g>`,
     `<g class="nodes" stroke="#fff" stroke-width="${n <= 300 ? 1.5 : 0.5}">${nodes.join('')}</g>`,
     leaders.length
       ? `<g class="leaders" stroke="#999" stroke-width="0.6">${leaders.join('')}</g>`

@@ -81,7 +81,8 @@ describe('renderGraphSvg', () => {
     const pos = groups.find((e) => e.attrs.class === 'edges positive')!;
     expect(neg.attrs['stroke-dasharray']).toBeDefined();
     expect(neg.attrs.stroke).not.toBe(pos.attrs.stroke);
-    const lines = elements(tree, 'line');
+    // Edges are lines, or curves where a line would cross another node.
+    const lines = [...elements(tree, 'line'), ...elements(tree, 'path')];
     const negLines = lines.filter((l) => l.path.includes('g.edges negative'));
     const posLines = lines.filter((l) => l.path.includes('g.edges positive'));
     expect(negLines).toHaveLength(2);
