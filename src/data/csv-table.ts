@@ -70,10 +70,12 @@ export function parseError(file: string, error: CsvParseError, expected: number)
   switch (error.code) {
     case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH': {
       const got = Array.isArray(error.record) ? error.record.length : undefined;
+      // The parser may fail before the header reached the table (same chunk): its message says.
+      const width = expected > 0 ? expected : Number(/expect (\d+)/.exec(error.message)?.[1]);
       return csvError(
         file,
         { line },
-        `the row has ${got ?? 'a different number of'} cells (expected ${expected}, one per header column)`,
+        `the row has ${got ?? 'a different number of'} cells (expected ${width > 0 ? width : 'as many as the header has columns'}, one per header column)`,
         'Quote cells that contain the delimiter, and give every row one cell per column (an empty cell marks a missing value).',
         got,
       );

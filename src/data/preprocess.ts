@@ -7,7 +7,7 @@
  * same way at training, evaluation and prediction time.
  */
 import { z } from 'zod';
-import { FileError, OptionsError, show } from '../errors.js';
+import { type DataError, FileError, OptionsError, show } from '../errors.js';
 import { isPlainObject } from '../schema/common.js';
 import { readGraph, zodError } from '../schema/validate.js';
 import { csvError, type CsvTable } from './csv-table.js';
@@ -156,6 +156,60 @@ function missingColumn(table: CsvTable, column: string, role: string, fix: strin
     `${fix}${hint}`,
     column,
   );
+}
+
+/** The largest finite float32, the type of every tensor mtgraph trains on. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A feature value too large for float32 (or whose standardised value is): the DataError naming its cell. */
+function overflowError(
+  table: CsvTable,
+  r: number,
+  column: string,
+  cell: string,
+  scaled?: number,
+  others = false,
+): DataError {
+  const stats = others ? 'the statistics of the other rows' : "the training rows' statistics";
+  const what =
+    scaled === undefined
+      ? `the feature value ${cell} is too large for float32 (expected |value| <= 3.4e38)`
+      : `the feature value ${cell} standardised with ${stats} is ${scaled.toPrecision(3)}, too large for float32 (expected |value| <= 3.4e38)`;
+  return csvError(
+    table.file,
+    { line: table.lines[r]!, column },
+    what,
+    'Fix the cell, or rescale the column (e.g. log or divide by a constant) before training.',
+    cell,
+  );
+}
+
+/**
+ * Refuses the value farthest from the mean when, standardised by the statistics of the other
+ * values, it overflows float32: a split that leaves it out of the fitted rows (a validation row)
+ * would fail on it, so every split and `validate --data` refuse it alike, naming its cell.
+ */
+function checkOutlier(
+  table: CsvTable,
+  column: string,
+  cells: readonly string[],
+  values: Float64Array,
+  rows: readonly number[],
+  m: number,
+): void {
+  if (values.length < 2) return;
+  let far = 0;
+  for (let i = 1; i < values.length; i++)
+    if (Math.abs(values[i]! - m) > Math.abs(values[far]! - m)) far = i;
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) if (i !== far) sum += values[i]!;
+  const restMean = sum / (values.length - 1);
+  let squares = 0;
+  for (let i = 0; i < values.length; i++) if (i !== far) squares += (values[i]! - restMean) ** 2;
+  const restStd = Math.sqrt(squares / (values.length - 1)) || 1;
+  const scaled = (values[far]! - restMean) / restStd;
+  if (!(Math.abs(scaled) <= FLOAT32_MAX))
+    throw overflowError(table, rows[far]!, column, cells[rows[far]!]!, scaled, true);
 }
 
 function mean(values: Float64Array): number {
@@ -324,6 +378,7 @@ export function fitPreprocessing(
     const cells = table.columns.get(column)!;
     let categorical = declared.has(column);
     const numbers: number[] = [];
+    const numberRows: number[] = [];
     let firstBad = -1;
     let bad = 0;
     let present = 0;
@@ -336,7 +391,12 @@ export function fitPreprocessing(
         if (v === undefined) {
           bad++;
           if (firstBad < 0) firstBad = r;
-        } else numbers.push(v);
+        } else if (Math.abs(v) > FLOAT32_MAX) {
+          throw overflowError(table, r, column, cell);
+        } else {
+          numbers.push(v);
+          numberRows.push(r);
+        }
       }
       if (present === 0) {
         throw csvError(
@@ -379,6 +439,7 @@ export function fitPreprocessing(
     const values = Float64Array.from(numbers);
     const m = mean(values);
     const s = std(values, m);
+    if (o.standardize) checkOutlier(table, column, cells, values, numberRows, m);
     return {
       column,
       type: 'numeric',
@@ -555,7 +616,16 @@ export function applyPreprocessing(
             );
           }
         }
-        x[r * width + offset] = (v - f.mean) / f.scale;
+        const scaled = (v - f.mean) / f.scale;
+        if (!(Math.abs(scaled) <= FLOAT32_MAX))
+          throw overflowError(
+            table,
+            r,
+            f.column,
+            cell,
+            Math.abs(v) > FLOAT32_MAX ? undefined : scaled,
+          );
+        x[r * width + offset] = scaled;
       }
       offset += 1;
     } else {
