@@ -40,6 +40,8 @@ export type ExportNode =
       variance: ExportParam;
     }
   | { op: 'activation'; name: string; input: string; activation: string }
+  /** Identity whose gradient is zero (a task chain reading other tasks' towers without training them). */
+  | { op: 'stopGradient'; name: string; input: string }
   /** Identity at inference; `rate` is for training code (train.py). */
   | { op: 'dropout'; name: string; input: string; rate: number }
   /** Columns `[begin, begin + size)` of a matrix, activated ('linear', 'sigmoid', 'softmax'). */
@@ -160,6 +162,11 @@ const CONVERTERS: Record<string, Converter> = {
     name: layer.name,
     input: inputs[0]!,
     rate: config(layer).rate as number,
+  }),
+  MtgraphStopGradient: (layer, inputs) => ({
+    op: 'stopGradient',
+    name: layer.name,
+    input: inputs[0]!,
   }),
   MtgraphColumns: (layer, inputs) => {
     const c = config(layer);

@@ -152,6 +152,7 @@ function writeNode(w: OnnxWriter, n: ExportNode): void {
       activate(w, n.activation, t(n.input), t(n.name));
       return;
     case 'dropout':
+    case 'stopGradient':
       w.op('Identity', [t(n.input)], t(n.name));
       return;
     case 'columns': {

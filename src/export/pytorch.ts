@@ -263,6 +263,8 @@ function forwardLine(n: ExportNode, v: (name: string) => string, m: string): str
       return `${m} = self.${m}(${v(n.input)})`;
     case 'activation':
       return `${m} = ${activation(n.activation, v(n.input))}`;
+    case 'stopGradient':
+      return `${m} = ${v(n.input)}.detach()`;
     case 'columns':
       return `${m} = ${activation(n.activation, `${v(n.input)}[:, ${n.begin}:${n.begin + n.size}]`)}`;
     case 'crossStitch':

@@ -167,6 +167,7 @@ export function toTfjsModel(graph: ExportGraph): tf.LayersModel {
           .activation({ activation: n.activation as 'linear', name: n.name })
           .apply(tensor(n.input)) as tf.SymbolicTensor;
       case 'dropout':
+      case 'stopGradient':
         return tensor(n.input);
       case 'columns': {
         const source = linear(nodeOf(graph, n.input));
