@@ -2,8 +2,8 @@
  * Charts of a training run, specified in vega-lite, compiled to vega and rendered to SVG in
  * Node (no canvas, no browser, no network: data is inline and the loader refuses to load).
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type * as Vega from 'vega';
+import type { TopLevelSpec } from 'vega-lite';
 import { categoryColor } from './colors.js';
 import { xmlSafe } from './escape.js';
 
@@ -20,7 +20,7 @@ const CONFIG = {
 };
 
 /** A loader that loads nothing: charts only draw inline data, so a report can never make a request. */
-function noLoader(): vega.Loader {
+function noLoader(vega: typeof Vega): Vega.Loader {
   const refuse = () =>
     Promise.reject(new Error('mtgraph/viz: charts draw inline data only; loading is disabled.'));
   const base = vega.loader();
@@ -33,11 +33,13 @@ function noLoader(): vega.Loader {
  * several charts inlined in one page do not share ids.
  */
 export async function renderVegaLite(spec: TopLevelSpec, idPrefix = ''): Promise<string> {
+  // Loaded on first use: a program that draws no chart never loads vega.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const logger = vega.logger(vega.None);
   const compiled = compile({ config: CONFIG, ...spec } as TopLevelSpec, { logger }).spec;
   const view = new vega.View(vega.parse(compiled), {
     renderer: 'none',
-    loader: noLoader(),
+    loader: noLoader(vega),
     logger,
     logLevel: vega.None,
   });
