@@ -5,6 +5,7 @@ import { validateCommand } from './commands/validate.js';
 import { planCommand } from './commands/plan.js';
 import { trainCommand } from './commands/train.js';
 import { compareCommand } from './commands/compare.js';
+import { tuneCommand } from './commands/tune.js';
 import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
 import { affinityCommand } from './commands/affinity.js';
@@ -21,6 +22,7 @@ Examples:
   mtgraph validate graphs/keras-two-task.json
   mtgraph plan graphs/recommender.json --strategy clustered
   mtgraph train graph.json --data train.csv --epochs 30 --out out/model
+  mtgraph tune graph.json --data train.csv --budget 10m --out out/model
   mtgraph eval out/model --data test.csv
   mtgraph predict out/model --data new.csv --out predictions.csv
   mtgraph export out/model --format onnx --out out/onnx
@@ -64,6 +66,7 @@ export function buildProgram(ctx: CommandContext, version: string): Command {
     planCommand,
     trainCommand,
     compareCommand,
+    tuneCommand,
     evalCommand,
     predictCommand,
     exportCommand,

@@ -85,7 +85,7 @@ const AXES: Array<{ key: string; title: string; log: boolean }> = [
   { key: 'strength', title: "soft's strength", log: true },
   { key: 'width', title: 'trunk units (total)', log: false },
   { key: 'dropout', title: 'dropout', log: false },
-  { key: 'l2', title: 'L2 (0 drawn at the left edge)', log: false },
+  { key: 'l2', title: 'L2', log: false },
   { key: 'weightDecay', title: 'weight decay', log: true },
   { key: 'experts', title: 'experts', log: false },
   { key: 'epochs', title: 'epochs trained', log: false },
@@ -110,7 +110,7 @@ export function tuningSpec(t: TuningSummary): TopLevelSpec {
         value: finite(v),
         score: finite(x.value),
         space: x.space,
-        trial: x.id,
+        trial: x.id + 1,
         best: x.id === t.best.trial ? 'best' : 'other',
       });
     }
@@ -192,7 +192,7 @@ export async function tuningSection(
   const trialRows = t.trials
     .map(
       (x) =>
-        `<tr${x.id === t.best.trial ? ' style="font-weight:600"' : ''}><td>${x.id}</td><td>${escapeXml(x.space)}</td><td>${x.rung}</td><td>${x.epochs}</td><td>${x.seconds.toFixed(1)}</td><td>${escapeXml(x.status)}</td><td>${num(x.value, 3)}</td>${names.map((n) => `<td>${escapeXml(x.settings[n] ?? '–')}</td>`).join('')}</tr>`,
+        `<tr${x.id === t.best.trial ? ' style="font-weight:600"' : ''}><td>${x.id + 1}</td><td>${escapeXml(x.space)}</td><td>${x.rung}</td><td>${x.epochs}</td><td>${x.seconds.toFixed(1)}</td><td>${escapeXml(x.status)}</td><td>${num(x.value, 3)}</td>${names.map((n) => `<td>${escapeXml(x.settings[n] ?? '–')}</td>`).join('')}</tr>`,
     )
     .join('');
   const html = [
@@ -200,7 +200,7 @@ export async function tuningSection(
       svg,
       `Each scored trial's settings against its validation score (${t.objective}${t.lowerIsBetter ? ', lower is better: the axis is reversed' : ''}); ringed: the best.${t.caption ? ` ${t.caption}` : ''}`,
     ),
-    `<h3>Best: trial ${t.best.trial}${best ? ` (${escapeXml(best.space)})` : ''}</h3>`,
+    `<h3>Best: trial ${t.best.trial + 1}${best ? ` (${escapeXml(best.space)})` : ''}</h3>`,
     `<div class="table"><table><thead><tr><th>task</th><th>metric</th><th>validation</th>${hasTest ? '<th>test</th>' : ''}</tr></thead><tbody>${taskRows}</tbody></table></div>`,
     `<h3>Every trial</h3>`,
     `<div class="table"><table><thead><tr><th>trial</th><th>space</th><th>rung</th><th>epochs</th><th>s</th><th>status</th><th>score</th>${names.map((n) => `<th>${escapeXml(n)}</th>`).join('')}</tr></thead><tbody>${trialRows}</tbody></table></div>`,

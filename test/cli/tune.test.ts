@@ -1,0 +1,90 @@
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, shopCsv, SHOP_GRAPH, tempDir } from './helpers.js';
+import { loadModel } from '../../src/index.js';
+
+describe('mtgraph tune', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await tempDir('tune');
+    await fs.writeFile(path.join(dir, 'shop.json'), JSON.stringify(SHOP_GRAPH));
+    await fs.writeFile(path.join(dir, 'shop.csv'), shopCsv(240));
+  });
+
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('mtgraph tune searches, prints a line per trial, retrains and saves the best with a report', async () => {
+    const out = path.join(dir, 'model');
+    const r = await cli(
+      'tune',
+      path.join(dir, 'shop.json'),
+      '--data',
+      path.join(dir, 'shop.csv'),
+      '--exclude',
+      'id',
+      '--trials',
+      '4',
+      '--strategies',
+      'hard,soft',
+      '--out',
+      out,
+    );
+    expect(r.stderr).not.toMatch(/internal/i);
+    expect(r.code).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => /^trial \d\/4 /.test(l));
+    expect(lines).toHaveLength(4);
+    for (const l of lines) expect(l).toMatch(/best so far: trial \d (hard|soft)/);
+    expect(r.stdout).toMatch(/chosen: trial \d, (hard|soft)/);
+    expect(r.stdout).toContain('scored on the test rows');
+    const model = await loadModel(out);
+    try {
+      const tuning = model.metadata?.tuning as { trials: number; best: { strategy: string } };
+      expect(tuning.trials).toBe(4);
+      expect(['hard', 'soft']).toContain(model.plan.strategy);
+      expect(tuning.best.strategy).toBe(model.plan.strategy);
+    } finally {
+      model.dispose();
+    }
+    const html = await fs.readFile(path.join(out, 'report.html'), 'utf8');
+    expect(html).toContain('<section id="tuning">');
+    expect(html.match(/<td>(hard|soft)<\/td><td>\d<\/td>/g)).toHaveLength(4);
+  }, 120_000);
+
+  it('mtgraph tune refuses a bad --budget before reading the data', async () => {
+    const r = await cli(
+      'tune',
+      path.join(dir, 'shop.json'),
+      '--data',
+      path.join(dir, 'shop.csv'),
+      '--budget',
+      'ten minutes',
+      '--out',
+      path.join(dir, 'never'),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('expected a duration such as 90s, 10m or 1h (got "ten minutes")');
+    expect(existsSync(path.join(dir, 'never'))).toBe(false);
+  });
+
+  it('mtgraph tune refuses an unknown strategy with the registered ones', async () => {
+    const r = await cli(
+      'tune',
+      path.join(dir, 'shop.json'),
+      '--data',
+      path.join(dir, 'shop.csv'),
+      '--exclude',
+      'id',
+      '--strategies',
+      'hard,sotf',
+      '--out',
+      path.join(dir, 'never2'),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('unknown strategy (got "sotf"; expected one of single, hard');
+    expect(existsSync(path.join(dir, 'never2'))).toBe(false);
+  });
+});
