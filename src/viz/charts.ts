@@ -139,7 +139,9 @@ export function taskLossSpec(
         },
       },
     },
-    resolve: { scale: { y: 'independent' } },
+    // Each cell draws its own x axis: shared axes sit under the last row of each column, and
+    // float under empty cells when the last row is not full.
+    resolve: { scale: { y: 'independent' }, axis: { x: 'independent' } },
   } as TopLevelSpec;
 }
 
@@ -334,6 +336,7 @@ export function comparisonSpec(
         tooltip: [{ field: 'task' }, { field: 'strategy' }, { field: 'score', format: '.4f' }],
       },
     },
-    resolve: { scale: { y: 'independent' } },
+    // Each cell draws its own x axis (see taskLossSpec).
+    resolve: { scale: { y: 'independent' }, axis: { x: 'independent' } },
   } as TopLevelSpec;
 }

@@ -393,7 +393,7 @@ export async function renderReport(
       `${epochs} epoch${epochs === 1 ? '' : 's'}`,
       history.trainRows !== undefined ? `${count(history.trainRows)} training rows` : '',
       history.valRows ? `${count(history.valRows)} validation rows` : '',
-      history.bestEpoch !== undefined ? `best epoch ${history.bestEpoch + 1}` : '',
+      history.bestEpoch !== undefined ? `best epoch ${history.bestEpoch}` : '',
       history.stoppedEarly ? 'stopped early' : '',
       history.timing?.totalMs !== undefined
         ? `${(history.timing.totalMs / 1000).toFixed(1)} s`
@@ -452,10 +452,7 @@ export async function renderReport(
           ),
         );
       } else {
-        const distinct = [...new Set(weighted.map((t) => fmt(lastFinite(history.weights[t]))))];
-        parts.push(
-          `<p class="note">${escapeXml(`Loss-balancing weights were constant over the epochs (${distinct.length === 1 ? `all ${distinct[0]}` : 'see the table'}).`)}</p>`,
-        );
+        parts.push(constantWeights(weighted, history.weights));
       }
     }
     sections.push({ id: 'training', title: 'Training', html: parts.join('\n') });
@@ -558,6 +555,33 @@ export async function renderReport(
     '</html>',
     '',
   ].join('\n');
+}
+
+/** Tasks named in a table cell before "and N more". */
+const WEIGHT_TASKS_NAMED = 12;
+
+/** Constant balancing weights: one sentence when all are equal, else a table of each value and its tasks. */
+function constantWeights(tasks: string[], weights: Record<string, number[]>): string {
+  const byValue = new Map<string, string[]>();
+  for (const t of tasks) {
+    const v = fmt(lastFinite(weights[t]));
+    let list = byValue.get(v);
+    if (!list) byValue.set(v, (list = []));
+    list.push(t);
+  }
+  if (byValue.size === 1)
+    return `<p class="note">${escapeXml(`Loss-balancing weights were constant over the epochs (all ${[...byValue.keys()][0]}).`)}</p>`;
+  const rows = [...byValue]
+    .sort((a, b) => Number(b[0]) - Number(a[0]) || a[0].localeCompare(b[0]))
+    .map(([v, ts]) => {
+      const named = ts.slice(0, WEIGHT_TASKS_NAMED).join(', ');
+      const more =
+        ts.length > WEIGHT_TASKS_NAMED
+          ? ` and ${ts.length - WEIGHT_TASKS_NAMED} more (${ts.length} tasks)`
+          : '';
+      return `<tr><td>${escapeXml(named + more)}</td><td>${escapeXml(v)}</td></tr>`;
+    });
+  return `<p class="note">Loss-balancing weights were constant over the epochs; they differ between tasks:</p><div class="table"><table class="weights"><thead><tr><th>tasks</th><th>weight</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 /** Final metrics per task: from `metrics` (evaluate), else from the last epoch of the history with metrics; with the last losses from the history. */
