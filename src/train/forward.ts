@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../network/types.js';
+import { bankForward, towerGroups, type TowerGroup } from './tower-bank.js';
 
 /** Rows per forward pass when predicting or evaluating (bounds the activations' memory). */
 export const INFERENCE_CHUNK = 8192;
@@ -45,6 +46,11 @@ export interface TrainingView {
   readonly model: tf.LayersModel;
   /** Per task, in plan order. */
   readonly sources: readonly OutputSource[];
+  /**
+   * Tower banks (tower-bank.ts), whose outputs follow the model's: each reads the model's input or
+   * one of the model's outputs (`parent`: its index).
+   */
+  readonly banks?: ReadonlyArray<{ group: TowerGroup; parent: number | 'input' }>;
 }
 
 const views = new WeakMap<MtgraphModel, TrainingView | null>();
@@ -54,7 +60,9 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
   const known = views.get(model);
   if (known !== undefined) return known ?? undefined;
   const { plan, layerNames: names } = model;
-  if (names.fusedHeads.size === 0) {
+  const fusedTasks = new Set([...names.fusedHeads.values()].flat());
+  const groups = towerGroups(model, fusedTasks);
+  if (names.fusedHeads.size === 0 && groups.length === 0) {
     views.set(model, null);
     return undefined;
   }
@@ -77,15 +85,43 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
     }
     outputs.push(logits);
   }
+  // Banked towers: their outputs come after the model's (forwardView), in the order of `banks`.
+  const banked = groups.flatMap((g) => g.tasks);
+  const banks = groups.map((group, b) => {
+    group.tasks.forEach((id, t) => {
+      sources[model.outputIndex.get(id)!] = {
+        output: -1 - b, // set below, once the model's outputs are counted
+        begin: t * group.headUnits,
+        size: group.headUnits,
+        width: group.tasks.length * group.headUnits,
+        activation: plan.heads[id]!.activation,
+      };
+    });
+    return group;
+  });
   plan.tasks.forEach((t, i) => {
     if (sources[i]) return;
     const units = plan.heads[t.id]!.units;
     sources[i] = { output: outputs.length, begin: 0, size: units, width: units, activation: null };
     outputs.push(model.model.outputs[i]!);
   });
+  const input = model.model.inputs[0];
+  // One output per parent tensor (tfjs gives a repeated output only once).
+  const bankParents = banks.map((g) => {
+    if (g.parent === input) return 'input' as const;
+    if (!outputs.includes(g.parent)) outputs.push(g.parent);
+    return outputs.indexOf(g.parent);
+  });
+  // tfjs needs an output: with every task banked on the input, the input itself (no kernel).
+  if (outputs.length === 0) outputs.push(input as tf.SymbolicTensor);
+  const first = outputs.length;
+  for (const s of sources) if (s.output < 0) s.output = first + (-1 - s.output);
   const view: TrainingView = {
     model: tf.model({ inputs: model.model.inputs, outputs, name: `${model.model.name}.training` }),
     sources,
+    ...(banked.length > 0
+      ? { banks: banks.map((group, b) => ({ group, parent: bankParents[b]! })) }
+      : {}),
   };
   views.set(model, view);
   return view;
@@ -94,5 +130,14 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
 /** Runs a TrainingView on a batch; returns its outputs in order. */
 export function forwardView(view: TrainingView, x: tf.Tensor2D, training: boolean): tf.Tensor[] {
   const out = view.model.apply(x, { training }) as tf.Tensor | tf.Tensor[];
-  return Array.isArray(out) ? out : [out];
+  const outs = Array.isArray(out) ? out : [out];
+  if (!view.banks) return outs;
+  return [
+    ...outs,
+    ...view.banks.map(({ group, parent }) =>
+      parent === 'input'
+        ? bankForward(group, x, true)
+        : bankForward(group, outs[parent] as tf.Tensor2D),
+    ),
+  ];
 }
