@@ -166,7 +166,7 @@ async function train(
       meanAuc: aucs.reduce((a, b) => a + b, 0) / aucs.length,
       aucs,
       params: model.plan.params.total,
-      epochs: (history.bestEpoch ?? history.epochs - 1) + 1,
+      epochs: history.bestEpoch ?? history.epochs,
       seconds: (performance.now() - t0) / 1000,
     };
     console.error(

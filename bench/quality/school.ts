@@ -442,7 +442,7 @@ async function run(
     const ev = explainedVariance(model, parts.score, features.take, yMean, yStd);
     return {
       ev,
-      epochs: parts.val ? (history.bestEpoch ?? history.epochs - 1) + 1 : history.epochs,
+      epochs: parts.val ? (history.bestEpoch ?? history.epochs) : history.epochs,
       seconds: (performance.now() - t0) / 1000,
       params: model.plan.params.total,
       best: curve,

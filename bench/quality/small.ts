@@ -282,7 +282,7 @@ async function runDataSet(d: DataSet): Promise<void> {
           // Validation MSE (standardised targets) at the best epoch, per target.
           add(
             s.label,
-            d.targets.map((t) => history.valTaskLoss![t]![history.bestEpoch!]!),
+            d.targets.map((t) => history.valTaskLoss![t]![history.bestEpoch! - 1]!),
           );
           continue;
         }

@@ -465,7 +465,7 @@ class TrainingRun {
         if (opts.onEpochEnd) await opts.onEpochEnd(epoch, logs);
       }
       if (opts.earlyStopping && bestEpoch >= 0) {
-        history.bestEpoch = bestEpoch;
+        history.bestEpoch = bestEpoch + 1; // counted from 1, as the CLI and the report show epochs
         if (best && bestEpoch !== history.epochs - 1) restore(this.allVariables, best);
       }
     } finally {

@@ -1,6 +1,6 @@
 /** What `onEpochEnd` receives after each epoch. Per-task values are keyed by task id. */
 export interface EpochLogs {
-  /** 0-based epoch index. */
+  /** 0-based epoch index, as in Keras and tfjs callbacks: the epoch's number is `epoch + 1`. */
   epoch: number;
   /**
    * Mean over the epoch's batches of the step objective: sum_t weight_t * loss_t + penalty (for
@@ -54,7 +54,13 @@ export interface History {
    */
   metrics?: Record<string, Record<string, number[]>>;
   valMetrics?: Record<string, Record<string, number[]>>;
-  /** With early stopping: the best epoch by the monitored value (the model holds its weights when restoreBestWeights, the default). */
+  /**
+   * With early stopping: the NUMBER of the best epoch by the monitored value, counted from 1 as
+   * the CLI, the report and Keras's messages count epochs ("best epoch 10"); its values are at
+   * index `bestEpoch - 1` of the per-epoch arrays (`valLoss[bestEpoch - 1]`), and it is the epoch
+   * whose `onEpochEnd(epoch)` had `epoch === bestEpoch - 1`. The model holds its weights when
+   * restoreBestWeights (the default).
+   */
   bestEpoch?: number;
   /** True when early stopping ended training before `epochs`. */
   stoppedEarly: boolean;

@@ -282,7 +282,7 @@ describe('fit', () => {
     const val = history.valLoss!;
     const best = val.indexOf(Math.min(...val));
     expect(history.stoppedEarly).toBe(true);
-    expect(history.bestEpoch).toBe(best);
+    expect(history.bestEpoch).toBe(best + 1); // counted from 1
     expect(history.epochs).toBe(best + 4);
     expect(best).toBeLessThan(history.epochs - 1);
     const now = weightsOf(model);

@@ -201,6 +201,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
         params: model.plan.params.total,
         epochs: history.epochs,
         stoppedEarly: history.stoppedEarly,
+        bestEpoch: history.bestEpoch ?? null,
         split: sizes,
         scoredOn: scored,
         targetScale: scale,
@@ -210,7 +211,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
         seconds,
       });
       out.result(
-        `${metricsTable(model.plan.tasks, metrics)}\n\nscores on the ${scored} rows (${scoredData.rows}); trained ${history.epochs} epoch(s)${history.stoppedEarly ? ` (stopped early, best epoch ${history.bestEpoch! + 1})` : ''} in ${seconds.toFixed(1)} s\nmodel: ${shown(flags.out)}${reportPath !== undefined ? `\nreport: ${shown(reportPath)}` : ''}`,
+        `${metricsTable(model.plan.tasks, metrics)}\n\nscores on the ${scored} rows (${scoredData.rows}); trained ${history.epochs} epoch(s)${history.stoppedEarly ? ` (stopped early, best epoch ${history.bestEpoch})` : ''} in ${seconds.toFixed(1)} s\nmodel: ${shown(flags.out)}${reportPath !== undefined ? `\nreport: ${shown(reportPath)}` : ''}`,
       );
     } finally {
       model.dispose();
