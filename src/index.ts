@@ -225,6 +225,7 @@ export {
 export {
   exportModel,
   writeExport,
+  importWeights,
   registerExportFormat,
   exportFormatNames,
   type ExportOptions,
