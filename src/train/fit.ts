@@ -23,6 +23,7 @@ import { reseedDropout } from '../network/layers/dropout.js';
 import type { EpochLogs, History } from './history.js';
 import { resolveTaskMetrics, scoreTasks, unpackOutputs, type TaskScores } from './task-metrics.js';
 import { targetScaleNotes } from './target-scale.js';
+import { divergenceNotes, lossBaselines } from './notes.js';
 import type { Metric } from './metrics/index.js';
 import { applySampleWeights, isWeighted } from './sample-weight.js';
 import { withUpdateKnobs } from './optimizer-knobs.js';
@@ -143,7 +144,10 @@ export async function fit(
       resumed,
       print && files && { fingerprint: print, epochsTrainedBefore, files },
     );
-    history.notes = notes;
+    history.notes = [
+      ...notes,
+      ...divergenceNotes(history, opts.optimizer, lossBaselines(model.plan, train)),
+    ];
     history.timing.prepareMs = prepareMs;
     history.timing.totalMs = performance.now() - started;
     model.metadata = {
