@@ -8,8 +8,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { loadGraph, plan } from '../../src/index.js';
-import { renderReport } from '../../src/viz/index.js';
+import { loadGraph, plan, TaskGraph } from '../../src/index.js';
+import { renderGraphSvg, renderReport } from '../../src/viz/index.js';
+import { randomGraph } from '../fixtures.js';
 import { HOSTILE, hostileGraph } from './helpers.js';
 import { fakeAffinity, fakeHistory } from './report-fixture.js';
 
@@ -149,6 +150,102 @@ describe.skipIf(!available)('renderReport in headless chromium', () => {
     expect(problems.some((p) => p.startsWith('dialog'))).toBe(true);
     expect(requests.some((r) => r.startsWith('http://'))).toBe(true);
     expect((await ink(await page.screenshot())).share).toBeLessThan(0.01);
+    await page.close();
+  });
+
+  it('renderReport draws each per-task x axis right under a chart cell, none under an empty cell', async () => {
+    // 6 tasks in 4 columns: the second row has 2 empty cells.
+    const ids = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'];
+    const g = new TaskGraph({ input: 4 });
+    for (const t of ids) g.addTask(t, { kind: 'regression' });
+    const html = await renderReport({ graph: g, history: fakeHistory(ids, 10) });
+    const { page, problems } = await open(html, 'facets.html');
+    expect(problems).toEqual([]);
+    const seen = await page.evaluate(() => {
+      const d = (globalThis as unknown as { document: any }).document;
+      const svg = d.querySelectorAll('#training figure svg')[1];
+      type Rect = {
+        left: number;
+        right: number;
+        top: number;
+        bottom: number;
+        width: number;
+        height: number;
+      };
+      const rects = (sel: string): Rect[] =>
+        [...svg.querySelectorAll(sel)].map((e: any) => e.getBoundingClientRect());
+      // A cell's view background (nested groups repeat it, a pixel apart): one per position.
+      const cells: Rect[] = [];
+      for (const b of rects('path.background'))
+        if (
+          b.width > 50 &&
+          b.height > 50 &&
+          !cells.some((c) => Math.abs(c.left - b.left) < 4 && Math.abs(c.top - b.top) < 4)
+        )
+          cells.push(b);
+      const axes = rects('g.role-axis[aria-label^="X-axis"]');
+      const floating = axes.filter(
+        (a) =>
+          !cells.some(
+            (c) =>
+              Math.abs(a.top - c.bottom) <= 3 && a.left >= c.left - 8 && a.right <= c.right + 8,
+          ),
+      ).length;
+      return { cells: cells.length, axes: axes.length, floating };
+    });
+    expect(seen).toEqual({ cells: 6, axes: 6, floating: 0 });
+    await page.close();
+  });
+
+  it('renderGraphSvg edges cross no unrelated node and no label, with the text boxes of the browser', async () => {
+    const cases: Array<[string, TaskGraph, number]> = [
+      ['hostile', hostileGraph(), 0],
+      ['random 20/30', randomGraph(20, 30, 2), 0],
+      ['random 20/30', randomGraph(20, 30, 2), 1],
+      ['random 30/45', randomGraph(30, 45, 3), 2],
+    ];
+    for (const file of ['census-income', 'recommender', 'sarcos', 'keras-two-task'])
+      cases.push([file, await loadGraph(`graphs/${file}.json`), 0]);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    for (const [name, g, seed] of cases) {
+      await page.setContent(
+        `<!DOCTYPE html><body style="margin:0">${renderGraphSvg(g, { seed })}</body>`,
+      );
+      const seen = await page.evaluate(() => {
+        const d = (globalThis as unknown as { document: any }).document;
+        const root = d.querySelector('svg g.drawing');
+        const nodes = [...root.querySelectorAll('g.nodes circle')].map((c: any) => ({
+          x: c.cx.baseVal.value,
+          y: c.cy.baseVal.value,
+          r: c.r.baseVal.value,
+        }));
+        const labels = [...root.querySelectorAll('g.labels text')].map((t: any) => t.getBBox());
+        let nodeHits = 0;
+        let labelHits = 0;
+        for (const e of root.querySelectorAll('g.edges > *')) {
+          const length = e.getTotalLength();
+          const steps = Math.max(2, Math.ceil(length * 2));
+          const points = Array.from({ length: steps + 1 }, (_, k) =>
+            e.getPointAtLength((length * k) / steps),
+          );
+          const [a, b] = [points[0], points[steps]];
+          for (const n of nodes) {
+            if (Math.hypot(n.x - a.x, n.y - a.y) < 0.2 || Math.hypot(n.x - b.x, n.y - b.y) < 0.2)
+              continue;
+            if (points.some((p: any) => Math.hypot(p.x - n.x, p.y - n.y) < n.r)) nodeHits++;
+          }
+          for (const l of labels)
+            if (
+              points.some(
+                (p: any) => p.x > l.x && p.x < l.x + l.width && p.y > l.y && p.y < l.y + l.height,
+              )
+            )
+              labelHits++;
+        }
+        return { nodeHits, labelHits };
+      });
+      expect({ name, seed, ...seen }).toEqual({ name, seed, nodeHits: 0, labelHits: 0 });
+    }
     await page.close();
   });
 
