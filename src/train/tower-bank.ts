@@ -208,7 +208,8 @@ export function bankForward(
     (act0 === 'relu' || act0 === 'linear') &&
     bankHeadKernelAvailable()
   ) {
-    const w = tf.concat(heads.map((d) => tf.reshape(d.kernel.read(), [-1]))) as tf.Tensor1D;
+    // The [u, 1] head kernels end to end, then one reshape (not one per head).
+    const w = tf.reshape(tf.concat(heads.map((d) => d.kernel.read())), [-1]) as tf.Tensor1D;
     const c = tf.concat(heads.map((d) => d.bias!.read())) as tf.Tensor1D;
     return oneLayerBank(parent, !parentIsInput, [K, b, w, c], u0, act0);
   }
