@@ -15,6 +15,7 @@ import {
   parseAffinityAttributes,
   parseGraphAttributes,
   parseTaskAttributes,
+  registerSerializedReader,
   normaliseGraphInput,
   zodError,
 } from '../schema/validate.js';
@@ -224,3 +225,5 @@ export class TaskGraph extends TaskGraphBase {
     return graph;
   }
 }
+
+registerSerializedReader((data) => TaskGraph.from(data));

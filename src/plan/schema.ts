@@ -8,7 +8,7 @@ import {
 } from '../schema/common.js';
 import { PlanError, show } from '../errors.js';
 import { isPlainObject, findUnsafeKey } from '../schema/common.js';
-import { zodError } from '../schema/validate.js';
+import { parseJsonText, zodError } from '../schema/validate.js';
 import { PLAN_VERSION, type Plan } from './types.js';
 
 const layer = z.strictObject({
@@ -110,8 +110,9 @@ export const PlanSchema = z.strictObject({
   notes: z.array(z.string()),
 });
 
-/** Reads a Plan from parsed JSON, refusing unknown versions and malformed content. */
+/** Reads a Plan from parsed JSON or from JSON text, refusing unknown versions and malformed content. */
 export function parsePlan(value: unknown): Plan {
+  if (typeof value === 'string') value = parseJsonText(value, 'a plan', PlanError, 'mtgraph/plan');
   if (!isPlainObject(value))
     throw new PlanError(`mtgraph/plan: a plan must be an object (got ${show(value)}).`, {
       path: '',

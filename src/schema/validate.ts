@@ -322,14 +322,43 @@ function isGraphLike(value: unknown): value is GraphLike {
   );
 }
 
+/** Builds a graph from graphology's serialized JSON; TaskGraph.from registers itself here (schema/ does not import graph/). */
+let serializedReader: ((data: unknown) => unknown) | undefined;
+
+/** Registers how `readGraph` turns serialized JSON into a graph (called by the TaskGraph module). */
+export function registerSerializedReader(read: (data: unknown) => unknown): void {
+  serializedReader = read;
+}
+
+/** JSON text parsed, or a GraphSpecError / given error class naming the syntax problem. */
+export function parseJsonText(
+  text: string,
+  what: string,
+  ErrorClass: new (m: string, d: { path: string; got?: unknown }) => MtgraphError = GraphSpecError,
+  scope = SCOPE,
+): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    const why = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
+    throw new ErrorClass(
+      `${scope}: the string given as ${what} is not JSON (${capText(why, 200)}) → at (root). Pass the parsed object, a graph, or valid JSON text.`,
+      { path: '', got: capText(text, 60) },
+    );
+  }
+}
+
 /**
  * Validates any graphology graph as a task graph and reads it into plain data.
- * Accepts a TaskGraph or a plain graphology `UndirectedGraph` / `Graph({ type: 'undirected' })`.
+ * Accepts a TaskGraph, a plain graphology `UndirectedGraph` / `Graph({ type: 'undirected' })`,
+ * graphology's serialized JSON (`graph.export()`, as in graphs/*.json), or that JSON as text.
  */
 export function readGraph(graph: unknown): GraphSpec {
+  if (typeof graph === 'string') graph = parseJsonText(graph, 'a task graph');
+  if (isPlainObject(graph) && 'nodes' in graph && serializedReader) graph = serializedReader(graph);
   if (!isGraphLike(graph)) {
     throw new GraphStructureError(
-      `${SCOPE}: expected a graphology graph (got ${show(graph)}). Build one with new TaskGraph(), or load a file with loadGraph(path).`,
+      `${SCOPE}: expected a graphology graph (got ${show(graph)}). Build one with new TaskGraph(), pass its serialized JSON (graph.export()) or load a file with loadGraph(path).`,
       { path: '', got: graph },
     );
   }
