@@ -321,7 +321,7 @@ function checkAgainstPlan(model: tf.LayersModel, plan: Plan, source: ModelSource
       `${SCOPE}: ${MODEL_FILES.plan} does not match ${MODEL_FILES.model} in ${source.where}: ${what}. The files come from different models: save the model again.`,
       { path: source.at(MODEL_FILES.plan) },
     );
-  const expected = plan.tasks.map((t) => names.heads.get(t.id)!);
+  const expected = plan.tasks.map((t) => names.outputs.get(t.id)!);
   if (JSON.stringify(model.outputNames) !== JSON.stringify(expected))
     throw mismatch(
       `the model's outputs are ${model.outputNames.join(', ')}, the plan's tasks give ${expected.join(', ')}`,

@@ -14,6 +14,8 @@ import { assemble } from './model.js';
 import { nameLayers, type GateNames } from './names.js';
 import { deriveSeed } from './seed.js';
 import { denseStack, denseStep } from './stack.js';
+import { checkChains } from '../schema/chains.js';
+import { StopGradient } from './layers/stop-gradient.js';
 import type { MtgraphModel } from './types.js';
 import './couplings/index.js';
 import './heads/index.js';
@@ -98,8 +100,11 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
     };
     const towers = new Map(checked.tasks.map((t) => [t.id, resolve(checked.towers[t.id]!.parent)]));
     const depth = Math.max(0, ...checked.tasks.map((t) => checked.towers[t.id]!.layers.length));
+    // Towers that read other towers (task chains) are built after the others, in chain order.
+    const reading = (t: { reads?: string[] }) => (t.reads?.length ?? 0) > 0;
     for (let i = 0; i < depth; i++) {
       for (const t of checked.tasks) {
+        if (reading(t)) continue;
         const layer = checked.towers[t.id]!.layers[i];
         if (layer)
           towers.set(t.id, denseStep(towers.get(t.id)!, layer, names.towers.get(t.id)![i]!, ctx));
@@ -107,6 +112,23 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
       checked.couplings.forEach((c, index) =>
         getCouplingBuilder(c.kind)!.afterTowerLayer?.(c, index, i, towers, ctx),
       );
+    }
+    const byId = new Map(checked.tasks.map((t) => [t.id, t]));
+    for (const id of checkChains(checked.tasks)) {
+      const t = byId.get(id)!;
+      if (!reading(t)) continue;
+      const chain = names.reads.get(id)!;
+      const stop = chain.stop ? ctx.track(new StopGradient({ name: chain.stop })) : undefined;
+      const parts = t.reads!.map((r) => {
+        const out = towers.get(r)!;
+        return stop ? (stop.apply(out) as tf.SymbolicTensor) : out;
+      });
+      const joined = ctx.track(tf.layers.concatenate({ axis: -1, name: chain.concat }));
+      let h = joined.apply([towers.get(id)!, ...parts]) as tf.SymbolicTensor;
+      checked.towers[id]!.layers.forEach((layer, i) => {
+        h = denseStep(h, layer, names.towers.get(id)![i]!, ctx);
+      });
+      towers.set(id, h);
     }
     // Heads fused into one MultiHead: one product for the group, then each task's columns, activated, in a layer named by the task.
     const fused = new Map<string, tf.SymbolicTensor>();
@@ -136,11 +158,26 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
         begin += units[i]!;
       });
     }
-    const outputs = checked.tasks.map(
-      (t) =>
+    const heads = new Map(
+      checked.tasks.map((t) => [
+        t.id,
         fused.get(t.id) ??
-        getHeadBuilder(t.kind)!.build(towers.get(t.id)!, checked.heads[t.id]!, t, ctx),
+          getHeadBuilder(t.kind)!.build(towers.get(t.id)!, checked.heads[t.id]!, t, ctx),
+      ]),
     );
+    // A task with a condition outputs p(condition) × p(task | condition), the condition's own output
+    // being a product too when it has a condition (chain order).
+    const final = new Map<string, tf.SymbolicTensor>();
+    for (const id of checkChains(checked.tasks)) {
+      const t = byId.get(id)!;
+      if (t.condition === undefined) {
+        final.set(id, heads.get(id)!);
+        continue;
+      }
+      const product = ctx.track(tf.layers.multiply({ name: names.outputs.get(id)! }));
+      final.set(id, product.apply([final.get(t.condition)!, heads.get(id)!]) as tf.SymbolicTensor);
+    }
+    const outputs = checked.tasks.map((t) => final.get(t.id)!);
     const model = tf.model({ inputs: input, outputs, name: names.model });
     return assemble(model, checked, names, {
       graph: serialized(options.graph),

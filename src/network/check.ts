@@ -4,6 +4,7 @@ import { widths } from '../plan/params.js';
 import type { Plan } from '../plan/types.js';
 import { getCouplingBuilder, couplingKinds } from './couplings/registry.js';
 import { getHeadBuilder, headKinds } from './heads/registry.js';
+import { checkChains } from '../schema/chains.js';
 
 const SCOPE = 'mtgraph/build';
 
@@ -44,6 +45,7 @@ export function checkPlan(value: unknown): Plan {
         { path: `tasks.${t.id}.kind`, got: t.kind },
       );
   }
+  checkChains(plan.tasks);
   const width = widths({ blocks: plan.blocks, gates: plan.gates }, plan.input.features);
   for (const t of plan.tasks) {
     const parent = plan.towers[t.id]!.parent;
@@ -69,6 +71,12 @@ export function checkPlan(value: unknown): Plan {
         { path: `${path}.kind`, got: c.kind },
       );
     const tasks = c.kind === 'laplacian' ? c.pairs.flatMap(([a, b]) => [a, b]) : c.tasks;
+    const reader = tasks.find((t) => (plan.tasks.find((p) => p.id === t)?.reads?.length ?? 0) > 0);
+    if (reader !== undefined)
+      throw new PlanError(
+        `${SCOPE}: task "${reader}" reads other towers (reads), so its tower cannot be coupled layer by layer with others → at ${path}. Use a strategy without tower couplings (hard, clustered, tree, mmoe, ple, single), or drop reads.`,
+        { path, got: reader },
+      );
     for (const t of tasks)
       if (!ids.has(t))
         throw new PlanError(

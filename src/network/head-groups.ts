@@ -23,7 +23,13 @@ export function fusedHeadGroups(plan: Plan): HeadGroup[] {
   const parentOf = new Map<string, string | null>();
   for (const task of plan.tasks) {
     const tower = plan.towers[task.id];
-    if (tower && tower.layers.length === 0 && getHeadBuilder(task.kind)?.fusable)
+    // A head reading other tasks' towers (reads) reads its own input: never fused.
+    if (
+      tower &&
+      tower.layers.length === 0 &&
+      !(task.reads && task.reads.length > 0) &&
+      getHeadBuilder(task.kind)?.fusable
+    )
       parentOf.set(task.id, tower.parent);
   }
   const readers = plan.couplings

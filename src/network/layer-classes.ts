@@ -29,6 +29,11 @@ export function planLayerClasses(plan: Plan): string[] {
     for (const c of typeof own === 'function' ? own(plan.heads[t.id]!) : own) classes.add(c);
   }
   if (groups.length > 0) classes.add('MtgraphMultiHead').add('MtgraphColumns');
+  for (const t of plan.tasks) {
+    if (t.condition !== undefined) classes.add('Multiply');
+    if (t.reads && t.reads.length > 0) classes.add('Concatenate').add('Dense');
+    if (t.readsStopGradient && t.reads && t.reads.length > 0) classes.add('MtgraphStopGradient');
+  }
   for (const coupling of plan.couplings)
     for (const c of getCouplingBuilder(coupling.kind)?.layerClasses ?? []) classes.add(c);
   return [...classes];

@@ -36,6 +36,14 @@ export interface LayerNames {
    */
   heads: Map<string, string>;
   /**
+   * The model output layer of each task: its head (see `heads`), except for a task with a
+   * `condition`, whose output is the product layer p(condition) × p(task | condition) and whose
+   * head is then named `<task>.given_<condition>`.
+   */
+  outputs: Map<string, string>;
+  /** Task chains: the layers joining read tower outputs into a task's tower input (`concat`, `stop` gradients). */
+  reads: Map<string, { concat: string; stop?: string }>;
+  /**
    * Heads fused into one MultiHead layer (see `fusedHeadGroups`): layer name -> its tasks, in
    * column order. Task `tasks[i]`'s weights are that layer's kernel and bias columns for head i.
    */
@@ -98,7 +106,28 @@ function stepNames(
  */
 export function nameLayers(plan: Plan): LayerNames {
   const names = new NameAllocator();
-  const heads = new Map(plan.tasks.map((t) => [t.id, names.take(t.id)]));
+  const outputs = new Map(plan.tasks.map((t) => [t.id, names.take(t.id)]));
+  const heads = new Map(
+    plan.tasks.map((t) => [
+      t.id,
+      t.condition !== undefined ? names.take(`${t.id}.given_${t.condition}`) : outputs.get(t.id)!,
+    ]),
+  );
+  const reads = new Map(
+    plan.tasks.flatMap((t) =>
+      t.reads && t.reads.length > 0
+        ? [
+            [
+              t.id,
+              {
+                concat: names.take(`tower.${t.id}.reads`),
+                ...(t.readsStopGradient ? { stop: names.take(`tower.${t.id}.stop`) } : {}),
+              },
+            ] as const,
+          ]
+        : [],
+    ),
+  );
   const out: LayerNames = {
     model: sanitizeName(plan.name ?? `mtgraph-${plan.strategy}`),
     input: names.take('input'),
@@ -106,6 +135,8 @@ export function nameLayers(plan: Plan): LayerNames {
     gates: new Map(),
     towers: new Map(),
     heads,
+    outputs,
+    reads,
     fusedHeads: new Map(),
     couplings: new Map(),
     couplingParts: new Map(),

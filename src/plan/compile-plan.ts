@@ -143,6 +143,9 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
     outputNames: t.outputNames,
     loss: t.loss,
     ...(t.lossOptions ? { lossOptions: t.lossOptions } : {}),
+    ...(t.condition !== undefined ? { condition: t.condition } : {}),
+    ...(t.reads ? { reads: t.reads } : {}),
+    ...(t.readsStopGradient !== undefined ? { readsStopGradient: t.readsStopGradient } : {}),
     weight: t.weight,
     target: t.target,
     metrics: t.metrics,
@@ -155,8 +158,9 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
   );
   const gates = result.gates ?? [];
   const couplings = result.couplings ?? [];
+  const reads = Object.fromEntries(spec.tasks.flatMap((t) => (t.reads ? [[t.id, t.reads]] : [])));
   const params = countParams(
-    { blocks: result.blocks, towers, heads, gates, couplings },
+    { blocks: result.blocks, towers, heads, gates, couplings, reads },
     input.features,
   );
   if (params.total > resolved.maxParams) {

@@ -15,6 +15,8 @@ interface Topology {
   heads: Record<string, HeadPlan>;
   gates: GatePlan[];
   couplings: CouplingPlan[];
+  /** Per task, the tasks whose tower outputs join its tower input (task chains); absent: none. */
+  reads?: Record<string, readonly string[]>;
 }
 
 /** Parameters of a dense stack reading `width` features: weights, biases and (4 per unit) batch norm. */
@@ -101,8 +103,28 @@ export function countParams(topology: Topology, inputWidth: number): ParamCount 
     count.blocks[b.id] = stackParams(b.layers, width.get(b.parent)!).params;
   for (const g of topology.gates)
     count.gates[g.id] = width.get(g.parent)! * g.experts.length + g.experts.length;
-  for (const [task, tower] of Object.entries(topology.towers)) {
-    const t = stackParams(tower.layers, width.get(tower.parent)!);
+  // A tower's input is its parent's output, plus the tower outputs of the tasks it reads.
+  const out = new Map<string, { params: number; width: number }>();
+  const towerOf = (
+    task: string,
+    seen: readonly string[] = [],
+  ): { params: number; width: number } => {
+    const known = out.get(task);
+    if (known) return known;
+    if (seen.includes(task))
+      throw new PlanError(
+        `mtgraph/plan: task "${task}" reads itself through a chain of reads → at tasks.${task}.reads.`,
+        { path: `tasks.${task}.reads` },
+      );
+    const tower = topology.towers[task]!;
+    let input = width.get(tower.parent)!;
+    for (const r of topology.reads?.[task] ?? []) input += towerOf(r, [...seen, task]).width;
+    const t = stackParams(tower.layers, input);
+    out.set(task, t);
+    return t;
+  };
+  for (const task of Object.keys(topology.towers)) {
+    const t = towerOf(task);
     count.towers[task] = t.params;
     const head = topology.heads[task];
     if (head) count.heads[task] = t.width * head.units + head.units;

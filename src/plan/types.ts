@@ -26,6 +26,15 @@ export interface PlanTask {
   loss: string;
   /** Settings of the loss (e.g. focal's gamma and alpha), when the task gives any. */
   lossOptions?: Record<string, number>;
+  /**
+   * A binary task this binary task can only follow: the model outputs p(condition) × p(task |
+   * condition), and the task's loss reads that product over all rows (ESMM).
+   */
+  condition?: string;
+  /** Tasks whose tower outputs (what their heads read) join this task's tower input, in this order (AITM). */
+  reads?: string[];
+  /** With reads: this task's loss does not train the towers it reads. */
+  readsStopGradient?: boolean;
   weight: number;
   target: string[];
   metrics: string[];

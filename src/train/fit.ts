@@ -6,7 +6,7 @@ import { holdOutPerTask } from '../data/holdout.js';
 import { disposeData, toTensors, type DataTensors } from '../data/tensors.js';
 import { dataError } from '../data/helpers.js';
 import { seededRandom } from '../graph/random.js';
-import { TrainingError } from '../errors.js';
+import { OptionsError, TrainingError } from '../errors.js';
 import { getBalance, type Balancer } from './balance/index.js';
 import { getOptimizer } from './optimizers.js';
 import { Objective } from './objective.js';
@@ -19,6 +19,7 @@ import { epochSeed } from './random.js';
 import type { RunFingerprint, RunState } from './checkpoint.js';
 import { nodeParts, type NodeParts } from '../platform/index.js';
 import { assertTrainable } from '../backend/trainable.js';
+import { autoBackend } from '../backend/auto.js';
 import { reseedDropout } from '../network/layers/dropout.js';
 import type { EpochLogs, History } from './history.js';
 import { resolveTaskMetrics, scoreTasks, unpackOutputs, type TaskScores } from './task-metrics.js';
@@ -28,6 +29,7 @@ import type { Metric } from './metrics/index.js';
 import { applySampleWeights, isWeighted } from './sample-weight.js';
 import { withUpdateKnobs } from './optimizer-knobs.js';
 import { RateControl } from './learning-rate.js';
+import { hasChains } from '../schema/chains.js';
 
 const SCOPE = 'mtgraph/fit';
 
@@ -62,6 +64,7 @@ export async function fit(
 ): Promise<History> {
   const started = performance.now();
   checkModel(model, SCOPE);
+  const backendNote = await autoBackend(model, 'fit');
   assertTrainable(model);
   const opts = resolveFitOptions(options, model.plan.seed ?? 0);
   let train = prepareData(model.plan, data, { scope: SCOPE });
@@ -96,6 +99,12 @@ export async function fit(
       model,
       optimizer: opts.optimizer,
     });
+    if ((balancer.needs ?? 'losses') !== 'losses' && hasChains(model.plan.tasks)) {
+      throw new OptionsError(
+        `${SCOPE}: balancing method '${opts.balance}' works on per-task gradients, which a model with task chains (condition, reads) does not split by task → at options.balance. Use a loss-weighting method (static, uncertainty, dwa, rlw).`,
+        { path: 'options.balance', got: opts.balance },
+      );
+    }
     optimizer = withUpdateKnobs(
       getOptimizer(opts.optimizer.name)!.create(opts.optimizer.learningRate),
       {
@@ -145,6 +154,7 @@ export async function fit(
       print && files && { fingerprint: print, epochsTrainedBefore, files },
     );
     history.notes = [
+      ...(backendNote ? [backendNote] : []),
       ...notes,
       ...divergenceNotes(history, opts.optimizer, lossBaselines(model.plan, train)),
     ];

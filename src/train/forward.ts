@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../network/types.js';
 import { bankForward, towerGroups, type TowerGroup } from './tower-bank.js';
+import { hasChains } from '../schema/chains.js';
 
 /** Rows per forward pass when predicting or evaluating (bounds the activations' memory). */
 export const INFERENCE_CHUNK = 8192;
@@ -60,6 +61,11 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
   const known = views.get(model);
   if (known !== undefined) return known ?? undefined;
   const { plan, layerNames: names } = model;
+  // Task chains (condition, reads) compute outputs from other tasks' heads and towers: train on the model itself.
+  if (hasChains(plan.tasks)) {
+    views.set(model, null);
+    return undefined;
+  }
   const fusedTasks = new Set([...names.fusedHeads.values()].flat());
   const groups = towerGroups(model, fusedTasks);
   if (names.fusedHeads.size === 0 && groups.length === 0) {

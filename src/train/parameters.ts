@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../network/types.js';
 import { fusedHeadOf, type StepNames } from '../network/names.js';
 import type { Plan } from '../plan/types.js';
+import { hasChains } from '../schema/chains.js';
 
 /**
  * Which of a model's trainable variables two tasks or more share, and which belong to one task.
@@ -214,6 +215,8 @@ export interface SharedRepresentation {
  */
 export function sharedRepresentation(model: MtgraphModel): SharedRepresentation | undefined {
   const { plan, layerNames: names } = model;
+  // Task chains: a task's output or tower depends on another task's, not on z alone.
+  if (hasChains(plan.tasks)) return undefined;
   const parents = new Set(plan.tasks.map((t) => plan.towers[t.id]?.parent ?? null));
   if (parents.size !== 1 || names.couplings.size > 0) return undefined;
   const top = [...parents][0];

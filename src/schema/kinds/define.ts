@@ -86,6 +86,28 @@ export function taskShape<Name extends string, Loss extends string, Metric exten
       )
       .optional()
       .meta({ description: "Settings of the loss, e.g. focal's { gamma, alpha }." }),
+    condition: z
+      .string({ error: says('condition must name a task', "Write e.g. condition: 'click'.") })
+      .min(1, { error: says('condition must name a task', "Write e.g. condition: 'click'.") })
+      .optional()
+      .meta({
+        description:
+          'A binary task this binary task can only follow: its prediction is p(condition) × p(task | condition), trained on all rows (ESMM).',
+      }),
+    reads: z
+      .array(z.string().min(1), {
+        error: says('reads must list task ids', "Write e.g. reads: ['click']."),
+      })
+      .max(MAX_LIST_ITEMS)
+      .optional()
+      .meta({ description: "Tasks whose tower outputs this task's tower also reads (AITM)." }),
+    readsStopGradient: z
+      .boolean({ error: says('readsStopGradient must be true or false', 'Use e.g. true.') })
+      .optional()
+      .meta({
+        description:
+          "Stop this task's loss from training the towers it reads (default false: gradients flow).",
+      }),
     head: LayerStackSchema.optional().meta({
       description: "The task's private tower layers (overrides the plan's tower option).",
     }),
