@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { APPLY_STEP_KERNEL, applyStepKernelAvailable } from './adam-kernel.js';
+import { flatConcat } from '../backend/flat-kernels.js';
 
 /** A named tensor, as optimizers exchange them (tfjs does not export the type). */
 type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -75,8 +76,14 @@ export class FlatAdam extends tf.Optimizer {
     const layout = this.layoutFor(variables);
     const finite = tf.tidy(() => {
       const flat = (t: tf.Tensor) => (t.rank === 1 ? t : tf.reshape(t, [-1]));
+      // One kernel lays every gradient end to end (not a reshape per variable and a concat).
       const g =
-        entries.length === 1 ? flat(entries[0]![1]) : tf.concat(entries.map(([, t]) => flat(t)));
+        entries.length === 1
+          ? flat(entries[0]![1])
+          : flatConcat(
+              entries.map(([, t]) => t),
+              [layout.total],
+            );
       const m = this.m!;
       const v = this.v!;
       const newM = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
