@@ -10,15 +10,8 @@
  * Run: npx tsx bench/speed.ts [--rounds 3] [--rows 8192]
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  initBackend,
-  TaskGraph,
-  compile,
-  fit,
-  seededRandom,
-  patchWasmKernels,
-  restoreWasmKernels,
-} from '../src/index.js';
+import { initBackend, TaskGraph, compile, fit, seededRandom } from '../src/index.js';
+import { patchWasmKernels, restoreWasmKernels } from '../src/backend/index.js';
 import type { PlanOptions } from '../src/index.js';
 import { cpuNow, median } from './timing.js';
 

@@ -23,7 +23,7 @@ import {
   patchWasmSplit,
   restoreWasmSplit,
   wasmSplitPatched,
-} from '../../src/index.js';
+} from '../../src/backend/index.js';
 
 let wasm = false;
 beforeAll(async () => {
