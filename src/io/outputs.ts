@@ -297,7 +297,10 @@ export async function removeStaleTemporaries(target: string): Promise<string[]> 
 
 interface Staged {
   out: CheckedOutput;
+  /** The marked staging folder `.<name>.<tag>.tmp`. */
   tmp: string;
+  /** What is renamed into place: the staging folder itself, or the file inside it. */
+  source: string;
   old: string;
   /** Set once the previous content has been moved to `old`. */
   movedOld?: boolean;
@@ -309,9 +312,11 @@ async function stage(out: CheckedOutput, content: OutputContent[1]): Promise<Sta
   const parent = path.dirname(out.resolved);
   const base = path.basename(out.resolved);
   const tag = randomBytes(6).toString('hex');
+  const tmp = path.join(parent, `.${base}.${tag}.tmp`);
   const staged: Staged = {
     out,
-    tmp: path.join(parent, `.${base}.${tag}.tmp`),
+    tmp,
+    source: out.target.type === 'folder' ? tmp : path.join(tmp, base),
     old: path.join(parent, `.${base}.${tag}.old`),
   };
   await fs.mkdir(parent, { recursive: true });
@@ -324,31 +329,35 @@ async function stage(out: CheckedOutput, content: OutputContent[1]): Promise<Sta
   return staged;
 }
 
+/**
+ * Writes an output into its staging folder, marked first as mtgraph's (so that a killed run's
+ * leftover is known for what it is): a folder's files, its marker removed last; or one file.
+ */
 async function writeStaged(
   out: CheckedOutput,
   tmp: string,
   content: OutputContent[1],
 ): Promise<void> {
+  await fs.mkdir(tmp);
+  const marker = path.join(tmp, STAGING_MARKER);
+  await fs.writeFile(
+    marker,
+    JSON.stringify({
+      writtenBy: 'mtgraph',
+      what: whatOf(out.target),
+      pid: process.pid,
+      host: os.hostname(),
+    }),
+  );
   if (out.target.type === 'folder') {
     if (typeof content === 'string' || content instanceof Uint8Array)
       throw new TypeError('a folder output needs a list of files');
-    await fs.mkdir(tmp);
-    const marker = path.join(tmp, STAGING_MARKER);
-    await fs.writeFile(
-      marker,
-      JSON.stringify({
-        writtenBy: 'mtgraph',
-        what: out.target.kind.what,
-        pid: process.pid,
-        host: os.hostname(),
-      }),
-    );
     for (const [name, data] of content) await writeFileDurable(path.join(tmp, name), data);
     await fs.rm(marker);
   } else {
     if (!(typeof content === 'string' || content instanceof Uint8Array))
       throw new TypeError('a file output needs a string or bytes');
-    await writeFileDurable(tmp, content);
+    await writeFileDurable(path.join(tmp, path.basename(out.resolved)), content);
   }
 }
 
@@ -364,7 +373,7 @@ export async function commitOutputs(outputs: readonly OutputContent[]): Promise<
       await recoverInterruptedSave(path.resolve(t.path));
   const checked = await checkOutputs(outputs.map(([t]) => t));
   for (const c of checked)
-    if (c.target.type === 'folder' && c.resolved !== path.resolve(c.target.path))
+    if (c.target.type === 'file' || c.resolved !== path.resolve(c.target.path))
       await removeStaleTemporaries(c.resolved);
   const staged: Staged[] = [];
   const cleanup = async () => {
@@ -396,7 +405,7 @@ export async function commitOutputs(outputs: readonly OutputContent[]): Promise<
         await fs.link(s.out.resolved, s.old).catch(() => fs.copyFile(s.out.resolved, s.old));
         s.movedOld = true;
       }
-      await fs.rename(s.tmp, s.out.resolved);
+      await fs.rename(s.source, s.out.resolved);
       s.published = true;
     } catch (cause) {
       failed = { cause, at: s.out.resolved };
@@ -408,7 +417,7 @@ export async function commitOutputs(outputs: readonly OutputContent[]): Promise<
     for (const s of [...staged].reverse()) {
       try {
         if (s.published) {
-          if (s.out.target.type === 'folder') await fs.rename(s.out.resolved, s.tmp);
+          if (s.out.target.type === 'folder') await fs.rename(s.out.resolved, s.source);
           else if (!s.out.exists) await fs.rm(s.out.resolved, { force: true });
         }
         if (s.movedOld) {
@@ -428,8 +437,10 @@ export async function commitOutputs(outputs: readonly OutputContent[]): Promise<
     error.message = `${error.message} ${capital(unchanged(checked.length))}.`;
     throw error;
   }
-  for (const s of staged)
+  for (const s of staged) {
     if (s.movedOld) await fs.rm(s.old, { recursive: true, force: true }).catch(() => {});
+    if (s.source !== s.tmp) await fs.rm(s.tmp, { recursive: true, force: true }).catch(() => {});
+  }
 }
 
 function capital(text: string): string {

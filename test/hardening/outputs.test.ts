@@ -333,6 +333,18 @@ describe('3. temporaries of killed saves are removed by the next save or load', 
     m.dispose();
   });
 
+  it('a file output (a report) killed while writing leaves a marked temporary that the next write removes', async () => {
+    const dir = await fresh('killed-file');
+    const report = path.join(dir, 'report.html');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const tmp = await killedSave(report, 'cccccccccccc', dead);
+    await fs.writeFile(path.join(tmp, 'report.html'), '<html>half');
+    const { writeFileAtomic } = await import('../../src/io/outputs.js');
+    await writeFileAtomic(report, '<html></html>', 'report');
+    expect(await hidden(report)).toEqual([]);
+    expect(await fs.readFile(report, 'utf8')).toBe('<html></html>');
+  });
+
   it('a save killed while writing (a real SIGKILL) leaves a temporary that the next load removes', async () => {
     const dir = path.join(await fresh('sigkill'), 'model');
     const m = model();
