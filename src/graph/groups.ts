@@ -1,4 +1,4 @@
-import Graph from 'graphology';
+import { UndirectedGraph } from 'graphology';
 import { safeNeighbours } from './safe-neighbours.js';
 import louvainImport, {
   type DetailedLouvainOutput,
@@ -66,7 +66,7 @@ export function louvainGroups(
   spec: GraphSpec,
   options: LouvainGroupsOptions = {},
 ): { groups: Groups; modularity: number } {
-  const g = safeNeighbours(new Graph.UndirectedGraph());
+  const g = safeNeighbours(new UndirectedGraph());
   for (const t of spec.tasks) g.addNode(t.id);
   for (const a of spec.affinities)
     if (a.weight > 0) g.addEdge(a.source, a.target, { weight: a.weight });

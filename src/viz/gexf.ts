@@ -2,7 +2,7 @@
  * toGexf: a task graph as GEXF 1.3 (graphology-gexf) with viz positions, colours and sizes,
  * for Gephi. Task attributes become typed GEXF attributes; objects are written as JSON text.
  */
-import Graph from 'graphology';
+import { UndirectedGraph } from 'graphology';
 import { safeNeighbours } from '../graph/safe-neighbours.js';
 import type { AbstractGraph } from 'graphology-types';
 import gexfImport from 'graphology-gexf';
@@ -62,7 +62,7 @@ export function toGexf(graph: AbstractGraph, options: GexfOptions = {}): string 
   const drawing = computeDrawing(graph, o);
   const { spec } = drawing;
   const keys = safeKeys(spec.tasks.map((t) => t.id));
-  const out = safeNeighbours(new Graph.UndirectedGraph());
+  const out = safeNeighbours(new UndirectedGraph());
   const creator = 'mtgraph';
   const description = [spec.name, spec.description].filter(Boolean).join(': ');
   out.replaceAttributes(description ? { creator, description: xmlSafe(description) } : { creator });

@@ -2,7 +2,7 @@
  * Seeded ForceAtlas2 layout (graphology-layout-forceatlas2) in bounded time: the number of
  * iterations shrinks as the graph grows, and Barnes-Hut turns on for large graphs.
  */
-import Graph from 'graphology';
+import { UndirectedGraph } from 'graphology';
 import { safeNeighbours } from '../graph/safe-neighbours.js';
 import forceAtlas2Import from 'graphology-layout-forceatlas2';
 import type { ForceAtlas2Settings } from 'graphology-layout-forceatlas2';
@@ -64,11 +64,11 @@ export function layoutSettings(
 export function layoutInput(
   spec: GraphSpec,
   seed: number,
-): InstanceType<typeof Graph.UndirectedGraph> {
+): UndirectedGraph {
   const rand = seededRandom(seed);
   const n = spec.tasks.length;
   const spread = 10 * Math.sqrt(n);
-  const g = safeNeighbours(new Graph.UndirectedGraph({ allowSelfLoops: false }));
+  const g = safeNeighbours(new UndirectedGraph({ allowSelfLoops: false }));
   for (const t of spec.tasks)
     g.addNode(t.id, { x: (rand() * 2 - 1) * spread, y: (rand() * 2 - 1) * spread, size: 1 });
   for (const a of spec.affinities)
