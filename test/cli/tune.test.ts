@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, shopCsv, SHOP_GRAPH, tempDir } from './helpers.js';
 import { loadModel } from '../../src/index.js';
+import { scaled } from '../timeouts.js';
 
 describe('mtgraph tune', () => {
   let dir: string;
@@ -17,7 +18,9 @@ describe('mtgraph tune', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('mtgraph tune searches, prints a line per trial, retrains and saves the best with a report', async () => {
+  it('mtgraph tune searches, prints a line per trial, retrains and saves the best with a report', {
+    timeout: scaled(120_000),
+  }, async () => {
     const out = path.join(dir, 'model');
     const r = await cli(
       'tune',
@@ -52,7 +55,7 @@ describe('mtgraph tune', () => {
     const html = await fs.readFile(path.join(out, 'report.html'), 'utf8');
     expect(html).toContain('<section id="tuning">');
     expect(html.match(/<td>(hard|soft)<\/td><td>\d<\/td>/g)).toHaveLength(4);
-  }, 120_000);
+  });
 
   it('mtgraph tune refuses a bad --budget before reading the data', async () => {
     const r = await cli(

@@ -15,6 +15,7 @@ import {
   maxDiff,
   mtgraphPredictions,
 } from './helpers.js';
+import { scaled } from '../timeouts.js';
 
 beforeAll(cpu);
 
@@ -37,7 +38,9 @@ async function runOnnx(
 }
 
 describe('exportModel onnx', () => {
-  it('onnxruntime-node predicts what predict does, for every strategy, fused and scaled heads', async () => {
+  it('onnxruntime-node predicts what predict does, for every strategy, fused and scaled heads', {
+    timeout: scaled(240_000),
+  }, async () => {
     const x = inputRows(29);
     for (const c of exportCases()) {
       const model = exportFixture(c);
@@ -59,7 +62,7 @@ describe('exportModel onnx', () => {
       await session.release();
       model.dispose();
     }
-  }, 240_000);
+  });
 
   it.each([
     ['one-hot', {}],

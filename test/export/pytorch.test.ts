@@ -17,6 +17,7 @@ import {
   run,
   writeFiles,
 } from './helpers.js';
+import { scaled } from '../timeouts.js';
 
 /** Debian's PyTorch (python3-torch): the tests skip with a message when it is not importable. */
 export const PYTHON = '/usr/bin/python3';
@@ -52,7 +53,9 @@ async function torchPredict(
 }
 
 describe.skipIf(missing !== undefined)('exportModel pytorch', () => {
-  it('the generated nn.Module predicts what predict does, for every strategy, fused and scaled heads', async () => {
+  it('the generated nn.Module predicts what predict does, for every strategy, fused and scaled heads', {
+    timeout: scaled(300_000),
+  }, async () => {
     const x = inputRows(31);
     const expected = new Map<string, Record<string, number[]>>();
     const jobs: Array<{ dir: string; x: number[][]; penalty?: boolean }> = [];
@@ -95,7 +98,7 @@ describe.skipIf(missing !== undefined)('exportModel pytorch', () => {
         expect(maxDiff(r.values[task]!, values), `${r.dir} ${task}`).toBeLessThanOrEqual(1e-5);
       }
     }
-  }, 300_000);
+  });
 
   it('importWeights brings the exported weights back, and refuses weights of another model', async () => {
     const source = exportFixture({ strategy: 'cross-stitch', towers: true, activation: 'relu' }, 5);
@@ -129,7 +132,9 @@ async function torchrun(): Promise<string[]> {
 }
 
 describe.skipIf(missing !== undefined)('pytorch export train.py', () => {
-  it('torchrun --nproc_per_node=2 (gloo) trains two epochs on a CSV, the loss falls, and the weights come back into mtgraph', async () => {
+  it('torchrun --nproc_per_node=2 (gloo) trains two epochs on a CSV, the loss falls, and the weights come back into mtgraph', {
+    timeout: scaled(300_000),
+  }, async () => {
     const rows = ['a,b,colour,y,z,w'];
     const colours = ['red', 'green', 'blue'];
     let s = 7;
@@ -224,5 +229,5 @@ describe.skipIf(missing !== undefined)('pytorch export train.py', () => {
     for (const t of ['y', 'z', 'w'])
       expect(maxDiff(torchOut!.values[t]!, after[t]!), t).toBeLessThanOrEqual(1e-5);
     model.dispose();
-  }, 300_000);
+  });
 });

@@ -17,6 +17,7 @@ import {
   tfjsUrl,
   writeFiles,
 } from './helpers.js';
+import { scaled } from '../timeouts.js';
 
 let root: string;
 beforeAll(async () => {
@@ -39,7 +40,9 @@ const STANDARD = new Set([
 ]);
 
 describe('exportModel tfjs', () => {
-  it('plain tf.loadLayersModel (a child process without mtgraph) predicts what predict does, for every strategy, fused and scaled heads', async () => {
+  it('plain tf.loadLayersModel (a child process without mtgraph) predicts what predict does, for every strategy, fused and scaled heads', {
+    timeout: scaled(240_000),
+  }, async () => {
     const x = inputRows(33);
     const expected: Record<string, Record<string, number[]>> = {};
     const tasks: Record<string, Array<{ task: string; name: string; units: number }>> = {};
@@ -85,7 +88,7 @@ describe('exportModel tfjs', () => {
         expect(maxDiff(r.values[i]!, want), `${r.dir} ${o.task}`).toBeLessThanOrEqual(1e-5);
       });
     }
-  }, 240_000);
+  });
 
   it('writes a signature with each task: output name, kind, classes and units', async () => {
     const model = exportFixture();

@@ -1,13 +1,16 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend, generateTaskFamily, renderReport, OptionsError } from '../../src/index.js';
 import { tune, tuningSummary } from '../../src/tune/index.js';
+import { scaled } from '../timeouts.js';
 
 describe('tuning report section', () => {
   beforeAll(async () => {
     await initBackend();
   });
 
-  it('renderReport draws every trial, the settings chart and the best per-task scores', async () => {
+  it('renderReport draws every trial, the settings chart and the best per-task scores', {
+    timeout: scaled(60_000),
+  }, async () => {
     const family = generateTaskFamily({ seed: 2, trainRows: 60, groups: 2, tasksPerGroup: 2 });
     const result = await tune(family.graph, family.train, {
       budget: { trials: 5 },
@@ -28,7 +31,7 @@ describe('tuning report section', () => {
     expect(section.match(/<tr[^>]*><td>\d+<\/td><td>/g)?.length).toBe(5);
     for (const t of family.graph.nodes()) expect(section).toContain(`<td>${t}</td><td>r2</td>`);
     expect(section).toContain(test[family.graph.nodes()[0]!]!.toFixed(4));
-  }, 60_000);
+  });
 
   it('renderReport refuses a malformed tuning summary', async () => {
     const family = generateTaskFamily({ seed: 2, trainRows: 20, groups: 2, tasksPerGroup: 2 });

@@ -10,6 +10,7 @@ import {
   TaskGraph,
 } from '../../src/index.js';
 import { tune, type TuneProgress } from '../../src/tune/index.js';
+import { scaled } from '../timeouts.js';
 
 const meanTestMse = async (
   family: ReturnType<typeof generateTaskFamily>,
@@ -32,7 +33,9 @@ describe('tune', () => {
     await initBackend();
   });
 
-  it('tune finds the grouped strategy on a task family where it is known to be best', async () => {
+  it('tune finds the grouped strategy on a task family where it is known to be best', {
+    timeout: scaled(120_000),
+  }, async () => {
     // Groups of related tasks, unrelated across groups (test/train/family.test.ts): sharing
     // within the true groups (clustered) beats no sharing (single) and sharing all (hard).
     const family = generateTaskFamily({ seed: 1, trainRows: 150 });
@@ -60,9 +63,11 @@ describe('tune', () => {
     const best = await meanTestMse(family, result.best.planOptions, result.best.fitOptions);
     expect(best).toBeLessThan(await retrain(bestOf('single')));
     expect(best).toBeLessThan(await retrain(bestOf('hard')));
-  }, 120_000);
+  });
 
-  it('tune stops at the trial budget and reports every trial with the best so far', async () => {
+  it('tune stops at the trial budget and reports every trial with the best so far', {
+    timeout: scaled(60_000),
+  }, async () => {
     const family = generateTaskFamily({ seed: 2, trainRows: 60, groups: 2, tasksPerGroup: 2 });
     const seen: TuneProgress[] = [];
     const before = tf.memory().numTensors;
@@ -92,9 +97,9 @@ describe('tune', () => {
       expect(s.metric).toBe('r2');
       expect(Number.isFinite(s.value)).toBe(true);
     }
-  }, 60_000);
+  });
 
-  it('tune stops at the seconds budget', async () => {
+  it('tune stops at the seconds budget', { timeout: scaled(60_000) }, async () => {
     const family = generateTaskFamily({ seed: 2, trainRows: 60, groups: 2, tasksPerGroup: 2 });
     const result = await tune(family.graph, family.train, {
       strategies: ['hard'],
@@ -104,9 +109,11 @@ describe('tune', () => {
     expect(result.stopped).toBe('seconds');
     expect(result.trials.filter((t) => t.status === 'done').length).toBeGreaterThan(0);
     expect(result.trials.filter((t) => t.status === 'cut').length).toBeLessThanOrEqual(1);
-  }, 60_000);
+  });
 
-  it('tune is deterministic for a seed, and another seed samples other candidates', async () => {
+  it('tune is deterministic for a seed, and another seed samples other candidates', {
+    timeout: scaled(60_000),
+  }, async () => {
     const family = generateTaskFamily({ seed: 4, trainRows: 60, groups: 2, tasksPerGroup: 2 });
     const run = (seed: number) =>
       tune(family.graph, family.train, {
@@ -122,9 +129,11 @@ describe('tune', () => {
     expect(b.best).toEqual(a.best);
     const c = await run(4);
     expect(c.trials.map((t) => t.planOptions)).not.toEqual(a.trials.map((t) => t.planOptions));
-  }, 60_000);
+  });
 
-  it('tune scores binary and multiclass tasks by their own metrics, on a per-task hold-out', async () => {
+  it('tune scores binary and multiclass tasks by their own metrics, on a per-task hold-out', {
+    timeout: scaled(60_000),
+  }, async () => {
     const g = new TaskGraph({ input: { features: 3 } });
     g.addTask('click', { kind: 'binary' });
     g.addTask('segment', { kind: 'multiclass', classes: 3 });
@@ -146,7 +155,7 @@ describe('tune', () => {
     expect(result.rows.train + result.rows.valid).toBe(60);
     expect(result.rows.valid).toBeGreaterThanOrEqual(12);
     expect(result.rows.valid).toBeLessThanOrEqual(16);
-  }, 60_000);
+  });
 
   it('tune refuses a bad option with an OptionsError that says where and how to fix it', async () => {
     const family = generateTaskFamily({ seed: 1, trainRows: 30, groups: 2, tasksPerGroup: 2 });

@@ -5,6 +5,7 @@ import { layoutGraph, renderGraphSvg } from '../../src/viz/index.js';
 import { textWidth } from '../../src/viz/escape.js';
 import { randomGraph, twoCliques } from '../fixtures.js';
 import { HOSTILE, elements, hostileGraph, parseXml } from './helpers.js';
+import { scaled } from '../timeouts.js';
 
 /** Estimated boxes of the label <text> elements (same metric as the placement). */
 function labelBoxes(svg: string, fontSize = 12): Array<[number, number, number, number]> {
@@ -162,7 +163,7 @@ describe('renderGraphSvg', () => {
     expect(labels.length).toBeLessThanOrEqual(300);
     expect(overlaps(labels)).toBe(0);
     expect(svg).toContain('Barnes-Hut');
-    expect(ms).toBeLessThan(15_000);
+    expect(ms).toBeLessThan(scaled(15_000));
   });
 
   it('layoutGraph returns seeded positions for every task', () => {
