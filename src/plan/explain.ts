@@ -90,6 +90,21 @@ export function explain(plan: Plan, options: ExplainOptions = {}): string {
     }
     if (plan.couplings.length > max) lines.push(`  ... and ${plan.couplings.length - max} more`);
   }
+  const chained = plan.tasks.filter((t) => t.condition !== undefined || (t.reads?.length ?? 0) > 0);
+  if (chained.length > 0) {
+    lines.push('task chains:');
+    for (const t of chained.slice(0, max)) {
+      if (t.condition !== undefined)
+        lines.push(
+          `  ${t.condition} -> ${t.id} (condition): predicts p(${t.condition}) × p(${t.id} | ${t.condition}), so p(${t.id}) <= p(${t.condition}) on every row; its loss reads that product over all rows (ESMM), so it trains on the whole population`,
+        );
+      if (t.reads && t.reads.length > 0)
+        lines.push(
+          `  ${t.reads.join(', ')} -> ${t.id} (reads): the tower of ${t.id} also reads the tower output(s) of ${t.reads.join(', ')}${t.readsStopGradient ? ' with stopped gradients (its loss does not train them)' : ' (its loss trains them too)'}`,
+        );
+    }
+    if (chained.length > max) lines.push(`  ... and ${chained.length - max} more`);
+  }
   if (plan.notes.length > 0) {
     lines.push('why:');
     for (const n of plan.notes) lines.push(`  - ${n}`);

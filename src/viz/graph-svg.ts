@@ -26,6 +26,7 @@ import {
   type GraphSvgOptions,
   type LayoutOptions,
 } from './options.js';
+import { chainArrowsSvg } from './chain-arrows.js';
 
 /** Graphs with at most this many tasks get every label in 'auto' mode; larger ones only the labels that fit. */
 export const ALL_LABELS_UP_TO = 150;
@@ -389,6 +390,10 @@ export function renderGraphSvg(graph: AbstractGraph, options: GraphSvgOptions = 
     `<g class="drawing" transform="translate(0,${header})">`,
     `<g class="edges positive" stroke="${POSITIVE_EDGE_COLOR}" stroke-opacity="${edgeOpacity}" stroke-linecap="round" fill="none">${positive.join('')}</g>`,
     `<g class="edges negative" stroke="${NEGATIVE_EDGE_COLOR}" stroke-opacity="${Math.min(1, edgeOpacity + 0.15)}" stroke-dasharray="6 4" fill="none">${negative.join('')}</g>`,
+    chainArrowsSvg(spec.tasks, (id) => {
+      const i = spec.index.get(id);
+      return i === undefined ? undefined : { x: cx[i]!, y: cy[i]!, r: tasks[i]!.r };
+    }),
     `<g class="nodes" stroke="#fff" stroke-width="${n <= 300 ? 1.5 : 0.5}">${nodes.join('')}</g>`,
     leaders.length
       ? `<g class="leaders" stroke="#999" stroke-width="0.6">${leaders.join('')}</g>`

@@ -36,7 +36,8 @@ export interface PartLink {
   from: string;
   to: string;
   /** 'data' flows upward in the network; 'gate' is what a gate's softmax reads; 'coupling' a cross-stitch tie. */
-  style: 'data' | 'gate' | 'coupling';
+  /** 'chain': a task chain (condition or reads), drawn as an arrow between tasks. */
+  style: 'data' | 'gate' | 'coupling' | 'chain';
 }
 
 /** A Laplacian pair between two drawn parts, aggregated over layers. */
@@ -151,6 +152,16 @@ function fullParts(plan: Plan): PartGraph {
       tip: `head of ${t.id} (${t.kind}): ${headText}, ${count(params)} params, weight ${t.weight}`,
     });
     links.push({ from: below, to: `head:${t.id}`, style: 'data' });
+  }
+  // Task chains: p(condition) into the conditioned head; read towers into the reading task's first part.
+  for (const t of plan.tasks) {
+    const first = (plan.towers[t.id]?.layers.length ?? 0) > 0 ? `tower:${t.id}` : `head:${t.id}`;
+    if (t.condition !== undefined)
+      links.push({ from: `head:${t.condition}`, to: `head:${t.id}`, style: 'chain' });
+    for (const r of t.reads ?? []) {
+      const from = (plan.towers[r]?.layers.length ?? 0) > 0 ? `tower:${r}` : `head:${r}`;
+      links.push({ from, to: first, style: 'chain' });
+    }
   }
   plan.couplings.forEach((c, i) => {
     if (c.kind !== 'cross-stitch') return;
@@ -299,7 +310,7 @@ function bfsTree(graph: PartGraph): {
   const children = new Map<string, string[]>();
   const out = new Map<string, string[]>();
   for (const l of graph.links) {
-    if (l.style === 'coupling') continue;
+    if (l.style === 'coupling' || l.style === 'chain') continue;
     out.set(l.from, [...(out.get(l.from) ?? []), l.to]);
   }
   const queue = [INPUT];

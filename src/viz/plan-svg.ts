@@ -15,6 +15,7 @@ import {
   type PlanSvgOptions,
 } from './options.js';
 import { planParts, type Part, type PartKind } from './plan-parts.js';
+import { CHAIN_COLOR } from './chain-arrows.js';
 
 const FONT = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif";
 const COUPLING_COLOR = '#8e44ad';
@@ -119,7 +120,9 @@ export function renderPlanSvg(plan: Plan, options: PlanSvgOptions = {}): string 
         ? 'stroke="#666" stroke-width="1.3"'
         : l.style === 'gate'
           ? 'stroke="#f58518" stroke-width="1" stroke-dasharray="2 3"'
-          : `stroke="${COUPLING_COLOR}" stroke-width="1.3" stroke-dasharray="6 4"`;
+          : l.style === 'chain'
+            ? `stroke="${CHAIN_COLOR}" stroke-width="2"`
+            : `stroke="${COUPLING_COLOR}" stroke-width="1.3" stroke-dasharray="6 4"`;
     const last = pts[pts.length - 1]!,
       prev = pts[pts.length - 2]!;
     const angle = Math.atan2(last.y - prev.y, last.x - prev.x);
@@ -128,7 +131,7 @@ export function renderPlanSvg(plan: Plan, options: PlanSvgOptions = {}): string 
       return `${num(last.x - r * Math.cos(angle + da / 6))},${num(last.y - r * Math.sin(angle + da / 6))}`;
     });
     linkSvg.push(
-      `<path d="${d}" fill="none" ${style}/><polygon points="${head.join(' ')}" fill="${l.style === 'data' ? '#666' : l.style === 'gate' ? '#f58518' : COUPLING_COLOR}"/>`,
+      `<path d="${d}" fill="none" ${style}/><polygon points="${head.join(' ')}" fill="${l.style === 'data' ? '#666' : l.style === 'gate' ? '#f58518' : l.style === 'chain' ? CHAIN_COLOR : COUPLING_COLOR}"/>`,
     );
   }
 
