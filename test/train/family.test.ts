@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend, generateTaskFamily, compile, fit, evaluate } from '../../src/index.js';
+import { scaled } from '../timeouts.js';
 
 // The demo's claim, on seeds the demo does not use: on a family of grouped tasks with little
 // data, the graph-aware strategies beat both no sharing and sharing everything.
@@ -42,7 +43,7 @@ describe('graph-aware strategies on a generated task family', () => {
       expect(mse.clustered).toBeLessThan(baseline * 0.95);
       expect(mse.soft).toBeLessThan(baseline * 0.95);
     },
-    120_000,
+    scaled(120_000),
   );
 
   it('the clustered plan recovers the true groups', () => {

@@ -11,6 +11,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { loadGraph, plan, TaskGraph } from '../../src/index.js';
 import { renderGraphSvg, renderReport } from '../../src/viz/index.js';
 import { randomGraph } from '../fixtures.js';
+import { scaled } from '../timeouts.js';
 import { HOSTILE, hostileGraph } from './helpers.js';
 import { fakeAffinity, fakeHistory } from './report-fixture.js';
 
@@ -38,7 +39,11 @@ describe.skipIf(!available)('renderReport in headless chromium', () => {
   let browser: Browser;
   let dir: string;
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ARGS,
+      timeout: scaled(30_000),
+    });
     dir = mkdtempSync(path.join(tmpdir(), 'mtgraph-report-'));
   });
   afterAll(async () => {
