@@ -1,3 +1,4 @@
+import { createRegistry } from '../registry.js';
 import type { GraphSpec } from '../schema/validate.js';
 import type { ResolvedAffinityOptions } from './options.js';
 
@@ -35,12 +36,11 @@ export interface AffinityMethod {
   measure(input: AffinityInput): Promise<AffinityMeasurement>;
 }
 
-const methods = new Map<string, AffinityMethod>();
+const methods = createRegistry<AffinityMethod>((m) => m.name);
 
 /** Registers an affinity method under its name (a later registration replaces an earlier one). */
 export function registerAffinityMethod(method: AffinityMethod): AffinityMethod {
-  methods.set(method.name, method);
-  return method;
+  return methods.register(method);
 }
 
 export function getAffinityMethod(name: string): AffinityMethod | undefined {
@@ -48,5 +48,5 @@ export function getAffinityMethod(name: string): AffinityMethod | undefined {
 }
 
 export function affinityMethodNames(): string[] {
-  return [...methods.keys()];
+  return methods.names();
 }

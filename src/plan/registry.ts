@@ -1,3 +1,4 @@
+import { createRegistry } from '../registry.js';
 import type { z } from 'zod';
 import type { GraphSpec } from '../schema/validate.js';
 import type { BlockPlan, CouplingPlan, GatePlan, LayerPlan, TowerPlan } from './types.js';
@@ -44,11 +45,11 @@ export interface Strategy<Own = any> {
   plan(ctx: StrategyContext, own: Own): StrategyResult;
 }
 
-const strategies = new Map<string, Strategy>();
+const strategies = createRegistry<Strategy>((s) => s.name);
 
 /** Registers a sharing strategy under its name (a later registration replaces an earlier one). */
 export function registerStrategy<Own>(strategy: Strategy<Own>): Strategy<Own> {
-  strategies.set(strategy.name, strategy as Strategy);
+  strategies.register(strategy as Strategy);
   return strategy;
 }
 
@@ -58,9 +59,9 @@ export function getStrategy(name: string): Strategy | undefined {
 
 /** The registered strategy names, in registration order. */
 export function strategyNames(): string[] {
-  return [...strategies.keys()];
+  return strategies.names();
 }
 
 export function allStrategies(): Strategy[] {
-  return [...strategies.values()];
+  return strategies.values();
 }

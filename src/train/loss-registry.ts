@@ -1,3 +1,4 @@
+import { createRegistry } from '../registry.js';
 import * as tf from '@tensorflow/tfjs';
 
 /** Probabilities are clipped to [EPSILON, 1 - EPSILON] before a log (as Keras does). */
@@ -34,12 +35,11 @@ export interface LossFunction {
   ): tf.Tensor2D;
 }
 
-const losses = new Map<string, LossFunction>();
+const losses = createRegistry<LossFunction>((l) => l.name);
 
 /** Registers a loss under its name (a later registration replaces an earlier one). */
 export function registerLoss(loss: LossFunction): LossFunction {
-  losses.set(loss.name, loss);
-  return loss;
+  return losses.register(loss);
 }
 
 export function getLoss(name: string): LossFunction | undefined {
@@ -47,7 +47,7 @@ export function getLoss(name: string): LossFunction | undefined {
 }
 
 export function lossNames(): string[] {
-  return [...losses.keys()];
+  return losses.names();
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createRegistry } from '../registry.js';
 import * as tf from '@tensorflow/tfjs';
 import { FlatAdam } from './flat-adam.js';
 
@@ -10,11 +11,11 @@ export interface OptimizerFactory {
   create(learningRate: number): tf.Optimizer;
 }
 
-const optimizers = new Map<string, OptimizerFactory>();
+const optimizers = createRegistry<OptimizerFactory>((o) => o.name);
 
+/** Registers an optimizer under its name (a later registration replaces an earlier one). */
 export function registerOptimizer(factory: OptimizerFactory): OptimizerFactory {
-  optimizers.set(factory.name, factory);
-  return factory;
+  return optimizers.register(factory);
 }
 
 export function getOptimizer(name: string): OptimizerFactory | undefined {
@@ -22,7 +23,7 @@ export function getOptimizer(name: string): OptimizerFactory | undefined {
 }
 
 export function optimizerNames(): string[] {
-  return [...optimizers.keys()];
+  return optimizers.names();
 }
 
 registerOptimizer({ name: 'adam', defaultLearningRate: 1e-3, create: (lr) => new FlatAdam(lr) });

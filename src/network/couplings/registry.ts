@@ -1,3 +1,4 @@
+import { createRegistry } from '../../registry.js';
 import type * as tf from '@tensorflow/tfjs';
 import type { CouplingPlan, Plan } from '../../plan/types.js';
 import type { Penalty } from '../types.js';
@@ -36,13 +37,13 @@ export interface CouplingBuilder<C extends CouplingPlan = CouplingPlan> {
   penalties?(coupling: C, index: number, parts: ModelParts): Penalty[];
 }
 
-const builders = new Map<string, CouplingBuilder>();
+const builders = createRegistry<CouplingBuilder>((b) => b.kind);
 
 /** Registers how a coupling kind is built (a later registration replaces an earlier one). */
 export function registerCouplingBuilder<C extends CouplingPlan>(
   builder: CouplingBuilder<C>,
 ): CouplingBuilder<C> {
-  builders.set(builder.kind, builder as unknown as CouplingBuilder);
+  builders.register(builder as unknown as CouplingBuilder);
   return builder;
 }
 
@@ -52,5 +53,5 @@ export function getCouplingBuilder(kind: string): CouplingBuilder | undefined {
 
 /** The coupling kinds `build` knows. */
 export function couplingKinds(): string[] {
-  return [...builders.keys()];
+  return builders.names();
 }

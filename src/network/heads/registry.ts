@@ -1,3 +1,4 @@
+import { createRegistry } from '../../registry.js';
 import type * as tf from '@tensorflow/tfjs';
 import type { HeadPlan, PlanTask } from '../../plan/types.js';
 import type { BuildContext } from '../context.js';
@@ -26,12 +27,11 @@ export interface HeadBuilder {
   ): tf.SymbolicTensor;
 }
 
-const builders = new Map<string, HeadBuilder>();
+const builders = createRegistry<HeadBuilder>((b) => b.kinds);
 
 /** Registers a head builder for each of its kinds (a later registration replaces an earlier one). */
 export function registerHead(builder: HeadBuilder): HeadBuilder {
-  for (const kind of builder.kinds) builders.set(kind, builder);
-  return builder;
+  return builders.register(builder);
 }
 
 export function getHeadBuilder(kind: string): HeadBuilder | undefined {
@@ -40,5 +40,5 @@ export function getHeadBuilder(kind: string): HeadBuilder | undefined {
 
 /** The task kinds that have a head builder. */
 export function headKinds(): string[] {
-  return [...builders.keys()];
+  return builders.names();
 }

@@ -1,3 +1,4 @@
+import { createRegistry } from '../../registry.js';
 import type { BalanceMethod } from './types.js';
 import { staticBalance } from './static.js';
 import { uncertaintyBalance } from './uncertainty.js';
@@ -31,11 +32,11 @@ export { cagradWeights, type CagradOptions } from './cagrad.js';
 /** A method of any options type (the registry holds them all). */
 type AnyMethod = BalanceMethod<any>;
 
-const methods = new Map<string, AnyMethod>();
+const methods = createRegistry<AnyMethod>((m) => m.name);
 
 /** Registers a balancing method under its name (a later registration replaces an earlier one). */
 export function registerBalance<O extends object>(method: BalanceMethod<O>): BalanceMethod<O> {
-  methods.set(method.name, method as AnyMethod);
+  methods.register(method as AnyMethod);
   return method;
 }
 
@@ -45,7 +46,7 @@ export function getBalance(name: string): AnyMethod | undefined {
 
 /** Registered balancing method names, in registration order. */
 export function balanceNames(): string[] {
-  return [...methods.keys()];
+  return methods.names();
 }
 
 for (const method of [

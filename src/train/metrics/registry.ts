@@ -1,3 +1,4 @@
+import { createRegistry } from '../../registry.js';
 import { accuracy, argmaxRows } from './functions.js';
 
 /**
@@ -21,12 +22,11 @@ export interface Metric {
   compute(input: MetricInput): number;
 }
 
-const metrics = new Map<string, Metric>();
+const metrics = createRegistry<Metric>((m) => m.name);
 
 /** Registers a metric under its name (a later registration replaces an earlier one). */
 export function registerMetric(metric: Metric): Metric {
-  metrics.set(metric.name, metric);
-  return metric;
+  return metrics.register(metric);
 }
 
 export function getMetric(name: string): Metric | undefined {
@@ -34,7 +34,7 @@ export function getMetric(name: string): Metric | undefined {
 }
 
 export function metricNames(): string[] {
-  return [...metrics.keys()];
+  return metrics.names();
 }
 
 /** True when the task predicts a distribution over classes from one class-index column (multiclass). */
