@@ -68,7 +68,10 @@ function storeName(name: string, target: string): string {
  */
 export function saveModel(model: MtgraphModel): Promise<ModelFiles>;
 export function saveModel(model: MtgraphModel, target: string): Promise<undefined>;
-export async function saveModel(model: MtgraphModel, target?: string): Promise<ModelFiles | undefined> {
+export async function saveModel(
+  model: MtgraphModel,
+  target?: string,
+): Promise<ModelFiles | undefined> {
   checkSavable(model);
   if (target === undefined) return toModelFiles(await modelFolderFiles(model));
   if (typeof target !== 'string' || target === '')
