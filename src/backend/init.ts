@@ -237,3 +237,8 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendRe
   });
   return report;
 }
+
+/** True once initBackend was called (whatever it chose), so mtgraph does not choose again. */
+export function backendChosen(): boolean {
+  return current !== undefined;
+}

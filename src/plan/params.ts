@@ -118,7 +118,9 @@ export function countParams(topology: Topology, inputWidth: number): ParamCount 
       );
     const tower = topology.towers[task]!;
     let input = width.get(tower.parent)!;
-    for (const r of topology.reads?.[task] ?? []) input += towerOf(r, [...seen, task]).width;
+    // own keys only: a task id such as "toString" must not find Object.prototype's method
+    const reads = topology.reads && Object.hasOwn(topology.reads, task) ? topology.reads[task] : [];
+    for (const r of reads ?? []) input += towerOf(r, [...seen, task]).width;
     const t = stackParams(tower.layers, input);
     out.set(task, t);
     return t;

@@ -73,8 +73,8 @@ export async function cpu(): Promise<void> {
     await initBackend({ backend: 'wasm' });
     return;
   }
-  await tf.setBackend('cpu');
-  await tf.ready();
+  // initBackend, not tf.setBackend: fit leaves a backend chosen with initBackend alone (#14)
+  await initBackend({ backend: 'cpu' });
 }
 
 /** Four tasks of every kind: a two-output regression, a binary, a 3-class and a 2-label task. */
