@@ -65,7 +65,7 @@ export async function exportModel(
       { path: 'model', got: model },
     );
   const format = getExportFormat(options?.format);
-  const withPreprocessing = options.withPreprocessing === true;
+  const withPreprocessing = options?.withPreprocessing === true;
   if (withPreprocessing && model.metadata?.preprocessing === undefined)
     throw new OptionsError(
       `mtgraph/export: withPreprocessing needs the model's saved preprocessing (model.metadata.preprocessing is missing) → at options.withPreprocessing. Train the model from a CSV with mtgraph train, or leave the option off.`,

@@ -112,7 +112,8 @@ def task_loss(task, pred, y):
     loss = task["loss"]
     if task["id"] in SCALES:
         s = SCALES[task["id"]]
-        mean, std = torch.tensor(s["mean"]), torch.tensor(s["std"])
+        mean = torch.tensor(s["mean"], device=pred.device)
+        std = torch.tensor(s["std"], device=pred.device)
         pred, y = (pred - mean) / std, (y - mean) / std
     if task["kind"] == "multiclass":
         mask = ~torch.isnan(y[:, 0])
@@ -149,7 +150,7 @@ def rows_of(module, begin, rows):
 
 def penalty(model):
     """The Laplacian penalties of soft sharing and the layers' L2."""
-    total = torch.zeros(())
+    total = torch.zeros((), device=next(model.parameters()).device)
     for term in LAPLACIAN:
         for a, b, w in term["pairs"]:
             wa, ba = rows_of(getattr(model, a[0]), a[1], a[2])
@@ -169,11 +170,13 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--weights", default=str(HERE / "weights.safetensors"), help="starting weights")
     parser.add_argument("--out", default=str(HERE / "weights.safetensors"), help="where rank 0 writes the trained weights")
-    parser.add_argument("--backend", default=None, help="gloo (CPU, default) or nccl (GPUs)")
+    parser.add_argument("--backend", default=None, help="gloo (CPU) or nccl (GPUs; the default when CUDA is available)")
     args = parser.parse_args()
 
     distributed = "WORLD_SIZE" in os.environ
-    cuda = torch.cuda.is_available() and args.backend == "nccl"
+    cuda = torch.cuda.is_available() and args.backend != "gloo"
+    if cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     if distributed:
         dist.init_process_group(backend=args.backend or ("nccl" if cuda else "gloo"))
     rank = dist.get_rank() if distributed else 0
@@ -192,7 +195,7 @@ def main():
     loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, shuffle=sampler is None)
 
     model = load_weights(MtgraphModel(), args.weights).to(device)
-    net = DistributedDataParallel(model) if distributed else model
+    net = DistributedDataParallel(model, device_ids=[device.index] if cuda else None) if distributed else model
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     for epoch in range(args.epochs):
         if sampler is not None:
