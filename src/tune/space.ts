@@ -1,3 +1,4 @@
+import { createRegistry } from '../registry.js';
 import type { GraphSpec } from '../schema/validate.js';
 import type { TaskData } from '../data/types.js';
 import { getOptimizer } from '../train/optimizers.js';
@@ -50,11 +51,11 @@ export interface SearchSpace<State = unknown> {
   sample(random: () => number, ctx: SearchContext, state: State): Candidate;
 }
 
-const spaces = new Map<string, SearchSpace>();
+const spaces = createRegistry<SearchSpace>((space) => space.name);
 
 /** Registers a search space under its name (a later registration replaces an earlier one). */
 export function registerSearchSpace<State>(space: SearchSpace<State>): SearchSpace<State> {
-  spaces.set(space.name, space as SearchSpace);
+  spaces.register(space as SearchSpace);
   return space;
 }
 
@@ -64,7 +65,7 @@ export function getSearchSpace(name: string): SearchSpace | undefined {
 
 /** The registered search space names, in registration order. */
 export function searchSpaceNames(): string[] {
-  return [...spaces.keys()];
+  return spaces.names();
 }
 
 /** One of the values, uniformly. */
