@@ -157,6 +157,25 @@ describe('tune', () => {
     expect(result.rows.valid).toBeLessThanOrEqual(16);
   });
 
+  it('tune starts from a learned graph: measureAffinity on the training rows, then groupTasks', async () => {
+    const family = generateTaskFamily({ seed: 3, trainRows: 80, groups: 2, tasksPerGroup: 2 });
+    const result = await tune(family.graph, family.train, {
+      strategies: ['learned'],
+      budget: { trials: 2 },
+      schedule: { minEpochs: 2, eta: 2, maxEpochs: 4 },
+    });
+    expect(
+      result.notes.some((n) => n.startsWith('learned graph: lookahead on the training rows')),
+    ).toBe(true);
+    for (const t of result.trials) {
+      expect(t.space).toBe('learned');
+      expect(t.strategy).toBe('clustered');
+      const groups = (t.planOptions.clustered as { groups: string[][] }).groups;
+      expect(groups.flat().sort()).toEqual(family.graph.nodes().sort());
+      expect(groups.length).toBeGreaterThanOrEqual(2);
+    }
+  }, 60_000);
+
   it('tune refuses a bad option with an OptionsError that says where and how to fix it', async () => {
     const family = generateTaskFamily({ seed: 1, trainRows: 30, groups: 2, tasksPerGroup: 2 });
     const call = (options: unknown) =>
