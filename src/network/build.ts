@@ -14,7 +14,8 @@ import { assemble } from './model.js';
 import { nameLayers, type GateNames } from './names.js';
 import { deriveSeed } from './seed.js';
 import { denseStack, denseStep } from './stack.js';
-import { checkChains } from '../schema/chains.js';
+import { checkChains, widensTower } from '../schema/chains.js';
+import { Pick } from './layers/pick.js';
 import { StopGradient } from './layers/stop-gradient.js';
 import type { MtgraphModel } from './types.js';
 import './couplings/index.js';
@@ -101,7 +102,7 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
     const towers = new Map(checked.tasks.map((t) => [t.id, resolve(checked.towers[t.id]!.parent)]));
     const depth = Math.max(0, ...checked.tasks.map((t) => checked.towers[t.id]!.layers.length));
     // Towers that read other towers (task chains) are built after the others, in chain order.
-    const reading = (t: { reads?: string[] }) => (t.reads?.length ?? 0) > 0;
+    const reading = widensTower;
     for (let i = 0; i < depth; i++) {
       for (const t of checked.tasks) {
         if (reading(t)) continue;
@@ -119,12 +120,19 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
       if (!reading(t)) continue;
       const chain = names.reads.get(id)!;
       const stop = chain.stop ? ctx.track(new StopGradient({ name: chain.stop })) : undefined;
-      const parts = t.reads!.map((r) => {
+      const own = chain.pick
+        ? [
+            ctx
+              .track(new Pick({ columns: t.inputColumns!, name: chain.pick }))
+              .apply(input) as tf.SymbolicTensor,
+          ]
+        : [];
+      const parts = (t.reads ?? []).map((r) => {
         const out = towers.get(r)!;
         return stop ? (stop.apply(out) as tf.SymbolicTensor) : out;
       });
       const joined = ctx.track(tf.layers.concatenate({ axis: -1, name: chain.concat }));
-      let h = joined.apply([towers.get(id)!, ...parts]) as tf.SymbolicTensor;
+      let h = joined.apply([towers.get(id)!, ...own, ...parts]) as tf.SymbolicTensor;
       checked.towers[id]!.layers.forEach((layer, i) => {
         h = denseStep(h, layer, names.towers.get(id)![i]!, ctx);
       });

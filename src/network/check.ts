@@ -4,7 +4,7 @@ import { widths } from '../plan/params.js';
 import type { Plan } from '../plan/types.js';
 import { getCouplingBuilder, couplingKinds } from './couplings/registry.js';
 import { getHeadBuilder, headKinds } from './heads/registry.js';
-import { checkChains } from '../schema/chains.js';
+import { checkChains, widensTower } from '../schema/chains.js';
 
 const SCOPE = 'mtgraph/build';
 
@@ -71,10 +71,13 @@ export function checkPlan(value: unknown): Plan {
         { path: `${path}.kind`, got: c.kind },
       );
     const tasks = c.kind === 'laplacian' ? c.pairs.flatMap(([a, b]) => [a, b]) : c.tasks;
-    const reader = tasks.find((t) => (plan.tasks.find((p) => p.id === t)?.reads?.length ?? 0) > 0);
+    const reader = tasks.find((t) => {
+      const p = plan.tasks.find((q) => q.id === t);
+      return p !== undefined && widensTower(p);
+    });
     if (reader !== undefined)
       throw new PlanError(
-        `${SCOPE}: task "${reader}" reads other towers (reads), so its tower cannot be coupled layer by layer with others → at ${path}. Use a strategy without tower couplings (hard, clustered, tree, mmoe, ple, single), or drop reads.`,
+        `${SCOPE}: task "${reader}" reads other towers or its own inputs (reads, inputs), so its tower cannot be coupled layer by layer with others → at ${path}. Use a strategy without tower couplings (hard, clustered, tree, mmoe, ple, single), or drop reads.`,
         { path, got: reader },
       );
     for (const t of tasks)

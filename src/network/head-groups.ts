@@ -3,6 +3,7 @@ import { getCouplingBuilder } from './couplings/registry.js';
 import { getHeadBuilder } from './heads/registry.js';
 import './couplings/index.js';
 import './heads/index.js';
+import { widensTower } from '../schema/chains.js';
 
 /** Tasks whose heads `build` fuses into one MultiHead layer: they all read `parent` directly. */
 export interface HeadGroup {
@@ -27,7 +28,7 @@ export function fusedHeadGroups(plan: Plan): HeadGroup[] {
     if (
       tower &&
       tower.layers.length === 0 &&
-      !(task.reads && task.reads.length > 0) &&
+      !widensTower(task) &&
       getHeadBuilder(task.kind)?.fusable
     )
       parentOf.set(task.id, tower.parent);

@@ -33,6 +33,7 @@ export function planLayerClasses(plan: Plan): string[] {
     if (t.condition !== undefined) classes.add('Multiply');
     if (t.reads && t.reads.length > 0) classes.add('Concatenate').add('Dense');
     if (t.readsStopGradient && t.reads && t.reads.length > 0) classes.add('MtgraphStopGradient');
+    if (t.inputColumns && t.inputColumns.length > 0) classes.add('Concatenate').add('MtgraphPick');
   }
   for (const coupling of plan.couplings)
     for (const c of getCouplingBuilder(coupling.kind)?.layerClasses ?? []) classes.add(c);

@@ -1,6 +1,7 @@
 import type { LayerPlan, Plan } from '../plan/types.js';
 import { getCouplingBuilder } from './couplings/registry.js';
 import { fusedHeadGroups } from './head-groups.js';
+import { widensTower } from '../schema/chains.js';
 
 /** The tfjs layers of one planned dense layer: the Dense and what follows it. */
 export interface StepNames {
@@ -42,7 +43,7 @@ export interface LayerNames {
    */
   outputs: Map<string, string>;
   /** Task chains: the layers joining read tower outputs into a task's tower input (`concat`, `stop` gradients). */
-  reads: Map<string, { concat: string; stop?: string }>;
+  reads: Map<string, { concat: string; stop?: string; pick?: string }>;
   /**
    * Heads fused into one MultiHead layer (see `fusedHeadGroups`): layer name -> its tasks, in
    * column order. Task `tasks[i]`'s weights are that layer's kernel and bias columns for head i.
@@ -115,13 +116,16 @@ export function nameLayers(plan: Plan): LayerNames {
   );
   const reads = new Map(
     plan.tasks.flatMap((t) =>
-      t.reads && t.reads.length > 0
+      widensTower(t)
         ? [
             [
               t.id,
               {
                 concat: names.take(`tower.${t.id}.reads`),
-                ...(t.readsStopGradient ? { stop: names.take(`tower.${t.id}.stop`) } : {}),
+                ...(t.readsStopGradient && (t.reads?.length ?? 0) > 0
+                  ? { stop: names.take(`tower.${t.id}.stop`) }
+                  : {}),
+                ...(t.inputColumns?.length ? { pick: names.take(`tower.${t.id}.inputs`) } : {}),
               },
             ] as const,
           ]

@@ -1,4 +1,4 @@
-import { OptionsError, PlanError } from '../errors.js';
+import { GraphSpecError, OptionsError, PlanError } from '../errors.js';
 import { readGraph, type GraphSpec } from '../schema/validate.js';
 import { TASK_KINDS } from '../schema/kinds/index.js';
 import { getStrategy, type StrategyContext, type StrategyResult } from './registry.js';
@@ -146,6 +146,9 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
     ...(t.condition !== undefined ? { condition: t.condition } : {}),
     ...(t.reads ? { reads: t.reads } : {}),
     ...(t.readsStopGradient !== undefined ? { readsStopGradient: t.readsStopGradient } : {}),
+    ...(t.inputs
+      ? { inputs: t.inputs, inputColumns: taskInputColumns(t.id, t.inputs, input.columns) }
+      : {}),
     weight: t.weight,
     target: t.target,
     metrics: t.metrics,
@@ -159,8 +162,11 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
   const gates = result.gates ?? [];
   const couplings = result.couplings ?? [];
   const reads = Object.fromEntries(spec.tasks.flatMap((t) => (t.reads ? [[t.id, t.reads]] : [])));
+  const extraInputs = Object.fromEntries(
+    tasks.flatMap((t) => (t.inputColumns ? [[t.id, t.inputColumns.length]] : [])),
+  );
   const params = countParams(
-    { blocks: result.blocks, towers, heads, gates, couplings, reads },
+    { blocks: result.blocks, towers, heads, gates, couplings, reads, extraInputs },
     input.features,
   );
   if (params.total > resolved.maxParams) {
@@ -186,5 +192,37 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
     params,
     notes: result.notes,
   };
+  return out;
+}
+
+/**
+ * The model input columns of a task's `inputs`: a name is an input column, or a source column
+ * whose one-hot columns are named `name=value` (all of them, in order).
+ */
+function taskInputColumns(
+  task: string,
+  names: readonly string[],
+  columns?: readonly string[],
+): number[] {
+  const path = `tasks.${task}.inputs`;
+  if (!columns) {
+    throw new GraphSpecError(
+      `mtgraph/plan: task "${task}" lists inputs but the graph's input has no column names → at ${path}. Name the input columns (input: { columns: [...] }, as the CLI does from the CSV header), or drop inputs.`,
+      { path, got: names },
+    );
+  }
+  const out: number[] = [];
+  names.forEach((name, i) => {
+    const exact = columns.indexOf(name);
+    const found =
+      exact >= 0 ? [exact] : columns.flatMap((c, j) => (c.startsWith(`${name}=`) ? [j] : []));
+    if (found.length === 0) {
+      throw new GraphSpecError(
+        `mtgraph/plan: task "${task}" reads an unknown input column (got ${JSON.stringify(name)}; expected one of ${columns.slice(0, 10).join(', ')}${columns.length > 10 ? ', ...' : ''}) → at ${path}[${i}]. Name columns of the graph's input.`,
+        { path: `${path}[${i}]`, got: name },
+      );
+    }
+    for (const j of found) if (!out.includes(j)) out.push(j);
+  });
   return out;
 }

@@ -17,6 +17,8 @@ interface Topology {
   couplings: CouplingPlan[];
   /** Per task, the tasks whose tower outputs join its tower input (task chains); absent: none. */
   reads?: Record<string, readonly string[]>;
+  /** Per task, the number of its own input columns joined to its tower input (task inputs). */
+  extraInputs?: Record<string, number>;
 }
 
 /** Parameters of a dense stack reading `width` features: weights, biases and (4 per unit) batch norm. */
@@ -117,7 +119,8 @@ export function countParams(topology: Topology, inputWidth: number): ParamCount 
         { path: `tasks.${task}.reads` },
       );
     const tower = topology.towers[task]!;
-    let input = width.get(tower.parent)!;
+    const extra = topology.extraInputs;
+    let input = width.get(tower.parent)! + (extra && Object.hasOwn(extra, task) ? extra[task]! : 0);
     // own keys only: a task id such as "toString" must not find Object.prototype's method
     const reads = topology.reads && Object.hasOwn(topology.reads, task) ? topology.reads[task] : [];
     for (const r of reads ?? []) input += towerOf(r, [...seen, task]).width;

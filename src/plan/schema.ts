@@ -44,6 +44,8 @@ export const PlanSchema = z.strictObject({
         condition: z.string().optional(),
         reads: z.array(z.string()).optional(),
         readsStopGradient: z.boolean().optional(),
+        inputs: z.array(z.string()).optional(),
+        inputColumns: z.array(z.int().min(0)).optional(),
         weight: z.number().min(0),
         target: z.array(z.string()),
         metrics: z.array(z.string()),

@@ -35,6 +35,10 @@ export interface PlanTask {
   reads?: string[];
   /** With reads: this task's loss does not train the towers it reads. */
   readsStopGradient?: boolean;
+  /** The task's own feature columns (names as given), joined to its tower input. */
+  inputs?: string[];
+  /** Their indexes among the model input columns (a one-hot encoded column gives all of its columns). */
+  inputColumns?: number[];
   weight: number;
   target: string[];
   metrics: string[];

@@ -15,9 +15,22 @@ export function chainParents(task: ChainLinks): string[] {
   return [...(task.condition !== undefined ? [task.condition] : []), ...(task.reads ?? [])];
 }
 
-/** True when some task has a condition or reads another task. */
-export function hasChains(tasks: readonly ChainLinks[]): boolean {
-  return tasks.some((t) => t.condition !== undefined || (t.reads?.length ?? 0) > 0);
+/** True when a task's tower reads more than its parent: other towers (reads) or its own input columns (inputs). */
+export function widensTower(task: {
+  reads?: readonly string[];
+  inputColumns?: readonly number[];
+}): boolean {
+  return (task.reads?.length ?? 0) > 0 || (task.inputColumns?.length ?? 0) > 0;
+}
+
+/**
+ * True when some task has a condition, reads another task or its own input columns: its output or
+ * tower then depends on more than the shared representation (no per-task training shortcuts).
+ */
+export function hasChains(
+  tasks: ReadonlyArray<ChainLinks & { inputColumns?: readonly number[] }>,
+): boolean {
+  return tasks.some((t) => t.condition !== undefined || widensTower(t));
 }
 
 /**

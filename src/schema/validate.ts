@@ -43,6 +43,8 @@ export interface TaskSpec {
   /** Tasks whose tower outputs this task's tower also reads, when given. */
   reads?: string[];
   readsStopGradient?: boolean;
+  /** Feature columns joined to this task's tower input, when given. */
+  inputs?: string[];
   weight: number;
   /** The task's own tower layers, when it declares them. */
   head?: LayerStackInput;
@@ -288,6 +290,7 @@ export function taskSpec(id: string, attributes: TaskAttributes): TaskSpec {
   if (attributes.lossOptions) spec.lossOptions = { ...attributes.lossOptions };
   if (attributes.condition !== undefined) spec.condition = attributes.condition;
   if (attributes.reads && attributes.reads.length > 0) spec.reads = [...attributes.reads];
+  if (attributes.inputs) spec.inputs = [...attributes.inputs];
   if (attributes.readsStopGradient !== undefined)
     spec.readsStopGradient = attributes.readsStopGradient;
   return spec;

@@ -101,7 +101,7 @@ export async function fit(
     });
     if ((balancer.needs ?? 'losses') !== 'losses' && hasChains(model.plan.tasks)) {
       throw new OptionsError(
-        `${SCOPE}: balancing method '${opts.balance}' works on per-task gradients, which a model with task chains (condition, reads) does not split by task → at options.balance. Use a loss-weighting method (static, uncertainty, dwa, rlw).`,
+        `${SCOPE}: balancing method '${opts.balance}' works on per-task gradients, which a model with task chains or task inputs (condition, reads, inputs) does not split by task → at options.balance. Use a loss-weighting method (static, uncertainty, dwa, rlw).`,
         { path: 'options.balance', got: opts.balance },
       );
     }

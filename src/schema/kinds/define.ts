@@ -101,6 +101,17 @@ export function taskShape<Name extends string, Loss extends string, Metric exten
       .max(MAX_LIST_ITEMS)
       .optional()
       .meta({ description: "Tasks whose tower outputs this task's tower also reads (AITM)." }),
+    inputs: z
+      .array(z.string().min(1), {
+        error: says('inputs must list feature columns', "Write e.g. inputs: ['age', 'city']."),
+      })
+      .min(1)
+      .max(MAX_LIST_ITEMS)
+      .optional()
+      .meta({
+        description:
+          "Feature columns this task's tower reads besides the shared representation (names of the graph's input columns).",
+      }),
     readsStopGradient: z
       .boolean({ error: says('readsStopGradient must be true or false', 'Use e.g. true.') })
       .optional()
