@@ -112,6 +112,15 @@ export {
   type OptimizerFactory,
   type TargetScale,
 } from './train/index.js';
+// Issue 17: predictions as arrays, learning-rate schedules, task chains' generated family.
+export type { PredictedArrays } from './train/predict.js';
+export type { ScheduleOptions } from './train/schedule.js';
+export type { PlateauOptions } from './train/plateau.js';
+export {
+  generateClickPurchase,
+  type ClickPurchaseOptions,
+  type ClickPurchaseData,
+} from './synthetic/click-purchase.js';
 export {
   prepareData,
   TARGETS,
