@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../network/types.js';
 import { envVar } from '../platform/index.js';
+import { COLUMN_ACTIVATIONS } from '../network/layers/columns.js';
 import { bankHead, bankHeadGrad, bankHeadKernelAvailable } from '../backend/bank-head-kernel.js';
 
 /**
@@ -113,7 +114,9 @@ export function towerGroups(model: MtgraphModel, fusedTasks: ReadonlySet<string>
     // Each layer reads the previous one's output; the head reads the last.
     for (let i = 1; i < dense.length && ok; i++) ok = dense[i]!.input === dense[i - 1]!.output;
     if (!ok || head.input !== dense.at(-1)!.output) continue;
-    if (activationOf(head) !== plan.heads[t.id]!.activation) continue;
+    // The loss applies the head's activation to the bank's columns (as for fused heads).
+    const activation = plan.heads[t.id]!.activation;
+    if (activationOf(head) !== activation || !(activation in COLUMN_ACTIVATIONS)) continue;
     const parent = dense[0]!.input as tf.SymbolicTensor;
     if (!parentIds.has(parent)) parentIds.set(parent, parentIds.size);
     const key = [
