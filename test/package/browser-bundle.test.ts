@@ -44,6 +44,8 @@ describe('the browser bundle of mtgraph', () => {
         ),
       ).toEqual([]);
       expect(inputs.filter((f) => f.startsWith('node:'))).toEqual([]);
+      // The CLI's dependencies belong to the CLI only.
+      expect(inputs.filter((f) => /node_modules\/(commander|cli-progress)\//.test(f))).toEqual([]);
       const offenders: string[] = [];
       for (const file of own) {
         const text = code(await fs.readFile(path.join(REPO, file), 'utf8'));
