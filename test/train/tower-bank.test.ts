@@ -51,7 +51,7 @@ const DATA = {
   },
 };
 const OPTIONS: FitOptions = {
-  epochs: 3,
+  epochs: 2,
   batchSize: 16,
   seed: 5,
   metrics: false,
@@ -155,7 +155,7 @@ describe('tower bank', () => {
 
   it('resumes from a checkpoint to the weights of a straight run', async () => {
     configureTowerBank(2);
-    const options = { ...OPTIONS, epochs: 4 };
+    const options = { ...OPTIONS, epochs: 3 };
     const straight = compile(graph(), { ...SOFT, seed: 3 });
     await fit(straight, DATA, options);
     const dir = path.join(root, 'run');
