@@ -2,7 +2,7 @@ import { OptionsError, show } from '../errors.js';
 import { nodeParts } from '../platform/index.js';
 import type { MtgraphModel } from '../network/types.js';
 import { exportGraph } from './graph.js';
-import { type ExportFiles, getExportFormat } from './registry.js';
+import { type ExportFiles, exportFormatNames, getExportFormat } from './registry.js';
 import { type ExportSignature, SIGNATURE_FILE, signatureOf } from './signature.js';
 import './formats.js';
 
@@ -66,6 +66,15 @@ export async function exportModel(
     );
   const format = getExportFormat(options?.format);
   const withPreprocessing = options?.withPreprocessing === true;
+  if (withPreprocessing && !format.preprocessing)
+    throw new OptionsError(
+      `mtgraph/export: the ${format.name} format cannot include the input preprocessing (got withPreprocessing: true; expected it with ${exportFormatNames()
+        .filter((n) => getExportFormat(n).preprocessing)
+        .join(
+          ', ',
+        )}) → at options.withPreprocessing. Apply signature.json's preprocessing before the model, or export to ONNX.`,
+      { path: 'options.withPreprocessing', got: format.name },
+    );
   if (withPreprocessing && model.metadata?.preprocessing === undefined)
     throw new OptionsError(
       `mtgraph/export: withPreprocessing needs the model's saved preprocessing (model.metadata.preprocessing is missing) → at options.withPreprocessing. Train the model from a CSV with mtgraph train, or leave the option off.`,

@@ -315,6 +315,7 @@ export function toOnnxModel(
 export const onnxFormat = registerExportFormat({
   name: 'onnx',
   description: 'model.onnx (opset 13), one output per task; --with-preprocessing takes raw columns',
+  preprocessing: true,
   outputName: (task) => task,
   async files({ model, graph, options }) {
     const pre = options.withPreprocessing

@@ -24,6 +24,8 @@ export interface ExportFormat {
   name: string;
   /** One line for --help. */
   description: string;
+  /** Whether the format can include the input preprocessing (`withPreprocessing`). */
+  preprocessing?: boolean;
   /** What the signature calls each task's output (the model's output tensor name). */
   outputName(task: string, node: string): string;
   /**

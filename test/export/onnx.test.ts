@@ -119,8 +119,11 @@ describe('exportModel onnx', () => {
     },
   );
 
-  it('refuses withPreprocessing for a model without a saved preprocessing', async () => {
+  it('refuses withPreprocessing for a model without a saved preprocessing, and for tfjs', async () => {
     const model = exportFixture();
+    await expect(exportModel(model, { format: 'tfjs', withPreprocessing: true })).rejects.toThrow(
+      /the tfjs format cannot include the input preprocessing.*expected it with onnx/,
+    );
     await expect(exportModel(model, { format: 'onnx', withPreprocessing: true })).rejects.toThrow(
       OptionsError,
     );
