@@ -299,8 +299,10 @@ describe('the packed package in a consumer app', () => {
         });
         try {
           const problems: string[] = [];
+          const downloads: string[] = [];
           const open = async (query: string) => {
-            const page = await browser.newPage();
+            const page = await browser.newPage({ acceptDownloads: true });
+            page.on('download', (d) => downloads.push(d.suggestedFilename()));
             page.on('console', (m) => {
               if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
             });
@@ -359,6 +361,13 @@ describe('the packed package in a consumer app', () => {
             'weights.bin',
           ]);
           expect(r.csv).toEqual({ rows: 2, columns: ['a', 'b', 'c', 'd'] });
+          // saveModel(model, 'downloads://browser-test') offered the five files.
+          await expect.poll(() => downloads.length, { timeout: 10_000 }).toBe(5);
+          expect(downloads.sort()).toEqual(
+            ['graph.json', 'metadata.json', 'model.json', 'plan.json', 'weights.bin'].map(
+              (f) => `browser-test-${f}`,
+            ),
+          );
           expect(problems).toEqual([]);
         } finally {
           await browser.close();

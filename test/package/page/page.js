@@ -87,6 +87,7 @@ async function run() {
   // Saving and loading in a browser: IndexedDB and the in-memory files.
   await saveModel(model, 'indexeddb://mtgraph-browser-test');
   const fromDb = await loadModel('indexeddb://mtgraph-browser-test');
+  await saveModel(model, 'downloads://browser-test');
   const memory = await saveModel(model);
   const fromMemory = await loadModel(memory);
   const same = (m) => {
