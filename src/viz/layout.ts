@@ -61,10 +61,7 @@ export function layoutSettings(
 }
 
 /** A graphology graph with seeded initial positions and the layout weights (positive affinities attract; negative ones do not). */
-export function layoutInput(
-  spec: GraphSpec,
-  seed: number,
-): UndirectedGraph {
+export function layoutInput(spec: GraphSpec, seed: number): UndirectedGraph {
   const rand = seededRandom(seed);
   const n = spec.tasks.length;
   const spread = 10 * Math.sqrt(n);
