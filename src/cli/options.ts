@@ -113,7 +113,7 @@ export function jsonObject(value: string): Record<string, unknown> {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new InvalidArgumentError(
-      `expected a JSON object such as ${example} (got ${Array.isArray(parsed) ? 'an array' : capText(JSON.stringify(parsed), 60)}).`,
+      `expected a JSON object such as ${example} (got ${capText(JSON.stringify(parsed), 60)}).`,
     );
   }
   return parsed as Record<string, unknown>;

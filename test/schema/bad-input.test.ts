@@ -293,7 +293,9 @@ describe('graphs passed in', () => {
   });
 
   it('plan rejects something that is not a graph', () => {
-    expectError(() => plan({ nodes: [] }), GraphStructureError, '');
+    expectError(() => plan({ tasks: [] }), GraphStructureError, '');
+    // serialized JSON is read as a graph (#14.18): an empty one has no tasks
+    expectError(() => plan({ nodes: [] }), GraphStructureError, 'tasks');
   });
 
   it('plan rejects a graph without an input size', () => {
