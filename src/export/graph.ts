@@ -50,6 +50,10 @@ export type ExportNode =
   | { op: 'crossStitch'; name: string; inputs: string[]; units: number; alpha: ExportParam }
   /** A matrix `[batch, n]` reshaped to `[batch, ...shape]`. */
   | { op: 'reshape'; name: string; input: string; shape: number[] }
+  /** Columns `columns` (in that order, any subset) of a matrix: a task's own input columns. */
+  | { op: 'pick'; name: string; input: string; columns: number[] }
+  /** The elementwise product of same-shaped tensors (a conditioned task: p(condition) × p(task | condition)). */
+  | { op: 'multiply'; name: string; inputs: string[] }
   /** Tensors joined along `axis` (1 = the first axis after the batch). */
   | { op: 'concat'; name: string; inputs: string[]; axis: number }
   /** `sum_k weights[b, k] * experts[b, k, :]`: weights `[batch, k]`, experts `[batch, k, d]`. */
@@ -189,6 +193,13 @@ const CONVERTERS: Record<string, Converter> = {
       alpha: param(weight(layer, 'alpha')),
     };
   },
+  MtgraphPick: (layer, inputs) => ({
+    op: 'pick',
+    name: layer.name,
+    input: inputs[0]!,
+    columns: [...(config(layer).columns as number[])],
+  }),
+  Multiply: (layer, inputs) => ({ op: 'multiply', name: layer.name, inputs }),
   Reshape: (layer, inputs) => ({
     op: 'reshape',
     name: layer.name,
@@ -230,7 +241,8 @@ export const EXPORTABLE_LAYER_CLASSES: readonly string[] = [
 
 /**
  * A built mtgraph model as an ExportGraph: its layers walked in order and turned into standard
- * operations (dense, batch norm, activation, columns, cross-stitch, reshape, concat, gate mix),
+ * operations (dense, batch norm, activation, columns, pick, multiply, cross-stitch, reshape,
+ * concat, gate mix),
  * with the current weights. Dropout stays as a node (identity at inference).
  */
 export function exportGraph(model: MtgraphModel): ExportGraph {

@@ -188,6 +188,25 @@ function writeNode(w: OnnxWriter, n: ExportNode): void {
       w.op('Reshape', [mixed, w.ints(w.fresh('shape'), [0, k * n.units])], t(n.name));
       return;
     }
+    case 'pick':
+      w.op('Gather', [t(n.input), w.ints(w.fresh('columns'), n.columns)], t(n.name), [
+        attr('axis', 1),
+      ]);
+      return;
+    case 'multiply':
+      n.inputs
+        .slice(1)
+        .reduce(
+          (acc, x, i) =>
+            w.op(
+              'Mul',
+              [acc, t(x)],
+              i === n.inputs.length - 2 ? t(n.name) : w.fresh(`${n.name}.mul`),
+            ),
+          t(n.inputs[0]!),
+        );
+      if (n.inputs.length === 1) w.op('Identity', [t(n.inputs[0]!)], t(n.name));
+      return;
     case 'reshape':
       w.op('Reshape', [t(n.input), w.ints(w.fresh('shape'), [0, ...n.shape])], t(n.name));
       return;

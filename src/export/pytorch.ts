@@ -125,6 +125,8 @@ function couplingTerms(model: MtgraphModel, names: Map<string, string>) {
       return dense ? [names.get(dense)!, 0, -1] : undefined;
     }
     const fused = fusedHeadOf(layerNames, task);
+    // The head's Dense (for a conditioned task `<task>.given_<condition>`), not layerNames.outputs:
+    // a conditioned task's output is the product layer, which has no weights to couple.
     if (!fused) return [names.get(layerNames.heads.get(task)!)!, 0, -1];
     let begin = 0;
     for (const t of fused.tasks) {
@@ -269,6 +271,10 @@ function forwardLine(n: ExportNode, v: (name: string) => string, m: string): str
       return `${m} = ${activation(n.activation, `${v(n.input)}[:, ${n.begin}:${n.begin + n.size}]`)}`;
     case 'crossStitch':
       return `${m} = self.${m}(${n.inputs.map(v).join(', ')})`;
+    case 'pick':
+      return `${m} = ${v(n.input)}[:, ${py(n.columns)}]`;
+    case 'multiply':
+      return `${m} = ${n.inputs.map(v).join(' * ')}`;
     case 'reshape':
       return `${m} = ${v(n.input)}.reshape(-1, ${n.shape.join(', ')})`;
     case 'concat':

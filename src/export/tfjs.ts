@@ -47,7 +47,8 @@ function foldScale(
 
 /**
  * The graph as a tfjs LayersModel of standard layers only (Dense, BatchNormalization, Activation,
- * Reshape, Concatenate, Dot): dropout is left out, a scaled head's scale is folded into its Dense,
+ * Reshape, Concatenate, Dot, Multiply): dropout is left out, a task's picked input columns become a
+ * bias-free Dense with a 0/1 kernel, a scaled head's scale is folded into its Dense,
  * a fused head's columns become the task's own Dense, a cross-stitch unit becomes a Concatenate of
  * its towers and one bias-free Dense per tower (its alpha row times the identity), and a gate mix a
  * Dot over the experts' axis. Output layers are named as the model's (the task ids, sanitised).
@@ -207,6 +208,27 @@ export function toTfjsModel(graph: ExportGraph): tf.LayersModel {
           activation: 'linear',
         });
       }
+      case 'pick': {
+        // A 0/1 selection Dense without bias: kernel[columns[c], c] = 1.
+        const x = tensor(n.input);
+        const width = x.shape[1]!;
+        const select = new Float32Array(width * n.columns.length);
+        n.columns.forEach((col, c) => {
+          select[col * n.columns.length + c] = 1;
+        });
+        return dense({
+          name: n.name,
+          input: x,
+          kernel: select,
+          inputs: width,
+          units: n.columns.length,
+          activation: 'linear',
+        });
+      }
+      case 'multiply':
+        return tf.layers
+          .multiply({ name: n.name })
+          .apply(n.inputs.map(tensor)) as tf.SymbolicTensor;
       case 'reshape':
         return tf.layers
           .reshape({ targetShape: n.shape, name: n.name })

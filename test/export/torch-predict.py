@@ -19,7 +19,9 @@ for job in json.load(open(sys.argv[1])):
         out = model(torch.tensor(job["x"], dtype=torch.float32))
     result = {"dir": job["dir"], "tasks": list(out.keys()), "values": {k: v.reshape(-1).tolist() for k, v in out.items()}}
     if job.get("penalty"):
-        # train.py's coupling penalties on these weights (train.py imports this folder's model.py).
+        # train.py's coupling penalties on these weights (train.py imports this folder's model.py:
+        # forget an earlier job's `model` module, or its LAPLACIAN would be read instead).
+        sys.modules.pop("model", None)
         spec = importlib.util.spec_from_file_location(f"train_{len(results)}", f"{job['dir']}/train.py")
         train = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(train)
