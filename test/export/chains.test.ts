@@ -4,8 +4,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportModel, importWeights } from '../../src/export/index.js';
-import { compile, loadModel, saveModel, TaskGraph } from '../../src/index.js';
+import { exportModel, importWeights, writeExport } from '../../src/export/index.js';
+import { compile, loadModel, readCsv, saveModel, TaskGraph } from '../../src/index.js';
 import type { MtgraphModel } from '../../src/network/types.js';
 import { removeDir, tempDir } from '../hardening/helpers.js';
 import { scrambleWeights } from '../network/helpers.js';
@@ -254,4 +254,96 @@ describe('export of task chains (condition, reads with and without stop gradient
       loaded.dispose();
     }
   });
+
+  it.skipIf(missing !== undefined)(
+    'pytorch train.py (one process) trains a chain model from a CSV: the loss falls, p(purchase) <= p(click), and the weights come back',
+    { timeout: scaled(180_000) },
+    async () => {
+      const rows = ['a,b,colour,click,purchase,spend'];
+      const colours = ['red', 'green', 'blue'];
+      let s = 5;
+      const next = () => {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        return s / 4294967296;
+      };
+      for (let i = 0; i < 160; i++) {
+        const a = next() * 4 - 2;
+        const b = next() * 4 - 2;
+        const c = colours[i % 3]!;
+        const click = a + 0.5 * b > 0.3 ? 1 : 0;
+        const purchase = click && (b > 0 || c === 'red') ? 1 : 0;
+        const spend = i % 9 === 0 ? '' : (2 * a - b + (c === 'blue' ? 1 : 0)).toFixed(4);
+        rows.push(`${a.toFixed(4)},${b.toFixed(4)},${c},${click},${purchase},${spend}`);
+      }
+      const data = path.join(root, 'chain.csv');
+      await fs.writeFile(data, `${rows.join('\n')}\n`);
+      const g = new TaskGraph();
+      g.addTask('click', { kind: 'binary' });
+      g.addTask('purchase', { kind: 'binary', condition: 'click' } as never);
+      g.addTask('spend', {
+        kind: 'regression',
+        reads: ['click'],
+        readsStopGradient: true,
+        inputs: ['colour'],
+      } as never);
+      g.addAffinity('click', 'purchase', { weight: 0.8 });
+      g.addAffinity('click', 'spend', { weight: 0.4 });
+      const csv = await readCsv({ text: rows.join('\n') }, g);
+      const model = compile(g, {
+        strategy: 'hard',
+        trunk: { units: [6] },
+        tower: { units: [3] },
+        input: { columns: csv.columns },
+        seed: 4,
+      });
+      model.metadata.preprocessing = csv.preprocessing;
+      const classes = new Set(model.model.layers.map((l) => l.getClassName()));
+      for (const c of ['Multiply', 'MtgraphStopGradient', 'MtgraphPick'])
+        expect(classes.has(c), c).toBe(true);
+      const dir = path.join(root, 'chain-train');
+      await writeExport(await exportModel(model, { format: 'pytorch' }), dir);
+      const trained = path.join(root, 'chain-trained.safetensors');
+      const out = await run(
+        PYTHON,
+        [
+          path.join(dir, 'train.py'),
+          '--data',
+          data,
+          '--epochs',
+          '3',
+          '--lr',
+          '0.02',
+          '--batch-size',
+          '16',
+          '--out',
+          trained,
+        ],
+        { env: { ...process.env, OMP_NUM_THREADS: '1' }, maxBuffer: 16 * 1024 * 1024 },
+      ).catch((e: { stdout?: string; stderr?: string }) => {
+        throw new Error(`train.py failed:\n${e.stdout}\n${e.stderr}`);
+      });
+      const losses = [
+        ...`${out.stdout}\n${out.stderr}`.matchAll(/\{"epoch": (\d+), "loss": ([0-9.eE+-]+)\}/g),
+      ].map((m) => Number(m[2]));
+      expect(losses).toHaveLength(3);
+      expect(losses[2]!).toBeLessThan(losses[0]!);
+      const [n, width] = csv.data.x.shape;
+      const x = Array.from({ length: n }, (_, r) =>
+        Array.from(csv.data.x.values.subarray(r * width, (r + 1) * width)),
+      );
+      const before = mtgraphPredictions(model, x);
+      importWeights(model, new Uint8Array(await fs.readFile(trained)));
+      const after = mtgraphPredictions(model, x);
+      expect(maxDiff(after.purchase!, before.purchase!)).toBeGreaterThan(1e-4);
+      after.purchase!.forEach((v, i) => expect(v).toBeLessThanOrEqual(after.click![i]! + 1e-7));
+      const file = path.join(root, 'chain-train-job.json');
+      await fs.writeFile(file, JSON.stringify([{ dir, x, weights: trained }]));
+      const script = path.join(import.meta.dirname, 'torch-predict.py');
+      const { stdout } = await run(PYTHON, [script, file], { maxBuffer: 16 * 1024 * 1024 });
+      const [torchOut] = JSON.parse(stdout) as Array<{ values: Record<string, number[]> }>;
+      for (const t of ['click', 'purchase', 'spend'])
+        expect(maxDiff(torchOut!.values[t]!, after[t]!), t).toBeLessThanOrEqual(1e-5);
+      model.dispose();
+    },
+  );
 });
