@@ -12,6 +12,8 @@ interface DenseSpec {
   units: number;
   bias?: Float32Array;
   activation: string;
+  /** False for a fixed matrix (a 0/1 selection): plain tfjs training leaves it as it is. */
+  trainable?: boolean;
 }
 
 /** The kernel block of columns `[begin, begin + size)` of a `[rows, width]` kernel. */
@@ -62,6 +64,7 @@ export function toTfjsModel(graph: ExportGraph): tf.LayersModel {
       activation: s.activation as 'linear',
       useBias: s.bias !== undefined,
       name: s.name,
+      ...(s.trainable === false ? { trainable: false } : {}),
     });
     const out = layer.apply(s.input) as tf.SymbolicTensor;
     pending.push([layer, s.bias ? [s.kernel, s.bias] : [s.kernel]]);
@@ -223,6 +226,7 @@ export function toTfjsModel(graph: ExportGraph): tf.LayersModel {
           inputs: width,
           units: n.columns.length,
           activation: 'linear',
+          trainable: false,
         });
       }
       case 'multiply':

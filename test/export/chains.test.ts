@@ -94,6 +94,43 @@ function chainModel(strategy: string, seed = 2): MtgraphModel {
   return model;
 }
 
+/**
+ * A small CSV of a click -> purchase family (purchase only after a click) with a regression task
+ * that reads click's tower (stopped gradients) and its own one-hot column (colour), read as the
+ * CLI reads it.
+ */
+async function chainCsv() {
+  const rows = ['a,b,colour,click,purchase,spend'];
+  const colours = ['red', 'green', 'blue'];
+  let s = 5;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+  for (let i = 0; i < 160; i++) {
+    const a = next() * 4 - 2;
+    const b = next() * 4 - 2;
+    const c = colours[i % 3]!;
+    const click = a + 0.5 * b > 0.3 ? 1 : 0;
+    const purchase = click && (b > 0 || c === 'red') ? 1 : 0;
+    const spend = i % 9 === 0 ? '' : (2 * a - b + (c === 'blue' ? 1 : 0)).toFixed(4);
+    rows.push(`${a.toFixed(4)},${b.toFixed(4)},${c},${click},${purchase},${spend}`);
+  }
+  const g = new TaskGraph();
+  g.addTask('click', { kind: 'binary' });
+  g.addTask('purchase', { kind: 'binary', condition: 'click' } as never);
+  g.addTask('spend', {
+    kind: 'regression',
+    reads: ['click'],
+    readsStopGradient: true,
+    inputs: ['colour'],
+  } as never);
+  g.addAffinity('click', 'purchase', { weight: 0.8 });
+  g.addAffinity('click', 'spend', { weight: 0.4 });
+  const csv = await readCsv({ text: rows.join('\n') }, g);
+  return { rows, g, csv };
+}
+
 const X = inputRows(9);
 
 describe('export of task chains (condition, reads with and without stop gradient, per-task inputs)', () => {
@@ -121,6 +158,15 @@ describe('export of task chains (condition, reads with and without stop gradient
       expect(tf.memory().numTensors).toBe(before);
       const topology = result.files.find(([n]) => n === 'model.json')![1] as string;
       expect(topology, strategy).not.toMatch(/Mtgraph/);
+      // The picked input columns: a fixed 0/1 Dense that plain tfjs training leaves alone.
+      const layers = JSON.parse(topology).modelTopology.config.layers as Array<{
+        name: string;
+        class_name: string;
+        config: { trainable?: boolean };
+      }>;
+      const pick = layers.find((l) => l.name === 'tower.segment_id_2.inputs');
+      if (strategy === 'soft') expect(pick).toBeUndefined();
+      else expect([pick?.class_name, pick?.config.trainable], strategy).toEqual(['Dense', false]);
       const dir = path.join(root, `tfjs-${strategy}`);
       await writeFiles(dir, result.files);
       expected.set(dir, {
@@ -259,36 +305,9 @@ describe('export of task chains (condition, reads with and without stop gradient
     'pytorch train.py (one process) trains a chain model from a CSV: the loss falls, p(purchase) <= p(click), and the weights come back',
     { timeout: scaled(180_000) },
     async () => {
-      const rows = ['a,b,colour,click,purchase,spend'];
-      const colours = ['red', 'green', 'blue'];
-      let s = 5;
-      const next = () => {
-        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-        return s / 4294967296;
-      };
-      for (let i = 0; i < 160; i++) {
-        const a = next() * 4 - 2;
-        const b = next() * 4 - 2;
-        const c = colours[i % 3]!;
-        const click = a + 0.5 * b > 0.3 ? 1 : 0;
-        const purchase = click && (b > 0 || c === 'red') ? 1 : 0;
-        const spend = i % 9 === 0 ? '' : (2 * a - b + (c === 'blue' ? 1 : 0)).toFixed(4);
-        rows.push(`${a.toFixed(4)},${b.toFixed(4)},${c},${click},${purchase},${spend}`);
-      }
+      const { rows, g, csv } = await chainCsv();
       const data = path.join(root, 'chain.csv');
       await fs.writeFile(data, `${rows.join('\n')}\n`);
-      const g = new TaskGraph();
-      g.addTask('click', { kind: 'binary' });
-      g.addTask('purchase', { kind: 'binary', condition: 'click' } as never);
-      g.addTask('spend', {
-        kind: 'regression',
-        reads: ['click'],
-        readsStopGradient: true,
-        inputs: ['colour'],
-      } as never);
-      g.addAffinity('click', 'purchase', { weight: 0.8 });
-      g.addAffinity('click', 'spend', { weight: 0.4 });
-      const csv = await readCsv({ text: rows.join('\n') }, g);
       const model = compile(g, {
         strategy: 'hard',
         trunk: { units: [6] },
@@ -346,4 +365,44 @@ describe('export of task chains (condition, reads with and without stop gradient
       model.dispose();
     },
   );
+
+  it('onnx with its preprocessing: the raw columns (a one-hot column picked by a task) give what predict does', async () => {
+    const { rows, g, csv } = await chainCsv();
+    const model = compile(g, {
+      strategy: 'mmoe',
+      trunk: { units: [5] },
+      tower: { units: [3] },
+      input: { columns: csv.columns },
+      mmoe: { experts: 2 },
+      seed: 6,
+    });
+    scrambleWeights(model.model, 8);
+    model.metadata.preprocessing = csv.preprocessing;
+    const result = await exportModel(model, { format: 'onnx', withPreprocessing: true });
+    const bytes = result.files.find(([n]) => n === 'model.onnx')![1] as Uint8Array;
+    const session = await ort.InferenceSession.create(bytes);
+    const features = csv.preprocessing.features;
+    expect(features.map((f) => f.type)).toEqual(['numeric', 'numeric', 'one-hot']);
+    const raw = rows.slice(1).map((line) =>
+      line
+        .split(',')
+        .slice(0, 3)
+        .map((cell, j) => {
+          const f = features[j]!;
+          return f.type === 'numeric' ? Number(cell) : f.categories.indexOf(cell);
+        }),
+    );
+    const out = await session.run({
+      features: new ort.Tensor('float32', Float32Array.from(raw.flat()), [raw.length, 3]),
+    });
+    const [n, width] = csv.data.x.shape;
+    const x = Array.from({ length: n }, (_, r) =>
+      Array.from(csv.data.x.values.subarray(r * width, (r + 1) * width)),
+    );
+    const want = mtgraphPredictions(model, x);
+    for (const t of ['click', 'purchase', 'spend'])
+      expect(maxDiff(out[t]!.data as Float32Array, want[t]!), t).toBeLessThanOrEqual(1e-5);
+    await session.release();
+    model.dispose();
+  });
 });
