@@ -34,21 +34,26 @@ function graphOf(variant: Variant): TaskGraph {
   return g;
 }
 
-const results = new Map<Variant, { purchase: number[]; click: number[]; above: number[]; epoch: number[] }>(
-  VARIANTS.map((v) => [v, { purchase: [], click: [], above: [], epoch: [] }]),
-);
+const results = new Map<
+  Variant,
+  { purchase: number[]; click: number[]; above: number[]; epoch: number[] }
+>(VARIANTS.map((v) => [v, { purchase: [], click: [], above: [], epoch: [] }]));
 for (const seed of SEEDS) {
   const { train, test } = generateClickPurchase({ rows: ROWS, seed });
   for (const variant of VARIANTS) {
     const model = compile(graphOf(variant), { strategy: 'hard', trunk: { units: [32, 16] }, seed });
     const y = variant === 'independent' ? { purchase: train.y.purchase } : train.y;
-    const history = await fit(model, { x: train.x, y }, {
-      epochs: EPOCHS,
-      batchSize: 256,
-      seed,
-      metrics: false,
-      optimizer: { name: 'adam', learningRate: 0.003 },
-    });
+    const history = await fit(
+      model,
+      { x: train.x, y },
+      {
+        epochs: EPOCHS,
+        batchSize: 256,
+        seed,
+        metrics: false,
+        optimizer: { name: 'adam', learningRate: 0.003 },
+      },
+    );
     const out = predict(model, test.x, { as: 'arrays' });
     const buy = out.purchase!.values.map((r) => r[0]!);
     const r = results.get(variant)!;
@@ -66,7 +71,9 @@ const purchases = generateClickPurchase({ rows: ROWS, seed: SEEDS[0] }).test.y.p
 console.log(
   `backend ${report.backend}; ${ROWS} training and ${ROWS} test rows, ${(100 * purchases.reduce((a, b) => a + b, 0)) / ROWS} % purchases in the first seed's test rows; ${SEEDS.length} seeds; trunk [32, 16], adam 0.003, batch 256, ${EPOCHS} epochs`,
 );
-console.log('| model | purchase AUC (all rows) | click AUC | rows with p(purchase) > p(click) | s / epoch |');
+console.log(
+  '| model | purchase AUC (all rows) | click AUC | rows with p(purchase) > p(click) | s / epoch |',
+);
 console.log('|---|---|---|---|---|');
 for (const v of VARIANTS) {
   const r = results.get(v)!;
