@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { CpuBackend, WasmBackend } from './kernel-patch.js';
+import { type CpuBackend, type WasmBackend, wasmKernelsVeto } from './kernel-patch.js';
 import { BANK_HEAD_WASM } from './wasm/bank_head.wasm.js';
 
 /**
@@ -212,6 +212,8 @@ for (const [backendName, forward, backward] of [
   ['wasm', wasmForward, wasmBackward],
   ['cpu', cpuForward, cpuBackward],
 ] as const) {
+  // On a tfjs version the heap layout was not tested with, the wasm kernels stand aside.
+  if (backendName === 'wasm' && wasmKernelsVeto() !== undefined) continue;
   if (!tf.getKernel(BANK_HEAD_KERNEL, backendName))
     tf.registerKernel({ kernelName: BANK_HEAD_KERNEL, backendName, kernelFunc: forward });
   if (!tf.getKernel(BANK_HEAD_GRAD_KERNEL, backendName))
