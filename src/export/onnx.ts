@@ -193,20 +193,16 @@ function writeNode(w: OnnxWriter, n: ExportNode): void {
         attr('axis', 1),
       ]);
       return;
-    case 'multiply':
-      n.inputs
-        .slice(1)
-        .reduce(
-          (acc, x, i) =>
-            w.op(
-              'Mul',
-              [acc, t(x)],
-              i === n.inputs.length - 2 ? t(n.name) : w.fresh(`${n.name}.mul`),
-            ),
-          t(n.inputs[0]!),
-        );
-      if (n.inputs.length === 1) w.op('Identity', [t(n.inputs[0]!)], t(n.name));
+    case 'multiply': {
+      // x1 * x2 * ... as a chain of Mul, the last one writing the node's tensor.
+      let product = t(n.inputs[0]!);
+      n.inputs.slice(1).forEach((x, i) => {
+        const last = i === n.inputs.length - 2;
+        product = w.op('Mul', [product, t(x)], last ? t(n.name) : w.fresh(`${n.name}.mul`));
+      });
+      if (n.inputs.length === 1) w.op('Identity', [product], t(n.name));
       return;
+    }
     case 'reshape':
       w.op('Reshape', [t(n.input), w.ints(w.fresh('shape'), [0, ...n.shape])], t(n.name));
       return;
