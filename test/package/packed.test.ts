@@ -361,6 +361,13 @@ describe('the packed package in a consumer app', () => {
             'weights.bin',
           ]);
           expect(r.csv).toEqual({ rows: 2, columns: ['a', 'b', 'c', 'd'] });
+          expect(r.affinityTasks).toEqual(['click', 'segment', 'watch']);
+          expect(r.affinityFinite).toBeGreaterThanOrEqual(6); // the off-diagonal pairs, measured
+          expect(r.groups.flat().sort()).toEqual(['click', 'segment', 'watch']);
+          expect(r.groups.length).toBeLessThanOrEqual(2);
+          expect(r.explain).toMatch(/^browser: strategy hard/);
+          expect(r.report.html).toBe(true);
+          expect(r.report.svg).toBeGreaterThanOrEqual(2); // the task graph and the network at least
           // saveModel(model, 'downloads://browser-test') offered the five files.
           await expect.poll(() => downloads.length, { timeout: 10_000 }).toBe(5);
           expect(downloads.sort()).toEqual(

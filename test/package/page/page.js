@@ -6,6 +6,10 @@ import {
   TaskGraph,
   compile,
   evaluate,
+  explain,
+  groupTasks,
+  measureAffinity,
+  renderReport,
   fit,
   initBackend,
   loadModel,
@@ -106,7 +110,21 @@ async function run() {
     (c) => ({ rows: c.rows, columns: c.columns }),
     (e) => ({ error: `${e.name}: ${e.message}` }),
   );
+  // Learning affinities, grouping, explaining and the report page run in a browser too.
+  const affinity = await measureAffinity(g, train, { steps: 20, warmup: 5, seed: 1 });
+  const grouped = groupTasks(affinity.graph, { groups: 2 });
+  const text = explain(p);
+  const report = await renderReport({ graph: g, plan: p, history, metrics: scores });
   const result = {
+    affinityTasks: affinity.tasks,
+    affinityFinite: affinity.matrix.flat().filter((v) => Number.isFinite(v)).length,
+    groups: grouped.groups,
+    explain: text.split('\n')[0],
+    report: {
+      length: report.length,
+      html: report.startsWith('<!doctype html') || report.startsWith('<!DOCTYPE html'),
+      svg: (report.match(/<svg/g) ?? []).length,
+    },
     backend: backend.backend,
     tried: backend.tried,
     epochs: history.epochs,
