@@ -15,6 +15,7 @@ import {
 } from '../options.js';
 import { readTrainingData } from '../data.js';
 import { taskKind } from '../../schema/kinds/index.js';
+import { ranks } from '../../tune/scoring.js';
 import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
 
 interface CompareFlags extends CsvFlags, Omit<ModelFlags, 'strategy'>, TrainingFlags {
@@ -37,21 +38,6 @@ export function decimalsFor(values: readonly number[]): number {
   for (let d = 4; d < 8; d++)
     if (new Set(finite.map((v) => v.toFixed(d))).size === distinct) return d;
   return 8;
-}
-
-/** Ranks (1 = best) of values where higher is better; ties share the mean rank; NaN ranks last. */
-function ranks(values: readonly number[]): number[] {
-  const order = values
-    .map((v, i) => [Number.isNaN(v) ? -Infinity : v, i] as const)
-    .sort((a, b) => b[0] - a[0]);
-  const out = new Array<number>(values.length);
-  for (let k = 0; k < order.length; ) {
-    let end = k;
-    while (end + 1 < order.length && order[end + 1]![0] === order[k]![0]) end++;
-    for (let j = k; j <= end; j++) out[order[j]![1]] = (k + end) / 2 + 1;
-    k = end + 1;
-  }
-  return out;
 }
 
 /**
