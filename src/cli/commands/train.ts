@@ -29,6 +29,22 @@ interface TrainFlags extends CsvFlags, ModelFlags, TrainingFlags {
   json?: boolean;
 }
 
+/** The `--out`, `--report` and `--no-report` options of a command that writes a model folder. */
+export function modelOutputOptions(cmd: Command, outHelp: string): Command {
+  return cmd
+    .option('-o, --out <dir>', outHelp, 'out/model')
+    .addOption(
+      new Option('--report <file>', 'where to write the HTML report (default: <out>/report.html)'),
+    )
+    .option('--no-report', 'write no report');
+}
+
+/** Where the report goes: --report, none with --no-report, else <out>/report.html. */
+export function reportPathOf(flags: { out: string; report: string | boolean }): string | undefined {
+  if (flags.report === false) return undefined;
+  return typeof flags.report === 'string' ? flags.report : path.join(flags.out, 'report.html');
+}
+
 /**
  * The outputs of `train`: the model folder and the report, checked before any training (see
  * checkOutputs). A report inside the model folder (the default, <out>/report.html) is written as
@@ -70,20 +86,11 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     );
   modelOptions(cmd);
   trainingOptions(cmd);
-  cmd
-    .option(
-      '--sample-weight <column>',
-      'weigh each training row by this numeric column (>= 0; 0 leaves the row out), for every task; the column is not a feature',
-    )
-    .option(
-      '-o, --out <dir>',
-      'the model folder to write (replaced if it holds a model)',
-      'out/model',
-    )
-    .addOption(
-      new Option('--report <file>', 'where to write the HTML report (default: <out>/report.html)'),
-    )
-    .option('--no-report', 'write no report');
+  cmd.option(
+    '--sample-weight <column>',
+    'weigh each training row by this numeric column (>= 0; 0 leaves the row out), for every task; the column is not a feature',
+  );
+  modelOutputOptions(cmd, 'the model folder to write (replaced if it holds a model)');
   seedOption(cmd, 'the split, the initialisation and the shuffling');
   csvOptions(cmd);
   outputOptions(cmd);
@@ -94,12 +101,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
       '../../io/index.js'
     );
     const graph = await loadGraph(graphFile);
-    const reportPath =
-      flags.report === false
-        ? undefined
-        : typeof flags.report === 'string'
-          ? flags.report
-          : path.join(flags.out, 'report.html');
+    const reportPath = reportPathOf(flags);
     // Every output path is checked before the data is read and the model trained.
     const outputs = await trainOutputs(flags.out, reportPath);
     if (flags.sampleWeight !== undefined)

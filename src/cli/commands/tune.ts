@@ -13,7 +13,7 @@ import {
 } from '../options.js';
 import { readTrainingData } from '../data.js';
 import { decimalsFor } from './compare.js';
-import { trainOutputs } from './train.js';
+import { modelOutputOptions, reportPathOf, trainOutputs } from './train.js';
 import { metricsTable } from './eval.js';
 import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
 
@@ -101,16 +101,8 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
     .option(
       '--no-target-scale',
       "train regression tasks on their raw targets (default: standardised with the training part's mean and std)",
-    )
-    .option(
-      '-o, --out <dir>',
-      'the model folder for the best (replaced if it holds a model)',
-      'out/model',
-    )
-    .addOption(
-      new Option('--report <file>', 'where to write the HTML report (default: <out>/report.html)'),
-    )
-    .option('--no-report', 'write no report');
+    );
+  modelOutputOptions(cmd, 'the model folder for the best (replaced if it holds a model)');
   seedOption(cmd, 'the split, the search, the initialisation and the shuffling');
   csvOptions(cmd);
   outputOptions(cmd);
@@ -121,12 +113,7 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
       '../../io/index.js'
     );
     const graph = await loadGraph(graphFile);
-    const reportPath =
-      flags.report === false
-        ? undefined
-        : typeof flags.report === 'string'
-          ? flags.report
-          : path.join(flags.out, 'report.html');
+    const reportPath = reportPathOf(flags);
     const outputs = await trainOutputs(flags.out, reportPath);
     const data = await readTrainingData(
       graph,
