@@ -244,3 +244,26 @@ export async function readModelData(
   const csv = toCsvData(encoded, table, preprocessing, tasks, [], rows);
   return { csv, encoded, table };
 }
+
+/**
+ * The feature columns a CSV file gives a graph (`plan --data`, `viz --data`): its preprocessing
+ * fitted with the CSV flags; the fitting's notes go to `warn`.
+ */
+export async function featureColumnsOf(
+  file: string,
+  graph: unknown,
+  flags: CsvFlags,
+  warn: (text: string) => void,
+): Promise<string[]> {
+  const table = await readCsvTable(file, { delimiter: flags.delimiter });
+  const fitted = fitPreprocessing(table, graph, {
+    ...(flags.taskColumn !== undefined ? { taskColumn: flags.taskColumn } : {}),
+    ...(flags.categorical ? { categorical: flags.categorical } : {}),
+    ...(flags.exclude ? { exclude: flags.exclude } : {}),
+    standardize: flags.standardize,
+    maxOneHot: flags.maxOneHot,
+    impute: flags.impute,
+  });
+  for (const note of fitted.notes) warn(note);
+  return fitted.preprocessing.columns;
+}

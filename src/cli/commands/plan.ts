@@ -36,18 +36,8 @@ export function planCommand(program: Command, ctx: CommandContext): void {
     const graph = await loadGraph(file);
     let columns: string[] | undefined;
     if (flags.data !== undefined) {
-      const { readCsvTable, fitPreprocessing } = await import('../../data/index.js');
-      const table = await readCsvTable(flags.data, { delimiter: flags.delimiter });
-      const fitted = fitPreprocessing(table, graph, {
-        ...(flags.taskColumn !== undefined ? { taskColumn: flags.taskColumn } : {}),
-        ...(flags.categorical ? { categorical: flags.categorical } : {}),
-        ...(flags.exclude ? { exclude: flags.exclude } : {}),
-        standardize: flags.standardize,
-        maxOneHot: flags.maxOneHot,
-        impute: flags.impute,
-      });
-      for (const note of fitted.notes) out.warn(note);
-      columns = fitted.preprocessing.columns;
+      const { featureColumnsOf } = await import('../data.js');
+      columns = await featureColumnsOf(flags.data, graph, flags, (note) => out.warn(note));
     }
     if (columns === undefined && graph.getAttribute('input') === undefined) {
       const { OptionsError } = await import('../../errors.js');

@@ -107,18 +107,8 @@ export function vizCommand(program: Command, ctx: CommandContext): void {
     // draws the graph alone (and says so), and the network picture cannot be drawn.
     let columns: string[] | undefined;
     if (!isModel && flags.data !== undefined) {
-      const { readCsvTable, fitPreprocessing } = await import('../../data/index.js');
-      const table = await readCsvTable(flags.data, { delimiter: flags.delimiter });
-      const fitted = fitPreprocessing(table, graph, {
-        ...(flags.taskColumn !== undefined ? { taskColumn: flags.taskColumn } : {}),
-        ...(flags.categorical ? { categorical: flags.categorical } : {}),
-        ...(flags.exclude ? { exclude: flags.exclude } : {}),
-        standardize: flags.standardize,
-        maxOneHot: flags.maxOneHot,
-        impute: flags.impute,
-      });
-      for (const note of fitted.notes) out.warn(note);
-      columns = fitted.preprocessing.columns;
+      const { featureColumnsOf } = await import('../data.js');
+      columns = await featureColumnsOf(flags.data, graph, flags, (note) => out.warn(note));
     }
     const { readGraph } = await import('../../schema/validate.js');
     const sized =
