@@ -131,8 +131,13 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
         const out = towers.get(r)!;
         return stop ? (stop.apply(out) as tf.SymbolicTensor) : out;
       });
-      const joined = ctx.track(tf.layers.concatenate({ axis: -1, name: chain.concat }));
-      let h = joined.apply([towers.get(id)!, ...own, ...parts]) as tf.SymbolicTensor;
+      // inputsOnly: the tower reads its own columns (and the towers it reads), not its parent.
+      const joining = [...(t.inputsOnly ? [] : [towers.get(id)!]), ...own, ...parts];
+      let h = chain.concat
+        ? (ctx
+            .track(tf.layers.concatenate({ axis: -1, name: chain.concat }))
+            .apply(joining) as tf.SymbolicTensor)
+        : joining[0]!;
       checked.towers[id]!.layers.forEach((layer, i) => {
         h = denseStep(h, layer, names.towers.get(id)![i]!, ctx);
       });

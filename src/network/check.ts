@@ -39,6 +39,11 @@ export function checkPlan(value: unknown): Plan {
         `${SCOPE}: the head of "${t.id}" has ${head.units} units but the task has ${t.outputs} output(s) → at heads.${t.id}.units. Make them agree.`,
         { path: `heads.${t.id}.units`, got: head.units },
       );
+    if (t.inputsOnly && !t.inputColumns?.length)
+      throw new PlanError(
+        `${SCOPE}: task "${t.id}" reads only its own inputs but has no input columns (got inputsOnly: true; expected inputColumns) → at tasks.${t.id}.inputsOnly. Give inputColumns, or drop inputsOnly.`,
+        { path: `tasks.${t.id}.inputsOnly`, got: true },
+      );
     if (!getHeadBuilder(t.kind))
       throw new PlanError(
         `${SCOPE}: no head builder for task kind "${t.kind}" (known: ${headKinds().join(', ')}) → at tasks.${t.id}.kind.`,

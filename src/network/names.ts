@@ -43,7 +43,7 @@ export interface LayerNames {
    */
   outputs: Map<string, string>;
   /** Task chains: the layers joining read tower outputs into a task's tower input (`concat`, `stop` gradients). */
-  reads: Map<string, { concat: string; stop?: string; pick?: string }>;
+  reads: Map<string, { concat?: string; stop?: string; pick?: string }>;
   /**
    * Heads fused into one MultiHead layer (see `fusedHeadGroups`): layer name -> its tasks, in
    * column order. Task `tasks[i]`'s weights are that layer's kernel and bias columns for head i.
@@ -121,7 +121,13 @@ export function nameLayers(plan: Plan): LayerNames {
             [
               t.id,
               {
-                concat: names.take(`tower.${t.id}.reads`),
+                // One part alone (inputsOnly without reads) needs no join.
+                ...((t.inputsOnly ? 0 : 1) +
+                  (t.reads?.length ?? 0) +
+                  (t.inputColumns?.length ? 1 : 0) >
+                1
+                  ? { concat: names.take(`tower.${t.id}.reads`) }
+                  : {}),
                 ...(t.readsStopGradient && (t.reads?.length ?? 0) > 0
                   ? { stop: names.take(`tower.${t.id}.stop`) }
                   : {}),

@@ -119,6 +119,45 @@ function checkTopology(spec: GraphSpec, r: StrategyResult, strategy: string): vo
 }
 
 /**
+ * The strategy's topology with the towers of `inputsOnly` tasks reading the network input (their
+ * own columns, picked when built) instead of a block or gate. Blocks and gates no tower reads any
+ * more are dropped, and each block lists only the tasks whose path still goes through it.
+ */
+function readingOwnInputs(spec: GraphSpec, r: StrategyResult): StrategyResult {
+  const own = new Set(spec.tasks.filter((t) => t.inputsOnly).map((t) => t.id));
+  if (own.size === 0) return r;
+  const towers = Object.fromEntries(
+    Object.entries(r.towers).map(([id, t]) => [id, own.has(id) ? { ...t, parent: null } : t]),
+  );
+  const blocks = new Map(r.blocks.map((b) => [b.id, b]));
+  const gates = new Map((r.gates ?? []).map((g) => [g.id, g]));
+  const users = new Map<string, Set<string>>();
+  const reach = (id: string | null, task: string) => {
+    if (id === null) return;
+    let set = users.get(id);
+    if (set?.has(task)) return;
+    if (!set) users.set(id, (set = new Set()));
+    set.add(task);
+    const b = blocks.get(id);
+    if (b) reach(b.parent, task);
+    const g = gates.get(id);
+    if (g) {
+      reach(g.parent, task);
+      for (const e of g.experts) reach(e, task);
+    }
+  };
+  for (const [task, t] of Object.entries(towers)) reach(t.parent, task);
+  return {
+    ...r,
+    towers,
+    blocks: r.blocks
+      .filter((b) => users.has(b.id))
+      .map((b) => ({ ...b, tasks: b.tasks.filter((t) => !own.has(t)) })),
+    ...(r.gates ? { gates: r.gates.filter((g) => users.has(g.id)) } : {}),
+  };
+}
+
+/**
  * Compiles a task graph into a Plan: the plain-JSON description of a multi-task network.
  * Pure and deterministic: the same graph, options and seed give byte-identical JSON.
  */
@@ -133,7 +172,7 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
     );
   }
   const ctx = context(spec, resolved, input.features);
-  const result = runStrategy(ctx, getStrategy(resolved.strategy)!);
+  const result = readingOwnInputs(spec, runStrategy(ctx, getStrategy(resolved.strategy)!));
   const used = result.strategy ?? resolved.strategy;
   checkTopology(spec, result, used);
   const tasks: PlanTask[] = spec.tasks.map((t) => ({
@@ -149,6 +188,7 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
     ...(t.inputs
       ? { inputs: t.inputs, inputColumns: taskInputColumns(t.id, t.inputs, input.columns) }
       : {}),
+    ...(t.inputsOnly ? { inputsOnly: true } : {}),
     weight: t.weight,
     target: t.target,
     metrics: t.metrics,
@@ -166,7 +206,16 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
     tasks.flatMap((t) => (t.inputColumns ? [[t.id, t.inputColumns.length]] : [])),
   );
   const params = countParams(
-    { blocks: result.blocks, towers, heads, gates, couplings, reads, extraInputs },
+    {
+      blocks: result.blocks,
+      towers,
+      heads,
+      gates,
+      couplings,
+      reads,
+      extraInputs,
+      inputsOnly: tasks.flatMap((t) => (t.inputsOnly ? [t.id] : [])),
+    },
     input.features,
   );
   if (params.total > resolved.maxParams) {

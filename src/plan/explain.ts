@@ -105,6 +105,19 @@ export function explain(plan: Plan, options: ExplainOptions = {}): string {
     }
     if (chained.length > max) lines.push(`  ... and ${chained.length - max} more`);
   }
+  const own = plan.tasks.filter((t) => (t.inputColumns?.length ?? 0) > 0);
+  if (own.length > 0) {
+    lines.push('task inputs:');
+    for (const t of own.slice(0, max)) {
+      const cols = `${t.inputColumns!.length} input column(s) (${names(t.inputs ?? [])})`;
+      lines.push(
+        t.inputsOnly
+          ? `  ${t.id} (inputs only): its tower reads only its ${cols}${(t.reads?.length ?? 0) > 0 ? ' and the towers it reads' : ''}, instead of the shared representation: its loss trains no shared block`
+          : `  ${t.id} (inputs): its tower also reads ${cols} beside the shared representation`,
+      );
+    }
+    if (own.length > max) lines.push(`  ... and ${own.length - max} more`);
+  }
   if (plan.notes.length > 0) {
     lines.push('why:');
     for (const n of plan.notes) lines.push(`  - ${n}`);

@@ -19,6 +19,8 @@ interface Topology {
   reads?: Record<string, readonly string[]>;
   /** Per task, the number of its own input columns joined to its tower input (task inputs). */
   extraInputs?: Record<string, number>;
+  /** Tasks whose tower reads its own input columns instead of its parent (inputsOnly). */
+  inputsOnly?: readonly string[];
 }
 
 /** Parameters of a dense stack reading `width` features: weights, biases and (4 per unit) batch norm. */
@@ -120,7 +122,8 @@ export function countParams(topology: Topology, inputWidth: number): ParamCount 
       );
     const tower = topology.towers[task]!;
     const extra = topology.extraInputs;
-    let input = width.get(tower.parent)! + (extra && Object.hasOwn(extra, task) ? extra[task]! : 0);
+    const own = extra && Object.hasOwn(extra, task) ? extra[task]! : 0;
+    let input = topology.inputsOnly?.includes(task) ? own : width.get(tower.parent)! + own;
     // own keys only: a task id such as "toString" must not find Object.prototype's method
     const reads = topology.reads && Object.hasOwn(topology.reads, task) ? topology.reads[task] : [];
     for (const r of reads ?? []) input += towerOf(r, [...seen, task]).width;

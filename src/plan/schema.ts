@@ -46,6 +46,7 @@ export const PlanSchema = z.strictObject({
         readsStopGradient: z.boolean().optional(),
         inputs: z.array(z.string()).optional(),
         inputColumns: z.array(z.int().min(0)).optional(),
+        inputsOnly: z.boolean().optional(),
         weight: z.number().min(0),
         target: z.array(z.string()),
         metrics: z.array(z.string()),

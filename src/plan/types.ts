@@ -39,6 +39,11 @@ export interface PlanTask {
   inputs?: string[];
   /** Their indexes among the model input columns (a one-hot encoded column gives all of its columns). */
   inputColumns?: number[];
+  /**
+   * With inputs: the tower reads its input columns (and the towers it reads) instead of the shared
+   * representation; its tower's parent is then null and its loss does not train any block.
+   */
+  inputsOnly?: boolean;
   weight: number;
   target: string[];
   metrics: string[];

@@ -45,6 +45,8 @@ export interface TaskSpec {
   readsStopGradient?: boolean;
   /** Feature columns joined to this task's tower input, when given. */
   inputs?: string[];
+  /** With inputs: the tower reads them instead of the shared representation. */
+  inputsOnly?: boolean;
   weight: number;
   /** The task's own tower layers, when it declares them. */
   head?: LayerStackInput;
@@ -291,6 +293,15 @@ export function taskSpec(id: string, attributes: TaskAttributes): TaskSpec {
   if (attributes.condition !== undefined) spec.condition = attributes.condition;
   if (attributes.reads && attributes.reads.length > 0) spec.reads = [...attributes.reads];
   if (attributes.inputs) spec.inputs = [...attributes.inputs];
+  if (attributes.inputsOnly) {
+    if (!attributes.inputs) {
+      throw new GraphSpecError(
+        `${SCOPE}: task "${id}" sets inputsOnly but lists no inputs (got inputsOnly: true; expected inputs: [columns...]) → at tasks.${id}.inputsOnly. List the columns its tower reads (inputs: ['age', 'city']), or drop inputsOnly.`,
+        { path: `tasks.${id}.inputsOnly`, got: true },
+      );
+    }
+    spec.inputsOnly = true;
+  }
   if (attributes.readsStopGradient !== undefined)
     spec.readsStopGradient = attributes.readsStopGradient;
   return spec;

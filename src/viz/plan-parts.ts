@@ -125,6 +125,16 @@ function fullParts(plan: Plan): PartGraph {
     const tower = plan.towers[t.id];
     const head = plan.heads[t.id];
     let below = from(tower?.parent ?? null);
+    // Per-task inputs: the input also feeds the task's first part (inputsOnly: it alone, as parent null).
+    const ownInputs = t.inputColumns?.length
+      ? t.inputsOnly
+        ? `; reads only its input columns ${(t.inputs ?? []).join(', ')}, not the shared representation`
+        : `; also reads its input columns ${(t.inputs ?? []).join(', ')}`
+      : '';
+    if (ownInputs && !t.inputsOnly && below !== INPUT) {
+      const first = tower && tower.layers.length > 0 ? `tower:${t.id}` : `head:${t.id}`;
+      links.push({ from: INPUT, to: first, style: 'data' });
+    }
     if (tower && tower.layers.length > 0) {
       const params = plan.params.towers[t.id] ?? 0;
       parts.push({
@@ -134,7 +144,7 @@ function fullParts(plan: Plan): PartGraph {
         lines: [layersText(tower.layers), paramsLine(params)],
         params,
         tasks: [t.id],
-        tip: `tower of ${t.id}: ${layersText(tower.layers)}, ${count(params)} params`,
+        tip: `tower of ${t.id}: ${layersText(tower.layers)}, ${count(params)} params${ownInputs}`,
       });
       links.push({ from: below, to: `tower:${t.id}`, style: 'data' });
       below = `tower:${t.id}`;
@@ -149,7 +159,7 @@ function fullParts(plan: Plan): PartGraph {
       params,
       tasks: [t.id],
       taskKind: t.kind,
-      tip: `head of ${t.id} (${t.kind}): ${headText}, ${count(params)} params, weight ${t.weight}`,
+      tip: `head of ${t.id} (${t.kind}): ${headText}, ${count(params)} params, weight ${t.weight}${tower && tower.layers.length > 0 ? '' : ownInputs}`,
     });
     links.push({ from: below, to: `head:${t.id}`, style: 'data' });
   }

@@ -112,6 +112,13 @@ export function taskShape<Name extends string, Loss extends string, Metric exten
         description:
           "Feature columns this task's tower reads besides the shared representation (names of the graph's input columns).",
       }),
+    inputsOnly: z
+      .boolean({ error: says('inputsOnly must be true or false', 'Use e.g. true.') })
+      .optional()
+      .meta({
+        description:
+          "With inputs: this task's tower reads only its inputs (and the towers it reads), instead of the shared representation as well (default false).",
+      }),
     readsStopGradient: z
       .boolean({ error: says('readsStopGradient must be true or false', 'Use e.g. true.') })
       .optional()
