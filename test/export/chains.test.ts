@@ -45,7 +45,9 @@ const COLUMNS = Array.from({ length: FEATURES }, (_, i) => `c${i}`);
 /**
  * Every chain attribute at once: `purchase` is conditioned on `click` (ESMM product), `spend`
  * reads click's tower with stopped gradients, `tags` reads spend's and click's towers without,
- * and `segment id/2` also reads two input columns, out of order (c3 then c1). `soft` couples
+ * and its own column c2 instead of the shared representation (inputsOnly), `segment id/2` also
+ * reads two input columns, out of order (c3 then c1), and `own` reads only c4 and c0 (inputsOnly,
+ * no reads: the picked columns feed its tower directly). `soft` couples
  * towers layer by layer, which reading towers refuse: its graph keeps the condition only (its head
  * Laplacian then couples the conditioned task's head, purchase.given_click).
  */
@@ -61,7 +63,7 @@ function chainGraph(full: boolean): TaskGraph {
   g.addTask('tags', {
     kind: 'multilabel',
     labels: ['x', 'y'],
-    ...extra({ reads: ['spend', 'click'] }),
+    ...extra({ reads: ['spend', 'click'], inputs: ['c2'], inputsOnly: true }),
   } as never);
   g.addTask('segment id/2', {
     kind: 'multiclass',
@@ -72,6 +74,11 @@ function chainGraph(full: boolean): TaskGraph {
   g.addAffinity('click', 'spend', { weight: 0.5 });
   g.addAffinity('spend', 'tags', { weight: 0.6 });
   g.addAffinity('click', 'segment id/2', { weight: 0.4 });
+  g.addTask('own', {
+    kind: 'binary',
+    ...extra({ inputs: ['c4', 'c0'], inputsOnly: true }),
+  } as never);
+  g.addAffinity('own', 'click', { weight: 0.3 });
   return g;
 }
 
@@ -140,6 +147,27 @@ describe('export of task chains (condition, reads with and without stop gradient
     for (const c of ['Multiply', 'MtgraphStopGradient', 'MtgraphPick', 'Concatenate'])
       expect(classes.has(c), c).toBe(true);
     expect(model.layerNames.heads.get('purchase')).toBe('purchase.given_click');
+    // inputsOnly: tags joins its column and the two towers it reads (not the trunk); own's picked
+    // columns feed its tower alone (no join).
+    const tags = model.layerNames.reads.get('tags')!;
+    const joined = model.model
+      .getLayer(tags.concat!)
+      .inboundNodes[0]!.inboundLayers.map((l) => l.name);
+    expect(joined).toEqual([
+      tags.pick,
+      model.layerNames.towers.get('spend')![0]!.activation ??
+        model.layerNames.towers.get('spend')![0]!.dense,
+      model.layerNames.towers.get('click')![0]!.activation ??
+        model.layerNames.towers.get('click')![0]!.dense,
+    ]);
+    const own = model.layerNames.reads.get('own')!;
+    expect(own.concat).toBeUndefined();
+    expect(
+      model.model
+        .getLayer(model.layerNames.towers.get('own')![0]!.dense)
+        .inboundNodes[0]!.inboundLayers.map((l) => l.name),
+    ).toEqual([own.pick]);
+    expect(model.plan.towers.own!.parent).toBeNull();
     // The conditioned output is the product: never above p(click).
     const p = mtgraphPredictions(model, X);
     p.purchase!.forEach((v, i) => expect(v).toBeLessThanOrEqual(p.click![i]! + 1e-7));
@@ -186,7 +214,7 @@ describe('export of task chains (condition, reads with and without stop gradient
     expect(results).toHaveLength(STRATEGIES.length);
     for (const r of results) {
       const { want, names } = expected.get(r.dir)!;
-      expect(names).toEqual(['click', 'purchase', 'spend', 'tags', 'segment id/2']);
+      expect(names).toEqual(['click', 'purchase', 'spend', 'tags', 'segment id/2', 'own']);
       names.forEach((task, i) => {
         expect(r.values[i]!.length, `${r.dir} ${task}`).toBe(want[task]!.length);
         expect(maxDiff(r.values[i]!, want[task]!), `${r.dir} ${task}`).toBeLessThanOrEqual(1e-5);
