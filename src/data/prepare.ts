@@ -2,6 +2,7 @@ import type { Plan } from '../plan/types.js';
 import { show } from '../errors.js';
 import { isPlainObject } from '../schema/common.js';
 import { readFeatures, type Features } from './features.js';
+import { encodeEmbedded } from './embed.js';
 import { readLabels, readMask } from './labels.js';
 import { targetOf } from './targets.js';
 import { dataError, objectKeys, type Where } from './helpers.js';
@@ -20,10 +21,12 @@ const EXAMPLE = '{ x, y: { taskA: [...], taskB: [...] } }';
 
 /** Validates features only (for predict): the right width, finite values. Creates no tensor. */
 export function prepareFeatures(plan: Plan, x: unknown, options: PrepareOptions): Features {
-  return readFeatures(x, plan.input.features, {
+  const features = readFeatures(x, plan.input.features, {
     scope: options.scope,
     prefix: options.prefix ?? '',
   });
+  encodeEmbedded(plan, features);
+  return features;
 }
 
 /**
@@ -58,6 +61,8 @@ export function prepareData(plan: Plan, data: unknown, options: PrepareOptions):
     }
   }
   const features = readFeatures(data.x, plan.input.features, where);
+  // Embedded columns: values -> ids (vocabulary, hash), as the plan says.
+  encodeEmbedded(plan, features);
   const rows = features.rows;
   const ids = plan.tasks.map((t) => t.id);
   const known = new Set(ids);

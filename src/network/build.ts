@@ -38,6 +38,52 @@ function serialized(graph: BuildOptions['graph']): SerializedTaskGraph | undefin
 }
 
 /**
+ * The representation every strategy reads: the model input itself, or, with embedded columns,
+ * the other (numeric) columns followed by each embedded column's looked-up vector in input order
+ * (its ids picked from the input, an Embedding table of rows × dim shared by all tasks, reshaped
+ * to [dim]).
+ */
+function embedInput(input: tf.SymbolicTensor, ctx: BuildContext): tf.SymbolicTensor {
+  const { plan, names } = ctx;
+  const embeddings = plan.embeddings ?? [];
+  if (embeddings.length === 0 || !names.embeddings) return input;
+  const embedded = new Set(embeddings.map((e) => e.index));
+  const numeric = Array.from({ length: plan.input.features }, (_, i) => i).filter(
+    (i) => !embedded.has(i),
+  );
+  const parts: tf.SymbolicTensor[] = [];
+  if (names.embeddings.numeric)
+    parts.push(
+      ctx
+        .track(new Pick({ columns: numeric, name: names.embeddings.numeric }))
+        .apply(input) as tf.SymbolicTensor,
+    );
+  for (const e of embeddings) {
+    const n = names.embeddings.columns.get(e.column)!;
+    const ids = ctx.track(new Pick({ columns: [e.index], name: n.ids })).apply(input);
+    const table = ctx.track(
+      tf.layers.embedding({
+        inputDim: e.rows,
+        outputDim: e.dim,
+        inputLength: 1,
+        embeddingsInitializer: tf.initializers.randomUniform({
+          minval: -0.05,
+          maxval: 0.05,
+          seed: deriveSeed(ctx.seed, n.table),
+        }),
+        name: n.table,
+      }),
+    );
+    const flat = ctx.track(tf.layers.reshape({ targetShape: [e.dim], name: n.flat }));
+    parts.push(flat.apply(table.apply(ids)) as tf.SymbolicTensor);
+  }
+  if (parts.length === 1) return parts[0]!;
+  return ctx
+    .track(tf.layers.concatenate({ axis: -1, name: names.embeddings.concat! }))
+    .apply(parts) as tf.SymbolicTensor;
+}
+
+/**
  * Builds the tfjs model of a Plan: input -> blocks -> gates -> towers (with their couplings) ->
  * one head per task, as ONE functional `tf.LayersModel` with one named output per task, plus
  * the plan's penalties. The plan is validated first (a PlanError names what is wrong).
@@ -66,7 +112,7 @@ export function build(plan: Plan, options: BuildOptions = {}): MtgraphModel {
     const input = tf.input({ shape: [checked.input.features], name: names.input });
     const blocks = new Map(checked.blocks.map((b) => [b.id, b]));
     const gates = new Map(checked.gates.map((g) => [g.id, g]));
-    const made = new Map<string | null, tf.SymbolicTensor>([[null, input]]);
+    const made = new Map<string | null, tf.SymbolicTensor>([[null, embedInput(input, ctx)]]);
     // Stacks of experts by their ids in order: gates over the same experts share one (see GateNames).
     const stacks = new Map<string, tf.SymbolicTensor>();
     const stackNames = new Map<string, GateNames>();

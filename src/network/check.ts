@@ -1,12 +1,38 @@
 import { PlanError } from '../errors.js';
 import { parsePlan } from '../plan/schema.js';
 import { widths } from '../plan/params.js';
+import { embeddedWidth } from '../plan/embeddings.js';
 import type { Plan } from '../plan/types.js';
 import { getCouplingBuilder, couplingKinds } from './couplings/registry.js';
 import { getHeadBuilder, headKinds } from './heads/registry.js';
 import { checkChains, widensTower } from '../schema/chains.js';
 
 const SCOPE = 'mtgraph/build';
+
+/** Embeddings name distinct input columns, and a vocabulary fills its table (plus the out-of-vocabulary row). */
+function checkEmbeddings(plan: Plan): void {
+  const seen = new Set<number>();
+  (plan.embeddings ?? []).forEach((e, i) => {
+    const path = `embeddings[${i}]`;
+    const bad =
+      e.index >= plan.input.features || seen.has(e.index)
+        ? `index ${e.index} is not a distinct input column (expected 0..${plan.input.features - 1}, once)`
+        : e.lookup === 'vocabulary' && e.vocabulary?.length !== e.rows - 1
+          ? `a vocabulary lookup needs rows = 1 + vocabulary length (got rows ${e.rows}, ${e.vocabulary?.length ?? 'no'} value(s))`
+          : e.lookup === 'hash' && e.buckets !== e.rows
+            ? `a hash lookup needs rows = buckets (got rows ${e.rows}, buckets ${e.buckets})`
+            : undefined;
+    if (bad)
+      throw new PlanError(
+        `${SCOPE}: embedding "${e.column}": ${bad} → at ${path}. Plan again with plan().`,
+        {
+          path,
+          got: e,
+        },
+      );
+    seen.add(e.index);
+  });
+}
 
 /**
  * Reads a Plan for building: the schema (version, shapes of every field), then what the schema
@@ -51,7 +77,11 @@ export function checkPlan(value: unknown): Plan {
       );
   }
   checkChains(plan.tasks);
-  const width = widths({ blocks: plan.blocks, gates: plan.gates }, plan.input.features);
+  checkEmbeddings(plan);
+  const width = widths(
+    { blocks: plan.blocks, gates: plan.gates },
+    embeddedWidth(plan.input.features, plan.embeddings),
+  );
   for (const t of plan.tasks) {
     const parent = plan.towers[t.id]!.parent;
     if (!width.has(parent))

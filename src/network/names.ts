@@ -51,6 +51,16 @@ export interface LayerNames {
   fusedHeads: Map<string, string[]>;
   /** The layer each coupling adds (cross-stitch), by coupling index. */
   couplings: Map<number, string>;
+  /**
+   * Embedded input columns (plan.embeddings): `numeric` picks the other input columns, each column
+   * its `ids` (a Pick), its `table` (an Embedding) and `flat` (a Reshape to [dim]); `concat` joins
+   * them into the representation every strategy reads.
+   */
+  embeddings?: {
+    numeric?: string;
+    concat?: string;
+    columns: Map<string, { ids: string; table: string; flat: string }>;
+  };
   /** The layers taking the parts of a coupling's layer (a cross-stitch unit's mixture per task), by coupling index. */
   couplingParts: Map<number, string[]>;
 }
@@ -151,6 +161,23 @@ export function nameLayers(plan: Plan): LayerNames {
     couplings: new Map(),
     couplingParts: new Map(),
   };
+  if (plan.embeddings?.length) {
+    const numeric = plan.input.features > plan.embeddings.length;
+    out.embeddings = {
+      ...(numeric ? { numeric: names.take('input.numeric') } : {}),
+      ...(numeric || plan.embeddings.length > 1 ? { concat: names.take('input.embedded') } : {}),
+      columns: new Map(
+        plan.embeddings.map((e) => [
+          e.column,
+          {
+            ids: names.take(`embed.${e.column}.ids`),
+            table: names.take(`embed.${e.column}`),
+            flat: names.take(`embed.${e.column}.flat`),
+          },
+        ]),
+      ),
+    };
+  }
   for (const b of plan.blocks) out.blocks.set(b.id, stepNames(names, b.id, b.layers));
   const stacked = new Set<string>();
   for (const g of plan.gates) {

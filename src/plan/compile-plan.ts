@@ -11,7 +11,15 @@ import {
 } from './options.js';
 import { layersOf } from './layers.js';
 import { countParams } from './params.js';
-import { PLAN_VERSION, type HeadPlan, type LayerPlan, type Plan, type PlanTask } from './types.js';
+import { embeddedWidth, embeddingParams, planEmbeddings } from './embeddings.js';
+import {
+  PLAN_VERSION,
+  type EmbeddingPlan,
+  type HeadPlan,
+  type LayerPlan,
+  type Plan,
+  type PlanTask,
+} from './types.js';
 import './strategies/index.js';
 
 function headOf(task: GraphSpec['tasks'][number]): HeadPlan {
@@ -171,7 +179,14 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
       { path: 'graph.input' },
     );
   }
-  const ctx = context(spec, resolved, input.features);
+  // The graph's embed applies under an options.input that names columns (the CLI's, from a CSV);
+  // an options.input of a bare feature count replaces the graph's input entirely.
+  const embed = resolved.input
+    ? (resolved.input.embed ?? (input.columns ? spec.input?.embed : undefined))
+    : input.embed;
+  const embeddings = planEmbeddings(input, embed, resolved.vocabularies);
+  const width = embeddedWidth(input.features, embeddings);
+  const ctx = context(spec, resolved, width);
   const result = readingOwnInputs(spec, runStrategy(ctx, getStrategy(resolved.strategy)!));
   const used = result.strategy ?? resolved.strategy;
   checkTopology(spec, result, used);
@@ -205,6 +220,7 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
   const extraInputs = Object.fromEntries(
     tasks.flatMap((t) => (t.inputColumns ? [[t.id, t.inputColumns.length]] : [])),
   );
+  if (embeddings) checkTaskInputs(tasks, embeddings);
   const params = countParams(
     {
       blocks: result.blocks,
@@ -216,8 +232,12 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
       extraInputs,
       inputsOnly: tasks.flatMap((t) => (t.inputsOnly ? [t.id] : [])),
     },
-    input.features,
+    width,
   );
+  if (embeddings) {
+    params.embeddings = embeddingParams(embeddings);
+    params.total += Object.values(params.embeddings).reduce((a, b) => a + b, 0);
+  }
   if (params.total > resolved.maxParams) {
     throw new OptionsError(
       `mtgraph/plan: the ${used} network would have ${params.total.toLocaleString('en-US')} parameters (expected at most ${resolved.maxParams.toLocaleString('en-US')}, options.maxParams) → at options.maxParams. Use fewer or narrower layers or experts, or raise maxParams if the machine has the memory (4 bytes per parameter, 3x that with Adam).`,
@@ -230,7 +250,8 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
     requested: resolved.strategy,
     seed: resolved.seed,
     ...(spec.name !== undefined ? { name: spec.name } : {}),
-    input,
+    input: embed && !input.embed ? { ...input, embed } : input,
+    ...(embeddings ? { embeddings } : {}),
     tasks,
     blocks: result.blocks,
     towers,
@@ -242,6 +263,18 @@ export function plan(graph: unknown, options: PlanOptions = {}): Plan {
     notes: result.notes,
   };
   return out;
+}
+
+/** A task's own inputs may not name an embedded column (its ids are no feature). */
+function checkTaskInputs(tasks: readonly PlanTask[], embeddings: readonly EmbeddingPlan[]): void {
+  for (const t of tasks) {
+    const hit = embeddings.find((e) => t.inputColumns?.includes(e.index));
+    if (hit)
+      throw new GraphSpecError(
+        `mtgraph/plan: task "${t.id}" reads the embedded column ${JSON.stringify(hit.column)} as an input of its own (got inputs ${JSON.stringify(t.inputs)}; expected columns that are not embedded) → at tasks.${t.id}.inputs. Its embedding already feeds the shared representation: remove it from inputs, or stop embedding it.`,
+        { path: `tasks.${t.id}.inputs`, got: hit.column },
+      );
+  }
 }
 
 /**

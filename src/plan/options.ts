@@ -9,7 +9,7 @@ import {
   type Activation,
 } from '../schema/common.js';
 import { normaliseInput, zodError } from '../schema/validate.js';
-import { InputSchema, type InputSpec } from '../schema/graph-attributes.js';
+import { InputSchema, MAX_EMBED_BUCKETS, type InputSpec } from '../schema/graph-attributes.js';
 import { allStrategies, getStrategy, strategyNames } from './registry.js';
 
 /** A stack of layers with every default filled in. */
@@ -62,6 +62,13 @@ export interface PlanOptions {
    */
   targetScale?: Record<string, z.input<typeof TargetScaleSchema>>;
   /**
+   * The fitted vocabulary of each embedded column without buckets (`input.embed`): its values in
+   * id order (id 0 is the out-of-vocabulary row, the first value gets id 1), as
+   * `fitVocabularies(graph, data)` returns them; or `{ ids: rows }` when the data already holds
+   * ids in [0, rows) (a CSV preprocessing: `readCsv(...).vocabularies`).
+   */
+  vocabularies?: Record<string, string[] | { ids: number }>;
+  /**
    * Most parameters the plan may have (default 100 million, DEFAULT_MAX_PARAMS): a plan above it is
    * refused with an OptionsError before anything is allocated. Raise it for a larger network.
    */
@@ -78,6 +85,8 @@ export interface ResolvedPlanOptions {
   tower: LayerStack;
   /** Regression targets' scale by task id, as given (checked against the graph's tasks by plan()). */
   targetScale: Record<string, { mean: number | number[]; std: number | number[] }>;
+  /** Embedded columns' vocabularies as given (checked against the graph by plan()). */
+  vocabularies: Record<string, string[] | { ids: number }>;
   /** Each strategy's own section, parsed (undefined when not given). */
   sections: Record<string, unknown>;
   maxParams: number;
@@ -121,6 +130,23 @@ const commonShape = {
   trunk: LayerStackSchema.optional(),
   tower: LayerStackSchema.optional(),
   targetScale: z.record(z.string(), TargetScaleSchema).optional(),
+  vocabularies: z
+    .record(
+      z.string(),
+      z.union(
+        [
+          z.array(z.string()).max(MAX_EMBED_BUCKETS),
+          z.strictObject({ ids: z.int().min(1).max(MAX_EMBED_BUCKETS) }),
+        ],
+        {
+          error: says(
+            'a vocabulary must be a list of values or { ids: rows }',
+            'Pass fitVocabularies(graph, data), or readCsv(...).vocabularies.',
+          ),
+        },
+      ),
+    )
+    .optional(),
   maxParams: z
     .int({ error: says('maxParams must be a whole number', 'Use e.g. maxParams: 500000000.') })
     .min(1, { error: says('maxParams must be at least 1', 'Use e.g. maxParams: 500000000.') })
@@ -198,6 +224,7 @@ export function resolvePlanOptions(options: unknown): ResolvedPlanOptions {
     trunk: resolveStack(common.data.trunk, PLAN_DEFAULTS.trunk),
     tower: resolveStack(common.data.tower, PLAN_DEFAULTS.tower),
     targetScale: common.data.targetScale ?? {},
+    vocabularies: common.data.vocabularies ?? {},
     sections,
     maxParams: common.data.maxParams ?? DEFAULT_MAX_PARAMS,
   };

@@ -10,6 +10,7 @@ import { PlanError, show } from '../errors.js';
 import { isPlainObject, findUnsafeKey } from '../schema/common.js';
 import { parseJsonText, zodError } from '../schema/validate.js';
 import { PLAN_VERSION, type Plan } from './types.js';
+import { MAX_EMBED_BUCKETS, MAX_EMBED_DIM } from '../schema/graph-attributes.js';
 
 const layer = z.strictObject({
   units: z.int().min(1).max(MAX_LAYER_UNITS),
@@ -31,7 +32,34 @@ export const PlanSchema = z.strictObject({
     features: z.int().min(1).max(MAX_INPUT_FEATURES),
     columns: z.array(z.string()).optional(),
     categorical: z.array(z.string()).optional(),
+    embed: z
+      .record(
+        z.string(),
+        z.strictObject({
+          dim: z.int().min(1).max(MAX_EMBED_DIM),
+          buckets: z.int().min(1).max(MAX_EMBED_BUCKETS).optional(),
+          minCount: z.int().min(1),
+        }),
+      )
+      .optional(),
   }),
+  embeddings: z
+    .array(
+      z.strictObject({
+        column: z.string().min(1),
+        index: z.int().min(0),
+        dim: z.int().min(1).max(MAX_EMBED_DIM),
+        rows: z
+          .int()
+          .min(1)
+          .max(MAX_EMBED_BUCKETS + 1),
+        lookup: z.enum(['vocabulary', 'hash', 'ids']),
+        vocabulary: z.array(z.string()).optional(),
+        buckets: z.int().min(1).max(MAX_EMBED_BUCKETS).optional(),
+        minCount: z.int().min(1).optional(),
+      }),
+    )
+    .optional(),
   tasks: z
     .array(
       z.strictObject({
@@ -107,6 +135,7 @@ export const PlanSchema = z.strictObject({
   groups: z.array(z.array(z.string())).optional(),
   params: z.strictObject({
     total: z.int(),
+    embeddings: z.record(z.string(), z.int()).optional(),
     blocks: z.record(z.string(), z.int()),
     towers: z.record(z.string(), z.int()),
     heads: z.record(z.string(), z.int()),

@@ -111,8 +111,36 @@ export interface CrossStitchCoupling {
 
 export type CouplingPlan = LaplacianCoupling | CrossStitchCoupling;
 
+/**
+ * An embedded input column: its ids (input column `index`) look up rows of a trainable table
+ * `[rows, dim]` shared by all tasks; the looked-up vectors join the other (numeric) input columns.
+ */
+export interface EmbeddingPlan {
+  column: string;
+  /** Index of the column among the model input columns. */
+  index: number;
+  dim: number;
+  /** Rows of the table. */
+  rows: number;
+  /**
+   * How the column's values become ids before the model reads them:
+   * - 'vocabulary': the value (as text) is looked up in `vocabulary`: id 1 + its position, 0 (the
+   *   out-of-vocabulary row) when absent;
+   * - 'hash': the stable hash (FNV-1a, 32 bit, of the value's UTF-8 text) modulo `buckets`;
+   * - 'ids': the data holds the ids already (a CSV preprocessing encoded them); a value that is no
+   *   whole number in [0, rows) reads row 0.
+   */
+  lookup: 'vocabulary' | 'hash' | 'ids';
+  vocabulary?: string[];
+  buckets?: number;
+  /** Values seen fewer times when fitting folded into row 0. */
+  minCount?: number;
+}
+
 export interface ParamCount {
   total: number;
+  /** Parameters of each embedded column's table (rows × dim). */
+  embeddings?: Record<string, number>;
   blocks: Record<string, number>;
   towers: Record<string, number>;
   heads: Record<string, number>;
@@ -129,6 +157,8 @@ export interface Plan {
   seed: number;
   name?: string;
   input: InputSpec;
+  /** Embedded input columns, in input order (absent: none). */
+  embeddings?: EmbeddingPlan[];
   tasks: PlanTask[];
   blocks: BlockPlan[];
   towers: Record<string, TowerPlan>;

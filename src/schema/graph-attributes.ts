@@ -27,6 +27,59 @@ const columns = z
   .refine(...uniqueNames('input column names'))
   .meta({ uniqueItems: true });
 
+/** Widest embedding one column may have. */
+export const MAX_EMBED_DIM = 4096;
+/** Most hash buckets one column may have (2^24: every id is exact in float32). */
+export const MAX_EMBED_BUCKETS = 16_777_216;
+const embedFix =
+  'Write embed: { city: 8 } (the dimension) or embed: { city: { dim: 8, buckets: 1000, minCount: 5 } }.';
+const embedDim = z
+  .int({ error: says('an embedding dimension must be a whole number', embedFix) })
+  .min(1, { error: says('an embedding dimension must be at least 1', embedFix) })
+  .max(MAX_EMBED_DIM, {
+    error: says(
+      `an embedding dimension must be at most ${MAX_EMBED_DIM}`,
+      'Use a smaller dim (4 to 64 is usual).',
+    ),
+  });
+const minCountSchema = z
+  .int({ error: says('minCount must be a whole number', 'Use e.g. minCount: 5.') })
+  .min(1, { error: says('minCount must be at least 1', 'Use minCount: 1 to keep every value.') })
+  .max(1_000_000_000, { error: says('minCount is too large', 'Use e.g. minCount: 5.') });
+const embedShape = {
+  dim: embedDim.meta({ description: 'Width of the embedding vectors.' }),
+  buckets: z
+    .int({ error: says('buckets must be a whole number', embedFix) })
+    .min(1, { error: says('buckets must be at least 1', embedFix) })
+    .max(MAX_EMBED_BUCKETS, {
+      error: says(
+        `buckets must be at most ${MAX_EMBED_BUCKETS}`,
+        'Use fewer buckets (collisions are cheap; tables are dim x buckets parameters).',
+      ),
+    })
+    .optional()
+    .meta({
+      description:
+        'Hash the values into this many rows (an open vocabulary: no vocabulary is fitted).',
+    }),
+  minCount: minCountSchema.optional().meta({
+    description:
+      'Values seen fewer times in the training data fold into the out-of-vocabulary row (default: input.minCount, else 1).',
+  }),
+};
+/** One embedded column: its dimension, or { dim, buckets?, minCount? }. */
+export const EmbedColumnSchema = z.union(
+  [
+    embedDim,
+    z.strictObject(embedShape, {
+      error: unknownKeyError('input.embed column', Object.keys(embedShape)),
+    }),
+  ],
+  {
+    error: says('an embedded column must be a dimension or { dim, buckets?, minCount? }', embedFix),
+  },
+);
+
 const inputObjectShape = {
   features: featureCount.optional().meta({ description: 'Number of input features.' }),
   columns: columns.optional().meta({ description: 'Names of the feature columns, in order.' }),
@@ -40,6 +93,21 @@ const inputObjectShape = {
     })
     .optional()
     .meta({ description: 'Feature columns to encode as categories.' }),
+  embed: z
+    .record(
+      z.string().min(1, { error: says('an embedded column name must not be empty', embedFix) }),
+      EmbedColumnSchema,
+      { error: says('input embed must map column names to embeddings', embedFix) },
+    )
+    .optional()
+    .meta({
+      description:
+        'Categorical columns looked up in trainable embedding tables shared by all tasks: a dimension, or { dim, buckets?, minCount? }.',
+    }),
+  minCount: minCountSchema.optional().meta({
+    description:
+      'Default minCount of every embedded column: values seen fewer times fold into the out-of-vocabulary row (default 1).',
+  }),
 };
 export const InputSchema = z
   .union(
@@ -74,6 +142,17 @@ export interface InputSpec {
   features: number;
   columns?: string[];
   categorical?: string[];
+  /** Embedded columns, normalised: dimension, hash buckets (open vocabulary) and minCount. */
+  embed?: Record<string, EmbedSpec>;
+}
+
+/** One embedded column, normalised. */
+export interface EmbedSpec {
+  dim: number;
+  /** Hash the values into this many rows; absent: a vocabulary fitted from the training data. */
+  buckets?: number;
+  /** Values seen fewer times fold into the out-of-vocabulary row (1 keeps every value). */
+  minCount: number;
 }
 
 /**
@@ -82,4 +161,9 @@ export interface InputSpec {
  */
 export type GraphInputSpec =
   | InputSpec
-  | { features?: undefined; columns?: undefined; categorical: string[] };
+  | {
+      features?: undefined;
+      columns?: undefined;
+      categorical?: string[];
+      embed?: Record<string, EmbedSpec>;
+    };

@@ -22,6 +22,7 @@ import { checkChains } from './chains.js';
 import {
   GraphAttributesSchema,
   type GraphAttributes,
+  type EmbedSpec,
   type GraphInputSpec,
   type InputSpec,
 } from './graph-attributes.js';
@@ -250,21 +251,86 @@ export function normaliseInput(input: GraphAttributes['input']): InputSpec | und
     }
     spec.categorical = [...categorical];
   }
+  const embed = normaliseEmbed(input, columns);
+  if (embed) spec.embed = embed;
   return spec;
 }
 
 /**
- * The graph's input in one form: as normaliseInput, and also only categorical columns
- * (`input: { categorical: ['city'] }`), whose features the data then decides.
+ * The embedded columns of an input object, each as { dim, buckets?, minCount } (minCount from the
+ * column, else input.minCount, else 1). An embedded column must be one of the input columns (when
+ * they are named) and must not also be listed as categorical (one-hot / integer codes).
+ */
+function normaliseEmbed(
+  input: Exclude<GraphAttributes['input'], number | undefined>,
+  columns: readonly string[] | undefined,
+): Record<string, EmbedSpec> | undefined {
+  if (input.embed === undefined) {
+    if (input.minCount !== undefined)
+      throw new GraphSpecError(
+        `${SCOPE}: input.minCount is set but no column is embedded (got minCount: ${input.minCount}; expected input.embed) → at graph.input.minCount. Embed a column (input: { embed: { city: 8 } }) or drop minCount.`,
+        { path: 'graph.input.minCount', got: input.minCount },
+      );
+    return undefined;
+  }
+  const names = Object.keys(input.embed);
+  if (names.length === 0)
+    throw new GraphSpecError(
+      `${SCOPE}: input.embed names no column (got {}) → at graph.input.embed. Write embed: { city: 8 }, or drop embed.`,
+      { path: 'graph.input.embed', got: input.embed },
+    );
+  const out: Record<string, EmbedSpec> = {};
+  for (const name of names) {
+    const path = `graph.input.embed.${name}`;
+    if (UNSAFE_KEYS.has(name))
+      throw new UnsafeKeyError(
+        `${SCOPE}: the embedded column name ${JSON.stringify(name)} is reserved → at ${path}. Rename the column.`,
+        { path, got: name },
+      );
+    if (columns && !columns.includes(name))
+      throw new GraphSpecError(
+        `${SCOPE}: embedded column ${JSON.stringify(name)} is not one of the input columns (got ${JSON.stringify(name)}; expected one of ${columns.slice(0, 10).join(', ')}${columns.length > 10 ? ', ...' : ''}) → at ${path}. Add it to input.columns or remove it from embed.`,
+        { path, got: name },
+      );
+    if (input.categorical?.includes(name))
+      throw new GraphSpecError(
+        `${SCOPE}: column ${JSON.stringify(name)} is both embedded and categorical (got it in input.embed and input.categorical; expected one encoding) → at ${path}. Remove it from input.categorical: an embedded column is already read as categories.`,
+        { path, got: name },
+      );
+    const given = input.embed[name]!;
+    const e = typeof given === 'number' ? { dim: given } : given;
+    out[name] = {
+      dim: e.dim,
+      ...('buckets' in e && e.buckets !== undefined ? { buckets: e.buckets } : {}),
+      minCount: ('minCount' in e ? e.minCount : undefined) ?? input.minCount ?? 1,
+    };
+    if (out[name]!.buckets !== undefined && 'minCount' in e && e.minCount !== undefined)
+      throw new GraphSpecError(
+        `${SCOPE}: embedded column ${JSON.stringify(name)} sets both buckets and minCount (got buckets: ${out[name]!.buckets}, minCount: ${e.minCount}; expected one) → at ${path}. Hashing has no vocabulary to fold rare values into: drop minCount, or drop buckets to fit a vocabulary.`,
+        { path, got: given },
+      );
+  }
+  return out;
+}
+
+/**
+ * The graph's input in one form: as normaliseInput, and also only categorical and embedded
+ * columns (`input: { categorical: ['city'] }`, `input: { embed: { user: 16 } }`), whose features
+ * the data then decides.
  */
 export function normaliseGraphInput(input: GraphAttributes['input']): GraphInputSpec | undefined {
   if (
     typeof input === 'object' &&
     input.features === undefined &&
     input.columns === undefined &&
-    input.categorical !== undefined
-  )
-    return { categorical: [...input.categorical] };
+    (input.categorical !== undefined || input.embed !== undefined || input.minCount !== undefined)
+  ) {
+    const embed = normaliseEmbed(input, undefined);
+    return {
+      ...(input.categorical !== undefined ? { categorical: [...input.categorical] } : {}),
+      ...(embed ? { embed } : {}),
+    };
+  }
   return normaliseInput(input);
 }
 

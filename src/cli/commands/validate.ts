@@ -30,10 +30,13 @@ export function validateCommand(program: Command, ctx: CommandContext): void {
     const negative = spec.affinities.filter((a) => a.weight < 0).length;
     const input = spec.input
       ? spec.input.columns
-        ? `${spec.input.columns.length} named input column(s)${spec.input.categorical?.length ? `, ${spec.input.categorical.length} categorical` : ''}`
+        ? `${spec.input.columns.length} named input column(s)${spec.input.categorical?.length ? `, ${spec.input.categorical.length} categorical` : ''}${spec.input.embed ? `, ${Object.keys(spec.input.embed).length} embedded` : ''}`
         : spec.input.features !== undefined
           ? `${spec.input.features} input feature(s)`
-          : `${spec.input.categorical.length} categorical input column(s), the features from the data`
+          : `${[
+              ...(spec.input.categorical ? [`${spec.input.categorical.length} categorical`] : []),
+              ...(spec.input.embed ? [`${Object.keys(spec.input.embed).length} embedded`] : []),
+            ].join(', ')} input column(s), the features from the data`
       : 'no input declared';
     const summary = {
       ok: true,
