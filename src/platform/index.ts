@@ -12,7 +12,11 @@ import { PlatformError } from '../errors.js';
 export type NodeParts = typeof import('./node.js');
 
 interface Host {
-  process?: { env?: Record<string, string | undefined>; versions?: { node?: string } };
+  process?: {
+    env?: Record<string, string | undefined>;
+    versions?: { node?: string };
+    cpuUsage?: () => { user: number; system: number };
+  };
 }
 const host = globalThis as Host;
 
@@ -20,6 +24,18 @@ const host = globalThis as Host;
 export function envVar(name: string): string | undefined {
   const value = host.process?.env?.[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * This process's CPU time in seconds (user + system, every thread), or undefined where the host
+ * has no such clock (a browser). Differences of two readings measure the work done in between,
+ * whatever else shares the machine.
+ */
+export function cpuSeconds(): number | undefined {
+  const usage = host.process?.cpuUsage;
+  if (typeof usage !== 'function') return undefined;
+  const { user, system } = usage.call(host.process);
+  return (user + system) / 1e6;
 }
 
 /** Whether mtgraph runs in Node (or a runtime that provides Node's modules). */

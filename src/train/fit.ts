@@ -6,7 +6,7 @@ import { holdOutPerTask } from '../data/holdout.js';
 import { disposeData, toTensors, type DataTensors } from '../data/tensors.js';
 import { dataError } from '../data/helpers.js';
 import { seededRandom } from '../graph/random.js';
-import { OptionsError, TrainingError } from '../errors.js';
+import { TrainingError } from '../errors.js';
 import { getBalance, type Balancer } from './balance/index.js';
 import { getOptimizer } from './optimizers.js';
 import { Objective } from './objective.js';
@@ -29,7 +29,6 @@ import type { Metric } from './metrics/index.js';
 import { applySampleWeights, isWeighted } from './sample-weight.js';
 import { withUpdateKnobs } from './optimizer-knobs.js';
 import { RateControl } from './learning-rate.js';
-import { hasChains } from '../schema/chains.js';
 
 const SCOPE = 'mtgraph/fit';
 
@@ -99,12 +98,6 @@ export async function fit(
       model,
       optimizer: opts.optimizer,
     });
-    if ((balancer.needs ?? 'losses') !== 'losses' && hasChains(model.plan.tasks)) {
-      throw new OptionsError(
-        `${SCOPE}: balancing method '${opts.balance}' works on per-task gradients, which a model with task chains or task inputs (condition, reads, inputs) does not split by task → at options.balance. Use a loss-weighting method (static, uncertainty, dwa, rlw).`,
-        { path: 'options.balance', got: opts.balance },
-      );
-    }
     optimizer = withUpdateKnobs(
       getOptimizer(opts.optimizer.name)!.create(opts.optimizer.learningRate),
       {

@@ -77,12 +77,25 @@ export function planPartUsers(
       for (const e of gate.experts) reads(e, task, seen);
     }
   };
-  for (const task of plan.tasks) {
-    use(headKey(task.id), task.id);
-    const tower = plan.towers[task.id];
-    tower?.layers.forEach((_, i) => use(towerKey(task.id, i), task.id));
-    reads(tower?.parent ?? null, task.id, new Set());
-  }
+  // Task chains: a task's loss also trains what its output or tower reads of other tasks: the
+  // whole output of its condition (p(condition) × ...), and the towers it reads unless their
+  // gradients are stopped (readsStopGradient). `tower` marks a task's tower and what it reads for
+  // `user`; `output` adds its head and its condition's output.
+  const byId = new Map(plan.tasks.map((t) => [t.id, t]));
+  const tower = (id: string, user: string) => {
+    const t = plan.towers[id];
+    t?.layers.forEach((_, i) => use(towerKey(id, i), user));
+    reads(t?.parent ?? null, user, new Set());
+    const task = byId.get(id);
+    if (task && !task.readsStopGradient) for (const r of task.reads ?? []) tower(r, user);
+  };
+  const output = (id: string, user: string) => {
+    use(headKey(id), user);
+    tower(id, user);
+    const condition = byId.get(id)?.condition;
+    if (condition !== undefined) output(condition, user);
+  };
+  for (const task of plan.tasks) output(task.id, task.id);
   // A coupling that adds a layer mixing towers (cross-stitch) makes each mixed tower, up to the
   // layer it mixes after, and what those towers read, a part of every mixed task's path.
   plan.couplings.forEach((c, i) => {

@@ -2,8 +2,8 @@
 export const TUNE_DEFAULTS = Object.freeze({
   /** Search spaces tried (mmoe is added when the graph has more than 3 tasks, learned with 3 to 12 tasks). */
   strategies: Object.freeze(['single', 'hard', 'clustered', 'soft']),
-  /** Trials (training runs) and seconds; the search stops at whichever comes first. */
-  budget: Object.freeze({ trials: 30, seconds: Infinity }),
+  /** Trials (training runs), wall seconds and CPU seconds; the search stops at whichever comes first. */
+  budget: Object.freeze({ trials: 30, seconds: Infinity, cpuSeconds: Infinity }),
   seed: 0,
   /** Share of each task's labelled rows held out for scoring when no validationData is given. */
   validationSplit: 0.2,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OptionsError, show } from '../errors.js';
+import { cpuSeconds } from '../platform/index.js';
 import { isPlainObject, says } from '../schema/common.js';
 import { zodError } from '../schema/validate.js';
 import type { GraphSpec } from '../schema/validate.js';
@@ -15,8 +16,13 @@ export const SCOPE = 'mtgraph/tune';
 export interface TuneOptions {
   /** Search spaces to try, by name (default: single, hard, clustered, soft; mmoe with more than 3 tasks; learned with 3 to 12 tasks). */
   strategies?: string[];
-  /** Stop after this many trials (training runs) or seconds, whichever comes first (default 30 trials). */
-  budget?: { trials?: number; seconds?: number };
+  /**
+   * Stop after this many trials (training runs), seconds of wall time, or seconds of this
+   * process's CPU time, whichever comes first (default 30 trials). `cpuSeconds` counts only the
+   * work of this process (on a machine shared with other jobs, the same budget buys the same
+   * training whatever the load); it needs a host with a process CPU clock (Node).
+   */
+  budget?: { trials?: number; seconds?: number; cpuSeconds?: number };
   /** Seed of the sampling, of the validation hold-out and of every trial's initialisation and shuffling (default 0). */
   seed?: number;
   /** Share of each task's labelled rows held out for scoring (default 0.2); not with validationData. */
@@ -39,7 +45,7 @@ export interface TuneOptions {
 
 export interface ResolvedTuneOptions {
   strategies: string[];
-  budget: { trials: number; seconds: number };
+  budget: { trials: number; seconds: number; cpuSeconds: number };
   seed: number;
   validationSplit: number;
   validationData: TaskData | undefined;
@@ -87,10 +93,18 @@ const schema = z.strictObject({
           .number({ error: says('budget.seconds must be a number', 'Use e.g. seconds: 600.') })
           .positive({ error: says('budget.seconds must be positive', 'Use e.g. seconds: 600.') })
           .optional(),
+        cpuSeconds: z
+          .number({
+            error: says('budget.cpuSeconds must be a number', 'Use e.g. cpuSeconds: 600.'),
+          })
+          .positive({
+            error: says('budget.cpuSeconds must be positive', 'Use e.g. cpuSeconds: 600.'),
+          })
+          .optional(),
       },
       {
         error: says(
-          'budget must be { trials?, seconds? }',
+          'budget must be { trials?, seconds?, cpuSeconds? }',
           'Write e.g. budget: { trials: 20, seconds: 600 }.',
         ),
       },
@@ -210,13 +224,19 @@ export function resolveTuneOptions(options: unknown, spec: GraphSpec): ResolvedT
       { path: 'options.schedule.minEpochs', got: schedule.minEpochs },
     );
   }
+  if (o.budget?.cpuSeconds !== undefined && cpuSeconds() === undefined) {
+    throw new OptionsError(
+      `${SCOPE}: budget.cpuSeconds needs the process's CPU clock, which this host does not have (got cpuSeconds: ${o.budget.cpuSeconds}; expected Node) → at options.budget.cpuSeconds. Use budget.seconds (wall time) here.`,
+      { path: 'options.budget.cpuSeconds', got: o.budget.cpuSeconds },
+    );
+  }
+  const timed = o.budget?.seconds !== undefined || o.budget?.cpuSeconds !== undefined;
   return {
     strategies,
     budget: {
-      trials:
-        o.budget?.trials ??
-        (o.budget?.seconds !== undefined ? Infinity : TUNE_DEFAULTS.budget.trials),
+      trials: o.budget?.trials ?? (timed ? Infinity : TUNE_DEFAULTS.budget.trials),
       seconds: o.budget?.seconds ?? TUNE_DEFAULTS.budget.seconds,
+      cpuSeconds: o.budget?.cpuSeconds ?? TUNE_DEFAULTS.budget.cpuSeconds,
     },
     seed: o.seed ?? TUNE_DEFAULTS.seed,
     validationSplit: o.validationSplit ?? TUNE_DEFAULTS.validationSplit,

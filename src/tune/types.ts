@@ -51,8 +51,10 @@ export interface TuneProgress {
   /** The best so far (undefined until a trial is scored). */
   best: TuneTrial | undefined;
   trials: number;
-  budget: { trials: number; seconds: number };
+  budget: { trials: number; seconds: number; cpuSeconds: number };
+  /** Wall seconds and this process's CPU seconds since the search started (cpuSeconds NaN without a CPU clock). */
   seconds: number;
+  cpuSeconds: number;
 }
 
 /** What `tune` returns. */
@@ -63,8 +65,10 @@ export interface TuneResult {
   /** The spaces searched, the objective, and why the search stopped. */
   strategies: string[];
   objective: string;
-  stopped: 'trials' | 'seconds';
+  stopped: 'trials' | 'seconds' | 'cpuSeconds';
+  /** Wall seconds and this process's CPU seconds the search took (cpuSeconds NaN without a CPU clock). */
   seconds: number;
+  cpuSeconds: number;
   /** Rows the trials trained on and were scored on. */
   rows: { train: number; valid: number };
   notes: string[];

@@ -23,6 +23,7 @@ interface TuneFlags
   data: string;
   strategies?: string[];
   budget?: number;
+  budgetClock: 'wall' | 'cpu';
   trials?: number;
   objective: 'mean-rank' | 'mean';
   batchSize?: number;
@@ -68,6 +69,14 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
       list,
     )
     .option('--budget <time>', 'stop searching after this long, e.g. 90s, 10m, 1h', duration)
+    .addOption(
+      new Option(
+        '--budget-clock <clock>',
+        "what --budget counts: elapsed time (wall) or this process's CPU time (cpu: the same search whatever else runs on the machine)",
+      )
+        .choices(['wall', 'cpu'])
+        .default('wall'),
+    )
     .option(
       '--trials <n>',
       'stop after n training runs (default 30 without --budget)',
@@ -136,11 +145,17 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
     await startBackend(out);
     const budget = {
       ...(flags.trials !== undefined ? { trials: flags.trials } : {}),
-      ...(flags.budget !== undefined ? { seconds: flags.budget } : {}),
+      ...(flags.budget !== undefined
+        ? flags.budgetClock === 'cpu'
+          ? { cpuSeconds: flags.budget }
+          : { seconds: flags.budget }
+        : {}),
     };
     const limit = [
       flags.trials !== undefined ? `${flags.trials} trials` : '',
-      flags.budget !== undefined ? `${flags.budget} s` : '',
+      flags.budget !== undefined
+        ? `${flags.budget} s${flags.budgetClock === 'cpu' ? ' of CPU time' : ''}`
+        : '',
     ]
       .filter(Boolean)
       .join(' or ');
@@ -209,6 +224,7 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
           trials: result.trials.length,
           stopped: result.stopped,
           seconds: result.seconds,
+          cpuSeconds: result.cpuSeconds,
         },
       };
       let reportHtml: string | undefined;
@@ -267,7 +283,7 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
         metrics
           ? `${metricsTable(model.plan.tasks, metrics)}\n\nthe best retrained on train + valid (${all.rows} rows, ${history.epochs} epochs), scored on the test rows (${data.test!.rows})`
           : 'no test rows (--test 0): the best was not scored on held-out rows',
-        `searched ${result.trials.length} trial(s) in ${result.seconds.toFixed(0)} s (${result.stopped} budget${limit ? `: ${limit}` : ''}); total ${seconds.toFixed(1)} s`,
+        `searched ${result.trials.length} trial(s) in ${result.seconds.toFixed(0)} s${Number.isFinite(result.cpuSeconds) ? ` (${result.cpuSeconds.toFixed(0)} s of CPU)` : ''} (${result.stopped} budget${limit ? `: ${limit}` : ''}); total ${seconds.toFixed(1)} s`,
         `model: ${shown(flags.out)}${reportPath !== undefined ? `\nreport: ${shown(reportPath)}` : ''}`,
       ];
       out.result(lines.join('\n'));

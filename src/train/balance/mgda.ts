@@ -6,6 +6,7 @@ import { sharedRepresentation } from '../parameters.js';
 import { defineBalance } from './types.js';
 import { optionsObjectError } from './options.js';
 import { matVec, minNormOnSegment, toMatrix, type Matrix } from './numeric.js';
+import { hasChains } from '../../schema/chains.js';
 
 export interface MgdaOptions {
   /**
@@ -124,9 +125,12 @@ export const mgdaBalance = defineBalance<MgdaOptions>({
   defaults: { upperBound: false, normalize: 'none', maxIterations: 250 },
   create({ tasks, options, model }) {
     if (options.upperBound && !sharedRepresentation(model)) {
+      const chained = hasChains(model.plan.tasks);
       throw new OptionsError(
-        `mtgraph/fit: mgda's upper-bound variant needs one shared representation, a block that every task reads (got strategy '${model.plan.strategy}', whose tasks do not all read one block) → at options.balanceOptions.upperBound. ` +
-          "Use it with hard sharing (strategy 'hard'), or set upperBound: false.",
+        `mtgraph/fit: mgda's upper-bound variant needs one shared representation, a block that every task reads (got ${chained ? 'a model with task chains or task inputs (condition, reads, inputs), whose outputs read more than that block' : `strategy '${model.plan.strategy}', whose tasks do not all read one block`}) → at options.balanceOptions.upperBound. ` +
+          (chained
+            ? 'Set upperBound: false (mgda on the shared parameters works with chains), or drop the chain attributes.'
+            : "Use it with hard sharing (strategy 'hard'), or set upperBound: false."),
         { path: 'options.balanceOptions.upperBound', got: true },
       );
     }
@@ -140,12 +144,20 @@ export const mgdaBalance = defineBalance<MgdaOptions>({
             ? gram.map(() => 1)
             : gradientNormalizers(gram, Array.from(g.losses.dataSync()), options.normalize);
         const normalized = gram.map((row, i) => row.map((x, j) => x / (scale[i]! * scale[j]!)));
-        return {
-          weights: tf.tensor1d(
-            minNormWeights(normalized, { maxIterations: options.maxIterations }),
-            'float32',
-          ),
-        };
+        // A task whose gradient on the shared variables is zero (its loss reaches none of them: a
+        // task reading only its own inputs, or alone in its group) would be the min-norm point and
+        // stop every shared variable; it takes no part (weight 0; its own variables still move).
+        const live = normalized.flatMap((row, t) => (row[t]! > 0 ? [t] : []));
+        const solve = (m: Matrix) => minNormWeights(m, { maxIterations: options.maxIterations });
+        let weights: number[];
+        if (live.length > 0 && live.length < n) {
+          const sub = solve(live.map((i) => live.map((j) => normalized[i]![j]!)));
+          weights = Array.from({ length: n }, () => 0);
+          live.forEach((t, k) => {
+            weights[t] = sub[k]!;
+          });
+        } else weights = solve(normalized);
+        return { weights: tf.tensor1d(weights, 'float32') };
       },
       dispose() {},
     };
