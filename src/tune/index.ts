@@ -8,7 +8,8 @@ import { prepareData, selectRows } from '../data/prepare.js';
 import { holdOutPerTask, toTaskData } from '../data/holdout.js';
 import { seededRandom } from '../graph/random.js';
 import { DataError, MtgraphError, TrainingError } from '../errors.js';
-import type { TaskData } from '../data/types.js';
+import { cpuSeconds } from '../platform/index.js';
+import type { PreparedData, TaskData } from '../data/types.js';
 import type { Plan } from '../plan/types.js';
 import './spaces/index.js';
 import { getSearchSpace, type Candidate, type SearchContext } from './space.js';
@@ -36,7 +37,12 @@ export {
   type Candidate,
   type Prepared,
 } from './space.js';
-export { SOFT_STRENGTH_RANGE, LEARNED_AFFINITY } from './spaces/index.js';
+export {
+  SOFT_STRENGTH_RANGE,
+  SOFT_RUNG_SCALE,
+  SOFT_LEARNING_RATE_RANGE,
+  LEARNED_AFFINITY,
+} from './spaces/index.js';
 export { resolveTuneOptions, type TuneOptions, type ResolvedTuneOptions } from './options.js';
 export {
   ranks,
@@ -57,10 +63,16 @@ export function defaultBatchSize(rows: number): number {
   return Math.min(1024, Math.max(32, b));
 }
 
-/** The epochs of each successive-halving rung: minEpochs * eta^k, the last one maxEpochs. */
-export function rungEpochs(schedule: { minEpochs: number; eta: number; maxEpochs: number }) {
+/**
+ * The epochs of each successive-halving rung: minEpochs * scale * eta^k (scale: a search space's
+ * `rungScale`, default 1), the last one maxEpochs.
+ */
+export function rungEpochs(
+  schedule: { minEpochs: number; eta: number; maxEpochs: number },
+  scale = 1,
+) {
   const out: number[] = [];
-  for (let e = schedule.minEpochs; ; e *= schedule.eta) {
+  for (let e = Math.max(1, Math.round(schedule.minEpochs * scale)); ; e *= schedule.eta) {
     out.push(Math.min(e, schedule.maxEpochs));
     if (e >= schedule.maxEpochs) return out;
   }
@@ -92,16 +104,26 @@ export async function tune(
   options: TuneOptions = {},
 ): Promise<TuneResult> {
   const started = performance.now();
+  const cpuStarted = cpuSeconds();
   const spec = readGraph(graph);
   const o = resolveTuneOptions(options, spec);
   const elapsed = () => (performance.now() - started) / 1000;
-  const deadline = o.budget.seconds;
+  const cpuElapsed = () => (cpuStarted === undefined ? Number.NaN : cpuSeconds()! - cpuStarted);
+  /** The time budget that has run out (wall or CPU seconds), if any. */
+  const overBudget = (): 'seconds' | 'cpuSeconds' | undefined =>
+    elapsed() >= o.budget.seconds
+      ? 'seconds'
+      : cpuElapsed() >= o.budget.cpuSeconds
+        ? 'cpuSeconds'
+        : undefined;
   // The data is validated once against the tasks (any strategy has the same tasks).
   const basePlan = planOf(graph, { ...o.planOptions, strategy: 'hard', seed: o.seed });
   const all = prepareData(basePlan, data, { scope: SCOPE });
   let train: TaskData;
   let valid: TaskData;
   let rows: { train: number; valid: number };
+  /** Tasks with labelled validation rows: the others (e.g. a label-less centre task) have no validation loss. */
+  let validated: Set<string>;
   const notes: string[] = [];
   if (o.validationData !== undefined) {
     const v = prepareData(basePlan, o.validationData, {
@@ -111,6 +133,7 @@ export async function tune(
     train = toTaskData(all);
     valid = toTaskData(v);
     rows = { train: all.rows, valid: v.rows };
+    validated = labelledTasks(v);
   } else {
     const split = holdOutPerTask(all, o.validationSplit, o.seed);
     if (split.valid.length === 0) {
@@ -120,7 +143,9 @@ export async function tune(
       );
     }
     train = toTaskData(selectRows(all, split.train));
-    valid = toTaskData(selectRows(all, split.valid));
+    const v = selectRows(all, split.valid);
+    valid = toTaskData(v);
+    validated = labelledTasks(v);
     rows = { train: split.train.length, valid: split.valid.length };
     notes.push(
       `validation: ${rows.valid} of ${all.rows} rows held out (${Math.round(o.validationSplit * 100)} % of each task's labelled rows, seed ${o.seed}).`,
@@ -130,6 +155,8 @@ export async function tune(
   const kinds = basePlan.tasks.map((t) => ({ id: t.id, kind: t.kind }));
   const batchSize = (o.fitOptions.batchSize as number | undefined) ?? defaultBatchSize(rows.train);
   const rungs = rungEpochs(o.schedule);
+  /** A candidate's rungs: its space's rungScale stretches the first one (slow starters such as soft). */
+  const rungsOf = (space: string) => rungEpochs(o.schedule, getSearchSpace(space)!.rungScale ?? 1);
   const ctx: SearchContext = { graph, spec, train, seed: o.seed };
   const order = [...o.strategies];
   {
@@ -144,6 +171,12 @@ export async function tune(
   const trials: TuneTrial[] = [];
   const doneAt: number[][] = rungs.map(() => []);
   const promoted: Set<number>[] = rungs.map(() => new Set());
+  /**
+   * Candidates whose last run stopped early (the validation loss stopped falling before the
+   * rung's epochs): a longer run would train the same epochs again (same seed) and stop at the
+   * same point, so they are not promoted; their score stands.
+   */
+  const converged = new Set<number>();
   let stopped: TuneResult['stopped'] = 'trials';
 
   /** Trials that can be chosen: finished runs, and a run cut by the deadline after at least one epoch. */
@@ -169,7 +202,14 @@ export async function tune(
       const n = Math.floor(done.length / o.schedule.eta);
       if (n === 0) continue;
       const top = ordered(done).order.slice(0, n);
-      const next = top.map((i) => done[i]!.candidate).find((c) => !promoted[k]!.has(c));
+      const next = top
+        .map((i) => done[i]!.candidate)
+        .find(
+          (c) =>
+            !promoted[k]!.has(c) &&
+            !converged.has(c) &&
+            rungsOf(candidates[c]!.space).length > k + 1,
+        );
       if (next !== undefined) {
         promoted[k]!.add(next);
         return { candidate: next, rung: k + 1 };
@@ -208,18 +248,20 @@ export async function tune(
   };
 
   while (trials.length < o.budget.trials) {
-    if (elapsed() >= deadline) {
-      stopped = 'seconds';
+    const over = overBudget();
+    if (over) {
+      stopped = over;
       break;
     }
     const job = await nextJob();
     if (!job) break;
-    if (elapsed() >= deadline) {
-      stopped = 'seconds';
+    const late = overBudget();
+    if (late) {
+      stopped = late;
       break;
     }
     const { space, candidate } = candidates[job.candidate]!;
-    const maxEpochs = rungs[job.rung]!;
+    const maxEpochs = rungsOf(space)[job.rung]!;
     const planOptions = mergeOptions(o.planOptions, candidate.planOptions, { seed: o.seed });
     const fitOptions = mergeOptions({ batchSize }, o.fitOptions, candidate.fitOptions, {
       seed: o.seed,
@@ -261,15 +303,19 @@ export async function tune(
           metrics: false,
           onEpochEnd: (epoch, logs) => {
             trial.epochs = epoch + 1;
-            const loss = Object.values(logs.valTaskLoss ?? {}).reduce((a, b) => a + b, 0);
+            let loss = 0;
+            for (const [id, value] of Object.entries(logs.valTaskLoss ?? {}))
+              if (validated.has(id)) loss += value;
             if (loss < top.loss) {
               top = { loss, epoch };
               wait = 0;
               tf.dispose(kept);
               kept = model.model.getWeights().map((w) => tf.clone(w));
             } else if (++wait >= patience) throw STOP;
-            if (elapsed() >= deadline) {
+            const over = overBudget();
+            if (over) {
               trial.status = 'cut';
+              stopped = over;
               throw STOP;
             }
           },
@@ -288,8 +334,7 @@ export async function tune(
         else if (o.objective === 'mean') trial.value = meanScore(trial.scores);
       }
       if (trial.status === 'cut') {
-        trial.error = `the time budget ran out during this run (after ${trial.epochs} of ${maxEpochs} epochs${top.epoch >= 0 ? '; scored at its best epoch' : '; not scored'})`;
-        stopped = 'seconds';
+        trial.error = `the ${(stopped as TuneResult['stopped']) === 'cpuSeconds' ? 'CPU-time' : 'time'} budget ran out during this run (after ${trial.epochs} of ${maxEpochs} epochs${top.epoch >= 0 ? '; scored at its best epoch' : '; not scored'})`;
       }
     } catch (error) {
       if (!(error instanceof TrainingError)) throw error;
@@ -301,7 +346,10 @@ export async function tune(
     }
     trial.seconds = (performance.now() - t0) / 1000;
     trials.push(trial);
-    if (trial.status === 'done') doneAt[job.rung]!.push(trial.id);
+    if (trial.status === 'done') {
+      doneAt[job.rung]!.push(trial.id);
+      if (trial.epochs < maxEpochs) converged.add(job.candidate);
+    }
     const best = bestSoFar();
     if (o.onTrial) {
       const progress: TuneProgress = {
@@ -310,6 +358,7 @@ export async function tune(
         trials: trials.length,
         budget: o.budget,
         seconds: elapsed(),
+        cpuSeconds: cpuElapsed(),
       };
       await o.onTrial(progress);
     }
@@ -343,9 +392,17 @@ export async function tune(
     objective: bestResult.score.objective,
     stopped,
     seconds: elapsed(),
+    cpuSeconds: cpuElapsed(),
     rows,
     notes,
   };
+}
+
+/** The tasks with at least one labelled row (mask above 0) in prepared data. */
+function labelledTasks(data: PreparedData): Set<string> {
+  return new Set(
+    data.tasks.filter((t) => !t.excluded && t.mask.some((m) => m > 0)).map((t) => t.id),
+  );
 }
 
 /** Merges option objects left to right; nested plain objects (trunk, tower, a strategy's section, optimizer) merge field by field. */

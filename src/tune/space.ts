@@ -45,6 +45,12 @@ export interface SearchSpace<State = unknown> {
   readonly name: string;
   /** One sentence for docs and the report. */
   readonly summary: string;
+  /**
+   * Successive halving's first rung for this space, in multiples of schedule.minEpochs (default
+   * 1; later rungs follow by eta, up to maxEpochs). Slow starters get more: soft's per-task
+   * towers start apart and are judged unfairly after a few epochs.
+   */
+  readonly rungScale?: number;
   /** Whether the space joins the default list for this graph (the spaces in TUNE_DEFAULTS.strategies always do). */
   byDefault?(spec: GraphSpec): boolean;
   prepare?(ctx: SearchContext): Promise<Prepared<State>>;
@@ -96,9 +102,15 @@ export function sampleLayers(
   };
 }
 
-/** The training settings every space shares: learning rate (log scale), weight decay when an 'adamw' optimizer is registered, balancing method. */
-export function sampleTraining(random: () => number): Candidate['fitOptions'] {
-  const learningRate = logUniform(random, LEARNING_RATE_RANGE.min, LEARNING_RATE_RANGE.max);
+/**
+ * The training settings every space shares: learning rate (log scale, in `rates`), weight decay
+ * when an 'adamw' optimizer is registered, balancing method.
+ */
+export function sampleTraining(
+  random: () => number,
+  rates: { min: number; max: number } = LEARNING_RATE_RANGE,
+): Candidate['fitOptions'] {
+  const learningRate = logUniform(random, rates.min, rates.max);
   const decay =
     getOptimizer('adamw') !== undefined && random() < 0.5
       ? logUniform(random, WEIGHT_DECAY_RANGE.min, WEIGHT_DECAY_RANGE.max)
