@@ -3,27 +3,30 @@
  * and settings within a time budget, scored on validation rows only, then the best is trained
  * again on the whole training part and scored once on the split's test part.
  *
- *   npx tsx bench/tune-school.ts [--budget 600] [--splits 0,1,2] [--graph knn|star] [--save out.json]
+ *   npx tsx bench/tune-school.ts [--budget 600] [--clock cpu|wall] [--splits 0,1,2] [--graph star|knn] [--save out.json]
  *
  * Splits: the same as bench/quality/school.ts (seed s: a random 75/25 split within each school;
  * inside the training part, 20 % of each school's pupils validate). The 27 inputs and the exam
  * score are standardised on the training part; explained variance (EV) = 1 - MSE / Var(y) over
  * the pooled test pupils, in %. Schools are weighted by size in the joint loss, as in school.ts.
  *
- * tune: validationData = the 20 % per school (tune never sees the test part), strategies hard,
- * clustered, soft (tune's defaults but single and mmoe, see STRATEGIES), budget
- * `--budget` seconds, seed = the split's seed, fitOptions { batchSize: 1024 } (as school.ts),
- * schedule { minEpochs: 8, eta: 3, maxEpochs: 72 } (9 steps per epoch at that batch), and an objective
- * equal to the pooled validation EV (minus the size-weighted sum of the per-school validation
- * MSEs, which ranks trials as the pooled EV does). Graph: the schools with the affinities of
- * graphs/school.json (`knn`, default) or the complete graph through a label-less centre task
- * (`star`, see school.ts).
+ * tune: validationData = the 20 % per school (tune never sees the test part), strategies hard
+ * and soft (tune's defaults but single, clustered and mmoe, see STRATEGIES), budget `--budget`
+ * seconds of this process's CPU time (`--clock cpu`, default) or of wall time (`--clock wall`),
+ * seed = the split's seed, fitOptions { batchSize: 1024 } (as school.ts), schedule { minEpochs:
+ * 8, eta: 3, maxEpochs: 144 } (9 steps per epoch at that batch; soft's first rung is 32 epochs),
+ * and an objective equal to the pooled validation EV (minus the size-weighted sum of the
+ * per-school validation MSEs, which ranks trials as the pooled EV does). Graph: the schools tied
+ * through a label-less centre task (`star`, default: the complete graph written with 139
+ * affinities, see school.ts; "all schools are alike" is what the user declares) or the affinities
+ * of graphs/school.json (`knn`).
  *
  * Reference on the same split: exact mean-regularised (complete-graph Laplacian) linear MTL,
  * closed form (bench/quality/linear.ts), lambda chosen on the same validation rows from
  * {0.1, ..., 1000}, refitted on the whole training part.
  */
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import {
   initBackend,
@@ -53,15 +56,30 @@ import { meanRegularised, predictLinear, taskMoments } from './quality/linear.js
 const started = performance.now();
 const backend = await initBackend();
 const BUDGET = Number(argValue('budget') ?? 600);
-const SPLITS = (argValue('splits') ?? '0,1,2,3,4,5,6,7,8,9').split(',').map(Number);
-const GRAPH = argValue('graph') ?? 'knn';
 /**
- * tune's default spaces without mmoe and single: on this shared machine (load 15-22 on 2 cores)
- * one MMoE epoch (139 gates) took more than 40 s, and `single` (139 separate networks) did not
- * finish one epoch in 247 s, so either would spend a short budget on one unscored run.
- * `--strategies` overrides.
+ * What the budget counts: this process's CPU seconds (`cpu`, default: on the shared 2-core machine
+ * the same budget buys the same training whatever the load; wasm tfjs runs on one thread, so on an
+ * idle machine CPU time is about wall time) or wall seconds (`wall`).
  */
-const STRATEGIES = (argValue('strategies') ?? 'hard,clustered,soft').split(',');
+const CLOCK = argValue('clock') ?? 'cpu';
+if (CLOCK !== 'cpu' && CLOCK !== 'wall')
+  throw new Error(`--clock must be cpu or wall (got ${CLOCK})`);
+/** Successive halving's rungs (epochs; soft's first rung is 4x minEpochs: 32, 96, 144). */
+const SCHEDULE = {
+  minEpochs: Number(argValue('min-epochs') ?? 8),
+  eta: 3,
+  maxEpochs: Number(argValue('max-epochs') ?? 144),
+};
+const SPLITS = (argValue('splits') ?? '0,1,2,3,4,5,6,7,8,9').split(',').map(Number);
+const GRAPH = argValue('graph') ?? 'star';
+/**
+ * tune's default spaces without single, mmoe and clustered: on this shared machine one MMoE epoch
+ * (139 gates) took more than 40 s, `single` (139 separate networks) did not finish one epoch in
+ * 247 s, and clustered (Louvain groups of the centre graph, a trunk per group) took 17-142 s for 8
+ * epochs at -53 to +23 % validation EV (split 0, 4 runs), so each would spend the budget on runs
+ * that cannot win. `--strategies` overrides.
+ */
+const STRATEGIES = (argValue('strategies') ?? 'hard,soft').split(',');
 
 const table = readTable(dataPath('school', 'school.csv'));
 const schoolGraph = await loadGraph(new URL('../graphs/school.json', import.meta.url).pathname);
@@ -179,7 +197,10 @@ interface SplitResult {
   scored: number;
   byStrategy: Record<string, number>;
   tuneSeconds: number;
+  tuneCpuSeconds: number;
   retrainSeconds: number;
+  stopped: string;
+  load: [number, number];
 }
 
 const results: SplitResult[] = [];
@@ -204,14 +225,15 @@ for (const seed of SPLITS) {
     for (const r of parts.val) valVar += ((score[r]! - m) / yStd) ** 2;
   }
   const t0 = performance.now();
+  const loadBefore = loadavg()[0]!;
   const result = await tune(graph, fitData, {
     validationData: valData,
     strategies: STRATEGIES,
-    budget: { seconds: BUDGET },
+    budget: CLOCK === 'cpu' ? { cpuSeconds: BUDGET } : { seconds: BUDGET },
     seed,
     fitOptions: { batchSize: 1024 },
-    // Batch 1024 is 9 steps per epoch here: rungs of 8, 24 and 72 epochs (the default 3 is 27 steps).
-    schedule: { minEpochs: 8, eta: 3, maxEpochs: 72 },
+    // Batch 1024 is 9 steps per epoch here: rungs of 8, 24, 72 and 144 epochs (the default 3 is 27 steps).
+    schedule: SCHEDULE,
     planOptions: { input: { features: features.names.length } },
     // Pooled validation EV in %, from each school's validation MSE (standardised units).
     objective: ({ metrics }) => {
@@ -219,9 +241,9 @@ for (const seed of SPLITS) {
       for (const [t, n] of Object.entries(valCount)) se += n * (metrics[t]?.loss ?? Infinity);
       return 100 * (1 - se / valVar);
     },
-    onTrial: ({ trial, best }) =>
+    onTrial: ({ trial, best, cpuSeconds }) =>
       console.error(
-        `split ${seed} trial ${trial.id} ${trial.space} rung ${trial.rung} (${trial.epochs}/${trial.maxEpochs} ep, ${trial.seconds.toFixed(1)} s) ${trial.status} ${Number.isFinite(trial.value) ? trial.value.toFixed(2) : '–'}; best ${best ? `${best.id} ${best.space} ${best.value.toFixed(2)}` : '–'} [${elapsed(t0)}]`,
+        `split ${seed} trial ${trial.id} ${trial.space} rung ${trial.rung} (${trial.epochs}/${trial.maxEpochs} ep, ${trial.seconds.toFixed(1)} s) ${trial.status} ${Number.isFinite(trial.value) ? trial.value.toFixed(2) : '–'} ${JSON.stringify({ ...trial.planOptions, input: undefined, seed: undefined })} ${JSON.stringify({ ...trial.fitOptions, seed: undefined, batchSize: undefined })}; best ${best ? `${best.id} ${best.space} ${best.value.toFixed(2)}` : '–'} [${elapsed(t0)}, cpu ${cpuSeconds.toFixed(0)} s, load ${loadavg()[0]!.toFixed(1)}]`,
       ),
   });
   const tuneSeconds = (performance.now() - t0) / 1000;
@@ -260,11 +282,14 @@ for (const seed of SPLITS) {
     scored: result.trials.filter((t) => t.status === 'done').length,
     byStrategy,
     tuneSeconds,
+    tuneCpuSeconds: result.cpuSeconds,
     retrainSeconds,
+    stopped: result.stopped,
+    load: [loadBefore, loadavg()[0]!],
   };
   results.push(r);
   console.error(
-    `split ${seed}: tuned ${tunedEv.toFixed(2)} % (valid ${r.validEv.toFixed(2)}; ${result.best.space} ${JSON.stringify(result.best.planOptions)} ${JSON.stringify(result.best.fitOptions)}), mean-regularised MTL ${laplacianEv.toFixed(2)} % (lambda ${best.lambda}); ${r.trials} trials (${r.scored} scored) in ${tuneSeconds.toFixed(0)} s, retrain ${retrainSeconds.toFixed(1)} s; best validation EV by space ${JSON.stringify(Object.fromEntries(Object.entries(byStrategy).map(([k, v]) => [k, Number(v.toFixed(2))])))} [${elapsed(started)}]`,
+    `split ${seed}: tuned ${tunedEv.toFixed(2)} % (valid ${r.validEv.toFixed(2)}; ${result.best.space} ${JSON.stringify(result.best.planOptions)} ${JSON.stringify(result.best.fitOptions)}), mean-regularised MTL ${laplacianEv.toFixed(2)} % (lambda ${best.lambda}); ${r.trials} trials (${r.scored} scored) in ${tuneSeconds.toFixed(0)} s wall / ${result.cpuSeconds.toFixed(0)} s CPU (stopped: ${result.stopped}; load ${r.load.map((l) => l.toFixed(1)).join('→')}), retrain ${retrainSeconds.toFixed(1)} s; best validation EV by space ${JSON.stringify(Object.fromEntries(Object.entries(byStrategy).map(([k, v]) => [k, Number(v.toFixed(2))])))} [${elapsed(started)}]`,
   );
   const save = argValue('save');
   if (save)
@@ -281,12 +306,12 @@ const tuned = meanStd(results.map((r) => r.tunedEv));
 const lap = meanStd(results.map((r) => r.laplacianEv));
 const diff = meanStd(results.map((r) => r.tunedEv - r.laplacianEv));
 console.log(
-  `\nSchool, tune ${BUDGET} s per split, graph ${GRAPH}, splits ${SPLITS.join(',')}, backend ${backend.backend}\n`,
+  `\nSchool, tune ${BUDGET} s (${CLOCK === 'cpu' ? "this process's CPU time" : 'wall time'}) per split, graph ${GRAPH}, splits ${SPLITS.join(',')}, backend ${backend.backend}\n`,
 );
 console.log(
-  '| split | best (space: settings) | trials (scored) | valid EV % | test EV % | mean-regularised MTL test EV % (lambda) |',
+  '| split | best (space: settings) | trials (scored) | tune wall s (CPU s; load) | valid EV % | test EV % | mean-regularised MTL test EV % (lambda) |',
 );
-console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
+console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
 for (const r of results) {
   const p = r.best.planOptions as Record<string, any>;
   const f = r.best.fitOptions as Record<string, any>;
@@ -302,7 +327,7 @@ for (const r of results) {
     `${f.epochs} epochs`,
   ].filter(Boolean);
   console.log(
-    `| ${r.seed} | ${r.best.space}: ${settings.join(', ')} | ${r.trials} (${r.scored}) | ${r.validEv.toFixed(2)} | ${r.tunedEv.toFixed(2)} | ${r.laplacianEv.toFixed(2)} (${r.lambda}) |`,
+    `| ${r.seed} | ${r.best.space}: ${settings.join(', ')} | ${r.trials} (${r.scored}) | ${r.tuneSeconds.toFixed(0)} (${r.tuneCpuSeconds.toFixed(0)}; ${r.load.map((l) => l.toFixed(1)).join('→')}) | ${r.validEv.toFixed(2)} | ${r.tunedEv.toFixed(2)} | ${r.laplacianEv.toFixed(2)} (${r.lambda}) |`,
   );
 }
 console.log(
