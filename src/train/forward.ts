@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../network/types.js';
 import { bankForward, towerGroups, type TowerGroup } from './tower-bank.js';
 import { hasChains } from '../schema/chains.js';
+import { applyWithExperts, expertGroups, type ExpertGroup } from './expert-bank.js';
 
 /** Rows per forward pass when predicting or evaluating (bounds the activations' memory). */
 export const INFERENCE_CHUNK = 8192;
@@ -52,6 +53,8 @@ export interface TrainingView {
    * one of the model's outputs (`parent`: its index).
    */
   readonly banks?: ReadonlyArray<{ group: TowerGroup; parent: number | 'input' }>;
+  /** Expert banks (expert-bank.ts): the gates' mixtures they compute are fed to the model's graph. */
+  readonly experts?: readonly ExpertGroup[];
 }
 
 const views = new WeakMap<MtgraphModel, TrainingView | null>();
@@ -68,7 +71,8 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
   }
   const fusedTasks = new Set([...names.fusedHeads.values()].flat());
   const groups = towerGroups(model, fusedTasks);
-  if (names.fusedHeads.size === 0 && groups.length === 0) {
+  const experts = expertGroups(model);
+  if (names.fusedHeads.size === 0 && groups.length === 0 && experts.length === 0) {
     views.set(model, null);
     return undefined;
   }
@@ -128,6 +132,7 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
     ...(banked.length > 0
       ? { banks: banks.map((group, b) => ({ group, parent: bankParents[b]! })) }
       : {}),
+    ...(experts.length > 0 ? { experts } : {}),
   };
   views.set(model, view);
   return view;
@@ -135,7 +140,9 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
 
 /** Runs a TrainingView on a batch; returns its outputs in order. */
 export function forwardView(view: TrainingView, x: tf.Tensor2D, training: boolean): tf.Tensor[] {
-  const out = view.model.apply(x, { training }) as tf.Tensor | tf.Tensor[];
+  const out = view.experts
+    ? applyWithExperts(view.model, view.experts, x, training)
+    : (view.model.apply(x, { training }) as tf.Tensor | tf.Tensor[]);
   const outs = Array.isArray(out) ? out : [out];
   if (!view.banks) return outs;
   return [

@@ -1,0 +1,193 @@
+import * as tf from '@tensorflow/tfjs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  compile,
+  fit,
+  loadModel,
+  predict,
+  saveModel,
+  TaskGraph,
+  type FitOptions,
+  type MtgraphModel,
+  type PlanOptions,
+} from '../../src/index.js';
+import { configureExpertBank, expertGroups } from '../../src/train/expert-bank.js';
+import { trainingView } from '../../src/train/forward.js';
+import { cpu, features, weightsOf } from './fixture.js';
+import { removeDir, tempDir, thrown } from '../hardening/helpers.js';
+
+let root: string;
+beforeAll(async () => {
+  await cpu();
+  root = await tempDir('expert-bank');
+});
+afterAll(() => removeDir(root));
+afterEach(() => configureExpertBank(undefined));
+
+/** Five tasks of three head shapes (regression x2, binary, multiclass x2). */
+function graph(): TaskGraph {
+  const g = new TaskGraph({ input: { features: 5 } });
+  for (const id of ['r0', 'r1']) g.addTask(id, { kind: 'regression' });
+  g.addTask('b0', { kind: 'binary' });
+  for (const id of ['c0', 'c1']) g.addTask(id, { kind: 'multiclass', classes: 3 });
+  return g;
+}
+const ROWS = 64;
+const x = features(ROWS, 5, 13);
+/** Labels with gaps (null: masked out) in most tasks. */
+const DATA = {
+  x,
+  y: {
+    r0: x.map((v, i) => (i % 5 === 0 ? null : v[0]! + v[1]!)),
+    r1: x.map((v) => Math.tanh(v[3]! - v[1]!)),
+    b0: x.map((v, i) => (i % 6 === 2 ? null : v[0]! > 0 ? 1 : 0)),
+    c0: x.map((v, i) => (i % 4 === 3 ? null : v[2]! > 0.5 ? 2 : v[2]! > -0.5 ? 1 : 0)),
+    c1: x.map((v) => (v[1]! > 0 ? 1 : 0)),
+  },
+};
+const OPTIONS: FitOptions = {
+  epochs: 2,
+  batchSize: 16,
+  seed: 5,
+  metrics: false,
+  optimizer: { name: 'adam', learningRate: 0.02 },
+};
+const MMOE: PlanOptions = { strategy: 'mmoe', trunk: { units: [6, 4] }, mmoe: { experts: 3 } };
+
+/** Largest |a - b| over every weight of two models. */
+function maxDiff(a: MtgraphModel, b: MtgraphModel): number {
+  const p = weightsOf(a);
+  const q = weightsOf(b);
+  expect(p.length).toBe(q.length);
+  let d = 0;
+  p.forEach((w, i) => w.forEach((v, j) => (d = Math.max(d, Math.abs(v - q[i]![j]!)))));
+  return d;
+}
+
+/** Trains the same fresh model with the bank and without; checks training moved it; returns both. */
+async function both(
+  planOptions: PlanOptions,
+  options: FitOptions = OPTIONS,
+): Promise<[banked: MtgraphModel, reference: MtgraphModel]> {
+  configureExpertBank('on');
+  const banked = compile(graph(), { ...planOptions, seed: 3 });
+  await fit(banked, DATA, options);
+  configureExpertBank('off');
+  const reference = compile(graph(), { ...planOptions, seed: 3 });
+  await fit(reference, DATA, options);
+  const fresh = compile(graph(), { ...planOptions, seed: 3 });
+  expect(maxDiff(banked, fresh)).toBeGreaterThan(0.01); // training moved the weights
+  fresh.dispose();
+  return [banked, reference];
+}
+
+describe('expert bank', () => {
+  it('groups the gates over the same experts; off, none', () => {
+    const m = compile(graph(), { ...MMOE, seed: 3 });
+    configureExpertBank('on');
+    const groups = expertGroups(m);
+    expect(groups.length).toBe(1);
+    expect(groups[0]!.layers.map((l) => l.length)).toEqual([3, 3]);
+    expect(groups[0]!.gates.length).toBe(5);
+    expect(groups[0]!.mixes.length).toBe(5);
+    configureExpertBank('off');
+    expect(expertGroups(m)).toEqual([]);
+    m.dispose();
+  });
+
+  it('gives the per-expert path’s weights after training (masked labels, three head kinds, two expert layers)', async () => {
+    const [a, b] = await both(MMOE);
+    expect(trainingView(a)?.experts?.length).toBe(1);
+    expect(trainingView(b)).toBeUndefined();
+    expect(maxDiff(a, b)).toBeLessThan(2e-5);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('is equal with one and three expert layers, linear experts, towers after the gates and an l2 penalty', async () => {
+    for (const planOptions of [
+      { ...MMOE, trunk: { units: [6] } },
+      { ...MMOE, trunk: { units: [6, 5, 4], l2: 0.01 }, tower: { units: [3] } },
+      { ...MMOE, trunk: { units: [6, 4], activation: 'linear' } },
+    ] as PlanOptions[]) {
+      const [a, b] = await both(planOptions);
+      expect(trainingView(a)?.experts?.length).toBe(1);
+      expect(maxDiff(a, b)).toBeLessThan(2e-5);
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('is equal under loss balancing (uncertainty) and gradient balancing (pcgrad)', async () => {
+    for (const balance of ['uncertainty', 'pcgrad'] as const) {
+      const [a, b] = await both(MMOE, { ...OPTIONS, balance });
+      expect(maxDiff(a, b)).toBeLessThan(2e-5);
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('leaves experts with dropout or tanh to the per-expert path (same weights)', async () => {
+    for (const trunk of [
+      { units: [6, 4], dropout: 0.3 },
+      { units: [6, 4], activation: 'tanh' },
+    ] as PlanOptions['trunk'][]) {
+      configureExpertBank('on');
+      const m = compile(graph(), { ...MMOE, trunk, seed: 3 });
+      expect(expertGroups(m)).toEqual([]);
+      m.dispose();
+      const [a, b] = await both({ ...MMOE, trunk });
+      expect(maxDiff(a, b)).toBe(0);
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('resumes from a checkpoint to the weights of a straight run', async () => {
+    configureExpertBank('on');
+    const options = { ...OPTIONS, epochs: 3 };
+    const straight = compile(graph(), { ...MMOE, seed: 3 });
+    await fit(straight, DATA, options);
+    const dir = path.join(root, 'run');
+    const stop = new Error('stop');
+    const first = compile(graph(), { ...MMOE, seed: 3 });
+    expect(
+      await thrown(() =>
+        fit(first, DATA, {
+          ...options,
+          checkpoint: { dir },
+          onEpochEnd: (epoch) => {
+            if (epoch === 1) throw stop;
+          },
+        }),
+      ),
+    ).toBe(stop);
+    const resumed = compile(graph(), { ...MMOE, seed: 3 });
+    await fit(resumed, DATA, { ...options, checkpoint: { dir }, resumeFrom: dir });
+    expect(maxDiff(resumed, straight)).toBeLessThan(1e-6);
+    for (const m of [straight, first, resumed]) m.dispose();
+  });
+
+  it('keeps the model as it was: saved and loaded, it predicts the same and trains on with the bank; no tensor left', async () => {
+    configureExpertBank('on');
+    const m = compile(graph(), { ...MMOE, seed: 3 });
+    const before = tf.memory().numTensors;
+    await fit(m, DATA, OPTIONS);
+    expect(tf.memory().numTensors).toBe(before);
+    const dir = path.join(root, 'saved');
+    await saveModel(m, dir);
+    const loaded = await loadModel(dir);
+    const p = predict(m, x);
+    const q = predict(loaded, x);
+    for (const id of Object.keys(p))
+      expect(Array.from(q[id]!.dataSync())).toEqual(Array.from(p[id]!.dataSync()));
+    tf.dispose([...Object.values(p), ...Object.values(q)]);
+    expect(expertGroups(loaded).length).toBe(1);
+    await fit(loaded, DATA, { ...OPTIONS, epochs: 1 });
+    await fit(m, DATA, { ...OPTIONS, epochs: 1 });
+    expect(maxDiff(loaded, m)).toBeLessThan(1e-6);
+    m.dispose();
+    loaded.dispose();
+  });
+});
