@@ -3,6 +3,8 @@ import { BackendError } from '../errors.js';
 import { planLayerClasses } from '../network/layer-classes.js';
 import type { MtgraphModel } from '../network/types.js';
 import type { Plan } from '../plan/types.js';
+// Registers the scatter-add an Embedding's gradient needs on wasm (and a linear one on cpu).
+import './segment-sum-kernel.js';
 
 /**
  * The kernels each layer class needs to be trained (forward and gradient), by tfjs kernel name.

@@ -18,6 +18,7 @@ import { checkChains, widensTower } from '../schema/chains.js';
 import { Pick } from './layers/pick.js';
 import { StopGradient } from './layers/stop-gradient.js';
 import type { MtgraphModel } from './types.js';
+import '../backend/segment-sum-kernel.js';
 import './couplings/index.js';
 import './heads/index.js';
 

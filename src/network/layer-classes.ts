@@ -35,6 +35,11 @@ export function planLayerClasses(plan: Plan): string[] {
     if (t.readsStopGradient && t.reads && t.reads.length > 0) classes.add('MtgraphStopGradient');
     if (t.inputColumns && t.inputColumns.length > 0) classes.add('Concatenate').add('MtgraphPick');
   }
+  if (plan.embeddings?.length) {
+    classes.add('MtgraphPick').add('Embedding').add('Reshape');
+    if (plan.embeddings.length > 1 || plan.input.features > plan.embeddings.length)
+      classes.add('Concatenate');
+  }
   for (const coupling of plan.couplings)
     for (const c of getCouplingBuilder(coupling.kind)?.layerClasses ?? []) classes.add(c);
   return [...classes];
