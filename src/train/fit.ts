@@ -29,6 +29,7 @@ import type { Metric } from './metrics/index.js';
 import { applySampleWeights, isWeighted } from './sample-weight.js';
 import { withUpdateKnobs } from './optimizer-knobs.js';
 import { RateControl } from './learning-rate.js';
+import { createFastStep, type FastStep } from './fast-step.js';
 
 const SCOPE = 'mtgraph/fit';
 
@@ -231,6 +232,8 @@ class TrainingRun {
   private rates: RateControl | undefined;
   /** The epoch running (0-based), for the learning rate of each step. */
   private current = 0;
+  /** The fast step (fast-step.ts) when it covers the run, for the time of `loop`. */
+  private fast: FastStep | undefined;
 
   constructor(
     private readonly model: MtgraphModel,
@@ -339,6 +342,14 @@ class TrainingRun {
     );
     this.rates = rates;
     if (rates.active && fresh) history.learningRate = [];
+    this.fast = createFastStep(
+      this.model,
+      objective,
+      opts,
+      this.hasPenalty,
+      this.optimizer,
+      this.train,
+    );
     try {
       for (let epoch = history.epochs; epoch < opts.epochs && !history.stoppedEarly; epoch++) {
         const t0 = performance.now();
@@ -478,6 +489,8 @@ class TrainingRun {
     } finally {
       tf.dispose(good);
       if (best) tf.dispose(best);
+      this.fast?.dispose();
+      this.fast = undefined;
     }
     const trainMs = history.timing.epochMs.reduce((a, b) => a + b, 0);
     history.timing.samplesPerSecond = trainMs > 0 ? (n * history.epochs) / (trainMs / 1000) : 0;
@@ -526,7 +539,18 @@ class TrainingRun {
     };
     let steps = 0;
     try {
-      for (let start = 0; start < n; start += batch, steps++) {
+      if (this.fast) {
+        // The fast step runs the whole epoch on its own buffers and writes the weights back.
+        const r = this.fast.epoch(perm, batch, (step) =>
+          this.rates?.beforeStep(this.current, step),
+        );
+        acc.dispose();
+        firstBad.dispose();
+        acc = tf.tensor1d(r.acc);
+        firstBad = tf.tensor1d(r.firstBad);
+        steps = r.steps;
+      }
+      for (let start = 0; !this.fast && start < n; start += batch, steps++) {
         const size = Math.min(batch, n - start);
         this.rates?.beforeStep(this.current, steps);
         pending.push(

@@ -153,6 +153,36 @@ export class FlatAdam extends tf.Optimizer {
     return layout;
   }
 
+  /** The flat moments as host arrays (a copy), or undefined before the first update. */
+  flatState(): { m: Float32Array; v: Float32Array } | undefined {
+    if (!this.m || !this.v) return undefined;
+    return { m: this.m.dataSync() as Float32Array, v: this.v.dataSync() as Float32Array };
+  }
+
+  /**
+   * Sets the flat moments and the number of updates made (the fast step hands its state back after
+   * an epoch, see fast-step.ts): `variables` in the order every update passes them.
+   */
+  setFlatState(
+    variables: readonly tf.Variable[],
+    m: Float32Array,
+    v: Float32Array,
+    iterations: number,
+  ): void {
+    const layout = this.layoutFor(variables);
+    if (m.length !== layout.total || v.length !== layout.total)
+      throw new Error(
+        `FlatAdam: the moments hold ${m.length} values, the variables ${layout.total}`,
+      );
+    tf.tidy(() => {
+      this.m!.assign(tf.tensor1d(m));
+      this.v!.assign(tf.tensor1d(v));
+      this.accBeta1.assign(tf.scalar(this.beta1 ** (iterations + 1)));
+      this.accBeta2.assign(tf.scalar(this.beta2 ** (iterations + 1)));
+    });
+    (this as unknown as { iterations_: number }).iterations_ = iterations;
+  }
+
   override dispose(): void {
     this.accBeta1.dispose();
     this.accBeta2.dispose();
