@@ -89,7 +89,7 @@ describe('UnsortedSegmentSum kernel', () => {
           tf
             .unsortedSegmentSum(
               tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2], 'int32'),
-              tf.tensor2d([1, 0, 1, 1], [2, 2], 'int32'),
+              tf.tensor2d([1, 0, 1, 1], [2, 2], 'int32') as unknown as tf.Tensor1D,
               3,
             )
             .dataSync(),
