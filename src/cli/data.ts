@@ -9,6 +9,7 @@ import {
   applyPreprocessing,
   fitPreprocessing,
   parsePreprocessing,
+  preprocessingVocabularies,
   PREPROCESS_DEFAULTS,
   readCsvTable,
   splitRows,
@@ -255,6 +256,16 @@ export async function featureColumnsOf(
   flags: CsvFlags,
   warn: (text: string) => void,
 ): Promise<string[]> {
+  return (await featureInputOf(file, graph, flags, warn)).columns;
+}
+
+/** As featureColumnsOf, with the embedded columns' table sizes (plan's `vocabularies`). */
+export async function featureInputOf(
+  file: string,
+  graph: unknown,
+  flags: CsvFlags,
+  warn: (text: string) => void,
+): Promise<{ columns: string[]; vocabularies: Record<string, { ids: number }> }> {
   const table = await readCsvTable(file, { delimiter: flags.delimiter });
   const fitted = fitPreprocessing(table, graph, {
     ...(flags.taskColumn !== undefined ? { taskColumn: flags.taskColumn } : {}),
@@ -265,5 +276,8 @@ export async function featureColumnsOf(
     impute: flags.impute,
   });
   for (const note of fitted.notes) warn(note);
-  return fitted.preprocessing.columns;
+  return {
+    columns: fitted.preprocessing.columns,
+    vocabularies: preprocessingVocabularies(fitted.preprocessing),
+  };
 }

@@ -232,7 +232,11 @@ export interface ModelFlags {
  * `--plan-options` comes first, the other flags override it field by field; `plan()` checks the
  * result (an OptionsError names e.g. options.soft.strength).
  */
-export function planOptions(flags: ModelFlags, columns?: string[]): Record<string, unknown> {
+export function planOptions(
+  flags: ModelFlags,
+  columns?: string[],
+  vocabularies?: Record<string, { ids: number }>,
+): Record<string, unknown> {
   const extra = flags.planOptions ?? {};
   for (const [key, flag] of Object.entries(FLAG_OWNED)) {
     if (Object.hasOwn(extra, key)) {
@@ -266,6 +270,8 @@ export function planOptions(flags: ModelFlags, columns?: string[]): Record<strin
     ...stack('trunk', flags.trunk),
     ...stack('tower', flags.tower),
     ...(columns ? { input: { columns } } : {}),
+    // Embedded columns (graph input.embed): the CSV preprocessing encoded their ids.
+    ...(vocabularies && Object.keys(vocabularies).length > 0 ? { vocabularies } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import {
   applyPreprocessing,
   fitPreprocessing,
   parsePreprocessing,
+  preprocessingVocabularies,
   type ApplyPreprocessingOptions,
   type CsvTask,
   type EncodedTable,
@@ -41,6 +42,11 @@ export interface CsvData {
   rows: number;
   /** The model's input names (`age`, `sex=F`, ...): plan with `input: { columns }` so the width matches. */
   columns: string[];
+  /**
+   * The embedded columns' table sizes (graph `input.embed`; the data holds their ids): plan with
+   * `vocabularies` so the tables match. Empty when nothing is embedded.
+   */
+  vocabularies: Record<string, { ids: number }>;
   /** The file line of each row (1-based). */
   lines: Int32Array;
   /** Long format: each row's task id. */
@@ -69,7 +75,7 @@ function isModel(value: unknown): value is MtgraphModel {
  *
  * ```ts
  * const csv = await readCsv('train.csv', graph, { taskColumn: 'school' });
- * const model = compile(graph, { input: { columns: csv.columns } });
+ * const model = compile(graph, { input: { columns: csv.columns }, vocabularies: csv.vocabularies });
  * await fit(model, csv.data);
  * model.metadata.preprocessing = csv.preprocessing;   // saved by saveModel, reapplied below
  * const fresh = await readCsv('new.csv', await loadModel('out/model'), { labels: 'optional' });
@@ -167,6 +173,7 @@ export function toCsvData(
     data,
     rows: n,
     columns: [...preprocessing.columns],
+    vocabularies: preprocessingVocabularies(preprocessing),
     lines,
     preprocessing,
     unlabelled,

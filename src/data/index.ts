@@ -25,6 +25,7 @@ export {
   fitPreprocessing,
   applyPreprocessing,
   parsePreprocessing,
+  preprocessingVocabularies,
   resolvePreprocessOptions,
   PreprocessingSchema,
   PREPROCESS_DEFAULTS,
@@ -37,4 +38,10 @@ export {
   type CsvTask,
 } from './preprocess.js';
 export { taskResolver, parseNumber } from './preprocess-cells.js';
+export {
+  fitVocabularies,
+  stableHash,
+  hashBucket,
+  type FitVocabulariesOptions,
+} from './embed.js';
 export { splitRows, type SplitOptions, type Split } from './preprocess-split.js';

@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { type DataError, FileError, OptionsError, show } from '../errors.js';
 import { isPlainObject } from '../schema/common.js';
 import { readGraph, zodError } from '../schema/validate.js';
+import { MAX_EMBED_BUCKETS } from '../schema/graph-attributes.js';
+import { idLookup, vocabularyOf } from './embed.js';
 import { csvError, type CsvTable } from './csv-table.js';
 import {
   compareCategories,
@@ -41,7 +43,19 @@ export type FeatureEncoding =
   /** One input per category (1 for the row's category, 0 elsewhere; an unseen category gives all zeros). */
   | { column: string; type: 'one-hot'; categories: string[] }
   /** One input: `(index of the category - mean) / scale`; an unseen category gives index -1. */
-  | { column: string; type: 'codes'; categories: string[]; mean: number; scale: number };
+  | { column: string; type: 'codes'; categories: string[]; mean: number; scale: number }
+  /**
+   * One input holding an embedding id (graph `input.embed`): with `vocabulary`, 1 + the cell's
+   * position in it, 0 (the out-of-vocabulary row) for any other cell; with `buckets`, the cell's
+   * stable hash (FNV-1a of its UTF-8 text) modulo buckets.
+   */
+  | {
+      column: string;
+      type: 'embed';
+      vocabulary?: string[];
+      buckets?: number;
+      minCount?: number;
+    };
 
 /** A fitted preprocessing: plain JSON, saved with a model and applied again to new data. */
 export interface Preprocessing {
@@ -373,9 +387,41 @@ export function fitPreprocessing(
         c,
       );
 
+  const embed = spec.input?.embed ?? {};
+  for (const c of Object.keys(embed)) {
+    if (!featureColumns.includes(c))
+      throw csvError(
+        table.file,
+        { column: c },
+        `the embedded column ${JSON.stringify(c)} (graph input.embed) is not a feature column (the features come from ${source})`,
+        'Add it to the features, or remove it from input.embed.',
+        c,
+      );
+    if (declared.has(c))
+      throw csvError(
+        table.file,
+        { column: c },
+        `the column ${JSON.stringify(c)} is both embedded (graph input.embed) and categorical (one-hot or integer codes)`,
+        'Remove it from the categorical columns (--categorical): an embedded column is read as categories already.',
+        c,
+      );
+  }
+
   const detected: string[] = [];
   const features: FeatureEncoding[] = featureColumns.map((column) => {
     const cells = table.columns.get(column)!;
+    const embedded = embed[column];
+    if (embedded) {
+      if (embedded.buckets !== undefined)
+        return { column, type: 'embed', buckets: embedded.buckets };
+      const counts = new Map<string, number>();
+      for (const r of fitRows) counts.set(cells[r]!, (counts.get(cells[r]!) ?? 0) + 1);
+      const vocabulary = vocabularyOf(counts, embedded.minCount);
+      notes.push(
+        `column ${JSON.stringify(column)} is embedded (dim ${embedded.dim}): ${vocabulary.length} of ${counts.size} value(s) in the vocabulary${embedded.minCount > 1 ? ` (seen at least ${embedded.minCount} times)` : ''}, the rest and unseen values read the out-of-vocabulary row 0.`,
+      );
+      return { column, type: 'embed', vocabulary, minCount: embedded.minCount };
+    }
     let categorical = declared.has(column);
     const numbers: number[] = [];
     const numberRows: number[] = [];
@@ -507,6 +553,17 @@ export const PreprocessingSchema = z.strictObject({
           mean: finite,
           scale,
         }),
+        z
+          .strictObject({
+            column: name,
+            type: z.literal('embed'),
+            vocabulary: z.array(z.string()).optional(),
+            buckets: z.int().min(1).max(MAX_EMBED_BUCKETS).optional(),
+            minCount: z.int().min(1).optional(),
+          })
+          .refine((e) => (e.vocabulary === undefined) !== (e.buckets === undefined), {
+            message: 'an embedded column has either a vocabulary or buckets',
+          }),
       ]),
     )
     .min(1),
@@ -520,6 +577,20 @@ export const PreprocessingSchema = z.strictObject({
 });
 
 /** Validates a saved preprocessing (e.g. `model.metadata.preprocessing`); a FileError names the problem. */
+/**
+ * What plan() needs of a preprocessing's embedded columns: each one's table rows, as
+ * `options.vocabularies` (`{ ids: rows }`: the encoded data holds the ids). Empty when none.
+ */
+export function preprocessingVocabularies(p: Preprocessing): Record<string, { ids: number }> {
+  return Object.fromEntries(
+    p.features.flatMap((f) =>
+      f.type === 'embed'
+        ? [[f.column, { ids: f.vocabulary ? f.vocabulary.length + 1 : f.buckets! }]]
+        : [],
+    ),
+  );
+}
+
 export function parsePreprocessing(value: unknown, where = 'preprocessing'): Preprocessing {
   if (!isPlainObject(value)) {
     throw new FileError(
@@ -627,6 +698,19 @@ export function applyPreprocessing(
           );
         x[r * width + offset] = scaled;
       }
+      offset += 1;
+    } else if (f.type === 'embed') {
+      const lookup = idLookup(f);
+      let unseen = 0;
+      for (let r = 0; r < rows; r++) {
+        const id = lookup(cells[r]!);
+        if (id === 0 && f.vocabulary) unseen++;
+        x[r * width + offset] = id;
+      }
+      if (unseen > 0)
+        notes.push(
+          `column ${JSON.stringify(f.column)}: ${unseen} row(s) hold a value outside the embedding's vocabulary (read as the out-of-vocabulary row 0).`,
+        );
       offset += 1;
     } else {
       const index = new Map(f.categories.map((c, i) => [c, i]));

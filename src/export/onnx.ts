@@ -225,8 +225,9 @@ function writeNode(w: OnnxWriter, n: ExportNode): void {
 /**
  * The CLI's preprocessing as ONNX: the raw input holds one number per feature column (numeric: the
  * value, NaN when missing; categorical: the category's index in the signature's list, -1 when
- * unseen); numeric columns are filled and standardised, one-hot columns compared with every
- * category index, coded columns standardised. Returns the preprocessed tensor's name.
+ * unseen; embedded: the embedding id, see the signature's embeddings); numeric columns are filled
+ * and standardised, one-hot columns compared with every category index, coded columns
+ * standardised, ids passed on. Returns the preprocessed tensor's name.
  */
 function writePreprocessing(w: OnnxWriter, pre: Preprocessing, raw: string): string {
   const parts = pre.features.map((f: FeatureEncoding, j: number) => {
@@ -249,6 +250,8 @@ function writePreprocessing(w: OnnxWriter, pre: Preprocessing, raw: string): str
       );
       return w.op('Cast', [hit], w.fresh(`pre.${j}.onehot`), [attr('to', FLOAT)]);
     }
+    // An embedded column's raw value is its id already (the signature's embeddings say how).
+    if (f.type === 'embed') return col;
     let x = col;
     if (f.type === 'numeric' && f.fill !== null) {
       const nan = w.op('IsNaN', [col], w.fresh(`pre.${j}.nan`));

@@ -417,7 +417,11 @@ describe('export of task chains (condition, reads with and without stop gradient
         .slice(0, 3)
         .map((cell, j) => {
           const f = features[j]!;
-          return f.type === 'numeric' ? Number(cell) : f.categories.indexOf(cell);
+          return f.type === 'numeric'
+            ? Number(cell)
+            : 'categories' in f
+              ? f.categories.indexOf(cell)
+              : Number.NaN;
         }),
     );
     const out = await session.run({

@@ -104,7 +104,7 @@ describe('exportModel onnx', () => {
           .map((cell, j) => {
             const f = features[j]!;
             if (f.type === 'numeric') return cell === '' ? Number.NaN : Number(cell);
-            return f.categories.indexOf(cell);
+            return 'categories' in f ? f.categories.indexOf(cell) : Number.NaN;
           }),
       );
       expect(features.map((f) => f.type)).toEqual(['numeric', encoding, 'numeric']);

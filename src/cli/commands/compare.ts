@@ -14,6 +14,7 @@ import {
   type TrainingFlags,
 } from '../options.js';
 import { readTrainingData } from '../data.js';
+import { preprocessingVocabularies } from '../../data/preprocess.js';
 import { taskKind } from '../../schema/kinds/index.js';
 import { ranks } from '../../tune/scoring.js';
 import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
@@ -97,7 +98,11 @@ export function compareCommand(program: Command, ctx: CommandContext): void {
     const { build } = await import('../../network/index.js');
     const scale = flags.targetScale ? targetScale(graph, data.train.data) : {};
     const optionsFor = (strategy: string) => ({
-      ...planOptions({ ...flags, strategy }, data.preprocessing.columns),
+      ...planOptions(
+        { ...flags, strategy },
+        data.preprocessing.columns,
+        preprocessingVocabularies(data.preprocessing),
+      ),
       ...(Object.keys(scale).length > 0 ? { targetScale: scale } : {}),
     });
     // Every plan first: a mistake in a strategy's name or options stops before any training.

@@ -35,9 +35,12 @@ export function planCommand(program: Command, ctx: CommandContext): void {
     const { plan, explain } = await import('../../plan/index.js');
     const graph = await loadGraph(file);
     let columns: string[] | undefined;
+    let vocabularies: Record<string, { ids: number }> | undefined;
     if (flags.data !== undefined) {
-      const { featureColumnsOf } = await import('../data.js');
-      columns = await featureColumnsOf(flags.data, graph, flags, (note) => out.warn(note));
+      const { featureInputOf } = await import('../data.js');
+      ({ columns, vocabularies } = await featureInputOf(flags.data, graph, flags, (note) =>
+        out.warn(note),
+      ));
     }
     if (columns === undefined && graph.getAttribute('input') === undefined) {
       const { OptionsError } = await import('../../errors.js');
@@ -46,7 +49,7 @@ export function planCommand(program: Command, ctx: CommandContext): void {
         { path: 'graph.input' },
       );
     }
-    const p = plan(graph, planOptions(flags, columns));
+    const p = plan(graph, planOptions(flags, columns, vocabularies));
     out.data(p);
     out.result(explain(p));
   });

@@ -15,6 +15,7 @@ import {
   type TrainingFlags,
 } from '../options.js';
 import { readTrainingData } from '../data.js';
+import { preprocessingVocabularies } from '../../data/preprocess.js';
 import { sampleWeightColumn } from '../sample-weight.js';
 import { trainingProgress } from '../progress.js';
 import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
@@ -122,7 +123,11 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     const { fit, evaluate, targetScale } = await import('../../train/index.js');
     const scale = flags.targetScale ? targetScale(graph, data.train.data) : {};
     const model = compile(graph, {
-      ...planOptions(flags, data.preprocessing.columns),
+      ...planOptions(
+        flags,
+        data.preprocessing.columns,
+        preprocessingVocabularies(data.preprocessing),
+      ),
       ...(Object.keys(scale).length > 0 ? { targetScale: scale } : {}),
     });
     try {

@@ -12,6 +12,7 @@ import {
   type TrainingFlags,
 } from '../options.js';
 import { readTrainingData } from '../data.js';
+import { preprocessingVocabularies } from '../../data/preprocess.js';
 import { decimalsFor } from './compare.js';
 import { modelOutputOptions, reportPathOf, trainOutputs } from './train.js';
 import { metricsTable } from './eval.js';
@@ -142,6 +143,7 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
     const { prepareData } = await import('../../data/prepare.js');
     const { toTaskData } = await import('../../data/holdout.js');
     const scale = flags.targetScale ? targetScale(graph, data.train.data) : {};
+    const embedded = preprocessingVocabularies(data.preprocessing);
     await startBackend(out);
     const budget = {
       ...(flags.trials !== undefined ? { trials: flags.trials } : {}),
@@ -168,6 +170,7 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
       planOptions: {
         input: { columns: data.preprocessing.columns },
         ...(Object.keys(scale).length > 0 ? { targetScale: scale } : {}),
+        ...(Object.keys(embedded).length > 0 ? { vocabularies: embedded } : {}),
       },
       ...(flags.batchSize !== undefined ? { fitOptions: { batchSize: flags.batchSize } } : {}),
       onTrial: ({ trial, best, trials, seconds }) => {

@@ -106,14 +106,17 @@ export function vizCommand(program: Command, ctx: CommandContext): void {
     // A graph file: its input sizes the network, or --data does; without either the report
     // draws the graph alone (and says so), and the network picture cannot be drawn.
     let columns: string[] | undefined;
+    let vocabularies: Record<string, { ids: number }> | undefined;
     if (!isModel && flags.data !== undefined) {
-      const { featureColumnsOf } = await import('../data.js');
-      columns = await featureColumnsOf(flags.data, graph, flags, (note) => out.warn(note));
+      const { featureInputOf } = await import('../data.js');
+      ({ columns, vocabularies } = await featureInputOf(flags.data, graph, flags, (note) =>
+        out.warn(note),
+      ));
     }
     const { readGraph } = await import('../../schema/validate.js');
     const sized =
       isModel || columns !== undefined || readGraph(graph).input?.features !== undefined;
-    const planOf = () => plan ?? makePlan(graph, planOptions(flags, columns));
+    const planOf = () => plan ?? makePlan(graph, planOptions(flags, columns, vocabularies));
     if (!sized && (ext === '.html' || (ext === '.svg' && what === 'plan'))) {
       const why = `${input} does not say how many input features there are (no graph attribute input with features or columns)`;
       if (ext === '.svg')
