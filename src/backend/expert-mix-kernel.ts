@@ -7,20 +7,21 @@ import { EXPERT_MIX_WASM } from './wasm/expert_mix.wasm.js';
  * same E experts, every gate's mixture of every row in one pass forward and one backward, where
  * tfjs's ops take a broadcast product, a sum, a reshape and a concat per gate and their gradients.
  *
- *   MtgraphExpertMix      (p [B, G*E], s [E*B, d]; E)        -> out [G*B, d]
- *                         out[g*B + b, :] = sum_e p[b, g*E + e] s[e*B + b, :]
- *   MtgraphExpertMixGrad  (p, s, dout [G*B, d]; E, relu)     -> ds [E*B, d], dl [B, G*E], db [E*d]
- *                         ds[e*B + b, :] = sum_g p[b, g*E + e] dout[g*B + b, :]
+ *   MtgraphExpertMix      (p [B, G*E], s [E*B, d]; E)        -> out [B, G*d]
+ *                         out[b, g*d + k] = sum_e p[b, g*E + e] s[e*B + b, k]
+ *   MtgraphExpertMixGrad  (p, s, dout [B, G*d]; E, relu)     -> ds [E*B, d], dl [B, G*E], db [E*d]
+ *                         ds[e*B + b, k] = sum_g p[b, g*E + e] dout[b, g*d + k]
  *                                          (times [s > 0] when relu: s was relu's output, so ds is
  *                                          the gradient before the relu)
  *                         dl = the gradient of the gates' logits: with dp[b, g*E + e] =
- *                              <dout[g*B + b, :], s[e*B + b, :]>, dl = p (dp - sum_e p dp) per gate
+ *                              sum_k dout[b, g*d + k] s[e*B + b, k], dl = p (dp - sum_e p dp) per gate
  *                              (p is each gate's softmax over its E columns)
  *                         db[e*d + k] = sum_b ds[e*B + b, k] (the experts' last bias gradient)
  *
  * p holds the gates' softmax weights side by side (gate g's at columns g*E .. g*E+E-1); s the
- * experts' outputs one expert after the other (expert e's rows at e*B), out and ds likewise, so
- * each gate's and each expert's rows are contiguous. On wasm the kernels read and write the
+ * experts' outputs one expert after the other (expert e's rows at e*B, contiguous, as ds), out
+ * the gates' mixtures side by side (gate g's columns at g*d, as dout: the layout of the tower
+ * bank's heads, bank-head-kernel.ts). On wasm the kernels read and write the
  * backend's heap in place: a small SIMD module (src/backend/wasm/expert_mix.wat) that imports the
  * backend's memory, when d is a multiple of 4, else the same arithmetic in JavaScript on heap
  * views, as on the cpu backend. Browser-safe.
@@ -55,12 +56,12 @@ function shapesOf(p: tf.TensorInfo, s: tf.TensorInfo, E: number): Shapes {
   return { B, G, E, d: d! };
 }
 
-/** out[g*B + b, :] = sum_e p[b, g*E + e] s[e*B + b, :]. */
+/** out[b, g*d + k] = sum_e p[b, g*E + e] s[e*B + b, k]. */
 export function mixForward(p: F32, s: F32, out: F32, { B, G, E, d }: Shapes): void {
   const GE = G * E;
   for (let g = 0; g < G; g++) {
     for (let b = 0; b < B; b++) {
-      const o = (g * B + b) * d;
+      const o = (b * G + g) * d;
       const pr = b * GE + g * E;
       let w = p[pr]!;
       let sr = b * d;
@@ -91,7 +92,7 @@ export function mixBackward(
   for (let b = 0; b < B; b++) {
     // The gates' logits: dp = <dout, s> per expert, then the softmax's gradient.
     for (let g = 0; g < G; g++) {
-      const o = (g * B + b) * d;
+      const o = (b * G + g) * d;
       const pr = b * GE + g * E;
       let dot = 0;
       for (let e = 0; e < E; e++) {
@@ -108,11 +109,11 @@ export function mixBackward(
       const sr = (e * B + b) * d;
       const br = e * d;
       let w = p[b * GE + e]!;
-      let o = b * d;
+      let o = b * G * d;
       for (let k = 0; k < d; k++) ds[sr + k] = w * dout[o + k]!;
       for (let g = 1; g < G; g++) {
         w = p[b * GE + g * E + e]!;
-        o = (g * B + b) * d;
+        o = (b * G + g) * d;
         for (let k = 0; k < d; k++) ds[sr + k] = ds[sr + k]! + w * dout[o + k]!;
       }
       for (let k = 0; k < d; k++) {
@@ -179,7 +180,7 @@ const wasmForward: Kernel = ({ inputs, backend, attrs }) => {
   const w = backend as unknown as WasmBackend;
   const { p, s } = inputs as { p: tf.TensorInfo; s: tf.TensorInfo };
   const shapes = shapesOf(p, s, (attrs as { E: number }).E);
-  const out = w.makeOutput([shapes.G * shapes.B, shapes.d], 'float32');
+  const out = w.makeOutput([shapes.B, shapes.G * shapes.d], 'float32');
   const view = (t: tf.TensorInfo) => w.typedArrayFromHeap(t) as F32;
   const simd = shapes.d % 4 === 0 ? simdFor(backend) : null;
   if (simd) {
@@ -221,7 +222,7 @@ const cpuForward: Kernel = ({ inputs, backend, attrs }) => {
   const read = (t: tf.TensorInfo) => c.readSync(t.dataId) as F32;
   const out = new Float32Array(shapes.G * shapes.B * shapes.d);
   mixForward(read(p), read(s), out, shapes);
-  return c.makeTensorInfo([shapes.G * shapes.B, shapes.d], 'float32', out);
+  return c.makeTensorInfo([shapes.B, shapes.G * shapes.d], 'float32', out);
 };
 
 const cpuBackward: Kernel = ({ inputs, backend, attrs }) => {
@@ -258,7 +259,7 @@ export function expertMixKernelAvailable(): boolean {
   return tf.getKernel(EXPERT_MIX_GRAD_KERNEL, tf.getBackend()) !== undefined;
 }
 
-/** `out [G*B, d]`: every gate's mixture of the E experts (see the file's comment). Not differentiable itself. */
+/** `out [B, G*d]`: every gate's mixture of the E experts (see the file's comment). Not differentiable itself. */
 export function expertMix(p: tf.Tensor2D, s: tf.Tensor2D, E: number): tf.Tensor2D {
   return tf.engine().runKernel(EXPERT_MIX_KERNEL, { p, s }, { E }) as tf.Tensor2D;
 }

@@ -306,7 +306,7 @@ export function expertBankForward(
       },
     };
   })(...inputs) as tf.Tensor2D;
-  return tf.split(mixed, G, 0) as tf.Tensor2D[];
+  return tf.split(mixed, G, 1) as tf.Tensor2D[];
 }
 
 /** A model's own graph run from given tensors: `Container.call` with more of its tensors fed than its inputs (tfjs's executor takes intermediate feeds). */

@@ -40,14 +40,14 @@ describe('expert-mix kernels', () => {
         tf.tidy(() => {
           const logits = tf.randomNormal([B, G * E], 0, 1, 'float32', 1) as tf.Tensor2D;
           const s = tf.relu(tf.randomNormal([E * B, d], 0, 1, 'float32', 2)) as tf.Tensor2D;
-          const dy = tf.randomNormal([G * B, d], 0, 1, 'float32', 3) as tf.Tensor2D;
+          const dy = tf.randomNormal([B, G * d], 0, 1, 'float32', 3) as tf.Tensor2D;
           const softmax = (l: tf.Tensor) =>
             tf.reshape(tf.softmax(tf.reshape(l, [B, G, E])), [B, G * E]);
-          // out[g*B + b] = sum_e p[b, g*E + e] s[e*B + b], by tfjs's ops.
+          // out[b, g*d + k] = sum_e p[b, g*E + e] s[e*B + b, k], by tfjs's ops.
           const reference = (l: tf.Tensor, ss: tf.Tensor) => {
             const p = tf.reshape(softmax(l), [B, G, E]);
             const experts = tf.transpose(tf.reshape(ss, [E, B, d]), [1, 0, 2]); // [B, E, d]
-            return tf.reshape(tf.transpose(tf.matMul(p, experts), [1, 0, 2]), [G * B, d]);
+            return tf.reshape(tf.matMul(p, experts), [B, G * d]);
           };
           const p = softmax(logits) as tf.Tensor2D;
           close(expertMix(p, s, E), reference(logits, s));

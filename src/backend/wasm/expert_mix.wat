@@ -3,12 +3,12 @@
 ;; Compiled by `npm run build:wasm` (scripts/build-wasm.ts, wabt) into expert_mix.wasm.ts.
 ;; Addresses are byte addresses of float32 arrays.
 ;;   p [B, G*E] (gate g's weights at columns g*E..), s [E*B, d] (expert e's rows at e*B),
-;;   out and dout [G*B, d] (gate g's rows at g*B), ds like s, dl like p, db [E*d].
+;;   out and dout [B, G*d] (gate g's columns at g*d), ds like s, dl like p, db [E*d].
 ;;
-;; forward(p, s, out, B, G, E, d):   out[g*B + b] = sum_e p[b, g*E + e] s[e*B + b]
+;; forward(p, s, out, B, G, E, d):   out[b, g*d..] = sum_e p[b, g*E + e] s[e*B + b]
 ;; backward(p, s, dout, ds, dl, db, B, G, E, d, relu), db zeroed by the caller:
-;;   dl[b, g*E + e] = p (dp_e - sum_e' p dp_e'), dp_e = <dout[g*B + b], s[e*B + b]>
-;;   ds[e*B + b] = sum_g p[b, g*E + e] dout[g*B + b] (0 where s <= 0 when relu), db[e] += ds[e*B + b]
+;;   dl[b, g*E + e] = p (dp_e - sum_e' p dp_e'), dp_e = <dout[b, g*d..], s[e*B + b]>
+;;   ds[e*B + b] = sum_g p[b, g*E + e] dout[b, g*d..] (0 where s <= 0 when relu), db[e] += ds[e*B + b]
 (module
   (import "env" "memory" (memory 1))
   ;; dst[0..n) = w * src[0..n)
@@ -61,7 +61,7 @@
             (i32.shl (i32.add (i32.mul (local.get $b) (i32.mul (local.get $G) (local.get $E)))
               (i32.mul (local.get $g) (local.get $E))) (i32.const 2))))
           (local.set $o (i32.add (local.get $out)
-            (i32.mul (i32.add (i32.mul (local.get $g) (local.get $B)) (local.get $b)) (local.get $row))))
+            (i32.mul (i32.add (i32.mul (local.get $b) (local.get $G)) (local.get $g)) (local.get $row))))
           (call $scale (local.get $o) (f32.load (local.get $pr))
             (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $row))) (local.get $d))
           (local.set $e (i32.const 1))
@@ -98,7 +98,7 @@
               (i32.mul (local.get $g) (local.get $E))) (i32.const 2))))
           (local.set $lr (i32.add (local.get $dl) (i32.sub (local.get $pr) (local.get $p))))
           (local.set $o (i32.add (local.get $dout)
-            (i32.mul (i32.add (i32.mul (local.get $g) (local.get $B)) (local.get $b)) (local.get $row))))
+            (i32.mul (i32.add (i32.mul (local.get $b) (local.get $G)) (local.get $g)) (local.get $row))))
           (local.set $dot (f32.const 0))
           (local.set $e (i32.const 0))
           (loop $dots
@@ -134,7 +134,8 @@
             (i32.shl (i32.add (i32.mul (local.get $b) (i32.mul (local.get $G) (local.get $E))) (local.get $e))
               (i32.const 2))))
           (call $scale (local.get $dsr) (f32.load (local.get $pr))
-            (i32.add (local.get $dout) (i32.mul (local.get $b) (local.get $row))) (local.get $d))
+            (i32.add (local.get $dout) (i32.mul (i32.mul (local.get $b) (local.get $G)) (local.get $row)))
+            (local.get $d))
           (local.set $g (i32.const 1))
           (block $gsum_done
             (loop $gsum
@@ -143,7 +144,7 @@
                 (f32.load (i32.add (local.get $pr)
                   (i32.shl (i32.mul (local.get $g) (local.get $E)) (i32.const 2))))
                 (i32.add (local.get $dout)
-                  (i32.mul (i32.add (i32.mul (local.get $g) (local.get $B)) (local.get $b)) (local.get $row)))
+                  (i32.mul (i32.add (i32.mul (local.get $b) (local.get $G)) (local.get $g)) (local.get $row)))
                 (local.get $d))
               (local.set $g (i32.add (local.get $g) (i32.const 1)))
               (br $gsum)))
