@@ -47,6 +47,22 @@ export function explain(plan: Plan, options: ExplainOptions = {}): string {
   }
   lines.push('network:');
   lines.push(`  input (${plan.input.features})`);
+  // Embedded columns: each one's table, shared by every task, joined to the numeric columns.
+  for (const e of plan.embeddings ?? []) {
+    const how =
+      e.lookup === 'vocabulary'
+        ? `vocabulary of ${fmt(e.rows - 1)} value(s)${(e.minCount ?? 1) > 1 ? ` seen >= ${e.minCount} times` : ''} + 1 out-of-vocabulary row`
+        : e.lookup === 'hash'
+          ? `${fmt(e.rows)} hash buckets`
+          : `${fmt(e.rows)} ids from the CSV preprocessing${e.buckets !== undefined ? ` (${fmt(e.buckets)} hash buckets)` : ''}`;
+    lines.push(
+      `    embedding ${e.column}: ${fmt(e.rows)} x ${e.dim} (${how}) [${fmt(plan.params.embeddings?.[e.column] ?? e.rows * e.dim)} params]`,
+    );
+  }
+  if (plan.embeddings?.length)
+    lines.push(
+      `    -> shared representation: ${plan.input.features - plan.embeddings.length} numeric + ${plan.embeddings.map((e) => e.dim).join(' + ')} embedded = ${plan.input.features - plan.embeddings.length + plan.embeddings.reduce((s, e) => s + e.dim, 0)} columns`,
+    );
   const seen = new Set<string>();
   const walk = (parent: string | null, indent: string) => {
     for (const id of children.get(parent) ?? []) {

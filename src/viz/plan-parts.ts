@@ -84,14 +84,30 @@ function fullParts(plan: Plan): PartGraph {
   const parts: Part[] = [];
   const links: PartLink[] = [];
   const input = plan.input as { features: number; columns?: string[] };
+  // Embedded columns: one line per table (rows x dim, its parameters) in the input box.
+  const embeddings = plan.embeddings ?? [];
+  const tables = embeddings.map((e) => ({
+    e,
+    params: plan.params.embeddings?.[e.column] ?? e.rows * e.dim,
+  }));
   parts.push({
     id: INPUT,
     kind: 'input',
     title: 'input',
-    lines: [`${input.features} feature${input.features === 1 ? '' : 's'}`],
-    params: 0,
+    lines: [
+      `${input.features} feature${input.features === 1 ? '' : 's'}`,
+      ...tables.map(
+        ({ e, params }) => `embed ${e.column}: ${count(e.rows)}x${e.dim}, ${paramsLine(params)}`,
+      ),
+    ],
+    params: tables.reduce((s, t) => s + t.params, 0),
     tasks: plan.tasks.map((t) => t.id),
-    tip: `input: ${input.features} features${input.columns ? ` (${input.columns.join(', ')})` : ''}`,
+    tip: `input: ${input.features} features${input.columns ? ` (${input.columns.join(', ')})` : ''}${tables
+      .map(
+        ({ e, params }) =>
+          `; ${e.column} embedded: a table of ${e.rows} rows x ${e.dim} (${e.lookup === 'hash' ? 'hash buckets' : e.lookup === 'vocabulary' ? 'vocabulary + out-of-vocabulary row' : 'ids from the CSV preprocessing'}), ${params} params, shared by all tasks`,
+      )
+      .join('')}`,
   });
   const from = (parent: string | null) => parent ?? INPUT;
   for (const b of plan.blocks) {
