@@ -11,6 +11,8 @@ import { DataError, MtgraphError, TrainingError } from '../errors.js';
 import { cpuSeconds } from '../platform/index.js';
 import type { PreparedData, TaskData } from '../data/types.js';
 import type { Plan } from '../plan/types.js';
+import type { MtgraphModel } from '../network/types.js';
+import type { EpochLogs } from '../train/history.js';
 import './spaces/index.js';
 import { getSearchSpace, type Candidate, type SearchContext } from './space.js';
 import { resolveTuneOptions, SCOPE, type TuneOptions } from './options.js';
@@ -54,6 +56,12 @@ export {
 export type { TuneBest, TuneProgress, TuneResult, TuneTrial } from './types.js';
 export { tuningSummary, trialSettings } from './summary.js';
 
+/**
+ * Runs paused at the end of a rung, held in memory (model, optimizer state, the run's data tensors)
+ * until promoted; above this many, the worst of the lowest rung is given up.
+ */
+export const PAUSED_RUNS_MAX = 16;
+
 /** Thrown inside a trial's epoch callback to end the run (early stopping, or the time budget). */
 const STOP = Symbol('tune: stop');
 
@@ -88,10 +96,13 @@ const candidateSeed = (seed: number, i: number) =>
  * balancing, soft's strength...) on the training rows, with early stopping on the validation
  * rows, and scores it there by each task's compareBy metric, combined by the objective (default:
  * the mean rank over the trials). Successive halving (ASHA): every candidate first trains for
- * `schedule.minEpochs` epochs; whenever a rung holds eta scored runs more, the best one not yet
- * continued runs again for eta times as many epochs. New candidates cycle through the spaces in a
- * seeded order. The search stops at the budget (trials or seconds; a run still going at the
- * deadline is cut and not scored). Deterministic for a seed and a trial budget.
+ * `schedule.minEpochs` epochs (times its space's `rungScale`: soft starts longer); whenever a rung
+ * holds eta scored runs more, the best one not yet continued trains on to eta times as many
+ * epochs. A continued run resumes where it paused (its weights, optimizer state and shuffling: the
+ * same run as one uninterrupted); a run that stopped early is over and not continued. New
+ * candidates cycle through the spaces in a seeded order. The search stops at the budget (trials,
+ * wall seconds or this process's CPU seconds; a run going at the deadline is cut after its epoch
+ * and scored at its best epoch). Deterministic for a seed and a trial budget.
  *
  * The validation rows are a per-task hold-out of `data` (`validationSplit` of each task's
  * labelled rows, seeded) or `validationData`; no trial ever trains on them. The best candidate's
@@ -172,11 +183,35 @@ export async function tune(
   const doneAt: number[][] = rungs.map(() => []);
   const promoted: Set<number>[] = rungs.map(() => new Set());
   /**
-   * Candidates whose last run stopped early (the validation loss stopped falling before the
-   * rung's epochs): a longer run would train the same epochs again (same seed) and stop at the
-   * same point, so they are not promoted; their score stands.
+   * Paused runs by candidate: a run that reached the end of its rung waits, weights, optimizer
+   * and all, until it is promoted (it then continues as one uninterrupted run would) or given up.
+   * A run that stopped early (the validation loss stopped falling) or reached its last rung is
+   * over, and its candidate is not promoted: its score stands.
    */
-  const converged = new Set<number>();
+  const live = new Map<number, TrialRun>();
+  /** Starts a candidate's run: one fit call for all its rungs, paused at the end of each. */
+  const startRun = (p: Plan, fitOptions: Record<string, unknown>, lastEpochs: number) =>
+    new TrialRun(
+      build(p, { graph: graph as { export(): unknown } }),
+      lastEpochs,
+      (model, onEpochEnd) =>
+        fit(model, train, {
+          ...fitOptions,
+          epochs: lastEpochs,
+          validationData: valid,
+          metrics: false,
+          onEpochEnd,
+        }),
+      (logs) => {
+        let loss = 0;
+        for (const [id, value] of Object.entries(logs.valTaskLoss ?? {}))
+          if (validated.has(id)) loss += value;
+        return loss;
+      },
+      o.patience,
+      overBudget,
+      (model) => evaluate(model, valid),
+    );
   let stopped: TuneResult['stopped'] = 'trials';
 
   /** Trials that can be chosen: finished runs, and a run cut by the deadline after at least one epoch. */
@@ -206,9 +241,7 @@ export async function tune(
         .map((i) => done[i]!.candidate)
         .find(
           (c) =>
-            !promoted[k]!.has(c) &&
-            !converged.has(c) &&
-            rungsOf(candidates[c]!.space).length > k + 1,
+            !promoted[k]!.has(c) && live.has(c) && rungsOf(candidates[c]!.space).length > k + 1,
         );
       if (next !== undefined) {
         promoted[k]!.add(next);
@@ -247,122 +280,115 @@ export async function tune(
     return undefined;
   };
 
-  while (trials.length < o.budget.trials) {
-    const over = overBudget();
-    if (over) {
-      stopped = over;
-      break;
-    }
-    const job = await nextJob();
-    if (!job) break;
-    const late = overBudget();
-    if (late) {
-      stopped = late;
-      break;
-    }
-    const { space, candidate } = candidates[job.candidate]!;
-    const maxEpochs = rungsOf(space)[job.rung]!;
-    const planOptions = mergeOptions(o.planOptions, candidate.planOptions, { seed: o.seed });
-    const fitOptions = mergeOptions({ batchSize }, o.fitOptions, candidate.fitOptions, {
-      seed: o.seed,
-    });
-    // A mistake in the base options (or a space) is the user's or a bug: it stops the search.
-    const p: Plan = withCompareMetrics(planOf(graph, planOptions));
-    const t0 = performance.now();
-    const trial: TuneTrial = {
-      id: trials.length,
-      candidate: job.candidate,
-      rung: job.rung,
-      space,
-      strategy: p.strategy,
-      planOptions,
-      fitOptions,
-      maxEpochs,
-      epochs: 0,
-      bestEpochs: 0,
-      params: p.params.total,
-      seconds: 0,
-      status: 'done',
-      scores: Object.fromEntries(taskIds.map((id) => [id, Number.NaN])),
-      value: Number.NaN,
-    };
-    const model = build(p, { graph: graph as { export(): unknown } });
-    // Early stopping on the UNWEIGHTED sum of the validation task losses (fit's own monitors
-    // val_loss, which a balancing method such as 'uncertainty' reweights every epoch), with the
-    // best weights restored; the deadline stops a run the same way (it is scored: status 'cut').
-    const patience = Math.max(1, Math.min(o.patience, Math.floor(maxEpochs / 3)));
-    let top = { loss: Infinity, epoch: -1 };
-    let wait = 0;
-    let kept: tf.Tensor[] | undefined;
-    try {
-      try {
-        const history = await fit(model, train, {
-          ...fitOptions,
-          epochs: maxEpochs,
-          validationData: valid,
-          metrics: false,
-          onEpochEnd: (epoch, logs) => {
-            trial.epochs = epoch + 1;
-            let loss = 0;
-            for (const [id, value] of Object.entries(logs.valTaskLoss ?? {}))
-              if (validated.has(id)) loss += value;
-            if (loss < top.loss) {
-              top = { loss, epoch };
-              wait = 0;
-              tf.dispose(kept);
-              kept = model.model.getWeights().map((w) => tf.clone(w));
-            } else if (++wait >= patience) throw STOP;
-            const over = overBudget();
-            if (over) {
-              trial.status = 'cut';
-              stopped = over;
-              throw STOP;
-            }
-          },
-        });
-        trial.epochs = history.epochs;
-      } catch (error) {
-        if (error !== STOP) throw error;
+  try {
+    await searchLoop();
+  } finally {
+    for (const run of live.values()) await run.stop();
+    live.clear();
+  }
+  async function searchLoop() {
+    while (trials.length < o.budget.trials) {
+      const over = overBudget();
+      if (over) {
+        stopped = over;
+        break;
       }
-      if (kept) model.model.setWeights(kept);
-      trial.bestEpochs = top.epoch + 1;
-      if (top.epoch >= 0) {
-        const evaluation = await evaluate(model, valid);
-        trial.scores = taskScores(kinds, evaluation);
-        if (typeof o.objective === 'function')
-          trial.value = o.objective({ tasks: { ...trial.scores }, metrics: evaluation });
-        else if (o.objective === 'mean') trial.value = meanScore(trial.scores);
+      const job = await nextJob();
+      if (!job) break;
+      const late = overBudget();
+      if (late) {
+        stopped = late;
+        break;
       }
-      if (trial.status === 'cut') {
-        trial.error = `the ${(stopped as TuneResult['stopped']) === 'cpuSeconds' ? 'CPU-time' : 'time'} budget ran out during this run (after ${trial.epochs} of ${maxEpochs} epochs${top.epoch >= 0 ? '; scored at its best epoch' : '; not scored'})`;
-      }
-    } catch (error) {
-      if (!(error instanceof TrainingError)) throw error;
-      trial.status = 'failed';
-      trial.error = error.message;
-    } finally {
-      tf.dispose(kept);
-      model.dispose();
-    }
-    trial.seconds = (performance.now() - t0) / 1000;
-    trials.push(trial);
-    if (trial.status === 'done') {
-      doneAt[job.rung]!.push(trial.id);
-      if (trial.epochs < maxEpochs) converged.add(job.candidate);
-    }
-    const best = bestSoFar();
-    if (o.onTrial) {
-      const progress: TuneProgress = {
-        trial,
-        best,
-        trials: trials.length,
-        budget: o.budget,
-        seconds: elapsed(),
-        cpuSeconds: cpuElapsed(),
+      const { space, candidate } = candidates[job.candidate]!;
+      const maxEpochs = rungsOf(space)[job.rung]!;
+      const planOptions = mergeOptions(o.planOptions, candidate.planOptions, { seed: o.seed });
+      const fitOptions = mergeOptions({ batchSize }, o.fitOptions, candidate.fitOptions, {
+        seed: o.seed,
+      });
+      // A mistake in the base options (or a space) is the user's or a bug: it stops the search.
+      const p: Plan = withCompareMetrics(planOf(graph, planOptions));
+      const t0 = performance.now();
+      const trial: TuneTrial = {
+        id: trials.length,
+        candidate: job.candidate,
+        rung: job.rung,
+        space,
+        strategy: p.strategy,
+        planOptions,
+        fitOptions,
+        maxEpochs,
+        epochs: 0,
+        bestEpochs: 0,
+        params: p.params.total,
+        seconds: 0,
+        status: 'done',
+        scores: Object.fromEntries(taskIds.map((id) => [id, Number.NaN])),
+        value: Number.NaN,
       };
-      await o.onTrial(progress);
+      // A promoted candidate continues its paused run; a new one starts a run to its last rung.
+      let run = live.get(job.candidate);
+      if (run) live.delete(job.candidate);
+      else run = startRun(p, fitOptions, rungsOf(space).at(-1)!);
+      try {
+        // Runs to this rung's epochs (then pauses), stops early, is cut by the budget, or fails.
+        await run.advance(maxEpochs);
+        trial.epochs = run.epochs;
+        trial.bestEpochs = run.top.epoch + 1;
+        if (run.error) {
+          if (!(run.error instanceof TrainingError)) throw run.error;
+          trial.status = 'failed';
+          trial.error = run.error.message;
+        } else {
+          if (run.cut) {
+            trial.status = 'cut';
+            stopped = run.cut;
+          }
+          if (run.top.epoch >= 0) {
+            const evaluation = await run.evaluateBest();
+            trial.scores = taskScores(kinds, evaluation);
+            if (typeof o.objective === 'function')
+              trial.value = o.objective({ tasks: { ...trial.scores }, metrics: evaluation });
+            else if (o.objective === 'mean') trial.value = meanScore(trial.scores);
+          }
+          if (trial.status === 'cut') {
+            trial.error = `the ${run.cut === 'cpuSeconds' ? 'CPU-time' : 'time'} budget ran out during this run (after ${trial.epochs} of ${maxEpochs} epochs${run.top.epoch >= 0 ? '; scored at its best epoch' : '; not scored'})`;
+          }
+        }
+      } finally {
+        // A run paused at the end of its rung waits for a promotion; any other is over.
+        if (run.paused && trial.status === 'done') live.set(job.candidate, run);
+        else await run.stop();
+      }
+      trial.seconds = (performance.now() - t0) / 1000;
+      trials.push(trial);
+      if (trial.status === 'done') doneAt[job.rung]!.push(trial.id);
+      if (live.size > PAUSED_RUNS_MAX) {
+        // Too many paused runs held in memory: the worst of the lowest rung is given up.
+        const lastTrial = (c: number) => {
+          for (let i = trials.length - 1; ; i--) if (trials[i]!.candidate === c) return trials[i]!;
+        };
+        const waiting = [...live.keys()].map(lastTrial);
+        const lowest = Math.min(...waiting.map((t) => t.rung));
+        const atLowest = waiting.filter((t) => t.rung === lowest);
+        const worst = atLowest[ordered(atLowest).order.at(-1)!]!;
+        await live.get(worst.candidate)!.stop();
+        live.delete(worst.candidate);
+      }
+      const best = bestSoFar();
+      if (o.onTrial) {
+        const progress: TuneProgress = {
+          trial,
+          best,
+          trials: trials.length,
+          budget: o.budget,
+          seconds: elapsed(),
+          cpuSeconds: cpuElapsed(),
+        };
+        await o.onTrial(progress);
+      }
+      if (trial.status === 'cut') break;
     }
-    if (trial.status === 'cut') break;
   }
   const best = bestSoFar();
   if (!best) {
@@ -396,6 +422,144 @@ export async function tune(
     rows,
     notes,
   };
+}
+
+type Evaluation = Awaited<ReturnType<typeof evaluate>>;
+
+/**
+ * One candidate's training run across its rungs: a single `fit` call for the last rung's epochs,
+ * with early stopping on the validation loss (best weights kept) and the budget checked after
+ * every epoch; at the end of each earlier rung the epoch callback waits until the run is promoted
+ * (`advance` again) or given up (`stop`). A run continued this way is the same run as one
+ * uninterrupted: same weights, optimizer state, shuffling and stopping state.
+ */
+class TrialRun {
+  top = { loss: Infinity, epoch: -1 };
+  epochs = 0;
+  /** Set when the budget ran out during the run. */
+  cut: 'seconds' | 'cpuSeconds' | undefined;
+  /** A fit error (not the run's own stop). */
+  error: unknown;
+  private wait = 0;
+  private kept: tf.Tensor[] | undefined;
+  private target = 0;
+  private patience = 1;
+  private ended = false;
+  private resume: ((go: boolean) => void) | undefined;
+  private reached: (() => void) | undefined;
+  private readonly finished: Promise<void>;
+  private started = false;
+  private startFit: () => void;
+
+  constructor(
+    private readonly model: MtgraphModel,
+    /** Epochs of the run's last rung (fit's epochs: no pause there). */
+    private readonly lastEpochs: number,
+    fitRun: (
+      model: MtgraphModel,
+      onEpochEnd: (epoch: number, logs: EpochLogs) => Promise<void>,
+    ) => Promise<unknown>,
+    private readonly lossOf: (logs: EpochLogs) => number,
+    private readonly maxPatience: number,
+    private readonly overBudget: () => 'seconds' | 'cpuSeconds' | undefined,
+    private readonly evaluateModel: (model: MtgraphModel) => Promise<Evaluation>,
+  ) {
+    let go!: () => void;
+    const begun = new Promise<void>((r) => (go = r));
+    this.startFit = go;
+    this.finished = begun
+      .then(() => fitRun(model, (epoch, logs) => this.onEpochEnd(epoch, logs)))
+      .then(
+        () => undefined,
+        (error) => {
+          if (error !== STOP) this.error = error;
+        },
+      )
+      .finally(() => {
+        this.ended = true;
+        this.reached?.();
+      });
+  }
+
+  /** Whether the run waits at the end of a rung (it can be promoted). */
+  get paused(): boolean {
+    return !this.ended && this.resume !== undefined;
+  }
+
+  /** Trains on until `epochs` epochs in all (then pauses), or until the run ends. */
+  async advance(epochs: number): Promise<void> {
+    this.target = epochs;
+    // Early stopping's patience: at most a third of this rung's epochs (at least 1).
+    this.patience = Math.max(1, Math.min(this.maxPatience, Math.floor(epochs / 3)));
+    const reached = new Promise<void>((r) => (this.reached = r));
+    if (!this.started) {
+      this.started = true;
+      this.startFit();
+    } else {
+      const resume = this.resume!;
+      this.resume = undefined;
+      resume(true);
+    }
+    await reached;
+  }
+
+  /** Scores the best weights so far on the validation rows (a paused run keeps its current weights). */
+  async evaluateBest(): Promise<Evaluation> {
+    if (!this.kept) return this.evaluateModel(this.model);
+    if (this.ended) {
+      this.model.model.setWeights(this.kept);
+      return this.evaluateModel(this.model);
+    }
+    const current = this.model.model.getWeights().map((w: tf.Tensor) => tf.clone(w));
+    try {
+      this.model.model.setWeights(this.kept);
+      return await this.evaluateModel(this.model);
+    } finally {
+      this.model.model.setWeights(current);
+      tf.dispose(current);
+    }
+  }
+
+  /** Ends the run (a paused one is given up) and frees it. */
+  async stop(): Promise<void> {
+    if (!this.started) {
+      // Never started: no fit call to wait for.
+      this.started = true;
+      this.ended = true;
+    } else {
+      const resume = this.resume;
+      this.resume = undefined;
+      resume?.(false);
+      await this.finished;
+    }
+    tf.dispose(this.kept);
+    this.kept = undefined;
+    this.model.dispose();
+  }
+
+  private async onEpochEnd(epoch: number, logs: EpochLogs): Promise<void> {
+    this.epochs = epoch + 1;
+    const loss = this.lossOf(logs);
+    if (loss < this.top.loss) {
+      this.top = { loss, epoch };
+      this.wait = 0;
+      tf.dispose(this.kept);
+      this.kept = this.model.model.getWeights().map((w: tf.Tensor) => tf.clone(w));
+    } else if (++this.wait >= this.patience) throw STOP;
+    const over = this.overBudget();
+    if (over) {
+      this.cut = over;
+      throw STOP;
+    }
+    if (this.epochs >= this.target && this.epochs < this.lastEpochs) {
+      // The end of a rung (not the last: fit ends there): wait for a promotion or the end.
+      const go = await new Promise<boolean>((r) => {
+        this.resume = r;
+        this.reached?.();
+      });
+      if (!go) throw STOP;
+    }
+  }
 }
 
 /** The tasks with at least one labelled row (mask above 0) in prepared data. */

@@ -91,8 +91,9 @@ export function sampleLayers(
   ctx: SearchContext,
   trunks: readonly (readonly number[])[] = TRUNK_CHOICES,
   towers: readonly (readonly number[])[] = TOWER_CHOICES,
+  dropouts: readonly number[] = DROPOUT_CHOICES,
 ): Pick<Candidate['planOptions'], 'trunk' | 'tower'> {
-  const dropout = pick(random, DROPOUT_CHOICES);
+  const dropout = pick(random, dropouts);
   const l2 = random() < 0.5 ? 0 : logUniform(random, L2_RANGE.min, L2_RANGE.max);
   const trunk = [...pick(random, trunks)];
   const tower = ctx.spec.tasks.length > TOWER_MAX_TASKS ? [] : [...pick(random, towers)];

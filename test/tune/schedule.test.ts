@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
 import { initBackend, generateTaskFamily, OptionsError, TaskGraph } from '../../src/index.js';
 import { cpuSeconds } from '../../src/platform/index.js';
 import { tune, rungEpochs, SOFT_RUNG_SCALE } from '../../src/tune/index.js';
@@ -22,11 +23,14 @@ describe('tune: CPU-time budget, rungs per space, label-less tasks', () => {
     timeout: scaled(60_000),
   }, async () => {
     const family = generateTaskFamily({ seed: 2, trainRows: 60, groups: 2, tasksPerGroup: 2 });
+    const before = tf.memory().numTensors;
     const result = await tune(family.graph, family.train, {
       strategies: ['hard'],
       budget: { cpuSeconds: 2 },
       schedule: { minEpochs: 2, eta: 2, maxEpochs: 4096 },
     });
+    // Paused runs (more than PAUSED_RUNS_MAX: some given up) are all freed at the end.
+    expect(tf.memory().numTensors).toBe(before);
     expect(result.stopped).toBe('cpuSeconds');
     expect(result.cpuSeconds).toBeGreaterThanOrEqual(2);
     expect(result.trials.filter((t) => t.status === 'done').length).toBeGreaterThan(0);
@@ -59,7 +63,7 @@ describe('tune: CPU-time budget, rungs per space, label-less tasks', () => {
     }
   });
 
-  it('rungs: a space with a rungScale (soft) starts longer, and a run that stopped early is not run again', {
+  it('rungs: a space with a rungScale (soft) starts longer, and a run that stopped early is not promoted', {
     timeout: scaled(120_000),
   }, async () => {
     expect(rungEpochs({ minEpochs: 2, eta: 3, maxEpochs: 40 })).toEqual([2, 6, 18, 40]);
@@ -87,6 +91,40 @@ describe('tune: CPU-time budget, rungs per space, label-less tasks', () => {
       expect(later).toEqual([]);
     }
     expect(result.trials.some((t) => t.rung > 0)).toBe(true);
+  });
+
+  it('a promoted run continues its paused run: the same as one uninterrupted run of the longer rung', {
+    timeout: scaled(60_000),
+  }, async () => {
+    const family = generateTaskFamily({ seed: 6, trainRows: 60, groups: 2, tasksPerGroup: 2 });
+    const before = tf.memory().numTensors;
+    const halving = await tune(family.graph, family.train, {
+      strategies: ['hard'],
+      budget: { trials: 3 },
+      seed: 1,
+      schedule: { minEpochs: 2, eta: 2, maxEpochs: 4 },
+      objective: 'mean',
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    const promoted = halving.trials[2]!;
+    expect(promoted.rung).toBe(1);
+    expect(promoted.candidate).toBeLessThan(2);
+    expect(promoted.epochs).toBe(4);
+    // The same candidate trained straight for 4 epochs (one rung of 4).
+    const straight = await tune(family.graph, family.train, {
+      strategies: ['hard'],
+      budget: { trials: promoted.candidate + 1 },
+      seed: 1,
+      schedule: { minEpochs: 4, eta: 2, maxEpochs: 4 },
+      objective: 'mean',
+    });
+    const same = straight.trials[promoted.candidate]!;
+    expect(same.planOptions).toEqual(promoted.planOptions);
+    expect(same.epochs).toBe(4);
+    expect(same.bestEpochs).toBe(promoted.bestEpochs);
+    for (const [task, score] of Object.entries(same.scores))
+      expect(promoted.scores[task]).toBeCloseTo(score, 6);
+    expect(promoted.value).toBeCloseTo(same.value, 6);
   });
 
   it('a label-less task (a centre tied to every task) does not stop the runs: trials are scored', {
