@@ -73,6 +73,44 @@ describe('mtgraph tune', () => {
     expect(existsSync(path.join(dir, 'never'))).toBe(false);
   });
 
+  it('mtgraph tune --budget-clock cpu stops at CPU seconds and says so; a bad clock is refused', {
+    timeout: scaled(120_000),
+  }, async () => {
+    const out = path.join(dir, 'model-cpu');
+    const r = await cli(
+      'tune',
+      path.join(dir, 'shop.json'),
+      '--data',
+      path.join(dir, 'shop.csv'),
+      '--exclude',
+      'id',
+      '--budget',
+      '3s',
+      '--budget-clock',
+      'cpu',
+      '--strategies',
+      'hard',
+      '--out',
+      out,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/s of CPU\) \(cpuSeconds budget: 3 s of CPU time\)/);
+    const bad = await cli(
+      'tune',
+      path.join(dir, 'shop.json'),
+      '--data',
+      path.join(dir, 'shop.csv'),
+      '--budget',
+      '3s',
+      '--budget-clock',
+      'gpu',
+      '--out',
+      path.join(dir, 'never3'),
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--budget-clock.*gpu.*wall, cpu/s);
+  });
+
   it('mtgraph tune refuses an unknown strategy with the registered ones', async () => {
     const r = await cli(
       'tune',
