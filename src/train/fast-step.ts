@@ -4,6 +4,7 @@ import { envVar } from '../platform/index.js';
 import { hasChains } from '../schema/chains.js';
 import { wasmKernelsVeto } from '../backend/kernel-patch.js';
 import { EPSILON } from './loss-registry.js';
+import { DENSE_STEP_WASM } from '../backend/wasm/dense_step.wasm.js';
 import type { Objective } from './objective.js';
 import type { FlatAdam } from './flat-adam.js';
 import type { ResolvedFitOptions } from './options.js';
@@ -266,6 +267,8 @@ export class FastStep {
   private readonly ids: number[] = [];
   private readonly matMul: ((...args: unknown[]) => void) | undefined;
   private readonly transpose: ((...args: unknown[]) => void) | undefined;
+  /** The SIMD module (src/backend/wasm/dense_step.wat) on the wasm heap, when it loads. */
+  private readonly simd: DenseSimd | undefined;
   private readonly layers: Layer[];
   private readonly head: Layer;
   private readonly tasks: TaskSlot[];
@@ -377,6 +380,8 @@ export class FastStep {
         b.at += this.base / 4;
       }
       this.heap = be.wasm.HEAPF32;
+      this.heap.fill(0, this.base / 4, this.base / 4 + used);
+      this.simd = denseSimd(be);
       this.matMul = be.wasm.cwrap('_FusedMatMul', null, [
         'number',
         'array',
@@ -405,6 +410,7 @@ export class FastStep {
       this.wasm = undefined;
       this.base = 0;
       this.heap = new Float32Array(used);
+      this.simd = undefined;
       this.matMul = undefined;
       this.transpose = undefined;
     }
@@ -473,6 +479,13 @@ export class FastStep {
     if (activation !== 'linear') activate(h, C.at, M * N, activation);
   }
 
+  /** to[j] = sum over the rows of from[i, j]. */
+  private columnSums(from: Buf, to: Buf, rows: number, cols: number): void {
+    const h = this.view();
+    if (this.simd && cols % 4 === 0) this.simd.colsum(from.at * 4, to.at * 4, rows, cols);
+    else columnSums(h, from.at, to.at, rows, cols);
+  }
+
   /** Registers a buffer again under its id: tfjs's wasm backend drops what it cached for the id. */
   private renew(b: Buf): void {
     const tfjs = this.wasm!.wasm.tfjs;
@@ -482,6 +495,11 @@ export class FastStep {
 
   /** Out[C, R] = In[R, C]ᵀ. */
   private transposeInto(In: Buf, Out: Buf, R: number, C: number): void {
+    if (this.simd && R % 4 === 0 && C % 4 === 0) {
+      this.view();
+      this.simd.transpose(In.at * 4, Out.at * 4, R, C);
+      return;
+    }
     if (this.transpose) {
       this.transpose(In.id, shape2(R, C), 2, 0, Out.id, PERM, 2);
       this.view();
@@ -679,6 +697,8 @@ export class FastStep {
           } else if (!Number.isFinite(picked)) for (let k = 0; k < u; k++) h[di + k] = NaN;
         }
       }
+      // In float32, as tfjs sums it: a sum beyond float32's range is not finite there either.
+      num = Math.fround(num);
       acc[t] = acc[t]! + num;
       acc[T + t] = acc[T + t]! + den;
       acc[2 * T + t] = acc[2 * T + t]! + task.weight;
@@ -689,15 +709,20 @@ export class FastStep {
     acc[4 * T] = acc[4 * T]! + objective * size;
     // Backward: the heads, then each layer from the top.
     this.weightGradient(top, this.dZ, hd.gW, B, hd.inputs, hd.units);
-    columnSums(this.view(), this.dZ.at, hd.gb.at, B, hd.units);
+    this.columnSums(this.dZ, hd.gb, B, hd.units);
     let dTop: Buf = this.dA[this.layers.length]!;
     this.inputGradient(this.dZ, hd.W, hd.WT, dTop, B, hd.inputs, hd.units);
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
-      h = this.view();
-      backActivation(h, this.A[i + 1]!.at, dTop.at, B * l.units, l.activation);
+      if (this.simd && l.activation === 'relu' && l.units % 4 === 0) {
+        // The relu's gradient and the bias gradient in one pass.
+        this.view();
+        this.simd.reluback(this.A[i + 1]!.at * 4, dTop.at * 4, l.gb.at * 4, B, l.units);
+      } else {
+        backActivation(this.view(), this.A[i + 1]!.at, dTop.at, B * l.units, l.activation);
+        this.columnSums(dTop, l.gb, B, l.units);
+      }
       this.weightGradient(this.A[i]!, dTop, l.gW, B, l.inputs, l.units);
-      columnSums(this.view(), dTop.at, l.gb.at, B, l.units);
       if (i > 0) {
         this.inputGradient(dTop, l.W, l.WT, this.dA[i]!, B, l.inputs, l.units);
         dTop = this.dA[i]!;
@@ -715,16 +740,34 @@ export class FastStep {
     const keep = 1 - lr * this.decay;
     const { P, G, M, V } = this;
     let probe = 0;
-    for (let k = 0; k < P.size; k++) {
-      const g = h[G.at + k]!;
-      probe += g * 0;
-      const m = b1 * h[M.at + k]! + (1 - b1) * g;
-      const v = b2 * h[V.at + k]! + (1 - b2) * g * g;
-      h[M.at + k] = m;
-      h[V.at + k] = v;
-      const p = this.decay ? h[P.at + k]! * keep : h[P.at + k]!;
-      h[P.at + k] = p - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
-    }
+    if (this.simd) {
+      // P, G, M and V are padded to a multiple of 4 with zeros (no step there).
+      const n = Math.ceil(P.size / 4) * 4;
+      probe = this.simd.adam(
+        P.at * 4,
+        G.at * 4,
+        M.at * 4,
+        V.at * 4,
+        n,
+        b1,
+        b2,
+        c1,
+        c2,
+        lr,
+        eps,
+        keep,
+      );
+    } else
+      for (let k = 0; k < P.size; k++) {
+        const g = h[G.at + k]!;
+        probe += g * 0;
+        const m = b1 * h[M.at + k]! + (1 - b1) * g;
+        const v = b2 * h[V.at + k]! + (1 - b2) * g * g;
+        h[M.at + k] = m;
+        h[V.at + k] = v;
+        const p = this.decay ? h[P.at + k]! * keep : h[P.at + k]!;
+        h[P.at + k] = p - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+      }
     finite[T] = Number.isFinite(probe);
     if (finite[T]) acc[4 * T + 2] = acc[4 * T + 2]! + 1;
     return finite;
@@ -736,6 +779,49 @@ export class FastStep {
     for (const id of this.ids) this.wasm.wasm.tfjs.disposeData(id);
     this.wasm.wasm._free(this.base);
   }
+}
+
+type I = number;
+/** The exports of src/backend/wasm/dense_step.wat (byte addresses). */
+interface DenseSimd {
+  adam(p: I, g: I, m: I, v: I, n: I, b1: I, b2: I, c1: I, c2: I, lr: I, eps: I, keep: I): number;
+  colsum(src: I, dst: I, rows: I, cols: I): void;
+  reluback(a: I, d: I, db: I, rows: I, cols: I): void;
+  transpose(src: I, dst: I, R: I, C: I): void;
+}
+const WebAssemblyApi = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Module: new (bytes: Uint8Array) => object;
+      Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+    };
+  }
+).WebAssembly;
+const simdModules = new WeakMap<object, DenseSimd | null>();
+
+/** The SIMD module bound to the wasm backend's memory, or undefined (a shared memory, no SIMD). */
+function denseSimd(backend: unknown): DenseSimd | undefined {
+  const memory = (backend as { wasm?: { asm?: { memory?: { buffer: ArrayBufferLike } } } }).wasm
+    ?.asm?.memory;
+  if (!memory) return undefined;
+  let simd = simdModules.get(memory);
+  if (simd === undefined) {
+    try {
+      if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
+        throw new Error('shared memory');
+      const bytes = Uint8Array.from(
+        (globalThis as unknown as { atob(s: string): string }).atob(DENSE_STEP_WASM),
+        (c) => c.charCodeAt(0),
+      );
+      const module = new WebAssemblyApi.Module(bytes);
+      simd = new WebAssemblyApi.Instance(module, { env: { memory } })
+        .exports as unknown as DenseSimd;
+    } catch {
+      simd = null;
+    }
+    simdModules.set(memory, simd);
+  }
+  return simd ?? undefined;
 }
 
 const PERM = new Uint8Array(new Int32Array([1, 0]).buffer);
