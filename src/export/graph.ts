@@ -50,6 +50,11 @@ export type ExportNode =
   | { op: 'crossStitch'; name: string; inputs: string[]; units: number; alpha: ExportParam }
   /** A matrix `[batch, n]` reshaped to `[batch, ...shape]`. */
   | { op: 'reshape'; name: string; input: string; shape: number[] }
+  /**
+   * Rows of a trainable table looked up by ids: input `[batch, 1]` (float ids, whole numbers in
+   * [0, rows)), output `[batch, 1, dim]` (an embedded input column; a reshape follows).
+   */
+  | { op: 'embedding'; name: string; input: string; rows: number; dim: number; table: ExportParam }
   /** Columns `columns` (in that order, any subset) of a matrix: a task's own input columns. */
   | { op: 'pick'; name: string; input: string; columns: number[] }
   /** The elementwise product of same-shaped tensors (a conditioned task: p(condition) × p(task | condition)). */
@@ -200,6 +205,17 @@ const CONVERTERS: Record<string, Converter> = {
     columns: [...(config(layer).columns as number[])],
   }),
   Multiply: (layer, inputs) => ({ op: 'multiply', name: layer.name, inputs }),
+  Embedding: (layer, inputs) => {
+    const c = config(layer);
+    return {
+      op: 'embedding',
+      name: layer.name,
+      input: inputs[0]!,
+      rows: c.inputDim as number,
+      dim: c.outputDim as number,
+      table: param(weight(layer, 'embeddings')),
+    };
+  },
   Reshape: (layer, inputs) => ({
     op: 'reshape',
     name: layer.name,
@@ -298,6 +314,7 @@ export function graphParams(graph: ExportGraph): ExportParam[] {
     if (n.op === 'dense') out.push(n.kernel, ...(n.bias ? [n.bias] : []));
     else if (n.op === 'batchNorm') out.push(n.gamma, n.beta, n.mean, n.variance);
     else if (n.op === 'crossStitch') out.push(n.alpha);
+    else if (n.op === 'embedding') out.push(n.table);
   }
   return out;
 }

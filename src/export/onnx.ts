@@ -193,6 +193,13 @@ function writeNode(w: OnnxWriter, n: ExportNode): void {
         attr('axis', 1),
       ]);
       return;
+    case 'embedding': {
+      // ids [batch, 1] (float) -> int64 -> rows of the table: [batch, 1, dim].
+      const ids = w.op('Cast', [t(n.input)], w.fresh(`${n.name}.ids`), [attr('to', INT64)]);
+      const table = w.floats(n.table.name, n.table.values, n.table.shape);
+      w.op('Gather', [table, ids], t(n.name), [attr('axis', 0)]);
+      return;
+    }
     case 'multiply': {
       // x1 * x2 * ... as a chain of Mul, the last one writing the node's tensor.
       let product = t(n.inputs[0]!);

@@ -55,6 +55,8 @@ export function torchParams(
       out.set(`${m}.running_var`, { param: n.variance, transpose: false });
     } else if (n.op === 'crossStitch') {
       out.set(`${m}.alpha`, { param: n.alpha, transpose: false });
+    } else if (n.op === 'embedding') {
+      out.set(`${m}.weight`, { param: n.table, transpose: false });
     }
   }
   return out;
@@ -273,6 +275,8 @@ function forwardLine(n: ExportNode, v: (name: string) => string, m: string): str
       return `${m} = self.${m}(${n.inputs.map(v).join(', ')})`;
     case 'pick':
       return `${m} = ${v(n.input)}[:, ${py(n.columns)}]`;
+    case 'embedding':
+      return `${m} = self.${m}(${v(n.input)}.long())`;
     case 'multiply':
       return `${m} = ${n.inputs.map(v).join(' * ')}`;
     case 'reshape':
@@ -304,6 +308,8 @@ function initLines(n: ExportNode, m: string): string[] {
       return [`self.${m} = nn.Dropout(${n.rate})`];
     case 'crossStitch':
       return [`self.${m} = CrossStitch(${n.inputs.length})`];
+    case 'embedding':
+      return [`self.${m} = nn.Embedding(${n.rows}, ${n.dim})`];
     default:
       return [];
   }

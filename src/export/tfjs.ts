@@ -229,6 +229,18 @@ export function toTfjsModel(graph: ExportGraph): tf.LayersModel {
           trainable: false,
         });
       }
+      case 'embedding': {
+        // A standard Embedding (float ids are cast to int32 by the layer).
+        const layer = tf.layers.embedding({
+          inputDim: n.rows,
+          outputDim: n.dim,
+          inputLength: 1,
+          name: n.name,
+        });
+        const out = layer.apply(tensor(n.input)) as tf.SymbolicTensor;
+        pending.push([layer, [n.table.values]]);
+        return out;
+      }
       case 'multiply':
         return tf.layers
           .multiply({ name: n.name })
