@@ -6,6 +6,8 @@ import {
   expertMixGrad,
   expertMixKernelAvailable,
 } from '../backend/expert-mix-kernel.js';
+import { bankHead, bankHeadGrad, bankHeadKernelAvailable } from '../backend/bank-head-kernel.js';
+import { COLUMN_ACTIVATIONS } from '../network/layers/columns.js';
 
 /**
  * The expert bank (issue 18): the E experts of a mixture of experts and the G softmax gates that
@@ -70,6 +72,15 @@ export interface ExpertGroup {
   readonly gates: readonly tf.layers.Layer[];
   /** Per gate, its mixture (the GateMix layer's output), which the bank computes. */
   readonly mixes: readonly tf.SymbolicTensor[];
+  /**
+   * When every gate's mixture is read by one task's one-unit Dense head alone (no tower): per
+   * gate, that task and its head. The bank then computes the heads too (before their activation,
+   * `[B, G]`, task g's in column g), with the tower bank's head kernels.
+   */
+  readonly heads?: {
+    readonly tasks: readonly string[];
+    readonly layers: readonly tf.layers.Layer[];
+  };
 }
 
 /** Layers reading a layer's (single) output. */
@@ -81,7 +92,10 @@ const readers = (l: tf.layers.Layer): number => l.outboundNodes.length;
  * Dense layers (relu or linear, no dropout or batch norm) of the same shapes on one tensor, read
  * only by the gates' stack, as the gates' weights only by their mix.
  */
-export function expertGroups(model: MtgraphModel): ExpertGroup[] {
+export function expertGroups(
+  model: MtgraphModel,
+  fusedTasks: ReadonlySet<string> = new Set(),
+): ExpertGroup[] {
   if (!enabled() || !expertMixKernelAvailable()) return [];
   const { plan } = model;
   const blocks = new Map(plan.blocks.map((b) => [b.id, b]));
@@ -92,7 +106,7 @@ export function expertGroups(model: MtgraphModel): ExpertGroup[] {
   }
   const groups: ExpertGroup[] = [];
   for (const gateIds of byExperts.values()) {
-    const group = groupOf(model, gateIds, blocks);
+    const group = groupOf(model, gateIds, blocks, fusedTasks);
     if (group) groups.push(group);
   }
   return groups;
@@ -102,6 +116,7 @@ function groupOf(
   model: MtgraphModel,
   gateIds: readonly string[],
   blocks: ReadonlyMap<string, MtgraphModel['plan']['blocks'][number]>,
+  fusedTasks: ReadonlySet<string>,
 ): ExpertGroup | undefined {
   const { plan, layerNames: names } = model;
   const experts = plan.gates.find((g) => g.id === gateIds[0])!.experts;
@@ -151,7 +166,45 @@ function groupOf(
   }
   if (!parent || !gateParent || parent.shape.length !== 2 || gateParent.shape.length !== 2)
     return undefined;
-  return { parent, gateParent, layers, gates, mixes };
+  const heads = headsOf(model, gateIds, mixes, fusedTasks);
+  return { parent, gateParent, layers, gates, mixes, ...(heads ? { heads } : {}) };
+}
+
+/** The gates' heads when each gate's mixture is read by one task's one-unit Dense head alone (see ExpertGroup.heads). */
+function headsOf(
+  model: MtgraphModel,
+  gateIds: readonly string[],
+  mixes: readonly tf.SymbolicTensor[],
+  fusedTasks: ReadonlySet<string>,
+): ExpertGroup['heads'] {
+  if (!bankHeadKernelAvailable()) return undefined;
+  const { plan, layerNames: names } = model;
+  const tasks: string[] = [];
+  const layers: DenseLike[] = [];
+  for (let g = 0; g < gateIds.length; g++) {
+    const on = plan.tasks.filter(
+      (t) =>
+        plan.towers[t.id]?.parent === gateIds[g] && (names.towers.get(t.id) ?? []).length === 0,
+    );
+    if (on.length !== 1) return undefined;
+    const id = on[0]!.id;
+    const headName = names.heads.get(id);
+    if (fusedTasks.has(id) || !headName) return undefined;
+    const head = model.model.getLayer(headName);
+    const activation = plan.heads[id]!.activation;
+    if (
+      !isDense(head) ||
+      head.units !== 1 ||
+      head.input !== mixes[g] ||
+      mixes[g]!.sourceLayer.outboundNodes.length !== 1 ||
+      activationOf(head) !== activation ||
+      !(activation in COLUMN_ACTIVATIONS)
+    )
+      return undefined;
+    tasks.push(id);
+    layers.push(head);
+  }
+  return { tasks, layers };
 }
 
 /** `act(a b + bias)` as one kernel (tfjs's fused op splits it while a gradient is recorded). */
@@ -173,8 +226,9 @@ const beforeActivation = (dy: tf.Tensor, y: tf.Tensor, activation: Activation): 
   activation === 'relu' ? tf.mul(dy, tf.step(y)) : dy;
 
 /**
- * The group's gate mixtures `[B, d]` each, in gate order, computed by the bank from the experts'
- * and gates' variables (call under the training step's tape). `parent`: the experts' input;
+ * The group's gate mixtures `[B, d]` each, in gate order (or, when the bank computes the heads,
+ * the heads before their activation, `[B, G]`), computed by the bank from the experts', gates' and
+ * heads' variables (call under the training step's tape). `parent`: the experts' input;
  * `gateParent`: the gates'. `needsGradient`: whether a gradient flows on to each of them (false
  * for the model's input).
  */
@@ -183,7 +237,7 @@ export function expertBankForward(
   parent: tf.Tensor2D,
   gateParent: tf.Tensor2D,
   needsGradient: { parent: boolean; gateParent: boolean },
-): tf.Tensor2D[] {
+): { mixes: tf.Tensor2D[] } | { heads: tf.Tensor2D } {
   const layers = group.layers as ReadonlyArray<readonly DenseLike[]>;
   const gates = group.gates as readonly DenseLike[];
   const E = layers[0]!.length;
@@ -191,12 +245,15 @@ export function expertBankForward(
   const L = layers.length;
   const B = parent.shape[0];
   const acts = layers.map((l) => activationOf(l[0]!) as Activation);
+  const heads = group.heads?.layers as readonly DenseLike[] | undefined;
+  const d = layers[L - 1]![0]!.units;
   const sameParent = parent === gateParent;
   // The differentiated inputs: the variables (layer by layer kernels then biases, then the gates'), then the parents that need a gradient.
   const variables: tf.Tensor[] = [
     ...layers.flatMap((l) => [...l.map((x) => x.kernel.read()), ...l.map((x) => x.bias!.read())]),
     ...gates.map((g) => g.kernel.read()),
     ...gates.map((g) => g.bias!.read()),
+    ...(heads ? [...heads.map((h) => h.kernel.read()), ...heads.map((h) => h.bias!.read())] : []),
   ];
   const parents: tf.Tensor2D[] = [];
   if (needsGradient.parent) parents.push(parent);
@@ -215,7 +272,9 @@ export function expertBankForward(
     const kernels = (l: number) => v.slice(2 * E * l, 2 * E * l + E) as tf.Tensor2D[];
     const biases = (l: number) => v.slice(2 * E * l + E, 2 * E * (l + 1)) as tf.Tensor1D[];
     const gateKernels = v.slice(2 * E * L, 2 * E * L + G) as tf.Tensor2D[];
-    const gateBiases = v.slice(2 * E * L + G) as tf.Tensor1D[];
+    const gateBiases = v.slice(2 * E * L + G, 2 * E * L + 2 * G) as tf.Tensor1D[];
+    const headKernels = v.slice(2 * E * L + 2 * G, 2 * E * L + 3 * G);
+    const headBiases = v.slice(2 * E * L + 3 * G);
     const K0 = tf.concat(kernels(0), 1) as tf.Tensor2D;
     const H0 = dense(x, K0, tf.concat(biases(0)) as tf.Tensor1D, acts[0]!);
     // Every layer's output per expert ([B, u] each), the first's split off the wide product.
@@ -235,11 +294,29 @@ export function expertBankForward(
     const P = tf.reshape(tf.softmax(tf.reshape(logits, [B * G, E])), [B, G * E]) as tf.Tensor2D;
     // What the gradient reads (saved tensors outlive the forward pass): the inputs of the layers
     // after the first per expert, the first layer's output whole.
-    save([x, xg, H0, S, P, ...outs.slice(1, L - 1).flat()]);
+    const M = expertMix(P, S, E);
+    // The heads' kernels end to end ([d, 1] each), their biases.
+    const w = heads ? (tf.reshape(tf.concat(headKernels), [G * d]) as tf.Tensor1D) : undefined;
+    const c = heads ? (tf.concat(headBiases) as tf.Tensor1D) : undefined;
+    save([x, xg, H0, S, P, ...(heads ? [M, w!] : []), ...outs.slice(1, L - 1).flat()]);
     return {
-      value: expertMix(P, S, E),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sxg, sH0, sS, sP, ...inner] = saved as tf.Tensor2D[];
+      value: heads ? bankHead(M, w!, c!, d) : M,
+      gradFunc: (dOut: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sxg, sH0, sS, sP] = saved as tf.Tensor2D[];
+        const inner = saved.slice(heads ? 7 : 5) as tf.Tensor2D[];
+        let dy = dOut as tf.Tensor2D;
+        let headGrads: tf.Tensor[] = [];
+        if (heads) {
+          const [dM, dw, dc] = bankHeadGrad(
+            saved[5] as tf.Tensor2D,
+            saved[6] as tf.Tensor1D,
+            dy,
+            d,
+            false,
+          );
+          dy = dM;
+          headGrads = [...tf.split(dw, G).map((k) => tf.reshape(k, [d, 1])), ...tf.split(dc, G)];
+        }
         // Per layer l >= 1, per expert, its input (the previous layer's output).
         const inputsOf = (l: number): tf.Tensor2D[] =>
           l === 1 ? (tf.split(sH0!, E, 1) as tf.Tensor2D[]) : inner.slice((l - 2) * E, (l - 1) * E);
@@ -302,11 +379,11 @@ export function expertBankForward(
             if (dxg) parentGrads.push(dxg);
           }
         }
-        return [...grads.flat(), ...gateGrads, ...parentGrads];
+        return [...grads.flat(), ...gateGrads, ...headGrads, ...parentGrads];
       },
     };
   })(...inputs) as tf.Tensor2D;
-  return tf.split(mixed, G, 1) as tf.Tensor2D[];
+  return heads ? { heads: mixed } : { mixes: tf.split(mixed, G, 1) as tf.Tensor2D[] };
 }
 
 /** A model's own graph run from given tensors: `Container.call` with more of its tensors fed than its inputs (tfjs's executor takes intermediate feeds). */
@@ -319,13 +396,14 @@ const list = (t: tf.Tensor | tf.Tensor[]): tf.Tensor[] => (Array.isArray(t) ? t 
  * Runs a training view's model on a batch with its expert groups computed by the banks: the
  * groups' parents first (when not the input), then each bank, then the model's graph from the
  * input and the gates' mixtures (fed), which is what `model.apply(x, { training })` computes.
+ * Returns the model's outputs, then the heads of the groups that compute them, in group order.
  */
 export function applyWithExperts(
   model: tf.LayersModel,
   groups: readonly ExpertGroup[],
   x: tf.Tensor2D,
   training: boolean,
-): tf.Tensor[] {
+): { outputs: tf.Tensor[]; heads: tf.Tensor2D[] } {
   const input = model.inputs[0]!;
   const kwargs = { training };
   const known = new Map<tf.SymbolicTensor, tf.Tensor>([[input, x]]);
@@ -337,15 +415,19 @@ export function applyWithExperts(
     const values = list(parents.call([x], kwargs));
     inner.forEach((t, i) => known.set(t, values[i]!));
   }
+  const heads: tf.Tensor2D[] = [];
   for (const g of groups) {
-    const mixes = expertBankForward(
+    const out = expertBankForward(
       g,
       known.get(g.parent) as tf.Tensor2D,
       known.get(g.gateParent) as tf.Tensor2D,
       { parent: g.parent !== input, gateParent: g.gateParent !== input },
     );
-    g.mixes.forEach((m, i) => known.set(m, mixes[i]!));
+    if ('heads' in out) heads.push(out.heads);
+    else g.mixes.forEach((m, i) => known.set(m, out.mixes[i]!));
   }
+  // Only the input among the model's outputs (every task's head is computed by a bank): nothing to run.
+  if (model.outputs.length === 1 && model.outputs[0] === input) return { outputs: [x], heads };
   const fed = Object.create(model, { inputs: { value: [...known.keys()] } }) as Callable;
-  return list(fed.call([...known.values()], kwargs));
+  return { outputs: list(fed.call([...known.values()], kwargs)), heads };
 }

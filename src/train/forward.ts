@@ -53,7 +53,10 @@ export interface TrainingView {
    * one of the model's outputs (`parent`: its index).
    */
   readonly banks?: ReadonlyArray<{ group: TowerGroup; parent: number | 'input' }>;
-  /** Expert banks (expert-bank.ts): the gates' mixtures they compute are fed to the model's graph. */
+  /**
+   * Expert banks (expert-bank.ts): the gates' mixtures they compute are fed to the model's graph;
+   * the heads of those that compute them are outputs after the tower banks', in group order.
+   */
   readonly experts?: readonly ExpertGroup[];
 }
 
@@ -71,7 +74,7 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
   }
   const fusedTasks = new Set([...names.fusedHeads.values()].flat());
   const groups = towerGroups(model, fusedTasks);
-  const experts = expertGroups(model);
+  const experts = expertGroups(model, fusedTasks);
   if (names.fusedHeads.size === 0 && groups.length === 0 && experts.length === 0) {
     views.set(model, null);
     return undefined;
@@ -109,6 +112,20 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
     });
     return group;
   });
+  // Expert banks that compute their heads: their outputs come after the tower banks'.
+  experts
+    .filter((g) => g.heads)
+    .forEach((g, k) => {
+      g.heads!.tasks.forEach((id, t) => {
+        sources[model.outputIndex.get(id)!] = {
+          output: -1 - groups.length - k,
+          begin: t,
+          size: 1,
+          width: g.heads!.tasks.length,
+          activation: plan.heads[id]!.activation,
+        };
+      });
+    });
   plan.tasks.forEach((t, i) => {
     if (sources[i]) return;
     const units = plan.heads[t.id]!.units;
@@ -140,17 +157,27 @@ export function trainingView(model: MtgraphModel): TrainingView | undefined {
 
 /** Runs a TrainingView on a batch; returns its outputs in order. */
 export function forwardView(view: TrainingView, x: tf.Tensor2D, training: boolean): tf.Tensor[] {
-  const out = view.experts
-    ? applyWithExperts(view.model, view.experts, x, training)
-    : (view.model.apply(x, { training }) as tf.Tensor | tf.Tensor[]);
-  const outs = Array.isArray(out) ? out : [out];
-  if (!view.banks) return outs;
+  let outs: tf.Tensor[];
+  let expertHeads: tf.Tensor[] = [];
+  if (view.experts) {
+    ({ outputs: outs, heads: expertHeads } = applyWithExperts(
+      view.model,
+      view.experts,
+      x,
+      training,
+    ));
+  } else {
+    const out = view.model.apply(x, { training }) as tf.Tensor | tf.Tensor[];
+    outs = Array.isArray(out) ? out : [out];
+  }
+  if (!view.banks && expertHeads.length === 0) return outs;
   return [
     ...outs,
-    ...view.banks.map(({ group, parent }) =>
+    ...(view.banks ?? []).map(({ group, parent }) =>
       parent === 'input'
         ? bankForward(group, x, true)
         : bankForward(group, outs[parent] as tf.Tensor2D),
     ),
+    ...expertHeads,
   ];
 }

@@ -33,6 +33,13 @@ function graph(): TaskGraph {
   for (const id of ['c0', 'c1']) g.addTask(id, { kind: 'multiclass', classes: 3 });
   return g;
 }
+/** Three tasks with one-unit heads (regression x2, binary): the bank computes the heads too. */
+function oneUnitGraph(): TaskGraph {
+  const g = new TaskGraph({ input: { features: 5 } });
+  for (const id of ['r0', 'r1']) g.addTask(id, { kind: 'regression' });
+  g.addTask('b0', { kind: 'binary' });
+  return g;
+}
 const ROWS = 64;
 const x = features(ROWS, 5, 13);
 /** Labels with gaps (null: masked out) in most tasks. */
@@ -69,14 +76,20 @@ function maxDiff(a: MtgraphModel, b: MtgraphModel): number {
 async function both(
   planOptions: PlanOptions,
   options: FitOptions = OPTIONS,
+  make: () => TaskGraph = graph,
 ): Promise<[banked: MtgraphModel, reference: MtgraphModel]> {
+  const ids = new Set(make().nodes());
+  const data = {
+    x: DATA.x,
+    y: Object.fromEntries(Object.entries(DATA.y).filter(([id]) => ids.has(id))),
+  };
   configureExpertBank('on');
-  const banked = compile(graph(), { ...planOptions, seed: 3 });
-  await fit(banked, DATA, options);
+  const banked = compile(make(), { ...planOptions, seed: 3 });
+  await fit(banked, data, options);
   configureExpertBank('off');
-  const reference = compile(graph(), { ...planOptions, seed: 3 });
-  await fit(reference, DATA, options);
-  const fresh = compile(graph(), { ...planOptions, seed: 3 });
+  const reference = compile(make(), { ...planOptions, seed: 3 });
+  await fit(reference, data, options);
+  const fresh = compile(make(), { ...planOptions, seed: 3 });
   expect(maxDiff(banked, fresh)).toBeGreaterThan(0.01); // training moved the weights
   fresh.dispose();
   return [banked, reference];
@@ -105,6 +118,30 @@ describe('expert bank', () => {
     b.dispose();
   });
 
+  it('computes one-unit heads on the gates too (regression, binary, masked labels), with the same weights', async () => {
+    const m = compile(oneUnitGraph(), { ...MMOE, seed: 3 });
+    configureExpertBank('on');
+    expect(expertGroups(m)[0]!.heads?.tasks).toEqual(['r0', 'r1', 'b0']);
+    const mixed = compile(graph(), { ...MMOE, seed: 3 });
+    expect(expertGroups(mixed)[0]!.heads).toBeUndefined(); // multiclass heads: the model runs them
+    m.dispose();
+    mixed.dispose();
+    for (const planOptions of [MMOE, { ...MMOE, trunk: { units: [6] } }] as PlanOptions[]) {
+      const [a, b] = await both(planOptions, OPTIONS, oneUnitGraph);
+      expect(trainingView(a)?.experts?.[0]?.heads).toBeDefined();
+      expect(maxDiff(a, b)).toBeLessThan(2e-5);
+      const before = tf.memory().numTensors;
+      await fit(
+        a,
+        { x, y: { r0: DATA.y.r0, r1: DATA.y.r1, b0: DATA.y.b0 } },
+        { ...OPTIONS, epochs: 1 },
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      a.dispose();
+      b.dispose();
+    }
+  });
+
   it('is equal with one and three expert layers, linear experts, towers after the gates and an l2 penalty', async () => {
     for (const planOptions of [
       { ...MMOE, trunk: { units: [6] } },
@@ -120,8 +157,12 @@ describe('expert bank', () => {
   });
 
   it('is equal under loss balancing (uncertainty) and gradient balancing (pcgrad)', async () => {
-    for (const balance of ['uncertainty', 'pcgrad'] as const) {
-      const [a, b] = await both(MMOE, { ...OPTIONS, balance });
+    for (const [balance, make] of [
+      ['uncertainty', graph],
+      ['uncertainty', oneUnitGraph],
+      ['pcgrad', graph],
+    ] as const) {
+      const [a, b] = await both(MMOE, { ...OPTIONS, balance }, make);
       expect(maxDiff(a, b)).toBeLessThan(2e-5);
       a.dispose();
       b.dispose();
