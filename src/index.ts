@@ -208,6 +208,15 @@ export {
   type SplitOptions,
   type Split,
 } from './data/index.js';
+// Issue 17: embedded columns (graph input.embed): vocabularies fitted from in-memory data, the stable hash.
+export {
+  fitVocabularies,
+  stableHash,
+  hashBucket,
+  type FitVocabulariesOptions,
+} from './data/index.js';
+export type { EmbeddingPlan } from './plan/types.js';
+export type { EmbedSpec } from './schema/graph-attributes.js';
 // Export for serving and scaling elsewhere (#16): plain tfjs, ONNX, PyTorch; files in memory, writeExport in Node.
 export {
   exportModel,
