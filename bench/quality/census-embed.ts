@@ -3,12 +3,13 @@
  * encoding of bench/quality/census.ts (issue 17, "What this issue must show").
  *
  *   nice -n 10 npx tsx bench/quality/census-embed.ts [--quick] [--train-rows N] [--epochs E]
- *     [--strategy hard|mmoe] [--min-codes 20] [--only onehot|embed]
+ *     [--strategy hard|mmoe] [--min-codes 20] [--only onehot|embed] [--seed S] [--plain-onehot]
  *
  * Data and split as census.ts: the KDD test file (99,762 rows; --quick: every 20th row) split by a
- * seeded shuffle (seed 0) into 50 % train / 25 % validation / 25 % test; --train-rows N trains on
- * the first N rows of the (shuffled) training part (validation and test stay whole). Inputs: the
- * 38 columns of graphs/census-income.json; tasks income > 50k and never married.
+ * seeded shuffle (--seed, default 0; also the seed of the initial weights and batch order) into
+ * 50 % train / 25 % validation / 25 % test; --train-rows N trains on the first N rows of the
+ * (shuffled) training part (validation and test stay whole). Inputs: the 38 columns of
+ * graphs/census-income.json; tasks income > 50k and never married.
  *
  * Two encodings of the same columns:
  * - one-hot: every categorical column one-hot with the categories of the training part, every
@@ -18,6 +19,8 @@
  *   det_hh_fam_stat 37, major_ind_code 24) enter as raw codes and are embedded
  *   (graph `input.embed`, vocabularies fitted on the training part with `fitVocabularies`; a code
  *   the training part never saw reads the out-of-vocabulary row); the other columns as one-hot.
+ * --plain-onehot keeps the one-hot columns 0/1 in both encodings instead of standardising them
+ *   (census.ts standardises every column: a category seen once in 50,000 rows takes ~220).
  *
  * Network: census.ts's hard (trunk 64-32, towers 8) or mmoe (8 experts of 32, towers 8); adam,
  * batch 512, at most --epochs (default 20) epochs with early stopping on the sum of the validation
@@ -78,8 +81,9 @@ const MAX_EPOCHS = Number(argValue('epochs') ?? (QUICK ? 12 : 20));
 const STRATEGY = argValue('strategy') ?? 'hard';
 const ONLY = argValue('only');
 const TRAIN_ROWS = argValue('train-rows') ? Number(argValue('train-rows')) : undefined;
-const SEED = 0;
+const SEED = Number(argValue('seed') ?? 0);
 const PATIENCE = 3;
+const PLAIN = process.argv.includes('--plain-onehot');
 
 const [trainAll, valid, test] = splitIndices(table.rows, [0.5, 0.25, 0.25], SEED) as [
   number[],
@@ -109,6 +113,11 @@ function encoding(embedded: readonly string[]): Encoding {
   const standardised = featureMatrix(columns, train);
   const names = [...standardised.names, ...embedded];
   const codes = embedded.map((c) => column(table, c));
+  // --plain-onehot: one-hot columns stay 0/1 (standardised, a rare category's column takes large values).
+  const raw = new Map(columns.map((c) => [c.name, c.values]));
+  const plain = PLAIN
+    ? standardised.names.flatMap((n, j) => (n.includes('=') ? [[j, raw.get(n)!] as const] : []))
+    : [];
   return {
     name: embedded.length > 0 ? 'embed' : 'onehot',
     columns: names,
@@ -119,6 +128,7 @@ function encoding(embedded: readonly string[]): Encoding {
       const x = new Float32Array(rows.length * width);
       for (let i = 0; i < rows.length; i++) {
         x.set(base.subarray(i * d, (i + 1) * d), i * width);
+        for (const [j, values] of plain) x[i * width + j] = values[rows[i]!]!;
         codes.forEach((c, j) => {
           x[i * width + d + j] = c[rows[i]!]!;
         });
@@ -315,7 +325,7 @@ const short: Record<string, string> = {
   task_never_married: 'never married',
 };
 console.log(
-  `\nCensus-Income KDD, ${STRATEGY}: one-hot against embedded high-cardinality columns (${HIGH.length}: ${HIGH.join(', ')}), ${file}, train ${train.length} / validation ${valid.length} / test ${test.length} rows, backend ${backend.backend}, load ${loadavg()[0]!.toFixed(1)}\n`,
+  `\nCensus-Income KDD, ${STRATEGY}, seed ${SEED}${PLAIN ? ', one-hot columns 0/1 (--plain-onehot)' : ''}: one-hot against embedded high-cardinality columns (${HIGH.length}: ${HIGH.join(', ')}), ${file}, train ${train.length} / validation ${valid.length} / test ${test.length} rows, backend ${backend.backend}, load ${loadavg()[0]!.toFixed(1)}\n`,
 );
 console.log('Validation (the grid; the chosen row of each encoding is marked *):\n');
 console.log(
