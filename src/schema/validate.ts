@@ -82,6 +82,23 @@ export interface GraphSpec {
  * Converts a failed zod parse into a GraphSpecError naming the first problem, then the next few
  * and a count of the rest ("and 999,997 more"): the text stays short however bad the input.
  */
+/**
+ * A union's issue, replaced by the issue of the one branch the value had the type of (an object
+ * given to `number | { ... }` is reported by the object's own issue, `dim must be at least 1 →
+ * at input.embed.city`, not by the union's generic message). Unchanged when no single branch
+ * matched the type.
+ */
+function unionBranchIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || !Array.isArray(issue.errors)) return issue;
+  const typed = issue.errors.filter(
+    (branch) =>
+      branch.length > 0 && !(branch[0]!.code === 'invalid_type' && branch[0]!.path.length === 0),
+  );
+  if (typed.length !== 1) return issue;
+  const inner = typed[0]![0]!;
+  return unionBranchIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
+}
+
 export function zodError(
   error: z.ZodError,
   base: string,
@@ -91,7 +108,7 @@ export function zodError(
   ) => MtgraphError = GraphSpecError,
   scope = SCOPE,
 ): MtgraphError {
-  const first = error.issues[0]!;
+  const first = unionBranchIssue(error.issues[0]!);
   // An unknown key is reported at the key itself (`tasks.x.clases`), with a readable message.
   const keys = first.code === 'unrecognized_keys' ? first.keys : [];
   const unknownKey = keys[0];
