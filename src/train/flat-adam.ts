@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { APPLY_STEP_KERNEL, applyStepKernelAvailable } from './adam-kernel.js';
 import { flatConcat } from '../backend/flat-kernels.js';
+import { ADAM_UPDATE_KERNEL, adamUpdateKernelAvailable } from '../backend/adam-update-kernel.js';
 
 /** A named tensor, as optimizers exchange them (tfjs does not export the type). */
 type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -75,6 +76,33 @@ export class FlatAdam extends tf.Optimizer {
     });
     const layout = this.layoutFor(variables);
     const finite = tf.tidy(() => {
+      if (adamUpdateKernelAvailable()) {
+        // One kernel reads each gradient in place and writes the moments and weights (adam-update-kernel.ts).
+        const inputs: tf.NamedTensorMap = {
+          m: this.m!,
+          v: this.v!,
+          acc1: this.accBeta1,
+          acc2: this.accBeta2,
+        };
+        variables.forEach((variable, k) => {
+          inputs[`p${k}`] = variable;
+          inputs[`g${k}`] = entries[k]![1];
+        });
+        const n = variables.length;
+        const outputs = tf.engine().runKernel(ADAM_UPDATE_KERNEL, inputs, {
+          count: n,
+          beta1: this.beta1,
+          beta2: this.beta2,
+          learningRate: this.learningRate,
+          epsilon: this.epsilon,
+        }) as tf.Tensor[];
+        variables.forEach((variable, k) => variable.assign(outputs[k]!));
+        this.m!.assign(outputs[n]!);
+        this.v!.assign(outputs[n + 1]!);
+        this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
+        this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
+        return check ? (outputs[n + 2] as tf.Tensor1D) : undefined;
+      }
       const flat = (t: tf.Tensor) => (t.rank === 1 ? t : tf.reshape(t, [-1]));
       // One kernel lays every gradient end to end (not a reshape per variable and a concat).
       const g =

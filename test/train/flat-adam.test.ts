@@ -1,8 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
 import { FlatAdam } from '../../src/train/flat-adam.js';
 import { APPLY_STEP_KERNEL } from '../../src/train/adam-kernel.js';
+import {
+  ADAM_UPDATE_KERNEL,
+  configureAdamUpdateKernel,
+} from '../../src/backend/adam-update-kernel.js';
+import { ADAM_UPDATE_WASM } from '../../src/backend/wasm/adam_update.wasm.js';
+import { compileWat, wasmDir } from '../../scripts/build-wasm.js';
 
 beforeAll(async () => {
   await initBackend();
@@ -66,7 +73,10 @@ describe('FlatAdam', () => {
             reference.applyGradients(tf.tidy(() => b.grads(k)) as never);
           }
         });
-        expect(profile.kernelNames).toContain(APPLY_STEP_KERNEL);
+        // On wasm the whole step is one kernel (adam-update-kernel.ts), on cpu the end of it.
+        expect(profile.kernelNames).toContain(
+          backend === 'wasm' ? ADAM_UPDATE_KERNEL : APPLY_STEP_KERNEL,
+        );
         expect(values(a.vars)).toEqual(values(b.vars));
         flat.dispose();
         reference.dispose();
@@ -132,5 +142,46 @@ describe('FlatAdam', () => {
     expect(flags).toEqual([1, 0, 0, 0]);
     adam.dispose();
     tf.dispose(a.vars);
+  });
+
+  it('the committed adam_update binary is the compiled adam_update.wat (run `npm run build:wasm` after editing it)', async () => {
+    const binary = await compileWat(path.join(wasmDir, 'adam_update.wat'));
+    expect(Buffer.from(binary).toString('base64')).toBe(ADAM_UPDATE_WASM);
+  });
+
+  it('on wasm, the one-kernel step gives the tensor operations’ weights and moments bit for bit (sizes not a multiple of 4), and flags a NaN; no tensor left', async () => {
+    if (tf.getBackend() !== 'wasm') return;
+    const run = (kernel: 'on' | 'off', prefix: string) => {
+      configureAdamUpdateKernel(kernel);
+      try {
+        const s = setup(prefix);
+        const flat = new FlatAdam(0.04, 0.8, 0.99, 1e-6);
+        const flags: number[] = [];
+        let before = 0;
+        for (let k = 0; k < 5; k++)
+          tf.tidy(() => {
+            if (k === 1) before = tf.memory().numTensors; // the moments made by the first step
+            const g = s.grads(k);
+            if (k === 4) g[`${prefix}/b`] = tf.tensor1d([1, Number.NaN, 2]);
+            flags.push(flat.applyGradientsChecked(g).dataSync()[0]!);
+          });
+        expect(tf.memory().numTensors).toBe(before);
+        const state = flat.flatState()!;
+        const moments = [Array.from(state.m), Array.from(state.v)];
+        const result = { weights: values(s.vars), flags, moments };
+        tf.dispose(s.vars);
+        return { result, flat };
+      } finally {
+        configureAdamUpdateKernel(undefined);
+      }
+    };
+    const on = run('on', 'kernel-on');
+    const off = run('off', 'kernel-off');
+    expect(on.result.weights).toEqual(off.result.weights);
+    expect(on.result.moments).toEqual(off.result.moments);
+    expect(on.result.flags).toEqual([1, 1, 1, 1, 0]);
+    expect(off.result.flags).toEqual([1, 1, 1, 1, 0]);
+    on.flat.dispose();
+    off.flat.dispose();
   });
 });
