@@ -5,7 +5,7 @@
  * process.cpuUsage, one thread each), the median over every timed epoch of every turn.
  *
  *   npx tsx bench/vs-torch.ts [--epochs 6] [--alternations 2] [--only seed,dense,mmoe,school]
- *                             [--kernels] [--rows 8192]
+ *                             [--kernels] [--rows 8192] [--wall]
  *
  * PyTorch runs as `/usr/bin/python3` (Debian's python3-torch; MTGRAPH_TORCH_PYTHON overrides)
  * with OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset.
@@ -20,7 +20,9 @@
  * experts 64 -> 256 -> 128, 8 softmax gates, 8 heads (256, 8,192); school = soft on School
  * (139 towers [16] + the centre task, strength 3, batch 1024, adam 1e-2: the README's settings,
  * split 0's training part). Adam 1e-3 elsewhere. `--kernels` also counts the kernels tfjs runs
- * per training step (tf.profile over one epoch, divided by its steps).
+ * per training step (tf.profile over one epoch, divided by its steps). `--wall` measures wall-clock
+ * time per epoch on both sides instead (PyTorch still one thread; with MTGRAPH_FAST_STEP_THREADS=2
+ * mtgraph's fast step uses a second thread).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -50,6 +52,9 @@ const ALTERNATIONS = Number(arg('alternations', '2'));
 const ROWS = Number(arg('rows', '8192'));
 const ONLY = arg('only', 'seed,dense,mmoe,school').split(',');
 const KERNELS = process.argv.includes('--kernels');
+const WALL = process.argv.includes('--wall');
+/** The clock epochs are timed with, ms. */
+const clockNow = () => (WALL ? performance.now() : cpuNow());
 const PYTHON = process.env.MTGRAPH_TORCH_PYTHON ?? '/usr/bin/python3';
 
 /** The environment PyTorch runs in: one thread, OpenBLAS's core-type overrides unset. */
@@ -85,6 +90,8 @@ function torchTurn(net: string): TorchRun {
       String(ROWS),
       '--data',
       path.join(DATA_DIR, 'school', 'school.csv'),
+      '--clock',
+      WALL ? 'wall' : 'cpu',
     ],
     { env: torchEnv(), encoding: 'utf8' },
   );
@@ -236,7 +243,7 @@ async function mtgraphTurn(side: Side): Promise<number[]> {
     optimizer: { name: 'adam', learningRate: side.lr },
     metrics: false,
     onEpochEnd: () => {
-      marks.push(cpuNow());
+      marks.push(clockNow());
     },
   });
   return marks.slice(1).map((m, i) => m - marks[i]!);
@@ -318,7 +325,7 @@ for (const net of ONLY) {
   }
 }
 console.log(
-  `\nCPU ms per epoch, one thread each, median of ${EPOCHS} epochs x ${ALTERNATIONS} alternations (PyTorch, mtgraph, PyTorch, ...)\n`,
+  `\n${WALL ? `wall-clock ms per epoch (PyTorch one thread; mtgraph fast-step threads: ${process.env.MTGRAPH_FAST_STEP_THREADS ?? '1'})` : 'CPU ms per epoch, one thread each'}, median of ${EPOCHS} epochs x ${ALTERNATIONS} alternations (PyTorch, mtgraph, PyTorch, ...)\n`,
 );
 console.log(
   `| network | PyTorch ms / epoch | mtgraph ms / epoch | mtgraph speed / PyTorch's | per alternation | load (1 min) |${KERNELS ? ' tfjs kernels / step |' : ''}`,

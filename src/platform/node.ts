@@ -16,6 +16,8 @@ export {
   saveCheckpoint,
 } from '../train/checkpoint.js';
 export { writeExportFolder } from '../export/folder.js';
+// The worker thread of a two-thread fast step (issue 18).
+export { startFastPeer } from './fast-peer.js';
 
 /** Imports @tensorflow/tfjs-node (optional: it registers the 'tensorflow' backend). */
 export async function importTfjsNode(): Promise<void> {

@@ -342,7 +342,7 @@ class TrainingRun {
     );
     this.rates = rates;
     if (rates.active && fresh) history.learningRate = [];
-    this.fast = createFastStep(
+    this.fast = await createFastStep(
       this.model,
       objective,
       opts,
