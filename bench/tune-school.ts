@@ -4,6 +4,7 @@
  * again on the whole training part and scored once on the split's test part.
  *
  *   npx tsx bench/tune-school.ts [--budget 600] [--clock cpu|wall] [--splits 0,1,2] [--graph star|knn] [--save out.json]
+ *   npx tsx bench/tune-school.ts --budget 600 --merge a.json,b.json   (the table of saved runs)
  *
  * Splits: the same as bench/quality/school.ts (seed s: a random 75/25 split within each school;
  * inside the training part, 20 % of each school's pupils validate). The 27 inputs and the exam
@@ -25,7 +26,7 @@
  * closed form (bench/quality/linear.ts), lambda chosen on the same validation rows from
  * {0.1, ..., 1000}, refitted on the whole training part.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -204,9 +205,14 @@ interface SplitResult {
 }
 
 const results: SplitResult[] = [];
+/** --merge a.json,b.json: the table of saved runs (--save), without running anything. */
+const MERGE = argValue('merge');
+if (MERGE)
+  for (const file of MERGE.split(','))
+    results.push(...(JSON.parse(readFileSync(file, 'utf8')) as { results: SplitResult[] }).results);
 const graph = graphOf();
 const taskIds = graph.nodes();
-for (const seed of SPLITS) {
+for (const seed of MERGE ? [] : SPLITS) {
   const parts = split(seed);
   const features = featureMatrix(
     FEATURES.map((name) => ({ name, values: column(table, name) })),
@@ -306,7 +312,7 @@ const tuned = meanStd(results.map((r) => r.tunedEv));
 const lap = meanStd(results.map((r) => r.laplacianEv));
 const diff = meanStd(results.map((r) => r.tunedEv - r.laplacianEv));
 console.log(
-  `\nSchool, tune ${BUDGET} s (${CLOCK === 'cpu' ? "this process's CPU time" : 'wall time'}) per split, graph ${GRAPH}, splits ${SPLITS.join(',')}, backend ${backend.backend}\n`,
+  `\nSchool, tune ${BUDGET} s (${CLOCK === 'cpu' ? "this process's CPU time" : 'wall time'}) per split, graph ${GRAPH}, splits ${results.map((r) => r.seed).join(',')}, backend ${backend.backend}\n`,
 );
 console.log(
   '| split | best (space: settings) | trials (scored) | tune wall s (CPU s; load) | valid EV % | test EV % | mean-regularised MTL test EV % (lambda) |',
