@@ -40,10 +40,16 @@ function sharedCopy(values: Float32Array): SharedArrayBuffer {
   return buffer;
 }
 
-/** The worker's module: the compiled .js next to this file, or the .ts source (run under tsx). */
-function workerUrl(): URL {
+/**
+ * The worker: the compiled fast-worker.js next to this file, or, running from the TypeScript
+ * sources (tsx, vitest), fast-worker.ts loaded through tsx's loader (a worker does not inherit it).
+ */
+function startWorker(data: PeerData): Worker {
   const js = new URL('./fast-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(js)) ? js : new URL('./fast-worker.ts', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData: data });
+  const ts = new URL('./fast-worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`;
+  return new Worker(boot, { eval: true, workerData: data });
 }
 
 /** Starts the worker; resolves once its engine is ready (rejects when it cannot start). */
@@ -78,7 +84,7 @@ export function startFastPeer(
   const nums = new Float64Array(data.nums);
   let request = 0;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl(), { workerData: data });
+    const worker = startWorker(data);
     worker.once('error', reject);
     worker.once('exit', () => reject(new Error('the fast-step worker stopped')));
     worker.once('message', () => {

@@ -12,6 +12,8 @@ import {
   type PlanOptions,
 } from '../../src/index.js';
 import { configureFastStep, fastStepRefusal } from '../../src/train/fast-step.js';
+import { DenseEngine, labelCounts, type EngineSpec } from '../../src/train/dense-engine.js';
+import { startFastPeer } from '../../src/platform/fast-peer.js';
 import { Objective } from '../../src/train/objective.js';
 import { resolveFitOptions } from '../../src/train/options.js';
 import { DENSE_STEP_WASM } from '../../src/backend/wasm/dense_step.wasm.js';
@@ -231,6 +233,79 @@ describe('the fast step (#18)', () => {
     const m = compile(graph(), { ...HARD, seed: 3 });
     expect(refusal(m, OPTIONS)).toBe('turned off');
     m.dispose();
+  });
+});
+
+describe('the fast step with a second thread (#18)', () => {
+  it('a worker computing half of a batch adds up to the gradient of the whole batch', async () => {
+    const spec: EngineSpec = {
+      features: 3,
+      labels: 3,
+      batch: 10,
+      weighted: false,
+      sizes: [3 * 4, 4, 4 * 3, 3],
+      layers: [{ inputs: 3, units: 4, activation: 'tanh', W: 0, b: 1 }],
+      head: { inputs: 4, units: 3, W: 2, b: 3 },
+      tasks: [
+        { kind: 'mse', z: 0, units: 1, label: 0, weight: 1 },
+        { kind: 'bce', z: 1, units: 1, label: 1, weight: 0.5 },
+        { kind: 'mse', z: 2, units: 1, label: 2, weight: 2 },
+      ],
+    };
+    const rows = 20;
+    const r = (i: number) => Math.sin(i * 1.7);
+    const x = Float32Array.from({ length: rows * 3 }, (_, i) => r(i));
+    const y = Float32Array.from({ length: rows * 3 }, (_, i) =>
+      i % 3 === 1 ? +(r(i + 5) > 0) : r(i + 9),
+    );
+    const mask = Float32Array.from({ length: rows * 3 }, (_, i) => (i % 7 === 3 ? 0 : 1));
+    const perm = Int32Array.from({ length: rows }, (_, i) => (i * 7) % rows);
+    const params = Float32Array.from({ length: 31 }, (_, i) => r(i + 20) * 0.5);
+    const dens = new Float64Array(3);
+    labelCounts(spec, mask, perm, 4, 10, dens);
+    // The whole batch (rows 4..13 of perm) on one engine.
+    const whole = new DenseEngine(spec);
+    whole.params().set(params);
+    whole.gather(x, y, mask, perm, 4, 10);
+    const wholeNums = new Float64Array(3);
+    whole.forwardBackward(dens, wholeNums);
+    const expected = whole.grads().slice();
+    whole.dispose();
+    // Half here (rows 4..8), half on the worker (rows 9..13).
+    const half = new DenseEngine({ ...spec, batch: 5 });
+    const peer = await startFastPeer({ ...spec, batch: 5 }, tf.getBackend(), x, y, mask);
+    try {
+      peer.setOrder(perm);
+      half.params().set(params);
+      peer.start(params, 9, 5, dens);
+      half.gather(x, y, mask, perm, 4, 5);
+      const nums = new Float64Array(3);
+      half.forwardBackward(dens, nums);
+      const grads = half.grads();
+      peer.finish(grads, nums);
+      expect(grads.some((g) => Math.abs(g) > 1e-3)).toBe(true);
+      grads.forEach((g, i) => expect(g).toBeCloseTo(expected[i]!, 6));
+      nums.forEach((n, t) => expect(n).toBeCloseTo(wholeNums[t]!, 6));
+    } finally {
+      peer.close();
+      half.dispose();
+    }
+  });
+
+  it('fit with two threads trains to the weights of the tfjs step', async () => {
+    const options: FitOptions = { ...OPTIONS, batchSize: 64, epochs: 2 };
+    const d = data(150);
+    configureFastStep('on', 2);
+    const fast = compile(graph(), { ...HARD, seed: 3 });
+    const before = tf.memory().numTensors;
+    await fit(fast, d, options);
+    expect(tf.memory().numTensors).toBe(before);
+    configureFastStep('off');
+    const reference = compile(graph(), { ...HARD, seed: 3 });
+    await fit(reference, d, options);
+    expect(maxDiff(fast, reference)).toBeLessThan(2e-5);
+    fast.dispose();
+    reference.dispose();
   });
 });
 
