@@ -48,12 +48,35 @@ def number(cell):
     return float(cell) if NUMBER.match(cell) else None
 
 
+def fnv1a32(text):
+    """FNV-1a (32 bit) of a text's UTF-8 bytes: the hash of an embedded column with buckets."""
+    h = 0x811C9DC5
+    for b in text.encode("utf-8"):
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+VOCABULARIES = {}
+
+
+def embedding_id(f, cell):
+    """An embedded column's id: 1 + the cell's place in the vocabulary (0 when absent), or its hash bucket."""
+    if "vocabulary" not in f:
+        return float(fnv1a32(cell) % f["buckets"])
+    ids = VOCABULARIES.get(f["column"])
+    if ids is None:
+        ids = VOCABULARIES[f["column"]] = {v: i + 1 for i, v in enumerate(f["vocabulary"])}
+    return float(ids.get(cell, 0))
+
+
 def features_of(pre, row, line):
     """One row's model inputs, as the saved preprocessing encodes them."""
     out = []
     for f in pre["features"]:
         cell = row[f["column"]]
-        if f["type"] == "numeric":
+        if f["type"] == "embed":
+            out.append(embedding_id(f, cell))
+        elif f["type"] == "numeric":
             v = None if cell in pre["missing"] else number(cell)
             if v is None:
                 if f.get("fill") is None:

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportModel, importWeights } from '../../src/export/index.js';
 import { prepareFeatures } from '../../src/data/prepare.js';
-import { compile, loadModel, readCsv, saveModel, TaskGraph } from '../../src/index.js';
+import { compile, loadModel, readCsv, saveModel, stableHash, TaskGraph } from '../../src/index.js';
 import type { MtgraphModel } from '../../src/network/types.js';
 import { removeDir, tempDir } from '../hardening/helpers.js';
 import { scrambleWeights } from '../network/helpers.js';
@@ -222,6 +222,90 @@ describe('export of embedded columns (Embedding in tfjs, Gather in ONNX, nn.Embe
       loaded.dispose();
     }
   });
+
+  it.skipIf(missing !== undefined)(
+    'pytorch train.py trains an embedded model from a CSV (vocabulary and hashed columns): the loss falls and the weights come back, predicting as in PyTorch',
+    { timeout: scaled(180_000) },
+    async () => {
+      const rows = ['age,user,shop,click'];
+      const next = (() => {
+        let s = 9;
+        return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+      })();
+      for (let i = 0; i < 240; i++) {
+        const u = Math.floor(next() * 12);
+        const age = next() * 2 - 1;
+        rows.push(`${age.toFixed(3)},u${u},s${i % 5},${u % 3 === 0 || age > 0.6 ? 1 : 0}`);
+      }
+      const data = path.join(root, 'embed.csv');
+      await fs.writeFile(data, `${rows.join('\n')}\n`);
+      const g = new TaskGraph({
+        input: { embed: { user: { dim: 3, minCount: 2 }, shop: { dim: 2, buckets: 4 } } },
+      });
+      g.addTask('click', { kind: 'binary' });
+      const csv = await readCsv({ text: rows.join('\n') }, g);
+      const model = compile(g, {
+        strategy: 'hard',
+        trunk: { units: [5] },
+        input: { columns: csv.columns },
+        vocabularies: csv.vocabularies,
+        seed: 4,
+      });
+      model.metadata.preprocessing = csv.preprocessing;
+      const dir = path.join(root, 'embed-train');
+      await writeFiles(dir, (await exportModel(model, { format: 'pytorch' })).files);
+      // train.py's hash is stableHash: its fnv1a32, run alone, on the shop cells and non-ASCII text.
+      const trainPy = await fs.readFile(path.join(dir, 'train.py'), 'utf8');
+      const fnv = /def fnv1a32[\s\S]*?return h\n/.exec(trainPy)![0];
+      const texts = ['s0', 's1', 's4', 'é', ''];
+      const hashes = execFileSync(PYTHON, [
+        '-c',
+        `${fnv}\nimport json, sys\nprint(json.dumps([fnv1a32(t) for t in json.loads(sys.argv[1])]))`,
+        JSON.stringify(texts),
+      ]).toString();
+      expect(JSON.parse(hashes)).toEqual(texts.map(stableHash));
+      const trained = path.join(root, 'embed-trained.safetensors');
+      const out = await run(
+        PYTHON,
+        [
+          path.join(dir, 'train.py'),
+          '--data',
+          data,
+          '--epochs',
+          '4',
+          '--lr',
+          '0.05',
+          '--batch-size',
+          '16',
+          '--out',
+          trained,
+        ],
+        { env: { ...process.env, OMP_NUM_THREADS: '1' }, maxBuffer: 16 * 1024 * 1024 },
+      ).catch((e: { stdout?: string; stderr?: string }) => {
+        throw new Error(`train.py failed:\n${e.stdout}\n${e.stderr}`);
+      });
+      const losses = [
+        ...`${out.stdout}\n${out.stderr}`.matchAll(/\{"epoch": (\d+), "loss": ([0-9.eE+-]+)\}/g),
+      ].map((m) => Number(m[2]));
+      expect(losses).toHaveLength(4);
+      expect(losses[3]!).toBeLessThan(losses[0]!);
+      const [n, width] = csv.data.x.shape;
+      const x = Array.from({ length: n }, (_, r) =>
+        Array.from(csv.data.x.values.subarray(r * width, (r + 1) * width)),
+      );
+      const before = mtgraphPredictions(model, x);
+      importWeights(model, new Uint8Array(await fs.readFile(trained)));
+      const after = mtgraphPredictions(model, x);
+      expect(maxDiff(after.click!, before.click!)).toBeGreaterThan(1e-4);
+      const file = path.join(root, 'embed-train-job.json');
+      await fs.writeFile(file, JSON.stringify([{ dir, x, weights: trained }]));
+      const script = path.join(import.meta.dirname, 'torch-predict.py');
+      const { stdout } = await run(PYTHON, [script, file], { maxBuffer: 16 * 1024 * 1024 });
+      const [torchOut] = JSON.parse(stdout) as Array<{ values: Record<string, number[]> }>;
+      expect(maxDiff(torchOut!.values.click!, after.click!)).toBeLessThanOrEqual(1e-5);
+      model.dispose();
+    },
+  );
 
   it('onnx with its preprocessing: raw numeric columns and the embedded column as its id give what predict does', async () => {
     const rows = ['age,user,click,spend'];
