@@ -28,6 +28,13 @@ import { EXPERT_MIX_WASM } from './wasm/expert_mix.wasm.js';
  */
 export const EXPERT_MIX_KERNEL = 'MtgraphExpertMix';
 export const EXPERT_MIX_GRAD_KERNEL = 'MtgraphExpertMixGrad';
+/**
+ * MtgraphExpertJoin (h [B, E*u], dh0..dh{E-1} [B, u]; relu) -> dz [B, E*u], db [E*u]: the experts'
+ * gradients of their first layer's output joined side by side (expert e's at columns e*u), before
+ * the relu (0 where h <= 0) when `relu`, and their column sums (the first layer's bias gradient):
+ * one pass where tfjs's ops take a concat, a step, a product and a sum.
+ */
+export const EXPERT_JOIN_KERNEL = 'MtgraphExpertJoin';
 
 type F32 = Float32Array;
 
@@ -127,6 +134,87 @@ export function mixBackward(
 
 type Kernel = tf.KernelFunc;
 
+/** dz[b, e*u + k] = dh_e[b, k] (masked by h > 0 when relu), db = column sums of dz. */
+export function joinColumns(
+  h: F32,
+  dh: readonly F32[],
+  dz: F32,
+  db: F32,
+  B: number,
+  u: number,
+  relu: boolean,
+): void {
+  const W = dh.length * u;
+  db.fill(0);
+  dh.forEach((part, e) => {
+    for (let b = 0; b < B; b++) {
+      const row = b * W + e * u;
+      for (let k = 0; k < u; k++) {
+        const v = relu && !(h[row + k]! > 0) ? 0 : part[b * u + k]!;
+        dz[row + k] = v;
+        db[e * u + k] = db[e * u + k]! + v;
+      }
+    }
+  });
+}
+
+function joinShapes(inputs: tf.NamedTensorInfoMap, count: number) {
+  const h = inputs.h!;
+  const parts = Array.from({ length: count }, (_, e) => inputs[`dh${e}`]!);
+  const [B, W] = h.shape as [number, number];
+  const u = W / count;
+  if (
+    h.shape.length !== 2 ||
+    !Number.isInteger(u) ||
+    parts.some((p) => p.shape[0] !== B || p.shape[1] !== u)
+  )
+    throw new Error(
+      `${EXPERT_JOIN_KERNEL}: h [${h.shape.join(', ')}] and ${count} parts [${parts[0]?.shape.join(', ')}] do not join (expected parts [B, W / ${count}]).`,
+    );
+  return { h, parts, B, u, W };
+}
+
+const wasmJoin: Kernel = ({ inputs, backend, attrs }) => {
+  const w = backend as unknown as WasmBackend;
+  const { count, relu } = attrs as { count: number; relu: boolean };
+  const { h, parts, B, u, W } = joinShapes(inputs as tf.NamedTensorInfoMap, count);
+  // Every output first: allocating may grow the heap, which detaches earlier views of it.
+  const dz = w.makeOutput([B, W], 'float32');
+  const db = w.makeOutput([W], 'float32');
+  const view = (t: tf.TensorInfo) => w.typedArrayFromHeap(t) as F32;
+  const simd = u % 4 === 0 ? simdFor(backend) : null;
+  if (simd) {
+    view(db).fill(0);
+    const at = (t: tf.TensorInfo) => view(t).byteOffset;
+    parts.forEach((part, e) =>
+      simd.join(
+        at(dz) + e * u * 4,
+        at(part),
+        at(h) + e * u * 4,
+        B,
+        u,
+        W,
+        at(db) + e * u * 4,
+        relu ? 1 : 0,
+      ),
+    );
+    return [dz, db];
+  }
+  joinColumns(view(h), parts.map(view), view(dz), view(db), B, u, relu);
+  return [dz, db];
+};
+
+const cpuJoin: Kernel = ({ inputs, backend, attrs }) => {
+  const c = backend as unknown as CpuBackend;
+  const { count, relu } = attrs as { count: number; relu: boolean };
+  const { h, parts, B, u, W } = joinShapes(inputs as tf.NamedTensorInfoMap, count);
+  const read = (t: tf.TensorInfo) => c.readSync(t.dataId) as F32;
+  const dz = new Float32Array(B * W);
+  const db = new Float32Array(W);
+  joinColumns(read(h), parts.map(read), dz, db, B, u, relu);
+  return [c.makeTensorInfo([B, W], 'float32', dz), c.makeTensorInfo([W], 'float32', db)];
+};
+
 /** A WebAssembly.Memory (the project's TypeScript libs do not declare WebAssembly). */
 interface Memory {
   readonly buffer: ArrayBufferLike;
@@ -144,6 +232,7 @@ const WebAssemblyApi = (
 ).WebAssembly;
 type I = number;
 interface Simd {
+  join(dz: I, dh: I, h: I, B: I, u: I, stride: I, db: I, relu: I): void;
   forward(p: I, s: I, out: I, B: I, G: I, E: I, d: I): void;
   backward(p: I, s: I, dout: I, ds: I, dl: I, db: I, B: I, G: I, E: I, d: I, relu: I): void;
 }
@@ -242,9 +331,9 @@ const cpuBackward: Kernel = ({ inputs, backend, attrs }) => {
   ];
 };
 
-for (const [backendName, forward, backward] of [
-  ['wasm', wasmForward, wasmBackward],
-  ['cpu', cpuForward, cpuBackward],
+for (const [backendName, forward, backward, join] of [
+  ['wasm', wasmForward, wasmBackward, wasmJoin],
+  ['cpu', cpuForward, cpuBackward, cpuJoin],
 ] as const) {
   // On a tfjs version the heap layout was not tested with, the wasm kernels stand aside.
   if (backendName === 'wasm' && wasmKernelsVeto() !== undefined) continue;
@@ -252,6 +341,8 @@ for (const [backendName, forward, backward] of [
     tf.registerKernel({ kernelName: EXPERT_MIX_KERNEL, backendName, kernelFunc: forward });
   if (!tf.getKernel(EXPERT_MIX_GRAD_KERNEL, backendName))
     tf.registerKernel({ kernelName: EXPERT_MIX_GRAD_KERNEL, backendName, kernelFunc: backward });
+  if (!tf.getKernel(EXPERT_JOIN_KERNEL, backendName))
+    tf.registerKernel({ kernelName: EXPERT_JOIN_KERNEL, backendName, kernelFunc: join });
 }
 
 /** Whether the expert-mix kernels run on the current backend. */
@@ -274,6 +365,24 @@ export function expertMixGrad(
 ): [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D] {
   return tf.engine().runKernel(EXPERT_MIX_GRAD_KERNEL, { p, s, dout }, { E, relu }) as unknown as [
     tf.Tensor2D,
+    tf.Tensor2D,
+    tf.Tensor1D,
+  ];
+}
+
+/** `[dz [B, E*u], db [E*u]]`: the E parts `[B, u]` side by side, before the relu of h when `relu`, and their column sums. */
+export function expertJoin(
+  h: tf.Tensor2D,
+  parts: readonly tf.Tensor2D[],
+  relu: boolean,
+): [tf.Tensor2D, tf.Tensor1D] {
+  const inputs: tf.NamedTensorMap = { h };
+  parts.forEach((p, e) => {
+    inputs[`dh${e}`] = p;
+  });
+  return tf
+    .engine()
+    .runKernel(EXPERT_JOIN_KERNEL, inputs, { count: parts.length, relu }) as unknown as [
     tf.Tensor2D,
     tf.Tensor1D,
   ];

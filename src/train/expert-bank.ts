@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../network/types.js';
 import { envVar } from '../platform/index.js';
 import {
+  expertJoin,
   expertMix,
   expertMixGrad,
   expertMixKernelAvailable,
@@ -330,7 +331,7 @@ export function expertBankForward(
         const grads: tf.Tensor[][] = new Array(L);
         // dz: per expert, the gradient before layer l's activation.
         let dz = tf.split(dS, E, 0) as tf.Tensor2D[];
-        let dH0: tf.Tensor2D | undefined;
+        let dH0: tf.Tensor2D[] | undefined;
         for (let l = L - 1; l >= 1; l--) {
           const hin = inputsOf(l);
           const K = layers[l]!.map((x) => x.kernel.read()) as tf.Tensor2D[];
@@ -340,10 +341,10 @@ export function expertBankForward(
               ? (tf.split(dbLast, E) as tf.Tensor1D[])
               : dz.map((g) => tf.sum(g, 0) as tf.Tensor1D);
           grads[l] = [...dK, ...db];
-          const dh = dz.map((g, e) => tf.matMul(g, K[e]!, false, true));
+          const dh = dz.map((g, e) => tf.matMul(g, K[e]!, false, true) as tf.Tensor2D);
           if (l > 1)
             dz = dh.map((g, e) => beforeActivation(g, hin[e]!, acts[l - 1]!) as tf.Tensor2D);
-          else dH0 = tf.concat(dh, 1) as tf.Tensor2D;
+          else dH0 = dh;
         }
         // The first layer, wide: [B, E*u0].
         let dz0: tf.Tensor2D;
@@ -352,8 +353,9 @@ export function expertBankForward(
           dz0 = tf.concat(dz, 1) as tf.Tensor2D;
           db0 = tf.split(dbLast, E) as tf.Tensor1D[];
         } else {
-          dz0 = beforeActivation(dH0!, sH0!, acts[0]!) as tf.Tensor2D;
-          db0 = tf.split(tf.sum(dz0, 0), E) as tf.Tensor1D[];
+          const [joined, summed] = expertJoin(sH0!, dH0!, acts[0] === 'relu');
+          dz0 = joined;
+          db0 = tf.split(summed, E) as tf.Tensor1D[];
         }
         grads[0] = [...(tf.split(tf.matMul(sx!, dz0, true, false), E, 1) as tf.Tensor2D[]), ...db0];
         const gateGrads = [

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterEach } from 'vitest';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/index.js';
-import { expertMix, expertMixGrad } from '../../src/backend/expert-mix-kernel.js';
+import { expertJoin, expertMix, expertMixGrad } from '../../src/backend/expert-mix-kernel.js';
 import { EXPERT_MIX_WASM } from '../../src/backend/wasm/expert_mix.wasm.js';
 import { compileWat, wasmDir } from '../../scripts/build-wasm.js';
 
@@ -60,6 +60,29 @@ describe('expert-mix kernels', () => {
             close(ds, expected);
             close(dl, g[0]!);
             close(db, tf.reshape(tf.sum(tf.reshape(expected, [E, B, d]), 1), [E * d]));
+          }
+        });
+        expect(tf.memory().numTensors).toBe(before);
+      });
+
+  for (const name of ['wasm', 'cpu'])
+    for (const u of [8, 3])
+      it(`on ${name}, blocks of ${u}: the join equals a concat, the relu's mask and a column sum`, async () => {
+        if (name === 'wasm' && backend !== 'wasm') return;
+        await tf.setBackend(name);
+        const before = tf.memory().numTensors;
+        const [B, E] = [5, 3];
+        tf.tidy(() => {
+          const h = tf.relu(tf.randomNormal([B, E * u], 0, 1, 'float32', 5)) as tf.Tensor2D;
+          const parts = [6, 7, 8].map(
+            (s) => tf.randomNormal([B, u], 0, 1, 'float32', s) as tf.Tensor2D,
+          );
+          for (const relu of [false, true]) {
+            const [dz, db] = expertJoin(h, parts, relu);
+            const joined = tf.concat(parts, 1);
+            const expected = relu ? tf.mul(joined, tf.cast(tf.greater(h, 0), 'float32')) : joined;
+            close(dz, expected);
+            close(db, tf.sum(expected, 0));
           }
         });
         expect(tf.memory().numTensors).toBe(before);

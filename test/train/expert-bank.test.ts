@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   compile,
   fit,
+  initBackend,
   loadModel,
   predict,
   saveModel,
@@ -230,5 +231,25 @@ describe('expert bank', () => {
     expect(maxDiff(loaded, m)).toBeLessThan(1e-6);
     m.dispose();
     loaded.dispose();
+  });
+
+  it('on wasm (the SIMD mixture and join kernels, rows of 8), gives the per-expert path’s weights', async () => {
+    const report = await initBackend({ backend: 'wasm' }).catch(() => undefined);
+    if (!report) return; // wasm does not load here
+    try {
+      for (const make of [graph, oneUnitGraph]) {
+        const [a, b] = await both(
+          { ...MMOE, trunk: { units: [8, 8] }, mmoe: { experts: 4 } },
+          OPTIONS,
+          make,
+        );
+        expect(trainingView(a)?.experts?.length).toBe(1);
+        expect(maxDiff(a, b)).toBeLessThan(2e-5);
+        a.dispose();
+        b.dispose();
+      }
+    } finally {
+      await cpu();
+    }
   });
 });

@@ -9,6 +9,9 @@
 ;; backward(p, s, dout, ds, dl, db, B, G, E, d, relu), db zeroed by the caller:
 ;;   dl[b, g*E + e] = p (dp_e - sum_e' p dp_e'), dp_e = <dout[b, g*d..], s[e*B + b]>
 ;;   ds[e*B + b] = sum_g p[b, g*E + e] dout[b, g*d..] (0 where s <= 0 when relu), db[e] += ds[e*B + b]
+;; join(dz, dh, h, B, u, stride, db, relu), db zeroed by the caller: one expert's block of columns of
+;;   the first layer's gradient, dz [B, stride] and h [B, stride] at the block's first column,
+;;   dh [B, u]: dz[b, k] = dh[b, k] (0 where h[b, k] <= 0 when relu), db[k] += dz[b, k]
 (module
   (import "env" "memory" (memory 1))
   ;; dst[0..n) = w * src[0..n)
@@ -167,4 +170,35 @@
           (local.set $e (i32.add (local.get $e) (i32.const 1)))
           (br_if $experts (i32.lt_u (local.get $e) (local.get $E))))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
-        (br $rows)))))
+        (br $rows))))
+  (func (export "join")
+    (param $dz i32) (param $dh i32) (param $h i32) (param $B i32) (param $u i32) (param $stride i32)
+    (param $db i32) (param $relu i32)
+    (local $b i32) (local $k i32) (local $skip i32) (local $dbp i32) (local $v v128) (local $mask v128)
+    (local.set $mask (i32x4.splat (i32.const -1)))
+    ;; bytes from the end of a row's block to the next row's block
+    (local.set $skip (i32.shl (i32.sub (local.get $stride) (local.get $u)) (i32.const 2)))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $b) (local.get $B)))
+        (local.set $dbp (local.get $db))
+        (local.set $k (local.get $u))
+        (loop $cols
+          (if (local.get $relu)
+            (then (local.set $mask
+              (f32x4.gt (v128.load align=4 (local.get $h)) (f32x4.splat (f32.const 0))))))
+          (local.set $v (v128.and (local.get $mask) (v128.load align=4 (local.get $dh))))
+          (v128.store align=4 (local.get $dz) (local.get $v))
+          (v128.store align=4 (local.get $dbp)
+            (f32x4.add (v128.load align=4 (local.get $dbp)) (local.get $v)))
+          (local.set $dz (i32.add (local.get $dz) (i32.const 16)))
+          (local.set $dh (i32.add (local.get $dh) (i32.const 16)))
+          (local.set $h (i32.add (local.get $h) (i32.const 16)))
+          (local.set $dbp (i32.add (local.get $dbp) (i32.const 16)))
+          (local.set $k (i32.sub (local.get $k) (i32.const 4)))
+          (br_if $cols (i32.gt_s (local.get $k) (i32.const 0))))
+        (local.set $dz (i32.add (local.get $dz) (local.get $skip)))
+        (local.set $h (i32.add (local.get $h) (local.get $skip)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $rows))))
+)
