@@ -77,7 +77,7 @@ export function planEmbeddings(
     }
     if (vocabulary === undefined)
       throw new OptionsError(
-        `${SCOPE}: embedded column ${JSON.stringify(column)} has no fitted vocabulary (expected options.vocabularies.${column}) → at ${where}. Fit it from the training data (vocabularies: fitVocabularies(graph, train)), read the data with readCsv (vocabularies: csv.vocabularies), or hash the column (embed: { ${column}: { dim: ${spec.dim}, buckets: 1000 } }).`,
+        `${SCOPE}: embedded column ${JSON.stringify(column)} has no fitted vocabulary (expected options.vocabularies.${column}) → at ${where}. Fit it from the training data (vocabularies: fitVocabularies(graph, train)), read the data with readCsv (vocabularies: csv.vocabularies; the CLI: --data file.csv), or hash the column (embed: { ${column}: { dim: ${spec.dim}, buckets: 1000 } }).`,
         { path: where },
       );
     const seen = new Set<string>();
