@@ -14,7 +14,8 @@ import { SEGMENT_SUM_WASM } from './wasm/segment_sum.wasm.js';
  * - tfjs-backend-cpu's kernel builds a mask, a product and a sum over all n rows for each of the
  *   numSegments segments (O(numSegments × n × inner): seconds per step for a table of thousands
  *   of rows); this replaces it by the one pass over the rows (O(n × inner)), summing in the same
- *   row order. `restoreCpuSegmentSum()` puts tfjs's kernel back.
+ *   row order in float64 as tfjs's does, so the values are the same. `restoreCpuSegmentSum()`
+ *   puts tfjs's kernel back.
  *
  * Both stand aside on a tfjs-core version they were not tested with (kernel-patch.ts). Browser-safe.
  */
@@ -24,7 +25,7 @@ export const SEGMENT_SUM_KERNEL = 'UnsortedSegmentSum';
 function segmentSum(
   x: ArrayLike<number>,
   ids: ArrayLike<number>,
-  out: Float32Array | Int32Array,
+  out: Float32Array | Float64Array | Int32Array,
   width: number,
   segments: number,
 ): void {
@@ -137,11 +138,16 @@ const cpuSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, segmentIds } = inputs as Inputs;
   const segments = (attrs as { numSegments: number }).numSegments;
   const { width, outShape } = shapesOf(x, segmentIds, segments);
-  const out =
-    x.dtype === 'int32' ? new Int32Array(segments * width) : new Float32Array(segments * width);
   const ids = b.readSync(segmentIds.dataId) as Int32Array;
-  segmentSum(b.readSync(x.dataId), ids, out, width, segments);
-  return b.makeTensorInfo(outShape, out instanceof Int32Array ? 'int32' : 'float32', out);
+  if (x.dtype === 'int32') {
+    const out = new Int32Array(segments * width);
+    segmentSum(b.readSync(x.dataId), ids, out, width, segments);
+    return b.makeTensorInfo(outShape, 'int32', out);
+  }
+  // Summed in float64 and rounded once, as tfjs's own cpu kernel (its Sum) does: the same values.
+  const sums = new Float64Array(segments * width);
+  segmentSum(b.readSync(x.dataId), ids, sums, width, segments);
+  return b.makeTensorInfo(outShape, 'float32', Float32Array.from(sums));
 };
 
 let cpuOriginal: tf.KernelConfig | undefined;

@@ -67,10 +67,9 @@ describe('UnsortedSegmentSum kernel', () => {
       installSegmentSum();
       expect(cpuSegmentSumPatched()).toBe(true);
       const cpu = run(x, width);
-      for (let k = 0; k < hand.length; k++) {
-        expect(original[k]).toBeCloseTo(hand[k]!, 5);
-        expect(cpu[k]).toBeCloseTo(hand[k]!, 5);
-      }
+      for (let k = 0; k < hand.length; k++) expect(original[k]).toBeCloseTo(hand[k]!, 5);
+      // The one-pass cpu kernel gives tfjs's own values exactly.
+      expect(Array.from(cpu)).toEqual(Array.from(original));
       // Row 2 is unused: exact zeros.
       expect(Array.from(cpu.subarray(2 * width, 3 * width))).toEqual(new Array(width).fill(0));
       if (backend !== 'wasm') return;
