@@ -208,6 +208,9 @@ function headsOf(
   return { tasks, layers };
 }
 
+/** Per group, the tensors its last forward pass kept for a gradient that has not run (see expertBankForward). */
+const unused = new WeakMap<ExpertGroup, tf.Tensor[]>();
+
 /** `act(a b + bias)` as one kernel (tfjs's fused op splits it while a gradient is recorded). */
 function dense(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D, activation: Activation) {
   const [B, k] = a.shape;
@@ -293,97 +296,112 @@ export function expertBankForward(
       'linear',
     );
     const P = tf.reshape(tf.softmax(tf.reshape(logits, [B * G, E])), [B, G * E]) as tf.Tensor2D;
-    // What the gradient reads (saved tensors outlive the forward pass): the inputs of the layers
-    // after the first per expert, the first layer's output whole.
     const M = expertMix(P, S, E);
     // The heads' kernels end to end ([d, 1] each), their biases.
     const w = heads ? (tf.reshape(tf.concat(headKernels), [G * d]) as tf.Tensor1D) : undefined;
     const c = heads ? (tf.concat(headBiases) as tf.Tensor1D) : undefined;
-    save([x, xg, H0, S, P, ...(heads ? [M, w!] : []), ...outs.slice(1, L - 1).flat()]);
+    // What the gradient reads: the parents saved (tfjs copies them), and, kept rather than saved
+    // (megabytes a step to copy), the first layer's output whole, the inputs of the later layers
+    // per expert, the experts' outputs, the gates' weights, the mixtures and the heads' kernels,
+    // all made here. The gradient frees those; a forward pass whose gradient never ran leaves them
+    // to the group's next one.
+    save([x, xg]);
+    tf.dispose(unused.get(group));
+    const kept = [H0, S, P, ...(heads ? [M, w!] : []), ...outs.slice(1, L - 1).flat()].map((t) =>
+      tf.keep(t),
+    );
+    unused.set(group, kept);
     return {
       value: heads ? bankHead(M, w!, c!, d) : M,
-      gradFunc: (dOut: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sxg, sH0, sS, sP] = saved as tf.Tensor2D[];
-        const inner = saved.slice(heads ? 7 : 5) as tf.Tensor2D[];
-        let dy = dOut as tf.Tensor2D;
-        let headGrads: tf.Tensor[] = [];
-        if (heads) {
-          const [dM, dw, dc] = bankHeadGrad(
-            saved[5] as tf.Tensor2D,
-            saved[6] as tf.Tensor1D,
-            dy,
-            d,
-            false,
-          );
-          dy = dM;
-          headGrads = [...tf.split(dw, G).map((k) => tf.reshape(k, [d, 1])), ...tf.split(dc, G)];
+      gradFunc: (dOut: tf.Tensor, parents: tf.Tensor[]) => {
+        unused.delete(group);
+        try {
+          return gradient(dOut, [...parents, ...kept]);
+        } finally {
+          tf.dispose(kept);
         }
-        // Per layer l >= 1, per expert, its input (the previous layer's output).
-        const inputsOf = (l: number): tf.Tensor2D[] =>
-          l === 1 ? (tf.split(sH0!, E, 1) as tf.Tensor2D[]) : inner.slice((l - 2) * E, (l - 1) * E);
-        const [dS, dLogits, dbLast] = expertMixGrad(
-          sP!,
-          sS!,
-          dy as tf.Tensor2D,
-          E,
-          acts[L - 1] === 'relu',
-        );
-        const grads: tf.Tensor[][] = new Array(L);
-        // dz: per expert, the gradient before layer l's activation.
-        let dz = tf.split(dS, E, 0) as tf.Tensor2D[];
-        let dH0: tf.Tensor2D[] | undefined;
-        for (let l = L - 1; l >= 1; l--) {
-          const hin = inputsOf(l);
-          const K = layers[l]!.map((x) => x.kernel.read()) as tf.Tensor2D[];
-          const dK = dz.map((g, e) => tf.matMul(hin[e]!, g, true, false));
-          const db =
-            l === L - 1
-              ? (tf.split(dbLast, E) as tf.Tensor1D[])
-              : dz.map((g) => tf.sum(g, 0) as tf.Tensor1D);
-          grads[l] = [...dK, ...db];
-          const dh = dz.map((g, e) => tf.matMul(g, K[e]!, false, true) as tf.Tensor2D);
-          if (l > 1)
-            dz = dh.map((g, e) => beforeActivation(g, hin[e]!, acts[l - 1]!) as tf.Tensor2D);
-          else dH0 = dh;
-        }
-        // The first layer, wide: [B, E*u0].
-        let dz0: tf.Tensor2D;
-        let db0: tf.Tensor1D[];
-        if (L === 1) {
-          dz0 = tf.concat(dz, 1) as tf.Tensor2D;
-          db0 = tf.split(dbLast, E) as tf.Tensor1D[];
-        } else {
-          const [joined, summed] = expertJoin(sH0!, dH0!, acts[0] === 'relu');
-          dz0 = joined;
-          db0 = tf.split(summed, E) as tf.Tensor1D[];
-        }
-        grads[0] = [...(tf.split(tf.matMul(sx!, dz0, true, false), E, 1) as tf.Tensor2D[]), ...db0];
-        const gateGrads = [
-          ...tf.split(tf.matMul(sxg!, dLogits, true, false), G, 1),
-          ...tf.split(tf.sum(dLogits, 0), G),
-        ];
-        const parentGrads: tf.Tensor[] = [];
-        if (needsGradient.parent || needsGradient.gateParent) {
-          const K0s = layers[0]!.map((x) => x.kernel.read());
-          const dx = needsGradient.parent
-            ? tf.matMul(dz0, tf.concat(K0s, 1), false, true)
-            : undefined;
-          const Wg = tf.concat(
-            gates.map((g) => g.kernel.read()),
-            1,
-          );
-          const dxg = needsGradient.gateParent ? tf.matMul(dLogits, Wg, false, true) : undefined;
-          if (sameParent) {
-            if (dx && dxg) parentGrads.push(tf.add(dx, dxg));
-            else if (dx) parentGrads.push(dx);
-          } else {
-            if (dx) parentGrads.push(dx);
-            if (dxg) parentGrads.push(dxg);
-          }
-        }
-        return [...grads.flat(), ...gateGrads, ...headGrads, ...parentGrads];
       },
     };
+    function gradient(dOut: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] {
+      const [sx, sxg, sH0, sS, sP] = saved as tf.Tensor2D[];
+      const inner = saved.slice(heads ? 7 : 5) as tf.Tensor2D[];
+      let dy = dOut as tf.Tensor2D;
+      let headGrads: tf.Tensor[] = [];
+      if (heads) {
+        const [dM, dw, dc] = bankHeadGrad(
+          saved[5] as tf.Tensor2D,
+          saved[6] as tf.Tensor1D,
+          dy,
+          d,
+          false,
+        );
+        dy = dM;
+        headGrads = [...tf.split(dw, G).map((k) => tf.reshape(k, [d, 1])), ...tf.split(dc, G)];
+      }
+      // Per layer l >= 1, per expert, its input (the previous layer's output).
+      const inputsOf = (l: number): tf.Tensor2D[] =>
+        l === 1 ? (tf.split(sH0!, E, 1) as tf.Tensor2D[]) : inner.slice((l - 2) * E, (l - 1) * E);
+      const [dS, dLogits, dbLast] = expertMixGrad(
+        sP!,
+        sS!,
+        dy as tf.Tensor2D,
+        E,
+        acts[L - 1] === 'relu',
+      );
+      const grads: tf.Tensor[][] = new Array(L);
+      // dz: per expert, the gradient before layer l's activation.
+      let dz = tf.split(dS, E, 0) as tf.Tensor2D[];
+      let dH0: tf.Tensor2D[] | undefined;
+      for (let l = L - 1; l >= 1; l--) {
+        const hin = inputsOf(l);
+        const K = layers[l]!.map((x) => x.kernel.read()) as tf.Tensor2D[];
+        const dK = dz.map((g, e) => tf.matMul(hin[e]!, g, true, false));
+        const db =
+          l === L - 1
+            ? (tf.split(dbLast, E) as tf.Tensor1D[])
+            : dz.map((g) => tf.sum(g, 0) as tf.Tensor1D);
+        grads[l] = [...dK, ...db];
+        const dh = dz.map((g, e) => tf.matMul(g, K[e]!, false, true) as tf.Tensor2D);
+        if (l > 1) dz = dh.map((g, e) => beforeActivation(g, hin[e]!, acts[l - 1]!) as tf.Tensor2D);
+        else dH0 = dh;
+      }
+      // The first layer, wide: [B, E*u0].
+      let dz0: tf.Tensor2D;
+      let db0: tf.Tensor1D[];
+      if (L === 1) {
+        dz0 = tf.concat(dz, 1) as tf.Tensor2D;
+        db0 = tf.split(dbLast, E) as tf.Tensor1D[];
+      } else {
+        const [joined, summed] = expertJoin(sH0!, dH0!, acts[0] === 'relu');
+        dz0 = joined;
+        db0 = tf.split(summed, E) as tf.Tensor1D[];
+      }
+      grads[0] = [...(tf.split(tf.matMul(sx!, dz0, true, false), E, 1) as tf.Tensor2D[]), ...db0];
+      const gateGrads = [
+        ...tf.split(tf.matMul(sxg!, dLogits, true, false), G, 1),
+        ...tf.split(tf.sum(dLogits, 0), G),
+      ];
+      const parentGrads: tf.Tensor[] = [];
+      if (needsGradient.parent || needsGradient.gateParent) {
+        const K0s = layers[0]!.map((x) => x.kernel.read());
+        const dx = needsGradient.parent
+          ? tf.matMul(dz0, tf.concat(K0s, 1), false, true)
+          : undefined;
+        const Wg = tf.concat(
+          gates.map((g) => g.kernel.read()),
+          1,
+        );
+        const dxg = needsGradient.gateParent ? tf.matMul(dLogits, Wg, false, true) : undefined;
+        if (sameParent) {
+          if (dx && dxg) parentGrads.push(tf.add(dx, dxg));
+          else if (dx) parentGrads.push(dx);
+        } else {
+          if (dx) parentGrads.push(dx);
+          if (dxg) parentGrads.push(dxg);
+        }
+      }
+      return [...grads.flat(), ...gateGrads, ...headGrads, ...parentGrads];
+    }
   })(...inputs) as tf.Tensor2D;
   return heads ? { heads: mixed } : { mixes: tf.split(mixed, G, 1) as tf.Tensor2D[] };
 }
