@@ -252,10 +252,21 @@ export function sharedRepresentation(model: MtgraphModel): SharedRepresentation 
         if (name !== undefined) h = apply(h, name, training);
       return h;
     }, x);
+  // Embedded columns: the representation the first block reads (numeric columns, looked-up vectors).
+  const embedded = (x: tf.Tensor, training: boolean): tf.Tensor => {
+    const e = names.embeddings;
+    if (!e) return x;
+    const parts: tf.Tensor[] = [];
+    if (e.numeric) parts.push(apply(x, e.numeric, training));
+    for (const c of e.columns.values())
+      parts.push(apply(apply(apply(x, c.ids, training), c.table, training), c.flat, training));
+    if (!e.concat) return parts[0]!;
+    return model.model.getLayer(e.concat).apply(parts, { training }) as tf.Tensor;
+  };
   return {
     block: top,
     encode: (x, training) =>
-      chain.reduce((h, id) => run(h, names.blocks.get(id) ?? [], training), x),
+      chain.reduce((h, id) => run(h, names.blocks.get(id) ?? [], training), embedded(x, training)),
     decode: (task, z, training) => {
       const h = run(z, names.towers.get(task) ?? [], training);
       const fusedIn = fusedHeadOf(names, task);

@@ -121,6 +121,29 @@ describe('training with embedded columns', () => {
     }
   });
 
+  it('gradient balancers train it, mgda-UB reading the representation after the embedding', async () => {
+    const data = family(200, 30, 9);
+    for (const [balance, balanceOptions] of [
+      ['pcgrad', undefined],
+      ['mgda', { upperBound: true }],
+      ['gradnorm', undefined],
+    ] as const) {
+      const m = model('hard', data);
+      const before = tf.memory().numTensors;
+      const h = await fit(m, data, {
+        epochs: 2,
+        batchSize: 32,
+        seed: 1,
+        metrics: false,
+        balance,
+        ...(balanceOptions ? { balanceOptions } : {}),
+      });
+      expect(tf.memory().numTensors, balance).toBe(before);
+      expect(h.loss.every(Number.isFinite), balance).toBe(true);
+      m.dispose();
+    }
+  });
+
   it('trains on wasm as on cpu (the scatter-add kernel): the same weights within float tolerance', {
     timeout: scaled(60_000),
   }, async () => {
