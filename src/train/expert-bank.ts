@@ -12,8 +12,8 @@ import { COLUMN_ACTIVATIONS } from '../network/layers/columns.js';
 
 /**
  * The expert bank (issue 18): the E experts of a mixture of experts and the G softmax gates that
- * mix them (MMoE's), computed in a training step as a few wide kernels instead of a few kernels
- * per expert and per gate:
+ * mix them (MMoE's; ple's on one tensor, each over some of the experts), computed in a training
+ * step as a few wide kernels instead of a few kernels per expert and per gate:
  *
  *   experts' first layer   H = act(X [K_1 | ... | K_E] + [b_1 | ... | b_E])    one [in, E*u] product
  *   deeper expert layers   one 2-D product per expert on its columns of H (wasm's batched
@@ -28,8 +28,10 @@ import { COLUMN_ACTIVATIONS } from '../network/layers/columns.js';
  * only the training step's forward pass reads them differently, and the rest of the model (towers,
  * heads) runs from the gates' mixtures as it would. The per-expert path stays the reference (tests
  * compare weights after N steps) and is used where the bank does not apply: experts with dropout,
- * batch norm or an activation other than relu / linear, gates over different experts (ple), an
- * expert or gate whose output is read elsewhere.
+ * batch norm or an activation other than relu / linear, experts on different tensors (ple's
+ * later levels), an expert or gate whose output is read elsewhere. Gates on one tensor over
+ * different experts (ple's first level) mix all of the group's experts, the others with a weight
+ * of 0 (a logit of -1e30).
  *
  * MTGRAPH_EXPERT_BANK=off turns it off.
  */
@@ -74,6 +76,11 @@ export interface ExpertGroup {
   /** Per gate, its mixture (the GateMix layer's output), which the bank computes. */
   readonly mixes: readonly tf.SymbolicTensor[];
   /**
+   * When the gates mix different experts (ple): per gate, the positions of its experts (in its
+   * order) among the group's. The others get a weight of 0 (a logit of -1e30 before the softmax).
+   */
+  readonly members?: ReadonlyArray<readonly number[]>;
+  /**
    * When every gate's mixture is read by one task's one-unit Dense head alone (no tower): per
    * gate, that task and its head. The bank then computes the heads too (before their activation,
    * `[B, G]`, task g's in column g), with the tower bank's head kernels.
@@ -100,13 +107,11 @@ export function expertGroups(
   if (!enabled() || !expertMixKernelAvailable()) return [];
   const { plan } = model;
   const blocks = new Map(plan.blocks.map((b) => [b.id, b]));
-  const byExperts = new Map<string, string[]>();
-  for (const g of plan.gates) {
-    const key = g.experts.join('\u0000');
-    byExperts.set(key, [...(byExperts.get(key) ?? []), g.id]);
-  }
+  // Gates on one tensor (their parent in the plan) form a group over all the experts they mix.
+  const byParent = new Map<string | null, string[]>();
+  for (const g of plan.gates) byParent.set(g.parent, [...(byParent.get(g.parent) ?? []), g.id]);
   const groups: ExpertGroup[] = [];
-  for (const gateIds of byExperts.values()) {
+  for (const gateIds of byParent.values()) {
     const group = groupOf(model, gateIds, blocks, fusedTasks);
     if (group) groups.push(group);
   }
@@ -120,8 +125,15 @@ function groupOf(
   fusedTasks: ReadonlySet<string>,
 ): ExpertGroup | undefined {
   const { plan, layerNames: names } = model;
-  const experts = plan.gates.find((g) => g.id === gateIds[0])!.experts;
+  const lists = gateIds.map((id) => plan.gates.find((g) => g.id === id)!.experts);
+  const experts = [...new Set(lists.flat())];
   if (experts.length < 2) return undefined;
+  const same = lists.every(
+    (l) => l.length === experts.length && l.every((e, i) => e === experts[i]),
+  );
+  const members = same ? undefined : lists.map((l) => l.map((e) => experts.indexOf(e)));
+  // The stacks' Reshape layers: the only readers of the experts' outputs.
+  const stacks = new Set(gateIds.flatMap((id) => names.gates.get(id)?.experts ?? []));
   const layers: DenseLike[][] = [];
   let shape: string | undefined;
   let parent: tf.SymbolicTensor | undefined;
@@ -138,8 +150,11 @@ function groupOf(
       if (dense.length > 0 && l.input !== dense.at(-1)!.output) return undefined;
       dense.push(l);
     }
-    // Inner layers feed only the next one; the last only the gates' stack (one Reshape).
-    if (dense.some((l) => readers(l) !== 1)) return undefined;
+    // Inner layers feed only the next one; the last only the group's gates' stacks.
+    if (dense.slice(0, -1).some((l) => readers(l) !== 1)) return undefined;
+    const last = dense.at(-1)!;
+    if (readers(last) === 0 || last.outboundNodes.some((n) => !stacks.has(n.outboundLayer.name)))
+      return undefined;
     const key = dense.map((d) => `${d.units}:${activationOf(d)}`).join('|');
     if (shape === undefined) shape = key;
     if (key !== shape) return undefined;
@@ -151,12 +166,12 @@ function groupOf(
   const gates: DenseLike[] = [];
   const mixes: tf.SymbolicTensor[] = [];
   let gateParent: tf.SymbolicTensor | undefined;
-  for (const id of gateIds) {
+  for (const [g, id] of gateIds.entries()) {
     const gate = names.gates.get(id);
     if (!gate) return undefined;
     const weights = model.model.getLayer(gate.weights);
     if (!isDense(weights) || activationOf(weights) !== 'softmax') return undefined;
-    if (weights.units !== experts.length || readers(weights) !== 1) return undefined;
+    if (weights.units !== lists[g]!.length || readers(weights) !== 1) return undefined;
     const input = weights.input as tf.SymbolicTensor;
     if (gateParent === undefined) gateParent = input;
     if (input !== gateParent) return undefined;
@@ -168,7 +183,15 @@ function groupOf(
   if (!parent || !gateParent || parent.shape.length !== 2 || gateParent.shape.length !== 2)
     return undefined;
   const heads = headsOf(model, gateIds, mixes, fusedTasks);
-  return { parent, gateParent, layers, gates, mixes, ...(heads ? { heads } : {}) };
+  return {
+    parent,
+    gateParent,
+    layers,
+    gates,
+    mixes,
+    ...(members ? { members } : {}),
+    ...(heads ? { heads } : {}),
+  };
 }
 
 /** The gates' heads when each gate's mixture is read by one task's one-unit Dense head alone (see ExpertGroup.heads). */
@@ -252,6 +275,26 @@ export function expertBankForward(
   const heads = group.heads?.layers as readonly DenseLike[] | undefined;
   const d = layers[L - 1]![0]!.units;
   const sameParent = parent === gateParent;
+  // Gates over some of the experts (see ExpertGroup.members): where each gate's own logits go
+  // among all of them (the pad column, after the own ones, for the others), and back.
+  const members = group.members;
+  const gateSizes = gates.map((g) => g.units);
+  const offsets = gateSizes.map((_, g) => gateSizes.slice(0, g).reduce((a, b) => a + b, 0));
+  const scatter = members
+    ? () => {
+        const pad = offsets[G - 1]! + gateSizes[G - 1]!;
+        const at = new Int32Array(G * E).fill(pad);
+        members.forEach((list, g) => list.forEach((e, j) => (at[g * E + e] = offsets[g]! + j)));
+        return tf.tensor1d(at, 'int32');
+      }
+    : undefined;
+  const gather = members
+    ? () =>
+        tf.tensor1d(
+          members.flatMap((list, g) => list.map((e) => g * E + e)),
+          'int32',
+        )
+    : undefined;
   // The differentiated inputs: the variables (layer by layer kernels then biases, then the gates'), then the parents that need a gradient.
   const variables: tf.Tensor[] = [
     ...layers.flatMap((l) => [...l.map((x) => x.kernel.read()), ...l.map((x) => x.bias!.read())]),
@@ -289,12 +332,16 @@ export function expertBankForward(
       outs.push(outs[l - 1]!.map((h, e) => dense(h, K[e]!, b[e]!, acts[l]!)));
     }
     const S = tf.concat(outs[L - 1]!, 0) as tf.Tensor2D;
-    const logits = dense(
+    const own = dense(
       xg,
       tf.concat(gateKernels, 1) as tf.Tensor2D,
       tf.concat(gateBiases) as tf.Tensor1D,
       'linear',
     );
+    // Gates over some of the experts: each gate's logits at its experts' places, -1e30 elsewhere.
+    const logits = scatter
+      ? (tf.gather(tf.concat([own, tf.fill([B, 1], -1e30)], 1), scatter(), 1) as tf.Tensor2D)
+      : own;
     const P = tf.reshape(tf.softmax(tf.reshape(logits, [B * G, E])), [B, G * E]) as tf.Tensor2D;
     const M = expertMix(P, S, E);
     // The heads' kernels end to end ([d, 1] each), their biases.
@@ -377,9 +424,11 @@ export function expertBankForward(
         db0 = tf.split(summed, E) as tf.Tensor1D[];
       }
       grads[0] = [...(tf.split(tf.matMul(sx!, dz0, true, false), E, 1) as tf.Tensor2D[]), ...db0];
+      // The gates' own logits' gradient (those of the experts they mix).
+      const dOwn = gather ? (tf.gather(dLogits, gather(), 1) as tf.Tensor2D) : dLogits;
       const gateGrads = [
-        ...tf.split(tf.matMul(sxg!, dLogits, true, false), G, 1),
-        ...tf.split(tf.sum(dLogits, 0), G),
+        ...tf.split(tf.matMul(sxg!, dOwn, true, false), gateSizes, 1),
+        ...tf.split(tf.sum(dOwn, 0), gateSizes),
       ];
       const parentGrads: tf.Tensor[] = [];
       if (needsGradient.parent || needsGradient.gateParent) {
@@ -391,7 +440,7 @@ export function expertBankForward(
           gates.map((g) => g.kernel.read()),
           1,
         );
-        const dxg = needsGradient.gateParent ? tf.matMul(dLogits, Wg, false, true) : undefined;
+        const dxg = needsGradient.gateParent ? tf.matMul(dOwn, Wg, false, true) : undefined;
         if (sameParent) {
           if (dx && dxg) parentGrads.push(tf.add(dx, dxg));
           else if (dx) parentGrads.push(dx);

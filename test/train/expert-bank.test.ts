@@ -157,6 +157,37 @@ describe('expert bank', () => {
     }
   });
 
+  it('banks ple’s gates on the input over some of the experts each (one and two levels; heads too), with the same weights', async () => {
+    const one: PlanOptions = {
+      strategy: 'ple',
+      trunk: { units: [6] },
+      ple: { sharedExperts: 2, taskExperts: 1 },
+    };
+    const two: PlanOptions = { ...one, trunk: { units: [6, 4] } };
+    configureExpertBank('on');
+    const m = compile(graph(), { ...two, seed: 3 });
+    const groups = expertGroups(m);
+    // The first level's 5 task gates and shared gate over its 7 experts; the second level's gates
+    // read different tensors (per-expert path).
+    expect(groups.length).toBe(1);
+    expect(groups[0]!.gates.length).toBe(6);
+    expect(groups[0]!.layers[0]!.length).toBe(7);
+    expect(groups[0]!.members?.map((l) => l.length)).toEqual([3, 3, 3, 3, 3, 7]);
+    m.dispose();
+    for (const [planOptions, make, headed] of [
+      [one, graph, false],
+      [two, graph, false],
+      [one, oneUnitGraph, true],
+    ] as const) {
+      const [a, b] = await both(planOptions, OPTIONS, make);
+      expect(trainingView(a)?.experts?.length).toBe(1);
+      expect(trainingView(a)?.experts?.[0]?.heads !== undefined).toBe(headed);
+      expect(maxDiff(a, b)).toBeLessThan(2e-5);
+      a.dispose();
+      b.dispose();
+    }
+  });
+
   it('is equal under loss balancing (uncertainty) and gradient balancing (pcgrad)', async () => {
     for (const [balance, make] of [
       ['uncertainty', graph],
