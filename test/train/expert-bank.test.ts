@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  build,
   compile,
   fit,
   initBackend,
@@ -186,6 +187,39 @@ describe('expert bank', () => {
       a.dispose();
       b.dispose();
     }
+  });
+
+  it('sends the gradient on to experts and gates that read a trunk (a hand-made plan), with the same weights', async () => {
+    const make = (bank: 'on' | 'off') => {
+      configureExpertBank(bank);
+      const base = compile(graph(), { ...MMOE, seed: 3 });
+      const plan = structuredClone(base.plan);
+      base.dispose();
+      plan.blocks.unshift({
+        id: 'trunk',
+        parent: null,
+        tasks: plan.tasks.map((t) => t.id),
+        layers: [{ units: 7, activation: 'relu', dropout: 0, batchNorm: false }],
+        role: 'shared',
+      });
+      for (const b of plan.blocks) if (b.role === 'expert') b.parent = 'trunk';
+      for (const g of plan.gates) g.parent = 'trunk';
+      return build(plan);
+    };
+    const a = make('on');
+    await fit(a, DATA, OPTIONS);
+    expect(trainingView(a)?.experts?.[0]?.parent).not.toBe(a.model.inputs[0]);
+    const b = make('off');
+    await fit(b, DATA, OPTIONS);
+    expect(trainingView(b)).toBeUndefined();
+    expect(maxDiff(a, b)).toBeLessThan(2e-5);
+    const trunk = (m: MtgraphModel) =>
+      Array.from(m.model.getLayer('trunk.dense0').getWeights()[0]!.dataSync());
+    const fresh = make('off');
+    expect(Math.max(...trunk(a).map((v, i) => Math.abs(v - trunk(fresh)[i]!)))).toBeGreaterThan(
+      0.01,
+    );
+    for (const m of [a, b, fresh]) m.dispose();
   });
 
   it('is equal under loss balancing (uncertainty) and gradient balancing (pcgrad)', async () => {
