@@ -234,8 +234,11 @@ function headsOf(
 /** Per group, the tensors its last forward pass kept for a gradient that has not run (see expertBankForward). */
 const unused = new WeakMap<ExpertGroup, tf.Tensor[]>();
 
-/** `act(a b + bias)` as one kernel (tfjs's fused op splits it while a gradient is recorded). */
-function dense(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D, activation: Activation) {
+/**
+ * `act(a b + bias)` as one kernel (tfjs's fused op splits it in three while a gradient is
+ * recorded). No gradient of its own: for the forward pass of a custom gradient.
+ */
+export function dense(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D, activation: Activation) {
   const [B, k] = a.shape;
   const n = b.shape[1];
   const out = tf

@@ -3,6 +3,7 @@ import type { MtgraphModel } from '../network/types.js';
 import { envVar } from '../platform/index.js';
 import { COLUMN_ACTIVATIONS } from '../network/layers/columns.js';
 import { bankHead, bankHeadGrad, bankHeadKernelAvailable } from '../backend/bank-head-kernel.js';
+import { dense } from './expert-bank.js';
 
 /**
  * The tower bank (issue 18): many towers that read one tensor, each a stack of dense layers and a
@@ -143,7 +144,7 @@ export function towerGroups(model: MtgraphModel, fusedTasks: ReadonlySet<string>
 
 /**
  * One layer (relu or linear) and one-unit heads as one differentiable function of the stacked
- * weights: forward the [in, T*u] product (bias and activation fused) and one MtgraphBankHead
+ * weights: forward the [in, T*u] product (bias and activation fused: one kernel) and one MtgraphBankHead
  * kernel; backward one MtgraphBankHeadGrad kernel (the heads' gradients, the hidden gradient
  * before the relu and its bias gradient in one pass) and one product for the kernels' gradient
  * (and one for the parent's, when it is not the model's input).
@@ -160,7 +161,7 @@ function oneLayerBank(
     const [K, b, w, c] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
     const x = parentNeedsGradient ? (args[4] as tf.Tensor2D) : parent;
     const save = args[inputs.length] as tf.GradSaveFunc;
-    const h = tf.fused.matMul({ a: x, b: K, bias: b, activation }) as tf.Tensor2D;
+    const h = dense(x, K, b, activation);
     // What the gradient reads must be saved: the forward pass's intermediates are freed after it.
     save(parentNeedsGradient ? [h, w, x, K] : [h, w, x]);
     return {
