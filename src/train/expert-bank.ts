@@ -357,7 +357,7 @@ export function expertBankForward(
     // to the group's next one.
     save([x, xg]);
     tf.dispose(unused.get(group));
-    const kept = [H0, S, P, ...(heads ? [M, w!] : []), ...outs.slice(1, L - 1).flat()].map((t) =>
+    const kept = [H0, S, P, ...(heads ? [M, w!] : []), ...outs.slice(0, L - 1).flat()].map((t) =>
       tf.keep(t),
     );
     unused.set(group, kept);
@@ -389,8 +389,7 @@ export function expertBankForward(
         headGrads = [...tf.split(dw, G).map((k) => tf.reshape(k, [d, 1])), ...tf.split(dc, G)];
       }
       // Per layer l >= 1, per expert, its input (the previous layer's output).
-      const inputsOf = (l: number): tf.Tensor2D[] =>
-        l === 1 ? (tf.split(sH0!, E, 1) as tf.Tensor2D[]) : inner.slice((l - 2) * E, (l - 1) * E);
+      const inputsOf = (l: number): tf.Tensor2D[] => inner.slice((l - 1) * E, l * E);
       const [dS, dLogits, dbLast] = expertMixGrad(
         sP!,
         sS!,
