@@ -82,7 +82,7 @@ interface WasmLike {
   dataIdNextNumber: number;
 }
 
-/** Per task, the count of labelled entries of the rows `perm[start .. start + size)` (weights > 0 when weighted). */
+/** Per task, the count of labelled entries (over its label columns) of the rows `perm[start .. start + size)` (weights > 0 when weighted). */
 export function labelCounts(
   spec: EngineSpec,
   mask: Float32Array,
@@ -93,10 +93,15 @@ export function labelCounts(
 ): void {
   const L = spec.labels;
   spec.tasks.forEach((task, t) => {
+    // Every label column of the task (one for a class index, one per output otherwise).
+    const width = task.kind === 'ce' ? 1 : task.units;
     let den = 0;
     for (let i = 0; i < size; i++) {
-      const m = mask[perm[start + i]! * L + task.label]!;
-      den += spec.weighted ? (m > 0 ? 1 : 0) : m;
+      const row = perm[start + i]! * L + task.label;
+      for (let k = 0; k < width; k++) {
+        const m = mask[row + k]!;
+        den += spec.weighted ? (m > 0 ? 1 : 0) : m;
+      }
     }
     out[t] = den;
   });
@@ -319,21 +324,11 @@ export class DenseEngine {
       const coef = task.weight / Math.max(dens[t]!, 1);
       let num = 0;
       for (let i = 0; i < B; i++) {
-        const m = Mb[i * L + task.label]!;
-        const yv = Yb[i * L + task.label]!;
         const zi = z0 + i * Zw + task.z;
         const di = d0 + i * Zw + task.z;
-        if (task.kind === 'mse') {
-          const e = h[zi]! - yv;
-          num += m * e * e;
-          h[di] = coef * m * 2 * e;
-        } else if (task.kind === 'bce') {
-          const p = 1 / (1 + Math.exp(-h[zi]!));
-          const q = p < EPSILON ? EPSILON : p > 1 - EPSILON ? 1 - EPSILON : p;
-          num += m * -(yv * Math.log(q) + (1 - yv) * Math.log(1 - q));
-          h[di] = q === p ? coef * m * (p - yv) : 0;
-          if (Number.isNaN(p)) h[di] = NaN;
-        } else {
+        if (task.kind === 'ce') {
+          const m = Mb[i * L + task.label]!;
+          const yv = Yb[i * L + task.label]!;
           const u = task.units;
           let max = -Infinity;
           for (let k = 0; k < u; k++) max = Math.max(max, h[zi + k]!);
@@ -346,6 +341,23 @@ export class DenseEngine {
             for (let k = 0; k < u; k++)
               h[di + k] = coef * m * (Math.exp(h[zi + k]! - max) / sum - (k === c ? 1 : 0));
           } else if (!Number.isFinite(picked)) for (let k = 0; k < u; k++) h[di + k] = NaN;
+          continue;
+        }
+        // Element-wise losses: one label column per output (multilabel, several regression outputs).
+        for (let k = 0; k < task.units; k++) {
+          const m = Mb[i * L + task.label + k]!;
+          const yv = Yb[i * L + task.label + k]!;
+          if (task.kind === 'mse') {
+            const e = h[zi + k]! - yv;
+            num += m * e * e;
+            h[di + k] = coef * m * 2 * e;
+          } else {
+            const p = 1 / (1 + Math.exp(-h[zi + k]!));
+            const q = p < EPSILON ? EPSILON : p > 1 - EPSILON ? 1 - EPSILON : p;
+            num += m * -(yv * Math.log(q) + (1 - yv) * Math.log(1 - q));
+            h[di + k] = q === p ? coef * m * (p - yv) : 0;
+            if (Number.isNaN(p)) h[di + k] = NaN;
+          }
         }
       }
       nums[t] = num;

@@ -203,7 +203,6 @@ function structureOf(model: MtgraphModel, objective: Objective): Structure | und
     const labelWidth = objective.widths[t]!;
     if (rule.kind !== 'ce' && labelWidth !== head.units) return undefined;
     if (rule.kind === 'ce' && labelWidth !== 1) return undefined;
-    if (rule.kind !== 'ce' && head.units !== 1) return undefined;
     tasks.push({ kind: rule.kind, z, units: head.units, label, weight: task.weight });
     label += labelWidth;
   }

@@ -149,6 +149,38 @@ describe('the fast step (#18)', () => {
     r.reference.dispose();
   });
 
+  it('covers multilabel heads and regression heads of several outputs (a label column per output, some masked)', async () => {
+    const g = () => {
+      const graph = new TaskGraph({ input: { features: 5 } });
+      graph.addTask('pair', { kind: 'regression', outputs: 2 });
+      graph.addTask('tags', { kind: 'multilabel', labels: 3 });
+      graph.addTask('c0', { kind: 'multiclass', classes: 3 });
+      return graph;
+    };
+    const x = DATA.x;
+    const d = {
+      x,
+      y: {
+        pair: x.map((v, i) => (i % 9 === 4 ? null : [v[0]! - v[1]!, v[2]! * 2])),
+        tags: x.map((v) => [v[4]! > 0 ? 1 : 0, v[3]! + v[1]! > 0 ? 1 : 0, v[0]! > 0.5 ? 1 : 0]),
+        c0: DATA.y.c0,
+      },
+    };
+    configureFastStep('on');
+    const probe = compile(g(), { ...HARD, seed: 3 });
+    expect(refusal(probe, OPTIONS)).toBeUndefined();
+    probe.dispose();
+    const r = await both(HARD, OPTIONS, d as unknown as typeof DATA, g);
+    expect(r.moved).toBeGreaterThan(0.01);
+    expect(maxDiff(r.fast, r.reference)).toBeLessThan(2e-5);
+    for (const id of Object.keys(r.fastHistory.taskLoss))
+      r.fastHistory.taskLoss[id]!.forEach((l, e) =>
+        expect(l).toBeCloseTo(r.referenceHistory.taskLoss[id]![e]!, 5),
+      );
+    r.fast.dispose();
+    r.reference.dispose();
+  });
+
   it('resumes from a checkpoint to the weights of a straight run (weights and Adam state written back every epoch)', async () => {
     configureFastStep('on');
     const options = { ...OPTIONS, epochs: 3 };
