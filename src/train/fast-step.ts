@@ -17,8 +17,9 @@ import type { ResolvedFitOptions } from './options.js';
 
 /**
  * The fast step (issue 18): a whole training epoch of a plain dense network — one chain of Dense
- * layers (relu, tanh, sigmoid or linear) from the input, and Dense or fused (MultiHead) heads on
- * its last layer — with the static balancer, no penalty and Adam / AdamW, computed on flat
+ * layers (relu, tanh, sigmoid or linear) from the input, and one head layer on its last layer (a
+ * fused MultiHead, or the Dense head of a single task) — with the static balancer, no penalty and
+ * Adam / AdamW, computed on flat
  * Float32Array buffers without the tfjs engine: per step, the batch's rows are copied in, each
  * layer's forward product, the masked losses and their gradient, each layer's backward products
  * and the Adam update run as plain loops (small products) or as direct calls of the wasm backend's
@@ -34,6 +35,8 @@ import type { ResolvedFitOptions } from './options.js';
  * everything else: other layers (dropout, batch norm, gates, towers...), other balancers,
  * penalties and regularisers, gradient clipping, other optimizers, other backends.
  *
+ * The arithmetic is dense-engine.ts's; with two threads (MTGRAPH_FAST_STEP_THREADS=2, Node only) a
+ * worker with its own engine computes half of each batch (src/platform/fast-peer.ts).
  * MTGRAPH_FAST_STEP=off turns it off (or `configureFastStep('off')`).
  */
 
@@ -159,6 +162,9 @@ function structureOf(model: MtgraphModel, objective: Objective): Structure | und
     if (reads !== tip) return undefined;
     if (cls === 'Dense' && isDense(l) && outputLayers.has(l)) {
       const idx = m.outputs.findIndex((o) => o.sourceLayer === l);
+      // Its activation is the task's head activation, which the loss applies to Z.
+      const task = model.plan.tasks[idx];
+      if (!task || activationOf(l) !== model.plan.heads[task.id]?.activation) return undefined;
       columns.set(idx, width);
       heads.push({ layer: l, kernel: l.kernel.read(), bias: l.bias!.read(), width: l.units });
       width += l.units;

@@ -181,6 +181,26 @@ describe('the fast step (#18)', () => {
     r.reference.dispose();
   });
 
+  it('covers a single task, whose head is one Dense layer with its activation', async () => {
+    for (const kind of ['binary', 'regression'] as const) {
+      const g = () => {
+        const graph = new TaskGraph({ input: { features: 5 } });
+        graph.addTask('only', { kind });
+        return graph;
+      };
+      const d = { x: DATA.x, y: { only: kind === 'binary' ? DATA.y.b0 : DATA.y.r0 } };
+      configureFastStep('on');
+      const probe = compile(g(), { ...HARD, seed: 3 });
+      expect(refusal(probe, OPTIONS), kind).toBeUndefined();
+      probe.dispose();
+      const r = await both(HARD, OPTIONS, d as unknown as typeof DATA, g);
+      expect(r.moved, kind).toBeGreaterThan(0.01);
+      expect(maxDiff(r.fast, r.reference), kind).toBeLessThan(2e-5);
+      r.fast.dispose();
+      r.reference.dispose();
+    }
+  });
+
   it('resumes from a checkpoint to the weights of a straight run (weights and Adam state written back every epoch)', async () => {
     configureFastStep('on');
     const options = { ...OPTIONS, epochs: 3 };
