@@ -49,12 +49,11 @@ export function explain(plan: Plan, options: ExplainOptions = {}): string {
   lines.push(`  input (${plan.input.features})`);
   // Embedded columns: each one's table, shared by every task, joined to the numeric columns.
   for (const e of plan.embeddings ?? []) {
+    const by = e.lookup === 'ids' ? ', by the CSV preprocessing' : '';
     const how =
-      e.lookup === 'vocabulary'
-        ? `vocabulary of ${fmt(e.rows - 1)} value(s)${(e.minCount ?? 1) > 1 ? ` seen >= ${e.minCount} times` : ''} + 1 out-of-vocabulary row`
-        : e.lookup === 'hash'
-          ? `${fmt(e.rows)} hash buckets`
-          : `${fmt(e.rows)} ids from the CSV preprocessing${e.buckets !== undefined ? ` (${fmt(e.buckets)} hash buckets)` : ''}`;
+      e.buckets !== undefined
+        ? `${fmt(e.rows)} hash buckets${by}`
+        : `vocabulary of ${fmt(e.rows - 1)} value(s)${(e.minCount ?? 1) > 1 ? ` seen >= ${e.minCount} times` : ''} + 1 out-of-vocabulary row${by}`;
     lines.push(
       `    embedding ${e.column}: ${fmt(e.rows)} x ${e.dim} (${how}) [${fmt(plan.params.embeddings?.[e.column] ?? e.rows * e.dim)} params]`,
     );

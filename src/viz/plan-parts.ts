@@ -105,7 +105,7 @@ function fullParts(plan: Plan): PartGraph {
     tip: `input: ${input.features} features${input.columns ? ` (${input.columns.join(', ')})` : ''}${tables
       .map(
         ({ e, params }) =>
-          `; ${e.column} embedded: a table of ${e.rows} rows x ${e.dim} (${e.lookup === 'hash' ? 'hash buckets' : e.lookup === 'vocabulary' ? 'vocabulary + out-of-vocabulary row' : 'ids from the CSV preprocessing'}), ${params} params, shared by all tasks`,
+          `; ${e.column} embedded: a table of ${e.rows} rows x ${e.dim} (${e.buckets !== undefined ? 'hash buckets' : 'vocabulary + out-of-vocabulary row'}${e.lookup === 'ids' ? ', by the CSV preprocessing' : ''}), ${params} params, shared by all tasks`,
       )
       .join('')}`,
   });
