@@ -36,9 +36,28 @@ export class Pick extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor2D;
-      return tf.gather(x, tf.tensor1d(this.columns, 'int32'), 1);
+      // Runs of consecutive columns as slices (joined when several): the same values as a gather
+      // along the feature axis, which the wasm backend does element by element (about 3x slower
+      // for the numeric columns around a few embedded ones).
+      const parts = this.runs.map(([begin, size]) => tf.slice(x, [0, begin], [-1, size]));
+      return parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
     });
   }
+
+  /** The columns as runs [first column, count] of consecutive ones, in order. */
+  private get runs(): Array<[number, number]> {
+    if (!this.cachedRuns) {
+      const runs: Array<[number, number]> = [];
+      for (const c of this.columns) {
+        const last = runs.at(-1);
+        if (last && last[0] + last[1] === c) last[1]++;
+        else runs.push([c, 1]);
+      }
+      this.cachedRuns = runs;
+    }
+    return this.cachedRuns;
+  }
+  private cachedRuns: Array<[number, number]> | undefined;
 
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), columns: [...this.columns] };
