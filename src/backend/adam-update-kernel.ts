@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { envVar } from '../platform/index.js';
 import { type WasmBackend, wasmKernelsVeto } from './kernel-patch.js';
+import { heapModule } from './heap-module.js';
 import { ADAM_UPDATE_WASM } from './wasm/adam_update.wasm.js';
 
 /**
@@ -22,21 +23,6 @@ import { ADAM_UPDATE_WASM } from './wasm/adam_update.wasm.js';
  */
 export const ADAM_UPDATE_KERNEL = 'MtgraphAdamUpdate';
 
-/** A WebAssembly.Memory (the project's TypeScript libs do not declare WebAssembly). */
-interface Memory {
-  readonly buffer: ArrayBufferLike;
-}
-interface WasmModuleHost {
-  wasm: { asm: { memory: Memory } };
-}
-const WebAssemblyApi = (
-  globalThis as unknown as {
-    WebAssembly: {
-      Module: new (bytes: Uint8Array) => object;
-      Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-    };
-  }
-).WebAssembly;
 type N = number;
 interface Simd {
   update(
@@ -58,34 +44,9 @@ interface Simd {
     nlr: N,
   ): number;
 }
-const instances = new WeakMap<Memory, Simd | null>();
 
-/** The bytes of a base64 string (`atob`: browsers and Node alike; no Buffer). */
-function base64Bytes(text: string): Uint8Array {
-  const binary = (globalThis as unknown as { atob(s: string): string }).atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-/** The SIMD module bound to the backend's memory, or null when it cannot be (a shared memory, no SIMD). */
-function simdFor(backend: unknown): Simd | null {
-  const memory = (backend as Partial<WasmModuleHost>).wasm?.asm.memory;
-  if (!memory) return null;
-  let simd = instances.get(memory);
-  if (simd === undefined) {
-    try {
-      if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
-        throw new Error('shared memory');
-      const module = new WebAssemblyApi.Module(base64Bytes(ADAM_UPDATE_WASM));
-      simd = new WebAssemblyApi.Instance(module, { env: { memory } }).exports as unknown as Simd;
-    } catch {
-      simd = null;
-    }
-    instances.set(memory, simd);
-  }
-  return simd;
-}
+/** The SIMD module on the wasm backend's heap, or null (not wasm, a shared memory, no SIMD). */
+const simdFor = heapModule<Simd>(ADAM_UPDATE_WASM);
 
 type Info = tf.TensorInfo;
 const f32 = Math.fround;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type CpuBackend, type WasmBackend, wasmKernelsVeto } from './kernel-patch.js';
+import { heapModule } from './heap-module.js';
 import { BANK_HEAD_WASM } from './wasm/bank_head.wasm.js';
 
 /**
@@ -92,54 +93,14 @@ function shapesOf(h: tf.TensorInfo, w: tf.TensorInfo, u: number): Shapes {
 
 type Kernel = tf.KernelFunc;
 
-/** A WebAssembly.Memory (the project's TypeScript libs do not declare WebAssembly). */
-interface Memory {
-  readonly buffer: ArrayBufferLike;
-}
-interface WasmModuleHost {
-  wasm: { asm: { memory: Memory } };
-}
-const WebAssemblyApi = (
-  globalThis as unknown as {
-    WebAssembly: {
-      Module: new (bytes: Uint8Array) => object;
-      Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-    };
-  }
-).WebAssembly;
 type I = number;
 interface Simd {
   forward(h: I, w: I, c: I, out: I, B: I, T: I, u: I): void;
   backward(h: I, w: I, dy: I, dh: I, dw: I, dc: I, db: I, B: I, T: I, u: I, relu: I): void;
 }
-const instances = new WeakMap<Memory, Simd | null>();
 
-/** The bytes of a base64 string (`atob`: browsers and Node alike; no Buffer). */
-function base64Bytes(text: string): Uint8Array {
-  const binary = (globalThis as unknown as { atob(s: string): string }).atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-/** The SIMD module bound to the backend's memory, or null when it cannot be (a shared memory, no SIMD). */
-function simdFor(backend: unknown): Simd | null {
-  const memory = (backend as Partial<WasmModuleHost>).wasm?.asm.memory;
-  if (!memory) return null;
-  let simd = instances.get(memory);
-  if (simd === undefined) {
-    try {
-      if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
-        throw new Error('shared memory');
-      const module = new WebAssemblyApi.Module(base64Bytes(BANK_HEAD_WASM));
-      simd = new WebAssemblyApi.Instance(module, { env: { memory } }).exports as unknown as Simd;
-    } catch {
-      simd = null;
-    }
-    instances.set(memory, simd);
-  }
-  return simd;
-}
+/** The SIMD module on the wasm backend's heap, or null (not wasm, a shared memory, no SIMD). */
+const simdFor = heapModule<Simd>(BANK_HEAD_WASM);
 
 const wasmForward: Kernel = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as WasmBackend;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type CpuBackend, type WasmBackend, wasmKernelsVeto } from './kernel-patch.js';
+import { heapModule } from './heap-module.js';
 import { EXPERT_MIX_WASM } from './wasm/expert_mix.wasm.js';
 
 /**
@@ -215,55 +216,15 @@ const cpuJoin: Kernel = ({ inputs, backend, attrs }) => {
   return [c.makeTensorInfo([B, W], 'float32', dz), c.makeTensorInfo([W], 'float32', db)];
 };
 
-/** A WebAssembly.Memory (the project's TypeScript libs do not declare WebAssembly). */
-interface Memory {
-  readonly buffer: ArrayBufferLike;
-}
-interface WasmModuleHost {
-  wasm: { asm: { memory: Memory } };
-}
-const WebAssemblyApi = (
-  globalThis as unknown as {
-    WebAssembly: {
-      Module: new (bytes: Uint8Array) => object;
-      Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-    };
-  }
-).WebAssembly;
 type I = number;
 interface Simd {
   join(dz: I, dh: I, h: I, B: I, u: I, stride: I, db: I, relu: I): void;
   forward(p: I, s: I, out: I, B: I, G: I, E: I, d: I): void;
   backward(p: I, s: I, dout: I, ds: I, dl: I, db: I, B: I, G: I, E: I, d: I, relu: I): void;
 }
-const instances = new WeakMap<Memory, Simd | null>();
 
-/** The bytes of a base64 string (`atob`: browsers and Node alike; no Buffer). */
-function base64Bytes(text: string): Uint8Array {
-  const binary = (globalThis as unknown as { atob(s: string): string }).atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-/** The SIMD module bound to the backend's memory, or null when it cannot be (a shared memory, no SIMD). */
-function simdFor(backend: unknown): Simd | null {
-  const memory = (backend as Partial<WasmModuleHost>).wasm?.asm.memory;
-  if (!memory) return null;
-  let simd = instances.get(memory);
-  if (simd === undefined) {
-    try {
-      if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
-        throw new Error('shared memory');
-      const module = new WebAssemblyApi.Module(base64Bytes(EXPERT_MIX_WASM));
-      simd = new WebAssemblyApi.Instance(module, { env: { memory } }).exports as unknown as Simd;
-    } catch {
-      simd = null;
-    }
-    instances.set(memory, simd);
-  }
-  return simd;
-}
+/** The SIMD module on the wasm backend's heap, or null (not wasm, a shared memory, no SIMD). */
+const simdFor = heapModule<Simd>(EXPERT_MIX_WASM);
 
 const wasmForward: Kernel = ({ inputs, backend, attrs }) => {
   const w = backend as unknown as WasmBackend;

@@ -7,6 +7,7 @@ import {
   type WasmBackend,
   wasmKernelsVeto,
 } from './kernel-patch.js';
+import { type HeapMemory, heapModule } from './heap-module.js';
 import { LAPLACIAN_WASM } from './wasm/laplacian.wasm.js';
 
 /**
@@ -96,32 +97,10 @@ function check(xs: readonly Info[], rows: number, L: ArrayLike<number>): number 
   return pieces;
 }
 
-/** The bytes of a base64 string (`atob`: browsers and Node alike; no Buffer). */
-function base64Bytes(text: string): Uint8Array {
-  const binary = (globalThis as unknown as { atob(s: string): string }).atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-/** A WebAssembly.Memory (the project's TypeScript libs do not declare WebAssembly). */
-interface Memory {
-  readonly buffer: ArrayBufferLike;
-}
-/** The part of the WebAssembly global used here. */
-const WebAssemblyApi = (
-  globalThis as unknown as {
-    WebAssembly: {
-      Module: new (bytes: Uint8Array) => object;
-      Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-    };
-  }
-).WebAssembly;
-
 /** What the wasm kernel uses of the wasm backend beyond WasmBackend: its Emscripten module. */
 interface WasmModuleHost {
   wasm: {
-    asm: { memory: Memory };
+    asm: { memory: HeapMemory };
     _malloc(bytes: number): number;
     _free(at: number): void;
     HEAP32: Int32Array;
@@ -130,24 +109,11 @@ interface WasmModuleHost {
 }
 
 type LaplacianFn = (plan: number, rows: number, n: number) => number;
-const instances = new WeakMap<Memory, LaplacianFn | null>();
+const laplacianModule = heapModule<{ laplacian: LaplacianFn }>(LAPLACIAN_WASM);
 
-/** The SIMD module bound to this memory, or null when it cannot be (a shared memory, no SIMD). */
-function simdFor(memory: Memory): LaplacianFn | null {
-  let fn = instances.get(memory);
-  if (fn === undefined) {
-    try {
-      if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
-        throw new Error('shared memory');
-      const module = new WebAssemblyApi.Module(base64Bytes(LAPLACIAN_WASM));
-      fn = new WebAssemblyApi.Instance(module, { env: { memory } }).exports
-        .laplacian as LaplacianFn;
-    } catch {
-      fn = null;
-    }
-    instances.set(memory, fn);
-  }
-  return fn;
+/** The SIMD function on the wasm backend's heap, or null (a shared memory, no SIMD). */
+function simdFor(backend: unknown): LaplacianFn | null {
+  return laplacianModule(backend)?.laplacian ?? null;
 }
 
 const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -157,7 +123,7 @@ const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const value = b.makeOutput([], 'float32');
   const gs = xs.map((x) => b.makeOutput([...x.shape], 'float32'));
   const view = (t: Info) => b.typedArrayFromHeap(t) as Float32Array;
-  const simd = simdFor(b.wasm.asm.memory);
+  const simd = simdFor(b);
   let total = 0;
   if (simd) {
     const words = rows * 3 + 2 * entries.reduce((s, e) => s + e.length, 0);
@@ -239,8 +205,7 @@ export function laplacianKernelAvailable(): boolean {
 export function laplacianKernelImplementation(): 'wasm-simd' | 'javascript' | undefined {
   if (!laplacianKernelAvailable()) return undefined;
   const backend = tf.backend() as unknown as Partial<WasmModuleHost>;
-  if (tf.getBackend() === 'wasm' && backend.wasm && simdFor(backend.wasm.asm.memory))
-    return 'wasm-simd';
+  if (tf.getBackend() === 'wasm' && backend.wasm && simdFor(backend)) return 'wasm-simd';
   return 'javascript';
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type CpuBackend, type WasmBackend, wasmKernelsVeto } from './kernel-patch.js';
+import { heapModule } from './heap-module.js';
 import { SEGMENT_SUM_WASM } from './wasm/segment_sum.wasm.js';
 
 /**
@@ -61,51 +62,12 @@ function shapesOf(x: tf.TensorInfo, ids: tf.TensorInfo, segments: number): Shape
   return { n, width: inner.reduce((a, b) => a * b, 1), outShape: [segments, ...inner] };
 }
 
-/** A WebAssembly.Memory (the project's TypeScript libs do not declare WebAssembly). */
-interface Memory {
-  readonly buffer: ArrayBufferLike;
-}
-interface WasmModuleHost {
-  wasm: { asm: { memory: Memory } };
-}
-const WebAssemblyApi = (
-  globalThis as unknown as {
-    WebAssembly: {
-      Module: new (bytes: Uint8Array) => object;
-      Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-    };
-  }
-).WebAssembly;
 interface Simd {
   sum(x: number, ids: number, out: number, n: number, width: number, segments: number): void;
 }
-const instances = new WeakMap<Memory, Simd | null>();
 
-function base64Bytes(text: string): Uint8Array {
-  const binary = (globalThis as unknown as { atob(s: string): string }).atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-/** The SIMD module bound to the backend's memory, or null when it cannot be (a shared memory, no SIMD). */
-function simdFor(backend: unknown): Simd | null {
-  const memory = (backend as Partial<WasmModuleHost>).wasm?.asm.memory;
-  if (!memory) return null;
-  let simd = instances.get(memory);
-  if (simd === undefined) {
-    try {
-      if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
-        throw new Error('shared memory');
-      const module = new WebAssemblyApi.Module(base64Bytes(SEGMENT_SUM_WASM));
-      simd = new WebAssemblyApi.Instance(module, { env: { memory } }).exports as unknown as Simd;
-    } catch {
-      simd = null;
-    }
-    instances.set(memory, simd);
-  }
-  return simd;
-}
+/** The SIMD module on the wasm backend's heap, or null (not wasm, a shared memory, no SIMD). */
+const simdFor = heapModule<Simd>(SEGMENT_SUM_WASM);
 
 type Inputs = { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
 

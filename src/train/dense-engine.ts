@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { EPSILON } from './loss-registry.js';
 import { DENSE_STEP_WASM } from '../backend/wasm/dense_step.wasm.js';
+import { heapModule } from '../backend/heap-module.js';
 
 /**
  * The arithmetic of the fast step (fast-step.ts) on one batch, on flat buffers: a chain of dense
@@ -584,39 +585,11 @@ interface DenseSimd {
   reluback(a: I, d: I, db: I, rows: I, cols: I): void;
   transpose(src: I, dst: I, R: I, C: I): void;
 }
-const WebAssemblyApi = (
-  globalThis as unknown as {
-    WebAssembly: {
-      Module: new (bytes: Uint8Array) => object;
-      Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-    };
-  }
-).WebAssembly;
-const simdModules = new WeakMap<object, DenseSimd | null>();
+const denseModule = heapModule<DenseSimd>(DENSE_STEP_WASM);
 
 /** The SIMD module bound to the wasm backend's memory, or undefined (a shared memory, no SIMD). */
 function denseSimd(backend: unknown): DenseSimd | undefined {
-  const memory = (backend as { wasm?: { asm?: { memory?: { buffer: ArrayBufferLike } } } }).wasm
-    ?.asm?.memory;
-  if (!memory) return undefined;
-  let simd = simdModules.get(memory);
-  if (simd === undefined) {
-    try {
-      if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
-        throw new Error('shared memory');
-      const bytes = Uint8Array.from(
-        (globalThis as unknown as { atob(s: string): string }).atob(DENSE_STEP_WASM),
-        (c) => c.charCodeAt(0),
-      );
-      const module = new WebAssemblyApi.Module(bytes);
-      simd = new WebAssemblyApi.Instance(module, { env: { memory } })
-        .exports as unknown as DenseSimd;
-    } catch {
-      simd = null;
-    }
-    simdModules.set(memory, simd);
-  }
-  return simd ?? undefined;
+  return denseModule(backend) ?? undefined;
 }
 
 const PERM = new Uint8Array(new Int32Array([1, 0]).buffer);
