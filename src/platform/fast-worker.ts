@@ -5,7 +5,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../backend/index.js';
 import { DenseEngine } from '../train/dense-engine.js';
-import { DONE, QUIT, REQUEST, SIZE, START, type PeerData } from './fast-peer.js';
+import {
+  DONE,
+  MAIN_ASLEEP,
+  QUIT,
+  REQUEST,
+  SIZE,
+  START,
+  WORKER_ASLEEP,
+  announce,
+  awaitChange,
+  type PeerData,
+} from './fast-peer.js';
 
 const data = workerData as PeerData;
 await initBackend({ backend: data.backend as 'wasm' | 'cpu' });
@@ -23,16 +34,14 @@ const mine = new Float64Array(nums.length);
 parentPort!.postMessage('ready');
 let seen = 0;
 for (;;) {
-  Atomics.wait(control, REQUEST, seen);
-  seen = Atomics.load(control, REQUEST);
+  seen = awaitChange(control, REQUEST, seen, WORKER_ASLEEP);
   if (Atomics.load(control, QUIT) === 1) break;
   engine.params().set(params);
   engine.gather(x, y, mask, perm, control[START]!, control[SIZE]!);
   engine.forwardBackward(dens, mine);
   grads.set(engine.grads());
   nums.set(mine);
-  Atomics.store(control, DONE, seen);
-  Atomics.notify(control, DONE);
+  announce(control, DONE, seen, MAIN_ASLEEP);
 }
 engine.dispose();
 parentPort!.close();

@@ -126,6 +126,8 @@ export class DenseEngine {
   private readonly G: Buf;
   private readonly M: Buf;
   private readonly V: Buf;
+  /** Another thread's gradients, copied in to be added to G (two-thread steps). */
+  private readonly G2: Buf;
   /** Activations: A[0] the batch's features, A[l + 1] layer l's output; Z the heads' outputs. */
   private readonly A: Buf[];
   private readonly Z: Buf;
@@ -167,6 +169,7 @@ export class DenseEngine {
     this.G = mk(total);
     this.M = mk(total);
     this.V = mk(total);
+    this.G2 = mk(total);
     const slot = (p: Buf, i: number): Buf => {
       const b: Buf = { at: p.at + offsets[i]!, size: sizes[i]!, id: 0 };
       bufs.push(b);
@@ -387,6 +390,21 @@ export class DenseEngine {
   }
 
   /**
+   * G += `other` (another thread's gradients of the same parameters, e.g. a SharedArrayBuffer's):
+   * on wasm copied next to G and added by the SIMD module.
+   */
+  addGradients(other: Float32Array): void {
+    const h = this.view();
+    const { G, G2 } = this;
+    if (this.simd) {
+      h.set(other.subarray(0, G.size), G2.at);
+      this.simd.accumulate(G.at * 4, G2.at * 4, Math.ceil(G.size / 4) * 4);
+      return;
+    }
+    for (let k = 0; k < G.size; k++) h[G.at + k] = h[G.at + k]! + other[k]!;
+  }
+
+  /**
    * Adam on the flat parameters with the gradients now in G (AdamW: the decoupled decay first, as
    * fit's update knobs apply it). Returns a probe: NaN unless every gradient value was finite.
    */
@@ -584,6 +602,7 @@ interface DenseSimd {
   colsum(src: I, dst: I, rows: I, cols: I): void;
   reluback(a: I, d: I, db: I, rows: I, cols: I): void;
   transpose(src: I, dst: I, R: I, C: I): void;
+  accumulate(dst: I, src: I, n: I): void;
 }
 const denseModule = heapModule<DenseSimd>(DENSE_STEP_WASM);
 

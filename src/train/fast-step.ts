@@ -279,8 +279,8 @@ export interface FastPeer {
   setOrder(perm: Int32Array): void;
   /** Starts the gradient of rows `perm[start .. start + size)` (dens: the whole batch's label counts). */
   start(params: Float32Array, start: number, size: number, dens: Float64Array): void;
-  /** Waits for it; adds its gradients to `grads` and its loss sums to `nums`. */
-  finish(grads: Float32Array, nums: Float64Array): void;
+  /** Waits for it; adds its loss sums to `nums` and returns its gradients (valid until the next start). */
+  finish(nums: Float64Array): Float32Array;
   close(): void;
 }
 
@@ -385,7 +385,7 @@ export class FastStep {
     peer?.start(engine.params(), start + mine, size - mine, dens);
     engine.gather(this.x, this.y, this.mask, perm, start, mine);
     engine.forwardBackward(dens, nums);
-    peer?.finish(engine.grads(), nums);
+    if (peer) engine.addGradients(peer.finish(nums));
     const finite = this.finite;
     let objective = 0;
     for (let t = 0; t < T; t++) {

@@ -288,60 +288,72 @@ describe('the fast step (#18)', () => {
   });
 });
 
+/**
+ * A worker computing half of a batch (rows 9..13 of perm, 5 rows a half; or `half` rows) adds up
+ * to the gradient of the whole batch on one engine, on the current backend.
+ */
+async function halvesAddUp(features: number, units: number, half: number): Promise<void> {
+  const batch = 2 * half;
+  const spec: EngineSpec = {
+    features,
+    labels: 3,
+    batch,
+    weighted: false,
+    sizes: [features * units, units, units * 3, 3],
+    layers: [{ inputs: features, units, activation: 'relu', W: 0, b: 1 }],
+    head: { inputs: units, units: 3, W: 2, b: 3 },
+    tasks: [
+      { kind: 'mse', z: 0, units: 1, label: 0, weight: 1 },
+      { kind: 'bce', z: 1, units: 1, label: 1, weight: 0.5 },
+      { kind: 'mse', z: 2, units: 1, label: 2, weight: 2 },
+    ],
+  };
+  const rows = batch + 10;
+  const r = (i: number) => Math.sin(i * 1.7);
+  const x = Float32Array.from({ length: rows * features }, (_, i) => r(i));
+  const y = Float32Array.from({ length: rows * 3 }, (_, i) =>
+    i % 3 === 1 ? +(r(i + 5) > 0) : r(i + 9),
+  );
+  const mask = Float32Array.from({ length: rows * 3 }, (_, i) => (i % 7 === 3 ? 0 : 1));
+  const perm = Int32Array.from({ length: rows }, (_, i) => (i * 7) % rows);
+  const total = spec.sizes.reduce((a, b) => a + b, 0);
+  const params = Float32Array.from({ length: total }, (_, i) => r(i + 20) * 0.5);
+  const dens = new Float64Array(3);
+  labelCounts(spec, mask, perm, 4, batch, dens);
+  // The whole batch (rows 4.. of perm) on one engine.
+  const whole = new DenseEngine(spec);
+  whole.params().set(params);
+  whole.gather(x, y, mask, perm, 4, batch);
+  const wholeNums = new Float64Array(3);
+  whole.forwardBackward(dens, wholeNums);
+  const expected = whole.grads().slice();
+  whole.dispose();
+  // Half here, half on the worker; twice, as steps follow each other.
+  const mine = new DenseEngine({ ...spec, batch: half });
+  const peer = await startFastPeer({ ...spec, batch: half }, tf.getBackend(), x, y, mask);
+  try {
+    peer.setOrder(perm);
+    mine.params().set(params);
+    for (let step = 0; step < 2; step++) {
+      peer.start(params, 4 + half, half, dens);
+      mine.gather(x, y, mask, perm, 4, half);
+      const nums = new Float64Array(3);
+      mine.forwardBackward(dens, nums);
+      mine.addGradients(peer.finish(nums));
+      const grads = mine.grads();
+      expect(grads.some((g) => Math.abs(g) > 1e-3)).toBe(true);
+      grads.forEach((g, i) => expect(g).toBeCloseTo(expected[i]!, 5));
+      nums.forEach((n, t) => expect(n).toBeCloseTo(wholeNums[t]!, 4));
+    }
+  } finally {
+    peer.close();
+    mine.dispose();
+  }
+}
+
 describe('the fast step with a second thread (#18)', () => {
   it('a worker computing half of a batch adds up to the gradient of the whole batch', async () => {
-    const spec: EngineSpec = {
-      features: 3,
-      labels: 3,
-      batch: 10,
-      weighted: false,
-      sizes: [3 * 4, 4, 4 * 3, 3],
-      layers: [{ inputs: 3, units: 4, activation: 'tanh', W: 0, b: 1 }],
-      head: { inputs: 4, units: 3, W: 2, b: 3 },
-      tasks: [
-        { kind: 'mse', z: 0, units: 1, label: 0, weight: 1 },
-        { kind: 'bce', z: 1, units: 1, label: 1, weight: 0.5 },
-        { kind: 'mse', z: 2, units: 1, label: 2, weight: 2 },
-      ],
-    };
-    const rows = 20;
-    const r = (i: number) => Math.sin(i * 1.7);
-    const x = Float32Array.from({ length: rows * 3 }, (_, i) => r(i));
-    const y = Float32Array.from({ length: rows * 3 }, (_, i) =>
-      i % 3 === 1 ? +(r(i + 5) > 0) : r(i + 9),
-    );
-    const mask = Float32Array.from({ length: rows * 3 }, (_, i) => (i % 7 === 3 ? 0 : 1));
-    const perm = Int32Array.from({ length: rows }, (_, i) => (i * 7) % rows);
-    const params = Float32Array.from({ length: 31 }, (_, i) => r(i + 20) * 0.5);
-    const dens = new Float64Array(3);
-    labelCounts(spec, mask, perm, 4, 10, dens);
-    // The whole batch (rows 4..13 of perm) on one engine.
-    const whole = new DenseEngine(spec);
-    whole.params().set(params);
-    whole.gather(x, y, mask, perm, 4, 10);
-    const wholeNums = new Float64Array(3);
-    whole.forwardBackward(dens, wholeNums);
-    const expected = whole.grads().slice();
-    whole.dispose();
-    // Half here (rows 4..8), half on the worker (rows 9..13).
-    const half = new DenseEngine({ ...spec, batch: 5 });
-    const peer = await startFastPeer({ ...spec, batch: 5 }, tf.getBackend(), x, y, mask);
-    try {
-      peer.setOrder(perm);
-      half.params().set(params);
-      peer.start(params, 9, 5, dens);
-      half.gather(x, y, mask, perm, 4, 5);
-      const nums = new Float64Array(3);
-      half.forwardBackward(dens, nums);
-      const grads = half.grads();
-      peer.finish(grads, nums);
-      expect(grads.some((g) => Math.abs(g) > 1e-3)).toBe(true);
-      grads.forEach((g, i) => expect(g).toBeCloseTo(expected[i]!, 6));
-      nums.forEach((n, t) => expect(n).toBeCloseTo(wholeNums[t]!, 6));
-    } finally {
-      peer.close();
-      half.dispose();
-    }
+    await halvesAddUp(3, 4, 5);
   });
 
   it('fit with two threads trains to the weights of the tfjs step', async () => {
@@ -385,5 +397,32 @@ describe('the fast step on wasm, with the backend’s own products (#18)', () =>
     r.fastHistory.loss.forEach((l, e) => expect(l).toBeCloseTo(r.referenceHistory.loss[e]!, 4));
     r.fast.dispose();
     r.reference.dispose();
+  });
+  it('a worker computing half of a batch adds up to the whole batch with XNNPACK products and the SIMD sum', async (ctx) => {
+    if (!wasm) ctx.skip();
+    await halvesAddUp(64, 64, 32);
+  });
+
+  it('with two threads (the SIMD gradient sum, the spinning hand-over) trains to the weights of the tfjs step', async (ctx) => {
+    if (!wasm) ctx.skip();
+    const wide = () => graph(16);
+    const d = data(150, 16);
+    const plan: PlanOptions = { strategy: 'hard', trunk: { units: [64, 32] } };
+    const options: FitOptions = { ...OPTIONS, batchSize: 64, epochs: 2 };
+    configureFastStep('on', 2);
+    const fast = compile(wide(), { ...plan, seed: 3 });
+    const before = tf.memory().numTensors;
+    await fit(fast, d, options);
+    expect(tf.memory().numTensors).toBe(before);
+    configureFastStep('off');
+    const reference = compile(wide(), { ...plan, seed: 3 });
+    await fit(reference, d, options);
+    configureFastStep(undefined);
+    const start = compile(wide(), { ...plan, seed: 3 });
+    expect(maxDiff(fast, start)).toBeGreaterThan(0.01);
+    start.dispose();
+    expect(maxDiff(fast, reference)).toBeLessThan(1e-4);
+    fast.dispose();
+    reference.dispose();
   });
 });

@@ -10,6 +10,7 @@
 ;; reluback(a, d, db, rows, cols):  d[i, j] = 0 where a[i, j] <= 0 (a: relu's output), then
 ;;   db[j] = sum_i d[i, j]                                                 cols a multiple of 4
 ;; transpose(src, dst, R, C):  dst[c, r] = src[r, c]                      R and C multiples of 4
+;; accumulate(dst, src, n):  dst[k] += src[k]                             n a multiple of 4
 (module
   (import "env" "memory" (memory 1))
   (func (export "adam")
@@ -139,4 +140,15 @@
           (br_if $cols (i32.lt_u (local.get $c) (local.get $C))))
         (local.set $r (i32.add (local.get $r) (i32.const 4)))
         (br $rows))))
+  (func (export "accumulate") (param $dst i32) (param $src i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+        (v128.store (local.get $dst)
+          (f32x4.add (v128.load (local.get $dst)) (v128.load (local.get $src))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (br $each))))
 )
