@@ -22,7 +22,10 @@
  * split 0's training part). Adam 1e-3 elsewhere. `--kernels` also counts the kernels tfjs runs
  * per training step (tf.profile over one epoch, divided by its steps). `--wall` measures wall-clock
  * time per epoch on both sides instead (PyTorch still one thread; with MTGRAPH_FAST_STEP_THREADS=2
- * mtgraph's fast step uses a second thread).
+ * mtgraph's fast step uses a second thread). `--threads 1,2` (with `--wall`): for each count, PyTorch
+ * with that many threads (OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = n) and mtgraph with that many
+ * fast-step threads (configureFastStep), all in turns within each alternation, one table row per
+ * network and count, with each row's ratio to one-thread PyTorch as well.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -39,6 +42,7 @@ import {
   type PlanOptions,
   type TaskData,
 } from '../src/index.js';
+import { configureFastStep } from '../src/train/fast-step.js';
 import { cpuNow, median } from './timing.js';
 import { column, featureMatrix, readTable, rng, shuffled, DATA_DIR } from './quality/load.js';
 
@@ -53,16 +57,23 @@ const ROWS = Number(arg('rows', '8192'));
 const ONLY = arg('only', 'seed,dense,mmoe,school').split(',');
 const KERNELS = process.argv.includes('--kernels');
 const WALL = process.argv.includes('--wall');
+/** Thread counts compared side by side (`--threads 1,2`); empty: one thread, the old table. */
+const THREADS = arg('threads', '')
+  .split(',')
+  .filter(Boolean)
+  .map((t) => Number(t) as 1 | 2);
+if (THREADS.some((t) => t !== 1 && t !== 2)) throw new Error('--threads takes 1 and/or 2');
+if (THREADS.length > 0 && !WALL) throw new Error('--threads compares wall-clock time: add --wall');
 /** The clock epochs are timed with, ms. */
 const clockNow = () => (WALL ? performance.now() : cpuNow());
 const PYTHON = process.env.MTGRAPH_TORCH_PYTHON ?? '/usr/bin/python3';
 
-/** The environment PyTorch runs in: one thread, OpenBLAS's core-type overrides unset. */
-function torchEnv(): NodeJS.ProcessEnv {
+/** The environment PyTorch runs in: one thread (or `threads`), OpenBLAS's core-type overrides unset. */
+function torchEnv(threads = 1): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    OPENBLAS_NUM_THREADS: '1',
-    OMP_NUM_THREADS: '1',
+    OPENBLAS_NUM_THREADS: String(threads),
+    OMP_NUM_THREADS: String(threads),
   };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
@@ -77,7 +88,7 @@ interface TorchRun {
   blas: string;
   rows: number;
 }
-function torchTurn(net: string): TorchRun {
+function torchTurn(net: string, threads = 1): TorchRun {
   const r = spawnSync(
     PYTHON,
     [
@@ -93,7 +104,7 @@ function torchTurn(net: string): TorchRun {
       '--clock',
       WALL ? 'wall' : 'cpu',
     ],
-    { env: torchEnv(), encoding: 'utf8' },
+    { env: torchEnv(threads), encoding: 'utf8' },
   );
   if (r.status !== 0) throw new Error(`PyTorch (${net}) failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRun;
@@ -283,6 +294,60 @@ const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).
 console.log(
   `backend ${report.backend} (${report.tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}); node ${process.version}; torch BLAS: ${hasTorch ? blasProbe.stdout.trim() : '—'}; load average before: ${loadBefore}`,
 );
+
+/**
+ * `--threads`: per network, every alternation runs PyTorch and mtgraph with each thread count in
+ * turn (PyTorch 1, mtgraph 1, PyTorch 2, mtgraph 2, ...); wall-clock ms per epoch.
+ */
+async function threadsTable(): Promise<void> {
+  const out: string[] = [];
+  for (const net of ONLY) {
+    const spec = NETS[net];
+    if (!spec) throw new Error(`unknown network ${net} (seed, dense, mmoe, school)`);
+    const side = spec.make();
+    const ours = new Map<number, number[]>(THREADS.map((t) => [t, []]));
+    const theirs = new Map<number, number[]>(THREADS.map((t) => [t, []]));
+    const loads: string[] = [];
+    try {
+      for (let a = 0; a < ALTERNATIONS; a++) {
+        loads.push(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!);
+        for (const threads of THREADS) {
+          const t = hasTorch ? torchTurn(net, threads).ms : [];
+          theirs.get(threads)!.push(...t);
+          configureFastStep('on', threads);
+          const m = await mtgraphTurn(side).finally(() => configureFastStep(undefined));
+          ours.get(threads)!.push(...m);
+          console.error(
+            `${net} alternation ${a + 1}, ${threads} thread(s): torch ${t.map((v) => v.toFixed(0)).join(' ')} | mtgraph ${m.map((v) => v.toFixed(0)).join(' ')}`,
+          );
+        }
+      }
+    } finally {
+      side.model.dispose();
+    }
+    const torchOne = hasTorch && theirs.has(1) ? median(theirs.get(1)!) : Number.NaN;
+    for (const threads of THREADS) {
+      const tm = hasTorch ? median(theirs.get(threads)!) : Number.NaN;
+      const mm = median(ours.get(threads)!);
+      const ratio = (v: number) => (Number.isFinite(v) ? `${(v / mm).toFixed(2)}x` : '—');
+      out.push(
+        `| ${spec.label} | ${threads} | ${Number.isFinite(tm) ? tm.toFixed(0) : '—'} | ${mm.toFixed(0)} | ${ratio(tm)} | ${ratio(torchOne)} | ${loads.join(', ')} |`,
+      );
+    }
+  }
+  console.log(
+    `\nwall-clock ms per epoch, median of ${EPOCHS} epochs x ${ALTERNATIONS} alternations (per alternation: ${THREADS.map((t) => `PyTorch ${t}, mtgraph ${t}`).join(', ')}); load average after: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
+  );
+  console.log(
+    '| network | threads (each side) | PyTorch ms / epoch | mtgraph ms / epoch | mtgraph speed / PyTorch same threads | mtgraph speed / PyTorch one thread | load (1 min) per alternation |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---|');
+  for (const r of out) console.log(r);
+}
+if (THREADS.length > 0) {
+  await threadsTable();
+  process.exit(0);
+}
 
 const rows: string[] = [];
 for (const net of ONLY) {
