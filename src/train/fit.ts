@@ -29,7 +29,8 @@ import type { Metric } from './metrics/index.js';
 import { applySampleWeights, isWeighted } from './sample-weight.js';
 import { withUpdateKnobs } from './optimizer-knobs.js';
 import { RateControl } from './learning-rate.js';
-import { createFastStep, type FastStep } from './fast-step.js';
+import { createFastStep } from './fast-step.js';
+import { createTowerStep, type EpochStep } from './tower-step.js';
 
 const SCOPE = 'mtgraph/fit';
 
@@ -233,7 +234,7 @@ class TrainingRun {
   /** The epoch running (0-based), for the learning rate of each step. */
   private current = 0;
   /** The fast step (fast-step.ts) when it covers the run, for the time of `loop`. */
-  private fast: FastStep | undefined;
+  private fast: EpochStep | undefined;
 
   constructor(
     private readonly model: MtgraphModel,
@@ -350,6 +351,8 @@ class TrainingRun {
       this.optimizer,
       this.train,
     );
+    // Soft sharing's towers with their Laplacian penalty: the tower step (tower-step.ts).
+    this.fast ??= createTowerStep(this.model, objective, opts, this.optimizer, this.train);
     try {
       for (let epoch = history.epochs; epoch < opts.epochs && !history.stoppedEarly; epoch++) {
         const t0 = performance.now();

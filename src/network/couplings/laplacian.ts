@@ -217,6 +217,22 @@ export class LaplacianPenalty implements Penalty {
     return this.rows.length;
   }
 
+  /**
+   * The coupled tasks' weights (per row, the layer's kernel and bias) and, per row, the non-zero
+   * entries of `strength * L` as the penalty computes them (float32, column order): for the fast
+   * tower step (src/train/tower-step.ts), which computes the same penalty on its own buffers.
+   */
+  coupling(): { rows: readonly (readonly tf.Variable[])[]; L: Array<Array<[number, number]>> } {
+    return {
+      rows: this.rows,
+      L: this.laplacian.map((row) =>
+        this.strength === 0
+          ? []
+          : row.map(([j, v]): [number, number] => [j, Math.fround(this.strength * v)]),
+      ),
+    };
+  }
+
   value(): tf.Scalar {
     return tf.tidy(() => sumOf(this.blocks));
   }
