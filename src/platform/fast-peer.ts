@@ -1,10 +1,14 @@
 /**
  * The worker thread of a two-thread fast step (src/train/fast-step.ts), Node only: started once per
- * training run, it holds a copy of the step's engine on its own wasm heap and computes the
- * gradient of half of each batch. The data (features, labels, masks) and the exchange buffers are
- * SharedArrayBuffers: per step the main thread writes the parameters, the rows and the batch's
- * label counts and bumps a counter (Atomics.notify); the worker writes its gradients and loss sums
- * and bumps another; the main thread adds them to its own before Adam. Nothing is posted per step.
+ * training run, it holds a copy of the step's engine on its own wasm heap and runs every step of
+ * an epoch alongside the main thread on the other half of each batch. The data (features, labels,
+ * masks, the epoch's row order) and the exchange buffers are SharedArrayBuffers, and nothing is
+ * posted per step: at the start of an epoch the main thread writes the parameters and Adam's
+ * moments once; then per step each thread computes the gradient of its half, writes it to its own
+ * exchange buffer (two per thread, by the step's parity) and bumps its step counter, waits for the
+ * other's, adds the other's gradient to its own (a + b and b + a are the same float) and runs the
+ * same Adam update on its own copy of the parameters: one hand-over a step, no parameters sent,
+ * and Adam on both threads at once. The main thread also sends each step's learning rate.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,15 +16,27 @@ import { Worker } from 'node:worker_threads';
 import type { EngineSpec } from '../train/dense-engine.js';
 import type { FastPeer } from '../train/fast-step.js';
 
-/** Control words: [request, done, start, size, quit, worker asleep, main asleep]. */
-const REQUEST = 0;
-const DONE = 1;
-const START = 2;
-const SIZE = 3;
-const QUIT = 4;
-const WORKER_ASLEEP = 5;
-const MAIN_ASLEEP = 6;
-const CONTROL_WORDS = 7;
+/**
+ * Control words: the main thread's and the worker's steps done (counted over the run), the epochs
+ * started, quit, each side asleep, and the epoch's rows, batch size and first Adam iteration.
+ */
+const MAIN_STEP = 0;
+const WORKER_STEP = 1;
+const EPOCH = 2;
+const QUIT = 3;
+const WORKER_ASLEEP = 4;
+const MAIN_ASLEEP = 5;
+const ROWS = 6;
+const BATCH = 7;
+const ITERATION = 8;
+const CONTROL_WORDS = 9;
+/** Float64 settings: Adam's beta1, beta2, epsilon, the decay, then a learning rate per parity. */
+const BETA1 = 0;
+const BETA2 = 1;
+const EPSILON = 2;
+const DECAY = 3;
+const RATE = 4;
+const SETTINGS = 6;
 
 /**
  * How long a thread spins on a control word before it sleeps (Atomics.wait), ms. Within a run of
@@ -66,14 +82,18 @@ export interface PeerData {
   spec: EngineSpec;
   backend: string;
   control: SharedArrayBuffer;
+  settings: SharedArrayBuffer;
   x: SharedArrayBuffer;
   y: SharedArrayBuffer;
   mask: SharedArrayBuffer;
   perm: SharedArrayBuffer;
-  params: SharedArrayBuffer;
-  grads: SharedArrayBuffer;
-  dens: SharedArrayBuffer;
-  nums: SharedArrayBuffer;
+  /** Parameters, then Adam's m and v (written at the start of each epoch). */
+  state: SharedArrayBuffer;
+  /** Per parity, the main thread's gradients; then the worker's. */
+  mainGrads: SharedArrayBuffer[];
+  workerGrads: SharedArrayBuffer[];
+  /** Per parity, the worker's loss sums. */
+  nums: SharedArrayBuffer[];
 }
 
 function sharedCopy(values: Float32Array): SharedArrayBuffer {
@@ -105,26 +125,30 @@ export function startFastPeer(
   const T = spec.tasks.length;
   const total = spec.sizes.reduce((a, b) => a + b, 0);
   const rows = x.length / spec.features;
+  const pair = (bytes: number) => [new SharedArrayBuffer(bytes), new SharedArrayBuffer(bytes)];
   const data: PeerData = {
     spec,
     backend,
     control: new SharedArrayBuffer(CONTROL_WORDS * 4),
+    settings: new SharedArrayBuffer(SETTINGS * 8),
     x: sharedCopy(x),
     y: sharedCopy(y),
     mask: sharedCopy(mask),
     perm: new SharedArrayBuffer(rows * 4),
-    params: new SharedArrayBuffer(total * 4),
-    grads: new SharedArrayBuffer(total * 4),
-    dens: new SharedArrayBuffer(T * 8),
-    nums: new SharedArrayBuffer(T * 8),
+    state: new SharedArrayBuffer(3 * total * 4),
+    mainGrads: pair(total * 4),
+    workerGrads: pair(total * 4),
+    nums: pair(T * 8),
   };
   const control = new Int32Array(data.control);
+  const settings = new Float64Array(data.settings);
   const perm = new Int32Array(data.perm);
-  const params = new Float32Array(data.params);
-  const grads = new Float32Array(data.grads);
-  const dens = new Float64Array(data.dens);
-  const nums = new Float64Array(data.nums);
-  let request = 0;
+  const state = new Float32Array(data.state);
+  const mainGrads = data.mainGrads.map((b) => new Float32Array(b));
+  const workerGrads = data.workerGrads.map((b) => new Float32Array(b));
+  const nums = data.nums.map((b) => new Float64Array(b));
+  let step = 0;
+  let epochs = 0;
   return new Promise((resolve, reject) => {
     const worker = startWorker(data);
     worker.once('error', reject);
@@ -134,30 +158,60 @@ export function startFastPeer(
       worker.removeAllListeners('error');
       worker.unref();
       resolve({
-        setOrder: (order) => perm.set(order),
-        start(p, start, size, d) {
-          params.set(p);
-          dens.set(d);
-          control[START] = start;
-          control[SIZE] = size;
-          request++;
-          announce(control, REQUEST, request, WORKER_ASLEEP);
+        startEpoch(order, batchSize, iteration, params, m, v, adam, decay) {
+          // The worker has finished the last epoch's steps (it waited for this thread's last one,
+          // and does not read the shared state after it).
+          perm.set(order);
+          state.set(params, 0);
+          state.set(m, total);
+          state.set(v, 2 * total);
+          settings[BETA1] = adam.beta1;
+          settings[BETA2] = adam.beta2;
+          settings[EPSILON] = adam.epsilon;
+          settings[DECAY] = decay;
+          control[ROWS] = order.length;
+          control[BATCH] = batchSize;
+          control[ITERATION] = iteration;
+          epochs++;
+          announce(control, EPOCH, epochs, WORKER_ASLEEP);
         },
-        finish(n) {
-          let done = Atomics.load(control, DONE);
-          while (done !== request) done = awaitChange(control, DONE, done, MAIN_ASLEEP);
-          for (let t = 0; t < n.length; t++) n[t] = n[t]! + nums[t]!;
-          return grads;
+        exchange(grads, learningRate, n) {
+          const parity = step % 2;
+          mainGrads[parity]!.set(grads);
+          settings[RATE + parity] = learningRate;
+          step++;
+          announce(control, MAIN_STEP, step, WORKER_ASLEEP);
+          let done = Atomics.load(control, WORKER_STEP);
+          while (done < step) done = awaitChange(control, WORKER_STEP, done, MAIN_ASLEEP);
+          const theirs = nums[parity]!;
+          for (let t = 0; t < n.length; t++) n[t] = n[t]! + theirs[t]!;
+          return workerGrads[parity]!;
         },
         close() {
           Atomics.store(control, QUIT, 1);
-          request++;
-          Atomics.store(control, REQUEST, request);
-          Atomics.notify(control, REQUEST);
+          for (const word of [EPOCH, MAIN_STEP]) {
+            Atomics.add(control, word, 1);
+            Atomics.notify(control, word);
+          }
         },
       });
     });
   });
 }
 
-export { REQUEST, DONE, START, SIZE, QUIT, WORKER_ASLEEP, MAIN_ASLEEP };
+export {
+  MAIN_STEP,
+  WORKER_STEP,
+  EPOCH,
+  QUIT,
+  WORKER_ASLEEP,
+  MAIN_ASLEEP,
+  ROWS,
+  BATCH,
+  ITERATION,
+  BETA1,
+  BETA2,
+  EPSILON,
+  DECAY,
+  RATE,
+};

@@ -83,6 +83,12 @@ interface WasmLike {
   dataIdNextNumber: number;
 }
 
+/** The rows of a step each of two threads takes: the main thread the first half (rounded up), the worker the rest. */
+export function halves(size: number): { main: number; worker: number } {
+  const main = Math.ceil(size / 2);
+  return { main, worker: size - main };
+}
+
 /** Per task, the count of labelled entries (over its label columns) of the rows `perm[start .. start + size)` (weights > 0 when weighted). */
 export function labelCounts(
   spec: EngineSpec,

@@ -5,6 +5,7 @@ import { hasChains } from '../schema/chains.js';
 import { wasmKernelsVeto } from '../backend/kernel-patch.js';
 import {
   DenseEngine,
+  halves,
   labelCounts,
   type Activation,
   type EngineSpec,
@@ -271,16 +272,27 @@ export async function createFastStep(
 }
 
 /**
- * The worker thread of a two-thread fast step (src/platform/fast-worker.ts): it computes the
- * gradient of the rows it is given with the parameters it is given, and hands it back.
+ * The worker thread of a two-thread fast step (src/platform/fast-peer.ts, fast-worker.ts): it runs
+ * every step of an epoch alongside this thread on the second half of each batch, with its own copy
+ * of the parameters and Adam's moments, and the same update from the same summed gradients.
  */
 export interface FastPeer {
-  /** The epoch's row order. */
-  setOrder(perm: Int32Array): void;
-  /** Starts the gradient of rows `perm[start .. start + size)` (dens: the whole batch's label counts). */
-  start(params: Float32Array, start: number, size: number, dens: Float64Array): void;
-  /** Waits for it; adds its loss sums to `nums` and returns its gradients (valid until the next start). */
-  finish(nums: Float64Array): Float32Array;
+  /** Starts an epoch on the worker: its rows in order, the batch size, Adam's iteration before its first step, the parameters and moments, Adam's settings. */
+  startEpoch(
+    perm: Int32Array,
+    batchSize: number,
+    iteration: number,
+    params: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    adam: { beta1: number; beta2: number; epsilon: number },
+    decay: number,
+  ): void;
+  /**
+   * Hands this thread's gradients of the step and its learning rate over, waits for the worker's;
+   * adds its loss sums to `nums` and returns its gradients (valid until the step after next).
+   */
+  exchange(grads: Float32Array, learningRate: number, nums: Float64Array): Float32Array;
   close(): void;
 }
 
@@ -352,7 +364,19 @@ export class FastStep {
     const acc = new Float64Array(4 * T + 3);
     const firstBad = new Float32Array(T + 1).fill(2 ** 30);
     let iterations = this.load();
-    this.peer?.setOrder(perm);
+    if (this.peer) {
+      const { m, v } = this.engine.moments();
+      this.peer.startEpoch(
+        perm,
+        batchSize,
+        iterations,
+        this.engine.params(),
+        m,
+        v,
+        this.optimizer,
+        this.decay,
+      );
+    }
     const n = perm.length;
     let steps = 0;
     try {
@@ -380,12 +404,11 @@ export class FastStep {
     const { engine, peer, dens, nums, spec } = this;
     const T = spec.tasks.length;
     labelCounts(spec, this.mask, perm, start, size, dens);
-    // With a worker, it takes the second half of the batch.
-    const mine = peer ? Math.ceil(size / 2) : size;
-    peer?.start(engine.params(), start + mine, size - mine, dens);
+    // With a worker, it takes the second half of the batch (and runs the same Adam update).
+    const mine = peer ? halves(size).main : size;
     engine.gather(this.x, this.y, this.mask, perm, start, mine);
     engine.forwardBackward(dens, nums);
-    if (peer) engine.addGradients(peer.finish(nums));
+    if (peer) engine.addGradients(peer.exchange(engine.grads(), this.optimizer.learningRate, nums));
     const finite = this.finite;
     let objective = 0;
     for (let t = 0; t < T; t++) {

@@ -12,7 +12,7 @@ import {
   type PlanOptions,
 } from '../../src/index.js';
 import { configureFastStep, fastStepRefusal } from '../../src/train/fast-step.js';
-import { DenseEngine, labelCounts, type EngineSpec } from '../../src/train/dense-engine.js';
+import { DenseEngine, halves, labelCounts, type EngineSpec } from '../../src/train/dense-engine.js';
 import { startFastPeer } from '../../src/platform/fast-peer.js';
 import { Objective } from '../../src/train/objective.js';
 import { resolveFitOptions } from '../../src/train/options.js';
@@ -289,8 +289,9 @@ describe('the fast step (#18)', () => {
 });
 
 /**
- * A worker computing half of a batch (rows 9..13 of perm, 5 rows a half; or `half` rows) adds up
- * to the gradient of the whole batch on one engine, on the current backend.
+ * An epoch on one engine and on two threads (this one and a worker, half of each batch each, the
+ * gradients exchanged, Adam on both) gives the same parameters after every step: two full batches
+ * of 2 * `half` rows and a short one of 3, on the current backend.
  */
 async function halvesAddUp(features: number, units: number, half: number): Promise<void> {
   const batch = 2 * half;
@@ -308,7 +309,7 @@ async function halvesAddUp(features: number, units: number, half: number): Promi
       { kind: 'mse', z: 2, units: 1, label: 2, weight: 2 },
     ],
   };
-  const rows = batch + 10;
+  const rows = 2 * batch + 3;
   const r = (i: number) => Math.sin(i * 1.7);
   const x = Float32Array.from({ length: rows * features }, (_, i) => r(i));
   const y = Float32Array.from({ length: rows * 3 }, (_, i) =>
@@ -318,41 +319,46 @@ async function halvesAddUp(features: number, units: number, half: number): Promi
   const perm = Int32Array.from({ length: rows }, (_, i) => (i * 7) % rows);
   const total = spec.sizes.reduce((a, b) => a + b, 0);
   const params = Float32Array.from({ length: total }, (_, i) => r(i + 20) * 0.5);
-  const dens = new Float64Array(3);
-  labelCounts(spec, mask, perm, 4, batch, dens);
-  // The whole batch (rows 4.. of perm) on one engine.
+  const adam = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
   const whole = new DenseEngine(spec);
-  whole.params().set(params);
-  whole.gather(x, y, mask, perm, 4, batch);
-  const wholeNums = new Float64Array(3);
-  whole.forwardBackward(dens, wholeNums);
-  const expected = whole.grads().slice();
-  whole.dispose();
-  // Half here, half on the worker; twice, as steps follow each other.
   const mine = new DenseEngine({ ...spec, batch: half });
   const peer = await startFastPeer({ ...spec, batch: half }, tf.getBackend(), x, y, mask);
   try {
-    peer.setOrder(perm);
+    whole.params().set(params);
     mine.params().set(params);
-    for (let step = 0; step < 2; step++) {
-      peer.start(params, 4 + half, half, dens);
-      mine.gather(x, y, mask, perm, 4, half);
+    const zeros = new Float32Array(total);
+    peer.startEpoch(perm, batch, 0, params, zeros, zeros, adam, 0);
+    for (let start = 0, step = 1; start < rows; start += batch, step++) {
+      const size = Math.min(batch, rows - start);
+      const rate = adam.learningRate / step; // a different rate each step, as a schedule sets it
+      const dens = new Float64Array(3);
+      labelCounts(spec, mask, perm, start, size, dens);
+      whole.gather(x, y, mask, perm, start, size);
+      const wholeNums = new Float64Array(3);
+      whole.forwardBackward(dens, wholeNums);
+      const expected = whole.grads().slice();
+      whole.adam(step, { ...adam, learningRate: rate }, 0);
+      mine.gather(x, y, mask, perm, start, halves(size).main);
       const nums = new Float64Array(3);
       mine.forwardBackward(dens, nums);
-      mine.addGradients(peer.finish(nums));
+      mine.addGradients(peer.exchange(mine.grads(), rate, nums));
       const grads = mine.grads();
       expect(grads.some((g) => Math.abs(g) > 1e-3)).toBe(true);
       grads.forEach((g, i) => expect(g).toBeCloseTo(expected[i]!, 5));
       nums.forEach((n, t) => expect(n).toBeCloseTo(wholeNums[t]!, 4));
+      mine.adam(step, { ...adam, learningRate: rate }, 0);
+      const p = mine.params();
+      whole.params().forEach((w, i) => expect(p[i]).toBeCloseTo(w, 5));
     }
   } finally {
     peer.close();
     mine.dispose();
+    whole.dispose();
   }
 }
 
 describe('the fast step with a second thread (#18)', () => {
-  it('a worker computing half of a batch adds up to the gradient of the whole batch', async () => {
+  it('a worker computing half of each batch (its own Adam on the summed gradients) gives the parameters of one engine step by step', async () => {
     await halvesAddUp(3, 4, 5);
   });
 
@@ -398,7 +404,7 @@ describe('the fast step on wasm, with the backend’s own products (#18)', () =>
     r.fast.dispose();
     r.reference.dispose();
   });
-  it('a worker computing half of a batch adds up to the whole batch with XNNPACK products and the SIMD sum', async (ctx) => {
+  it('a worker computing half of each batch gives the parameters of one engine with XNNPACK products and the SIMD sum', async (ctx) => {
     if (!wasm) ctx.skip();
     await halvesAddUp(64, 64, 32);
   });
