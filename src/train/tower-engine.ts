@@ -26,6 +26,11 @@ import { LAPLACIAN_WASM } from '../backend/wasm/laplacian.wasm.js';
 
 /** Products with at most this many multiply-adds run as JavaScript loops (a wasm call costs more). */
 const SMALL_PRODUCT = 48 * 1024;
+/**
+ * A batch with at most 1/SPARSE_RATIO of its (row, task) entries labelled is computed pair by pair
+ * (`sparse`); above it, every tower on every row with the wide products (`dense`).
+ */
+const SPARSE_RATIO = 8;
 
 /** Per row of a Laplacian, its non-zero entries [column, value] (strength included, float32). */
 export type LaplacianRows = ReadonlyArray<ReadonlyArray<readonly [number, number]>>;
@@ -152,6 +157,9 @@ export class TowerEngine {
   private readonly dZ: Buf;
   private readonly Yb: Float32Array;
   private readonly Mb: Float32Array;
+  /** One row's tower output and its gradient (the sparse path). */
+  private readonly hidden: Float32Array;
+  private readonly hiddenGradient: Float32Array;
   private readonly parts: PenaltyPart[] = [];
   /** Numbers of the stacked parameters: K, b, w, c end to end (before padding). */
   readonly total: number;
@@ -202,6 +210,8 @@ export class TowerEngine {
     this.dZ = mk(B * T);
     this.Yb = new Float32Array(B * spec.labels);
     this.Mb = new Float32Array(B * spec.labels);
+    this.hidden = new Float32Array(u);
+    this.hiddenGradient = new Float32Array(u);
     // The penalty: the towers' layer as F + 1 rows (K's, then b) of u numbers per tower; the heads
     // as one row of u (w) and one of 1 (c).
     const penalties: Array<Omit<PenaltyPart, 'plans' | 'coupled'>> = [];
@@ -335,6 +345,110 @@ export class TowerEngine {
   forwardBackward(dens: ArrayLike<number>, nums: Float64Array): number {
     const { F, T, u, B } = this;
     const Tu = T * u;
+    if (this.labelled() * SPARSE_RATIO <= B * T) this.sparse(dens, nums);
+    else this.dense(dens, nums);
+    // The penalty's gradient (at the step's weights), added to the losses'.
+    if (this.parts.length === 0) return 0;
+    const value = this.penalty();
+    const g = this.view();
+    const G = this.G.at;
+    const PG = this.PG.at;
+    for (let k = 0; k < this.total; k++) g[G + k] = g[G + k]! + g[PG + k]!;
+    return value;
+  }
+
+  /** The batch's labelled (row, task) pairs: entries of the tasks' mask columns that are not 0. */
+  private labelled(): number {
+    const { Mb, B } = this;
+    const L = this.labels;
+    let n = 0;
+    for (const task of this.tasks)
+      for (let i = 0; i < B; i++) if (Mb[i * L + task.label] !== 0) n++;
+    return n;
+  }
+
+  /**
+   * The losses' gradient from the labelled (row, task) pairs only, in JavaScript: where a row has
+   * no label for a task (School: every row but its own school's), its output gets no gradient, so
+   * it is not computed. A pair costs its tower's layer, head and their gradients (2 F u
+   * multiply-adds) instead of every tower for every row (2 F T u, as the dense products).
+   */
+  private sparse(dens: ArrayLike<number>, nums: Float64Array): void {
+    const { F, T, u, B, Yb, Mb } = this;
+    const L = this.labels;
+    const Tu = T * u;
+    const h = this.view();
+    const hidden = this.hidden;
+    const dh = this.hiddenGradient;
+    h.fill(0, this.G.at, this.G.at + this.total);
+    const X0 = this.X.at;
+    const K0 = this.K.at;
+    const b0 = this.bias.at;
+    const w0 = this.w.at;
+    const c0 = this.c.at;
+    const dK0 = this.dK.at;
+    const db0 = this.db.at;
+    const dw0 = this.dw.at;
+    const dc0 = this.dc.at;
+    this.tasks.forEach((task, s) => {
+      const t = task.z;
+      const coef = task.weight / Math.max(dens[s]!, 1);
+      let num = 0;
+      for (let i = 0; i < B; i++) {
+        const m = Mb[i * L + task.label]!;
+        if (m === 0) continue;
+        const xi = X0 + i * F;
+        // The tower's layer and the head on row i.
+        for (let k = 0; k < u; k++) hidden[k] = h[b0 + t * u + k]!;
+        for (let f = 0; f < F; f++) {
+          const xf = h[xi + f]!;
+          const row = K0 + f * Tu + t * u;
+          for (let k = 0; k < u; k++) hidden[k] = Math.fround(hidden[k]! + xf * h[row + k]!);
+        }
+        let z = 0;
+        for (let k = 0; k < u; k++) {
+          if (this.relu && hidden[k]! < 0) hidden[k] = 0;
+          z = Math.fround(z + hidden[k]! * h[w0 + t * u + k]!);
+        }
+        z = Math.fround(z + h[c0 + t]!);
+        const yv = Yb[i * L + task.label]!;
+        let dz: number;
+        if (task.kind === 'mse') {
+          const e = z - yv;
+          num += m * e * e;
+          dz = coef * m * 2 * e;
+        } else {
+          const p = 1 / (1 + Math.exp(-z));
+          const q = p < EPSILON ? EPSILON : p > 1 - EPSILON ? 1 - EPSILON : p;
+          num += m * -(yv * Math.log(q) + (1 - yv) * Math.log(1 - q));
+          dz = Number.isNaN(p) ? NaN : q === p ? coef * m * (p - yv) : 0;
+        }
+        dz = Math.fround(dz);
+        // Backward: the head, the activation, the bias, then the kernel's columns of this tower.
+        h[dc0 + t] = h[dc0 + t]! + dz;
+        for (let k = 0; k < u; k++) {
+          const j = t * u + k;
+          const hv = hidden[k]!;
+          h[dw0 + j] = h[dw0 + j]! + dz * hv;
+          const d = this.relu && !(hv > 0) ? 0 : Math.fround(dz * h[w0 + j]!);
+          dh[k] = d;
+          h[db0 + j] = h[db0 + j]! + d;
+        }
+        for (let f = 0; f < F; f++) {
+          const xf = h[xi + f]!;
+          if (xf === 0) continue;
+          const row = dK0 + f * Tu + t * u;
+          for (let k = 0; k < u; k++) h[row + k] = h[row + k]! + xf * dh[k]!;
+        }
+      }
+      nums[s] = num;
+    });
+  }
+
+  /** The losses' gradient with every tower on every row: two wide products and the heads' SIMD passes. */
+  private dense(dens: ArrayLike<number>, nums: Float64Array): void {
+    const { F, T, u, B } = this;
+    const Tu = T * u;
     // Forward: H = act(X K + b), Z = the heads.
     this.product(this.X, this.K, this.H, B, F, Tu, this.bias, this.relu);
     const simd = this.simd && u % 4 === 0 ? this.simd : undefined;
@@ -364,14 +478,6 @@ export class TowerEngine {
     } else this.headsBackJs();
     this.transposeInto(this.X, this.XT, B, F);
     this.product(this.XT, this.dH, this.dK, F, B, Tu);
-    // The penalty's gradient (at the step's weights), added to the losses'.
-    if (this.parts.length === 0) return 0;
-    const value = this.penalty();
-    const g = this.view();
-    const G = this.G.at;
-    const PG = this.PG.at;
-    for (let k = 0; k < this.total; k++) g[G + k] = g[G + k]! + g[PG + k]!;
-    return value;
   }
 
   /** Adam over every stacked parameter (AdamW: the decoupled decay first). Returns NaN unless every gradient was finite. */
