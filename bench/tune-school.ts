@@ -39,7 +39,7 @@ import {
   TaskGraph,
   type MtgraphModel,
 } from '../src/index.js';
-import { tune, type TuneResult } from '../src/tune/index.js';
+import { fitEnsemble, predictEnsemble, tune, type TuneResult } from '../src/tune/index.js';
 import {
   argValue,
   column,
@@ -81,6 +81,12 @@ const GRAPH = argValue('graph') ?? 'star';
  * that cannot win. `--strategies` overrides.
  */
 const STRATEGIES = (argValue('strategies') ?? 'hard,soft').split(',');
+/**
+ * Rounds of ensemble selection (tune's options.ensemble; 0: the single best trial only). The
+ * ensemble's members are trained again on the whole training part and their weighted mean is
+ * scored on test; the best trial alone is scored too (retrained, or the member it is).
+ */
+const ENSEMBLE = Number(argValue('ensemble') ?? 10);
 
 const table = readTable(dataPath('school', 'school.csv'));
 const schoolGraph = await loadGraph(new URL('../graphs/school.json', import.meta.url).pathname);
@@ -157,8 +163,14 @@ function ev(pred: (r: number, i: number) => number, rows: number[]): number {
   return 100 * (1 - se / variance);
 }
 
-function networkEv(model: MtgraphModel, rows: number[], take: Take, yMean: number, yStd: number) {
-  const out = predict(model, take(rows));
+function networkEv(
+  model: MtgraphModel | Parameters<typeof predictEnsemble>[0],
+  rows: number[],
+  take: Take,
+  yMean: number,
+  yStd: number,
+) {
+  const out = 'members' in model ? predictEnsemble(model, take(rows)) : predict(model, take(rows));
   const values = Object.fromEntries(Object.entries(out).map(([t, p]) => [t, p.dataSync()]));
   tf.dispose(Object.values(out));
   return ev((r, i) => values[TASKS[taskOf[r]!]!]![i]! * yStd + yMean, rows);
@@ -190,6 +202,10 @@ function linearEv(lambda: number, fitRows: number[], scoreRows: number[], statsR
 interface SplitResult {
   seed: number;
   tunedEv: number;
+  /** The best trial alone, retrained on the training part (tunedEv is the ensemble's with --ensemble). */
+  bestEv: number;
+  ensemble?: { members: number; weights: number[]; validEv: number };
+  retrainCpuSeconds: number;
   validEv: number;
   laplacianEv: number;
   lambda: number;
@@ -238,6 +254,7 @@ for (const seed of MERGE ? [] : SPLITS) {
     budget: CLOCK === 'cpu' ? { cpuSeconds: BUDGET } : { seconds: BUDGET },
     seed,
     fitOptions: { batchSize: 1024 },
+    ensemble: ENSEMBLE,
     // Batch 1024 is 9 steps per epoch here: rungs of 8, 24, 72 and 144 epochs (the default 3 is 27 steps).
     schedule: SCHEDULE,
     planOptions: { input: { features: features.names.length } },
@@ -253,19 +270,41 @@ for (const seed of MERGE ? [] : SPLITS) {
       ),
   });
   const tuneSeconds = (performance.now() - t0) / 1000;
-  // The best, trained again on the whole training part (fit + validation), scored on test.
+  // The best (and the ensemble's members), trained again on the whole training part (fit +
+  // validation), scored on test.
   const t1 = performance.now();
-  const model = build(plan(graph, result.best.planOptions));
+  const cpu1 = process.cpuUsage();
+  const trainData = taskData(taskIds, parts.train, features.take, yMean, yStd);
   let tunedEv: number;
-  try {
-    await fit(model, taskData(taskIds, parts.train, features.take, yMean, yStd), {
-      ...result.best.fitOptions,
-      metrics: false,
+  let bestEv: number;
+  const ensemble = result.ensemble;
+  if (ensemble) {
+    const trained = await fitEnsemble(graph, trainData, ensemble, {
+      fitOptions: { metrics: false },
     });
-    tunedEv = networkEv(model, parts.test, features.take, yMean, yStd);
-  } finally {
-    model.dispose();
+    try {
+      tunedEv = networkEv(trained, parts.test, features.take, yMean, yStd);
+      const i = ensemble.members.findIndex((m) => m.trial === result.best.trial);
+      bestEv =
+        i >= 0
+          ? networkEv(trained.members[i]!.model, parts.test, features.take, yMean, yStd)
+          : Number.NaN;
+    } finally {
+      trained.dispose();
+    }
+  } else tunedEv = bestEv = Number.NaN;
+  if (Number.isNaN(bestEv)) {
+    const model = build(plan(graph, result.best.planOptions));
+    try {
+      await fit(model, trainData, { ...result.best.fitOptions, metrics: false });
+      bestEv = networkEv(model, parts.test, features.take, yMean, yStd);
+    } finally {
+      model.dispose();
+    }
+    if (!ensemble) tunedEv = bestEv;
   }
+  const used = process.cpuUsage(cpu1);
+  const retrainCpuSeconds = (used.user + used.system) / 1e6;
   const retrainSeconds = (performance.now() - t1) / 1000;
   let best = { lambda: 0, ev: -Infinity };
   for (const lambda of [0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000]) {
@@ -280,6 +319,17 @@ for (const seed of MERGE ? [] : SPLITS) {
   const r: SplitResult = {
     seed,
     tunedEv,
+    bestEv,
+    ...(ensemble
+      ? {
+          ensemble: {
+            members: ensemble.members.length,
+            weights: ensemble.members.map((m) => m.weight),
+            validEv: ensemble.score.value,
+          },
+        }
+      : {}),
+    retrainCpuSeconds,
     validEv: result.best.score.value,
     laplacianEv,
     lambda: best.lambda,
@@ -295,7 +345,7 @@ for (const seed of MERGE ? [] : SPLITS) {
   };
   results.push(r);
   console.error(
-    `split ${seed}: tuned ${tunedEv.toFixed(2)} % (valid ${r.validEv.toFixed(2)}; ${result.best.space} ${JSON.stringify(result.best.planOptions)} ${JSON.stringify(result.best.fitOptions)}), mean-regularised MTL ${laplacianEv.toFixed(2)} % (lambda ${best.lambda}); ${r.trials} trials (${r.scored} scored) in ${tuneSeconds.toFixed(0)} s wall / ${result.cpuSeconds.toFixed(0)} s CPU (stopped: ${result.stopped}; load ${r.load.map((l) => l.toFixed(1)).join('→')}), retrain ${retrainSeconds.toFixed(1)} s; best validation EV by space ${JSON.stringify(Object.fromEntries(Object.entries(byStrategy).map(([k, v]) => [k, Number(v.toFixed(2))])))} [${elapsed(started)}]`,
+    `split ${seed}: tuned ${tunedEv.toFixed(2)} %${ensemble ? ` (ensemble of ${ensemble.members.length}, valid ${ensemble.score.value.toFixed(2)}; best trial alone ${bestEv.toFixed(2)} %)` : ''} (valid ${r.validEv.toFixed(2)}; ${result.best.space} ${JSON.stringify(result.best.planOptions)} ${JSON.stringify(result.best.fitOptions)}), mean-regularised MTL ${laplacianEv.toFixed(2)} % (lambda ${best.lambda}); ${r.trials} trials (${r.scored} scored) in ${tuneSeconds.toFixed(0)} s wall / ${result.cpuSeconds.toFixed(0)} s CPU (stopped: ${result.stopped}; load ${r.load.map((l) => l.toFixed(1)).join('→')}), retrain ${retrainSeconds.toFixed(1)} s (${retrainCpuSeconds.toFixed(0)} s CPU); best validation EV by space ${JSON.stringify(Object.fromEntries(Object.entries(byStrategy).map(([k, v]) => [k, Number(v.toFixed(2))])))} [${elapsed(started)}]`,
   );
   const save = argValue('save');
   if (save)
@@ -309,15 +359,16 @@ for (const seed of MERGE ? [] : SPLITS) {
     );
 }
 const tuned = meanStd(results.map((r) => r.tunedEv));
+const bestAlone = meanStd(results.map((r) => r.bestEv ?? r.tunedEv));
 const lap = meanStd(results.map((r) => r.laplacianEv));
 const diff = meanStd(results.map((r) => r.tunedEv - r.laplacianEv));
 console.log(
   `\nSchool, tune ${BUDGET} s (${CLOCK === 'cpu' ? "this process's CPU time" : 'wall time'}) per split, graph ${GRAPH}, splits ${results.map((r) => r.seed).join(',')}, backend ${backend.backend}\n`,
 );
 console.log(
-  '| split | best (space: settings) | trials (scored) | tune wall s (CPU s; load) | valid EV % | test EV % | mean-regularised MTL test EV % (lambda) |',
+  '| split | best (space: settings) | trials (scored) | tune wall s (CPU s; load) | retrain CPU s | valid EV % (best; ensemble) | best trial test EV % | tuned test EV % (ensemble: members) | mean-regularised MTL test EV % (lambda) |',
 );
-console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of results) {
   const p = r.best.planOptions as Record<string, any>;
   const f = r.best.fitOptions as Record<string, any>;
@@ -333,10 +384,10 @@ for (const r of results) {
     `${f.epochs} epochs`,
   ].filter(Boolean);
   console.log(
-    `| ${r.seed} | ${r.best.space}: ${settings.join(', ')} | ${r.trials} (${r.scored}) | ${r.tuneSeconds.toFixed(0)} (${r.tuneCpuSeconds.toFixed(0)}; ${r.load.map((l) => l.toFixed(1)).join('→')}) | ${r.validEv.toFixed(2)} | ${r.tunedEv.toFixed(2)} | ${r.laplacianEv.toFixed(2)} (${r.lambda}) |`,
+    `| ${r.seed} | ${r.best.space}: ${settings.join(', ')} | ${r.trials} (${r.scored}) | ${r.tuneSeconds.toFixed(0)} (${r.tuneCpuSeconds.toFixed(0)}; ${r.load.map((l) => l.toFixed(1)).join('→')}) | ${r.retrainCpuSeconds?.toFixed(0) ?? '–'} | ${r.validEv.toFixed(2)}${r.ensemble ? `; ${r.ensemble.validEv.toFixed(2)}` : ''} | ${(r.bestEv ?? r.tunedEv).toFixed(2)} | ${r.tunedEv.toFixed(2)}${r.ensemble ? ` (${r.ensemble.members})` : ''} | ${r.laplacianEv.toFixed(2)} (${r.lambda}) |`,
   );
 }
 console.log(
-  `\nmean over ${results.length} split(s): tuned ${tuned.mean.toFixed(2)} ± ${tuned.std.toFixed(2)} %, mean-regularised MTL ${lap.mean.toFixed(2)} ± ${lap.std.toFixed(2)} %, tuned − MTL ${diff.mean.toFixed(2)} ± ${diff.std.toFixed(2)} (above on ${results.filter((r) => r.tunedEv > r.laplacianEv).length}/${results.length})`,
+  `\nmean over ${results.length} split(s): tuned ${tuned.mean.toFixed(2)} ± ${tuned.std.toFixed(2)} % (best trial alone ${bestAlone.mean.toFixed(2)} ± ${bestAlone.std.toFixed(2)}), mean-regularised MTL ${lap.mean.toFixed(2)} ± ${lap.std.toFixed(2)} %, tuned − MTL ${diff.mean.toFixed(2)} ± ${diff.std.toFixed(2)} (above on ${results.filter((r) => r.tunedEv > r.laplacianEv).length}/${results.length})`,
 );
 console.log(`command: ${commandLine('bench/tune-school.ts')}; total ${elapsed(started)}`);

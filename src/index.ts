@@ -233,6 +233,9 @@ export {
 // Tuning (#19): strategies and their settings searched on validation rows (successive halving).
 export {
   tune,
+  fitEnsemble,
+  predictEnsemble,
+  ENSEMBLE_POOL,
   TUNE_DEFAULTS,
   registerSearchSpace,
   getSearchSpace,
@@ -240,6 +243,10 @@ export {
   type TuneOptions,
   type TuneResult,
   type TuneBest,
+  type TuneEnsemble,
+  type TuneEnsembleMember,
+  type MtgraphEnsemble,
+  type FitEnsembleOptions,
   type TuneTrial,
   type TuneProgress,
   type TuneObjective,

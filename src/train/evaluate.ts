@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../network/types.js';
-import type { TaskData } from '../data/types.js';
+import type { PreparedData, TaskData } from '../data/types.js';
+import type { Plan } from '../plan/types.js';
 import { prepareData } from '../data/prepare.js';
 import { disposeData, toTensors, type DataTensors } from '../data/tensors.js';
 import { Objective } from './objective.js';
@@ -28,6 +29,18 @@ export async function evaluate(
   data: TaskData,
   options: EvaluateOptions = {},
 ): Promise<Evaluation> {
+  return (await evaluateWithPredictions(model, data, options)).evaluation;
+}
+
+/**
+ * `evaluate`, and the predictions it scored: each task's outputs for every row of the data
+ * (`rows × outputs`, plan order) with the validated data they line up with.
+ */
+export async function evaluateWithPredictions(
+  model: MtgraphModel,
+  data: TaskData,
+  options: EvaluateOptions = {},
+): Promise<{ evaluation: Evaluation; predictions: Float32Array[]; prepared: PreparedData }> {
   checkModel(model, SCOPE);
   const prepared = prepareData(model.plan, data, { scope: SCOPE });
   const metricsOf = resolveTaskMetrics(model.plan, SCOPE);
@@ -37,20 +50,66 @@ export async function evaluate(
   try {
     tensors = toTensors(prepared, objective.order);
     const { sums, predictions } = await run(model, objective, tensors, chunk);
-    const T = objective.order.length;
-    const result: Evaluation = {};
-    for (const [id, metrics] of Object.entries(
-      scoreTasks(model.plan, prepared, predictions, metricsOf),
-    )) {
-      const t = objective.order.indexOf(id);
-      const den = sums[T + t]!;
-      result[id] = { loss: den > 0 ? sums[t]! / den : NaN, ...metrics };
-    }
-    return result;
+    return {
+      evaluation: assemble(model.plan, prepared, predictions, metricsOf, objective, sums),
+      predictions,
+      prepared,
+    };
   } finally {
     objective.dispose();
     disposeData(tensors);
   }
+}
+
+/**
+ * Scores given predictions as `evaluate` scores a model's: each task's loss and metrics on the
+ * labelled rows of `prepared` (validated data in `plan.tasks` order), from host predictions
+ * (`rows × outputs` per task, plan order) — e.g. the weighted mean of several models' outputs.
+ */
+export function scorePredictions(
+  plan: Plan,
+  prepared: PreparedData,
+  predictions: readonly Float32Array[],
+): Evaluation {
+  const metricsOf = resolveTaskMetrics(plan, SCOPE);
+  const objective = new Objective(plan, new Map(plan.tasks.map((t, i) => [t.id, i])));
+  let tensors: DataTensors | undefined;
+  try {
+    tensors = toTensors(prepared, objective.order);
+    const data = tensors;
+    const packed = tf.tidy(() => {
+      const outputs = plan.tasks.map((t, i) =>
+        tf.tensor2d(predictions[i]!, [prepared.rows, t.outputs]),
+      );
+      const { num, den } = objective.sums(outputs, data.y, data.mask);
+      return tf.concat([num, den]);
+    });
+    const sums = packed.dataSync() as Float32Array;
+    packed.dispose();
+    return assemble(plan, prepared, predictions, metricsOf, objective, sums);
+  } finally {
+    objective.dispose();
+    disposeData(tensors);
+  }
+}
+
+/** Each scored task's loss (from the per-task sums, training order) and metrics. */
+function assemble(
+  plan: Plan,
+  prepared: PreparedData,
+  predictions: readonly Float32Array[],
+  metricsOf: ReturnType<typeof resolveTaskMetrics>,
+  objective: Objective,
+  sums: Float32Array,
+): Evaluation {
+  const T = objective.order.length;
+  const result: Evaluation = {};
+  for (const [id, metrics] of Object.entries(scoreTasks(plan, prepared, predictions, metricsOf))) {
+    const t = objective.order.indexOf(id);
+    const den = sums[T + t]!;
+    result[id] = { loss: den > 0 ? sums[t]! / den : NaN, ...metrics };
+  }
+  return result;
 }
 
 /** Forward passes in chunks: per-task loss sums (training order) and host predictions (plan order). */

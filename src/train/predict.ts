@@ -40,7 +40,7 @@ function rowsOf(flat: ArrayLike<number>, width: number): number[][] {
 }
 
 /** A task's outputs as PredictedArrays (the kind decides the classes). */
-function toArrays(task: PlanTask, flat: ArrayLike<number>): PredictedArrays {
+export function toArrays(task: PlanTask, flat: ArrayLike<number>): PredictedArrays {
   const values = rowsOf(flat, task.outputs);
   switch (task.kind) {
     case 'multiclass':

@@ -13,6 +13,8 @@ export const TUNE_DEFAULTS = Object.freeze({
   schedule: Object.freeze({ minEpochs: 3, eta: 3, maxEpochs: 81 }),
   /** Early stopping on the validation loss inside every trial (patience, in epochs, at most a third of the trial's epochs). */
   patience: 5,
+  /** Rounds of ensemble selection after the search (0: none, the result has only `best`). */
+  ensemble: 0,
   /** Tasks above which the learned-graph candidate is left out by default (measuring every pair grows with the square). */
   learnedMaxTasks: 12,
   /** Tasks above which mmoe is searched by default. */

@@ -3,7 +3,7 @@ import { readGraph } from '../schema/validate.js';
 import { plan as planOf } from '../plan/index.js';
 import { build } from '../network/build.js';
 import { fit } from '../train/fit.js';
-import { evaluate } from '../train/evaluate.js';
+import { evaluateWithPredictions } from '../train/evaluate.js';
 import { prepareData, selectRows } from '../data/prepare.js';
 import { holdOutPerTask, toTaskData } from '../data/holdout.js';
 import { seededRandom } from '../graph/random.js';
@@ -23,7 +23,8 @@ import {
   taskScores,
   withCompareMetrics,
 } from './scoring.js';
-import type { TuneBest, TuneProgress, TuneResult, TuneTrial } from './types.js';
+import type { TuneBest, TuneEnsemble, TuneProgress, TuneResult, TuneTrial } from './types.js';
+import { ENSEMBLE_POOL, LabelledRows, selectEnsemble, type PooledTrial } from './ensemble.js';
 
 export { TUNE_DEFAULTS } from './defaults.js';
 export {
@@ -53,7 +54,21 @@ export {
   type TuneObjective,
   type TrialScores,
 } from './scoring.js';
-export type { TuneBest, TuneProgress, TuneResult, TuneTrial } from './types.js';
+export type {
+  TuneBest,
+  TuneEnsemble,
+  TuneEnsembleMember,
+  TuneProgress,
+  TuneResult,
+  TuneTrial,
+} from './types.js';
+export { ENSEMBLE_POOL } from './ensemble.js';
+export {
+  fitEnsemble,
+  predictEnsemble,
+  type MtgraphEnsemble,
+  type FitEnsembleOptions,
+} from './fit-ensemble.js';
 export { tuningSummary, trialSettings } from './summary.js';
 
 /**
@@ -135,6 +150,8 @@ export async function tune(
   let rows: { train: number; valid: number };
   /** Tasks with labelled validation rows: the others (e.g. a label-less centre task) have no validation loss. */
   let validated: Set<string>;
+  /** The validation rows, validated against the base plan (ensemble selection scores on them). */
+  let validPrepared: PreparedData;
   const notes: string[] = [];
   if (o.validationData !== undefined) {
     const v = prepareData(basePlan, o.validationData, {
@@ -143,6 +160,7 @@ export async function tune(
     });
     train = toTaskData(all);
     valid = toTaskData(v);
+    validPrepared = v;
     rows = { train: all.rows, valid: v.rows };
     validated = labelledTasks(v);
   } else {
@@ -156,6 +174,7 @@ export async function tune(
     train = toTaskData(selectRows(all, split.train));
     const v = selectRows(all, split.valid);
     valid = toTaskData(v);
+    validPrepared = v;
     validated = labelledTasks(v);
     rows = { train: split.train.length, valid: split.valid.length };
     notes.push(
@@ -210,8 +229,12 @@ export async function tune(
       },
       o.patience,
       overBudget,
-      (model) => evaluate(model, valid),
+      (model) => evaluateWithPredictions(model, valid),
     );
+  /** Each scored trial's validation predictions on labelled rows (only with options.ensemble). */
+  const predictionsOf = new Map<number, Float32Array[]>();
+  const labelled =
+    o.ensemble > 0 ? new LabelledRows(withCompareMetrics(basePlan), validPrepared) : undefined;
   let stopped: TuneResult['stopped'] = 'trials';
 
   /** Trials that can be chosen: finished runs, and a run cut by the deadline after at least one epoch. */
@@ -345,7 +368,8 @@ export async function tune(
             stopped = run.cut;
           }
           if (run.top.epoch >= 0) {
-            const evaluation = await run.evaluateBest();
+            const { evaluation, predictions, order } = await run.evaluateBest();
+            if (labelled) predictionsOf.set(trial.id, labelled.compact(predictions, order));
             trial.scores = taskScores(kinds, evaluation);
             if (typeof o.objective === 'function')
               trial.value = o.objective({ tasks: { ...trial.scores }, metrics: evaluation });
@@ -397,6 +421,53 @@ export async function tune(
       { path: 'options.budget' },
     );
   }
+  /** Ensemble selection over the best ENSEMBLE_POOL scored trials (by the objective). */
+  function chooseEnsemble(
+    rows: LabelledRows,
+    kept: Map<number, Float32Array[]>,
+    byObjective: TuneTrial[],
+  ): TuneEnsemble | undefined {
+    const pool: PooledTrial[] = byObjective
+      .filter((t) => kept.has(t.id))
+      .slice(0, ENSEMBLE_POOL)
+      .map((t) => ({ trial: t.id, value: t.value, predictions: kept.get(t.id)! }));
+    if (pool.length === 0) return undefined;
+    const objective = o.objective;
+    const valueOf = (evaluation: Evaluation) => {
+      const tasks = taskScores(kinds, evaluation);
+      return typeof objective === 'function'
+        ? objective({ tasks: { ...tasks }, metrics: evaluation })
+        : meanScore(tasks);
+    };
+    const chosen = selectEnsemble(pool, o.ensemble, rows, valueOf);
+    const total = chosen.counts.reduce((a, b) => a + b, 0);
+    const tasks = taskScores(kinds, chosen.evaluation);
+    return {
+      members: pool.flatMap((p, i) => {
+        const n = chosen.counts[i]!;
+        if (n === 0) return [];
+        const t = trials[p.trial]!;
+        return [
+          {
+            trial: t.id,
+            weight: n / total,
+            strategy: t.strategy,
+            space: t.space,
+            planOptions: t.planOptions,
+            fitOptions: { ...t.fitOptions, epochs: t.bestEpochs },
+          },
+        ];
+      }),
+      rounds: o.ensemble,
+      score: {
+        objective: typeof objective === 'function' ? 'objective' : 'mean',
+        value: chosen.value,
+        tasks: Object.fromEntries(
+          kinds.map((t) => [t.id, { metric: compareMetric(t.kind), value: tasks[t.id]! }]),
+        ),
+      },
+    };
+  }
   const bestResult: TuneBest = {
     strategy: best.strategy,
     space: best.space,
@@ -411,8 +482,16 @@ export async function tune(
     },
     trial: best.id,
   };
+  const ensemble = labelled
+    ? chooseEnsemble(
+        labelled,
+        predictionsOf,
+        ordered(scored()).order.map((i) => scored()[i]!),
+      )
+    : undefined;
   return {
     best: bestResult,
+    ...(ensemble ? { ensemble } : {}),
     trials,
     strategies: o.strategies,
     objective: bestResult.score.objective,
@@ -424,7 +503,13 @@ export async function tune(
   };
 }
 
-type Evaluation = Awaited<ReturnType<typeof evaluate>>;
+type Evaluation = Awaited<ReturnType<typeof evaluateWithPredictions>>['evaluation'];
+/** A trial's validation scores and predictions (each task's outputs, in the order of `order`). */
+interface Scored {
+  evaluation: Evaluation;
+  predictions: Float32Array[];
+  order: string[];
+}
 
 /**
  * One candidate's training run across its rungs: a single `fit` call for the last rung's epochs,
@@ -462,7 +547,9 @@ class TrialRun {
     private readonly lossOf: (logs: EpochLogs) => number,
     private readonly maxPatience: number,
     private readonly overBudget: () => 'seconds' | 'cpuSeconds' | undefined,
-    private readonly evaluateModel: (model: MtgraphModel) => Promise<Evaluation>,
+    private readonly evaluateModel: (
+      model: MtgraphModel,
+    ) => Promise<{ evaluation: Evaluation; predictions: Float32Array[] }>,
   ) {
     let go!: () => void;
     const begun = new Promise<void>((r) => (go = r));
@@ -504,16 +591,18 @@ class TrialRun {
   }
 
   /** Scores the best weights so far on the validation rows (a paused run keeps its current weights). */
-  async evaluateBest(): Promise<Evaluation> {
-    if (!this.kept) return this.evaluateModel(this.model);
+  async evaluateBest(): Promise<Scored> {
+    const order = this.model.plan.tasks.map((t) => t.id);
+    const scored = async () => ({ ...(await this.evaluateModel(this.model)), order });
+    if (!this.kept) return scored();
     if (this.ended) {
       this.model.model.setWeights(this.kept);
-      return this.evaluateModel(this.model);
+      return scored();
     }
     const current = this.model.model.getWeights().map((w: tf.Tensor) => tf.clone(w));
     try {
       this.model.model.setWeights(this.kept);
-      return await this.evaluateModel(this.model);
+      return await scored();
     } finally {
       this.model.model.setWeights(current);
       tf.dispose(current);

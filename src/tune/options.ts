@@ -39,6 +39,12 @@ export interface TuneOptions {
   planOptions?: Record<string, unknown>;
   /** Fit options every trial starts from (e.g. batchSize, balanceOptions); a candidate's own settings win. */
   fitOptions?: Record<string, unknown>;
+  /**
+   * Rounds of ensemble selection after the search (default 0: none): each round adds, with
+   * replacement, the trial (of the best ENSEMBLE_POOL) whose validation predictions most improve
+   * the running mean's score; the result's `ensemble` lists the chosen trials and weights. E.g. 10.
+   */
+  ensemble?: number;
   /** Called after every trial with the trial and the best so far. */
   onTrial?: (progress: TuneProgress) => void | Promise<void>;
 }
@@ -52,6 +58,7 @@ export interface ResolvedTuneOptions {
   objective: TuneObjective;
   schedule: { minEpochs: number; eta: number; maxEpochs: number };
   patience: number;
+  ensemble: number;
   planOptions: Record<string, unknown>;
   fitOptions: Record<string, unknown>;
   onTrial: TuneOptions['onTrial'];
@@ -149,6 +156,9 @@ const schema = z.strictObject({
     )
     .optional(),
   patience: whole('patience', 0, 'patience: 5').optional(),
+  ensemble: whole('ensemble', 0, 'ensemble: 10')
+    .max(1000, { error: says('ensemble must be at most 1000', 'Use e.g. ensemble: 10.') })
+    .optional(),
   planOptions: z
     .record(z.string(), z.unknown(), {
       error: says(
@@ -244,6 +254,7 @@ export function resolveTuneOptions(options: unknown, spec: GraphSpec): ResolvedT
     objective: (o.objective ?? TUNE_DEFAULTS.objective) as TuneObjective,
     schedule,
     patience: o.patience ?? TUNE_DEFAULTS.patience,
+    ensemble: o.ensemble ?? TUNE_DEFAULTS.ensemble,
     planOptions: (o.planOptions ?? {}) as Record<string, unknown>,
     fitOptions: (o.fitOptions ?? {}) as Record<string, unknown>,
     onTrial: o.onTrial,

@@ -45,6 +45,33 @@ export interface TuneBest {
   trial: number;
 }
 
+/** A trial chosen for the ensemble: its weight, and what to pass to `plan` and `fit` to train it again. */
+export interface TuneEnsembleMember {
+  trial: number;
+  /** Its share of the ensemble's mean (the times ensemble selection chose it / the rounds kept); the weights sum to 1. */
+  weight: number;
+  strategy: string;
+  space: string;
+  planOptions: Record<string, unknown>;
+  /** As TuneBest's: its trial's best epoch count, without early stopping. */
+  fitOptions: Record<string, unknown>;
+}
+
+/**
+ * The weighted mean of several trials' predictions chosen on the validation rows (options.ensemble);
+ * train it with `fitEnsemble`, predict with `predictEnsemble`.
+ */
+export interface TuneEnsemble {
+  members: TuneEnsembleMember[];
+  /** Rounds of ensemble selection (options.ensemble); the best prefix of them is kept. */
+  rounds: number;
+  /**
+   * The ensemble's validation scores: the objective's value ('mean' of the tasks' compareBy
+   * scores when the objective is 'mean-rank' or 'mean'), and each task's compareBy score.
+   */
+  score: TuneBest['score'];
+}
+
 /** What the progress callback receives after each trial. */
 export interface TuneProgress {
   trial: TuneTrial;
@@ -60,6 +87,8 @@ export interface TuneProgress {
 /** What `tune` returns. */
 export interface TuneResult {
   best: TuneBest;
+  /** With options.ensemble: the trials whose mean predicts the validation rows best (ensemble selection). */
+  ensemble?: TuneEnsemble;
   /** Every trial, in the order they ran. */
   trials: TuneTrial[];
   /** The spaces searched, the objective, and why the search stopped. */
