@@ -433,13 +433,13 @@ export async function tune(
       .map((t) => ({ trial: t.id, value: t.value, predictions: kept.get(t.id)! }));
     if (pool.length === 0) return undefined;
     const objective = o.objective;
-    const valueOf = (evaluation: Evaluation) => {
+    const ensembleValue = (evaluation: Evaluation) => {
       const tasks = taskScores(kinds, evaluation);
       return typeof objective === 'function'
         ? objective({ tasks: { ...tasks }, metrics: evaluation })
         : meanScore(tasks);
     };
-    const chosen = selectEnsemble(pool, o.ensemble, rows, valueOf);
+    const chosen = selectEnsemble(pool, o.ensemble, rows, ensembleValue);
     const total = chosen.counts.reduce((a, b) => a + b, 0);
     const tasks = taskScores(kinds, chosen.evaluation);
     return {
