@@ -160,6 +160,13 @@ export class TowerEngine {
   /** One row's tower output and its gradient (the sparse path). */
   private readonly hidden: Float32Array;
   private readonly hiddenGradient: Float32Array;
+  /** The batch's labelled (row, task slot) pairs (`pairs` of them), each label column's task slot, and each task's loss coefficient. */
+  private readonly pairRow: Int32Array;
+  private readonly pairSlot: Int32Array;
+  private pairs = 0;
+  private readonly slotOf: Int32Array;
+  private readonly coefs: Float64Array;
+  private readonly weighted: boolean;
   private readonly parts: PenaltyPart[] = [];
   /** Numbers of the stacked parameters: K, b, w, c end to end (before padding). */
   readonly total: number;
@@ -212,6 +219,14 @@ export class TowerEngine {
     this.Mb = new Float32Array(B * spec.labels);
     this.hidden = new Float32Array(u);
     this.hiddenGradient = new Float32Array(u);
+    this.pairRow = new Int32Array(B * spec.labels);
+    this.pairSlot = new Int32Array(B * spec.labels);
+    this.slotOf = new Int32Array(spec.labels).fill(-1);
+    spec.tasks.forEach((task, s) => {
+      this.slotOf[task.label] = s;
+    });
+    this.coefs = new Float64Array(spec.tasks.length);
+    this.weighted = spec.weighted;
     // The penalty: the towers' layer as F + 1 rows (K's, then b) of u numbers per tower; the heads
     // as one row of u (w) and one of 1 (c).
     const penalties: Array<Omit<PenaltyPart, 'plans' | 'coupled'>> = [];
@@ -312,7 +327,11 @@ export class TowerEngine {
     };
   }
 
-  /** Copies the rows `perm[start .. start + size)` in; a short batch is padded with unlabelled rows of zeros. */
+  /**
+   * Copies the rows `perm[start .. start + size)` in (a short batch is padded with unlabelled rows
+   * of zeros), lists their labelled (row, task) pairs and writes each task's label count into
+   * `dens` (entries with weight > 0 when weighted).
+   */
   gather(
     x: Float32Array,
     y: Float32Array,
@@ -320,8 +339,9 @@ export class TowerEngine {
     perm: Int32Array,
     start: number,
     size: number,
+    dens: Float64Array,
   ): void {
-    const { F, B, Yb, Mb } = this;
+    const { F, B, Yb, Mb, slotOf, pairRow, pairSlot } = this;
     const L = this.labels;
     const h = this.view();
     const X = this.X.at;
@@ -330,12 +350,24 @@ export class TowerEngine {
       Yb.fill(0, size * L);
       Mb.fill(0, size * L);
     }
+    dens.fill(0);
+    let n = 0;
+    const weighted = this.weighted;
     for (let i = 0; i < size; i++) {
       const r = perm[start + i]!;
       h.set(x.subarray(r * F, r * F + F), X + i * F);
       Yb.set(y.subarray(r * L, r * L + L), i * L);
       Mb.set(mask.subarray(r * L, r * L + L), i * L);
+      for (let c = 0; c < L; c++) {
+        const m = Mb[i * L + c]!;
+        if (m === 0) continue;
+        const slot = slotOf[c]!;
+        pairRow[n] = i;
+        pairSlot[n++] = slot;
+        dens[slot] = dens[slot]! + (weighted ? (m > 0 ? 1 : 0) : m);
+      }
     }
+    this.pairs = n;
   }
 
   /**
@@ -343,9 +375,7 @@ export class TowerEngine {
    * `sum_t weight_t * num_t / max(1, dens[t]) + penalty` and each task's `num`; returns the penalty.
    */
   forwardBackward(dens: ArrayLike<number>, nums: Float64Array): number {
-    const { F, T, u, B } = this;
-    const Tu = T * u;
-    if (this.labelled() * SPARSE_RATIO <= B * T) this.sparse(dens, nums);
+    if (this.pairs * SPARSE_RATIO <= this.B * this.T) this.sparse(dens, nums);
     else this.dense(dens, nums);
     // The penalty's gradient (at the step's weights), added to the losses'.
     if (this.parts.length === 0) return 0;
@@ -357,16 +387,6 @@ export class TowerEngine {
     return value;
   }
 
-  /** The batch's labelled (row, task) pairs: entries of the tasks' mask columns that are not 0. */
-  private labelled(): number {
-    const { Mb, B } = this;
-    const L = this.labels;
-    let n = 0;
-    for (const task of this.tasks)
-      for (let i = 0; i < B; i++) if (Mb[i * L + task.label] !== 0) n++;
-    return n;
-  }
-
   /**
    * The losses' gradient from the labelled (row, task) pairs only, in JavaScript: where a row has
    * no label for a task (School: every row but its own school's), its output gets no gradient, so
@@ -374,12 +394,11 @@ export class TowerEngine {
    * multiply-adds) instead of every tower for every row (2 F T u, as the dense products).
    */
   private sparse(dens: ArrayLike<number>, nums: Float64Array): void {
-    const { F, T, u, B, Yb, Mb } = this;
+    const { F, T, u, Yb, Mb, pairRow, pairSlot, hidden, relu } = this;
+    const dh = this.hiddenGradient;
     const L = this.labels;
     const Tu = T * u;
     const h = this.view();
-    const hidden = this.hidden;
-    const dh = this.hiddenGradient;
     h.fill(0, this.G.at, this.G.at + this.total);
     const X0 = this.X.at;
     const K0 = this.K.at;
@@ -390,59 +409,64 @@ export class TowerEngine {
     const db0 = this.db.at;
     const dw0 = this.dw.at;
     const dc0 = this.dc.at;
-    this.tasks.forEach((task, s) => {
+    const S = this.tasks.length;
+    const coefs = this.coefs;
+    for (let s = 0; s < S; s++) {
+      coefs[s] = this.tasks[s]!.weight / Math.max(dens[s]!, 1);
+      nums[s] = 0;
+    }
+    for (let p = 0; p < this.pairs; p++) {
+      const i = pairRow[p]!;
+      const s = pairSlot[p]!;
+      const task = this.tasks[s]!;
       const t = task.z;
-      const coef = task.weight / Math.max(dens[s]!, 1);
-      let num = 0;
-      for (let i = 0; i < B; i++) {
-        const m = Mb[i * L + task.label]!;
-        if (m === 0) continue;
-        const xi = X0 + i * F;
-        // The tower's layer and the head on row i.
-        for (let k = 0; k < u; k++) hidden[k] = h[b0 + t * u + k]!;
-        for (let f = 0; f < F; f++) {
-          const xf = h[xi + f]!;
-          const row = K0 + f * Tu + t * u;
-          for (let k = 0; k < u; k++) hidden[k] = Math.fround(hidden[k]! + xf * h[row + k]!);
-        }
-        let z = 0;
-        for (let k = 0; k < u; k++) {
-          if (this.relu && hidden[k]! < 0) hidden[k] = 0;
-          z = Math.fround(z + hidden[k]! * h[w0 + t * u + k]!);
-        }
-        z = Math.fround(z + h[c0 + t]!);
-        const yv = Yb[i * L + task.label]!;
-        let dz: number;
-        if (task.kind === 'mse') {
-          const e = z - yv;
-          num += m * e * e;
-          dz = coef * m * 2 * e;
-        } else {
-          const p = 1 / (1 + Math.exp(-z));
-          const q = p < EPSILON ? EPSILON : p > 1 - EPSILON ? 1 - EPSILON : p;
-          num += m * -(yv * Math.log(q) + (1 - yv) * Math.log(1 - q));
-          dz = Number.isNaN(p) ? NaN : q === p ? coef * m * (p - yv) : 0;
-        }
-        dz = Math.fround(dz);
-        // Backward: the head, the activation, the bias, then the kernel's columns of this tower.
-        h[dc0 + t] = h[dc0 + t]! + dz;
-        for (let k = 0; k < u; k++) {
-          const j = t * u + k;
-          const hv = hidden[k]!;
-          h[dw0 + j] = h[dw0 + j]! + dz * hv;
-          const d = this.relu && !(hv > 0) ? 0 : Math.fround(dz * h[w0 + j]!);
-          dh[k] = d;
-          h[db0 + j] = h[db0 + j]! + d;
-        }
-        for (let f = 0; f < F; f++) {
-          const xf = h[xi + f]!;
-          if (xf === 0) continue;
-          const row = dK0 + f * Tu + t * u;
-          for (let k = 0; k < u; k++) h[row + k] = h[row + k]! + xf * dh[k]!;
-        }
+      const tu = t * u;
+      const m = Mb[i * L + task.label]!;
+      const xi = X0 + i * F;
+      // The tower's layer and the head on row i (each sum rounded to float32 as it goes).
+      for (let k = 0; k < u; k++) hidden[k] = h[b0 + tu + k]!;
+      for (let f = 0; f < F; f++) {
+        const xf = h[xi + f]!;
+        const row = K0 + f * Tu + tu;
+        for (let k = 0; k < u; k++) hidden[k] = hidden[k]! + xf * h[row + k]!;
       }
-      nums[s] = num;
-    });
+      let z = 0;
+      for (let k = 0; k < u; k++) {
+        if (relu && hidden[k]! < 0) hidden[k] = 0;
+        z = Math.fround(z + hidden[k]! * h[w0 + tu + k]!);
+      }
+      z = Math.fround(z + h[c0 + t]!);
+      const yv = Yb[i * L + task.label]!;
+      const coef = coefs[s]!;
+      let dz: number;
+      if (task.kind === 'mse') {
+        const e = z - yv;
+        nums[s] = nums[s]! + m * e * e;
+        dz = coef * m * 2 * e;
+      } else {
+        const q0 = 1 / (1 + Math.exp(-z));
+        const q = q0 < EPSILON ? EPSILON : q0 > 1 - EPSILON ? 1 - EPSILON : q0;
+        nums[s] = nums[s]! + m * -(yv * Math.log(q) + (1 - yv) * Math.log(1 - q));
+        dz = Number.isNaN(q0) ? NaN : q === q0 ? coef * m * (q0 - yv) : 0;
+      }
+      dz = Math.fround(dz);
+      // Backward: the head, the activation, the bias, then this tower's columns of the kernel.
+      h[dc0 + t] = h[dc0 + t]! + dz;
+      for (let k = 0; k < u; k++) {
+        const j = tu + k;
+        const hv = hidden[k]!;
+        h[dw0 + j] = h[dw0 + j]! + dz * hv;
+        const d = relu && !(hv > 0) ? 0 : dz * h[w0 + j]!;
+        dh[k] = d;
+        h[db0 + j] = h[db0 + j]! + dh[k]!;
+      }
+      for (let f = 0; f < F; f++) {
+        const xf = h[xi + f]!;
+        if (xf === 0) continue;
+        const row = dK0 + f * Tu + tu;
+        for (let k = 0; k < u; k++) h[row + k] = h[row + k]! + xf * dh[k]!;
+      }
+    }
   }
 
   /** The losses' gradient with every tower on every row: two wide products and the heads' SIMD passes. */

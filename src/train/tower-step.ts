@@ -3,7 +3,7 @@ import type { MtgraphModel } from '../network/types.js';
 import { LaplacianPenalty } from '../network/couplings/laplacian.js';
 import { hasChains } from '../schema/chains.js';
 import { wasmKernelsVeto } from '../backend/kernel-patch.js';
-import { labelCounts, type EngineSpec, type TaskSlot } from './dense-engine.js';
+import type { TaskSlot } from './dense-engine.js';
 import { TowerEngine, type LaplacianRows, type TowerSpec } from './tower-engine.js';
 import { fastStepRefusal, type FastEpoch } from './fast-step.js';
 import type { Objective } from './objective.js';
@@ -226,7 +226,6 @@ export class TowerStep {
   private readonly size: number;
   private readonly dens: Float64Array;
   private readonly nums: Float64Array;
-  private readonly counts: EngineSpec;
 
   constructor(
     private readonly spec: TowerSpec,
@@ -261,17 +260,6 @@ export class TowerStep {
     this.flat = flat;
     this.dens = new Float64Array(spec.tasks.length);
     this.nums = new Float64Array(spec.tasks.length);
-    // labelCounts reads the tasks, labels and weighting of an EngineSpec.
-    this.counts = {
-      features: F,
-      labels: spec.labels,
-      batch: spec.batch,
-      weighted: spec.weighted,
-      sizes: [],
-      layers: [],
-      head: { inputs: 0, units: 0, W: 0, b: 0 },
-      tasks: spec.tasks,
-    };
   }
 
   /** Reads the weights from the model's variables and Adam's state from the optimizer. */
@@ -351,8 +339,7 @@ export class TowerStep {
   ): boolean[] {
     const { engine, dens, nums, spec } = this;
     const T = spec.tasks.length;
-    labelCounts(this.counts, this.mask, perm, start, size, dens);
-    engine.gather(this.x, this.y, this.mask, perm, start, size);
+    engine.gather(this.x, this.y, this.mask, perm, start, size, dens);
     const penalty = Math.fround(engine.forwardBackward(dens, nums));
     const finite: boolean[] = [];
     let objective = 0;
