@@ -111,7 +111,8 @@ describe('tune ensemble', () => {
     });
     const ensemble = result.ensemble!;
     expect(ensemble.rounds).toBe(8);
-    expect(ensemble.members.length).toBeGreaterThanOrEqual(1);
+    // Seeded: two trials (3 and 7) share it, 0.6 / 0.4, well above the best alone (validation mean r2 0.53 vs 0.44).
+    expect(ensemble.members.length).toBeGreaterThanOrEqual(2);
     expect(ensemble.members.reduce((s, m) => s + m.weight, 0)).toBeCloseTo(1, 10);
     for (const m of ensemble.members) {
       const t = result.trials[m.trial]!;
@@ -127,7 +128,7 @@ describe('tune ensemble', () => {
     const bestTrial = Math.max(
       ...result.trials.filter((t) => t.status === 'done').map((t) => t.value),
     );
-    expect(ensemble.score.value).toBeGreaterThanOrEqual(bestTrial - 1e-6);
+    expect(ensemble.score.value).toBeGreaterThan(bestTrial + 0.02);
     expect(ensemble.score.objective).toBe('mean');
 
     const before = tf.memory().numTensors;
