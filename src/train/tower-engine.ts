@@ -180,8 +180,10 @@ export class TowerEngine {
     this.relu = spec.activation === 'relu';
     this.tasks = spec.tasks;
     this.labels = spec.labels;
+    // u = 0: no tower layer, the heads read the input (K [F, T], c [T]).
     const Tu = T * u;
-    this.total = F * Tu + 2 * Tu + T;
+    const Kw = u > 0 ? Tu : T;
+    this.total = F * Kw + 2 * Tu + T;
     const padded = Math.ceil(this.total / 4) * 4;
     let used = 0;
     const bufs: Buf[] = [];
@@ -201,14 +203,14 @@ export class TowerEngine {
     this.PG = mk(padded);
     this.M = mk(padded);
     this.V = mk(padded);
-    this.K = inside(this.P, 0, F * Tu);
-    this.bias = inside(this.P, F * Tu, Tu);
-    this.w = inside(this.P, F * Tu + Tu, Tu);
-    this.c = inside(this.P, F * Tu + 2 * Tu, T);
-    this.dK = inside(this.G, 0, F * Tu);
-    this.db = inside(this.G, F * Tu, Tu);
-    this.dw = inside(this.G, F * Tu + Tu, Tu);
-    this.dc = inside(this.G, F * Tu + 2 * Tu, T);
+    this.K = inside(this.P, 0, F * Kw);
+    this.bias = inside(this.P, F * Kw, Tu);
+    this.w = inside(this.P, F * Kw + Tu, Tu);
+    this.c = inside(this.P, F * Kw + 2 * Tu, T);
+    this.dK = inside(this.G, 0, F * Kw);
+    this.db = inside(this.G, F * Kw, Tu);
+    this.dw = inside(this.G, F * Kw + Tu, Tu);
+    this.dc = inside(this.G, F * Kw + 2 * Tu, T);
     this.X = mk(B * F);
     this.XT = mk(B * F);
     this.H = mk(B * Tu);
@@ -232,7 +234,10 @@ export class TowerEngine {
     const penalties: Array<Omit<PenaltyPart, 'plans' | 'coupled'>> = [];
     if (spec.towerLaplacian.some((r) => r.length > 0))
       penalties.push({ base: 0, rows: F + 1, stride: Tu, n: u, L: spec.towerLaplacian });
-    if (spec.headLaplacian.some((r) => r.length > 0)) {
+    if (spec.headLaplacian.some((r) => r.length > 0) && u === 0) {
+      // The heads on the input: K's F rows and c, each of T numbers, one per head.
+      penalties.push({ base: 0, rows: F + 1, stride: T, n: 1, L: spec.headLaplacian });
+    } else if (spec.headLaplacian.some((r) => r.length > 0)) {
       penalties.push({ base: F * Tu + Tu, rows: 1, stride: Tu, n: u, L: spec.headLaplacian });
       penalties.push({ base: F * Tu + 2 * Tu, rows: 1, stride: T, n: 1, L: spec.headLaplacian });
     }
@@ -423,6 +428,16 @@ export class TowerEngine {
       const tu = t * u;
       const m = Mb[i * L + task.label]!;
       const xi = X0 + i * F;
+      if (u === 0) {
+        // No tower layer: the head on the input, z = x K[:, t] + c[t], and its gradient.
+        let z = 0;
+        for (let f = 0; f < F; f++) z = Math.fround(z + h[xi + f]! * h[K0 + f * T + t]!);
+        z = Math.fround(z + h[c0 + t]!);
+        const dz = this.pairLoss(task.kind, z, Yb[i * L + task.label]!, m, coefs[s]!, nums, s);
+        h[dc0 + t] = h[dc0 + t]! + dz;
+        for (let f = 0; f < F; f++) h[dK0 + f * T + t] = h[dK0 + f * T + t]! + h[xi + f]! * dz;
+        continue;
+      }
       // The tower's layer and the head on row i (each sum rounded to float32 as it goes).
       for (let k = 0; k < u; k++) hidden[k] = h[b0 + tu + k]!;
       for (let f = 0; f < F; f++) {
@@ -436,20 +451,7 @@ export class TowerEngine {
         z = Math.fround(z + hidden[k]! * h[w0 + tu + k]!);
       }
       z = Math.fround(z + h[c0 + t]!);
-      const yv = Yb[i * L + task.label]!;
-      const coef = coefs[s]!;
-      let dz: number;
-      if (task.kind === 'mse') {
-        const e = z - yv;
-        nums[s] = nums[s]! + m * e * e;
-        dz = coef * m * 2 * e;
-      } else {
-        const q0 = 1 / (1 + Math.exp(-z));
-        const q = q0 < EPSILON ? EPSILON : q0 > 1 - EPSILON ? 1 - EPSILON : q0;
-        nums[s] = nums[s]! + m * -(yv * Math.log(q) + (1 - yv) * Math.log(1 - q));
-        dz = Number.isNaN(q0) ? NaN : q === q0 ? coef * m * (q0 - yv) : 0;
-      }
-      dz = Math.fround(dz);
+      const dz = this.pairLoss(task.kind, z, Yb[i * L + task.label]!, m, coefs[s]!, nums, s);
       // Backward: the head, the activation, the bias, then this tower's columns of the kernel.
       h[dc0 + t] = h[dc0 + t]! + dz;
       for (let k = 0; k < u; k++) {
@@ -469,10 +471,44 @@ export class TowerEngine {
     }
   }
 
+  /** One labelled pair's loss (added to `nums[s]`) and its gradient on z (`coef`: the task's weight over its count), rounded to float32. */
+  private pairLoss(
+    kind: TaskSlot['kind'],
+    z: number,
+    yv: number,
+    m: number,
+    coef: number,
+    nums: Float64Array,
+    s: number,
+  ): number {
+    if (kind === 'mse') {
+      const e = z - yv;
+      nums[s] = nums[s]! + m * e * e;
+      return Math.fround(coef * m * 2 * e);
+    }
+    const p = 1 / (1 + Math.exp(-z));
+    const q = p < EPSILON ? EPSILON : p > 1 - EPSILON ? 1 - EPSILON : p;
+    nums[s] = nums[s]! + m * -(yv * Math.log(q) + (1 - yv) * Math.log(1 - q));
+    return Number.isNaN(p) ? NaN : q === p ? Math.fround(coef * m * (p - yv)) : 0;
+  }
+
   /** The losses' gradient with every tower on every row: two wide products and the heads' SIMD passes. */
   private dense(dens: ArrayLike<number>, nums: Float64Array): void {
     const { F, T, u, B } = this;
     const Tu = T * u;
+    if (u === 0) {
+      // No tower layer: Z = X K + c, dK = Xᵀ dZ, dc = dZ's column sums.
+      this.product(this.X, this.K, this.Z, B, F, T, this.c);
+      this.losses(this.view(), dens, nums);
+      this.transposeInto(this.X, this.XT, B, F);
+      this.product(this.XT, this.dZ, this.dK, F, B, T);
+      const h = this.view();
+      h.fill(0, this.dc.at, this.dc.at + T);
+      for (let i = 0; i < B; i++)
+        for (let t = 0; t < T; t++)
+          h[this.dc.at + t] = h[this.dc.at + t]! + h[this.dZ.at + i * T + t]!;
+      return;
+    }
     // Forward: H = act(X K + b), Z = the heads.
     this.product(this.X, this.K, this.H, B, F, Tu, this.bias, this.relu);
     const simd = this.simd && u % 4 === 0 ? this.simd : undefined;

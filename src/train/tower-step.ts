@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MtgraphModel } from '../network/types.js';
-import { LaplacianPenalty } from '../network/couplings/laplacian.js';
+import { FusedHeadLaplacian, LaplacianPenalty } from '../network/couplings/laplacian.js';
 import { hasChains } from '../schema/chains.js';
 import { wasmKernelsVeto } from '../backend/kernel-patch.js';
 import type { TaskSlot } from './dense-engine.js';
@@ -46,9 +46,12 @@ const LOSSES: Readonly<Record<string, { activation: string; kind: 'mse' | 'bce' 
 };
 
 interface TowerStructure {
-  /** Per tower (plan task order): its layer and its head. */
+  /** Per tower (plan task order): its layer and its head (none: the heads fused on the input, `fused`). */
   layers: DenseLike[];
   heads: DenseLike[];
+  fused?: { kernel: tf.Variable; bias: tf.Variable };
+  towers: number;
+  /** Units of each tower's layer (0: no layer, the heads read the input). */
   units: number;
   activation: 'relu' | 'linear';
   tasks: TaskSlot[];
@@ -79,12 +82,14 @@ export function towerStepRefusal(
   return typeof s === 'string' ? s : undefined;
 }
 
-/** The model as towers of one layer with one-unit heads, or why it is not one. */
+/** The model as towers of one layer with one-unit heads, or as one-unit heads fused on the input, or why it is neither. */
 function towerStructure(model: MtgraphModel, objective: Objective): TowerStructure | string {
   const { plan, layerNames: names } = model;
   const m = model.model;
   if (m.inputs.length !== 1 || m.trainable === false) return 'not one input';
   if (plan.blocks.length > 0) return 'shared blocks';
+  if (plan.tasks.every((t) => (names.towers.get(t.id) ?? []).length === 0))
+    return linearStructure(model, objective);
   const input = m.inputs[0]!;
   const layers: DenseLike[] = [];
   const heads: DenseLike[] = [];
@@ -162,6 +167,7 @@ function towerStructure(model: MtgraphModel, objective: Objective): TowerStructu
   return {
     layers,
     heads,
+    towers: layers.length,
     units,
     activation,
     tasks,
@@ -174,6 +180,92 @@ function towerStructure(model: MtgraphModel, objective: Objective): TowerStructu
 export interface EpochStep {
   epoch(perm: Int32Array, batchSize: number, beforeStep: (step: number) => void): FastEpoch;
   dispose(): void;
+}
+
+interface MultiHeadLike extends tf.layers.Layer {
+  units: number[];
+  mean?: number[];
+  std?: number[];
+}
+
+/** The towers' TaskSlots (objective order): each task's tower is `towerOf(id)`; one-unit mse or binary heads. */
+function taskSlots(
+  model: MtgraphModel,
+  objective: Objective,
+  towerOf: ReadonlyMap<string, number>,
+): TaskSlot[] | string {
+  const tasks: TaskSlot[] = [];
+  for (let t = 0; t < objective.order.length; t++) {
+    const task = objective.tasks[t]!;
+    const rule = LOSSES[task.loss];
+    const z = towerOf.get(task.id);
+    if (!rule || z === undefined || model.plan.heads[task.id]?.activation !== rule.activation)
+      return `loss ${task.loss}`;
+    if (objective.widths[t] !== 1) return 'a label of several columns';
+    tasks.push({ kind: rule.kind, z, units: 1, label: t, weight: task.weight });
+  }
+  return tasks;
+}
+
+/**
+ * Soft sharing without tower layers (`trunk: { units: [] }`): every task's one-unit head fused
+ * into one MultiHead on the input (kernel [F, T], bias [T]), read by a Columns layer per task,
+ * and the head Laplacian on its columns (FusedHeadLaplacian). The engine's towers of 0 units.
+ */
+function linearStructure(model: MtgraphModel, objective: Objective): TowerStructure | string {
+  const m = model.model;
+  const layers = m.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  const multi = layers.filter((l) => l.getClassName() === 'MtgraphMultiHead');
+  if (multi.length !== 1) return 'not one fused head layer on the input';
+  const mh = multi[0] as MultiHeadLike;
+  if (mh.input !== m.inputs[0] || mh.mean !== undefined || mh.std !== undefined)
+    return 'not one fused head layer on the input';
+  if (!mh.units.every((u) => u === 1)) return 'a head of several units';
+  const [kernel, bias] = mh.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (!kernel || !bias || mh.trainableWeights.length !== 2) return 'other variables';
+  if (
+    model.trainableVariables.length !== 2 ||
+    !model.trainableVariables.includes(kernel) ||
+    !model.trainableVariables.includes(bias)
+  )
+    return 'other variables';
+  // Every other layer is a Columns layer on it, one column each (the task's output).
+  const towerOf = new Map<string, number>();
+  for (const l of layers) {
+    if (l === mh) continue;
+    const c = l as unknown as { begin: number; size: number };
+    if (l.getClassName() !== 'MtgraphColumns' || l.input !== mh.output || c.size !== 1)
+      return 'other layers';
+    const idx = m.outputs.findIndex((o) => o.sourceLayer === l);
+    const task = model.plan.tasks[idx];
+    if (idx < 0 || !task) return 'other layers';
+    towerOf.set(task.id, c.begin);
+  }
+  const tasks = taskSlots(model, objective, towerOf);
+  if (typeof tasks === 'string') return tasks;
+  const T = mh.units.length;
+  const head: Array<Array<[number, number]>> = Array.from({ length: T }, () => []);
+  let used = false;
+  for (const p of model.penalties) {
+    if (!(p instanceof FusedHeadLaplacian) || used)
+      return 'a penalty other than one head Laplacian';
+    const { layer, width, L } = p.coupling();
+    if ((layer as unknown) !== mh || width !== T) return 'a Laplacian on other weights';
+    used = true;
+    for (let i = 0; i < T; i++)
+      for (let j = 0; j < T; j++) if (L[i * T + j] !== 0) head[i]!.push([j, L[i * T + j]!]);
+  }
+  return {
+    layers: [],
+    heads: [],
+    fused: { kernel, bias },
+    towers: T,
+    units: 0,
+    activation: 'linear',
+    tasks,
+    towerLaplacian: Array.from({ length: T }, () => []),
+    headLaplacian: head,
+  };
 }
 
 /**
@@ -196,7 +288,7 @@ export function createTowerStep(
     labels: data.y.shape[1],
     batch: Math.min(opts.batchSize, data.x.shape[0]),
     weighted: objective.weighted,
-    towers: s.layers.length,
+    towers: s.towers,
     units: s.units,
     activation: s.activation,
     tasks: s.tasks,
@@ -245,6 +337,13 @@ export class TowerStep {
     const { features: F, towers: T, units: u } = spec;
     const Tu = T * u;
     const flat = new Int32Array(this.engine.total);
+    if (structure.fused) {
+      // K [F, T] and c [T] are the MultiHead's kernel and bias as they are.
+      const k0 = offsetOf.get(structure.fused.kernel)!;
+      const c0 = offsetOf.get(structure.fused.bias)!;
+      for (let q = 0; q < F * T; q++) flat[q] = k0 + q;
+      for (let t = 0; t < T; t++) flat[F * T + t] = c0 + t;
+    }
     structure.layers.forEach((d, t) => {
       const k0 = offsetOf.get(d.kernel.read())!;
       const b0 = offsetOf.get(d.bias!.read())!;

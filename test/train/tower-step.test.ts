@@ -196,6 +196,23 @@ describe('the fast tower step (#18)', () => {
     }
   });
 
+  it('covers soft without tower layers (trunk []: one-unit heads fused on the input, the head Laplacian on its columns), long format and labels on most rows', async () => {
+    const plan: PlanOptions = { strategy: 'soft', trunk: { units: [] }, soft: { strength: 1 } };
+    const probe = compile(graph(), { ...plan, seed: 3 });
+    expect(refusal(probe, OPTIONS)).toBeUndefined();
+    expect(probe.layerNames.fusedHeads.size).toBe(1);
+    probe.dispose();
+    for (const d of [DATA, data(90, false, true, true)]) {
+      const r = await both(plan, OPTIONS, graph, d);
+      expect(r.moved).toBeGreaterThan(0.01);
+      expect(maxDiff(r.fast, r.reference)).toBeLessThan(2e-5);
+      expect(r.fastHistory.penalty[0]!).toBeGreaterThan(0);
+      sameHistory(r.fastHistory, r.referenceHistory);
+      r.fast.dispose();
+      r.reference.dispose();
+    }
+  });
+
   it('resumes from a checkpoint to the weights of a straight run (weights and Adam state written back every epoch)', async () => {
     configureFastStep('on');
     const straight = compile(graph(), { ...SOFT, seed: 3 });
@@ -266,8 +283,13 @@ describe('the fast tower step on wasm, with the backend’s own product and SIMD
     const probe = compile(graph(), { ...plan, seed: 3 });
     expect(refusal(probe, options)).toBeUndefined();
     probe.dispose();
-    for (const d of [data(300, false, true, true), data(300)]) {
-      const r = await both(plan, options, graph, d);
+    const linear: PlanOptions = { strategy: 'soft', trunk: { units: [] }, soft: { strength: 1 } };
+    for (const [p, d] of [
+      [plan, data(300, false, true, true)],
+      [plan, data(300)],
+      [linear, data(300, false, true, true)],
+    ] as const) {
+      const r = await both(p, options, graph, d);
       expect(r.moved).toBeGreaterThan(0.01);
       expect(maxDiff(r.fast, r.reference)).toBeLessThan(1e-4);
       sameHistory(r.fastHistory, r.referenceHistory, 1e-4);

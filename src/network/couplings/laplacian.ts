@@ -287,6 +287,18 @@ export class FusedHeadLaplacian implements Penalty {
     }
   }
 
+  /**
+   * The MultiHead layer and `strength * L` over its columns (dense, row-major, float32): for the
+   * fast tower step (src/train/tower-step.ts), which computes the same penalty on its own buffers.
+   */
+  coupling(): { layer: MultiHead; width: number; L: Float32Array } {
+    return {
+      layer: this.layer,
+      width: this.width,
+      L: this.strength === 0 ? new Float32Array(this.width ** 2) : this.L,
+    };
+  }
+
   value(): tf.Scalar {
     if (this.strength === 0) return tf.scalar(0);
     const [kernel, bias] = this.layer.trainableWeights.map((w) => w.read());
