@@ -188,11 +188,13 @@ export function startFastPeer(
           return workerGrads[parity]!;
         },
         close() {
+          const exited = new Promise<void>((done) => worker.once('exit', () => done()));
           Atomics.store(control, QUIT, 1);
           for (const word of [EPOCH, MAIN_STEP]) {
             Atomics.add(control, word, 1);
             Atomics.notify(control, word);
           }
+          return exited;
         },
       });
     });

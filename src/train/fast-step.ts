@@ -293,7 +293,8 @@ export interface FastPeer {
    * adds its loss sums to `nums` and returns its gradients (valid until the step after next).
    */
   exchange(grads: Float32Array, learningRate: number, nums: Float64Array): Float32Array;
-  close(): void;
+  /** Stops the worker, also in the middle of an epoch; resolves when its thread has exited. */
+  close(): Promise<void>;
 }
 
 /** One run's fast step: owns its engine and worker (free them with `dispose`). */

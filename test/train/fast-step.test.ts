@@ -362,6 +362,37 @@ describe('the fast step with a second thread (#18)', () => {
     await halvesAddUp(3, 4, 5);
   });
 
+  it('the worker stops when closed in the middle of an epoch (waiting for this thread) and between epochs', async () => {
+    const spec: EngineSpec = {
+      features: 3,
+      labels: 1,
+      batch: 4,
+      weighted: false,
+      sizes: [3 * 2, 2, 2, 1],
+      layers: [{ inputs: 3, units: 2, activation: 'relu', W: 0, b: 1 }],
+      head: { inputs: 2, units: 1, W: 2, b: 3 },
+      tasks: [{ kind: 'mse', z: 0, units: 1, label: 0, weight: 1 }],
+    };
+    const x = Float32Array.from({ length: 24 * 3 }, (_, i) => Math.sin(i));
+    const y = new Float32Array(24).fill(0.5);
+    const mask = new Float32Array(24).fill(1);
+    const perm = Int32Array.from({ length: 24 }, (_, i) => i);
+    const zeros = new Float32Array(11);
+    const adam = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+    for (const stepsBeforeClose of [1, 3]) {
+      const peer = await startFastPeer(spec, tf.getBackend(), x, y, mask);
+      // Three steps of 8 rows an epoch: after 1 the worker waits for this thread's second; after 3 for the next epoch.
+      peer.startEpoch(perm, 8, 0, zeros, zeros, zeros, adam, 0);
+      const nums = new Float64Array(1);
+      for (let s = 0; s < stepsBeforeClose; s++) {
+        const theirs = peer.exchange(new Float32Array(11), 1e-3, nums);
+        expect(theirs.length).toBe(11);
+      }
+      expect(nums[0]).toBeGreaterThan(0); // the worker's loss sums came over
+      await peer.close();
+    }
+  });
+
   it('fit with two threads trains to the weights of the tfjs step', async () => {
     const options: FitOptions = { ...OPTIONS, batchSize: 64, epochs: 2 };
     const d = data(150);
