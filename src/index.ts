@@ -255,4 +255,5 @@ export {
   type SearchContext,
   type Candidate,
 } from './tune/index.js';
+export { saveEnsemble, loadEnsemble } from './io/ensemble-store.js';
 export { holdOutPerTask, type HoldOut } from './data/holdout.js';

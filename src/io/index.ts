@@ -38,3 +38,9 @@ export {
   type LoadModelOptions,
   type ModelFolder,
 } from './model-file.js';
+export {
+  saveEnsemble,
+  loadEnsemble,
+  isEnsembleFolder,
+} from './ensemble-file.js';
+export { ENSEMBLE_FOLDER, ENSEMBLE_FILE, ensembleFolderFiles } from './ensemble-format.js';

@@ -7,6 +7,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 export { saveModel as saveModelFolder, loadModel as loadModelFolder } from '../io/model-file.js';
+export {
+  saveEnsemble as saveEnsembleFolder,
+  loadEnsemble as loadEnsembleFolder,
+} from '../io/ensemble-file.js';
 export { loadGraph, saveGraph } from '../io/graph-file.js';
 export { readCsvFile } from '../data/csv-file.js';
 export {

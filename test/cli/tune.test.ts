@@ -2,7 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, shopCsv, SHOP_GRAPH, tempDir } from './helpers.js';
-import { loadModel } from '../../src/index.js';
+import { loadEnsemble, loadModel } from '../../src/index.js';
 import { scaled } from '../timeouts.js';
 
 describe('mtgraph tune', () => {
@@ -109,6 +109,67 @@ describe('mtgraph tune', () => {
     );
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--budget-clock.*gpu.*wall, cpu/s);
+  });
+
+  it('mtgraph tune --ensemble saves an ensemble folder that predict reads; a model folder is not replaced by one', {
+    timeout: scaled(120_000),
+  }, async () => {
+    const out = path.join(dir, 'ensemble');
+    const args = (to: string) => [
+      'tune',
+      path.join(dir, 'shop.json'),
+      '--data',
+      path.join(dir, 'shop.csv'),
+      '--exclude',
+      'id',
+      '--trials',
+      '6',
+      '--strategies',
+      'hard,single',
+      '--objective',
+      'mean',
+      '--ensemble',
+      '6',
+      '--out',
+      to,
+    ];
+    const r = await cli(...args(out));
+    expect(r.stderr).not.toMatch(/internal/i);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ensemble of \d trial\(s\), chosen on \d+ validation rows \(mean /m);
+    expect(r.stdout).toContain('their weighted mean scored on the test rows');
+    const marker = JSON.parse(await fs.readFile(path.join(out, 'ensemble.json'), 'utf8'));
+    expect(marker.format).toBe('mtgraph-ensemble');
+    const ensemble = await loadEnsemble(out);
+    try {
+      expect(ensemble.members).toHaveLength(marker.members.length);
+      expect(ensemble.members.reduce((a, m) => a + m.weight, 0)).toBeCloseTo(1, 10);
+      const meta = ensemble.members[0]!.model.metadata as {
+        training: { ensemble: { members: number } };
+      };
+      expect(meta.training.ensemble.members).toBe(ensemble.members.length);
+    } finally {
+      ensemble.dispose();
+    }
+    expect(await fs.readFile(path.join(out, 'report.html'), 'utf8')).toContain(
+      'the test scores are the ensemble',
+    );
+    const preds = path.join(dir, 'ensemble-preds.csv');
+    const p = await cli('predict', out, '--data', path.join(dir, 'shop.csv'), '--out', preds);
+    expect(p.code).toBe(0);
+    const lines = (await fs.readFile(preds, 'utf8')).trim().split('\n');
+    expect(lines[0]).toBe('spend,click,segment,segment.new,segment.casual,segment.loyal');
+    expect(lines).toHaveLength(241);
+    // The segment's probabilities are a weighted mean of probabilities: they still sum to 1.
+    const cells = lines[1]!.split(',');
+    expect(Number(cells[3]) + Number(cells[4]) + Number(cells[5])).toBeCloseTo(1, 5);
+    // A model folder (another kind of mtgraph folder) is not replaced by an ensemble.
+    const model = path.join(dir, 'model');
+    const before = await fs.readdir(model);
+    const refused = await cli(...args(model));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/model/);
+    expect(await fs.readdir(model)).toEqual(before);
   });
 
   it('mtgraph tune refuses an unknown strategy with the registered ones', async () => {

@@ -9,7 +9,13 @@ import {
   predict,
   plan,
   OptionsError,
+  FileError,
+  saveEnsemble,
+  loadEnsemble,
 } from '../../src/index.js';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fitEnsemble, predictEnsemble, tune } from '../../src/tune/index.js';
 import { evaluateWithPredictions, scorePredictions } from '../../src/train/evaluate.js';
 import { prepareData } from '../../src/data/prepare.js';
@@ -158,6 +164,55 @@ describe('tune ensemble', () => {
       trained.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('saveEnsemble / loadEnsemble: a folder and files in memory give the same predictions; a damaged ensemble.json is a FileError', {
+    timeout: scaled(60_000),
+  }, async () => {
+    const family = generateTaskFamily({ seed: 3, trainRows: 50, groups: 2, tasksPerGroup: 2 });
+    const member = (strategy: string, weight: number) => ({
+      trial: 0,
+      weight,
+      strategy,
+      space: strategy,
+      planOptions: { strategy, trunk: { units: [8] }, seed: 2 },
+      fitOptions: { epochs: 2, seed: 2 },
+    });
+    const trained = await fitEnsemble(family.graph, family.train, {
+      members: [member('hard', 0.75), member('single', 0.25)],
+      rounds: 4,
+      score: { objective: 'mean', value: 0, tasks: {} },
+    });
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mtgraph-ensemble-'));
+    try {
+      const expected = predictEnsemble(trained, family.test.x, { as: 'arrays' });
+      await saveEnsemble(trained, path.join(dir, 'e'));
+      const files = await saveEnsemble(trained);
+      expect(Object.keys(files.files)).toContain('member-2.weights.bin');
+      for (const loaded of [await loadEnsemble(path.join(dir, 'e')), await loadEnsemble(files)]) {
+        try {
+          expect(loaded.members.map((m) => m.weight)).toEqual([0.75, 0.25]);
+          expect(loaded.members.map((m) => m.model.plan.strategy)).toEqual(['hard', 'single']);
+          expect(predictEnsemble(loaded, family.test.x, { as: 'arrays' })).toEqual(expected);
+        } finally {
+          loaded.dispose();
+        }
+      }
+      const marker = path.join(dir, 'e', 'ensemble.json');
+      const text = await fs.readFile(marker, 'utf8');
+      await fs.writeFile(marker, text.replace('0.75', '0.7'));
+      await expect(loadEnsemble(path.join(dir, 'e'))).rejects.toThrow(
+        /is not an mtgraph ensemble file: the members' weights sum to 0\.95, not 1/,
+      );
+      await fs.writeFile(marker, text);
+      // A member's file changed after the save: its checksum says so.
+      await fs.appendFile(path.join(dir, 'e', 'member-2.plan.json'), ' ');
+      await expect(loadEnsemble(path.join(dir, 'e'))).rejects.toThrow(FileError);
+      await expect(loadEnsemble(path.join(dir, 'nothing'))).rejects.toThrow(FileError);
+    } finally {
+      trained.dispose();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('without options.ensemble there is no ensemble; bad ensembles get OptionsErrors', async () => {

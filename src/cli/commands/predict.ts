@@ -46,7 +46,10 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
     .description(
       'predict with a saved model: one output column per task output, one row per input row',
     )
-    .argument('<model-dir>', 'a model folder written by mtgraph train')
+    .argument(
+      '<model-dir>',
+      'a model folder written by mtgraph train (or an ensemble folder by mtgraph tune --ensemble)',
+    )
     .requiredOption(
       '--data <file.csv>',
       'rows with the feature columns the model was trained on (label columns are not needed)',
@@ -60,7 +63,9 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
   outputOptions(cmd);
   cmd.action(async (dir: string, flags: PredictFlags) => {
     const out = outputOf(ctx, flags);
-    const { loadModel, checkOutputs, commitOutputs } = await import('../../io/index.js');
+    const { loadModel, loadEnsemble, isEnsembleFolder, checkOutputs, commitOutputs } = await import(
+      '../../io/index.js'
+    );
     const target =
       flags.out !== undefined
         ? ({ type: 'file', path: flags.out, what: 'predictions file', flag: '--out' } as const)
@@ -68,8 +73,11 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
     if (target) await checkOutputs([target]);
     await startBackend(out);
     const { predict } = await import('../../train/index.js');
+    const { predictEnsemble } = await import('../../tune/index.js');
     const { OptionsError } = await import('../../errors.js');
-    const model = await loadModel(dir);
+    // An ensemble folder: its members' weighted mean; the first member's plan and preprocessing (all share them).
+    const ensemble = (await isEnsembleFolder(dir)) ? await loadEnsemble(dir) : undefined;
+    const model = ensemble ? ensemble.members[0]!.model : await loadModel(dir);
     try {
       const { csv, table } = await readModelData(
         model.plan.tasks,
@@ -87,7 +95,7 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
             { path: '--keep', got: c },
           );
       }
-      const outputs = predict(model, csv.data.x);
+      const outputs = ensemble ? predictEnsemble(ensemble, csv.data.x) : predict(model, csv.data.x);
       const values = new Map<string, Float32Array>();
       try {
         for (const t of model.plan.tasks)
@@ -134,7 +142,8 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
         ctx.io.stdout.write(ctx.io.stdout.isTTY ? terminalSafe(text) : text);
       }
     } finally {
-      model.dispose();
+      if (ensemble) ensemble.dispose();
+      else model.dispose();
     }
   });
 }

@@ -51,12 +51,16 @@ export function reportPathOf(flags: { out: string; report: string | boolean }): 
  * checkOutputs). A report inside the model folder (the default, <out>/report.html) is written as
  * one of the folder's files, so the two are published together.
  */
-export async function trainOutputs(out: string, report: string | undefined) {
+export async function trainOutputs(
+  out: string,
+  report: string | undefined,
+  kind?: import('../../io/index.js').FolderKind,
+) {
   const { checkOutputs, MODEL_FOLDER } = await import('../../io/index.js');
   const folder = {
     type: 'folder' as const,
     path: out,
-    kind: MODEL_FOLDER,
+    kind: kind ?? MODEL_FOLDER,
     flag: '--out',
   };
   const inFolder =

@@ -27,6 +27,7 @@ interface TuneFlags
   budgetClock: 'wall' | 'cpu';
   trials?: number;
   objective: 'mean-rank' | 'mean';
+  ensemble?: number;
   batchSize?: number;
   out: string;
   report: string | boolean;
@@ -92,6 +93,11 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
         .default('mean-rank'),
     )
     .option(
+      '--ensemble <rounds>',
+      'keep a weighted mean of the best trials instead of the best alone, chosen on the validation rows in this many rounds of ensemble selection (e.g. 10); --out is then an ensemble folder, which predict reads',
+      wholeNumber(1),
+    )
+    .option(
       '--batch-size <n>',
       'rows per step (default: about 50 steps per epoch, 32 to 1024)',
       wholeNumber(1),
@@ -119,12 +125,15 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
   cmd.action(async (graphFile: string, flags: TuneFlags) => {
     const out = outputOf(ctx, flags);
     const started = performance.now();
-    const { loadGraph, checkSavable, commitOutputs, modelFolderFiles } = await import(
-      '../../io/index.js'
-    );
+    const { loadGraph, checkSavable, commitOutputs, modelFolderFiles, ENSEMBLE_FOLDER } =
+      await import('../../io/index.js');
     const graph = await loadGraph(graphFile);
     const reportPath = reportPathOf(flags);
-    const outputs = await trainOutputs(flags.out, reportPath);
+    const outputs = await trainOutputs(
+      flags.out,
+      reportPath,
+      flags.ensemble ? ENSEMBLE_FOLDER : undefined,
+    );
     const data = await readTrainingData(
       graph,
       flags.data,
@@ -166,6 +175,7 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
       ...(Object.keys(budget).length > 0 ? { budget } : {}),
       seed: flags.seed,
       objective: flags.objective,
+      ...(flags.ensemble ? { ensemble: flags.ensemble } : {}),
       ...(data.valid ? { validationData: data.valid.data } : { validationSplit: 0.2 }),
       planOptions: {
         input: { columns: data.preprocessing.columns },
@@ -185,6 +195,10 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
       },
     });
     for (const note of result.notes) out.info(note);
+    if (result.ensemble) {
+      await saveTunedEnsemble({ out, flags, graph, data, result, outputs, reportPath, started });
+      return;
+    }
 
     // The best, trained again on the training and validation rows, scored on the test rows.
     const p = plan(graph, result.best.planOptions);
@@ -349,4 +363,136 @@ function concatPrepared<
       labelled: t.labelled + b.tasks[i]!.labelled,
     })),
   };
+}
+
+type TuneResultOf = Awaited<ReturnType<typeof import('../../tune/index.js').tune>>;
+
+/**
+ * `--ensemble`: the ensemble's members trained again on the training + validation rows, their
+ * weighted mean scored on the test rows, saved as an ensemble folder (with the report).
+ */
+async function saveTunedEnsemble(a: {
+  out: ReturnType<typeof outputOf>;
+  flags: TuneFlags;
+  graph: import('../../graph/index.js').TaskGraph;
+  data: Awaited<ReturnType<typeof readTrainingData>>;
+  result: TuneResultOf;
+  outputs: Awaited<ReturnType<typeof trainOutputs>>;
+  reportPath: string | undefined;
+  started: number;
+}): Promise<void> {
+  const { out, flags, graph, data, result, outputs, reportPath, started } = a;
+  const ensemble = result.ensemble!;
+  const { commitOutputs, ensembleFolderFiles } = await import('../../io/index.js');
+  const { fitEnsemble, predictEnsemble, tuningSummary } = await import('../../tune/index.js');
+  const { scorePredictions } = await import('../../train/evaluate.js');
+  const { plan } = await import('../../plan/index.js');
+  const { prepareData } = await import('../../data/prepare.js');
+  const { toTaskData } = await import('../../data/holdout.js');
+  const p = plan(graph, ensemble.members[0]!.planOptions);
+  const parts = [data.train, ...(data.valid ? [data.valid] : [])].map((d) =>
+    prepareData(p, d.data, { scope: 'mtgraph/cli', allowUnlabelled: true }),
+  );
+  const all = parts.length === 1 ? parts[0]! : concatPrepared(parts[0]!, parts[1]!);
+  const n = ensemble.members.length;
+  out.info(
+    `ensemble of ${n} trial(s) (${ensemble.members.map((m) => `${m.trial + 1} ${m.space} ${m.weight.toFixed(2)}`).join(', ')}): validation ${ensemble.score.objective} ${ensemble.score.value.toFixed(3)}; training its members on ${all.rows} training + validation rows`,
+  );
+  const trained = await fitEnsemble(graph, toTaskData(all), ensemble, {
+    onMember: (i, count) => out.info(`member ${i + 1}/${count} trained`),
+  });
+  try {
+    const first = trained.members[0]!.model;
+    let metrics: ReturnType<typeof scorePredictions> | undefined;
+    if (data.test) {
+      const test = prepareData(first.plan, data.test.data, { scope: 'mtgraph/cli' });
+      const mean = predictEnsemble(trained, data.test.data.x);
+      const values = first.plan.tasks.map((t) => mean[t.id]!.dataSync() as Float32Array);
+      for (const t of Object.values(mean)) t.dispose();
+      metrics = scorePredictions(first.plan, test, values);
+    }
+    const test = metrics
+      ? Object.fromEntries(
+          Object.entries(ensemble.score.tasks).map(([id, s]) => [
+            id,
+            metrics![id]?.[s.metric] ?? Number.NaN,
+          ]),
+        )
+      : undefined;
+    trained.members.forEach(({ model }, i) => {
+      const member = ensemble.members[i]!;
+      model.metadata = {
+        ...model.metadata,
+        preprocessing: data.preprocessing,
+        training: {
+          data: path.basename(flags.data),
+          split: data.split,
+          strategy: model.plan.strategy,
+          epochs: member.fitOptions.epochs,
+          seed: flags.seed,
+          tunedOn: 'valid',
+          trainedOn: data.valid ? 'train+valid' : 'train',
+          scoredOn: data.test ? 'test' : null,
+          ensemble: { member: i + 1, members: n, weight: member.weight, trial: member.trial },
+          ...(metrics ? { metrics } : {}),
+        },
+      };
+    });
+    let reportHtml: string | undefined;
+    if (reportPath !== undefined) {
+      const { renderReport } = await import('../../viz/index.js');
+      const heaviest = trained.members.reduce((a, b) => (b.weight > a.weight ? b : a));
+      reportHtml = await renderReport(
+        {
+          graph,
+          plan: heaviest.model.plan,
+          ...(metrics ? { metrics } : {}),
+          tuning: tuningSummary(
+            result,
+            test,
+            `${result.trials.length} trials in ${result.seconds.toFixed(0)} s (stopped by the ${result.stopped} budget), scored on ${result.rows.valid} validation rows; an ensemble of ${n} trial(s) (${ensemble.members.map((m) => `${m.trial + 1}: ${m.weight.toFixed(2)}`).join(', ')}) trained again on ${all.rows} training + validation rows${data.test ? ` and scored on ${data.test.rows} test rows (the test scores are the ensemble's)` : ''}; the network drawn is its heaviest member's.`,
+          ),
+        },
+        { title: `${graph.getAttribute('name') ?? 'mtgraph'}: tuned ensemble` },
+      );
+    }
+    const files = await ensembleFolderFiles(trained, {
+      also: outputs.inFolder !== undefined ? [outputs.inFolder] : [],
+    });
+    if (outputs.inFolder !== undefined) files.push([outputs.inFolder, reportHtml!]);
+    await commitOutputs([
+      [outputs.folder, files],
+      ...(outputs.file ? [[outputs.file, reportHtml!] as const] : []),
+    ]);
+    const seconds = (performance.now() - started) / 1000;
+    out.data({
+      ok: true,
+      model: flags.out,
+      report: reportPath ?? null,
+      best: result.best,
+      ensemble,
+      stopped: result.stopped,
+      split: data.split.sizes,
+      test: metrics ?? null,
+      trials: result.trials,
+      seconds,
+    });
+    out.result(
+      [
+        `ensemble of ${n} trial(s), chosen on ${result.rows.valid} validation rows (${ensemble.score.objective} ${ensemble.score.value.toFixed(3)}; the best trial alone: trial ${result.best.trial + 1}, ${result.best.space}):`,
+        ...ensemble.members.map(
+          (m) =>
+            `  ${String(m.trial + 1).padStart(3)}  ${m.space.padEnd(10)} weight ${m.weight.toFixed(2)}  ${describe(m.planOptions, m.fitOptions)}`,
+        ),
+        '',
+        metrics
+          ? `${metricsTable(first.plan.tasks, metrics)}\n\nthe ensemble's members retrained on train + valid (${all.rows} rows), their weighted mean scored on the test rows (${data.test!.rows})`
+          : 'no test rows (--test 0): the ensemble was not scored on held-out rows',
+        `searched ${result.trials.length} trial(s) in ${result.seconds.toFixed(0)} s${Number.isFinite(result.cpuSeconds) ? ` (${result.cpuSeconds.toFixed(0)} s of CPU)` : ''} (${result.stopped} budget); total ${seconds.toFixed(1)} s`,
+        `ensemble: ${shown(flags.out)}${reportPath !== undefined ? `\nreport: ${shown(reportPath)}` : ''}`,
+      ].join('\n'),
+    );
+  } finally {
+    trained.dispose();
+  }
 }
