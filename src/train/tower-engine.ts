@@ -49,6 +49,8 @@ export interface TowerSpec {
   activation: 'relu' | 'linear';
   /** Per task (training order): its tower is its Z column `z` (units 1). */
   tasks: TaskSlot[];
+  /** The l2 regulariser of the towers' kernels (0: none). */
+  l2: number;
   /** The Laplacian among the towers' layers, and among the heads (rows of towers; empty: none). */
   towerLaplacian: LaplacianRows;
   headLaplacian: LaplacianRows;
@@ -131,6 +133,7 @@ export class TowerEngine {
   private readonly u: number;
   private readonly B: number;
   private readonly relu: boolean;
+  private readonly l2: number;
   private readonly tasks: TaskSlot[];
   private readonly labels: number;
   /** Parameters, gradients, the penalty's gradient and Adam's moments: `total` numbers each (padded to 4). */
@@ -178,6 +181,7 @@ export class TowerEngine {
     this.u = u;
     this.B = B;
     this.relu = spec.activation === 'relu';
+    this.l2 = spec.units > 0 ? spec.l2 : 0;
     this.tasks = spec.tasks;
     this.labels = spec.labels;
     // u = 0: no tower layer, the heads read the input (K [F, T], c [T]).
@@ -383,12 +387,38 @@ export class TowerEngine {
     if (this.pairs * SPARSE_RATIO <= this.B * this.T) this.sparse(dens, nums);
     else this.dense(dens, nums);
     // The penalty's gradient (at the step's weights), added to the losses'.
-    if (this.parts.length === 0) return 0;
-    const value = this.penalty();
-    const g = this.view();
-    const G = this.G.at;
-    const PG = this.PG.at;
-    for (let k = 0; k < this.total; k++) g[G + k] = g[G + k]! + g[PG + k]!;
+    let value = 0;
+    if (this.parts.length > 0) {
+      value = this.penalty();
+      const g = this.view();
+      const G = this.G.at;
+      const PG = this.PG.at;
+      for (let k = 0; k < this.total; k++) g[G + k] = g[G + k]! + g[PG + k]!;
+    }
+    if (this.l2 > 0) value += this.weightDecay();
+    return value;
+  }
+
+  /** The towers' kernels' l2 regulariser: adds `2 l2 K` to their gradient, returns `l2 sum(K²)` (summed per tower, as each layer's regulariser). */
+  private weightDecay(): number {
+    const { F, T, u, l2 } = this;
+    const h = this.view();
+    const Tu = T * u;
+    const K0 = this.K.at;
+    const dK0 = this.dK.at;
+    let value = 0;
+    for (let t = 0; t < T; t++) {
+      let sum = 0;
+      for (let f = 0; f < F; f++) {
+        const row = f * Tu + t * u;
+        for (let k = 0; k < u; k++) {
+          const x = h[K0 + row + k]!;
+          sum += Math.fround(l2 * Math.fround(x * x));
+          h[dK0 + row + k] = h[dK0 + row + k]! + Math.fround(2 * x) * l2;
+        }
+      }
+      value += Math.fround(sum);
+    }
     return value;
   }
 

@@ -50,6 +50,8 @@ interface TowerStructure {
   layers: DenseLike[];
   heads: DenseLike[];
   fused?: { kernel: tf.Variable; bias: tf.Variable };
+  /** The l2 regulariser of the towers' kernels (0: none). */
+  l2: number;
   towers: number;
   /** Units of each tower's layer (0: no layer, the heads read the input). */
   units: number;
@@ -77,9 +79,11 @@ export function towerStepRefusal(
   if (o.clipNorm !== undefined || o.clipValue !== undefined) return 'gradient clipping';
   if (hasChains(model.plan.tasks)) return 'task chains';
   if (model.plan.gates.length > 0) return 'gates';
-  if (tf.tidy(() => model.model.calculateLosses().length > 0)) return 'a regulariser';
   const s = towerStructure(model, objective);
-  return typeof s === 'string' ? s : undefined;
+  if (typeof s === 'string') return s;
+  // Every regulariser's term is a tower's l2 (nothing else adds to the model's losses).
+  const terms = tf.tidy(() => model.model.calculateLosses().length);
+  return terms === (s.l2 > 0 ? s.layers.length : 0) ? undefined : 'a regulariser';
 }
 
 /** The model as towers of one layer with one-unit heads, or as one-unit heads fused on the input, or why it is neither. */
@@ -116,6 +120,9 @@ function towerStructure(model: MtgraphModel, objective: Objective): TowerStructu
   if (activation !== 'relu' && activation !== 'linear') return `activation ${activation}`;
   if (layers.some((l) => l.units !== units || activationOf(l) !== activation))
     return 'towers of different shapes';
+  // Regularisers: an l2 on the towers' kernels, the same for every tower, and nothing else.
+  const l2 = towerL2(layers, heads);
+  if (typeof l2 === 'string') return l2;
   // Nothing else: the input, the towers and the heads are every layer and every variable.
   if (m.layers.length !== 1 + 2 * layers.length) return 'other layers';
   const variables = new Set<tf.Variable>(
@@ -167,6 +174,7 @@ function towerStructure(model: MtgraphModel, objective: Objective): TowerStructu
   return {
     layers,
     heads,
+    l2,
     towers: layers.length,
     units,
     activation,
@@ -180,6 +188,38 @@ function towerStructure(model: MtgraphModel, objective: Objective): TowerStructu
 export interface EpochStep {
   epoch(perm: Int32Array, batchSize: number, beforeStep: (step: number) => void): FastEpoch;
   dispose(): void;
+}
+
+interface Regularised {
+  kernelRegularizer?: { getClassName(): string; getConfig(): { l1?: number; l2?: number } } | null;
+  biasRegularizer?: unknown;
+  activityRegularizer?: unknown;
+}
+
+/** Whether the layer has a regulariser of any kind. */
+function regularised(l: tf.layers.Layer): boolean {
+  const r = l as unknown as Regularised;
+  return r.kernelRegularizer != null || r.biasRegularizer != null || r.activityRegularizer != null;
+}
+
+/**
+ * The l2 of the towers' kernels (the same L1L2 with l1 = 0 on every tower, or none: 0), or why
+ * the regularisers are not covered (on the heads, on biases, of another kind).
+ */
+function towerL2(layers: readonly DenseLike[], heads: readonly DenseLike[]): number | string {
+  if (heads.some(regularised)) return 'a regulariser on the heads';
+  const values = layers.map((l) => {
+    const r = l as unknown as Regularised;
+    if (r.biasRegularizer != null || r.activityRegularizer != null) return Number.NaN;
+    const k = r.kernelRegularizer;
+    if (k == null) return 0;
+    const c = k.getConfig();
+    return k.getClassName() === 'L1L2' && (c.l1 ?? 0) === 0 && typeof c.l2 === 'number'
+      ? c.l2
+      : Number.NaN;
+  });
+  if (values.some((v) => Number.isNaN(v) || v !== values[0])) return 'a regulariser';
+  return values[0] ?? 0;
 }
 
 interface MultiHeadLike extends tf.layers.Layer {
@@ -255,9 +295,11 @@ function linearStructure(model: MtgraphModel, objective: Objective): TowerStruct
     for (let i = 0; i < T; i++)
       for (let j = 0; j < T; j++) if (L[i * T + j] !== 0) head[i]!.push([j, L[i * T + j]!]);
   }
+  if (regularised(mh)) return 'a regulariser';
   return {
     layers: [],
     heads: [],
+    l2: 0,
     fused: { kernel, bias },
     towers: T,
     units: 0,
@@ -294,6 +336,7 @@ export function createTowerStep(
     tasks: s.tasks,
     towerLaplacian: s.towerLaplacian,
     headLaplacian: s.headLaplacian,
+    l2: s.l2,
   };
   const decay = opts.optimizer.name === 'adamw' ? (opts.optimizer.weightDecay ?? 0) : 0;
   return new TowerStep(

@@ -179,10 +179,11 @@ describe('the fast tower step (#18)', () => {
     r.reference.dispose();
   });
 
-  it('covers soft without a penalty (strength 0) and with towers of units not a multiple of 4', async () => {
+  it('covers soft without a penalty (strength 0), with towers of units not a multiple of 4, and an l2 regulariser on the towers', async () => {
     for (const plan of [
       { strategy: 'soft', trunk: { units: [4] }, soft: { strength: 0 } },
       { strategy: 'soft', trunk: { units: [3] }, soft: { strength: 1 } },
+      { strategy: 'soft', trunk: { units: [4], l2: 0.01 }, soft: { strength: 0.5 } },
     ] as PlanOptions[]) {
       const probe = compile(graph(), { ...plan, seed: 3 });
       expect(refusal(probe, OPTIONS)).toBeUndefined();
@@ -246,7 +247,6 @@ describe('the fast tower step (#18)', () => {
     const cases: Array<[string, PlanOptions, FitOptions]> = [
       ['two tower layers', { strategy: 'soft', trunk: { units: [4, 3] } }, OPTIONS],
       ['dropout', { strategy: 'soft', trunk: { units: [4], dropout: 0.2 } }, OPTIONS],
-      ['l2', { strategy: 'soft', trunk: { units: [4], l2: 0.01 } }, OPTIONS],
       ['tanh', { strategy: 'soft', trunk: { units: [4], activation: 'tanh' } }, OPTIONS],
       [
         'towers on a trunk',
