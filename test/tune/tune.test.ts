@@ -9,7 +9,9 @@ import {
   OptionsError,
   TaskGraph,
 } from '../../src/index.js';
-import { tune, type TuneProgress } from '../../src/tune/index.js';
+import { getSearchSpace, tune, type TuneProgress } from '../../src/tune/index.js';
+import { readGraph } from '../../src/schema/validate.js';
+import { seededRandom } from '../../src/graph/random.js';
 import { scaled } from '../timeouts.js';
 
 const meanTestMse = async (
@@ -175,6 +177,25 @@ describe('tune', () => {
       expect(groups.length).toBeGreaterThanOrEqual(2);
     }
   }, 60_000);
+
+  it('soft with many tasks draws only what the fast tower step trains: static balancing, no dropout', () => {
+    const soft = getSearchSpace('soft')!;
+    const draws = (tasks: number) => {
+      const g = new TaskGraph({ input: { features: 3 } });
+      for (let i = 0; i < tasks; i++) g.addTask(`t${i}`, { kind: 'regression' });
+      const ctx = { graph: g, spec: readGraph(g), train: { x: [[0, 0, 0]], y: {} }, seed: 0 };
+      const random = seededRandom(5);
+      return Array.from({ length: 40 }, () => soft.sample(random, ctx, undefined));
+    };
+    const many = draws(20);
+    expect(new Set(many.map((c) => c.fitOptions.balance))).toEqual(new Set(['static']));
+    expect(new Set(many.map((c) => (c.planOptions.trunk as { dropout: number }).dropout))).toEqual(
+      new Set([0]),
+    );
+    const few = draws(4);
+    expect(new Set(few.map((c) => c.fitOptions.balance)).size).toBeGreaterThan(1);
+    expect(few.some((c) => (c.planOptions.trunk as { dropout: number }).dropout > 0)).toBe(true);
+  });
 
   it('tune refuses a bad option with an OptionsError that says where and how to fix it', async () => {
     const family = generateTaskFamily({ seed: 1, trainRows: 30, groups: 2, tasksPerGroup: 2 });

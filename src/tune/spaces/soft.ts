@@ -1,3 +1,4 @@
+import { TOWER_MAX_TASKS } from '../defaults.js';
 import { logUniform, registerSearchSpace, sampleLayers, sampleTraining } from '../space.js';
 
 /**
@@ -33,17 +34,28 @@ export const SOFT_LEARNING_RATE_RANGE = Object.freeze({ min: 3e-3, max: 5e-2 });
  */
 const SOFT_DROPOUTS: readonly number[] = [0, 0, 0, 0.1];
 
+/**
+ * With more tasks than this (TOWER_MAX_TASKS), soft draws neither dropout nor a balancer other
+ * than `static`: its towers then train on the fast tower step (src/train/tower-step.ts), which
+ * covers neither, and with either an epoch costs 10 to 40 times more (School, 140 tasks: 32 epochs
+ * of a [16]-tower candidate took 2.3 s of CPU with static and no dropout, 186 s of wall at load 9
+ * with `uncertainty`), so the budget would buy a few candidates instead of many.
+ */
+export const SOFT_FAST_MIN_TASKS = TOWER_MAX_TASKS;
+
 /** `soft`: one tower per task, pulled together by the graph's Laplacian penalty. */
 export const softSpace = registerSearchSpace({
   name: 'soft',
   summary: 'per-task towers tied by the Laplacian penalty: strength (log scale), widths, training',
   rungScale: SOFT_RUNG_SCALE,
-  sample: (random, ctx) => ({
-    planOptions: {
+  sample: (random, ctx) => {
+    const many = ctx.spec.tasks.length > SOFT_FAST_MIN_TASKS;
+    const planOptions = {
       strategy: 'soft',
-      ...sampleLayers(random, ctx, SOFT_TRUNKS, [[]], SOFT_DROPOUTS),
+      ...sampleLayers(random, ctx, SOFT_TRUNKS, [[]], many ? [0] : SOFT_DROPOUTS),
       soft: { strength: logUniform(random, SOFT_STRENGTH_RANGE.min, SOFT_STRENGTH_RANGE.max) },
-    },
-    fitOptions: sampleTraining(random, SOFT_LEARNING_RATE_RANGE),
-  }),
+    };
+    const fitOptions = sampleTraining(random, SOFT_LEARNING_RATE_RANGE);
+    return { planOptions, fitOptions: many ? { ...fitOptions, balance: 'static' } : fitOptions };
+  },
 });
