@@ -75,6 +75,24 @@ export async function trainOutputs(
   return { folder, file, inFolder };
 }
 
+/**
+ * Writes the folder (the files `folderFiles` makes, told the report's name when it goes inside)
+ * and the report together: both or neither.
+ */
+export async function commitFolderAndReport(
+  outputs: Awaited<ReturnType<typeof trainOutputs>>,
+  folderFiles: (also: string[]) => Promise<Array<[string, string | Uint8Array]>>,
+  reportHtml: string | undefined,
+): Promise<void> {
+  const { commitOutputs } = await import('../../io/index.js');
+  const files = await folderFiles(outputs.inFolder !== undefined ? [outputs.inFolder] : []);
+  if (outputs.inFolder !== undefined) files.push([outputs.inFolder, reportHtml!]);
+  await commitOutputs([
+    [outputs.folder, files],
+    ...(outputs.file ? [[outputs.file, reportHtml!] as const] : []),
+  ]);
+}
+
 export function trainCommand(program: Command, ctx: CommandContext): void {
   const cmd = program
     .command('train')
@@ -102,9 +120,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
   cmd.action(async (graphFile: string, flags: TrainFlags) => {
     const out = outputOf(ctx, flags);
     const started = performance.now();
-    const { loadGraph, checkSavable, commitOutputs, modelFolderFiles } = await import(
-      '../../io/index.js'
-    );
+    const { loadGraph, checkSavable, modelFolderFiles } = await import('../../io/index.js');
     const graph = await loadGraph(graphFile);
     const reportPath = reportPathOf(flags);
     // Every output path is checked before the data is read and the model trained.
@@ -194,14 +210,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
       }
       // The model folder and the report together: both or neither.
       checkSavable(model);
-      const files = await modelFolderFiles(model, {
-        also: outputs.inFolder !== undefined ? [outputs.inFolder] : [],
-      });
-      if (outputs.inFolder !== undefined) files.push([outputs.inFolder, reportHtml!]);
-      await commitOutputs([
-        [outputs.folder, files],
-        ...(outputs.file ? [[outputs.file, reportHtml!] as const] : []),
-      ]);
+      await commitFolderAndReport(outputs, (also) => modelFolderFiles(model, { also }), reportHtml);
 
       const seconds = (performance.now() - started) / 1000;
       out.data({

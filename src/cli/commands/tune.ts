@@ -14,7 +14,7 @@ import {
 import { readTrainingData } from '../data.js';
 import { preprocessingVocabularies } from '../../data/preprocess.js';
 import { decimalsFor } from './compare.js';
-import { modelOutputOptions, reportPathOf, trainOutputs } from './train.js';
+import { commitFolderAndReport, modelOutputOptions, reportPathOf, trainOutputs } from './train.js';
 import { metricsTable } from './eval.js';
 import { outputOf, shown, startBackend, type CommandContext } from './shared.js';
 
@@ -125,8 +125,9 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
   cmd.action(async (graphFile: string, flags: TuneFlags) => {
     const out = outputOf(ctx, flags);
     const started = performance.now();
-    const { loadGraph, checkSavable, commitOutputs, modelFolderFiles, ENSEMBLE_FOLDER } =
-      await import('../../io/index.js');
+    const { loadGraph, checkSavable, modelFolderFiles, ENSEMBLE_FOLDER } = await import(
+      '../../io/index.js'
+    );
     const graph = await loadGraph(graphFile);
     const reportPath = reportPathOf(flags);
     const outputs = await trainOutputs(
@@ -263,14 +264,7 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
         );
       }
       checkSavable(model);
-      const files = await modelFolderFiles(model, {
-        also: outputs.inFolder !== undefined ? [outputs.inFolder] : [],
-      });
-      if (outputs.inFolder !== undefined) files.push([outputs.inFolder, reportHtml!]);
-      await commitOutputs([
-        [outputs.folder, files],
-        ...(outputs.file ? [[outputs.file, reportHtml!] as const] : []),
-      ]);
+      await commitFolderAndReport(outputs, (also) => modelFolderFiles(model, { also }), reportHtml);
       const seconds = (performance.now() - started) / 1000;
       out.data({
         ok: true,
@@ -383,7 +377,7 @@ async function saveTunedEnsemble(a: {
 }): Promise<void> {
   const { out, flags, graph, data, result, outputs, reportPath, started } = a;
   const ensemble = result.ensemble!;
-  const { commitOutputs, ensembleFolderFiles } = await import('../../io/index.js');
+  const { ensembleFolderFiles } = await import('../../io/index.js');
   const { fitEnsemble, predictEnsemble, tuningSummary } = await import('../../tune/index.js');
   const { scorePredictions } = await import('../../train/evaluate.js');
   const { plan } = await import('../../plan/index.js');
@@ -456,14 +450,11 @@ async function saveTunedEnsemble(a: {
         { title: `${graph.getAttribute('name') ?? 'mtgraph'}: tuned ensemble` },
       );
     }
-    const files = await ensembleFolderFiles(trained, {
-      also: outputs.inFolder !== undefined ? [outputs.inFolder] : [],
-    });
-    if (outputs.inFolder !== undefined) files.push([outputs.inFolder, reportHtml!]);
-    await commitOutputs([
-      [outputs.folder, files],
-      ...(outputs.file ? [[outputs.file, reportHtml!] as const] : []),
-    ]);
+    await commitFolderAndReport(
+      outputs,
+      (also) => ensembleFolderFiles(trained, { also }),
+      reportHtml,
+    );
     const seconds = (performance.now() - started) / 1000;
     out.data({
       ok: true,
