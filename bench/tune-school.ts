@@ -3,7 +3,7 @@
  * and settings within a time budget, scored on validation rows only, then the best is trained
  * again on the whole training part and scored once on the split's test part.
  *
- *   npx tsx bench/tune-school.ts [--budget 600] [--clock cpu|wall] [--splits 0,1,2] [--graph star|knn] [--save out.json]
+ *   npx tsx bench/tune-school.ts [--budget 600] [--clock cpu|wall] [--splits 0,1,2] [--graph star|knn] [--ensemble 10] [--bag 1] [--save out.json]
  *   npx tsx bench/tune-school.ts --budget 600 --merge a.json,b.json   (the table of saved runs)
  *
  * Splits: the same as bench/quality/school.ts (seed s: a random 75/25 split within each school;
@@ -84,9 +84,12 @@ const STRATEGIES = (argValue('strategies') ?? 'hard,soft').split(',');
 /**
  * Rounds of ensemble selection (tune's options.ensemble; 0: the single best trial only). The
  * ensemble's members are trained again on the whole training part and their weighted mean is
- * scored on test; the best trial alone is scored too (retrained, or the member it is).
+ * scored on test; the best trial alone is scored too (retrained, or the member it is). --bag N
+ * trains each member N times (seeds +0..N-1) and averages them too.
  */
 const ENSEMBLE = Number(argValue('ensemble') ?? 10);
+/** Trainings per ensemble member when it is trained again (fitEnsemble's `seeds`: seed bagging). */
+const BAG = Number(argValue('bag') ?? 1);
 
 const table = readTable(dataPath('school', 'school.csv'));
 const schoolGraph = await loadGraph(new URL('../graphs/school.json', import.meta.url).pathname);
@@ -204,7 +207,13 @@ interface SplitResult {
   tunedEv: number;
   /** The best trial alone, retrained on the training part (tunedEv is the ensemble's with --ensemble). */
   bestEv: number;
-  ensemble?: { members: number; weights: number[]; validEv: number };
+  ensemble?: {
+    members: number;
+    weights: number[];
+    validEv: number;
+    bag: number;
+    chosen: TuneResult['ensemble'];
+  };
   retrainCpuSeconds: number;
   validEv: number;
   laplacianEv: number;
@@ -281,13 +290,14 @@ for (const seed of MERGE ? [] : SPLITS) {
   if (ensemble) {
     const trained = await fitEnsemble(graph, trainData, ensemble, {
       fitOptions: { metrics: false },
+      seeds: BAG,
     });
     try {
       tunedEv = networkEv(trained, parts.test, features.take, yMean, yStd);
       const i = ensemble.members.findIndex((m) => m.trial === result.best.trial);
       bestEv =
         i >= 0
-          ? networkEv(trained.members[i]!.model, parts.test, features.take, yMean, yStd)
+          ? networkEv(trained.members[i * BAG]!.model, parts.test, features.take, yMean, yStd)
           : Number.NaN;
     } finally {
       trained.dispose();
@@ -326,6 +336,8 @@ for (const seed of MERGE ? [] : SPLITS) {
             members: ensemble.members.length,
             weights: ensemble.members.map((m) => m.weight),
             validEv: ensemble.score.value,
+            bag: BAG,
+            chosen: ensemble,
           },
         }
       : {}),

@@ -24,7 +24,13 @@ export interface MtgraphEnsemble {
 export interface FitEnsembleOptions {
   /** Fit options added to every member's own (e.g. sampleWeight, onEpochEnd); a member's epochs, seed and settings win. */
   fitOptions?: Omit<FitOptions, 'epochs' | 'seed'>;
-  /** Called after each member is trained (index from 0, and the member count). */
+  /**
+   * Trainings per member (default 1): each member is trained this many times, with its seed plus
+   * 0, 1, ..., for its initialisation and shuffling, and each copy weighs its member's weight
+   * divided by `seeds` (seed bagging: the mean of several runs of a network varies less than one).
+   */
+  seeds?: number;
+  /** Called after each training (index from 0, and the count: members × seeds). */
   onMember?: (index: number, members: number) => void | Promise<void>;
 }
 
@@ -41,19 +47,33 @@ export async function fitEnsemble(
   options: FitEnsembleOptions = {},
 ): Promise<MtgraphEnsemble> {
   checkEnsemble(ensemble);
+  const seeds = options.seeds ?? 1;
+  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 100)
+    throw new OptionsError(
+      `${FIT_SCOPE}: options.seeds must be a whole number from 1 to 100 (got ${show(options.seeds)}) → at options.seeds. Use e.g. seeds: 3.`,
+      { path: 'options.seeds', got: options.seeds },
+    );
   const members: MtgraphEnsemble['members'] = [];
   const dispose = () => {
     for (const m of members) m.model.dispose();
     members.length = 0;
   };
   try {
-    for (const [i, member] of ensemble.members.entries()) {
-      const model = build(planOf(graph, member.planOptions), {
-        graph: graph as { export(): unknown },
-      });
-      members.push({ model, weight: member.weight });
-      await fit(model, data, { ...options.fitOptions, ...member.fitOptions } as FitOptions);
-      await options.onMember?.(i, ensemble.members.length);
+    const count = ensemble.members.length * seeds;
+    for (const member of ensemble.members) {
+      for (let k = 0; k < seeds; k++) {
+        const shift = (o: Record<string, unknown>) =>
+          k === 0 ? o : { ...o, seed: ((o.seed as number | undefined) ?? 0) + k };
+        const model = build(planOf(graph, shift(member.planOptions)), {
+          graph: graph as { export(): unknown },
+        });
+        members.push({ model, weight: member.weight / seeds });
+        await fit(model, data, {
+          ...options.fitOptions,
+          ...shift(member.fitOptions),
+        } as FitOptions);
+        await options.onMember?.(members.length - 1, count);
+      }
     }
   } catch (error) {
     dispose();

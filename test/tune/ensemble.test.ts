@@ -183,6 +183,27 @@ describe('tune ensemble', () => {
       rounds: 4,
       score: { objective: 'mean', value: 0, tasks: {} },
     });
+    // seeds: 2 trains each member twice (seed +0, +1): four models, the first the same as seeds 1's.
+    const bagged = await fitEnsemble(
+      family.graph,
+      family.train,
+      {
+        members: [member('hard', 0.75), member('single', 0.25)],
+        rounds: 4,
+        score: { objective: 'mean', value: 0, tasks: {} },
+      },
+      { seeds: 2 },
+    );
+    try {
+      expect(bagged.members.map((m) => m.weight)).toEqual([0.375, 0.375, 0.125, 0.125]);
+      expect(bagged.members[1]!.model.plan.seed).toBe(3);
+      const first = predict(bagged.members[0]!.model, family.test.x, { as: 'arrays' });
+      const second = predict(bagged.members[1]!.model, family.test.x, { as: 'arrays' });
+      expect(first).toEqual(predict(trained.members[0]!.model, family.test.x, { as: 'arrays' }));
+      expect(second).not.toEqual(first);
+    } finally {
+      bagged.dispose();
+    }
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mtgraph-ensemble-'));
     try {
       const expected = predictEnsemble(trained, family.test.x, { as: 'arrays' });
@@ -231,6 +252,19 @@ describe('tune ensemble', () => {
     await expect(
       fitEnsemble(family.graph, family.train, { members: [], rounds: 1 } as never),
     ).rejects.toThrow(OptionsError);
+    const okEnsemble = {
+      members: [
+        {
+          trial: 0,
+          weight: 1,
+          strategy: 'hard',
+          space: 'hard',
+          planOptions: { strategy: 'hard' },
+          fitOptions: { epochs: 1 },
+        },
+      ],
+      score: { objective: 'mean', value: 0, tasks: {} },
+    };
     const member = {
       trial: 0,
       weight: 0.5,
@@ -249,5 +283,10 @@ describe('tune ensemble', () => {
       `[OptionsError: mtgraph/fitEnsemble: the members' weights must sum to 1 (got 0.5) → at ensemble.members. Pass tune's result.ensemble unchanged, or divide each weight by their sum.]`,
     );
     expect(() => predictEnsemble({ members: [], dispose() {} }, [[0]])).toThrow(OptionsError);
+    await expect(
+      fitEnsemble(family.graph, family.train, { ...okEnsemble, rounds: 1 }, { seeds: 0 }),
+    ).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[OptionsError: mtgraph/fitEnsemble: options.seeds must be a whole number from 1 to 100 (got 0) → at options.seeds. Use e.g. seeds: 3.]`,
+    );
   });
 });
