@@ -235,6 +235,7 @@ export {
   tune,
   fitEnsemble,
   predictEnsemble,
+  evaluateEnsemble,
   ENSEMBLE_POOL,
   TUNE_DEFAULTS,
   registerSearchSpace,

@@ -5,6 +5,8 @@ import { fit } from '../train/fit.js';
 import type { FitOptions } from '../train/options.js';
 import { predict, toArrays, type PredictOptions, type PredictedArrays } from '../train/predict.js';
 import { checkModel } from '../train/model-check.js';
+import { scorePredictions, type Evaluation } from '../train/evaluate.js';
+import { prepareData } from '../data/prepare.js';
 import { OptionsError, show } from '../errors.js';
 import type { MtgraphModel } from '../network/types.js';
 import type { FeatureInput, TaskData } from '../data/types.js';
@@ -12,6 +14,7 @@ import type { TuneEnsemble } from './types.js';
 
 const FIT_SCOPE = 'mtgraph/fitEnsemble';
 const PREDICT_SCOPE = 'mtgraph/predictEnsemble';
+const EVALUATE_SCOPE = 'mtgraph/evaluateEnsemble';
 
 /** Trained members of an ensemble and their weights; `predictEnsemble` averages their outputs. */
 export interface MtgraphEnsemble {
@@ -131,6 +134,30 @@ export function predictEnsemble(
     sum = next;
   }
   return sum!;
+}
+
+/**
+ * Scores an ensemble on data as `evaluate` scores a model: each task's loss and metrics on its
+ * labelled rows, from the members' weighted mean.
+ */
+export function evaluateEnsemble(ensemble: MtgraphEnsemble, data: TaskData): Evaluation {
+  const first = ensemble?.members?.[0]?.model;
+  if (!first)
+    throw new OptionsError(
+      `${EVALUATE_SCOPE}: the ensemble has no members (got ${show(ensemble?.members)}) → at ensemble.members. Pass what fitEnsemble or loadEnsemble returned.`,
+      { path: 'ensemble.members', got: ensemble?.members },
+    );
+  const prepared = prepareData(first.plan, data, { scope: EVALUATE_SCOPE });
+  const mean = predictEnsemble(ensemble, data.x);
+  try {
+    return scorePredictions(
+      first.plan,
+      prepared,
+      first.plan.tasks.map((t) => mean[t.id]!.dataSync() as Float32Array),
+    );
+  } finally {
+    tf.dispose(Object.values(mean));
+  }
 }
 
 /** A tuned ensemble's shape: members with plan and fit options and positive weights summing to 1. */

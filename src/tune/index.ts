@@ -66,6 +66,7 @@ export { ENSEMBLE_POOL } from './ensemble.js';
 export {
   fitEnsemble,
   predictEnsemble,
+  evaluateEnsemble,
   type MtgraphEnsemble,
   type FitEnsembleOptions,
 } from './fit-ensemble.js';

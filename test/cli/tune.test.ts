@@ -163,6 +163,9 @@ describe('mtgraph tune', () => {
     // The segment's probabilities are a weighted mean of probabilities: they still sum to 1.
     const cells = lines[1]!.split(',');
     expect(Number(cells[3]) + Number(cells[4]) + Number(cells[5])).toBeCloseTo(1, 5);
+    const scored = await cli('eval', out, '--data', path.join(dir, 'shop.csv'), '--json');
+    expect(scored.code).toBe(0);
+    expect(JSON.parse(scored.stdout).metrics.segment.accuracy).toBeGreaterThan(0.5);
     // A model folder (another kind of mtgraph folder) is not replaced by an ensemble.
     const model = path.join(dir, 'model');
     const before = await fs.readdir(model);

@@ -16,7 +16,7 @@ import {
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fitEnsemble, predictEnsemble, tune } from '../../src/tune/index.js';
+import { evaluateEnsemble, fitEnsemble, predictEnsemble, tune } from '../../src/tune/index.js';
 import { evaluateWithPredictions, scorePredictions } from '../../src/train/evaluate.js';
 import { prepareData } from '../../src/data/prepare.js';
 import { LabelledRows, selectEnsemble } from '../../src/tune/ensemble.js';
@@ -153,6 +153,21 @@ describe('tune ensemble', () => {
         const got = mean[task]!.dataSync();
         for (let k = 0; k < got.length; k++) expect(got[k]).toBeCloseTo(expected[k]!, 5);
       }
+      // evaluateEnsemble scores the mean as evaluate scores a model; one member of weight 1 is that model.
+      const scored = evaluateEnsemble(trained, family.test);
+      const byHand = scorePredictions(
+        trained.members[0]!.model.plan,
+        prepareData(trained.members[0]!.model.plan, family.test, { scope: 'test' }),
+        trained.members[0]!.model.plan.tasks.map((t) => mean[t.id]!.dataSync() as Float32Array),
+      );
+      expect(scored).toEqual(byHand);
+      const alone = evaluateEnsemble(
+        { members: [{ model: trained.members[0]!.model, weight: 1 }], dispose() {} },
+        family.test,
+      );
+      const own = await evaluate(trained.members[0]!.model, family.test);
+      for (const task of Object.keys(own))
+        for (const [k, v] of Object.entries(own[task]!)) expect(alone[task]![k]).toBeCloseTo(v, 5);
       const arrays = predictEnsemble(trained, family.test.x, { as: 'arrays' });
       expect(arrays[family.graph.nodes()[0]!]!.values[0]![0]).toBeCloseTo(
         mean[family.graph.nodes()[0]!]!.dataSync()[0]!,

@@ -64,9 +64,12 @@ export function evalCommand(program: Command, ctx: CommandContext): void {
   cmd.action(async (dir: string, flags: EvalFlags) => {
     const out = outputOf(ctx, flags);
     await startBackend(out);
-    const { loadModel } = await import('../../io/index.js');
+    const { loadModel, loadEnsemble, isEnsembleFolder } = await import('../../io/index.js');
     const { evaluate } = await import('../../train/index.js');
-    const model = await loadModel(dir);
+    const { evaluateEnsemble } = await import('../../tune/index.js');
+    // An ensemble folder (mtgraph tune --ensemble): its members' weighted mean is scored.
+    const ensemble = (await isEnsembleFolder(dir)) ? await loadEnsemble(dir) : undefined;
+    const model = ensemble ? ensemble.members[0]!.model : await loadModel(dir);
     try {
       const { csv } = await readModelData(model.plan.tasks, model.metadata, dir, flags.data, {
         labels: 'required',
@@ -80,7 +83,9 @@ export function evalCommand(program: Command, ctx: CommandContext): void {
           { path: flags.data },
         );
       }
-      const metrics = await evaluate(model, csv.data);
+      const metrics = ensemble
+        ? evaluateEnsemble(ensemble, csv.data)
+        : await evaluate(model, csv.data);
       out.data({
         ok: true,
         model: dir,
@@ -93,7 +98,8 @@ export function evalCommand(program: Command, ctx: CommandContext): void {
         `${metricsTable(model.plan.tasks, metrics)}\n\n${csv.rows} row(s) of ${shown(flags.data)}${flags.split !== 'all' ? ` (${flags.split} part)` : ''}`,
       );
     } finally {
-      model.dispose();
+      if (ensemble) ensemble.dispose();
+      else model.dispose();
     }
   });
 }
