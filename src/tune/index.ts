@@ -388,6 +388,17 @@ export async function tune(
       trial.seconds = (performance.now() - t0) / 1000;
       trials.push(trial);
       if (trial.status === 'done') doneAt[job.rung]!.push(trial.id);
+      if (predictionsOf.size > 2 * ENSEMBLE_POOL) {
+        // Only the best ENSEMBLE_POOL trials' predictions are kept for ensemble selection: a
+        // trial below them now stays below (its value does not change; with 'mean-rank' nearly so).
+        const list = scored().filter((t) => predictionsOf.has(t.id));
+        const keep = new Set(
+          ordered(list)
+            .order.slice(0, ENSEMBLE_POOL)
+            .map((i) => list[i]!.id),
+        );
+        for (const id of [...predictionsOf.keys()]) if (!keep.has(id)) predictionsOf.delete(id);
+      }
       if (live.size > PAUSED_RUNS_MAX) {
         // Too many paused runs held in memory: the worst of the lowest rung is given up.
         const lastTrial = (c: number) => {

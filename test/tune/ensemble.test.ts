@@ -251,6 +251,29 @@ describe('tune ensemble', () => {
     }
   });
 
+  it("a long search keeps only the best 16 trials' predictions; the ensemble comes from them", {
+    timeout: scaled(120_000),
+  }, async () => {
+    const family = generateTaskFamily({ seed: 4, trainRows: 40, groups: 2, tasksPerGroup: 2 });
+    const result = await tune(family.graph, family.train, {
+      strategies: ['hard'],
+      budget: { trials: 40 },
+      schedule: { minEpochs: 1, eta: 3, maxEpochs: 1 },
+      objective: 'mean',
+      ensemble: 6,
+    });
+    expect(result.trials).toHaveLength(40);
+    const top = [...result.trials]
+      .filter((t) => t.status === 'done')
+      .sort((a, b) => b.value - a.value)
+      .slice(0, 16)
+      .map((t) => t.id);
+    for (const m of result.ensemble!.members) expect(top).toContain(m.trial);
+    expect(result.ensemble!.score.value).toBeGreaterThanOrEqual(
+      top.length ? result.trials[top[0]!]!.value - 1e-9 : 0,
+    );
+  });
+
   it('without options.ensemble there is no ensemble; bad ensembles get OptionsErrors', async () => {
     const family = generateTaskFamily({ seed: 1, trainRows: 30, groups: 2, tasksPerGroup: 2 });
     const result = await tune(family.graph, family.train, {
