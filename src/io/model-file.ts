@@ -151,7 +151,14 @@ async function checkModelFolder(
   } catch {
     model = undefined;
   }
-  if (model === undefined) throw not(`it holds no ${MODEL_FILES.model}`);
+  if (model === undefined) {
+    if (await exists(path.join(root, 'ensemble.json')))
+      throw not(
+        'it holds an ensemble (ensemble.json: several models and their weights)',
+        'mtgraph predict and eval read it (loadEnsemble in code); to export or draw one model, train it with mtgraph train or tune without --ensemble.',
+      );
+    throw not(`it holds no ${MODEL_FILES.model}`);
+  }
   if (options.requireChecksums && !(await exists(path.join(root, MODEL_FILES.metadata))))
     throw new FileError(
       `${SCOPE}: ${dir} has no ${MODEL_FILES.metadata}, so its files cannot be checked against each other (requireChecksums is set). Save the model with saveModel, or load it without requireChecksums.`,

@@ -12,6 +12,7 @@ import {
   FileError,
   saveEnsemble,
   loadEnsemble,
+  loadModel,
 } from '../../src/index.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -234,6 +235,10 @@ describe('tune ensemble', () => {
           loaded.dispose();
         }
       }
+      // An ensemble folder is not a model folder: loadModel says what it is and what reads it.
+      await expect(loadModel(path.join(dir, 'e'))).rejects.toThrow(
+        /is not an mtgraph model folder: it holds an ensemble \(ensemble\.json.*mtgraph predict and eval read it/,
+      );
       const marker = path.join(dir, 'e', 'ensemble.json');
       const text = await fs.readFile(marker, 'utf8');
       await fs.writeFile(marker, text.replace('0.75', '0.7'));
