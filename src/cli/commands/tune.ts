@@ -150,7 +150,6 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
     const { targetScale, fit, evaluate } = await import('../../train/index.js');
     const { plan } = await import('../../plan/index.js');
     const { build } = await import('../../network/index.js');
-    const { prepareData } = await import('../../data/prepare.js');
     const { toTaskData } = await import('../../data/holdout.js');
     const scale = flags.targetScale ? targetScale(graph, data.train.data) : {};
     const embedded = preprocessingVocabularies(data.preprocessing);
@@ -203,10 +202,7 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
 
     // The best, trained again on the training and validation rows, scored on the test rows.
     const p = plan(graph, result.best.planOptions);
-    const parts = [data.train, ...(data.valid ? [data.valid] : [])].map((d) =>
-      prepareData(p, d.data, { scope: 'mtgraph/cli', allowUnlabelled: true }),
-    );
-    const all = parts.length === 1 ? parts[0]! : concatPrepared(parts[0]!, parts[1]!);
+    const all = await trainAndValidRows(p, data);
     const model = build(p, { graph });
     try {
       out.info(
@@ -214,27 +210,12 @@ export function tuneCommand(program: Command, ctx: CommandContext): void {
       );
       const history = await fit(model, toTaskData(all), { ...result.best.fitOptions });
       const metrics = data.test ? await evaluate(model, data.test.data) : undefined;
-      const test = metrics
-        ? Object.fromEntries(
-            Object.entries(result.best.score.tasks).map(([id, s]) => [
-              id,
-              metrics[id]?.[s.metric] ?? Number.NaN,
-            ]),
-          )
-        : undefined;
+      const test = metrics && compareScores(result.best.score.tasks, metrics);
       model.metadata = {
         ...model.metadata,
         preprocessing: data.preprocessing,
         training: {
-          data: path.basename(flags.data),
-          split: data.split,
-          strategy: model.plan.strategy,
-          epochs: history.epochs,
-          seed: flags.seed,
-          tunedOn: 'valid',
-          trainedOn: data.valid ? 'train+valid' : 'train',
-          scoredOn: data.test ? 'test' : null,
-          ...(metrics ? { metrics } : {}),
+          ...tunedTraining(flags, data, model.plan.strategy, history.epochs, metrics),
           history,
         },
         tuning: {
@@ -378,16 +359,10 @@ async function saveTunedEnsemble(a: {
   const { out, flags, graph, data, result, outputs, reportPath, started } = a;
   const ensemble = result.ensemble!;
   const { ensembleFolderFiles } = await import('../../io/index.js');
-  const { fitEnsemble, predictEnsemble, tuningSummary } = await import('../../tune/index.js');
-  const { scorePredictions } = await import('../../train/evaluate.js');
+  const { fitEnsemble, evaluateEnsemble, tuningSummary } = await import('../../tune/index.js');
   const { plan } = await import('../../plan/index.js');
-  const { prepareData } = await import('../../data/prepare.js');
   const { toTaskData } = await import('../../data/holdout.js');
-  const p = plan(graph, ensemble.members[0]!.planOptions);
-  const parts = [data.train, ...(data.valid ? [data.valid] : [])].map((d) =>
-    prepareData(p, d.data, { scope: 'mtgraph/cli', allowUnlabelled: true }),
-  );
-  const all = parts.length === 1 ? parts[0]! : concatPrepared(parts[0]!, parts[1]!);
+  const all = await trainAndValidRows(plan(graph, ensemble.members[0]!.planOptions), data);
   const n = ensemble.members.length;
   out.info(
     `ensemble of ${n} trial(s) (${ensemble.members.map((m) => `${m.trial + 1} ${m.space} ${m.weight.toFixed(2)}`).join(', ')}): validation ${ensemble.score.objective} ${ensemble.score.value.toFixed(3)}; training its members on ${all.rows} training + validation rows`,
@@ -397,38 +372,16 @@ async function saveTunedEnsemble(a: {
   });
   try {
     const first = trained.members[0]!.model;
-    let metrics: ReturnType<typeof scorePredictions> | undefined;
-    if (data.test) {
-      const test = prepareData(first.plan, data.test.data, { scope: 'mtgraph/cli' });
-      const mean = predictEnsemble(trained, data.test.data.x);
-      const values = first.plan.tasks.map((t) => mean[t.id]!.dataSync() as Float32Array);
-      for (const t of Object.values(mean)) t.dispose();
-      metrics = scorePredictions(first.plan, test, values);
-    }
-    const test = metrics
-      ? Object.fromEntries(
-          Object.entries(ensemble.score.tasks).map(([id, s]) => [
-            id,
-            metrics![id]?.[s.metric] ?? Number.NaN,
-          ]),
-        )
-      : undefined;
+    const metrics = data.test ? evaluateEnsemble(trained, data.test.data) : undefined;
+    const test = metrics && compareScores(ensemble.score.tasks, metrics);
     trained.members.forEach(({ model }, i) => {
       const member = ensemble.members[i]!;
       model.metadata = {
         ...model.metadata,
         preprocessing: data.preprocessing,
         training: {
-          data: path.basename(flags.data),
-          split: data.split,
-          strategy: model.plan.strategy,
-          epochs: member.fitOptions.epochs,
-          seed: flags.seed,
-          tunedOn: 'valid',
-          trainedOn: data.valid ? 'train+valid' : 'train',
-          scoredOn: data.test ? 'test' : null,
+          ...tunedTraining(flags, data, model.plan.strategy, member.fitOptions.epochs, metrics),
           ensemble: { member: i + 1, members: n, weight: member.weight, trial: member.trial },
-          ...(metrics ? { metrics } : {}),
         },
       };
     });
@@ -486,4 +439,46 @@ async function saveTunedEnsemble(a: {
   } finally {
     trained.dispose();
   }
+}
+
+type ReadData = Awaited<ReturnType<typeof readTrainingData>>;
+
+/** The training and validation rows together, for the final training of what tune chose. */
+async function trainAndValidRows(p: import('../../plan/types.js').Plan, data: ReadData) {
+  const { prepareData } = await import('../../data/prepare.js');
+  const parts = [data.train, ...(data.valid ? [data.valid] : [])].map((d) =>
+    prepareData(p, d.data, { scope: 'mtgraph/cli', allowUnlabelled: true }),
+  );
+  return parts.length === 1 ? parts[0]! : concatPrepared(parts[0]!, parts[1]!);
+}
+
+/** Each task's compareBy score on the test rows (for the report's tuning section). */
+function compareScores(
+  tasks: Record<string, { metric: string }>,
+  metrics: Record<string, Record<string, number>>,
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(tasks).map(([id, s]) => [id, metrics[id]?.[s.metric] ?? Number.NaN]),
+  );
+}
+
+/** What a tuned model's metadata says of its training (the best's, or an ensemble member's). */
+function tunedTraining(
+  flags: TuneFlags,
+  data: ReadData,
+  strategy: string,
+  epochs: unknown,
+  metrics: Record<string, Record<string, number>> | undefined,
+) {
+  return {
+    data: path.basename(flags.data),
+    split: data.split,
+    strategy,
+    epochs,
+    seed: flags.seed,
+    tunedOn: 'valid',
+    trainedOn: data.valid ? 'train+valid' : 'train',
+    scoredOn: data.test ? 'test' : null,
+    ...(metrics ? { metrics } : {}),
+  };
 }
